@@ -1,0 +1,32 @@
+"""Structured logging: one line per event, ``key=value`` fields after the message.
+
+Use ``log.info("reading refused", extra={"enterprise": e, "point": p, "reason": r})``; the fields
+given in ``extra`` are printed after the message, so logs say what happened to which point.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+
+
+class KeyValueFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        base = f"{self.formatTime(record, '%Y-%m-%dT%H:%M:%S')} {record.levelname:<5} {record.name}: {record.getMessage()}"
+        fields = " ".join(f"{k}={v!r}" if isinstance(v, str) and " " in v else f"{k}={v}"
+                          for k, v in vars(record).items() if k not in _STANDARD)
+        text = f"{base} {fields}" if fields else base
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
+def configure(level: str = "INFO") -> None:
+    """Send structured log lines to stderr (idempotent)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(KeyValueFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)

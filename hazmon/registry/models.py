@@ -1,0 +1,155 @@
+"""Pydantic models of one enterprise's registry file (data standard §7).
+
+Unknown keys are refused (a misspelt ``hihg`` would otherwise silently drop a limit); every
+cross-reference (a point's site, a type's required limits) is checked here so that a file that
+loads is a file the rules can use.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+class SiteKind(StrEnum):
+    MAJOR_HAZARD = "major_hazard"
+    TAILINGS_POND = "tailings_pond"
+    FIRE_UNIT = "fire_unit"
+
+
+class PointType(StrEnum):
+    TANK_LEVEL = "tank_level"
+    TEMPERATURE = "temperature"
+    PRESSURE = "pressure"
+    COMBUSTIBLE_GAS = "combustible_gas"
+    TOXIC_GAS = "toxic_gas"
+    WATER_LEVEL = "water_level"
+    DRY_BEACH_LENGTH = "dry_beach_length"
+    PHREATIC_DEPTH = "phreatic_depth"
+    DISPLACEMENT = "displacement"
+    RAINFALL = "rainfall"
+    HYDRANT_PRESSURE = "hydrant_pressure"
+    SPRINKLER_PRESSURE = "sprinkler_pressure"
+    WATER_TANK_LEVEL = "water_tank_level"
+    RESIDUAL_CURRENT = "residual_current"
+    CABLE_TEMPERATURE = "cable_temperature"
+    FIRE_DETECTOR = "fire_detector"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EnterpriseInfo(_Strict):
+    id: Identifier
+    name: str = Field(min_length=1)
+    town: str = ""
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class TailingsDesign(_Strict):
+    crest_elevation: float
+    flood_level: float
+    min_dry_beach: float = Field(gt=0)
+    min_freeboard: float = Field(ge=0)
+
+
+class Site(_Strict):
+    id: Identifier
+    name: str = Field(min_length=1)
+    kind: SiteKind
+    hazard_grade: int | None = Field(default=None, ge=1, le=4)
+    grade: int | None = Field(default=None, ge=1, le=5)
+    design: TailingsDesign | None = None
+
+    @model_validator(mode="after")
+    def _design_only_for_ponds(self) -> Site:
+        if self.design is not None and self.kind is not SiteKind.TAILINGS_POND:
+            raise ValueError("design is only for kind tailings_pond")
+        return self
+
+
+class ColorLimits(_Strict):
+    direction: Literal["above", "below"]
+    blue: float | None = None
+    yellow: float | None = None
+    orange: float | None = None
+    red: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ColorLimits:
+        check_color_order(self.direction, [self.blue, self.yellow, self.orange, self.red])
+        return self
+
+
+def check_color_order(direction: str, values: list[float | None]) -> None:
+    """Colours in blue→red order must worsen in ``direction``; raises ValueError if not."""
+    given = [v for v in values if v is not None]
+    if not given:
+        raise ValueError("colors needs at least one of blue, yellow, orange, red")
+    expected = sorted(given) if direction == "above" else sorted(given, reverse=True)
+    if given != expected:
+        worse = "higher" if direction == "above" else "lower"
+        raise ValueError(f"colors must get {worse} from blue to red for direction {direction}: {given}")
+
+
+class Point(_Strict):
+    id: Identifier
+    site: Identifier
+    device: Identifier
+    type: PointType
+    name: str | None = None
+    range: tuple[float, float] | None = None
+    high: float | None = None
+    high_high: float | None = None
+    low: float | None = None
+    low_low: float | None = None
+    colors: ColorLimits | None = None
+    high_1h: float | None = Field(default=None, gt=0)
+    high_24h: float | None = Field(default=None, gt=0)
+    deadband: float | None = Field(default=None, ge=0)
+    confirm_s: float | None = Field(default=None, gt=0, le=86400)
+    period_s: float = Field(default=60, gt=0, le=86400)
+    rate_per_h: float | None = Field(default=None, gt=0)
+    trend_window_s: float = Field(default=900, gt=0, le=86400)
+    stuck_s: float | None = Field(default=None, gt=0)
+    group: Identifier | None = None
+    enabled: bool = True
+
+    @field_validator("range")
+    @classmethod
+    def _range_ordered(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not (math.isfinite(value[0]) and math.isfinite(value[1]) and value[0] < value[1]):
+            raise ValueError("range must be [low, high] with low < high")
+        return value
+
+    @model_validator(mode="after")
+    def _one_form_of_limits(self) -> Point:
+        two_level = any(v is not None for v in (self.high, self.high_high, self.low, self.low_low))
+        if two_level and self.colors is not None:
+            raise ValueError("a point uses either two-level limits (high/high_high/low/low_low) or colors, not both")
+        if self.high is not None and self.high_high is not None and self.high_high < self.high:
+            raise ValueError("high_high must not be below high")
+        if self.low is not None and self.low_low is not None and self.low_low > self.low:
+            raise ValueError("low_low must not be above low")
+        if (self.high_1h or self.high_24h) and self.type is not PointType.RAINFALL:
+            raise ValueError("high_1h / high_24h are only for type rainfall")
+        return self
+
+    @property
+    def span(self) -> float | None:
+        return None if self.range is None else self.range[1] - self.range[0]
+
+
+class EnterpriseFile(_Strict):
+    """One registry file: an enterprise, its sites and its points."""
+
+    enterprise: EnterpriseInfo
+    sites: list[Site] = Field(min_length=1)
+    points: list[Point] = Field(default_factory=list)

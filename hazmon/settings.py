@@ -1,0 +1,78 @@
+"""Typed settings for every hazmon process, in one place.
+
+Every value can be set by an environment variable ``HAZMON_<NAME>`` (for example
+``HAZMON_REGISTRY_DIR``, ``HAZMON_KAFKA_BOOTSTRAP``) or a ``.env`` file in the working directory.
+The same names are used by the local stack, the tests and ``docker-compose.yml``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _project_root() -> Path:
+    """The checkout this package runs from, or the working directory for an installed package."""
+    candidate = PACKAGE_DIR.parent
+    return candidate if (candidate / "pyproject.toml").is_file() else Path.cwd()
+
+
+class Settings(BaseSettings):
+    """All configuration of hazmon; read once per process with :func:`get_settings`."""
+
+    model_config = SettingsConfigDict(env_prefix="HAZMON_", env_file=".env", extra="ignore")
+
+    home: Path = Field(default_factory=lambda: _project_root() / ".hazmon",
+                       description="Project-local directory for server data, logs, PID files, caches and secrets.")
+    registry_dir: Path = Field(default=PACKAGE_DIR / "sample_registry",
+                               description="Directory of per-enterprise registry YAML files (data standard §7).")
+    secrets_file: Path | None = Field(default=None, description="Secrets file; default HOME/secrets.json.")
+    cache_dir: Path | None = Field(default=None, description="Downloaded and built servers; default HOME/cache.")
+    language: Literal["zh", "en"] = "zh"
+
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 1883
+    mqtt_platform_user: str = "hazmon-platform"
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_controller_port: int = 9093
+    kafka_partitions: int = 6
+    kafka_heap_mb: int = 512
+
+    influx_url: str = "http://127.0.0.1:8086"
+    influx_db: str = "hazmon"
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8400
+    grafana_url: str | None = None
+    grafana_token: str | None = None
+
+    stack_start_timeout_s: float = 90.0
+
+    @property
+    def secrets_path(self) -> Path:
+        return self.secrets_file or self.home / "secrets.json"
+
+    @property
+    def cache_path(self) -> Path:
+        return self.cache_dir or self.home / "cache"
+
+    @property
+    def kafka_port(self) -> int:
+        return int(self.kafka_bootstrap.rsplit(":", 1)[1])
+
+    @property
+    def influx_port(self) -> int:
+        return int(self.influx_url.rsplit(":", 1)[1].split("/", 1)[0])
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read from the environment once."""
+    return Settings()

@@ -1,0 +1,65 @@
+"""``hazmon stack up | down | status | logs``: the local servers for development and tests."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+
+from hazmon.settings import get_settings
+from hazmon.stack.installer import InstallError
+from hazmon.stack.manager import StackError, down, services, status, up
+
+
+def _print_states(states) -> int:
+    for state in states:
+        mark = "healthy" if state.healthy else f"DOWN ({state.problem})"
+        pid = state.pid if state.pid is not None else "-"
+        print(f"{state.name:<10} {state.address:<22} pid {pid!s:<8} {mark}")
+    return 0 if all(s.healthy for s in states) else 1
+
+
+def _up(_: argparse.Namespace) -> int:
+    settings = get_settings()
+    try:
+        states = up(settings)
+    except (StackError, InstallError) as exc:
+        print(f"[stack] FAILED: {exc}")
+        return 1
+    print(f"[stack] data and logs under {settings.home}")
+    return _print_states(states)
+
+
+def _down(_: argparse.Namespace) -> int:
+    stopped = down(get_settings())
+    print(f"[stack] stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
+    return 0
+
+
+def _status(_: argparse.Namespace) -> int:
+    return _print_states(status(get_settings()))
+
+
+def _logs(args: argparse.Namespace) -> int:
+    chosen = [s for s in services(get_settings()) if args.service in (None, s.name)]
+    if not chosen:
+        print(f"no service {args.service!r}")
+        return 1
+    if args.follow:
+        return subprocess.call(["tail", "-n", str(args.lines), "-F", *(str(s.process.log_file) for s in chosen)])
+    for service in chosen:
+        print(f"==> {service.process.log_file} <==")
+        print(service.process.log_tail(args.lines))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("stack", help="local servers: Mosquitto, Kafka, InfluxDB")
+    sub = parser.add_subparsers(dest="stack_command", required=True, metavar="ACTION")
+    sub.add_parser("up", help="install (first time) and start every server; idempotent").set_defaults(handler=_up)
+    sub.add_parser("down", help="stop the servers this stack started").set_defaults(handler=_down)
+    sub.add_parser("status", help="say which servers run healthy (exit 1 if any does not)").set_defaults(handler=_status)
+    logs = sub.add_parser("logs", help="show the servers' logs")
+    logs.add_argument("service", nargs="?", choices=[s.name for s in services(get_settings())])
+    logs.add_argument("-n", "--lines", type=int, default=40)
+    logs.add_argument("-f", "--follow", action="store_true")
+    logs.set_defaults(handler=_logs)

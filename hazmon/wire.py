@@ -1,0 +1,103 @@
+"""Canonical records on the Kafka topics (see ``hazmon.topics``), encoded as JSON with orjson.
+
+Readings travel columnar, many per record, because in Python the cost per Kafka record dominates
+and the rules evaluate them as numpy arrays. Times are integer milliseconds since the Unix epoch.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Literal, NotRequired, TypedDict
+
+import orjson
+
+WIRE_VERSION = 1
+
+
+class Quality(IntEnum):
+    GOOD = 0
+    UNCERTAIN = 1
+    BAD = 2
+
+
+class TsSource(IntEnum):
+    """Where a reading's timestamp came from (data standard §3)."""
+
+    READING = 0   # the reading's own ts
+    MESSAGE = 1   # the message's ts
+    PLATFORM = 2  # neither: the time the platform received the message ("marked so")
+
+
+class ReadingBatch(TypedDict):
+    """Accepted readings of one device from one or more MQTT messages, in arrival order."""
+
+    v: int
+    enterprise: str
+    device: str
+    recv_ms: int
+    points: list[str]
+    ts: list[int]
+    values: list[float]
+    q: list[int]        # Quality
+    ts_src: list[int]   # TsSource
+
+
+EventName = Literal["fire", "fault", "disabled", "supervisory", "start", "feedback", "reset", "normal"]
+EVENT_NAMES: tuple[str, ...] = ("fire", "fault", "disabled", "supervisory", "start", "feedback", "reset", "normal")
+
+
+class Event(TypedDict):
+    v: int
+    enterprise: str
+    device: str
+    point: str
+    event: EventName
+    ts: int
+    ts_src: int
+    text: str
+    recv_ms: int
+
+
+class DeviceStatus(TypedDict):
+    v: int
+    enterprise: str
+    device: str
+    online: bool
+    ts: int
+    recv_ms: int
+
+
+Rule = Literal["limit", "vote", "rainfall", "trend", "fault", "offline", "fire", "rollup"]
+RULES: tuple[str, ...] = ("limit", "vote", "rainfall", "trend", "fault", "offline", "fire", "rollup")
+Transition = Literal["raised", "confirmed", "escalated", "deescalated", "cleared", "recorded"]
+
+
+class AlarmTransition(TypedDict):
+    """One change of one alarm, as the rule engine emits it; ``id`` is stable for the alarm's life."""
+
+    v: int
+    id: str
+    transition: Transition
+    enterprise: str
+    site: str
+    device: str
+    point: str
+    rule: Rule
+    level: str | None
+    severity: int
+    value: float | None
+    limit: float | None
+    started_at: int
+    reading_ts: int
+    emitted_ms: int
+    message: str
+    message_en: str
+    extra: NotRequired[dict[str, float | str | None]]
+
+
+def encode(record: ReadingBatch | Event | DeviceStatus | AlarmTransition | dict) -> bytes:
+    return orjson.dumps(record)
+
+
+def decode(data: bytes) -> dict:
+    return orjson.loads(data)

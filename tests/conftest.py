@@ -1,0 +1,77 @@
+"""Shared fixtures: settings, the sample registry, and the real servers of the local stack.
+
+A test marked ``servers`` needs Mosquitto, Kafka and InfluxDB running (``hazmon stack up``). When
+one is down the test FAILS with a message naming it: it never skips.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from hazmon.registry import Registry, load_registry
+from hazmon.secrets import Secrets, load_secrets
+from hazmon.settings import Settings, get_settings
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return get_settings()
+
+
+@pytest.fixture(scope="session")
+def registry(settings: Settings) -> Registry:
+    return load_registry(settings.registry_dir)
+
+
+@pytest.fixture(scope="session")
+def platform_secrets(settings: Settings, registry: Registry) -> Secrets:
+    return load_secrets(settings.secrets_path, tuple(registry.enterprises))
+
+
+@pytest.fixture(scope="session")
+def stack_health(settings: Settings) -> dict[str, str | None]:
+    from hazmon.stack.manager import status
+
+    return {state.name: state.problem for state in status(settings)}
+
+
+def _require(stack_health: dict[str, str | None], name: str) -> None:
+    problem = stack_health[name]
+    if problem is not None:
+        pytest.fail(f"server {name} is not available ({problem}); start the stack with `hazmon stack up`",
+                    pytrace=False)
+
+
+@pytest.fixture
+def mosquitto(stack_health: dict[str, str | None], settings: Settings) -> Settings:
+    """The real Mosquitto broker; fails the test when it is down."""
+    _require(stack_health, "mosquitto")
+    return settings
+
+
+@pytest.fixture
+def kafka(stack_health: dict[str, str | None], settings: Settings) -> str:
+    """Bootstrap address of the real Kafka broker; fails the test when it is down."""
+    _require(stack_health, "kafka")
+    return settings.kafka_bootstrap
+
+
+@pytest.fixture
+def influxdb(stack_health: dict[str, str | None], settings: Settings) -> Settings:
+    """The real InfluxDB; fails the test when it is down."""
+    _require(stack_health, "influxdb")
+    return settings
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique suffix for topic, group and database names of one test."""
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def registry_dir(settings: Settings) -> Path:
+    return settings.registry_dir
