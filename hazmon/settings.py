@@ -55,6 +55,16 @@ class Settings(BaseSettings):
 
     stack_start_timeout_s: float = 90.0
 
+    # --- ingest (issue 3) ---
+
+    # --- stream_rules (issue 5) ---
+
+    # --- alerting (issue 6) ---
+
+    # --- device_sim (issue 4) ---
+
+    # --- dashboards (issue 7) ---
+
     @property
     def secrets_path(self) -> Path:
         return self.secrets_file or self.home / "secrets.json"
