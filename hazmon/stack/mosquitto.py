@@ -14,10 +14,13 @@ import signal
 import subprocess
 import time
 
+from pathlib import Path
+
 import paho.mqtt.client as paho
 
 from hazmon.registry import load_registry
 from hazmon.secrets import Secrets, load_secrets
+from hazmon.settings import Settings
 from hazmon.stack.installer import InstallError, apt_install
 from hazmon.stack.service import Service
 
@@ -44,13 +47,15 @@ class Mosquitto(Service):
         if not shutil.which("mosquitto_passwd"):
             apt_install(["mosquitto-clients", "mosquitto"], "mosquitto_passwd")
 
-    def _secrets(self) -> tuple[Secrets, list[str]]:
+    def _secrets(self, extra_enterprises: tuple[str, ...] = ()) -> tuple[Secrets, list[str]]:
+        """Secrets of every enterprise ever registered here (so simulated counties and the sample
+        registry can share one broker), adding the configured registry's and ``extra_enterprises``."""
         registry = load_registry(self.settings.registry_dir)
-        enterprise_ids = list(registry.enterprises)
-        return load_secrets(self.settings.secrets_path, enterprise_ids), enterprise_ids
+        current = load_secrets(self.settings.secrets_path, (*registry.enterprises, *extra_enterprises))
+        return current, sorted(current.enterprises)
 
-    def _write_auth(self) -> None:
-        current, enterprise_ids = self._secrets()
+    def _write_auth(self, extra_enterprises: tuple[str, ...] = ()) -> None:
+        current, enterprise_ids = self._secrets(extra_enterprises)
         self.conf_dir.mkdir(parents=True, exist_ok=True)
         passwd = self.conf_dir / "passwd"
         entries = [(self.settings.mqtt_platform_user, current.platform_mqtt_password)]
@@ -124,7 +129,18 @@ class Mosquitto(Service):
             return "no CONNACK within 3 s"
         return None if answers[0] == "Success" else f"platform login refused: {answers[0]}"
 
-    def refresh(self) -> None:
-        """Regenerate password file and ACL from the registry and make the running broker reload them."""
-        self._write_auth()
+    def refresh(self, extra_enterprises: tuple[str, ...] = ()) -> None:
+        """Regenerate password file and ACL (adding ``extra_enterprises``) and make the running broker reload them."""
+        self._write_auth(extra_enterprises)
         self.process.signal(signal.SIGHUP)
+
+
+def register_enterprises(settings: Settings, registry_dir: Path) -> Secrets:
+    """Give every enterprise of ``registry_dir`` broker credentials, live: for simulated counties.
+
+    Returns the secrets, which now hold each of those enterprises' MQTT password. The broker
+    reloads its password file and ACL (SIGHUP) if this stack runs it.
+    """
+    enterprise_ids = tuple(load_registry(registry_dir).enterprises)
+    Mosquitto(settings).refresh(enterprise_ids)
+    return load_secrets(settings.secrets_path, enterprise_ids)
