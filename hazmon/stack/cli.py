@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import subprocess
+from pathlib import Path
 
 from hazmon.settings import get_settings
-from hazmon.stack.installer import InstallError
+from hazmon.stack.installer import InstallError, apt_install
 from hazmon.stack.manager import StackError, down, services, status, up
 
 
@@ -52,12 +53,41 @@ def _logs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _broker_auth(args: argparse.Namespace) -> int:
+    """For deployments (docker-compose.yml): the broker's accounts as plain text for ``mosquitto_passwd -U``."""
+    from hazmon.stack.mosquitto import Mosquitto, write_broker_auth
+
+    settings = get_settings()
+    current, enterprise_ids = Mosquitto(settings).secrets()
+    passwd, acl = write_broker_auth(args.out, settings.mqtt_platform_user, current, enterprise_ids)
+    print(f"[stack] wrote {passwd} and {acl} for {len(enterprise_ids)} enterprises")
+    return 0
+
+
+def _tools(_: argparse.Namespace) -> int:
+    """Debian packages the test suite drives besides the servers: headless Chromium and its driver,
+    and docker-compose to validate docker-compose.yml (no engine needed)."""
+    try:
+        apt_install(["chromium", "chromium-driver"], "chromium")
+        apt_install(["chromium-driver", "chromium"], "chromedriver")
+        apt_install(["docker-compose"], "docker-compose")
+    except InstallError as exc:
+        print(f"[stack] FAILED: {exc}")
+        return 1
+    print("[stack] test tools present: chromium, chromedriver, docker-compose")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("stack", help="local servers: Mosquitto, Kafka, InfluxDB")
     sub = parser.add_subparsers(dest="stack_command", required=True, metavar="ACTION")
     sub.add_parser("up", help="install (first time) and start every server; idempotent").set_defaults(handler=_up)
     sub.add_parser("down", help="stop the servers this stack started").set_defaults(handler=_down)
     sub.add_parser("status", help="say which servers run healthy (exit 1 if any does not)").set_defaults(handler=_status)
+    auth = sub.add_parser("broker-auth", help="write the broker's password file (plain) and ACL for a deployment")
+    auth.add_argument("--out", type=Path, required=True, help="directory to write passwd and acl into")
+    auth.set_defaults(handler=_broker_auth)
+    sub.add_parser("test-tools", help="install what the tests drive besides the servers (chromium, docker-compose)").set_defaults(handler=_tools)
     logs = sub.add_parser("logs", help="show the servers' logs")
     logs.add_argument("service", nargs="?", choices=[s.name for s in services(get_settings())])
     logs.add_argument("-n", "--lines", type=int, default=40)

@@ -35,6 +35,22 @@ def acl_text(platform_user: str, enterprise_ids: list[str]) -> str:
     return "\n".join(lines)
 
 
+def write_broker_auth(directory: Path, platform_user: str, current: Secrets,
+                      enterprise_ids: list[str]) -> tuple[Path, Path]:
+    """Write ``passwd`` (plain ``user:password`` lines, mode 0600, for ``mosquitto_passwd -U`` to
+    hash) and ``acl`` into ``directory``; returns both paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    passwd = directory / "passwd"
+    entries = [(platform_user, current.platform_mqtt_password)]
+    entries += [(e, current.enterprise(e).mqtt_password) for e in enterprise_ids]
+    fd = os.open(passwd, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.writelines(f"{user}:{password}\n" for user, password in entries)
+    acl = directory / "acl"
+    acl.write_text(acl_text(platform_user, enterprise_ids))
+    return passwd, acl
+
+
 class Mosquitto(Service):
     name = "mosquitto"
 
@@ -47,7 +63,7 @@ class Mosquitto(Service):
         if not shutil.which("mosquitto_passwd"):
             apt_install(["mosquitto-clients", "mosquitto"], "mosquitto_passwd")
 
-    def _secrets(self, extra_enterprises: tuple[str, ...] = ()) -> tuple[Secrets, list[str]]:
+    def secrets(self, extra_enterprises: tuple[str, ...] = ()) -> tuple[Secrets, list[str]]:
         """Secrets of every enterprise ever registered here (so simulated counties and the sample
         registry can share one broker), adding the configured registry's and ``extra_enterprises``."""
         registry = load_registry(self.settings.registry_dir)
@@ -55,19 +71,12 @@ class Mosquitto(Service):
         return current, sorted(current.enterprises)
 
     def _write_auth(self, extra_enterprises: tuple[str, ...] = ()) -> None:
-        current, enterprise_ids = self._secrets(extra_enterprises)
-        self.conf_dir.mkdir(parents=True, exist_ok=True)
-        passwd = self.conf_dir / "passwd"
-        entries = [(self.settings.mqtt_platform_user, current.platform_mqtt_password)]
-        entries += [(e, current.enterprise(e).mqtt_password) for e in enterprise_ids]
-        fd = os.open(passwd, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.writelines(f"{user}:{password}\n" for user, password in entries)
+        current, enterprise_ids = self.secrets(extra_enterprises)
+        passwd, acl = write_broker_auth(self.conf_dir, self.settings.mqtt_platform_user, current, enterprise_ids)
         result = subprocess.run(["mosquitto_passwd", "-U", str(passwd)], capture_output=True, text=True)
         if result.returncode != 0:
             raise InstallError(f"mosquitto_passwd failed: {result.stderr.strip()}")
-        (self.conf_dir / "acl").write_text(acl_text(self.settings.mqtt_platform_user, enterprise_ids))
-        self._give_to_broker_user(passwd, self.conf_dir / "acl", self.data_dir)
+        self._give_to_broker_user(passwd, acl, self.data_dir)
 
     @staticmethod
     def _give_to_broker_user(*paths: os.PathLike) -> None:
@@ -112,7 +121,7 @@ class Mosquitto(Service):
                 "-c", str(self.conf_dir / "mosquitto.conf")]
 
     def health(self) -> str | None:
-        current, _ = self._secrets()
+        current, _ = self.secrets()
         client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="hazmon-stack-health", protocol=paho.MQTTv5)
         client.username_pw_set(self.settings.mqtt_platform_user, current.platform_mqtt_password)
         answers: list[str] = []
