@@ -60,6 +60,19 @@ class Settings(BaseSettings):
     # --- stream_rules (issue 5) ---
 
     # --- alerting (issue 6) ---
+    alerting_group: str = Field(default="hazmon-alerting", description="Kafka consumer group of the InfluxDB writers.")
+    alerting_webhooks: list[str] = Field(default_factory=list, description="Generic JSON webhook URLs for alarm notifications.")
+    alerting_dingtalk_urls: list[str] = Field(default_factory=list, description="DingTalk robot webhook URLs.")
+    alerting_wecom_urls: list[str] = Field(default_factory=list, description="WeCom (企业微信) robot webhook URLs.")
+    alerting_robot_msgtype: Literal["markdown", "text"] = Field(default="markdown", description="DingTalk/WeCom robot message type.")
+    alerting_group_window_s: float = Field(default=10.0, ge=0, description="Storm control: one enterprise's alarms within this window go out as one message.")
+    alerting_retry_s: tuple[float, ...] = Field(default=(1.0, 5.0, 30.0), description="Back-off before each notification retry; then dead-letter.")
+    alerting_deadletter_file: Path | None = Field(default=None, description="Undeliverable notifications (JSON lines); default HOME/alerting/deadletter.jsonl.")
+    alerting_escalate_county_s: float = Field(default=300.0, gt=0, description="Unacknowledged second-level/red alarm → county duty desk.")
+    alerting_escalate_prefecture_s: float = Field(default=900.0, gt=0, description="Unacknowledged → prefecture (州).")
+    alerting_influx_batch: int = Field(default=5000, gt=0, description="Points per InfluxDB write.")
+    alerting_influx_flush_s: float = Field(default=0.5, gt=0, description="Longest wait before a partial batch is written.")
+    alerting_public_url: str | None = Field(default=None, description="Base URL of the API for links in notifications; default http://api_host:api_port.")
 
     # --- device_sim (issue 4) ---
 

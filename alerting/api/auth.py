@@ -1,0 +1,47 @@
+"""Bearer tokens with roles: ``duty`` sees and acts on every enterprise, ``enterprise`` only on its own."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from hazmon.secrets import Principal
+
+PRINCIPAL = web.AppKey("principal_index", dict)
+PUBLIC_PATHS = frozenset({"/healthz", "/api/v1/openapi.json"})
+
+
+def json_error(status: int, error: str, message: str, **fields: str) -> web.Response:
+    return web.json_response({"error": error, "message": message, **fields}, status=status)
+
+
+@web.middleware
+async def bearer_auth(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    if not request.path.startswith("/api/") or request.path in PUBLIC_PATHS:
+        return await handler(request)
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    principal = request.app[PRINCIPAL].get(token.strip()) if scheme.lower() == "bearer" else None
+    if principal is None:
+        return json_error(401, "unauthorized", "缺少或无效的访问令牌 (missing or invalid bearer token)")
+    request["principal"] = principal
+    return await handler(request)
+
+
+def principal_of(request: web.Request) -> Principal:
+    return request["principal"]
+
+
+def may_see(principal: Principal, enterprise: str) -> bool:
+    return principal.role == "duty" or principal.enterprise == enterprise
+
+
+def forbidden() -> web.Response:
+    return json_error(403, "forbidden", "无权访问其他企业的数据 (this token may not access that enterprise)")
+
+
+def actor(principal: Principal, officer: str | None) -> str:
+    """Who acted, as recorded: the token's role (and enterprise), and the officer's name if given."""
+    who = "duty" if principal.role == "duty" else f"enterprise:{principal.enterprise}"
+    return f"{who}/{officer}" if officer else who

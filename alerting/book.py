@@ -1,0 +1,130 @@
+"""The alarm book: every alarm's state folded from transitions and actions, in log order.
+
+Pure and synchronous: the same records in the same order give the same book on every instance and
+after every restart, which is what makes Kafka the record of truth. ``check_*`` say whether an
+action is allowed before it is published; ``apply_*`` fold a record and return what changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hazmon.wire import AlarmTransition
+
+from alerting.model import IMMEDIATE_RULES, ActionRefused, Alarm, AlarmAction, AlarmEvent
+from alerting.text import Texts
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """A maintenance suppression (屏蔽) of one point: its alarms are neither notified nor escalated."""
+
+    enterprise: str
+    point: str
+    reason: str
+    by: str
+    since: int
+    expires_at: int
+
+
+class AlarmBook:
+    def __init__(self, texts: Texts) -> None:
+        self.alarms: dict[str, Alarm] = {}
+        self.suppressions: dict[tuple[str, str], Suppression] = {}
+        self._texts = texts
+
+    # --- queries -------------------------------------------------------------------------
+
+    def get(self, alarm_id: str) -> Alarm | None:
+        return self.alarms.get(alarm_id)
+
+    def of_enterprise(self, enterprise: str) -> list[Alarm]:
+        return [a for a in self.alarms.values() if a.enterprise == enterprise]
+
+    def is_suppressed(self, alarm: Alarm, now_ms: int) -> bool:
+        suppression = self.suppressions.get((alarm.enterprise, alarm.point))
+        return suppression is not None and suppression.since <= now_ms < suppression.expires_at
+
+    # --- transitions ---------------------------------------------------------------------
+
+    def apply_transition(self, record: AlarmTransition) -> AlarmEvent | None:
+        """Fold one transition; the latest transition per id is the rule engine's view of the alarm."""
+        kind = record["transition"]
+        ts = record["emitted_ms"]
+        alarm = self.alarms.get(record["id"])
+        if alarm is None:
+            alarm = Alarm(id=record["id"], enterprise=record["enterprise"], site=record["site"],
+                          device=record["device"], point=record["point"], rule=record["rule"],
+                          level=record["level"], severity=record["severity"], value=record["value"],
+                          limit=record["limit"], started_at=record["started_at"], message=record["message"],
+                          message_en=record["message_en"])
+            self.alarms[alarm.id] = alarm
+        elif ts < alarm.updated_at:
+            return None  # an older view than the one already folded: a replayed or reordered record
+        was_open = alarm.is_open
+        alarm.level, alarm.severity = record["level"], record["severity"]
+        alarm.value, alarm.limit = record["value"], record["limit"]
+        alarm.message, alarm.message_en = record["message"], record["message_en"]
+        alarm.extra = dict(record.get("extra") or {})
+        alarm.updated_at = ts
+        if kind == "recorded":
+            alarm.confirmed, alarm.data_cleared, alarm.cleared_at = True, True, ts
+        elif kind == "cleared":
+            alarm.data_cleared, alarm.cleared_at = True, ts
+        else:
+            alarm.confirmed = alarm.confirmed or kind != "raised" or alarm.rule in IMMEDIATE_RULES
+            alarm.data_cleared, alarm.cleared_at = False, None
+        self._watch_escalation(alarm, ts)
+        opened = alarm.is_open and not was_open
+        return AlarmEvent(kind=kind, alarm=alarm, ts=ts, notify=opened or kind == "escalated",
+                          annotate=opened)
+
+    @staticmethod
+    def _watch_escalation(alarm: Alarm, ts: int) -> None:
+        if alarm.is_open and alarm.escalable_level():
+            if alarm.escalable_since is None:
+                alarm.escalable_since = ts
+        elif alarm.escalation == 0:
+            alarm.escalable_since = None
+
+    # --- actions -------------------------------------------------------------------------
+
+    def check_action(self, action: AlarmAction) -> Alarm | None:
+        """Raise :class:`ActionRefused` when ``action`` is not allowed now; return its alarm, if any."""
+        kind = action["action"]
+        if kind == "suppress":
+            if action["expires_at"] <= action["ts"]:
+                raise ActionRefused("expired", self._texts.refusal("expired"))
+            return None
+        alarm = self.alarms.get(action["alarm"])
+        if alarm is None:
+            raise ActionRefused("not_found", self._texts.refusal("not_found"))
+        if alarm.closed_at is not None:
+            raise ActionRefused("closed", self._texts.refusal("closed"))
+        if kind == "ack" and alarm.acked_at is not None:
+            raise ActionRefused("already_acknowledged", self._texts.refusal("already_acknowledged"))
+        if kind == "close" and not alarm.data_cleared:
+            raise ActionRefused("still_active", self._texts.refusal("still_active"))
+        if kind == "escalate" and (action["tier"] <= alarm.escalation or alarm.acked_at is not None):
+            raise ActionRefused("not_due", self._texts.refusal("not_due"))
+        return alarm
+
+    def apply_action(self, action: AlarmAction) -> AlarmEvent | None:
+        """Fold one action; an action the lifecycle refuses (a lost race) is ignored, raising the reason."""
+        alarm = self.check_action(action)
+        kind, ts, by = action["action"], action["ts"], action["by"]
+        if kind == "suppress":
+            self.suppressions[(action["enterprise"], action["point"])] = Suppression(
+                action["enterprise"], action["point"], action["reason"], by, ts, action["expires_at"])
+            return None
+        assert alarm is not None
+        if kind == "ack":
+            alarm.acked_by, alarm.acked_at, alarm.ack_comment = by, ts, action["comment"]
+            return AlarmEvent(kind="acknowledged", alarm=alarm, ts=ts, by=by)
+        if kind == "close":
+            alarm.closed_by, alarm.closed_at, alarm.close_note = by, ts, action["note"]
+            alarm.close_cause, alarm.close_measures = action.get("cause"), action.get("measures")
+            return AlarmEvent(kind="closed", alarm=alarm, ts=ts, by=by)
+        alarm.escalation = action["tier"]
+        alarm.escalations.append({"tier": action["tier"], "at": ts})
+        return AlarmEvent(kind=f"escalated_tier{action['tier']}", alarm=alarm, ts=ts, by=by, notify=True)

@@ -1,0 +1,37 @@
+"""Escalation of unacknowledged second-level, red and fire alarms (data standard §8).
+
+An alarm that nobody acknowledged goes from the enterprise to the county duty desk after
+``alerting_escalate_county_s`` and to the prefecture (州) after ``alerting_escalate_prefecture_s``,
+counted from when it became second-level/red/fire. Each step is an action at its due time (not at
+the moment it was noticed), so every instance and every replay records the same step.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from alerting.book import AlarmBook
+from alerting.model import AlarmAction
+
+ESCALATOR = "system:escalation"
+
+
+def due_escalations(book: AlarmBook, now_ms: int, delays_ms: tuple[int, int]) -> list[AlarmAction]:
+    """The escalation steps due at ``now_ms`` and not yet taken, one per alarm and tier."""
+    due: list[AlarmAction] = []
+    for alarm in book.alarms.values():
+        if not alarm.needs_escalation_watch:
+            continue
+        assert alarm.escalable_since is not None
+        for tier, delay_ms in enumerate(delays_ms, start=1):
+            at = alarm.escalable_since + delay_ms
+            if tier > alarm.escalation and at <= now_ms and not book.is_suppressed(alarm, at):
+                due.append(AlarmAction(v=1, action_id=_step_id(alarm.id, tier), action="escalate",
+                                       enterprise=alarm.enterprise, ts=at, by=ESCALATOR,
+                                       alarm=alarm.id, tier=tier))
+    return due
+
+
+def _step_id(alarm_id: str, tier: int) -> str:
+    """The same id for the same step on every instance, so that duplicates are recognisable."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"hazmon-escalation/{alarm_id}/{tier}"))

@@ -1,0 +1,126 @@
+"""Kafka as the record of truth for alarm state: the transitions and actions topics, read whole.
+
+Every instance reads both topics from the beginning (no consumer group: each needs every
+partition) and folds them into its :class:`AlarmBook`; it is *caught up* once it has read what the
+topics held when it started. Actions are published keyed by enterprise; :meth:`AlarmLog.applied`
+lets the API answer only after its own book has folded the action it wrote.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from hazmon import topics, wire
+
+from alerting.book import AlarmBook
+from alerting.model import ActionRefused, Alarm, AlarmAction, AlarmEvent
+
+log = logging.getLogger(__name__)
+
+OnEvent = Callable[[AlarmEvent, bool], None]   # (event, live): live is False while replaying history
+
+
+@dataclass(frozen=True, slots=True)
+class AlertingTopics:
+    transitions: str = topics.ALARM_TRANSITIONS
+    actions: str = topics.ALARM_ACTIONS
+    readings: str = topics.READINGS
+    ingest_stats: str = topics.INGEST_STATS
+
+
+async def ensure_topics(bootstrap: str, names: list[str], partitions: int) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names if n not in existing]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass  # another instance created it meanwhile
+    finally:
+        await admin.close()
+
+
+class AlarmLog:
+    def __init__(self, bootstrap: str, names: AlertingTopics, book: AlarmBook, on_event: OnEvent) -> None:
+        self._bootstrap = bootstrap
+        self._names = names
+        self._book = book
+        self._on_event = on_event
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                                          max_partition_fetch_bytes=4 * 1024 * 1024)
+        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all",
+                                          linger_ms=0)
+        self._waiting: dict[str, asyncio.Future[Alarm | None]] = {}
+        self._catch_up_to: dict[TopicPartition, int] = {}
+        self.caught_up = asyncio.Event()
+
+    async def start(self) -> None:
+        await self._producer.start()
+        await self._consumer.start()
+        await self._consumer.topics()  # refreshes the metadata that partitions_for_topic reads
+        partitions = [TopicPartition(topic, p) for topic in (self._names.transitions, self._names.actions)
+                      for p in sorted(self._consumer.partitions_for_topic(topic) or ())]
+        self._consumer.assign(partitions)
+        await self._consumer.seek_to_beginning(*partitions)
+        ends = await self._consumer.end_offsets(partitions)
+        self._catch_up_to = {tp: end for tp, end in ends.items() if end > 0}
+        if not self._catch_up_to:
+            self.caught_up.set()
+
+    async def stop(self) -> None:
+        await self._consumer.stop()
+        await self._producer.stop()
+
+    async def publish(self, action: AlarmAction) -> None:
+        await self._producer.send_and_wait(self._names.actions, wire.encode(action), key=action["enterprise"].encode())
+
+    def applied(self, action_id: str) -> asyncio.Future[Alarm | None]:
+        """A future resolved when this instance folds ``action_id`` (or failed with why it was refused)."""
+        return self._waiting.setdefault(action_id, asyncio.get_running_loop().create_future())
+
+    async def run(self) -> None:
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=200, max_records=5000)
+            for tp, records in batches.items():
+                for record in records:
+                    self._fold(tp.topic, wire.decode(record.value))
+            if not self.caught_up.is_set():
+                await self._check_caught_up()
+
+    async def _check_caught_up(self) -> None:
+        for tp, end in list(self._catch_up_to.items()):
+            if await self._consumer.position(tp) >= end:
+                del self._catch_up_to[tp]
+        if not self._catch_up_to:
+            log.info("alarm log caught up", extra={"alarms": len(self._book.alarms)})
+            self.caught_up.set()
+
+    def _fold(self, topic: str, record: dict) -> None:
+        live = self.caught_up.is_set()
+        if topic == self._names.transitions:
+            event = self._book.apply_transition(record)  # type: ignore[arg-type]
+            if event is not None:
+                self._on_event(event, live)
+            return
+        waiter = self._waiting.pop(record["action_id"], None)
+        try:
+            event = self._book.apply_action(record)  # type: ignore[arg-type]
+        except ActionRefused as refused:
+            log.info("action refused", extra={"action": record["action"], "alarm": record.get("alarm"), "code": refused.code})
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(refused)
+            return
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None if event is None else event.alarm)
+        if event is not None:
+            self._on_event(event, live)

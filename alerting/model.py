@@ -1,0 +1,130 @@
+"""What alerting keeps about one alarm, the actions officers take on it, and what a change produces.
+
+An :class:`Alarm` is built from the rule engine's transitions (``wire.AlarmTransition``) and the
+actions on ``topics.ALARM_ACTIONS``; its lifecycle state (data standard §8) is derived, never stored
+apart: closed if closed, else cleared if the data cleared it, else acknowledged if acknowledged,
+else active.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal, NotRequired, TypedDict
+
+State = Literal["active", "acknowledged", "cleared", "closed"]
+STATES: tuple[str, ...] = ("active", "acknowledged", "cleared", "closed")
+ActionKind = Literal["ack", "close", "escalate", "suppress"]
+SECOND_LEVELS = frozenset({"high_high", "low_low", "red"})
+FIRST_LEVELS = frozenset({"high", "low"})
+# Rules without a confirmation window: their first transition is already the platform's alarm.
+IMMEDIATE_RULES = frozenset({"fire", "fault", "offline", "trend", "rollup"})
+TIER_NAMES = ("enterprise", "county", "prefecture")
+
+
+class AlarmAction(TypedDict):
+    """One record on ``topics.ALARM_ACTIONS`` (keyed by enterprise)."""
+
+    v: int
+    action_id: str
+    action: ActionKind
+    enterprise: str
+    ts: int
+    by: str
+    alarm: NotRequired[str]          # ack, close, escalate
+    comment: NotRequired[str]        # ack
+    note: NotRequired[str]           # close
+    cause: NotRequired[str]          # close (optional detail of the note)
+    measures: NotRequired[str]       # close (optional detail of the note)
+    tier: NotRequired[int]           # escalate: 1 county, 2 prefecture
+    point: NotRequired[str]          # suppress
+    reason: NotRequired[str]         # suppress
+    expires_at: NotRequired[int]     # suppress
+
+
+class ActionRefused(Exception):
+    """An action that the alarm's lifecycle does not allow; ``code`` is stable, the text operator-facing."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(slots=True)
+class Alarm:
+    id: str
+    enterprise: str
+    site: str
+    device: str
+    point: str
+    rule: str
+    level: str | None
+    severity: int
+    value: float | None
+    limit: float | None
+    started_at: int
+    message: str
+    message_en: str
+    confirmed: bool = False
+    data_cleared: bool = False
+    cleared_at: int | None = None
+    escalable_since: int | None = None
+    acked_by: str | None = None
+    acked_at: int | None = None
+    ack_comment: str | None = None
+    closed_by: str | None = None
+    closed_at: int | None = None
+    close_note: str | None = None
+    close_cause: str | None = None
+    close_measures: str | None = None
+    escalation: int = 0
+    escalations: list[dict[str, int]] = field(default_factory=list)
+    updated_at: int = 0
+    extra: dict[str, float | str | None] = field(default_factory=dict)
+
+    @property
+    def state(self) -> State:
+        if self.closed_at is not None:
+            return "closed"
+        if self.data_cleared:
+            return "cleared"
+        if self.acked_at is not None:
+            return "acknowledged"
+        return "active"
+
+    @property
+    def is_open(self) -> bool:
+        """Counts for the risk colour: the platform's alarm (confirmed) and not yet cleared by data."""
+        return self.confirmed and not self.data_cleared and self.closed_at is None
+
+    @property
+    def needs_escalation_watch(self) -> bool:
+        """Second-level, red or fire, open and nobody has acknowledged it yet (§8)."""
+        return self.is_open and self.acked_at is None and self.escalable_since is not None
+
+    def escalable_level(self) -> bool:
+        return self.rule == "fire" or self.level in SECOND_LEVELS
+
+    def to_json(self, suppressed: bool = False) -> dict:
+        body = asdict(self)
+        body["state"] = self.state
+        body["suppressed"] = suppressed
+        body["escalated_to"] = TIER_NAMES[self.escalation]
+        return body
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmEvent:
+    """A change of one alarm, as the sinks (InfluxDB, notifications, Grafana, risk) see it.
+
+    ``kind`` is the transition name for the rule engine's changes, or ``acknowledged``, ``closed``,
+    ``escalated_tier`` for officers' and the escalator's; ``ts`` is the change's own time, so that a
+    replay writes the same InfluxDB point again.
+    """
+
+    kind: str
+    alarm: Alarm
+    ts: int
+    by: str | None = None
+    notify: bool = False
+    annotate: bool = False

@@ -1,0 +1,1 @@
+"""Alarm notifications: message formats, storm control, delivery with retry and dead-letter."""

@@ -1,0 +1,59 @@
+"""Keeps each enterprise's and each tailings pond's last written colour, and says when it changed.
+
+Colours are evaluated at the time of the change that may move them (a transition's or action's own
+timestamp), and on each clock tick for first-level alarms turning 30 minutes old, stamped with the
+moment they turned: the same log gives the same ``enterprise_risk`` points on every replay.
+"""
+
+from __future__ import annotations
+
+from alerting import lineproto
+from alerting.book import AlarmBook
+from alerting.model import FIRST_LEVELS
+from alerting.risk import FIRST_LEVEL_AGE_MS, RiskColor, SiteKindOf, enterprise_risk, pond_colors
+
+
+class RiskTracker:
+    def __init__(self, book: AlarmBook, site_kind_of: SiteKindOf) -> None:
+        self._book = book
+        self._site_kind_of = site_kind_of
+        self.enterprises: dict[str, RiskColor] = {}
+        self.ponds: dict[tuple[str, str], RiskColor] = {}
+        self._written_at: dict[str, int] = {}
+
+    def current(self, enterprise: str) -> RiskColor:
+        return self.enterprises.get(enterprise, RiskColor(0, 0))
+
+    def ponds_of(self, enterprise: str) -> dict[str, RiskColor]:
+        return {site: color for (ent, site), color in self.ponds.items() if ent == enterprise}
+
+    def update(self, enterprise: str, ts: int) -> list[str]:
+        """InfluxDB lines for what changed in ``enterprise``'s colours as of ``ts``."""
+        alarms = self._book.of_enterprise(enterprise)
+        lines: list[str] = []
+        risk = enterprise_risk(alarms, self._site_kind_of, ts)
+        if risk != self.current(enterprise):
+            self.enterprises[enterprise] = risk
+            self._written_at[enterprise] = ts
+            lines.append(lineproto.enterprise_risk_line(enterprise, risk, ts))
+        now_ponds = pond_colors(alarms, self._site_kind_of)
+        for key in set(now_ponds) | set(self.ponds_of_keys(enterprise)):
+            color = now_ponds.get(key, RiskColor(0, 0))
+            if color != self.ponds.get(key, RiskColor(0, 0)):
+                self.ponds[key] = color
+                lines.append(lineproto.site_risk_line(key[0], key[1], color, ts))
+        return lines
+
+    def ponds_of_keys(self, enterprise: str) -> list[tuple[str, str]]:
+        return [key for key in self.ponds if key[0] == enterprise]
+
+    def age(self, now_ms: int) -> list[str]:
+        """Lines for enterprises whose first-level alarms turned 30 minutes old since the last change."""
+        lines: list[str] = []
+        for enterprise in {a.enterprise for a in self._book.alarms.values() if a.is_open and a.level in FIRST_LEVELS}:
+            since = self._written_at.get(enterprise, 0)
+            turned = [a.started_at + FIRST_LEVEL_AGE_MS for a in self._book.of_enterprise(enterprise)
+                      if a.is_open and a.level in FIRST_LEVELS and since < a.started_at + FIRST_LEVEL_AGE_MS <= now_ms]
+            if turned:
+                lines += self.update(enterprise, min(turned))
+        return lines

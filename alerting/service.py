@@ -1,0 +1,150 @@
+"""The alerting process: folds the alarm log, escalates, notifies, writes InfluxDB, feeds the API.
+
+One :class:`AlertingService` per process. The alarm path (a folded transition → notification) only
+queues work: InfluxDB lines go to the background writer, notifications to the channel workers,
+Grafana annotations to their own tasks; nothing on it waits for InfluxDB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from hazmon.registry import Registry, SiteKind
+from hazmon.settings import Settings
+
+from alerting import lineproto
+from alerting.book import AlarmBook
+from alerting.clock import Clock, SystemClock
+from alerting.escalation import due_escalations
+from alerting.grafana import GrafanaAnnotator
+from alerting.influx import InfluxWriter
+from alerting.kafka_log import AlarmLog, AlertingTopics, ensure_topics
+from alerting.model import Alarm, AlarmAction, AlarmEvent
+from alerting.notify.delivery import Channel, Deliverer
+from alerting.notify.message import NotifiedChange
+from alerting.notify.storm import StormControl
+from alerting.risk_tracker import RiskTracker
+from alerting.text import Texts
+from alerting.topic_writer import ReadingLines, TopicWriter, ingest_stats_lines
+
+log = logging.getLogger(__name__)
+ACTION_TIMEOUT_S = 15.0
+
+
+def channels_of(settings: Settings) -> list[Channel]:
+    robot = settings.alerting_robot_msgtype
+    return ([Channel("webhook", url) for url in settings.alerting_webhooks]
+            + [Channel(f"dingtalk_{robot}", url) for url in settings.alerting_dingtalk_urls]
+            + [Channel(f"wecom_{robot}", url) for url in settings.alerting_wecom_urls])
+
+
+class AlertingService:
+    def __init__(self, settings: Settings, registry: Registry, *, names: AlertingTopics = AlertingTopics(),
+                 clock: Clock | None = None, influx_db: str | None = None, write_topics: bool = True) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.names = names
+        self.clock = clock or SystemClock()
+        self.texts = Texts(settings.language)
+        self.book = AlarmBook(self.texts)
+        self._site_kinds = {(e, site.id): site.kind for e, doc in registry.enterprises.items() for site in doc.sites}
+        self.risk = RiskTracker(self.book, self.site_kind_of)
+        self.influx = InfluxWriter(settings, influx_db)
+        self.log = AlarmLog(settings.kafka_bootstrap, names, self.book, self._on_event)
+        self.deliverer = Deliverer(channels_of(settings), self.texts, settings.alerting_retry_s,
+                                   settings.alerting_deadletter_file or settings.home / "alerting" / "deadletter.jsonl")
+        self.storm = StormControl(settings.alerting_group_window_s, self.deliverer.send, self.enterprise_name)
+        self.grafana = GrafanaAnnotator(settings.grafana_url, settings.grafana_token) if settings.grafana_url else None
+        self.public_url = settings.alerting_public_url or f"http://{settings.api_host}:{settings.api_port}"
+        self._delays_ms = (int(settings.alerting_escalate_county_s * 1000), int(settings.alerting_escalate_prefecture_s * 1000))
+        self.topic_writers = [
+            TopicWriter(settings.kafka_bootstrap, names.readings, f"{settings.alerting_group}-readings", self.influx,
+                        ReadingLines(registry)),
+            TopicWriter(settings.kafka_bootstrap, names.ingest_stats, f"{settings.alerting_group}-stats", self.influx,
+                        ingest_stats_lines),
+        ] if write_topics else []
+        self._tasks: list[asyncio.Task] = []
+        self._side_tasks: set[asyncio.Task] = set()
+
+    # --- registry look-ups ---------------------------------------------------------------
+
+    def site_kind_of(self, enterprise: str, site: str) -> SiteKind | None:
+        return self._site_kinds.get((enterprise, site))
+
+    def enterprise_name(self, enterprise: str) -> str:
+        doc = self.registry.enterprises.get(enterprise)
+        return doc.enterprise.name if doc is not None else enterprise
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await ensure_topics(self.settings.kafka_bootstrap, [self.names.transitions, self.names.actions],
+                            self.settings.kafka_partitions)
+        await self.influx.ensure_database()
+        await self.influx.start()
+        await self.deliverer.start()
+        await self.log.start()
+        self._tasks = [asyncio.create_task(self.log.run(), name="alarm-log"),
+                       asyncio.create_task(self._tick_loop(), name="alarm-ticks")]
+        self._tasks += [asyncio.create_task(w.run(), name="topic-writer") for w in self.topic_writers]
+
+    async def caught_up(self, timeout_s: float = 60.0) -> None:
+        await asyncio.wait_for(self.log.caught_up.wait(), timeout_s)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.storm.flush()
+        await self.deliverer.drain()
+        await asyncio.gather(*self._side_tasks, return_exceptions=True)
+        await self.deliverer.close()
+        await self.log.stop()
+        await self.influx.close()
+
+    # --- what happens on a change ----------------------------------------------------------
+
+    def _on_event(self, event: AlarmEvent, live: bool) -> None:
+        alarm = event.alarm
+        lines = [lineproto.alarm_line(alarm, event.kind, event.ts, event.by)]
+        lines += self.risk.update(alarm.enterprise, event.ts)
+        self.influx.submit(lines)
+        log.info("alarm changed", extra={"alarm": alarm.id, "enterprise": alarm.enterprise, "point": alarm.point,
+                                         "change": event.kind, "state": alarm.state, "live": live})
+        if not live:
+            return  # history being replayed: its notifications went out when it happened
+        if event.notify and not self.book.is_suppressed(alarm, event.ts):
+            self.storm.submit(alarm.enterprise, NotifiedChange.of(event, self.public_url), urgent=alarm.rule == "fire")
+        if event.annotate and self.grafana is not None:
+            task = asyncio.create_task(self.grafana.annotate(alarm, event.ts))
+            self._side_tasks.add(task)
+            task.add_done_callback(self._side_tasks.discard)
+
+    async def tick(self) -> None:
+        """Escalate what is due and age the risk colours, at the injected clock's time."""
+        if not self.log.caught_up.is_set():
+            return
+        now_ms = self.clock.now_ms()
+        for action in due_escalations(self.book, now_ms, self._delays_ms):
+            log.info("escalating", extra={"alarm": action["alarm"], "tier": action["tier"]})
+            await self.log.publish(action)
+        self.influx.submit(self.risk.age(now_ms))
+
+    async def _tick_loop(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                await self.tick()
+            except Exception:  # noqa: BLE001 - Kafka hiccup: the next tick tries again
+                log.exception("tick failed")
+
+    # --- officers' actions (from the API) ----------------------------------------------------
+
+    async def act(self, action: AlarmAction) -> Alarm | None:
+        """Publish an action and return the alarm once this instance folded it; ActionRefused if not allowed."""
+        self.book.check_action(action)
+        applied = self.log.applied(action["action_id"])
+        await self.log.publish(action)
+        return await asyncio.wait_for(applied, ACTION_TIMEOUT_S)

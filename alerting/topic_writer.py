@@ -1,0 +1,97 @@
+"""Kafka topic → InfluxDB: accepted readings (``reading``) and the platform's counters.
+
+Reads in batches with a consumer group, writes each batch in one request and commits the offsets
+only after InfluxDB accepted it: at-least-once, and a replay overwrites the same points.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+
+from hazmon import wire
+from hazmon.registry import Registry
+
+from alerting import lineproto
+from alerting.influx import InfluxWriter
+
+log = logging.getLogger(__name__)
+
+RecordsToLines = Callable[[list[ConsumerRecord]], list[str]]
+
+
+class ReadingLines:
+    """``reading`` lines of ReadingBatch records; each point's tags are built once and reused."""
+
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+        self._prefixes: dict[tuple[str, str], str | None] = {}
+        self.unknown = 0
+
+    def _prefix(self, enterprise: str, point: str) -> str | None:
+        key = (enterprise, point)
+        if key not in self._prefixes:
+            entry = self._registry.point(enterprise, point)
+            self._prefixes[key] = None if entry is None else lineproto.reading_prefix(
+                enterprise, entry.site.id, point, entry.point.type.value)
+        return self._prefixes[key]
+
+    def __call__(self, records: list[ConsumerRecord]) -> list[str]:
+        lines: list[str] = []
+        for record in records:
+            batch: wire.ReadingBatch = wire.decode(record.value)
+            enterprise = batch["enterprise"]
+            for point, ts, value in zip(batch["points"], batch["ts"], batch["values"]):
+                prefix = self._prefix(enterprise, point)
+                if prefix is None:
+                    self.unknown += 1
+                    continue
+                lines.append(f"{prefix}{value!r} {ts}")
+        return lines
+
+
+def ingest_stats_lines(records: list[ConsumerRecord]) -> list[str]:
+    return [lineproto.ingest_stats_line(wire.decode(record.value)) for record in records]
+
+
+class TopicWriter:
+    def __init__(self, bootstrap: str, topic: str, group: str, influx: InfluxWriter, to_lines: RecordsToLines,
+                 max_records: int = 2000) -> None:
+        self._consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group,
+                                          enable_auto_commit=False, auto_offset_reset="earliest",
+                                          max_partition_fetch_bytes=8 * 1024 * 1024)
+        self._topic = topic
+        self._influx = influx
+        self._to_lines = to_lines
+        self._max_records = max_records
+        self.points_written = 0
+
+    async def run(self) -> None:
+        await self._consumer.start()
+        try:
+            while True:
+                batches = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
+                records = [r for part in batches.values() for r in part]
+                if not records:
+                    continue
+                lines = self._to_lines(records)
+                await self._write_until_accepted(lines)
+                await self._consumer.commit()
+                self.points_written += len(lines)
+                log.debug("points written", extra={"topic": self._topic, "records": len(records), "points": len(lines)})
+        finally:
+            await self._consumer.stop()
+
+    async def _write_until_accepted(self, lines: list[str]) -> None:
+        """Offsets are committed only after a write succeeded, so a failing InfluxDB holds the topic back."""
+        while True:
+            try:
+                await self._influx.write(lines)
+                return
+            except Exception as exc:  # noqa: BLE001 - InfluxDB down or refusing: wait and try again
+                log.warning("influx write failed, retrying", extra={"topic": self._topic, "points": len(lines),
+                                                                    "error": str(exc)})
+                await asyncio.sleep(1.0)
