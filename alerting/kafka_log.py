@@ -35,7 +35,8 @@ class AlertingTopics:
     ingest_stats: str = topics.INGEST_STATS
 
 
-async def ensure_topics(bootstrap: str, names: list[str], partitions: int) -> None:
+async def ensure_topics(bootstrap: str, names: list[str], partitions: int, timeout_s: float = 30.0) -> dict[str, int]:
+    """Create the topics that are missing; return each topic's partition count once all have leaders."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
@@ -46,6 +47,15 @@ async def ensure_topics(bootstrap: str, names: list[str], partitions: int) -> No
                 await admin.create_topics(missing)
             except TopicAlreadyExistsError:
                 pass  # another instance created it meanwhile
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while True:
+            described = await admin.describe_topics(names)
+            counts = {d["topic"]: len(d["partitions"]) for d in described if d["error_code"] == 0}
+            if all(counts.get(n) for n in names):
+                return counts
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"Kafka topics without partitions after {timeout_s} s: {names}")
+            await asyncio.sleep(0.2)
     finally:
         await admin.close()
 
@@ -64,12 +74,11 @@ class AlarmLog:
         self._catch_up_to: dict[TopicPartition, int] = {}
         self.caught_up = asyncio.Event()
 
-    async def start(self) -> None:
+    async def start(self, partition_counts: dict[str, int]) -> None:
         await self._producer.start()
         await self._consumer.start()
-        await self._consumer.topics()  # refreshes the metadata that partitions_for_topic reads
         partitions = [TopicPartition(topic, p) for topic in (self._names.transitions, self._names.actions)
-                      for p in sorted(self._consumer.partitions_for_topic(topic) or ())]
+                      for p in range(partition_counts[topic])]
         self._consumer.assign(partitions)
         await self._consumer.seek_to_beginning(*partitions)
         ends = await self._consumer.end_offsets(partitions)

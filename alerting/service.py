@@ -80,12 +80,12 @@ class AlertingService:
     # --- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        await ensure_topics(self.settings.kafka_bootstrap, [self.names.transitions, self.names.actions],
-                            self.settings.kafka_partitions)
+        partitions = await ensure_topics(self.settings.kafka_bootstrap, [self.names.transitions, self.names.actions],
+                                         self.settings.kafka_partitions)
         await self.influx.ensure_database()
         await self.influx.start()
         await self.deliverer.start()
-        await self.log.start()
+        await self.log.start(partitions)
         self._tasks = [asyncio.create_task(self.log.run(), name="alarm-log"),
                        asyncio.create_task(self._tick_loop(), name="alarm-ticks")]
         self._tasks += [asyncio.create_task(w.run(), name="topic-writer") for w in self.topic_writers]

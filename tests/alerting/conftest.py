@@ -1,0 +1,92 @@
+"""Fixtures of the alerting tests: settings on unique topics and database, running services, tokens."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from hazmon import wire
+from hazmon.registry import Registry
+from hazmon.secrets import EnterpriseSecrets, Principal, Secrets, token_index
+from hazmon.settings import Settings
+
+from alerting.clock import ManualClock
+from alerting.kafka_log import AlertingTopics
+from alerting.service import AlertingService
+from tests.alerting.support import T0, Receiver
+
+DUTY_TOKEN = "duty-token"
+
+
+@pytest.fixture
+def tokens(registry: Registry) -> dict[str, Principal]:
+    secrets = Secrets(platform_mqtt_password="unused", duty_token=DUTY_TOKEN,
+                      enterprises={e: EnterpriseSecrets(mqtt_password="unused", api_token=f"token-{e}")
+                                   for e in registry.enterprises})
+    return token_index(secrets)
+
+
+@pytest.fixture
+def names(unique: str) -> AlertingTopics:
+    return AlertingTopics(transitions=f"test-transitions-{unique}", actions=f"test-actions-{unique}",
+                          readings=f"test-readings-{unique}", ingest_stats=f"test-stats-{unique}")
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    server = await Receiver().start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def alerting_settings(kafka: str, influxdb: Settings, unique: str, tmp_path: Path,
+                            receiver: Receiver) -> AsyncIterator[Settings]:
+    """Settings on the test's own InfluxDB database (dropped afterwards) and notification receiver."""
+    settings = influxdb.model_copy(update={
+        "influx_db": f"test_alerting_{unique}", "alerting_group": f"test-alerting-{unique}",
+        "alerting_webhooks": [f"{receiver.url}/webhook"], "alerting_dingtalk_urls": [f"{receiver.url}/dingtalk"],
+        "alerting_wecom_urls": [f"{receiver.url}/wecom"], "alerting_group_window_s": 1.0,
+        "alerting_retry_s": (0.2, 0.2), "alerting_deadletter_file": tmp_path / "deadletter.jsonl",
+        "alerting_influx_flush_s": 0.1, "home": tmp_path,
+    })
+    yield settings
+    async with aiohttp.ClientSession() as session:
+        await session.post(f"{settings.influx_url}/query", data={"q": f'DROP DATABASE "{settings.influx_db}"'})
+
+
+@pytest.fixture
+async def start_service(alerting_settings: Settings, registry: Registry, names: AlertingTopics):
+    """Start services on the test's topics (several share the log); all are stopped at the end."""
+    started: list[AlertingService] = []
+
+    async def start(clock: ManualClock | None = None, settings: Settings | None = None,
+                    write_topics: bool = False) -> AlertingService:
+        service = AlertingService(settings or alerting_settings, registry, names=names,
+                                  clock=clock or ManualClock(T0), write_topics=write_topics)
+        await service.start()
+        await service.caught_up()
+        started.append(service)
+        return service
+
+    yield start
+    for service in started:
+        await service.stop()
+
+
+@pytest.fixture
+async def produce(kafka: str) -> AsyncIterator[Callable]:
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, enable_idempotence=True, acks="all")
+    await producer.start()
+
+    async def send(topic: str, records: list[dict]) -> None:
+        for record in records:
+            await producer.send(topic, wire.encode(record), key=record["enterprise"].encode())
+        await producer.flush()
+
+    yield send
+    await producer.stop()

@@ -1,0 +1,99 @@
+"""Notification delivery to a local HTTP receiver: exact DingTalk/WeCom shapes, outage, recovery, dead-letter, storm control."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import orjson
+
+from alerting.book import AlarmBook
+from alerting.notify.delivery import Channel, Deliverer
+from alerting.notify.message import Notification, NotifiedChange
+from alerting.notify.storm import StormControl
+from alerting.text import Texts
+from tests.alerting.support import CHEM, FIRE, Receiver, eventually, transition
+
+ZH = Texts("zh")
+
+
+def change(alarm_id: str, point: str = "TK01_LT", **kw) -> NotifiedChange:
+    book = AlarmBook(ZH)
+    event = book.apply_transition(transition(alarm_id, "confirmed", point, **kw))
+    return NotifiedChange.of(event, "http://duty.example:8400")
+
+
+def notification(*changes: NotifiedChange) -> Notification:
+    return Notification(CHEM, "永顺县灵溪化工有限公司", list(changes))
+
+
+async def test_exact_robot_payload_shapes(receiver: Receiver, tmp_path: Path) -> None:
+    formats = ["dingtalk_markdown", "dingtalk_text", "wecom_markdown", "wecom_text", "webhook"]
+    deliverer = Deliverer([Channel(f, f"{receiver.url}/{f}") for f in formats], ZH, (0.05,), tmp_path / "dead.jsonl")
+    await deliverer.start()
+    try:
+        deliverer.send(notification(change("a1")))
+        await deliverer.drain()
+    finally:
+        await deliverer.close()
+    got = dict(zip(receiver.paths, receiver.bodies))
+    title = "报警：永顺县灵溪化工有限公司"
+    line = "[报警] 1号储罐液位高报警 (TF01/TK01_LT, limit high)"
+    link = "http://duty.example:8400/alarms/a1"
+    markdown = f"### {title}\n- {line} [处置]({link})"
+    plain = f"{title}\n{line} {link}"
+    assert got["/dingtalk_markdown"] == {"msgtype": "markdown", "markdown": {"title": title, "text": markdown}}
+    assert got["/dingtalk_text"] == {"msgtype": "text", "text": {"content": plain}}
+    assert got["/wecom_markdown"] == {"msgtype": "markdown", "markdown": {"content": markdown}}
+    assert got["/wecom_text"] == {"msgtype": "text", "text": {"content": plain}}
+    webhook = got["/webhook"]
+    assert (webhook["enterprise"], webhook["title"], webhook["changes"][0]["alarm"]["id"]) == (CHEM, title, "a1")
+
+
+async def test_outage_then_recovery_delivers_in_order(receiver: Receiver, tmp_path: Path) -> None:
+    deliverer = Deliverer([Channel("wecom_markdown", f"{receiver.url}/wecom")], ZH, (0.1, 0.2, 0.4), tmp_path / "dead.jsonl")
+    await deliverer.start()
+    receiver.fail_next = 3     # down for the first three attempts, up at the fourth
+    try:
+        deliverer.send(notification(change("a1")))
+        deliverer.send(notification(change("a2")))
+        await deliverer.drain()
+    finally:
+        await deliverer.close()
+    assert receiver.refused == 3
+    assert ["a1" in b["markdown"]["content"] for b in receiver.bodies] == [True, False]
+    assert "a2" in receiver.bodies[1]["markdown"]["content"]
+    assert deliverer.workers[0].delivered == 2 and not (tmp_path / "dead.jsonl").exists()
+
+
+async def test_refused_after_every_retry_goes_to_dead_letter(tmp_path: Path) -> None:
+    robot = await Receiver(answer={"errcode": 310000, "errmsg": "keywords not in content"}).start()
+    dead = tmp_path / "dead.jsonl"
+    deliverer = Deliverer([Channel("dingtalk_markdown", f"{robot.url}/ding")], ZH, (0.05, 0.05), dead)
+    await deliverer.start()
+    try:
+        deliverer.send(notification(change("a1")))
+        await deliverer.drain()
+    finally:
+        await deliverer.close()
+        await robot.stop()
+    assert len(robot.bodies) == 3   # first try and two retries, each answered with an errcode
+    records = [orjson.loads(line) for line in dead.read_bytes().splitlines()]
+    assert [(r["channel"], r["alarms"], r["payload"]["msgtype"]) for r in records] == [("dingtalk_markdown", ["a1"], "markdown")]
+
+
+async def test_storm_groups_one_enterprise_but_never_delays_fire() -> None:
+    sent: list[Notification] = []
+    storm = StormControl(0.3, sent.append, lambda e: e)
+    storm.submit(CHEM, change("a1"), urgent=False)          # first: at once
+    storm.submit(CHEM, change("a2", point="TK01_TT"), urgent=False)
+    storm.submit(CHEM, change("a3", point="TK01_PT"), urgent=False)
+    storm.submit(FIRE, change("f1", point="FAC1_Z07", rule="fire", level=None), urgent=True)
+    assert [[c.alarm["id"] for c in n.changes] for n in sent] == [["a1"], ["f1"]]
+    await eventually(lambda: len(sent) == 3, 2.0, "the grouped message")
+    assert [c.alarm["id"] for c in sent[2].changes] == ["a2", "a3"]
+    assert sent[2].title(ZH) == f"{CHEM}：2 条报警"
+    await asyncio.sleep(0.4)
+    storm.submit(CHEM, change("a4"), urgent=False)        # inside the re-opened window: held, sent by flush
+    storm.flush()
+    assert [c.alarm["id"] for c in sent[-1].changes] == ["a4"]
