@@ -9,6 +9,7 @@ from aiohttp import web
 from hazmon.secrets import Principal
 
 PRINCIPAL = web.AppKey("principal_index", dict)
+CALLER = web.RequestKey("caller", Principal)
 PUBLIC_PATHS = frozenset({"/healthz", "/api/v1/openapi.json"})
 
 
@@ -25,12 +26,12 @@ async def bearer_auth(request: web.Request, handler: Callable[[web.Request], Awa
     principal = request.app[PRINCIPAL].get(token.strip()) if scheme.lower() == "bearer" else None
     if principal is None:
         return json_error(401, "unauthorized", "缺少或无效的访问令牌 (missing or invalid bearer token)")
-    request["principal"] = principal
+    request[CALLER] = principal
     return await handler(request)
 
 
 def principal_of(request: web.Request) -> Principal:
-    return request["principal"]
+    return request[CALLER]
 
 
 def may_see(principal: Principal, enterprise: str) -> bool:

@@ -23,12 +23,12 @@ _POINTS = {  # point → (enterprise, site, device)
 
 
 def transition(alarm_id: str, kind: str, point: str, *, rule: str = "limit", level: str | None = "high",
-               value: float | None = 9.5, limit: float | None = 9.0, started_at: int = T0, at: int = T0,
+               value: float | None = 9.5, limit: float | None = 9.0, started_at: int | None = None, at: int = T0,
                message: str = "1号储罐液位高报警") -> AlarmTransition:
     enterprise, site, device = _POINTS[point]
     return AlarmTransition(v=1, id=alarm_id, transition=kind, enterprise=enterprise, site=site, device=device,
                            point=point, rule=rule, level=level, severity=2 if level in ("high_high", "red") else 1,
-                           value=value, limit=limit, started_at=started_at, reading_ts=at, emitted_ms=at,
+                           value=value, limit=limit, started_at=at if started_at is None else started_at, reading_ts=at, emitted_ms=at,
                            message=message, message_en=f"{point} {rule} {level}")
 
 
