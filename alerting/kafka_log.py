@@ -83,8 +83,6 @@ class AlarmLog:
         await self._consumer.seek_to_beginning(*partitions)
         ends = await self._consumer.end_offsets(partitions)
         self._catch_up_to = {tp: end for tp, end in ends.items() if end > 0}
-        if not self._catch_up_to:
-            self.caught_up.set()
 
     async def stop(self) -> None:
         await self._consumer.stop()
@@ -98,24 +96,44 @@ class AlarmLog:
         return self._waiting.setdefault(action_id, asyncio.get_running_loop().create_future())
 
     async def run(self) -> None:
+        await self._replay_history()
         while True:
             batches = await self._consumer.getmany(timeout_ms=200, max_records=5000)
             for tp, records in batches.items():
                 for record in records:
-                    self._fold(tp.topic, wire.decode(record.value))
-            if not self.caught_up.is_set():
-                await self._check_caught_up()
+                    self._fold(tp.topic, wire.decode(record.value), live=True)
 
-    async def _check_caught_up(self) -> None:
-        for tp, end in list(self._catch_up_to.items()):
-            if await self._consumer.position(tp) >= end:
-                del self._catch_up_to[tp]
-        if not self._catch_up_to:
-            log.info("alarm log caught up", extra={"alarms": len(self._book.alarms)})
-            self.caught_up.set()
+    async def _replay_history(self) -> None:
+        """Fold what the topics held at start, merged by each record's own time, then declare caught up.
 
-    def _fold(self, topic: str, record: dict) -> None:
-        live = self.caught_up.is_set()
+        The two topics interleave differently on every read; folding history in time order (as it
+        happened live) makes every replay build the same book and write the same InfluxDB points.
+        """
+        history: list[tuple[int, int, str, dict]] = []
+        later: list[tuple[str, dict]] = []
+        while self._catch_up_to:
+            batches = await self._consumer.getmany(timeout_ms=200, max_records=5000)
+            for tp, records in batches.items():
+                end = self._catch_up_to.get(tp, 0)
+                for record in records:
+                    value = wire.decode(record.value)
+                    if record.offset < end:
+                        is_action = tp.topic == self._names.actions
+                        history.append((value["ts"] if is_action else value["emitted_ms"], int(is_action), tp.topic, value))
+                    else:
+                        later.append((tp.topic, value))
+            for tp, end in list(self._catch_up_to.items()):
+                if await self._consumer.position(tp) >= end:
+                    del self._catch_up_to[tp]
+        history.sort(key=lambda item: (item[0], item[1]))
+        for _, _, topic, value in history:
+            self._fold(topic, value, live=False)
+        log.info("alarm log caught up", extra={"alarms": len(self._book.alarms), "records": len(history)})
+        self.caught_up.set()
+        for topic, value in later:
+            self._fold(topic, value, live=True)
+
+    def _fold(self, topic: str, record: dict, live: bool) -> None:
         if topic == self._names.transitions:
             event = self._book.apply_transition(record)  # type: ignore[arg-type]
             if event is not None:

@@ -1,0 +1,97 @@
+"""InfluxDB after a scenario holds exactly what it implies, and still exactly that after a forced replay."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+
+from hazmon.settings import Settings
+from hazmon.wire import ReadingBatch
+
+from alerting.clock import ManualClock
+from alerting.model import AlarmAction
+from tests.alerting.support import CHEM, T0, eventually, transition
+
+pytestmark = pytest.mark.servers
+S = 1000
+
+
+async def query(settings: Settings, q: str) -> list[dict]:
+    async with aiohttp.ClientSession() as session, session.get(
+            f"{settings.influx_url}/query", params={"db": settings.influx_db, "q": q, "epoch": "ms"}) as response:
+        body = await response.json()
+    series = body["results"][0].get("series", [])
+    return [dict(zip(s["columns"], row)) for s in series for row in s["values"]]
+
+
+async def snapshot(settings: Settings) -> dict[str, list]:
+    alarms = await query(settings, "SELECT * FROM alarm")
+    readings = await query(settings, 'SELECT * FROM reading')
+    risk = await query(settings, "SELECT * FROM enterprise_risk")
+    return {
+        "alarm": [(r["time"], r["id"], r["point"], r["rule"], r["level"], r["state"], r["transition"], r["value"])
+                  for r in alarms],
+        "reading": [(r["time"], r["enterprise"], r["site"], r["point"], r["type"], r["value"]) for r in readings],
+        "enterprise_risk": [(r["time"], r["enterprise"], r["level"], r["color"], r["active_alarms"]) for r in risk],
+    }
+
+
+EXPECTED = {
+    "alarm": [
+        (T0 + 10 * S, "c1", "TK01_LT", "limit", "high", "active", "confirmed", 9.6),
+        (T0 + 20 * S, "c1", "TK01_LT", "limit", "high_high", "active", "escalated", 10.7),
+        (T0 + 30 * S, "c1", "TK01_LT", "limit", "high_high", "acknowledged", "acknowledged", 10.7),
+        (T0 + 60 * S, "c1", "TK01_LT", "limit", "high_high", "cleared", "cleared", 9.0),
+        (T0 + 70 * S, "c1", "TK01_LT", "limit", "high_high", "closed", "closed", 9.0),
+    ],
+    "reading": [
+        (T0, CHEM, "TF01", "TK01_LT", "tank_level", 9.6),
+        (T0, CHEM, "TF01", "TK01_TT", "temperature", 30.5),
+        (T0 + 10 * S, CHEM, "TF01", "TK01_LT", "tank_level", 10.7),
+        (T0 + 20 * S, CHEM, "TF01", "TK01_LT", "tank_level", 9.0),
+    ],
+    "enterprise_risk": [
+        (T0 + 10 * S, CHEM, 1, "yellow", 1),
+        (T0 + 20 * S, CHEM, 3, "red", 1),
+        (T0 + 60 * S, CHEM, 0, "blue", 0),
+    ],
+}
+
+
+def action(kind: str, ts: int, **fields) -> AlarmAction:
+    return AlarmAction(v=1, action_id=f"{kind}-{ts}", action=kind, enterprise=CHEM, ts=ts, by="duty", alarm="c1", **fields)
+
+
+async def test_series_are_exact_and_a_replay_duplicates_nothing(start_service, produce, names,
+                                                                alerting_settings: Settings) -> None:
+    service = await start_service(ManualClock(T0), write_topics=True)
+    batch = ReadingBatch(v=1, enterprise=CHEM, device="RTU01", recv_ms=T0 + 20 * S,
+                         points=["TK01_LT", "TK01_TT", "TK01_LT", "TK01_LT"], ts=[T0, T0, T0 + 10 * S, T0 + 20 * S],
+                         values=[9.6, 30.5, 10.7, 9.0], q=[0, 0, 0, 0], ts_src=[0, 0, 0, 0])
+    await produce(names.readings, [batch])
+    await produce(names.transitions, [
+        transition("c1", "raised", "TK01_LT", value=9.6, started_at=T0, at=T0 + 5 * S),
+        transition("c1", "confirmed", "TK01_LT", value=9.6, started_at=T0, at=T0 + 10 * S),
+        transition("c1", "escalated", "TK01_LT", level="high_high", value=10.7, limit=10.5, started_at=T0, at=T0 + 20 * S),
+    ])
+    await eventually(lambda: service.book.get("c1") is not None and service.book.get("c1").level == "high_high")
+    await service.act(action("ack", T0 + 30 * S, comment="到场"))
+    await produce(names.transitions, [transition("c1", "cleared", "TK01_LT", level="high_high", value=9.0, limit=10.5,
+                                                 started_at=T0, at=T0 + 60 * S)])
+    await eventually(lambda: service.book.get("c1").state == "cleared")
+    await service.act(action("close", T0 + 70 * S, note="处置完毕"))
+
+    expected = {**EXPECTED, "alarm": [(T0 + 5 * S, "c1", "TK01_LT", "limit", "high", "active", "raised", 9.6),
+                                      *EXPECTED["alarm"]]}
+
+    async def written() -> bool:
+        return await snapshot(alerting_settings) == expected
+    await eventually(written, 20.0, "the scenario's points in InfluxDB")
+    await service.stop()
+    # forced replay: a new instance folds the whole log again, and the readings are read again by a new group
+    replay_settings = alerting_settings.model_copy(update={"alerting_group": alerting_settings.alerting_group + "-replay"})
+    replayed = await start_service(ManualClock(T0 + 80 * S), settings=replay_settings, write_topics=True)
+    await eventually(lambda: sum(w.points_written for w in replayed.topic_writers) == 4, 20.0, "readings re-written")
+    await replayed.influx.flush()
+    assert replayed.book.get("c1").state == "closed"
+    assert await snapshot(alerting_settings) == expected
