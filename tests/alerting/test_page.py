@@ -1,0 +1,89 @@
+"""The alarm page in headless Chromium: open, acknowledge, close with a note, and see the state change."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestServer
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+from alerting.api.routes import build_app
+from alerting.clock import ManualClock
+from tests.alerting.conftest import DUTY_TOKEN
+from tests.alerting.support import T0, eventually, transition
+
+pytestmark = pytest.mark.servers
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
+                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage")
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[WebDriver]:
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver):
+        pytest.fail("Debian packages chromium and chromium-driver are needed: apt-get install -y chromium chromium-driver",
+                    pytrace=False)
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+        options.add_argument(flag)
+    session = webdriver.Chrome(service=Service(driver), options=options)
+    yield session
+    session.quit()
+
+
+def _state_is(browser: WebDriver, state: str) -> None:
+    WebDriverWait(browser, 15).until(expected_conditions.text_to_be_present_in_element_attribute(
+        (By.ID, "state"), "data-state", state))
+
+
+def _open_and_acknowledge(browser: WebDriver, url: str) -> str:
+    browser.get(url)
+    browser.find_element(By.ID, "token").send_keys(DUTY_TOKEN)
+    browser.find_element(By.ID, "save-token").click()
+    _state_is(browser, "active")
+    shown = browser.find_element(By.ID, "alarm").text
+    browser.find_element(By.ID, "officer").send_keys("王值班")
+    browser.find_element(By.ID, "comment").send_keys("已电话通知企业，人员已到场")
+    browser.find_element(By.ID, "ack").click()
+    _state_is(browser, "acknowledged")
+    return shown
+
+
+def _try_to_close(browser: WebDriver) -> str:
+    browser.find_element(By.ID, "note").send_keys("进料阀内漏，已更换阀门")
+    browser.find_element(By.ID, "close").click()
+    WebDriverWait(browser, 15).until(lambda b: b.find_element(By.ID, "error").text != "")
+    return browser.find_element(By.ID, "error").text
+
+
+async def test_officer_acknowledges_and_closes_in_the_page(start_service, produce, names, tokens, browser) -> None:
+    service = await start_service(ManualClock(T0 + 60_000))
+    await produce(names.transitions, [transition("p1", "confirmed", "TK01_LT", level="high_high", value=10.8, limit=10.5)])
+    await eventually(lambda: service.book.get("p1") is not None, what="alarm folded")
+    async with TestServer(build_app(service, tokens)) as server:
+        url = str(server.make_url("/alarms/p1"))
+        shown = await asyncio.to_thread(_open_and_acknowledge, browser, url)
+        assert "1号储罐液位高报警" in shown and "状态：未确认" in shown
+        assert service.book.get("p1").ack_comment == "已电话通知企业，人员已到场"
+        assert service.book.get("p1").acked_by == "duty/王值班"
+
+        refusal = await asyncio.to_thread(_try_to_close, browser)
+        assert "不能关闭" in refusal and service.book.get("p1").state == "acknowledged"
+
+        await produce(names.transitions, [transition("p1", "cleared", "TK01_LT", level="high_high", at=T0 + 30_000)])
+        await eventually(lambda: service.book.get("p1").state == "cleared", what="cleared by data")
+        await asyncio.to_thread(browser.find_element(By.ID, "close").click)
+        await asyncio.to_thread(_state_is, browser, "closed")
+        text = await asyncio.to_thread(lambda: browser.find_element(By.ID, "alarm").text)
+        assert "状态：已关闭" in text and "进料阀内漏，已更换阀门" in text
+        assert service.book.get("p1").close_note == "进料阀内漏，已更换阀门"
