@@ -1,4 +1,4 @@
-"""InfluxDB after a scenario holds exactly what it implies, and still exactly that after a forced replay."""
+"""InfluxDB after a scenario (readings, counters, transitions, actions) holds exactly what it implies, and still exactly that after a forced replay."""
 
 from __future__ import annotations
 
@@ -28,11 +28,13 @@ async def snapshot(settings: Settings) -> dict[str, list]:
     alarms = await query(settings, "SELECT * FROM alarm")
     readings = await query(settings, 'SELECT * FROM reading')
     risk = await query(settings, "SELECT * FROM enterprise_risk")
+    counters = await query(settings, "SELECT * FROM platform_ingest")
     return {
         "alarm": [(r["time"], r["id"], r["point"], r["rule"], r["level"], r["state"], r["transition"], r["value"])
                   for r in alarms],
         "reading": [(r["time"], r["enterprise"], r["site"], r["point"], r["type"], r["value"]) for r in readings],
         "enterprise_risk": [(r["time"], r["enterprise"], r["level"], r["color"], r["active_alarms"]) for r in risk],
+        "platform_ingest": [(r["time"], r["enterprise"], r["accepted"], r["gaps"], r["refused_bad_value"]) for r in counters],
     }
 
 
@@ -55,6 +57,7 @@ EXPECTED = {
         (T0 + 20 * S, CHEM, 3, "red", 1),
         (T0 + 60 * S, CHEM, 0, "blue", 0),
     ],
+    "platform_ingest": [(T0 + 60 * S, CHEM, 4, 1, 2)],
 }
 
 
@@ -69,6 +72,8 @@ async def test_series_are_exact_and_a_replay_duplicates_nothing(start_service, p
                          points=["TK01_LT", "TK01_TT", "TK01_LT", "TK01_LT"], ts=[T0, T0, T0 + 10 * S, T0 + 20 * S],
                          values=[9.6, 30.5, 10.7, 9.0], q=[0, 0, 0, 0], ts_src=[0, 0, 0, 0])
     await produce(names.readings, [batch])
+    await produce(names.ingest_stats, [{"v": 1, "enterprise": CHEM, "window_end_ms": T0 + 60 * S, "accepted": 4,
+                                        "duplicates": 0, "gaps": 1, "refused": {"bad_value": 2}}])
     await produce(names.transitions, [
         transition("c1", "raised", "TK01_LT", value=9.6, started_at=T0, at=T0 + 5 * S),
         transition("c1", "confirmed", "TK01_LT", value=9.6, started_at=T0, at=T0 + 10 * S),
@@ -91,7 +96,8 @@ async def test_series_are_exact_and_a_replay_duplicates_nothing(start_service, p
     # forced replay: a new instance folds the whole log again, and the readings are read again by a new group
     replay_settings = alerting_settings.model_copy(update={"alerting_group": alerting_settings.alerting_group + "-replay"})
     replayed = await start_service(ManualClock(T0 + 80 * S), settings=replay_settings, write_topics=True)
-    await eventually(lambda: sum(w.points_written for w in replayed.topic_writers) == 4, 20.0, "readings re-written")
+    await eventually(lambda: sum(w.points_written for w in replayed.topic_writers) == 5, 20.0,
+                     "readings and counters re-written")
     await replayed.influx.flush()
     assert replayed.book.get("c1").state == "closed"
     assert await snapshot(alerting_settings) == expected
