@@ -89,6 +89,11 @@ class Settings(BaseSettings):
     @property
     def kafka_port(self) -> int:
         return int(self.kafka_bootstrap.rsplit(":", 1)[1])
+    dashboards_dir: Path = Field(default=PACKAGE_DIR.parent / "dashboards" / "generated",
+                                 description="Where `hazmon dashboards build` writes dashboard JSON and provisioning YAML.")
+    dashboards_influx_url: str = Field(default="http://influxdb:8086",
+                                       description="InfluxDB URL as Grafana reaches it (the provisioned data source).")
+    dashboards_api_url: str | None = Field(default=None, description="Base URL of the alarm pages linked from the alarm desk; default alerting_public_url, else http://api_host:api_port.")
 
     @property
     def influx_port(self) -> int:

@@ -1,0 +1,96 @@
+"""InfluxQL of the dashboards: measurement names (data standard §9 and documented extensions) and
+the query shapes the panels share.
+
+Grafana fills ``$timeFilter``, ``$__interval`` and the dashboard variables (``$enterprise``,
+``$site``) in before the query reaches InfluxDB; variables are matched as regular expressions so
+that "all" (``.*``) and multi-value selections (``(a|b)``) work alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from hazmon.registry import Registry, SiteKind
+from hazmon.registry.loader import PointEntry
+
+READING = "reading"
+ALARM = "alarm"
+ENTERPRISE_RISK = "enterprise_risk"
+SITE_RISK = "site_risk"                  # alerting's extension: tailings pond colour
+PLATFORM_INGEST = "platform_ingest"      # alerting's extension: ingest counters per enterprise
+PIPELINE = "pipeline"                    # defined here (docs/dashboards.md): lag, latency, throughput
+ENTERPRISE_LOCATION = "enterprise_location"  # defined here: registry coordinates for the geomap
+
+ALARM_KEY = '"enterprise", "site", "point", "rule", "level"'
+OPEN_ALARM_LOOKBACK = "30d"
+# Rules confirmed only after confirm_s (§8); for the others (alerting.model.IMMEDIATE_RULES) "raised" is confirmed.
+CONFIRMING_RULES = ("limit", "vote", "rainfall")
+_IMMEDIATE = f"\"rule\" !~ /^({'|'.join(CONFIRMING_RULES)})$/"
+CONFIRMED = f"(\"transition\" = 'confirmed' OR (\"transition\" = 'raised' AND {_IMMEDIATE}))"
+# Open now (§8 lifecycle): active or acknowledged, and not a breach still waiting for confirmation.
+OPEN = f"\"state\" =~ /^(active|acknowledged)$/ AND (\"transition\" != 'raised' OR {_IMMEDIATE})"
+
+
+def quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def one_of(values: Iterable[str]) -> str:
+    """An anchored regular expression matching exactly ``values`` (identifiers of §1 need no escaping)."""
+    return "/^(" + "|".join(sorted(set(values))) + ")$/"
+
+
+def variable(tag: str, name: str) -> str:
+    return f'"{tag}" =~ /^${name}$/'
+
+
+def site_filter(registry: Registry, kind: SiteKind) -> str | None:
+    """A WHERE clause matching the sites of one domain (enterprise and site together), or None."""
+    clauses = [f"(\"enterprise\" = {quote(eid)} AND \"site\" =~ {one_of(s.id for s in doc.sites if s.kind is kind)})"
+               for eid, doc in sorted(registry.enterprises.items()) if any(s.kind is kind for s in doc.sites)]
+    return "(" + " OR ".join(clauses) + ")" if clauses else None
+
+
+def point_filter(entries: Iterable[PointEntry]) -> str | None:
+    """A WHERE clause matching exactly these points (enterprise and point together), or None."""
+    by_enterprise: dict[str, set[str]] = {}
+    for entry in entries:
+        by_enterprise.setdefault(entry.enterprise, set()).add(entry.point.id)
+    clauses = [f"(\"enterprise\" = {quote(eid)} AND \"point\" =~ {one_of(points)})"
+               for eid, points in sorted(by_enterprise.items())]
+    return "(" + " OR ".join(clauses) + ")" if clauses else None
+
+
+def readings(point_type: str, site_var: str, select: str = 'mean("value")',
+             group: str = "time($__interval)") -> str:
+    """One series per point of ``point_type`` on the selected enterprise and site."""
+    return (f'SELECT {select} FROM "{READING}" WHERE $timeFilter AND "type" = {quote(point_type)} '
+            f'AND {variable("enterprise", "enterprise")} AND {variable("site", site_var)} '
+            f'GROUP BY {group}, "enterprise", "point" fill(none)')
+
+
+def rolling_rainfall(window: str, site_var: str) -> str:
+    """Rainfall summed over the last ``window``, per point (§7 rolling sums)."""
+    return (f'SELECT sum("value") FROM "{READING}" WHERE time > now() - {window} AND "type" = \'rainfall\' '
+            f'AND {variable("enterprise", "enterprise")} AND {variable("site", site_var)} '
+            f'GROUP BY "enterprise", "point"')
+
+
+def latest_alarms(where: str = "") -> str:
+    """Each alarm key's latest record (one open alarm per point, rule and limit, §8)."""
+    extra = f" AND {where}" if where else ""
+    return (f'SELECT last("id") AS "id", "state", "transition", "message", "value", "limit", "escalation", '
+            f'"started_at" FROM "{ALARM}" WHERE time > now() - {OPEN_ALARM_LOOKBACK}{extra} GROUP BY {ALARM_KEY}')
+
+
+def open_alarms(select: str, where: str = "", group: str = ALARM_KEY) -> str:
+    """``select`` over the alarms open now (confirmed, active or acknowledged), grouped by ``group``."""
+    group_by = f" GROUP BY {group}" if group else ""
+    return f"SELECT {select} FROM ({latest_alarms(where)}) WHERE {OPEN}{group_by}"
+
+
+def confirmed_alarms(select: str, where: str = "", group: str = "") -> str:
+    """``select`` over the records where an alarm became confirmed, within the dashboard's time range."""
+    extra = f" AND {where}" if where else ""
+    group_by = f" GROUP BY {group}" if group else ""
+    return f'SELECT {select} FROM "{ALARM}" WHERE $timeFilter AND {CONFIRMED}{extra}{group_by}'
