@@ -56,6 +56,18 @@ class Settings(BaseSettings):
     stack_start_timeout_s: float = 90.0
 
     # --- ingest (issue 3) ---
+    ingest_share_group: str = Field(default="hazmon-ingest", description="MQTT v5 shared-subscription group: adapter processes of one group split the load.")
+    ingest_client_id: str = Field(default="hazmon-ingest-1", description="MQTT client id of this adapter process (its persistent session); unique per process.")
+    ingest_enterprises: list[str] = Field(default_factory=list, description="Subscribe only to these enterprises' topics; empty: all enterprises.")
+    ingest_topic_suffix: str = Field(default="", description="Appended to every Kafka topic the adapter writes (tests, side-by-side runs).")
+    ingest_receive_maximum: int = Field(default=2000, ge=1, le=65535, description="Unacknowledged MQTT messages the broker may send at once: the bounded in-flight buffer.")
+    ingest_batch_messages: int = Field(default=1000, ge=1, description="Most MQTT messages behind one Kafka flush.")
+    ingest_session_expiry_s: int = Field(default=86400, ge=0, description="How long the broker keeps the adapter's session (and queues its messages) while it is away.")
+    ingest_stats_interval_s: float = Field(default=10.0, gt=0, description="Period of the counters published to the ingest-stats topic.")
+    ingest_registry_poll_s: float = Field(default=5.0, gt=0, description="How often the registry directory is checked for changes.")
+    ingest_retry_s: float = Field(default=1.0, gt=0, description="Pause before a Kafka flush that failed is tried again.")
+    ingest_drain_timeout_s: float = Field(default=30.0, gt=0, description="On SIGTERM, longest wait for in-flight messages to reach Kafka; the rest stay unacknowledged and come again.")
+    ingest_max_error_replies: int = Field(default=1000, ge=0, description="Most answers on errors topics waiting for their PUBACK; more are dropped (and logged).")
 
     # --- stream_rules (issue 5) ---
 

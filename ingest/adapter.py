@@ -1,0 +1,176 @@
+"""The adapter: MQTT messages in, Kafka records out, each MQTT message acknowledged only after
+Kafka acknowledged what it produced.
+
+A receiver task parses messages into the current ``FlushBatch``; a flusher task takes the batch as
+soon as the previous flush finished (large batches under load, small ones when idle), writes it to
+Kafka, then acknowledges its messages in arrival order. When Kafka is down the flush waits, the
+batch fills, the receiver stops taking messages, and the broker stops sending once
+``ingest_receive_maximum`` messages are unacknowledged: memory stays bounded and nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+import aiomqtt
+
+from hazmon.settings import Settings
+from hazmon.wire import encode
+from ingest.kafka_sink import KafkaSink
+from ingest.mqtt_link import MqttLink, ingest_link
+from ingest.outbound import FlushBatch, KafkaRecord, Reply
+from ingest.parser import parse_message
+from ingest.registry_watch import RegistryWatch
+from ingest.sequence import SeqTracker, SeqVerdict
+from ingest.stats import IngestCounters
+from ingest.topics import KafkaTopics, split_topic
+
+log = logging.getLogger(__name__)
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class IngestAdapter:
+    def __init__(self, settings: Settings, sink: KafkaSink | None = None) -> None:
+        self._settings = settings
+        self._topics = KafkaTopics.from_settings(settings)
+        self._sink = sink or KafkaSink(settings)
+        self._registry = RegistryWatch(settings.registry_dir)
+        self._seqs = SeqTracker()
+        self._counters = IngestCounters()
+        self._batch = FlushBatch(self._topics)
+        self._ready = asyncio.Event()   # the batch has messages
+        self._room = asyncio.Event()    # the flusher took the batch
+        self._draining = False
+        self._link: MqttLink | None = None
+        self._replies: set[asyncio.Task[None]] = set()
+        self.connected = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until ``stop`` is set, then drain: flush and acknowledge what was taken, and exit."""
+        await self._sink.start()
+        receiver = asyncio.create_task(self._receive_forever(), name="ingest-receive")
+        flusher = asyncio.create_task(self._flush_forever(), name="ingest-flush")
+        helpers = [asyncio.create_task(self._registry.watch(self._settings.ingest_registry_poll_s)),
+                   asyncio.create_task(self._publish_stats_forever())]
+        try:
+            await asyncio.wait([asyncio.create_task(stop.wait()), receiver, flusher],
+                               return_when=asyncio.FIRST_COMPLETED)
+            for task in (receiver, flusher):
+                if task.done() and task.exception() is not None:
+                    raise task.exception()
+            log.info("stopping: draining in-flight messages", extra={"messages": len(self._batch)})
+            receiver.cancel()
+            self._draining = True
+            self._ready.set()
+            await self._drain(flusher)
+        finally:
+            for task in (receiver, flusher, *helpers):
+                task.cancel()
+            await asyncio.gather(receiver, flusher, *helpers, return_exceptions=True)
+            await self._sink.stop()
+        log.info("stopped")
+
+    async def _drain(self, flusher: asyncio.Task[None]) -> None:
+        try:
+            await asyncio.wait_for(flusher, self._settings.ingest_drain_timeout_s)
+            await asyncio.wait_for(self._publish_stats(), self._settings.ingest_drain_timeout_s)
+        except TimeoutError:
+            log.warning("drain timed out: unacknowledged messages stay with the broker and come again",
+                        extra={"timeout_s": self._settings.ingest_drain_timeout_s})
+            return
+        if self._replies:
+            await asyncio.wait(self._replies, timeout=5)
+
+    async def _receive_forever(self) -> None:
+        while True:
+            try:
+                async with ingest_link(self._settings) as link:
+                    self._link = link
+                    self.connected.set()
+                    log.info("mqtt connected", extra={"client_id": self._settings.ingest_client_id,
+                                                      "group": self._settings.ingest_share_group})
+                    async for message in link.messages:
+                        await self._take(link, message)
+            except aiomqtt.MqttError as exc:
+                self.connected.clear()
+                log.warning("mqtt connection lost, reconnecting", extra={"error": str(exc)})
+                await asyncio.sleep(self._settings.ingest_retry_s)
+
+    async def _take(self, link: MqttLink, message: aiomqtt.Message) -> None:
+        topic = message.topic.value
+        payload = message.payload if isinstance(message.payload, bytes) else bytes(message.payload or b"")
+        route = split_topic(topic)
+        if route is None:  # outside the subscribed filters: cannot happen with the broker's routing
+            log.warning("message on an unexpected topic acknowledged and ignored", extra={"topic": topic})
+            link.ack(message.mid)
+            return
+        enterprise, device, kind = route
+        verdict = parse_message(kind, enterprise, device, payload, now_ms(), self._registry.current,
+                                self._settings.language)
+        gap = 0
+        if verdict.seq is not None and not verdict.refused_whole:
+            seen, gap = self._seqs.observe(enterprise, device, verdict.seq)
+            if seen is SeqVerdict.DUPLICATE:
+                self._batch.add_duplicate(verdict, (link, message.mid))
+                self._ready.set()
+                return
+        self._batch.add(verdict, topic, payload, (link, message.mid), gap, self._settings.language)
+        for refusal in verdict.refusals:
+            log.info("refused", extra={"enterprise": enterprise, "device": device, "reason": refusal.reason.value,
+                                       "point": refusal.point, "reading": refusal.reading_index})
+        self._ready.set()
+        if len(self._batch) >= self._settings.ingest_batch_messages:
+            self._room.clear()
+            await self._room.wait()
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await self._ready.wait()
+            self._ready.clear()
+            batch, self._batch = self._batch, FlushBatch(self._topics)
+            self._room.set()
+            if len(batch):
+                await self._flush(batch)
+            if self._draining and not len(self._batch):
+                return
+
+    async def _flush(self, batch: FlushBatch) -> None:
+        records = batch.kafka_records()
+        if records:
+            await self._sink.write_until_done(records)
+        for link, mid in batch.acks:
+            link.ack(mid)
+        self._counters.merge(batch.counters)
+        for reply in batch.replies:
+            self._send_reply(reply)
+
+    def _send_reply(self, reply: Reply) -> None:
+        """Answer on the errors topic in the background; never holds up the data path."""
+        if self._link is None or len(self._replies) >= self._settings.ingest_max_error_replies:
+            log.warning("errors-topic answer dropped: too many pending", extra={"topic": reply.topic})
+            return
+        task = asyncio.create_task(self._link.publish(reply.topic, reply.payload))
+        self._replies.add(task)
+        task.add_done_callback(self._reply_done)
+
+    def _reply_done(self, task: asyncio.Task[None]) -> None:
+        self._replies.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("errors-topic answer failed", extra={"error": str(task.exception())})
+
+    async def _publish_stats_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.ingest_stats_interval_s)
+            await self._publish_stats()
+
+    async def _publish_stats(self) -> None:
+        records = [KafkaRecord(self._topics.stats, r["enterprise"].encode(), encode(r))
+                   for r in self._counters.take_records(now_ms())]
+        if records:
+            await self._sink.write_until_done(records)

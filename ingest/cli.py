@@ -1,0 +1,52 @@
+"""``hazmon ingest run`` (the MQTT → Kafka adapter) and ``hazmon ingest check --enterprise ID``."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def _run(args: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+
+    from hazmon.settings import get_settings
+    from ingest.adapter import IngestAdapter
+
+    settings = get_settings()
+    overrides = {k: v for k, v in (("ingest_client_id", args.client_id), ("ingest_share_group", args.group)) if v}
+    settings = settings.model_copy(update=overrides)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await IngestAdapter(settings).run(stop)
+
+    asyncio.run(main())
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from hazmon.settings import get_settings
+    from ingest.check import render, watch_enterprise
+
+    settings = get_settings()
+    report = asyncio.run(watch_enterprise(settings, args.enterprise, args.seconds))
+    print(render(report, args.enterprise, args.seconds, settings.language))
+    return 0 if report.messages else 1
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("ingest", help="MQTT → Kafka edge adapter (data standard §2–§6)")
+    sub = parser.add_subparsers(dest="ingest_command", required=True, metavar="ACTION")
+    run = sub.add_parser("run", help="run the adapter until SIGTERM (drains in-flight messages first)")
+    run.add_argument("--client-id", help="MQTT client id (persistent session) of this process")
+    run.add_argument("--group", help="shared-subscription group of the adapter processes")
+    run.set_defaults(handler=_run)
+    check = sub.add_parser("check", help="watch an enterprise's topics and say what is accepted or refused, and why")
+    check.add_argument("--enterprise", required=True, help="enterprise id")
+    check.add_argument("--seconds", type=float, default=60.0, help="how long to watch (default 60)")
+    check.set_defaults(handler=_check)

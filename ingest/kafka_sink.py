@@ -1,0 +1,69 @@
+"""The Kafka side: an idempotent producer (acks=all) that writes a flush batch and reports only
+when Kafka has acknowledged every record of it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from hazmon.settings import Settings
+from ingest.outbound import KafkaRecord
+
+log = logging.getLogger(__name__)
+
+
+class KafkaSink:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._producer = self._new_producer()
+
+    def _new_producer(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=self._settings.kafka_bootstrap, enable_idempotence=True, acks="all",
+            linger_ms=5, max_batch_size=512 * 1024, max_request_size=1024 * 1024, request_timeout_ms=10000,
+            client_id=self._settings.ingest_client_id)
+
+    async def start(self) -> None:
+        """Connect, waiting for Kafka as long as it takes (the adapter is useless without it)."""
+        while True:
+            try:
+                await self._producer.start()
+                return
+            except KafkaError as exc:
+                log.warning("kafka not reachable, retrying", extra={"error": str(exc)})
+                await self._producer.stop()
+                self._producer = self._new_producer()
+                await asyncio.sleep(self._settings.ingest_retry_s)
+
+    async def stop(self) -> None:
+        await self._producer.stop()
+
+    async def write(self, records: list[KafkaRecord]) -> None:
+        """Send ``records`` and wait until Kafka acknowledged all of them; raises KafkaError if not."""
+        futures = [await self._producer.send(r.topic, r.value, key=r.key, headers=r.headers) for r in records]
+        outcomes = await asyncio.gather(*futures, return_exceptions=True)
+        failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
+        if failure is not None:
+            raise failure
+
+    async def write_until_done(self, records: list[KafkaRecord]) -> None:
+        """``write`` again, on a fresh producer, after each failure: nothing accepted is given up."""
+        attempt = 0
+        while True:
+            try:
+                await self.write(records)
+            except KafkaError as exc:
+                attempt += 1
+                log.warning("kafka write failed, retrying", extra={"records": len(records), "attempt": attempt,
+                                                                    "error": type(exc).__name__})
+                await self._producer.stop()
+                self._producer = self._new_producer()
+                await asyncio.sleep(self._settings.ingest_retry_s)
+                await self.start()
+                continue
+            if attempt:
+                log.info("kafka write succeeded again", extra={"records": len(records), "attempts": attempt + 1})
+            return

@@ -1,0 +1,41 @@
+"""Timestamps of the data standard §3: integer milliseconds, or RFC 3339 with an offset."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+MAX_FUTURE_MS = 5 * 60 * 1000  # §6: more than 5 minutes ahead of the platform is refused
+_RFC3339 = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$")
+_MAX_MS = 253402300799999  # 9999-12-31T23:59:59.999Z
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_ONE_MS = timedelta(milliseconds=1)
+
+
+def parse_ts(value: object) -> int | None:
+    """``value`` as integer milliseconds since the epoch, or None when it is not a valid §3 timestamp."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 <= value <= _MAX_MS else None
+    if isinstance(value, str):
+        return _parse_rfc3339(value)
+    return None
+
+
+def _parse_rfc3339(value: str) -> int | None:
+    match = _RFC3339.match(value)
+    if match is None:
+        return None
+    date, clock, fraction, offset = match.groups()
+    micro = (fraction or "").ljust(6, "0")[:6]
+    zone = "+00:00" if offset in ("Z", "z") else offset
+    try:
+        moment = datetime.fromisoformat(f"{date}T{clock}.{micro}{zone}")
+    except ValueError:
+        return None
+    ms = (moment - _EPOCH) // _ONE_MS
+    return ms if 0 <= ms <= _MAX_MS else None
+
+
+def too_far_ahead(ts_ms: int, recv_ms: int) -> bool:
+    return ts_ms - recv_ms > MAX_FUTURE_MS
