@@ -70,6 +70,21 @@ class Settings(BaseSettings):
     ingest_max_error_replies: int = Field(default=1000, ge=0, description="Most answers on errors topics waiting for their PUBACK; more are dropped (and logged).")
 
     # --- stream_rules (issue 5) ---
+    rules_app_id: str = Field(default="hazmon-rules", description="Faust app id: consumer group, changelog and transactional id prefix.")
+    rules_readings_topic: str = Field(default="hazmon.readings.v1", description="Input: wire.ReadingBatch (hazmon.topics.READINGS).")
+    rules_events_topic: str = Field(default="hazmon.events.v1", description="Input: wire.Event (hazmon.topics.EVENTS).")
+    rules_status_topic: str = Field(default="hazmon.device-status.v1", description="Input: wire.DeviceStatus (hazmon.topics.DEVICE_STATUS).")
+    rules_output_topic: str = Field(default="hazmon.alarm-transitions.v1", description="Output: wire.AlarmTransition (hazmon.topics.ALARM_TRANSITIONS).")
+    rules_batch: int = Field(default=5000, gt=0, description="Most records the worker takes from a stream at once.")
+    rules_batch_s: float = Field(default=0.2, gt=0, description="Longest wait for a batch of readings to fill.")
+    rules_event_batch_s: float = Field(default=0.02, gt=0, description="Longest wait for a batch of controller events (fire goes out at once).")
+    rules_tick_s: float = Field(default=5.0, gt=0, description="Interval of the processing-time deadman that notices silent devices.")
+    rules_registry_poll_s: float = Field(default=5.0, gt=0, description="How often the worker checks the registry directory for changes.")
+    rules_exactly_once: bool = Field(default=True, description="Kafka transactions: outputs, table changelog and offsets commit together.")
+    rules_commit_s: float = Field(default=1.0, gt=0, description="Faust commit interval (a transaction per interval with exactly-once).")
+    rules_session_timeout_s: float = Field(default=8.0, gt=0, description="A dead worker's partitions move to the others after this.")
+    rules_heartbeat_s: float = Field(default=2.0, gt=0, description="Consumer heartbeat interval.")
+    rules_datadir: Path | None = Field(default=None, description="Faust data directory; default HOME/rules/APP_ID.")
 
     # --- alerting (issue 6) ---
     alerting_group: str = Field(default="hazmon-alerting", description="Kafka consumer group of the InfluxDB writers.")
@@ -89,6 +104,11 @@ class Settings(BaseSettings):
     # --- device_sim (issue 4) ---
 
     # --- dashboards (issue 7) ---
+    dashboards_dir: Path = Field(default=PACKAGE_DIR.parent / "dashboards" / "generated",
+                                 description="Where `hazmon dashboards build` writes dashboard JSON and provisioning YAML.")
+    dashboards_influx_url: str = Field(default="http://influxdb:8086",
+                                       description="InfluxDB URL as Grafana reaches it (the provisioned data source).")
+    dashboards_api_url: str | None = Field(default=None, description="Base URL of the alarm pages linked from the alarm desk; default alerting_public_url, else http://api_host:api_port.")
 
     @property
     def secrets_path(self) -> Path:
@@ -101,11 +121,6 @@ class Settings(BaseSettings):
     @property
     def kafka_port(self) -> int:
         return int(self.kafka_bootstrap.rsplit(":", 1)[1])
-    dashboards_dir: Path = Field(default=PACKAGE_DIR.parent / "dashboards" / "generated",
-                                 description="Where `hazmon dashboards build` writes dashboard JSON and provisioning YAML.")
-    dashboards_influx_url: str = Field(default="http://influxdb:8086",
-                                       description="InfluxDB URL as Grafana reaches it (the provisioned data source).")
-    dashboards_api_url: str | None = Field(default=None, description="Base URL of the alarm pages linked from the alarm desk; default alerting_public_url, else http://api_host:api_port.")
 
     @property
     def influx_port(self) -> int:

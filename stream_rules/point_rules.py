@@ -1,0 +1,217 @@
+"""The per-reading rules of one point: limit confirmation and clearing, faults, stuck values,
+trend and rainfall windows. Called in reading-time order for the readings ``classify`` marks.
+"""
+
+from __future__ import annotations
+
+from stream_rules.alarms import AlarmBook, Change, Subject
+from stream_rules.catalog import OFFLINE_PERIODS, Catalog, PointRules
+from stream_rules.state import EnterpriseState, LevelTrack
+
+TREND_HORIZON_MS = 30 * 60 * 1000.0   # §8: the next limit predicted within 30 min
+HOUR_MS = 3_600_000.0
+DAY_MS = 24 * HOUR_MS
+FAULT_SEVERITY = 1
+TREND_SEVERITY = 1
+RAINFALL_SEVERITY = 1
+
+
+def subject_of(rules: PointRules) -> Subject:
+    point = rules.entry.point
+    return Subject(rules.entry.site.id, point.device, point.id, f"{rules.entry.site.name}{point.name or ''}[{point.id}]")
+
+
+class PointRulesRunner:
+    """Applies one reading at a time to the state of one enterprise, writing transitions to ``book``."""
+
+    def __init__(self, catalog: Catalog, state: EnterpriseState, book: AlarmBook) -> None:
+        self.catalog, self.state, self.book = catalog, state, book
+
+    def reading(self, index: int, ts: float, value: float, fault: str | None,
+                levels: dict[str, tuple[int, int]], previous_ts: float) -> None:
+        """``levels``: side → (severity breached, severity still held within the deadband)."""
+        rules = self.catalog.rules[index]
+        pid = rules.entry.id
+        gap = ts - previous_ts > OFFLINE_PERIODS * self.catalog.period_ms[index]
+        if fault is None and rules.stuck_ms is not None and self._stuck(pid, ts, value, rules.stuck_ms):
+            fault = "stuck"
+        if fault is not None:
+            self._fault(rules, ts, value, fault)
+            return
+        self._recover(rules, ts, value)
+        for side, (breached, held) in levels.items():
+            if rules.levels[side]:
+                self._limit(rules, side, ts, value, breached, held, gap)
+        if rules.trend:
+            self._trend(rules, ts, value)
+        if rules.rainfall:
+            self._rainfall(rules, ts, value)
+
+    # --- data quality -------------------------------------------------------------------------
+
+    def _stuck(self, pid: str, ts: float, value: float, stuck_ms: float) -> bool:
+        changed = self.state.changed.get(pid)
+        if changed is None or changed[1] != value:
+            self.state.changed[pid] = [ts, value]
+            return False
+        return ts - changed[0] >= stuck_ms
+
+    def _fault(self, rules: PointRules, ts: float, value: float, reason: str) -> None:
+        pid = rules.entry.id
+        for side in ("above", "below"):
+            track = self.state.tracks.get(f"{pid}|{side}")
+            if track is not None:
+                track.break_runs()     # the point is unknown: no run survives a faulty reading
+        self.state.fault_good_since.pop(pid, None)
+        if self.book.is_open(f"offline|{rules.entry.point.device}"):
+            return                     # inhibited by the device's offline alarm
+        change = Change("fault", f"fault|{pid}", subject_of(rules), None, FAULT_SEVERITY, int(ts), value, None, reason)
+        self.book.apply(change, int(ts), "raised")
+
+    def _recover(self, rules: PointRules, ts: float, value: float) -> None:
+        pid = rules.entry.id
+        key = f"fault|{pid}"
+        if not self.book.is_open(key):
+            return
+        since = self.state.fault_good_since.setdefault(pid, ts)
+        if ts - since >= rules.entry.limits.confirm_s * 1000.0:
+            del self.state.fault_good_since[pid]
+            self.book.clear(Change("fault", key, subject_of(rules), None, FAULT_SEVERITY, int(ts), value))
+
+    # --- limits -------------------------------------------------------------------------------
+
+    def _limit(self, rules: PointRules, side: str, ts: float, value: float, breached: int, held: int, gap: bool) -> None:
+        pid = rules.entry.id
+        levels = rules.levels[side]
+        confirm_ms = rules.entry.limits.confirm_s * 1000.0
+        track = self.state.tracks.setdefault(f"{pid}|{side}", LevelTrack())
+        if gap:
+            track.break_runs()
+        for severity in levels:
+            k = severity - 1
+            if breached >= severity:
+                track.since[k] = ts if track.since[k] is None else track.since[k]
+                track.armed[k], track.clear_since[k] = True, None
+                continue
+            track.since[k] = None
+            if held >= severity:
+                track.clear_since[k] = None
+                continue
+            start = ts if track.clear_since[k] is None else track.clear_since[k]
+            track.clear_since[k] = start
+            if ts - start >= confirm_ms:
+                track.armed[k], track.clear_since[k] = False, None
+        confirmed = max((s for s in levels if track.since[s - 1] is not None and ts - track.since[s - 1] >= confirm_ms), default=0)
+        armed = max((s for s in levels if track.armed[s - 1]), default=0)
+        key = f"limit|{pid}|{side}"
+        current = self.book.open.get(key)
+        level = max(confirmed, min(current.severity, armed)) if current else confirmed
+        subject = subject_of(rules)
+        if level:
+            limit = levels[level]
+            started = min(s for s in track.since if s is not None) if current is None else current.started_at
+            self.book.apply(Change("limit", key, subject, limit.level, level, int(ts), value, limit.threshold), int(started))
+        elif current is not None:
+            cleared = levels[current.severity]
+            self.book.clear(Change("limit", key, subject, cleared.level, current.severity, int(ts), value, cleared.threshold))
+        if track.idle() and not self.book.is_open(key):
+            del self.state.tracks[f"{pid}|{side}"]
+        if rules.entry.point.group is not None:
+            self._vote(rules, side, ts, value)
+
+    def _vote(self, rules: PointRules, side: str, ts: float, value: float) -> None:
+        """§8: two or more points of a group beyond a limit confirm the group's alarm at once."""
+        group = rules.entry.point.group
+        assert group is not None
+        armed = []
+        for member in self.catalog.groups[group]:
+            track = self.state.tracks.get(f"{self.catalog.ids[member]}|{side}")
+            armed.append(max((k + 1 for k, a in enumerate(track.armed) if a), default=0) if track else 0)
+        armed.sort(reverse=True)
+        level = armed[1] if len(armed) >= 2 else 0
+        site = rules.entry.site
+        subject = Subject(site.id, rules.entry.point.device, group, f"{site.name}联动组[{group}]")
+        key = f"vote|{group}|{side}"
+        limit = rules.levels[side].get(level)
+        if limit is not None:
+            self.book.apply(Change("vote", key, subject, limit.level, level, int(ts), value, limit.threshold), int(ts))
+        elif level == 0:
+            self.book.clear(Change("vote", key, subject, None, 0, int(ts), value))
+
+    # --- windows: trend and rainfall ----------------------------------------------------------
+
+    def _window(self, pid: str, ts: float, value: float, span_ms: float) -> list[list[float]]:
+        window = self.state.windows.setdefault(pid, [])
+        window.append([ts, value])
+        while window[0][0] <= ts - span_ms:
+            window.pop(0)
+        return window
+
+    def _trend(self, rules: PointRules, ts: float, value: float) -> None:
+        point = rules.entry.point
+        span_ms = point.trend_window_s * 1000.0
+        window = self._window(point.id, ts, value, span_ms)
+        slope = _slope(window) if len(window) >= 2 and ts - window[0][0] >= span_ms / 2 else None
+        key = f"trend|{point.id}"
+        found = None if slope is None else _trend_finding(rules, value, slope)
+        subject = subject_of(rules)
+        if found is not None:
+            self.state.calm_since.pop(point.id, None)
+            level, limit, extra = found
+            self.book.apply(Change("trend", key, subject, level, TREND_SEVERITY, int(ts), value, limit, None, extra),
+                            int(ts), "raised")
+        elif self.book.is_open(key):
+            since = self.state.calm_since.setdefault(point.id, ts)
+            if ts - since >= rules.entry.limits.confirm_s * 1000.0:
+                del self.state.calm_since[point.id]
+                self.book.clear(Change("trend", key, subject, None, TREND_SEVERITY, int(ts), value))
+
+    def _rainfall(self, rules: PointRules, ts: float, value: float) -> None:
+        point = rules.entry.point
+        window = self._window(point.id, ts, value, DAY_MS)
+        totals = {"high_1h": sum(v for t, v in window if t > ts - HOUR_MS), "high_24h": sum(v for _, v in window)}
+        limits = {"high_1h": rules.entry.limits.high_1h, "high_24h": rules.entry.limits.high_24h}
+        subject = subject_of(rules)
+        for name, total in totals.items():
+            limit = limits[name]
+            assert limit is not None
+            key = f"rainfall|{point.id}|{name}"
+            change = Change("rainfall", key, subject, name, RAINFALL_SEVERITY, int(ts), total, limit)
+            if total >= limit:
+                self.book.apply(change, int(ts))
+            elif total < limit - rules.entry.limits.deadband:
+                self.book.clear(change)
+
+
+def _slope(window: list[list[float]]) -> float:
+    """Least-squares slope, units per ms."""
+    n = len(window)
+    t0 = window[0][0]
+    mean_t = sum(t - t0 for t, _ in window) / n
+    mean_v = sum(v for _, v in window) / n
+    var = sum((t - t0 - mean_t) ** 2 for t, _ in window)
+    if var == 0:
+        return 0.0
+    return sum((t - t0 - mean_t) * (v - mean_v) for t, v in window) / var
+
+
+def _trend_finding(rules: PointRules, value: float, slope: float) -> tuple[str | None, float | None, dict] | None:
+    """(next level, its threshold, extra) when the slope is too steep or reaches a limit within 30 min."""
+    per_h = slope * HOUR_MS
+    extra: dict[str, float | str | None] = {"slope_per_h": round(per_h, 6)}
+    ahead = [lim for lim in rules.levels["above"].values() if lim.threshold > value] if slope > 0 else \
+            [lim for lim in rules.levels["below"].values() if lim.threshold < value] if slope < 0 else []
+    nearest = min(ahead, key=lambda lim: abs(lim.threshold - value), default=None)
+    if nearest is not None:
+        eta_ms = abs(nearest.threshold - value) / abs(slope)
+        if eta_ms <= TREND_HORIZON_MS:
+            extra["time_to_limit_s"] = round(eta_ms / 1000.0, 1)
+            extra["next_level"] = nearest.level
+            return nearest.level, nearest.threshold, extra
+    rate = rules.entry.point.rate_per_h
+    sides = [side for side in ("above", "below") if rules.levels[side]]
+    toward = abs(per_h) if len(sides) != 1 else (per_h if sides[0] == "above" else -per_h)
+    if rate is not None and toward > rate:
+        extra["rate_per_h"] = rate
+        return None, rate, extra
+    return None

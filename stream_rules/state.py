@@ -1,0 +1,111 @@
+"""The rule state of one enterprise, and its JSON form for the Faust table changelog.
+
+Per-point arrays (last reading time and value) follow the catalog's point order and are realigned
+by point id when the registry changes; everything else is keyed by point, device or alarm key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import orjson
+
+from stream_rules.alarms import OpenAlarm, alarms_from_json, alarms_to_json
+from stream_rules.catalog import LEVELS, Catalog
+
+
+@dataclass(slots=True)
+class LevelTrack:
+    """Runs of one point on one side (above/below), per severity (index severity − 1), in reading time.
+
+    ``since``: start of the current run of readings beyond the level; ``clear_since``: start of the
+    current run back inside it by the deadband; ``armed``: beyond once and not yet cleared.
+    """
+
+    since: list[float | None] = field(default_factory=lambda: [None] * LEVELS)
+    clear_since: list[float | None] = field(default_factory=lambda: [None] * LEVELS)
+    armed: list[bool] = field(default_factory=lambda: [False] * LEVELS)
+
+    def idle(self) -> bool:
+        return not any(self.armed) and all(s is None for s in self.since)
+
+    def break_runs(self) -> None:
+        self.since = [None] * LEVELS
+        self.clear_since = [None] * LEVELS
+
+
+@dataclass(slots=True)
+class EnterpriseState:
+    point_ids: list[str]
+    last_ts: np.ndarray
+    last_value: np.ndarray
+    watermark: float = -np.inf
+    arrival_ms: float = -np.inf
+    first_seen: float = -np.inf   # reading time the enterprise was first seen: silence is judged from here
+    tracks: dict[str, LevelTrack] = field(default_factory=dict)       # "point|above" → runs
+    fault_good_since: dict[str, float] = field(default_factory=dict)  # point → start of good data while faulted
+    changed: dict[str, list[float]] = field(default_factory=dict)     # stuck points: point → [ts of last change, value]
+    windows: dict[str, list[list[float]]] = field(default_factory=dict)  # trend/rainfall: point → [[ts, value], …]
+    calm_since: dict[str, float] = field(default_factory=dict)        # trend: point → start of no-trend run
+    status_offline: dict[str, int] = field(default_factory=dict)      # device → ts of its offline status
+    alarms: dict[str, OpenAlarm] = field(default_factory=dict)
+
+    @classmethod
+    def fresh(cls, catalog: Catalog) -> EnterpriseState:
+        n = len(catalog.ids)
+        return cls(list(catalog.ids), np.full(n, -np.inf), np.full(n, np.nan))
+
+    def align(self, catalog: Catalog) -> None:
+        """Re-index the per-point arrays to ``catalog`` (after a registry change); new points start unseen."""
+        if self.point_ids == catalog.ids:
+            return
+        old = {pid: i for i, pid in enumerate(self.point_ids)}
+        take = np.array([old.get(pid, -1) for pid in catalog.ids], dtype=np.int64)
+        known = take >= 0
+        last_ts = np.full(len(take), self.watermark if np.isfinite(self.watermark) else -np.inf)
+        last_value = np.full(len(take), np.nan)
+        last_ts[known] = self.last_ts[take[known]]
+        last_value[known] = self.last_value[take[known]]
+        self.point_ids, self.last_ts, self.last_value = list(catalog.ids), last_ts, last_value
+
+    def to_bytes(self) -> bytes:
+        data = {
+            "point_ids": self.point_ids, "last_ts": self.last_ts, "last_value": self.last_value,
+            "watermark": self.watermark, "arrival_ms": self.arrival_ms,
+            "first_seen": self.first_seen,
+            "tracks": {k: asdict(t) for k, t in self.tracks.items()},
+            "fault_good_since": self.fault_good_since, "changed": self.changed, "windows": self.windows,
+            "calm_since": self.calm_since, "status_offline": self.status_offline,
+            "alarms": alarms_to_json(self.alarms),
+        }
+        return orjson.dumps(_finite(data), option=orjson.OPT_SERIALIZE_NUMPY)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> EnterpriseState:
+        data = orjson.loads(raw)
+        return cls(
+            data["point_ids"], _array(data["last_ts"], -np.inf), _array(data["last_value"], np.nan),
+            _scalar(data["watermark"]), _scalar(data["arrival_ms"]), _scalar(data["first_seen"]),
+            {k: LevelTrack(**t) for k, t in data["tracks"].items()},
+            data["fault_good_since"], data["changed"], data["windows"], data["calm_since"],
+            data["status_offline"], alarms_from_json(data["alarms"]),
+        )
+
+
+def _finite(data: dict) -> dict:
+    """JSON has no inf/NaN: unseen times and values are written as null."""
+    for name in ("last_ts", "last_value"):
+        array = data[name]
+        data[name] = [None if not np.isfinite(x) else float(x) for x in array.tolist()]
+    for name in ("watermark", "arrival_ms", "first_seen"):
+        data[name] = data[name] if np.isfinite(data[name]) else None
+    return data
+
+
+def _array(values: list[float | None], missing: float) -> np.ndarray:
+    return np.array([missing if v is None else v for v in values], dtype=np.float64)
+
+
+def _scalar(value: float | None) -> float:
+    return -np.inf if value is None else float(value)

@@ -1,0 +1,103 @@
+"""The Faust layer around the engine: topics, the state table, agents and timers.
+
+Three agents read READINGS, EVENTS and DEVICE_STATUS in batches (``stream.take``); events have
+their own agent with a short batch window so a fire alarm never waits behind readings. Every
+topic is keyed by enterprise and has ``settings.kafka_partitions`` partitions, and the state table
+is keyed by enterprise with the producer's partitioner, so the record, its enterprise's state and
+its output all live in the same partition number: with ``rules_exactly_once`` one Kafka transaction
+per partition commits the outputs, the changelog and the input offsets together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+import faust
+import orjson
+from aiokafka.partitioner import murmur2
+
+from hazmon.registry.loader import fingerprint, load_registry
+from hazmon.settings import Settings
+from hazmon.wire import AlarmTransition
+from stream_rules.engine import RuleEngine
+from stream_rules.runtime import TableRuntime
+
+log = logging.getLogger("stream_rules.worker")
+RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+
+
+def partition_of(enterprise: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner gives a record keyed by ``enterprise``."""
+    return (murmur2(enterprise.encode()) & 0x7FFFFFFF) % partitions
+
+
+def build_app(settings: Settings) -> faust.App:
+    """A Faust app running the rules with ``settings``; run it with ``faust.Worker(app).execute_from_commandline()``."""
+    datadir = settings.rules_datadir or settings.home / "rules" / settings.rules_app_id
+    app = faust.App(
+        settings.rules_app_id,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store="memory://",
+        datadir=str(datadir),
+        topic_partitions=settings.kafka_partitions,
+        processing_guarantee="exactly_once" if settings.rules_exactly_once else "at_least_once",
+        broker_session_timeout=settings.rules_session_timeout_s,
+        broker_heartbeat_interval=settings.rules_heartbeat_s,
+        broker_commit_interval=settings.rules_commit_s,
+        stream_buffer_maxsize=max(4096, settings.rules_batch * 2),
+        web_enabled=False,
+    )
+    partitions = settings.kafka_partitions
+    readings = app.topic(settings.rules_readings_topic, partitions=partitions, **RAW)
+    events = app.topic(settings.rules_events_topic, partitions=partitions, **RAW)
+    statuses = app.topic(settings.rules_status_topic, partitions=partitions, **RAW)
+    output = app.topic(settings.rules_output_topic, partitions=partitions, **RAW)
+    table = app.Table("rules-state", default=None, partitions=partitions, use_partitioner=True, **RAW)
+    registry = load_registry(settings.registry_dir)
+    runtime = TableRuntime(RuleEngine(registry), table)
+    seen_fingerprint = [registry.fingerprint]
+
+    async def emit(transitions: list[AlarmTransition]) -> None:
+        for transition in transitions:
+            await output.send(key=transition["enterprise"].encode(), value=orjson.dumps(transition))
+            log.info("alarm %s", transition["transition"], extra={
+                "enterprise": transition["enterprise"], "point": transition["point"] or transition["device"],
+                "rule": transition["rule"], "level": transition["level"], "id": transition["id"]})
+
+    def batched(kind: str, within: float) -> Callable[[faust.StreamT], Awaitable[None]]:
+        async def agent(stream: faust.StreamT) -> None:
+            async for values in stream.take(settings.rules_batch, within=within):
+                records = [orjson.loads(v) for v in values]
+                await emit(runtime.process(**{kind: records}))
+        agent.__name__ = f"rules_{kind}"
+        return agent
+
+    app.agent(readings, name="rules-readings")(batched("readings", settings.rules_batch_s))
+    app.agent(events, name="rules-events")(batched("events", settings.rules_event_batch_s))
+    app.agent(statuses, name="rules-statuses")(batched("statuses", settings.rules_batch_s))
+
+    @app.timer(settings.rules_tick_s, name="rules-deadman")
+    async def deadman() -> None:
+        owned_partitions = {tp.partition for tp in app.consumer.assignment() if tp.topic == settings.rules_readings_topic}
+        owned = [e for e in runtime.engine.catalogs if partition_of(e, partitions) in owned_partitions]
+        await emit(runtime.tick(int(time.time() * 1000), owned))
+
+    @app.timer(settings.rules_registry_poll_s, name="rules-registry")
+    async def registry_poll() -> None:
+        current = await asyncio.to_thread(fingerprint, settings.registry_dir)
+        if current == seen_fingerprint[0]:
+            return
+        try:
+            changed = await asyncio.to_thread(load_registry, settings.registry_dir)
+        except ValueError as exc:
+            log.error("registry change refused, keeping the previous one", extra={"problem": str(exc)[:500]})
+            seen_fingerprint[0] = current
+            return
+        runtime.engine.set_registry(changed)
+        seen_fingerprint[0] = changed.fingerprint
+        log.info("registry reloaded", extra={"points": len(changed.points), "fingerprint": changed.fingerprint[:12]})
+
+    return app
