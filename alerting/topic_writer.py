@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from hazmon import wire
 from hazmon.registry import Registry
@@ -59,7 +60,7 @@ def ingest_stats_lines(records: list[ConsumerRecord]) -> list[str]:
 
 class TopicWriter:
     def __init__(self, bootstrap: str, topic: str, group: str, influx: InfluxWriter, to_lines: RecordsToLines,
-                 max_records: int = 2000) -> None:
+                 max_records: int = 2000, max_in_flight: int = 2) -> None:
         self._consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group,
                                           enable_auto_commit=False, auto_offset_reset="earliest",
                                           max_partition_fetch_bytes=8 * 1024 * 1024)
@@ -67,23 +68,40 @@ class TopicWriter:
         self._influx = influx
         self._to_lines = to_lines
         self._max_records = max_records
+        self._max_in_flight = max_in_flight
         self.points_written = 0
 
     async def run(self) -> None:
+        """Fetch and encode the next batches while earlier ones are being written.
+
+        Up to ``max_in_flight`` writes run at once; offsets are committed strictly in order, each
+        after its own write and every earlier one succeeded.
+        """
         await self._consumer.start()
+        in_flight: deque[tuple[asyncio.Task, dict[TopicPartition, int], int]] = deque()
         try:
             while True:
-                batches = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
+                batches = await self._consumer.getmany(timeout_ms=100 if in_flight else 500,
+                                                       max_records=self._max_records)
                 records = [r for part in batches.values() for r in part]
-                if not records:
-                    continue
-                lines = self._to_lines(records)
-                await self._write_until_accepted(lines)
-                await self._consumer.commit()
-                self.points_written += len(lines)
-                log.debug("points written", extra={"topic": self._topic, "records": len(records), "points": len(lines)})
+                if records:
+                    lines = self._to_lines(records)
+                    offsets = {tp: part[-1].offset + 1 for tp, part in batches.items() if part}
+                    in_flight.append((asyncio.create_task(self._write_until_accepted(lines)), offsets, len(lines)))
+                while in_flight and (len(in_flight) >= self._max_in_flight or in_flight[0][0].done() or not records):
+                    await self._commit_oldest(in_flight)
         finally:
+            for task, _, _ in in_flight:
+                task.cancel()
+            await asyncio.gather(*(task for task, _, _ in in_flight), return_exceptions=True)
             await self._consumer.stop()
+
+    async def _commit_oldest(self, in_flight: deque[tuple[asyncio.Task, dict[TopicPartition, int], int]]) -> None:
+        task, offsets, points = in_flight.popleft()
+        await task
+        await self._consumer.commit(offsets)
+        self.points_written += points
+        log.debug("points written", extra={"topic": self._topic, "points": points})
 
     async def _write_until_accepted(self, lines: list[str]) -> None:
         """Offsets are committed only after a write succeeded, so a failing InfluxDB holds the topic back."""
