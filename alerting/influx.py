@@ -32,11 +32,20 @@ class InfluxWriter:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task | None = None
 
-    async def ensure_database(self) -> None:
-        """Create the database if it is missing (``CREATE DATABASE`` is idempotent in InfluxDB 1.x)."""
-        async with aiohttp.ClientSession() as session, session.post(
-                f"{self._url}/query", data={"q": f'CREATE DATABASE "{self.database}"'}) as response:
-            response.raise_for_status()
+    async def ensure_database(self) -> bool:
+        """Create the database if it is missing (idempotent in InfluxDB 1.x); False when InfluxDB is unreachable.
+
+        Alarms must flow while InfluxDB is down, so a failure here is logged, not raised.
+        """
+        try:
+            async with aiohttp.ClientSession() as session, session.post(
+                    f"{self._url}/query", data={"q": f'CREATE DATABASE "{self.database}"'},
+                    timeout=aiohttp.ClientTimeout(total=10)) as response:
+                response.raise_for_status()
+            return True
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("influx database not ensured", extra={"database": self.database, "error": str(exc)})
+            return False
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._flush_loop(), name="influx-flush")
@@ -54,6 +63,11 @@ class InfluxWriter:
             chunk = lines[start:start + self._batch]
             await self._api.write(bucket=f"{self.database}/autogen", org="-", record="\n".join(chunk),
                                   write_precision=WritePrecision.MS)
+
+    @property
+    def queued(self) -> int:
+        """Lines submitted and not yet written."""
+        return len(self._pending)
 
     def submit(self, lines: list[str]) -> None:
         """Queue ``lines`` for the background flush; never blocks."""

@@ -8,11 +8,12 @@ from pathlib import Path
 import orjson
 
 from alerting.book import AlarmBook
+from alerting.clock import ManualClock
 from alerting.notify.delivery import Channel, Deliverer
 from alerting.notify.message import Notification, NotifiedChange
 from alerting.notify.storm import StormControl
 from alerting.text import Texts
-from tests.alerting.support import CHEM, FIRE, Receiver, eventually, transition
+from tests.alerting.support import CHEM, FIRE, T0, Receiver, eventually, transition
 
 ZH = Texts("zh")
 
@@ -97,3 +98,14 @@ async def test_storm_groups_one_enterprise_but_never_delays_fire() -> None:
     storm.submit(CHEM, change("a4"), urgent=False)        # inside the re-opened window: held, sent by flush
     storm.flush()
     assert [c.alarm["id"] for c in sent[-1].changes] == ["a4"]
+
+
+async def test_alarm_path_never_waits_on_influxdb(start_service, produce, names, alerting_settings,
+                                                  receiver: Receiver) -> None:
+    """With InfluxDB unreachable, alarms are still folded and notified; the lines wait in the writer."""
+    down = alerting_settings.model_copy(update={"influx_url": "http://127.0.0.1:9"})
+    service = await start_service(ManualClock(T0), settings=down)
+    await produce(names.transitions, [transition("d1", "confirmed", "TK01_LT", level="high_high", at=T0)])
+    await eventually(lambda: len(receiver.bodies) == 3, 10.0, "notifications while InfluxDB is down")
+    assert service.risk.current(CHEM).color == "red"
+    assert service.influx.queued == 2   # the alarm record and the risk colour, kept for when InfluxDB returns
