@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from grafana_foundation_sdk.builders import dashboard as dashboard_builders
 from grafana_foundation_sdk.builders import timeseries
 from grafana_foundation_sdk.cog import builder as cogbuilder
-from grafana_foundation_sdk.models.dashboard import AnnotationQuery, VariableOption
+from grafana_foundation_sdk.models.dashboard import AnnotationQuery, VariableModel, VariableOption
 
 from hazmon.registry import Registry, SiteKind
 from hazmon.registry.loader import PointEntry
@@ -69,23 +69,33 @@ class ConfirmedAlarms(cogbuilder.Builder[AnnotationQuery]):
         return self._internal
 
 
-def enterprise_variable(context: BoardContext, kind: SiteKind) -> dashboard_builders.CustomVariable:
+def enterprise_variable(context: BoardContext, kind: SiteKind) -> RegistryVariable:
     """Enterprises with a site of ``kind``, shown by name, matched by id."""
     options = {eid: doc.enterprise.name for eid, doc in sorted(context.registry.enterprises.items())
                if any(site.kind is kind for site in doc.sites)}
     return _custom_variable("enterprise", context.texts("enterprise"), options)
 
 
-def site_variable(context: BoardContext, kind: SiteKind, name: str, label_key: str) -> dashboard_builders.CustomVariable:
+def site_variable(context: BoardContext, kind: SiteKind, name: str, label_key: str) -> RegistryVariable:
     """Sites of ``kind``, shown by name, matched by id (ids are unique within an enterprise only)."""
     options = {site.id: site.name for _, doc in sorted(context.registry.enterprises.items())
                for site in doc.sites if site.kind is kind}
     return _custom_variable(name, context.texts(label_key), options)
 
 
-def _custom_variable(name: str, label: str, options: dict[str, str]) -> dashboard_builders.CustomVariable:
+class RegistryVariable(dashboard_builders.CustomVariable):
+    """A custom variable without the interval-only fields (``auto``, ``auto_min``, ``auto_count``) that
+    the SDK's VariableModel emits by default and Grafana's dashboard schema does not define."""
+
+    def build(self) -> VariableModel:
+        model = super().build()
+        model.auto = model.auto_min = model.auto_count = None
+        return model
+
+
+def _custom_variable(name: str, label: str, options: dict[str, str]) -> RegistryVariable:
     values = ", ".join(f"{text} : {value}" for value, text in options.items())
-    return (dashboard_builders.CustomVariable(name).label(label).values(values).multi(True).include_all(True)
+    return (RegistryVariable(name).label(label).values(values).multi(True).include_all(True)
             .all_value(".*").current(VariableOption(selected=True, text="All", value=ALL)))
 
 

@@ -1,0 +1,108 @@
+"""Generation: the committed files are exactly what the code generates, limit lines equal the
+registry's limits, every registered point is on its dashboard, and the language switch works."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from hazmon.registry import Registry, SiteKind
+from hazmon.registry.models import PointType
+from hazmon.settings import Settings
+
+from dashboards.boards import alarm_desk, fire, major_hazard, tailings
+from dashboards.generate import generated_files, write_files
+from dashboards.panels import series_name
+from tests.dashboards.support import all_panels
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+_BOARD_TYPES = {major_hazard.UID: major_hazard.TYPES, fire.UID: fire.TYPES, tailings.UID: tailings.LIMIT_TYPES}
+
+
+def test_committed_files_are_exactly_what_generation_gives(registry: Registry, settings: Settings) -> None:
+    files = generated_files(registry, settings, "zh")
+    committed = {p.relative_to(settings.dashboards_dir) for p in settings.dashboards_dir.rglob("*") if p.is_file()}
+    assert committed == set(files), "generated file set differs from the committed one: run `hazmon dashboards build`"
+    for relative, content in files.items():
+        assert (settings.dashboards_dir / relative).read_text(encoding="utf-8") == content, f"{relative} is stale"
+
+
+def test_write_files_removes_stale_dashboards_and_skips_unchanged(tmp_path: Path, registry: Registry,
+                                                                  settings: Settings) -> None:
+    files = generated_files(registry, settings, "zh")
+    stale = tmp_path / "dashboards" / "hazmon-gone.json"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("{}")
+    first = write_files(tmp_path, files)
+    assert stale in first and not stale.exists()
+    assert write_files(tmp_path, files) == []
+
+
+def _limit_overrides(panel: dict) -> dict[str, list[float]]:
+    """series name → threshold values (the base step excluded) of a panel's overrides."""
+    result = {}
+    for override in panel["fieldConfig"].get("overrides", []):
+        for prop in override["properties"]:
+            if prop["id"] == "thresholds":
+                result[override["matcher"]["options"]] = [s["value"] for s in prop["value"]["steps"][1:]]
+    return result
+
+
+def _panel_of_type(model: dict, point_type: str) -> dict:
+    return next(p for p in all_panels(model) if f"\"type\" = '{point_type}'" in p["targets"][0]["query"]
+                and "derivative" not in p["targets"][0]["query"])
+
+
+def test_limit_lines_equal_the_registry_limits(models: dict[str, dict], registry: Registry) -> None:
+    checked = 0
+    for uid, types in _BOARD_TYPES.items():
+        for point_type in types:
+            overrides = _limit_overrides(_panel_of_type(models[uid], point_type))
+            entries = [e for e in registry if e.point.type.value == point_type]
+            assert set(overrides) == {series_name(e) for e in entries}, f"{uid}/{point_type}: points differ"
+            for entry in entries:
+                expected = sorted(limit.threshold for limit in entry.limits.limits)
+                if entry.point.type is PointType.WATER_LEVEL:
+                    expected = sorted([*expected, entry.site.design.crest_elevation])
+                assert overrides[series_name(entry)] == expected, f"{series_name(entry)} limit lines"
+                checked += 1
+    assert checked == len([e for e in registry if e.point.type.value in sum(_BOARD_TYPES.values(), ())])
+
+
+def test_rainfall_lines_are_the_registry_rolling_limits(models: dict[str, dict], registry: Registry) -> None:
+    gauges = [e for e in registry if e.point.type is PointType.RAINFALL]
+    hourly = _panel_of_type(models[tailings.UID], "rainfall")
+    assert _limit_overrides(hourly) == {series_name(e): [e.limits.high_1h] for e in gauges}
+    daily = next(p for p in all_panels(models[tailings.UID]) if "now() - 24h" in p["targets"][0]["query"])
+    assert _limit_overrides(daily) == {series_name(e): [e.limits.high_24h] for e in gauges}
+
+
+def test_water_level_lines_are_flood_level_freeboard_and_crest(models: dict[str, dict], registry: Registry) -> None:
+    entry = next(e for e in registry if e.point.type is PointType.WATER_LEVEL)
+    design = entry.site.design
+    lines = _limit_overrides(_panel_of_type(models[tailings.UID], "water_level"))[series_name(entry)]
+    assert lines == [design.flood_level, design.crest_elevation - design.min_freeboard, design.crest_elevation]
+
+
+def test_domain_variables_list_only_that_domains_sites(models: dict[str, dict], registry: Registry) -> None:
+    ponds = {s.id for doc in registry.enterprises.values() for s in doc.sites if s.kind is SiteKind.TAILINGS_POND}
+    variables = {v["name"]: v for v in models[tailings.UID]["templating"]["list"]}
+    assert set(variables) == {"enterprise", "pond"}
+    assert {value.split(" : ")[1] for value in variables["pond"]["query"].split(", ")} == ponds
+
+
+def test_open_alarm_rows_link_to_the_alarm_page(models: dict[str, dict], settings: Settings) -> None:
+    from dashboards.generate import api_url
+
+    desk = models[alarm_desk.UID]
+    table = next(p for p in all_panels(desk) if p["type"] == "table")
+    links = [prop["value"][0]["url"] for o in table["fieldConfig"]["overrides"] for prop in o["properties"]
+             if prop["id"] == "links"]
+    assert links and all(url == f"{api_url(settings)}/alarms/${{__data.fields.id}}" for url in links)
+
+
+def test_english_generation_has_no_chinese_titles(models_en: dict[str, dict], models: dict[str, dict]) -> None:
+    for uid, model in models_en.items():
+        titles = [model["title"], *(p.get("title", "") for p in all_panels(model))]
+        assert not any(CJK.search(t) for t in titles), f"{uid}: {titles}"
+        assert CJK.search(models[uid]["title"]), "Chinese is the default language"
