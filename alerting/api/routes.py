@@ -90,22 +90,23 @@ async def _act(request: web.Request, action: AlarmAction) -> web.Response:
     return web.json_response(alarm.to_json(service.book.is_suppressed(alarm, service.clock.now_ms())))
 
 
-async def ack_alarm(request: web.Request) -> web.Response:
+async def _on_alarm(request: web.Request, kind: str, body_model: type[AckBody] | type[CloseBody]) -> web.Response:
+    """Ack or close: the caller must see the alarm, then the body must be valid, then the lifecycle decides."""
     alarm, refusal = _visible_alarm(request)
     if refusal is not None:
         return refusal
-    body = await parse_body(request, AckBody)
-    return await _act(request, _action(principal_of(request), body.officer, alarm.enterprise, "ack", _service(request),
-                                       alarm=alarm.id, comment=body.comment))
+    body = await parse_body(request, body_model)
+    fields = body.model_dump(exclude={"officer"})
+    return await _act(request, _action(principal_of(request), body.officer, alarm.enterprise, kind, _service(request),
+                                       alarm=alarm.id, **fields))
+
+
+async def ack_alarm(request: web.Request) -> web.Response:
+    return await _on_alarm(request, "ack", AckBody)
 
 
 async def close_alarm(request: web.Request) -> web.Response:
-    alarm, refusal = _visible_alarm(request)
-    if refusal is not None:
-        return refusal
-    body = await parse_body(request, CloseBody)
-    return await _act(request, _action(principal_of(request), body.officer, alarm.enterprise, "close", _service(request),
-                                       alarm=alarm.id, note=body.note, cause=body.cause, measures=body.measures))
+    return await _on_alarm(request, "close", CloseBody)
 
 
 async def suppress_point(request: web.Request) -> web.Response:

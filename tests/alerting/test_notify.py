@@ -28,15 +28,22 @@ def notification(*changes: NotifiedChange) -> Notification:
     return Notification(CHEM, "永顺县灵溪化工有限公司", list(changes))
 
 
-async def test_exact_robot_payload_shapes(receiver: Receiver, tmp_path: Path) -> None:
-    formats = ["dingtalk_markdown", "dingtalk_text", "wecom_markdown", "wecom_text", "webhook"]
-    deliverer = Deliverer([Channel(f, f"{receiver.url}/{f}") for f in formats], ZH, (0.05,), tmp_path / "dead.jsonl")
+async def deliver(channels: list[Channel], backoff_s: tuple[float, ...], dead: Path, *alarm_ids: str) -> Deliverer:
+    """Send one notification per alarm id through a fresh deliverer and wait until each is delivered or dead."""
+    deliverer = Deliverer(channels, ZH, backoff_s, dead)
     await deliverer.start()
     try:
-        deliverer.send(notification(change("a1")))
+        for alarm_id in alarm_ids:
+            deliverer.send(notification(change(alarm_id)))
         await deliverer.drain()
     finally:
         await deliverer.close()
+    return deliverer
+
+
+async def test_exact_robot_payload_shapes(receiver: Receiver, tmp_path: Path) -> None:
+    formats = ["dingtalk_markdown", "dingtalk_text", "wecom_markdown", "wecom_text", "webhook"]
+    await deliver([Channel(f, f"{receiver.url}/{f}") for f in formats], (0.05,), tmp_path / "dead.jsonl", "a1")
     got = dict(zip(receiver.paths, receiver.bodies))
     title = "报警：永顺县灵溪化工有限公司"
     line = "[报警] 1号储罐液位高报警 (TF01/TK01_LT, limit high)"
@@ -52,15 +59,9 @@ async def test_exact_robot_payload_shapes(receiver: Receiver, tmp_path: Path) ->
 
 
 async def test_outage_then_recovery_delivers_in_order(receiver: Receiver, tmp_path: Path) -> None:
-    deliverer = Deliverer([Channel("wecom_markdown", f"{receiver.url}/wecom")], ZH, (0.1, 0.2, 0.4), tmp_path / "dead.jsonl")
-    await deliverer.start()
     receiver.fail_next = 3     # down for the first three attempts, up at the fourth
-    try:
-        deliverer.send(notification(change("a1")))
-        deliverer.send(notification(change("a2")))
-        await deliverer.drain()
-    finally:
-        await deliverer.close()
+    deliverer = await deliver([Channel("wecom_markdown", f"{receiver.url}/wecom")], (0.1, 0.2, 0.4),
+                              tmp_path / "dead.jsonl", "a1", "a2")
     assert receiver.refused == 3
     assert ["a1" in b["markdown"]["content"] for b in receiver.bodies] == [True, False]
     assert "a2" in receiver.bodies[1]["markdown"]["content"]
@@ -70,13 +71,9 @@ async def test_outage_then_recovery_delivers_in_order(receiver: Receiver, tmp_pa
 async def test_refused_after_every_retry_goes_to_dead_letter(tmp_path: Path) -> None:
     robot = await Receiver(answer={"errcode": 310000, "errmsg": "keywords not in content"}).start()
     dead = tmp_path / "dead.jsonl"
-    deliverer = Deliverer([Channel("dingtalk_markdown", f"{robot.url}/ding")], ZH, (0.05, 0.05), dead)
-    await deliverer.start()
     try:
-        deliverer.send(notification(change("a1")))
-        await deliverer.drain()
+        await deliver([Channel("dingtalk_markdown", f"{robot.url}/ding")], (0.05, 0.05), dead, "a1")
     finally:
-        await deliverer.close()
         await robot.stop()
     assert len(robot.bodies) == 3   # first try and two retries, each answered with an errcode
     records = [orjson.loads(line) for line in dead.read_bytes().splitlines()]
