@@ -21,7 +21,8 @@ PLATFORM_INGEST = "platform_ingest"      # alerting's extension: ingest counters
 PIPELINE = "pipeline"                    # defined here (docs/dashboards.md): lag, latency, throughput
 ENTERPRISE_LOCATION = "enterprise_location"  # defined here: registry coordinates for the geomap
 
-ALARM_KEY = '"enterprise", "site", "point", "rule", "level"'
+# One alarm per point and rule (§8): escalation changes its level tag, so level is not part of the key.
+ALARM_KEY = '"enterprise", "site", "point", "rule"'
 OPEN_ALARM_LOOKBACK = "30d"
 # Rules confirmed only after confirm_s (§8); for the others (alerting.model.IMMEDIATE_RULES) "raised" is confirmed.
 CONFIRMING_RULES = ("limit", "vote", "rainfall")
@@ -77,9 +78,9 @@ def rolling_rainfall(window: str, site_var: str) -> str:
 
 
 def latest_alarms(where: str = "") -> str:
-    """Each alarm key's latest record (one open alarm per point, rule and limit, §8)."""
+    """Each alarm's latest record; its tags ``level`` and ``state`` become fields of the outer query."""
     extra = f" AND {where}" if where else ""
-    return (f'SELECT last("id") AS "id", "state", "transition", "message", "value", "limit", "escalation", '
+    return (f'SELECT last("id") AS "id", "level", "state", "transition", "message", "value", "limit", "escalation", '
             f'"started_at" FROM "{ALARM}" WHERE time > now() - {OPEN_ALARM_LOOKBACK}{extra} GROUP BY {ALARM_KEY}')
 
 

@@ -16,8 +16,8 @@ from dashboards.target import InfluxQL
 from dashboards.text import Texts
 
 UID = "hazmon-alarm-desk"
-OPEN_COLUMNS = '"id", "state", "message", "value", "limit", "escalation", "started_at"'
-CLOSED_QUERY = (f'SELECT "id", "message", "note", "by" FROM "{influxql.ALARM}" WHERE $timeFilter '
+OPEN_COLUMNS = '"id", "level", "state", "message", "value", "limit", "escalation", "started_at"'
+CLOSED_QUERY = (f'SELECT "id", "level", "message", "note", "by" FROM "{influxql.ALARM}" WHERE $timeFilter '
                 f'AND "state" = \'closed\' GROUP BY {influxql.ALARM_KEY}')
 ACK_QUERY = f'SELECT "started_at" FROM "{influxql.ALARM}" WHERE $timeFilter AND "transition" = \'acknowledged\''
 TIER_COLORS = {"0": "text", "1": "orange", "2": "red"}

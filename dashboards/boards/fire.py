@@ -21,7 +21,7 @@ def controller_events_query(context: BoardContext) -> str | None:
     detectors = influxql.point_filter(context.points(SiteKind.FIRE_UNIT, "fire_detector"))
     if detectors is None:
         return None
-    return (f'SELECT "message", "transition", "id" FROM "{influxql.ALARM}" WHERE $timeFilter AND {detectors} '
+    return (f'SELECT "message", "level", "transition", "id" FROM "{influxql.ALARM}" WHERE $timeFilter AND {detectors} '
             f'AND {influxql.variable("enterprise", "enterprise")} AND {influxql.variable("site", "site")} '
             f'GROUP BY {influxql.ALARM_KEY}, "state"')
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from statistics import fmean
 
 from grafana_foundation_sdk.builders import common as common_builders
-from grafana_foundation_sdk.builders import geomap, timeseries
+from grafana_foundation_sdk.builders import barchart, geomap, stat, table, timeseries
 from grafana_foundation_sdk.builders.dashboard import Dashboard
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models.dashboard import DataTransformerConfig, DynamicConfigValue, Threshold
@@ -16,7 +16,7 @@ from hazmon.registry import SiteKind
 
 from dashboards import influxql
 from dashboards.boards.common import BoardContext, new_dashboard
-from dashboards.panels import LEVEL_COLORS, RISK_COLORS, risk_value_map, stat_panel, table_panel, thresholds
+from dashboards.panels import LEVEL_COLORS, RISK_COLORS, risk_value_map, stat_panel, table_panel, thresholds, value_map
 from dashboards.target import DATASOURCE, InfluxQL
 
 UID = "hazmon-overview"
@@ -56,7 +56,7 @@ def risk_map(context: BoardContext) -> geomap.Panel:
     return panel
 
 
-def risk_table(context: BoardContext):
+def risk_table(context: BoardContext) -> table.Panel:
     texts = context.texts
     panel = table_panel(texts("risk_table"), *risk_targets()).span(10).height(12).with_transformation(JOIN_ON_ENTERPRISE)
     panel.with_transformation(DataTransformerConfig(id_val="organize", options={
@@ -68,16 +68,18 @@ def risk_table(context: BoardContext):
     return panel
 
 
-def open_by_level(context: BoardContext):
-    panel = stat_panel(context.texts("open_by_level"),
-                       InfluxQL(influxql.open_alarms('count("id")', group='"level"')).alias("$tag_level"), span=12)
-    for level, color in LEVEL_COLORS.items():
-        panel.override_by_name(level, [DynamicConfigValue(id_val="displayName", value=context.texts(level)),
-                                       DynamicConfigValue(id_val="color", value={"mode": "fixed", "fixedColor": color})])
-    return panel
+def open_by_level(context: BoardContext) -> barchart.Panel:
+    """Open alarms counted per level (level is a field of the open-alarm query, so Grafana groups)."""
+    count_per_level = DataTransformerConfig(id_val="groupBy", options={"fields": {
+        "level": {"aggregations": [], "operation": "groupby"},
+        "id": {"aggregations": ["count"], "operation": "aggregate"}}})
+    return (barchart.Panel().title(context.texts("open_by_level")).datasource(DATASOURCE).span(12).height(6)
+            .with_target(InfluxQL(influxql.open_alarms('"id", "level"', group="")).table())
+            .with_transformation(count_per_level).x_field("level")
+            .mappings([value_map(context.texts, LEVEL_COLORS)]))
 
 
-def open_by_domain(context: BoardContext):
+def open_by_domain(context: BoardContext) -> stat.Panel:
     targets = []
     for ref, kind in zip("ABC", DOMAINS):
         where = influxql.site_filter(context.registry, kind)
@@ -87,7 +89,7 @@ def open_by_domain(context: BoardContext):
     return stat_panel(context.texts("open_by_domain"), *targets, span=12)
 
 
-def offline_devices(context: BoardContext):
+def offline_devices(context: BoardContext) -> table.Panel:
     query = influxql.open_alarms('"id", "message", "started_at"', where="\"rule\" = 'offline'")
     panel = table_panel(context.texts("offline_devices"), InfluxQL(query)).span(12).height(8)
     panel.override_by_name("started_at", [DynamicConfigValue(id_val="unit", value="dateTimeFromNow")])

@@ -1,0 +1,125 @@
+"""A small simulated county in InfluxDB: what the platform writes after readings, alarms and their
+handling, through the alerting package's own line protocol (alerting.lineproto).
+
+The dashboards read two alarm fields that alerting does not write yet, ``started_at`` and ``note``
+(docs/dashboards.md, "Requested from alerting"); :func:`with_requested_fields` adds them here.
+"""
+
+from __future__ import annotations
+
+import time
+
+import aiohttp
+
+from hazmon.registry import Registry, SiteKind
+from hazmon.registry.models import PointType
+
+from alerting import lineproto
+from alerting.model import Alarm
+from alerting.risk import RiskColor
+from dashboards.locations import location_lines
+
+MINUTE = 60_000
+
+
+def with_requested_fields(line: str, alarm: Alarm) -> str:
+    """``line`` with ``started_at`` (and ``note`` once closed) when alerting's line lacks them."""
+    head, ts = line.rsplit(" ", 1)
+    if "started_at=" not in head:
+        head += f",started_at={alarm.started_at}i"
+    if alarm.close_note and "note=" not in head:
+        head += f",note={lineproto.string_field(alarm.close_note)}"
+    return f"{head} {ts}"
+
+
+def reading_lines(registry: Registry, now: int) -> list[str]:
+    lines = []
+    for entry in registry:
+        if entry.point.type is PointType.FIRE_DETECTOR:
+            continue
+        low, high = entry.point.range
+        prefix = lineproto.reading_prefix(entry.enterprise, entry.site.id, entry.point.id, entry.point.type.value)
+        ts = [now - (20 - i) * MINUTE for i in range(20)]
+        lines += lineproto.reading_lines(prefix, ts, [low + (high - low) * (0.3 + 0.01 * i) for i in range(20)])
+    return lines
+
+
+def _alarm(registry: Registry, enterprise: str, point: str, rule: str, level: str | None, started_at: int) -> Alarm:
+    entry = registry.point(enterprise, point)
+    assert entry is not None, point
+    return Alarm(id=f"{point}-{rule}-{started_at}", enterprise=enterprise, site=entry.site.id, device=entry.point.device,
+                 point=point, rule=rule, level=level, severity=2, value=1.0, limit=0.5, started_at=started_at,
+                 message=f"{point} {rule} {level}", message_en=f"{point} {rule} {level}")
+
+
+def _enterprise_with(registry: Registry, kind: SiteKind) -> str:
+    return next(eid for eid, doc in sorted(registry.enterprises.items()) if any(s.kind is kind for s in doc.sites))
+
+
+def alarm_lines(registry: Registry, now: int) -> list[str]:
+    """A life of each kind: escalated and acknowledged, closed with a note, immediate fire and offline."""
+    t0 = now - 15 * MINUTE
+    chem, mine, fire = (_enterprise_with(registry, kind) for kind in
+                        (SiteKind.MAJOR_HAZARD, SiteKind.TAILINGS_POND, SiteKind.FIRE_UNIT))
+    lines = []
+
+    def write(alarm: Alarm, kind: str, ts: int, by: str | None = None) -> None:
+        alarm.updated_at = ts
+        lines.append(with_requested_fields(lineproto.alarm_line(alarm, kind, ts, by), alarm))
+
+    tank = _alarm(registry, chem, "TK01_LT", "limit", "high", t0)
+    write(tank, "raised", t0)
+    tank.confirmed = True
+    write(tank, "confirmed", t0 + MINUTE)
+    tank.level = "high_high"
+    write(tank, "escalated", t0 + 2 * MINUTE)
+    tank.acked_by, tank.acked_at = "duty", t0 + 4 * MINUTE
+    write(tank, "acknowledged", t0 + 4 * MINUTE, "duty")
+
+    pond = _alarm(registry, mine, "WK01_WL", "limit", "orange", t0)
+    pond.confirmed = True
+    write(pond, "confirmed", t0 + 3 * MINUTE)
+    offline = _alarm(registry, mine, "WK01_RAIN", "offline", None, t0)
+    write(offline, "raised", t0 + 5 * MINUTE)
+
+    detector = _alarm(registry, fire, "FAC1_Z07", "fire", None, t0)
+    write(detector, "raised", t0 + 6 * MINUTE)
+    tank_low = _alarm(registry, fire, "BLD1_TANK", "limit", "low", t0)
+    write(tank_low, "confirmed", t0 + MINUTE)
+    tank_low.acked_by, tank_low.acked_at = "duty", t0 + 2 * MINUTE
+    write(tank_low, "acknowledged", t0 + 2 * MINUTE, "duty")
+    tank_low.data_cleared, tank_low.cleared_at = True, t0 + 3 * MINUTE
+    write(tank_low, "cleared", t0 + 3 * MINUTE)
+    tank_low.closed_by, tank_low.closed_at, tank_low.close_note = "duty", t0 + 4 * MINUTE, "补水阀故障，已更换"
+    write(tank_low, "closed", t0 + 4 * MINUTE, "duty")
+
+    lines += [lineproto.enterprise_risk_line(e, RiskColor(level, level), now - MINUTE)
+              for level, e in enumerate(sorted(registry.enterprises))]
+    lines.append(lineproto.site_risk_line(mine, pond.site, RiskColor(2, 1), now - MINUTE))
+    return lines
+
+
+def platform_lines(registry: Registry, now: int) -> list[str]:
+    lines = [lineproto.ingest_stats_line({"enterprise": e, "window_end_ms": now - i * MINUTE, "accepted": 100 + i,
+                                          "duplicates": 1, "gaps": i % 2, "refused": {"bad_value": 2, "unknown_point": 1}})
+             for e in sorted(registry.enterprises) for i in range(5)]
+    for i in range(5):
+        ts = now - i * MINUTE
+        lines += [f"pipeline,component=ingest lag={i}i {ts}",
+                  f"pipeline,component=rules lag={2 * i}i,latency_ms={40.0 + i} {ts}",
+                  f"pipeline,component=writer lag=0i,points_per_s={5000.0 + i} {ts}"]
+    return lines
+
+
+async def seed_county(influx_url: str, database: str, registry: Registry) -> int:
+    """Create ``database`` and write the county into it; returns the number of points."""
+    now = int(time.time() * 1000)
+    lines = [*reading_lines(registry, now), *alarm_lines(registry, now), *platform_lines(registry, now),
+             *location_lines(registry, now)]
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{influx_url}/query", data={"q": f'CREATE DATABASE "{database}"'}) as response:
+            response.raise_for_status()
+        async with session.post(f"{influx_url}/write", params={"db": database, "precision": "ms"},
+                                data="\n".join(lines).encode()) as response:
+            assert response.status == 204, await response.text()
+    return len(lines)
