@@ -13,11 +13,7 @@ _REFUSALS = {
     "not_due": ("无需升级", "no escalation is due"),
     "expired": ("屏蔽到期时间必须晚于现在", "the suppression must expire in the future"),
 }
-_STATES = {"active": ("未确认", "active"), "acknowledged": ("已确认", "acknowledged"),
-           "cleared": ("已恢复", "cleared"), "closed": ("已关闭", "closed")}
 _TIERS = ("企业", "县应急管理局值班室", "州应急管理局"), ("enterprise", "county duty desk", "prefecture")
-_COLORS = {"red": ("红色（重大风险）", "red (major)"), "orange": ("橙色（较大风险）", "orange (considerable)"),
-           "yellow": ("黄色（一般风险）", "yellow (general)"), "blue": ("蓝色（低风险）", "blue (low)")}
 _EVENTS = {"raised": ("报警", "alarm"), "confirmed": ("报警", "alarm"), "escalated": ("报警升级", "alarm worsened"),
            "deescalated": ("报警降级", "alarm eased"), "cleared": ("报警恢复", "alarm cleared"),
            "recorded": ("记录", "record"), "acknowledged": ("报警已确认", "alarm acknowledged"),
@@ -32,14 +28,8 @@ class Texts:
     def refusal(self, code: str) -> str:
         return _REFUSALS[code][self._index]
 
-    def state(self, state: str) -> str:
-        return _STATES[state][self._index]
-
     def tier(self, tier: int) -> str:
         return _TIERS[self._index][tier]
-
-    def color(self, color: str) -> str:
-        return _COLORS[color][self._index]
 
     def event(self, kind: str) -> str:
         if kind.startswith("escalated_tier"):

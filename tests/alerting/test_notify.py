@@ -106,3 +106,14 @@ async def test_alarm_path_never_waits_on_influxdb(start_service, produce, names,
     await eventually(lambda: len(receiver.bodies) == 3, 10.0, "notifications while InfluxDB is down")
     assert service.risk.current(CHEM).color == "red"
     assert service.influx.queued == 2   # the alarm record and the risk colour, kept for when InfluxDB returns
+
+
+def test_english_texts_when_settings_language_is_en() -> None:
+    escalated = AlarmBook(Texts("en"))
+    escalated.apply_transition(transition("a1", "confirmed", "TK01_LT", level="high_high"))
+    event = escalated.apply_action({"v": 1, "action_id": "e1", "action": "escalate", "enterprise": CHEM, "ts": T0 + 300_000,
+                                    "by": "system:escalation", "alarm": "a1", "tier": 1})
+    message = Notification(CHEM, "Lingxi Chemicals", [NotifiedChange.of(event, "http://duty")])
+    assert message.plain(Texts("en")) == ("unacknowledged alarm escalated to the county duty desk: Lingxi Chemicals\n"
+                                          "[unacknowledged alarm escalated to the county duty desk] TK01_LT limit high_high "
+                                          "(TF01/TK01_LT, limit high_high) http://duty/alarms/a1")
