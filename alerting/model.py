@@ -18,6 +18,8 @@ SECOND_LEVELS = frozenset({"high_high", "low_low", "red"})
 FIRST_LEVELS = frozenset({"high", "low"})
 # Rules without a confirmation window: their first transition is already the platform's alarm.
 IMMEDIATE_RULES = frozenset({"fire", "fault", "offline", "trend", "rollup"})
+# Rules whose level names a limit only predicted or not about the process: a warning, never second level.
+WARNING_RULES = frozenset({"trend", "fault", "offline"})
 TIER_NAMES = ("enterprise", "county", "prefecture")
 
 
@@ -103,7 +105,7 @@ class Alarm:
         return self.is_open and self.acked_at is None and self.escalable_since is not None
 
     def escalable_level(self) -> bool:
-        return self.rule == "fire" or self.level in SECOND_LEVELS
+        return self.rule == "fire" or (self.rule not in WARNING_RULES and self.level in SECOND_LEVELS)
 
     def to_json(self, suppressed: bool = False) -> dict:
         body = asdict(self)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from hazmon.registry import SiteKind
 
-from alerting.model import FIRST_LEVELS, SECOND_LEVELS, Alarm
+from alerting.model import FIRST_LEVELS, SECOND_LEVELS, WARNING_RULES, Alarm
 
 COLORS: tuple[str, ...] = ("blue", "yellow", "orange", "red")   # index = level 0..3
 FIRST_LEVEL_AGE_MS = 30 * 60 * 1000
@@ -34,6 +34,8 @@ class RiskColor:
 def alarm_risk_level(alarm: Alarm, site_kind: SiteKind | None, now_ms: int) -> int:
     """What one open alarm contributes to its enterprise's colour."""
     level = alarm.level
+    if alarm.rule in WARNING_RULES:
+        return 1   # trend warning, fault, offline: yellow whatever limit a trend predicts
     if alarm.rule == "fire" or (level in SECOND_LEVELS and site_kind in _SEVERE_SITES):
         return 3
     if level == "orange" or level in SECOND_LEVELS:
@@ -45,10 +47,16 @@ def alarm_risk_level(alarm: Alarm, site_kind: SiteKind | None, now_ms: int) -> i
     return 1  # yellow, first level, trend, fault, offline and any other open alarm
 
 
-def _pond_level(level: str | None) -> int:
-    """A pond alarm's colour: its own colour, red for a second-level limit, yellow for a first-level one."""
+def _pond_level(alarm: Alarm) -> int:
+    """A pond alarm's colour: its own colour, red for a second-level limit, yellow for a first-level one.
+
+    Warnings (a trend's predicted colour, faults, offline) do not colour the pond.
+    """
+    level = alarm.level
+    if alarm.rule in WARNING_RULES:
+        return 0
     if level in _COLOR_LEVEL:
-        return _COLOR_LEVEL[level]
+        return _COLOR_LEVEL[level]  # type: ignore[index]
     if level in SECOND_LEVELS:
         return 3
     return 1 if level in FIRST_LEVELS else 0
@@ -71,6 +79,6 @@ def pond_colors(alarms: Iterable[Alarm], site_kind_of: SiteKindOf) -> dict[tuple
         if not alarm.is_open or site_kind_of(alarm.enterprise, alarm.site) is not SiteKind.TAILINGS_POND:
             continue
         entry = worst.setdefault((alarm.enterprise, alarm.site), [0, 0])
-        entry[0] = max(entry[0], _pond_level(alarm.level))
+        entry[0] = max(entry[0], _pond_level(alarm))
         entry[1] += 1
     return {key: RiskColor(level, count) for key, (level, count) in worst.items()}

@@ -77,6 +77,7 @@ def test_raised_limit_alarm_is_not_yet_the_platforms_alarm(book: AlarmBook) -> N
     ("TK01_LT", "limit", "high", 30, "orange"),       # first level open over 30 min
     ("WK01_DS1", "limit", "yellow", 0, "yellow"),
     ("TK01_TT", "trend", None, 0, "yellow"),
+    ("TK01_LT", "trend", "high_high", 45, "yellow"),  # a trend predicting the second level is still a warning
     ("TK01_TT", "offline", None, 0, "yellow"),
     ("WK01_DS1", "limit", "blue", 0, "blue"),
 ])
@@ -94,8 +95,9 @@ def test_pond_colour_is_the_worst_of_its_alarms(book: AlarmBook, registry: Regis
     book.apply_transition(transition("a1", "confirmed", "WK01_DS1", level="yellow"))
     book.apply_transition(transition("a2", "confirmed", "WK01_WL", level="orange"))
     book.apply_transition(transition("a3", "confirmed", "TK01_LT", level="high_high"))   # not a pond
+    book.apply_transition(transition("t1", "raised", "WK01_WL", rule="trend", level="red"))   # a warning only
     colors = pond_colors(book.alarms.values(), site_kinds(registry))
-    assert {k: (c.color, c.active_alarms) for k, c in colors.items()} == {(MINE, "WK01"): ("orange", 2)}
+    assert {k: (c.color, c.active_alarms) for k, c in colors.items()} == {(MINE, "WK01"): ("orange", 3)}
     assert site_kinds(registry)(MINE, "WK01") is SiteKind.TAILINGS_POND
 
 
@@ -103,6 +105,7 @@ def test_escalation_steps_are_due_at_5_and_15_minutes_unless_acknowledged(book: 
     book.apply_transition(transition("a1", "confirmed", "TK01_LT", level="high_high", at=T0))
     book.apply_transition(transition("a2", "confirmed", "TK01_PT", level="high", at=T0))           # first level: never
     book.apply_transition(transition("f1", "confirmed", "FAC1_Z07", rule="fire", level=None, at=T0))
+    book.apply_transition(transition("t1", "raised", "TK01_PT", rule="trend", level="high_high", at=T0))  # never
     book.apply_transition(transition("a3", "confirmed", "TK01_TT", level="high_high", at=T0))
     book.apply_action(action("ack", "a3", T0 + 4 * MIN, comment="到场"))
     assert due_escalations(book, T0 + 5 * MIN - 1, DELAYS) == []
