@@ -44,12 +44,19 @@ class IngestAdapter:
         self._seqs = SeqTracker()
         self._counters = IngestCounters()
         self._batch = FlushBatch(self._topics)
+        self._flushing = 0              # messages of the batch being written now
         self._ready = asyncio.Event()   # the batch has messages
         self._room = asyncio.Event()    # the flusher took the batch
         self._draining = False
         self._link: MqttLink | None = None
         self._replies: set[asyncio.Task[None]] = set()
         self.connected = asyncio.Event()
+
+    @property
+    def in_flight(self) -> int:
+        """Messages received and not yet acknowledged: never more than ``ingest_receive_maximum``."""
+        queued = len(self._link.messages) if self._link is not None else 0
+        return queued + len(self._batch) + self._flushing
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set, then drain: flush and acknowledge what was taken, and exit."""
@@ -136,7 +143,9 @@ class IngestAdapter:
             batch, self._batch = self._batch, FlushBatch(self._topics)
             self._room.set()
             if len(batch):
+                self._flushing = len(batch)
                 await self._flush(batch)
+                self._flushing = 0
             if self._draining and not len(self._batch):
                 return
 
