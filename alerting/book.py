@@ -30,6 +30,7 @@ class Suppression:
 class AlarmBook:
     def __init__(self, texts: Texts) -> None:
         self.alarms: dict[str, Alarm] = {}
+        self._by_enterprise: dict[str, list[Alarm]] = {}
         self.suppressions: dict[tuple[str, str], Suppression] = {}
         self._texts = texts
 
@@ -39,7 +40,7 @@ class AlarmBook:
         return self.alarms.get(alarm_id)
 
     def of_enterprise(self, enterprise: str) -> list[Alarm]:
-        return [a for a in self.alarms.values() if a.enterprise == enterprise]
+        return self._by_enterprise.get(enterprise, [])
 
     def is_suppressed(self, alarm: Alarm, now_ms: int) -> bool:
         suppression = self.suppressions.get((alarm.enterprise, alarm.point))
@@ -59,6 +60,7 @@ class AlarmBook:
                           limit=record["limit"], started_at=record["started_at"], message=record["message"],
                           message_en=record["message_en"])
             self.alarms[alarm.id] = alarm
+            self._by_enterprise.setdefault(alarm.enterprise, []).append(alarm)
         elif ts < alarm.updated_at:
             return None  # an older view than the one already folded: a replayed or reordered record
         was_open = alarm.is_open
