@@ -45,6 +45,11 @@ def variable(tag: str, name: str) -> str:
     return f'"{tag}" =~ /^${name}$/'
 
 
+def selected(site_var: str) -> str:
+    """The dashboard's enterprise and site selection (variables ``$enterprise`` and ``$<site_var>``)."""
+    return f'{variable("enterprise", "enterprise")} AND {variable("site", site_var)}'
+
+
 def site_filter(registry: Registry, kind: SiteKind) -> str | None:
     """A WHERE clause matching the sites of one domain (enterprise and site together), or None."""
     clauses = [f"(\"enterprise\" = {quote(eid)} AND \"site\" =~ {one_of(s.id for s in doc.sites if s.kind is kind)})"
@@ -66,15 +71,13 @@ def readings(point_type: str, site_var: str, select: str = 'mean("value")',
              group: str = "time($__interval)") -> str:
     """One series per point of ``point_type`` on the selected enterprise and site."""
     return (f'SELECT {select} FROM "{READING}" WHERE $timeFilter AND "type" = {quote(point_type)} '
-            f'AND {variable("enterprise", "enterprise")} AND {variable("site", site_var)} '
-            f'GROUP BY {group}, "enterprise", "point" fill(none)')
+            f'AND {selected(site_var)} GROUP BY {group}, "enterprise", "point" fill(none)')
 
 
 def rolling_rainfall(window: str, site_var: str) -> str:
     """Rainfall summed over the last ``window``, per point (§7 rolling sums)."""
     return (f'SELECT sum("value") FROM "{READING}" WHERE time > now() - {window} AND "type" = \'rainfall\' '
-            f'AND {variable("enterprise", "enterprise")} AND {variable("site", site_var)} '
-            f'GROUP BY "enterprise", "point"')
+            f'AND {selected(site_var)} GROUP BY "enterprise", "point"')
 
 
 def latest_alarms(where: str = "") -> str:

@@ -114,3 +114,13 @@ def limit_series_panel(context: BoardContext, kind: SiteKind, point_type: str, s
     """One §7 point type on the selected sites, each point with its registry limit lines."""
     return series_panel(context.texts(point_type), influxql.readings(point_type, site_var), TYPE_UNITS[point_type],
                         context.points(kind, point_type), point_threshold_steps)
+
+
+def domain_dashboard(uid: str, title_key: str, context: BoardContext, kind: SiteKind, types: tuple[str, ...],
+                     site_var: str = "site") -> dashboard_builders.Dashboard:
+    """A domain's dashboard: enterprise and site variables, then one limit-lined panel per point type."""
+    board = (new_dashboard(uid, title_key, context).with_variable(enterprise_variable(context, kind))
+             .with_variable(site_variable(context, kind, site_var, site_var)))
+    for point_type in types:
+        board.with_panel(limit_series_panel(context, kind, point_type, site_var))
+    return board

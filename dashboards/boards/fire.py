@@ -8,7 +8,7 @@ from grafana_foundation_sdk.builders.dashboard import Dashboard
 from hazmon.registry import SiteKind
 
 from dashboards import influxql
-from dashboards.boards.common import BoardContext, enterprise_variable, limit_series_panel, new_dashboard, site_variable
+from dashboards.boards.common import BoardContext, domain_dashboard
 from dashboards.panels import table_panel
 from dashboards.target import InfluxQL
 
@@ -22,16 +22,11 @@ def controller_events_query(context: BoardContext) -> str | None:
     if detectors is None:
         return None
     return (f'SELECT "message", "level", "transition", "id" FROM "{influxql.ALARM}" WHERE $timeFilter AND {detectors} '
-            f'AND {influxql.variable("enterprise", "enterprise")} AND {influxql.variable("site", "site")} '
-            f'GROUP BY {influxql.ALARM_KEY}, "state"')
+            f'AND {influxql.selected("site")} GROUP BY {influxql.ALARM_KEY}, "state"')
 
 
 def build(context: BoardContext) -> Dashboard:
-    kind = SiteKind.FIRE_UNIT
-    board = (new_dashboard(UID, "fire", context).with_variable(enterprise_variable(context, kind))
-             .with_variable(site_variable(context, kind, "site", "site")))
-    for point_type in TYPES:
-        board.with_panel(limit_series_panel(context, kind, point_type, "site"))
+    board = domain_dashboard(UID, "fire", context, SiteKind.FIRE_UNIT, TYPES)
     events = controller_events_query(context)
     if events is not None:
         board.with_panel(table_panel(context.texts("controller_events"), InfluxQL(events)))

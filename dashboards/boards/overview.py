@@ -81,7 +81,7 @@ def open_by_level(context: BoardContext) -> barchart.Panel:
 
 def open_by_domain(context: BoardContext) -> stat.Panel:
     targets = []
-    for ref, kind in zip("ABC", DOMAINS):
+    for ref, kind in zip("ABC", DOMAINS, strict=True):
         where = influxql.site_filter(context.registry, kind)
         if where is not None:
             query = influxql.open_alarms('count("id")', where=where, group="")

@@ -12,9 +12,7 @@ from hazmon.registry import SiteKind
 from hazmon.registry.loader import PointEntry
 
 from dashboards import influxql
-from dashboards.boards.common import (
-    TYPE_UNITS, BoardContext, enterprise_variable, limit_series_panel, new_dashboard, site_variable,
-)
+from dashboards.boards.common import TYPE_UNITS, BoardContext, domain_dashboard
 from dashboards.limits import NORMAL_COLOR, rainfall_steps
 from dashboards.panels import (
     SERIES_ALIAS, StepsOf, risk_value_map, series_name, series_panel, stat_panel, thresholds_config,
@@ -56,20 +54,16 @@ def rolling_rainfall_stat(context: BoardContext, window: str, title_key: str, st
 
 def pond_color_query() -> str:
     return (f'SELECT last("level") FROM "{influxql.SITE_RISK}" WHERE time > now() - {influxql.OPEN_ALARM_LOOKBACK} '
-            f'AND {influxql.variable("enterprise", "enterprise")} AND {influxql.variable("site", "pond")} '
-            f'GROUP BY "enterprise", "site"')
+            f'AND {influxql.selected("pond")} GROUP BY "enterprise", "site"')
 
 
 def build(context: BoardContext) -> Dashboard:
     texts = context.texts
-    board = (new_dashboard(UID, "tailings", context).with_variable(enterprise_variable(context, KIND))
-             .with_variable(site_variable(context, KIND, "pond", "pond")))
+    board = domain_dashboard(UID, "tailings", context, KIND, LIMIT_TYPES, site_var="pond")
     board.with_panel(stat_panel(texts("pond_color"), InfluxQL(pond_color_query()).alias("$tag_enterprise/$tag_site"))
                      .mappings([risk_value_map(texts)]))
     board.with_panel(rolling_rainfall_stat(context, "1h", "rain_1h", rainfall_1h_steps))
     board.with_panel(rolling_rainfall_stat(context, "24h", "rain_24h", rainfall_24h_steps))
-    for point_type in LIMIT_TYPES:
-        board.with_panel(limit_series_panel(context, KIND, point_type, "pond"))
     rate = influxql.readings("displacement", "pond", select='derivative(mean("value"), 1h)')
     board.with_panel(series_panel(texts("displacement_rate"), rate, TYPE_UNITS["displacement"],
                                   context.points(KIND, "displacement"), rate_steps))

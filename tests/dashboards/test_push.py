@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
 from hazmon.registry import Registry
@@ -9,22 +11,22 @@ from hazmon.settings import Settings
 
 from dashboards.generate import dashboard_models
 from dashboards.provisioning import FOLDER_UID, datasource_model
-from dashboards.push import GrafanaPusher
+from dashboards.push import GrafanaPusher, PushReport
 from dashboards.target import DATASOURCE_UID
-from dashboards.text import Texts
+from dashboards.text import Language, Texts
 from tests.dashboards.fake_grafana import FakeGrafana
 
 TOKEN = "glsa_test_token"
 
 
 @pytest.fixture
-async def grafana():
+async def grafana() -> AsyncIterator[FakeGrafana]:
     fake = await FakeGrafana().start()
     yield fake
     await fake.stop()
 
 
-async def push(grafana: FakeGrafana, registry: Registry, settings: Settings, language: str = "zh"):
+async def push(grafana: FakeGrafana, registry: Registry, settings: Settings, language: Language = "zh") -> PushReport:
     texts = Texts(language)
     return await GrafanaPusher(grafana.url, TOKEN).push(
         datasource_model(texts, settings.dashboards_influx_url, settings.influx_db), texts("folder"),

@@ -4,6 +4,8 @@ expects: non-empty, from the measurement it names, with exactly the tags it grou
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import re
 
 import aiohttp
@@ -53,7 +55,7 @@ def targets(models: dict[str, dict]) -> list[tuple[str, dict]]:
 
 
 @pytest.fixture
-async def county(influxdb: Settings, registry: Registry, unique: str):
+async def county(influxdb: Settings, registry: Registry, unique: str) -> AsyncIterator[str]:
     database = f"hz_dash_{unique}"
     await seed_county(influxdb.influx_url, database, registry)
     yield database
@@ -107,7 +109,7 @@ async def test_open_alarm_table_shows_the_escalated_level_once(influxdb: Setting
 
     table = next(p for p in all_panels(models[UID]) if p["type"] == "table")
     result = await run(influxdb, county, grafana_interpolate(table["targets"][0]["query"]))
-    rows = {s["tags"]["point"]: dict(zip(s["columns"], s["values"][0])) for s in result["series"]}
+    rows = {s["tags"]["point"]: dict(zip(s["columns"], s["values"][0], strict=True)) for s in result["series"]}
     assert set(rows) == {"TK01_LT", "WK01_WL", "WK01_RAIN", "FAC1_Z07"}   # the closed BLD1_TANK is gone
     assert rows["TK01_LT"]["level"] == "high_high" and rows["TK01_LT"]["state"] == "acknowledged"
     assert len(result["series"]) == 4

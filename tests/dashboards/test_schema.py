@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 
@@ -12,17 +13,17 @@ from tests.dashboards.schema_check import check_dashboards
 
 
 @pytest.fixture(scope="module")
-def schema_dir(settings: Settings):
+def schema_dir(settings: Settings) -> Path:
     return settings.cache_path / "dashboards-schema"
 
 
-def test_every_dashboard_validates_against_grafana_schema(schema_dir, models: dict[str, dict],
+def test_every_dashboard_validates_against_grafana_schema(schema_dir: Path, models: dict[str, dict],
                                                           models_en: dict[str, dict]) -> None:
     both = {**{f"zh_{uid}": m for uid, m in models.items()}, **{f"en_{uid}": m for uid, m in models_en.items()}}
     assert check_dashboards(schema_dir, {k.replace("-", "_"): m for k, m in both.items()}) == ""
 
 
-def test_the_check_catches_a_broken_dashboard(schema_dir, models: dict[str, dict]) -> None:
+def test_the_check_catches_a_broken_dashboard(schema_dir: Path, models: dict[str, dict]) -> None:
     wrong_type, misspelt, bad_enum = (copy.deepcopy(next(iter(models.values()))) for _ in range(3))
     wrong_type["panels"][0]["gridPos"]["w"] = "twelve"
     misspelt["refersh"] = "10s"
