@@ -13,6 +13,7 @@ from grafana_foundation_sdk.builders import dashboard as dashboard_builders
 from grafana_foundation_sdk.builders import stat, table, timeseries
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models.dashboard import (
+    DataTransformerConfig,
     DynamicConfigValue,
     Threshold,
     ThresholdsMode,
@@ -82,10 +83,16 @@ def risk_value_map(texts: Texts) -> ValueMap:
                      {str(level): color for level, color in enumerate(RISK_COLORS)})
 
 
-def table_panel(title: str, *targets: InfluxQL) -> table.Panel:
+MERGE = DataTransformerConfig(id_val="merge", options={})
+
+
+def table_panel(title: str, *targets: InfluxQL, merge: bool = True) -> table.Panel:
+    """A table of ``targets`` in table format; ``merge`` joins the one-frame-per-series results into one table."""
     panel = table.Panel().title(title).datasource(DATASOURCE).span(24).height(10).filterable(True)
     for target in targets:
         panel.with_target(target.table())
+    if merge:
+        panel.with_transformation(MERGE)
     return panel
 
 

@@ -58,7 +58,7 @@ def risk_map(context: BoardContext) -> geomap.Panel:
 
 def risk_table(context: BoardContext) -> table.Panel:
     texts = context.texts
-    panel = table_panel(texts("risk_table"), *risk_targets()).span(10).height(12).with_transformation(JOIN_ON_ENTERPRISE)
+    panel = table_panel(texts("risk_table"), *risk_targets(), merge=False).span(10).height(12).with_transformation(JOIN_ON_ENTERPRISE)
     panel.with_transformation(DataTransformerConfig(id_val="organize", options={
         "excludeByName": {"Time": True, "Time 1": True, "Time 2": True, "color": True, "lat": True, "lon": True},
         "renameByName": {"name": texts("name"), "town": texts("town"), "level": texts("color"),
