@@ -3,8 +3,8 @@
 Produces ``ReadingBatch`` records to a fresh Kafka topic, then times the reading writer
 (``alerting.topic_writer.TopicWriter`` with ``ReadingLines``: Kafka → line protocol → InfluxDB in
 batches, committing after each write) and, in the same run, a bare line-protocol HTTP POST of the
-same points to ``/write`` (the ceiling). Each side writes to its own scratch database, dropped at
-the end. Last stdout line: JSON with ``points_per_s`` and ``ceiling_points_per_s``.
+same points to ``/write`` (the ceiling). Each side writes to its own scratch database; the
+databases and the topic are deleted at the end. Last stdout line: JSON with ``points_per_s`` and ``ceiling_points_per_s``.
 
     .venv/bin/python bench/influx_writer.py --seconds 10
 """
@@ -22,6 +22,7 @@ import aiohttp
 import orjson
 import yaml
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
 from hazmon import wire
@@ -66,6 +67,15 @@ async def produce(bootstrap: str, topic: str, records: list[wire.ReadingBatch]) 
         await producer.flush()
     finally:
         await producer.stop()
+
+
+async def delete_topic(bootstrap: str, topic: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics([topic])
+    finally:
+        await admin.close()
 
 
 async def influx_query(settings: Settings, q: str) -> dict:
@@ -142,6 +152,7 @@ async def main(seconds: float, total: int) -> dict:
     finally:
         for database in (writer_db, ceiling_db):
             await influx_query(settings, f'DROP DATABASE "{database}"')
+        await delete_topic(settings.kafka_bootstrap, topic)
     points_per_s = points / writer_s
     ceiling_per_s = ceiling_points / ceiling_s
     return {"points_per_s": round(points_per_s), "ceiling_points_per_s": round(ceiling_per_s),

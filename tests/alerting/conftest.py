@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from dataclasses import astuple
 from pathlib import Path
 
 import aiohttp
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from hazmon import wire
 from hazmon.registry import Registry
@@ -31,9 +33,18 @@ def tokens(registry: Registry) -> dict[str, Principal]:
 
 
 @pytest.fixture
-def names(unique: str) -> AlertingTopics:
-    return AlertingTopics(transitions=f"test-transitions-{unique}", actions=f"test-actions-{unique}",
-                          readings=f"test-readings-{unique}", ingest_stats=f"test-stats-{unique}")
+async def names(kafka: str, unique: str) -> AsyncIterator[AlertingTopics]:
+    """The test's own topics, deleted afterwards so that the shared broker does not fill up."""
+    topics = AlertingTopics(transitions=f"test-transitions-{unique}", actions=f"test-actions-{unique}",
+                            readings=f"test-readings-{unique}", ingest_stats=f"test-stats-{unique}")
+    yield topics
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        await admin.delete_topics([t for t in astuple(topics) if t in existing])
+    finally:
+        await admin.close()
 
 
 @pytest.fixture
