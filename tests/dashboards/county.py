@@ -1,5 +1,5 @@
 """A small simulated county in InfluxDB: what the platform writes after readings, alarms and their
-handling, through the alerting package's own line protocol (alerting.lineproto).
+handling, through the alerting package's own line protocol and InfluxDB writer.
 
 The dashboards read two alarm fields that alerting does not write yet, ``started_at`` and ``note``
 (docs/dashboards.md, "Requested from alerting"); :func:`with_requested_fields` adds them here.
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import time
 
-import aiohttp
-
 from hazmon.registry import Registry, SiteKind
 from hazmon.registry.models import PointType
+from hazmon.settings import Settings
 
 from alerting import lineproto
+from alerting.influx import InfluxWriter
 from alerting.model import Alarm
 from alerting.risk import RiskColor
 from dashboards.locations import location_lines
@@ -111,15 +111,15 @@ def platform_lines(registry: Registry, now: int) -> list[str]:
     return lines
 
 
-async def seed_county(influx_url: str, database: str, registry: Registry) -> int:
-    """Create ``database`` and write the county into it; returns the number of points."""
+async def seed_county(settings: Settings, database: str, registry: Registry) -> int:
+    """Create ``database`` and write the county into it with alerting's InfluxDB writer; returns the point count."""
     now = int(time.time() * 1000)
     lines = [*reading_lines(registry, now), *alarm_lines(registry, now), *platform_lines(registry, now),
              *location_lines(registry, now)]
-    async with aiohttp.ClientSession() as session:
-        async with session.post(f"{influx_url}/query", data={"q": f'CREATE DATABASE "{database}"'}) as response:
-            response.raise_for_status()
-        async with session.post(f"{influx_url}/write", params={"db": database, "precision": "ms"},
-                                data="\n".join(lines).encode()) as response:
-            assert response.status == 204, await response.text()
+    writer = InfluxWriter(settings, database=database)
+    try:
+        await writer.ensure_database()
+        await writer.write(lines)
+    finally:
+        await writer.close()
     return len(lines)

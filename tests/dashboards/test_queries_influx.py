@@ -57,7 +57,7 @@ def targets(models: dict[str, dict]) -> list[tuple[str, dict]]:
 @pytest.fixture
 async def county(influxdb: Settings, registry: Registry, unique: str) -> AsyncIterator[str]:
     database = f"hz_dash_{unique}"
-    await seed_county(influxdb.influx_url, database, registry)
+    await seed_county(influxdb, database, registry)
     yield database
     async with aiohttp.ClientSession() as session:
         await session.post(f"{influxdb.influx_url}/query", data={"q": f'DROP DATABASE "{database}"'})
