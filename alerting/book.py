@@ -42,9 +42,13 @@ class AlarmBook:
     def of_enterprise(self, enterprise: str) -> list[Alarm]:
         return self._by_enterprise.get(enterprise, [])
 
-    def is_suppressed(self, alarm: Alarm, now_ms: int) -> bool:
+    def suppression_at(self, alarm: Alarm, ts: int) -> Suppression | None:
+        """The suppression of ``alarm``'s point in force at ``ts``, if any."""
         suppression = self.suppressions.get((alarm.enterprise, alarm.point))
-        return suppression is not None and suppression.since <= now_ms < suppression.expires_at
+        return suppression if suppression is not None and suppression.since <= ts < suppression.expires_at else None
+
+    def is_suppressed(self, alarm: Alarm, now_ms: int) -> bool:
+        return self.suppression_at(alarm, now_ms) is not None
 
     # --- transitions ---------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 An alarm that nobody acknowledged goes from the enterprise to the county duty desk after
 ``alerting_escalate_county_s`` and to the prefecture (州) after ``alerting_escalate_prefecture_s``,
-counted from when it became second-level/red/fire. Each step is an action at its due time (not at
+counted from when it became second-level/red/fire; a step that falls due while the point is
+suppressed (屏蔽) falls due when the suppression expires instead. Each step is an action at its due time (not at
 the moment it was noticed), so every instance and every replay records the same step.
 """
 
@@ -25,7 +26,10 @@ def due_escalations(book: AlarmBook, now_ms: int, delays_ms: tuple[int, int]) ->
         assert alarm.escalable_since is not None
         for tier, delay_ms in enumerate(delays_ms, start=1):
             at = alarm.escalable_since + delay_ms
-            if tier > alarm.escalation and at <= now_ms and not book.is_suppressed(alarm, at):
+            suppression = book.suppression_at(alarm, at)
+            if suppression is not None:
+                at = suppression.expires_at   # held while the point is under maintenance, due when it ends
+            if tier > alarm.escalation and at <= now_ms:
                 due.append(AlarmAction(v=1, action_id=_step_id(alarm.id, tier), action="escalate",
                                        enterprise=alarm.enterprise, ts=at, by=ESCALATOR,
                                        alarm=alarm.id, tier=tier))

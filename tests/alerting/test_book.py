@@ -127,8 +127,11 @@ def test_suppressed_point_is_not_escalated_until_the_suppression_expires(book: A
                                   point="TK01_LT", reason="液位计检修", expires_at=T0 + 10 * MIN))
     book.apply_transition(transition("a1", "confirmed", "TK01_LT", level="high_high", at=T0 + MIN))
     assert book.is_suppressed(book.get("a1"), T0 + 2 * MIN)
-    assert due_escalations(book, T0 + 8 * MIN, DELAYS) == []
-    assert [(a["tier"], a["ts"]) for a in due_escalations(book, T0 + 16 * MIN, DELAYS)] == [(2, T0 + 16 * MIN)]
+    assert not book.is_suppressed(book.get("a1"), T0 + 10 * MIN)
+    assert due_escalations(book, T0 + 10 * MIN - 1, DELAYS) == []
+    assert [(a["tier"], a["ts"]) for a in due_escalations(book, T0 + 10 * MIN, DELAYS)] == [(1, T0 + 10 * MIN)]
+    assert [(a["tier"], a["ts"]) for a in due_escalations(book, T0 + 16 * MIN, DELAYS)] == [
+        (1, T0 + 10 * MIN), (2, T0 + 16 * MIN)]
     with pytest.raises(ActionRefused):
         book.check_action(AlarmAction(v=1, action_id="s2", action="suppress", enterprise=FIRE, ts=T0, by="duty",
                                       point="BLD1_TANK", reason="x", expires_at=T0))
