@@ -51,6 +51,7 @@ class IngestAdapter:
         self._link: MqttLink | None = None
         self._replies: set[asyncio.Task[None]] = set()
         self.connected = asyncio.Event()
+        self.messages_taken = 0         # since start, for the log and for tests of the shared group
 
     @property
     def in_flight(self) -> int:
@@ -65,9 +66,9 @@ class IngestAdapter:
         flusher = asyncio.create_task(self._flush_forever(), name="ingest-flush")
         helpers = [asyncio.create_task(self._registry.watch(self._settings.ingest_registry_poll_s)),
                    asyncio.create_task(self._publish_stats_forever())]
+        stopped = asyncio.create_task(stop.wait())
         try:
-            await asyncio.wait([asyncio.create_task(stop.wait()), receiver, flusher],
-                               return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait([stopped, receiver, flusher], return_when=asyncio.FIRST_COMPLETED)
             for task in (receiver, flusher):
                 if task.done() and task.exception() is not None:
                     raise task.exception()
@@ -77,11 +78,11 @@ class IngestAdapter:
             self._ready.set()
             await self._drain(flusher)
         finally:
-            for task in (receiver, flusher, *helpers):
+            for task in (stopped, receiver, flusher, *helpers):
                 task.cancel()
-            await asyncio.gather(receiver, flusher, *helpers, return_exceptions=True)
+            await asyncio.gather(stopped, receiver, flusher, *helpers, return_exceptions=True)
             await self._sink.stop()
-        log.info("stopped")
+        log.info("stopped", extra={"messages_taken": self.messages_taken})
 
     async def _drain(self, flusher: asyncio.Task[None]) -> None:
         try:
@@ -112,6 +113,7 @@ class IngestAdapter:
     async def _take(self, link: MqttLink, message: aiomqtt.Message) -> None:
         topic = message.topic.value
         payload = message.payload if isinstance(message.payload, bytes) else bytes(message.payload or b"")
+        self.messages_taken += 1
         route = split_topic(topic)
         if route is None:  # outside the subscribed filters: cannot happen with the broker's routing
             log.warning("message on an unexpected topic acknowledged and ignored", extra={"topic": topic})

@@ -25,8 +25,9 @@ from ingest.topics import device_filters, shared
 class MqttLink:
     """A client whose messages are acknowledged by ``ack``, on this very connection only."""
 
-    def __init__(self, client: aiomqtt.Client) -> None:
+    def __init__(self, client: aiomqtt.Client, max_pending_publishes: int) -> None:
         self.client = client
+        client.pending_calls_threshold = max_pending_publishes + 1  # errors answers: no warning below our cap
         self._paho: paho.Client = client._client  # noqa: SLF001 - manual acks live on the paho client
         self._paho.manual_ack_set(True)  # before CONNECT: the session's queued messages come at once
 
@@ -58,7 +59,7 @@ def platform_client(settings: Settings, client_id: str, *, persistent: bool) -> 
 async def ingest_link(settings: Settings) -> AsyncIterator[MqttLink]:
     """Connected, subscribed to the devices' topics through the shared group, manual acks on."""
     client = platform_client(settings, settings.ingest_client_id, persistent=True)
-    link = MqttLink(client)
+    link = MqttLink(client, settings.ingest_max_error_replies)
     async with client:
         for filter_ in device_filters(settings.ingest_enterprises):
             await client.subscribe(shared(filter_, settings.ingest_share_group), qos=1)

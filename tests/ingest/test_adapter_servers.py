@@ -180,3 +180,30 @@ async def test_registry_change_is_picked_up_without_restart(
     finally:
         stop.set()
         await asyncio.wait_for(task, 60)
+
+
+async def test_two_adapters_of_one_group_split_the_load(
+        mosquitto: Settings, kafka: str, test_enterprise: IngestEnterprise, device: aiomqtt.Client,
+        unique: str) -> None:
+    from tests.ingest.conftest import ingest_settings_for
+
+    base = ingest_settings_for(mosquitto, test_enterprise, unique)
+    members = [IngestAdapter(base.model_copy(update={"ingest_client_id": f"{base.ingest_client_id}-{n}"}))
+               for n in range(2)]
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(member.run(stop)) for member in members]
+    try:
+        for member in members:
+            await asyncio.wait_for(member.connected.wait(), 30)
+        await asyncio.sleep(0.5)
+        for n in range(200):
+            body = {"v": 1, "ts": 1_764_000_000_000 + n, "readings": [{"point": "TK01_LT", "value": float(n)}]}
+            await device.publish(f"hazmon/v1/{test_enterprise.id}/RTU01/telemetry", orjson.dumps(body), qos=1)
+        records = await read_kafka(base, KafkaTopics.from_settings(base).readings,
+                                   lambda r: len(readings_of(r)) >= 200)
+    finally:
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), 60)
+    assert sorted(ts for _, ts, _, _ in readings_of(records)) == [1_764_000_000_000 + n for n in range(200)]
+    taken = [member.messages_taken for member in members]
+    assert sum(taken) == 200 and min(taken) > 0, taken
