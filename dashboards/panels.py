@@ -56,14 +56,19 @@ def limit_override(steps: list[Threshold], style: common.GraphThresholdsStyleMod
             DynamicConfigValue(id_val="custom.thresholdsStyle", value={"mode": style.value})]
 
 
+def timeseries_panel(title: str, unit: str) -> timeseries.Panel:
+    """A time series panel with a table legend (last and max per series) and a shared tooltip."""
+    return (timeseries.Panel().title(title).datasource(DATASOURCE).unit(unit).span(12).height(8)
+            .legend(common_builders.VizLegendOptions().show_legend(True).display_mode(common.LegendDisplayMode.TABLE)
+                    .placement(common.LegendPlacement.BOTTOM).calcs(["lastNotNull", "max"]))
+            .tooltip(common_builders.VizTooltipOptions().mode(common.TooltipDisplayMode.MULTI)
+                     .sort(common.SortOrder.DESCENDING)))
+
+
 def series_panel(title: str, query: str, unit: str, entries: Iterable[PointEntry],
                  steps_of: StepsOf) -> timeseries.Panel:
     """A time series panel of one query, one override per point: its name and its limit lines."""
-    panel = (timeseries.Panel().title(title).datasource(DATASOURCE).unit(unit).span(12).height(8)
-             .with_target(InfluxQL(query).alias(SERIES_ALIAS))
-             .legend(common_builders.VizLegendOptions().show_legend(True)
-                     .display_mode(common.LegendDisplayMode.TABLE).placement(common.LegendPlacement.BOTTOM)
-                     .calcs(["lastNotNull", "max"])))
+    panel = timeseries_panel(title, unit).with_target(InfluxQL(query).alias(SERIES_ALIAS))
     for entry in sorted(entries, key=series_name):
         panel.override_by_name(series_name(entry), [DynamicConfigValue(id_val="displayName", value=display_name(entry)),
                                                      *limit_override(steps_of(entry), common.GraphThresholdsStyleMode.DASHED)])
@@ -88,7 +93,8 @@ MERGE = DataTransformerConfig(id_val="merge", options={})
 
 def table_panel(title: str, *targets: InfluxQL, merge: bool = True) -> table.Panel:
     """A table of ``targets`` in table format; ``merge`` joins the one-frame-per-series results into one table."""
-    panel = table.Panel().title(title).datasource(DATASOURCE).span(24).height(10).filterable(True)
+    panel = (table.Panel().title(title).datasource(DATASOURCE).span(24).height(10).filterable(True)
+             .frame_index(0).show_header(True).cell_options(common.TableAutoCellOptions()))
     for target in targets:
         panel.with_target(target.table())
     if merge:

@@ -16,7 +16,7 @@ from hazmon.registry import SiteKind
 
 from dashboards import influxql
 from dashboards.boards.common import BoardContext, new_dashboard
-from dashboards.panels import LEVEL_COLORS, RISK_COLORS, risk_value_map, stat_panel, table_panel, thresholds, value_map
+from dashboards.panels import LEVEL_COLORS, RISK_COLORS, risk_value_map, stat_panel, table_panel, thresholds, timeseries_panel, value_map
 from dashboards.target import DATASOURCE, InfluxQL
 
 UID = "hazmon-overview"
@@ -98,8 +98,7 @@ def offline_devices(context: BoardContext) -> table.Panel:
 
 def today_trend(context: BoardContext) -> timeseries.Panel:
     query = influxql.confirmed_alarms('count("id")', group='time(1h), "level" fill(0)')
-    return (timeseries.Panel().title(context.texts("today_trend")).datasource(DATASOURCE).span(12).height(8)
-            .time_from("now/d").draw_style(common.GraphDrawStyle.BARS).stacking(
+    return (timeseries_panel(context.texts("today_trend"), "short").time_from("now/d").draw_style(common.GraphDrawStyle.BARS).stacking(
                 common_builders.StackingConfig().mode(common.StackingMode.NORMAL))
             .with_target(InfluxQL(query).alias("$tag_level")))
 

@@ -4,12 +4,12 @@ throughput (``pipeline``, defined in docs/dashboards.md)."""
 
 from __future__ import annotations
 
-from grafana_foundation_sdk.builders import timeseries
 from grafana_foundation_sdk.builders.dashboard import Dashboard
 
 from dashboards import influxql
 from dashboards.boards.common import BoardContext, new_dashboard
-from dashboards.target import DATASOURCE, InfluxQL
+from dashboards.panels import timeseries_panel
+from dashboards.target import InfluxQL
 
 UID = "hazmon-platform"
 _INGEST = f'FROM "{influxql.PLATFORM_INGEST}" WHERE $timeFilter'
@@ -34,6 +34,5 @@ def build(context: BoardContext) -> Dashboard:
     board = new_dashboard(UID, "platform", context)
     for title_key, query, alias, unit in PANELS:
         target = InfluxQL(query).alias(alias) if alias else InfluxQL(query)
-        board.with_panel(timeseries.Panel().title(context.texts(title_key)).datasource(DATASOURCE).unit(unit)
-                         .span(12).height(8).with_target(target))
+        board.with_panel(timeseries_panel(context.texts(title_key), unit).with_target(target))
     return board

@@ -24,11 +24,15 @@ def test_every_dashboard_validates_against_grafana_schema(schema_dir: Path, mode
 
 
 def test_the_check_catches_a_broken_dashboard(schema_dir: Path, models: dict[str, dict]) -> None:
-    wrong_type, misspelt, bad_enum = (copy.deepcopy(next(iter(models.values()))) for _ in range(3))
+    wrong_type, misspelt, bad_enum, bad_option = (copy.deepcopy(next(iter(models.values()))) for _ in range(4))
     wrong_type["panels"][0]["gridPos"]["w"] = "twelve"
     misspelt["refersh"] = "10s"
     bad_enum["panels"][0]["fieldConfig"]["defaults"]["thresholds"] = {"mode": "relative", "steps": []}
-    output = check_dashboards(schema_dir, {"wrong_type": wrong_type, "misspelt": misspelt, "bad_enum": bad_enum})
+    series = next(p for p in bad_option["panels"] if p["type"] == "timeseries")
+    series["options"]["legend"]["displayMode"] = "tabel"    # checked by the timeseries plugin's schema
+    output = check_dashboards(schema_dir, {"wrong_type": wrong_type, "misspelt": misspelt, "bad_enum": bad_enum,
+                                           "bad_option": bad_option})
     assert "wrong_type.ts" in output and "'string' is not assignable to type 'number'" in output
     assert "misspelt.ts" in output and "refersh" in output
     assert "bad_enum.ts" in output and '"relative"' in output
+    assert "bad_option.ts" in output and '"tabel"' in output
