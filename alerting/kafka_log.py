@@ -13,7 +13,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -60,6 +61,21 @@ async def ensure_topics(bootstrap: str, names: list[str], partitions: int, timeo
         await admin.close()
 
 
+def _decode(record: ConsumerRecord) -> dict | None:
+    """The record's JSON object, or None (logged) when it is not one: one bad record never stops the log."""
+    try:
+        value = wire.decode(record.value)
+    except orjson.JSONDecodeError as exc:
+        value, error = None, str(exc)
+    else:
+        error = "not a JSON object"
+    if isinstance(value, dict):
+        return value
+    log.error("undecodable record skipped", extra={"topic": record.topic, "partition": record.partition,
+                                                   "offset": record.offset, "error": error})
+    return None
+
+
 class AlarmLog:
     def __init__(self, bootstrap: str, names: AlertingTopics, book: AlarmBook, on_event: OnEvent) -> None:
         self._bootstrap = bootstrap
@@ -101,7 +117,9 @@ class AlarmLog:
             batches = await self._consumer.getmany(timeout_ms=200, max_records=5000)
             for tp, records in batches.items():
                 for record in records:
-                    self._fold(tp.topic, wire.decode(record.value), live=True)
+                    value = _decode(record)
+                    if value is not None:
+                        self._fold(tp.topic, value, live=True)
 
     async def _replay_history(self) -> None:
         """Fold what the topics held at start, merged by each record's own time, then declare caught up.
@@ -116,10 +134,13 @@ class AlarmLog:
             for tp, records in batches.items():
                 end = self._catch_up_to.get(tp, 0)
                 for record in records:
-                    value = wire.decode(record.value)
+                    value = _decode(record)
+                    if value is None:
+                        continue
                     if record.offset < end:
                         is_action = tp.topic == self._names.actions
-                        history.append((value["ts"] if is_action else value["emitted_ms"], int(is_action), tp.topic, value))
+                        at = value.get("ts" if is_action else "emitted_ms")
+                        history.append((at if isinstance(at, int) else 0, int(is_action), tp.topic, value))
                     else:
                         later.append((tp.topic, value))
             for tp, end in list(self._catch_up_to.items()):
@@ -134,6 +155,13 @@ class AlarmLog:
             self._fold(topic, value, live=True)
 
     def _fold(self, topic: str, record: dict, live: bool) -> None:
+        try:
+            self._fold_record(topic, record, live)
+        except (KeyError, TypeError, ValueError) as exc:
+            log.error("malformed record skipped", extra={"topic": topic, "alarm": record.get("id") or record.get("alarm"),
+                                                         "error": repr(exc)})
+
+    def _fold_record(self, topic: str, record: dict, live: bool) -> None:
         if topic == self._names.transitions:
             event = self._book.apply_transition(record)  # type: ignore[arg-type]
             if event is not None:

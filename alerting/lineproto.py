@@ -32,16 +32,20 @@ def reading_prefix(enterprise: str, site: str, point: str, point_type: str) -> s
 
 
 def reading_lines(prefix: str, ts: list[int], values: list[float]) -> list[str]:
+    """``reading`` lines of one point (used by the dashboards' tests to write a simulated county)."""
     return [f"{prefix}{v!r} {t}" for t, v in zip(ts, values) if math.isfinite(v)]
 
 
 def alarm_line(alarm: Alarm, kind: str, ts: int, by: str | None) -> str:
     """One alarm record: the alarm as it stands after the change ``kind`` at ``ts``.
 
-    Fields beyond §9 (documented in docs/alerting.md): ``transition``, ``escalation``, ``by``.
+    Fields beyond §9 (documented in docs/alerting.md): ``transition``, ``escalation``, ``by``,
+    ``started_at`` and, on closed records, ``note`` (the disposal note).
     """
     fields = [f"id={string_field(alarm.id)}", f"message={string_field(alarm.message)}",
-              f"transition={string_field(kind)}", f"escalation={alarm.escalation}i"]
+              f"transition={string_field(kind)}", f"escalation={alarm.escalation}i", f"started_at={alarm.started_at}i"]
+    if alarm.close_note is not None:
+        fields.append(f"note={string_field(alarm.close_note)}")
     if alarm.value is not None and math.isfinite(alarm.value):
         fields.append(f"value={number_field(alarm.value)}")
     if alarm.limit is not None and math.isfinite(alarm.limit):
@@ -62,6 +66,12 @@ def site_risk_line(enterprise: str, site: str, risk: RiskColor, ts: int) -> str:
     """Tailings pond colour (extension of §9: measurement ``site_risk``)."""
     return (f"site_risk,enterprise={tag(enterprise)},site={tag(site)} level={risk.level}i,"
             f"color={string_field(risk.color)},active_alarms={risk.active_alarms}i {ts}")
+
+
+def pipeline_line(component: str, ts: int, **fields: int | float) -> str:
+    """Platform health counters (measurement ``pipeline`` defined by docs/dashboards.md)."""
+    values = ",".join(f"{k}={v}i" if isinstance(v, int) else f"{k}={number_field(v)}" for k, v in sorted(fields.items()))
+    return f"pipeline,component={tag(component)} {values} {ts}"
 
 
 def ingest_stats_line(stats: dict) -> str:

@@ -31,6 +31,7 @@ from alerting.topic_writer import ReadingLines, TopicWriter, ingest_stats_lines
 
 log = logging.getLogger(__name__)
 ACTION_TIMEOUT_S = 15.0
+PIPELINE_INTERVAL_S = 10.0
 
 
 def channels_of(settings: Settings) -> list[Channel]:
@@ -89,6 +90,8 @@ class AlertingService:
         self._tasks = [asyncio.create_task(self.log.run(), name="alarm-log"),
                        asyncio.create_task(self._tick_loop(), name="alarm-ticks")]
         self._tasks += [asyncio.create_task(w.run(), name="topic-writer") for w in self.topic_writers]
+        if self.topic_writers:
+            self._tasks.append(asyncio.create_task(self.report_pipeline(PIPELINE_INTERVAL_S), name="pipeline-counters"))
 
     async def caught_up(self, timeout_s: float = 60.0) -> None:
         await asyncio.wait_for(self.log.caught_up.wait(), timeout_s)
@@ -131,6 +134,19 @@ class AlertingService:
             log.info("escalating", extra={"alarm": action["alarm"], "tier": action["tier"]})
             await self.log.publish(action)
         self.influx.submit(self.risk.age(now_ms))
+
+    async def report_pipeline(self, interval_s: float) -> None:
+        """Every ``interval_s``: the writers' lag and points per second (``pipeline,component=writer``)."""
+        written = sum(w.points_written for w in self.topic_writers)
+        while True:
+            await asyncio.sleep(interval_s)
+            now_written = sum(w.points_written for w in self.topic_writers)
+            lag = 0
+            for writer in self.topic_writers:
+                lag += await writer.lag()
+            self.influx.submit([lineproto.pipeline_line("writer", self.clock.now_ms(), lag=lag,
+                                                        points_per_s=(now_written - written) / interval_s)])
+            written = now_written
 
     async def _tick_loop(self) -> None:
         while True:

@@ -11,6 +11,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 
+import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from hazmon import wire
@@ -41,21 +42,34 @@ class ReadingLines:
         return self._prefixes[key]
 
     def __call__(self, records: list[ConsumerRecord]) -> list[str]:
+        return lines_of(records, self._batch_lines)
+
+    def _batch_lines(self, batch: wire.ReadingBatch) -> list[str]:
+        enterprise = batch["enterprise"]
         lines: list[str] = []
-        for record in records:
-            batch: wire.ReadingBatch = wire.decode(record.value)
-            enterprise = batch["enterprise"]
-            for point, ts, value in zip(batch["points"], batch["ts"], batch["values"]):
-                prefix = self._prefix(enterprise, point)
-                if prefix is None:
-                    self.unknown += 1
-                    continue
-                lines.append(f"{prefix}{value!r} {ts}")
+        for point, ts, value in zip(batch["points"], batch["ts"], batch["values"], strict=True):
+            prefix = self._prefix(enterprise, point)
+            if prefix is None:
+                self.unknown += 1
+                continue
+            lines.append(f"{prefix}{float(value)!r} {int(ts)}")
         return lines
 
 
+def lines_of(records: list[ConsumerRecord], record_lines: Callable[[dict], list[str]]) -> list[str]:
+    """Lines of every record; a malformed record is logged and skipped, never stops the writer."""
+    lines: list[str] = []
+    for record in records:
+        try:
+            lines += record_lines(wire.decode(record.value))
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            log.error("malformed record skipped", extra={"topic": record.topic, "partition": record.partition,
+                                                         "offset": record.offset, "error": repr(exc)})
+    return lines
+
+
 def ingest_stats_lines(records: list[ConsumerRecord]) -> list[str]:
-    return [lineproto.ingest_stats_line(wire.decode(record.value)) for record in records]
+    return lines_of(records, lambda stats: [lineproto.ingest_stats_line(stats)])
 
 
 class TopicWriter:
@@ -70,6 +84,15 @@ class TopicWriter:
         self._max_records = max_records
         self._max_in_flight = max_in_flight
         self.points_written = 0
+
+    async def lag(self) -> int:
+        """Records behind on the topic: the end of each assigned partition minus this writer's position."""
+        behind = 0
+        for tp in self._consumer.assignment():
+            end = self._consumer.highwater(tp)
+            if end is not None:
+                behind += max(0, end - await self._consumer.position(tp))
+        return behind
 
     async def run(self) -> None:
         """Fetch and encode the next batches while earlier ones are being written.

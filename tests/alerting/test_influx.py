@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 
@@ -92,6 +94,16 @@ async def test_series_are_exact_and_a_replay_duplicates_nothing(start_service, p
     async def written() -> bool:
         return await snapshot(alerting_settings) == expected
     await eventually(written, 20.0, "the scenario's points in InfluxDB")
+    alarms = await query(alerting_settings, "SELECT started_at, note, transition FROM alarm")
+    assert {r["started_at"] for r in alarms} == {T0}
+    assert [(r["transition"], r["note"]) for r in alarms if r["note"] is not None] == [("closed", "处置完毕")]
+    counters = asyncio.create_task(service.report_pipeline(0.2))
+
+    async def pipeline_reported() -> bool:
+        rows = await query(alerting_settings, "SELECT lag, points_per_s FROM pipeline WHERE component = 'writer'")
+        return bool(rows) and rows[-1]["lag"] == 0
+    await eventually(pipeline_reported, 10.0, "the writers' pipeline counters")
+    counters.cancel()
     await service.stop()
     # forced replay: a new instance folds the whole log again, and the readings are read again by a new group
     replay_settings = alerting_settings.model_copy(update={"alerting_group": alerting_settings.alerting_group + "-replay"})
