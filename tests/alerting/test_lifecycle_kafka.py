@@ -7,6 +7,7 @@ with the first, and neither repeats history's notifications.
 from __future__ import annotations
 
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from alerting.clock import ManualClock
 from alerting.model import ActionRefused, AlarmAction
@@ -82,3 +83,20 @@ async def test_fire_goes_out_at_once_and_escalates_to_the_prefecture(start_servi
     await eventually(lambda: service.book.get("f1").escalation == 2, what="prefecture")
     assert [s["tier"] for s in service.book.get("f1").escalations] == [1, 2]
     assert service.risk.current(service.book.get("f1").enterprise).color == "red"
+
+
+async def test_malformed_records_are_skipped_not_fatal(start_service, produce, names, kafka: str) -> None:
+    service = await start_service(ManualClock(T0))
+    producer = AIOKafkaProducer(bootstrap_servers=kafka)
+    await producer.start()
+    try:
+        for junk in (b"not json", b"[1, 2]", b'{"id": "x1", "transition": "confirmed"}'):
+            await producer.send_and_wait(names.transitions, junk, key=CHEM.encode())
+        await producer.send_and_wait(names.actions, b'{"action": "ack"}', key=CHEM.encode())
+    finally:
+        await producer.stop()
+    await produce(names.transitions, [transition("ok1", "confirmed", "TK01_LT", at=T0)])
+    await eventually(lambda: service.book.get("ok1") is not None, what="the good record after the junk")
+    assert set(service.book.alarms) == {"ok1"}
+    again = await start_service(ManualClock(T0))      # and a replay over the junk builds the same book
+    assert set(again.book.alarms) == {"ok1"}
