@@ -57,11 +57,21 @@ def pond_color_query() -> str:
             f'AND {influxql.selected("pond")} GROUP BY "enterprise", "site"')
 
 
+def pond_color(context: BoardContext) -> stat.Panel:
+    """Each pond's latest colour (site_risk), named by the registry."""
+    panel = (stat_panel(context.texts("pond_color"), InfluxQL(pond_color_query()).alias("$tag_enterprise/$tag_site"))
+             .mappings([risk_value_map(context.texts)]))
+    for eid, doc in sorted(context.registry.enterprises.items()):
+        for site in doc.sites:
+            if site.kind is KIND:
+                panel.override_by_name(f"{eid}/{site.id}", [DynamicConfigValue(id_val="displayName", value=site.name)])
+    return panel
+
+
 def build(context: BoardContext) -> Dashboard:
     texts = context.texts
     board = domain_dashboard(UID, "tailings", context, KIND, LIMIT_TYPES, site_var="pond")
-    board.with_panel(stat_panel(texts("pond_color"), InfluxQL(pond_color_query()).alias("$tag_enterprise/$tag_site"))
-                     .mappings([risk_value_map(texts)]))
+    board.with_panel(pond_color(context))
     board.with_panel(rolling_rainfall_stat(context, "1h", "rain_1h", rainfall_1h_steps))
     board.with_panel(rolling_rainfall_stat(context, "24h", "rain_24h", rainfall_24h_steps))
     rate = influxql.readings("displacement", "pond", select='derivative(mean("value"), 1h)')
