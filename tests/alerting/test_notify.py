@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import orjson
+import pytest
 
 from alerting.book import AlarmBook
 from alerting.clock import ManualClock
@@ -97,6 +98,7 @@ async def test_storm_groups_one_enterprise_but_never_delays_fire() -> None:
     assert [c.alarm["id"] for c in sent[-1].changes] == ["a4"]
 
 
+@pytest.mark.servers
 async def test_alarm_path_never_waits_on_influxdb(start_service, produce, names, alerting_settings,
                                                   receiver: Receiver) -> None:
     """With InfluxDB unreachable, alarms are still folded and notified; the lines wait in the writer."""
