@@ -74,7 +74,7 @@ def _publisher(settings: Settings, secrets: Secrets, device: str, lines: Path) -
     return subprocess.Popen(
         ["mosquitto_pub", "-h", settings.mqtt_host, "-p", str(settings.mqtt_port), "-V", "5", "-q", "1",
          "-u", ENTERPRISE, "-P", secrets.enterprise(ENTERPRISE).mqtt_password, "-i", f"bench-pub-{uuid.uuid4().hex[:6]}",
-         "-t", f"hazmon/v1/{ENTERPRISE}/{device}/telemetry", "-l"],
+         "-M", "1000", "-t", f"hazmon/v1/{ENTERPRISE}/{device}/telemetry", "-l"],
         stdin=lines.open("rb"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
