@@ -92,6 +92,17 @@ class AlertingService:
         self._tasks += [asyncio.create_task(w.run(), name="topic-writer") for w in self.topic_writers]
         if self.topic_writers:
             self._tasks.append(asyncio.create_task(self.report_pipeline(PIPELINE_INTERVAL_S), name="pipeline-counters"))
+        for task in self._tasks:
+            task.add_done_callback(self._log_crash)
+
+    def dead_tasks(self) -> list[str]:
+        """Names of the process's loops that have stopped (a crashed one is also logged with its error)."""
+        return [task.get_name() for task in self._tasks if task.done()]
+
+    @staticmethod
+    def _log_crash(task: asyncio.Task) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("alerting loop stopped", exc_info=task.exception(), extra={"task": task.get_name()})
 
     async def caught_up(self, timeout_s: float = 60.0) -> None:
         await asyncio.wait_for(self.log.caught_up.wait(), timeout_s)

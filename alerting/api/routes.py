@@ -25,9 +25,12 @@ def _service(request: web.Request) -> AlertingService:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    caught_up = _service(request).log.caught_up.is_set()
-    return web.json_response({"status": "ok" if caught_up else "starting", "caught_up": caught_up},
-                             status=200 if caught_up else 503)
+    """200 once the alarm log is folded and every loop runs; 503 while starting or when a loop died."""
+    service = _service(request)
+    caught_up, dead = service.log.caught_up.is_set(), service.dead_tasks()
+    status = "failed" if dead else "ok" if caught_up else "starting"
+    return web.json_response({"status": status, "caught_up": caught_up, "stopped_loops": dead},
+                             status=200 if status == "ok" else 503)
 
 
 async def openapi(request: web.Request) -> web.Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -37,7 +38,12 @@ async def api(start_service, produce, names, tokens: dict[str, Principal]) -> As
 async def test_openapi_and_health_need_no_token(api) -> None:
     client, _ = api
     health = await client.get("/healthz")
-    assert health.status == 200 and (await health.json())["caught_up"] is True
+    assert health.status == 200 and await health.json() == {"status": "ok", "caught_up": True, "stopped_loops": []}
+    ticks = next(t for t in asyncio.all_tasks() if t.get_name() == "alarm-ticks")
+    ticks.cancel()
+    await asyncio.gather(ticks, return_exceptions=True)
+    failed = await client.get("/healthz")
+    assert failed.status == 503 and (await failed.json())["stopped_loops"] == ["alarm-ticks"]
     document = await (await client.get("/api/v1/openapi.json")).json()
     assert {"/api/v1/alarms", "/api/v1/alarms/{alarm_id}/ack", "/api/v1/alarms/{alarm_id}/close",
             "/api/v1/enterprises/{enterprise_id}/risk"} <= set(document["paths"])
