@@ -17,7 +17,9 @@ override values are checked against its plugin's ``Options`` and ``FieldConfig``
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 SCHEMA_PACKAGE = "@grafana/schema@11.6.0"   # the Grafana version docker-compose.yml runs
@@ -83,13 +85,15 @@ def install_schema(directory: Path) -> Path:
 def check_dashboards(directory: Path, models: dict[str, dict]) -> str:
     """Type-check every model against ``Dashboard``; returns tsc's output ('' when all are valid)."""
     tsc = install_schema(directory)
+    work = Path(tempfile.mkdtemp(prefix="check-", dir=directory))   # below node_modules' directory: imports resolve
     sources = []
     for name, model in sorted(models.items()):
-        source = directory / f"{name}.ts"
+        source = work / f"{name}.ts"
         source.write_text(f"{PRELUDE}\nexport const dashboard: InfluxDashboard = {_literal(model)};\n"
                           f"{panel_checks(directory, model)}\n", encoding="utf-8")
         sources.append(source.name)
     result = subprocess.run([str(tsc), "--noEmit", "--strict", "--skipLibCheck", "--target", "es2020",
                              "--module", "nodenext", "--moduleResolution", "nodenext", *sources],
-                            cwd=directory, capture_output=True, text=True, timeout=300)
+                            cwd=work, capture_output=True, text=True, timeout=300)
+    shutil.rmtree(work)
     return result.stdout + result.stderr if result.returncode else ""
