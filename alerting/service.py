@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
 
 from hazmon.registry import Registry, SiteKind
 from hazmon.settings import Settings
