@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Literal
 
 from grafana_client import AsyncGrafanaApi
 from grafana_client.client import GrafanaClientError
@@ -18,6 +19,7 @@ from dashboards.target import DATASOURCE_UID
 
 log = logging.getLogger(__name__)
 _GRAFANA_OWNED = ("id", "version")
+Outcome = Literal["created", "updated", "unchanged"]
 
 
 @dataclass
@@ -63,41 +65,39 @@ class GrafanaPusher:
             await self._dashboard(uid, model)
         return self.report
 
-    def _record(self, kind: str, name: str, outcome: list[str]) -> None:
-        outcome.append(f"{kind}:{name}")
-        log.info("grafana object pushed", extra={"kind": kind, "name": name,
-                                                 "outcome": "created" if outcome is self.report.created
-                                                 else "updated" if outcome is self.report.updated else "unchanged"})
+    def _record(self, kind: str, uid: str, outcome: Outcome) -> None:
+        getattr(self.report, outcome).append(f"{kind}:{uid}")
+        log.info("grafana object pushed", extra={"kind": kind, "uid": uid, "outcome": outcome})
 
     async def _datasource(self, wanted: dict) -> None:
         current = await _get(self._api.datasource.get_datasource_by_uid, DATASOURCE_UID)
         if current is None:
             await self._api.datasource.create_datasource(wanted)
-            self._record("datasource", DATASOURCE_UID, self.report.created)
+            self._record("datasource", DATASOURCE_UID, "created")
         elif _differs(wanted, current):
             await self._api.datasource.update_datasource_by_uid(DATASOURCE_UID, wanted)
-            self._record("datasource", DATASOURCE_UID, self.report.updated)
+            self._record("datasource", DATASOURCE_UID, "updated")
         else:
-            self._record("datasource", DATASOURCE_UID, self.report.unchanged)
+            self._record("datasource", DATASOURCE_UID, "unchanged")
 
     async def _folder(self, title: str) -> None:
         current = await _get(self._api.folder.get_folder, FOLDER_UID)
         if current is None:
             await self._api.folder.create_folder(title, uid=FOLDER_UID)
-            self._record("folder", FOLDER_UID, self.report.created)
+            self._record("folder", FOLDER_UID, "created")
         elif current.get("title") != title:
             await self._api.folder.update_folder(FOLDER_UID, title=title, overwrite=True)
-            self._record("folder", FOLDER_UID, self.report.updated)
+            self._record("folder", FOLDER_UID, "updated")
         else:
-            self._record("folder", FOLDER_UID, self.report.unchanged)
+            self._record("folder", FOLDER_UID, "unchanged")
 
     async def _dashboard(self, uid: str, model: dict) -> None:
         current = await _get(self._api.dashboard.get_dashboard, uid)
         stored = None if current is None else _without_grafana_owned(current["dashboard"])
         in_folder = current is not None and current.get("meta", {}).get("folderUid") == FOLDER_UID
         if stored == _without_grafana_owned(model) and in_folder:
-            self._record("dashboard", uid, self.report.unchanged)
+            self._record("dashboard", uid, "unchanged")
             return
         await self._api.dashboard.update_dashboard({"dashboard": model, "folderUid": FOLDER_UID, "overwrite": True,
                                                     "message": "hazmon dashboards push"})
-        self._record("dashboard", uid, self.report.created if current is None else self.report.updated)
+        self._record("dashboard", uid, "created" if current is None else "updated")

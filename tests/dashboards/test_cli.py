@@ -1,0 +1,37 @@
+"""The ``hazmon dashboards`` command line: build writes what generation gives, push talks to Grafana."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from hazmon.cli import main
+from hazmon.registry import Registry
+from hazmon.settings import Settings
+
+from dashboards.generate import generated_files
+from tests.dashboards.fake_grafana import FakeGrafana
+
+
+def test_build_writes_the_generated_files(tmp_path: Path, registry: Registry, settings: Settings) -> None:
+    assert main(["dashboards", "build", "--language", "en", "--out", str(tmp_path)]) == 0
+    for relative, content in generated_files(registry, settings, "en").items():
+        assert (tmp_path / relative).read_text(encoding="utf-8") == content
+
+
+async def test_push_command_installs_into_grafana_and_a_second_run_writes_nothing() -> None:
+    grafana = await FakeGrafana().start()
+    try:
+        for _ in range(2):
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "hazmon.cli", "dashboards", "push", "--grafana-url", grafana.url,
+                "--token", "glsa_cli", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+            assert process.returncode == 0, err.decode()
+            writes = len(grafana.writes)
+    finally:
+        await grafana.stop()
+    assert "unchanged 8" in out.decode()
+    assert writes == 8 and len(grafana.dashboards) == 6
+    assert {r.authorization for r in grafana.requests} == {"Bearer glsa_cli"}
