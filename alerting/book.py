@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from hazmon.wire import AlarmTransition
 
-from alerting.model import IMMEDIATE_RULES, ActionRefused, Alarm, AlarmAction, AlarmEvent
+from alerting.model import ESCALATION_PREFIX, IMMEDIATE_RULES, ActionRefused, Alarm, AlarmAction, AlarmEvent
 from alerting.text import Texts
 
 
@@ -133,4 +133,4 @@ class AlarmBook:
             return AlarmEvent(kind="closed", alarm=alarm, ts=ts, by=by)
         alarm.escalation = action["tier"]
         alarm.escalations.append({"tier": action["tier"], "at": ts})
-        return AlarmEvent(kind=f"escalated_tier{action['tier']}", alarm=alarm, ts=ts, by=by, notify=True)
+        return AlarmEvent(kind=f"{ESCALATION_PREFIX}{action['tier']}", alarm=alarm, ts=ts, by=by, notify=True)

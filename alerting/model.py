@@ -21,6 +21,7 @@ IMMEDIATE_RULES = frozenset({"fire", "fault", "offline", "trend", "rollup"})
 # Rules whose level names a limit only predicted or not about the process: a warning, never second level.
 WARNING_RULES = frozenset({"trend", "fault", "offline"})
 TIER_NAMES = ("enterprise", "county", "prefecture")
+ESCALATION_PREFIX = "escalated_tier"   # event kind of an escalation step: escalated_tier1, escalated_tier2
 
 
 class AlarmAction(TypedDict):

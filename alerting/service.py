@@ -20,7 +20,7 @@ from alerting.escalation import due_escalations
 from alerting.grafana import GrafanaAnnotator
 from alerting.influx import InfluxWriter
 from alerting.kafka_log import AlarmLog, AlertingTopics, ensure_topics
-from alerting.model import Alarm, AlarmAction, AlarmEvent
+from alerting.model import ESCALATION_PREFIX, Alarm, AlarmAction, AlarmEvent
 from alerting.notify.delivery import Channel, Deliverer
 from alerting.notify.message import NotifiedChange
 from alerting.notify.storm import StormControl
@@ -37,7 +37,8 @@ def channels_of(settings: Settings) -> list[Channel]:
     robot = settings.alerting_robot_msgtype
     return ([Channel("webhook", url) for url in settings.alerting_webhooks]
             + [Channel(f"dingtalk_{robot}", url) for url in settings.alerting_dingtalk_urls]
-            + [Channel(f"wecom_{robot}", url) for url in settings.alerting_wecom_urls])
+            + [Channel(f"wecom_{robot}", url) for url in settings.alerting_wecom_urls]
+            + [Channel(str(c["format"]), str(c["url"]), int(c.get("min_tier", 0))) for c in settings.alerting_channels])
 
 
 class AlertingService:
@@ -129,7 +130,8 @@ class AlertingService:
         if not live:
             return  # history being replayed: its notifications went out when it happened
         if event.notify and not self.book.is_suppressed(alarm, event.ts):
-            self.storm.submit(alarm.enterprise, NotifiedChange.of(event, self.public_url), urgent=alarm.rule == "fire")
+            urgent = alarm.rule == "fire" or event.kind.startswith(ESCALATION_PREFIX)   # never held by grouping
+            self.storm.submit(alarm.enterprise, NotifiedChange.of(event, self.public_url), urgent=urgent)
         if event.annotate and self.grafana is not None:
             task = asyncio.create_task(self.grafana.annotate(alarm, event.ts))
             self._side_tasks.add(task)

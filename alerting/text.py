@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from alerting.model import ESCALATION_PREFIX
+
 _REFUSALS = {
     "not_found": ("没有这条报警", "no such alarm"),
     "closed": ("报警已关闭，不能再处理", "the alarm is closed and cannot be acted on"),
@@ -32,8 +34,8 @@ class Texts:
         return _TIERS[self._index][tier]
 
     def event(self, kind: str) -> str:
-        if kind.startswith("escalated_tier"):
-            tier = self.tier(int(kind.removeprefix("escalated_tier")))
+        if kind.startswith(ESCALATION_PREFIX):
+            tier = self.tier(int(kind.removeprefix(ESCALATION_PREFIX)))
             return f"未确认报警已上报{tier}" if self._index == 0 else f"unacknowledged alarm escalated to the {tier}"
         return _EVENTS[kind][self._index]
 

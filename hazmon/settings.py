@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     alerting_dingtalk_urls: list[str] = Field(default_factory=list, description="DingTalk robot webhook URLs.")
     alerting_wecom_urls: list[str] = Field(default_factory=list, description="WeCom (企业微信) robot webhook URLs.")
     alerting_robot_msgtype: Literal["markdown", "text"] = Field(default="markdown", description="DingTalk/WeCom robot message type.")
+    alerting_channels: list[dict[str, str | int]] = Field(default_factory=list, description=(
+        "Further notification channels as JSON objects {format, url, min_tier}: format webhook, dingtalk_markdown, "
+        "dingtalk_text, wecom_markdown or wecom_text; min_tier 0 every alarm, 1 escalations to the county and above, "
+        "2 escalations to the prefecture (州) only."))
     alerting_group_window_s: float = Field(default=10.0, ge=0, description="Storm control: one enterprise's alarms within this window go out as one message.")
     alerting_retry_s: tuple[float, ...] = Field(default=(1.0, 5.0, 30.0), description="Back-off before each notification retry; then dead-letter.")
     alerting_deadletter_file: Path | None = Field(default=None, description="Undeliverable notifications (JSON lines); default HOME/alerting/deadletter.jsonl.")

@@ -25,8 +25,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Channel:
+    """Where notifications go; ``min_tier`` > 0 receives only escalations to that tier and above."""
+
     format: str
     url: str
+    min_tier: int = 0
+
+    def __post_init__(self) -> None:
+        if self.format not in PAYLOADS:
+            raise ValueError(f"unknown notification format {self.format!r}: one of {', '.join(PAYLOADS)}")
 
 
 class DeliveryRefused(Exception):
@@ -123,8 +130,10 @@ class Deliverer:
             await self._session.close()
 
     def send(self, notification: Notification) -> None:
+        tier = notification.tier
         for worker in self.workers:
-            worker.put(notification)
+            if tier >= worker.channel.min_tier:
+                worker.put(notification)
 
     async def drain(self) -> None:
         await asyncio.gather(*(w.drain() for w in self.workers))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from alerting.model import AlarmEvent
+from alerting.model import ESCALATION_PREFIX, AlarmEvent
 from alerting.text import Texts
 
 
@@ -28,6 +28,12 @@ class Notification:
     enterprise: str
     enterprise_name: str
     changes: list[NotifiedChange] = field(default_factory=list)
+
+    @property
+    def tier(self) -> int:
+        """The highest escalation tier among the changes (0 when none is an escalation step)."""
+        return max((int(c.kind.removeprefix(ESCALATION_PREFIX)) for c in self.changes
+                    if c.kind.startswith(ESCALATION_PREFIX)), default=0)
 
     def title(self, texts: Texts) -> str:
         if len(self.changes) == 1:

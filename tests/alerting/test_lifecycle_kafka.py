@@ -68,21 +68,30 @@ async def test_lifecycle_escalation_and_a_second_instance(start_service, produce
     assert len(receiver.bodies) == delivered       # the second instance did not repeat history's notifications
 
 
-async def test_fire_goes_out_at_once_and_escalates_to_the_prefecture(start_service, produce, names,
-                                                                     receiver: Receiver) -> None:
+async def test_fire_goes_out_at_once_and_escalates_to_the_prefecture(start_service, produce, names, receiver: Receiver,
+                                                                     alerting_settings) -> None:
     clock = ManualClock(T0)
-    service = await start_service(clock)
+    routed = alerting_settings.model_copy(update={"alerting_channels": [
+        {"format": "wecom_text", "url": f"{receiver.url}/county", "min_tier": 1},
+        {"format": "dingtalk_text", "url": f"{receiver.url}/prefecture", "min_tier": 2}]})
+    service = await start_service(clock, settings=routed)
     await produce(names.transitions, [transition("a1", "confirmed", "BLD1_TANK", level="low", at=T0)])
     await eventually(lambda: len(receiver.bodies) == 3, what="first alarm of the hospital")
     await produce(names.transitions, [transition("f1", "confirmed", "FAC1_Z07", rule="fire", level=None,
                                                  value=None, limit=None, at=T0 + 1, message="3F 东走廊 火警")])
     await eventually(lambda: len(receiver.bodies) == 6, 5.0, "the fire alarm, not held by the storm window")
     assert all("火警" in str(body) for body in receiver.bodies[3:])
+    assert not {"/county", "/prefecture"} & set(receiver.paths)   # tiered channels: escalations only
     clock.advance(16 * 60)
     await service.tick()
     await eventually(lambda: service.book.get("f1").escalation == 2, what="prefecture")
     assert [s["tier"] for s in service.book.get("f1").escalations] == [1, 2]
     assert service.risk.current(service.book.get("f1").enterprise).color == "red"
+    await eventually(lambda: receiver.paths.count("/prefecture") == 1, what="the prefecture's message")
+    await eventually(lambda: receiver.paths.count("/county") == 2, what="both steps at the county desk")
+    prefecture = receiver.bodies[receiver.paths.index("/prefecture")]["text"]["content"]
+    assert prefecture.startswith("未确认报警已上报州应急管理局：永顺县人民医院")
+    assert receiver.paths.count("/webhook") == 4    # every channel of tier 0 got both steps too
 
 
 async def test_malformed_records_are_skipped_not_fatal(start_service, produce, names, kafka: str) -> None:
