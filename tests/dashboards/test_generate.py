@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from hazmon.registry import Registry, SiteKind
+from hazmon.registry import Registry, SiteKind, load_registry
 from hazmon.registry.models import PointType
 from hazmon.settings import Settings
 
 from dashboards.boards import alarm_desk, fire, major_hazard, tailings
-from dashboards.generate import generated_files, write_files
+from dashboards.generate import dashboard_models, generated_files, write_files
 from dashboards.panels import series_name
 from tests.dashboards.support import all_panels
 
@@ -106,3 +106,23 @@ def test_english_generation_has_no_chinese_titles(models_en: dict[str, dict], mo
         titles = [model["title"], *(p.get("title", "") for p in all_panels(model))]
         assert not any(CJK.search(t) for t in titles), f"{uid}: {titles}"
         assert CJK.search(models[uid]["title"]), "Chinese is the default language"
+
+
+def test_a_larger_county_gives_every_point_its_own_override(tmp_path: Path, settings: Settings) -> None:
+    """Twenty copies of each sample enterprise: the same point ids recur, and each series stays apart."""
+    for source in sorted(settings.registry_dir.glob("*.yaml")):
+        text = source.read_text(encoding="utf-8")
+        enterprise = re.search(r'id: "(\w+)"', text).group(1)
+        for copy in range(20):
+            new_id = f"{enterprise[:-3]}{copy:03d}"
+            (tmp_path / f"{new_id}.yaml").write_text(text.replace(enterprise, new_id), encoding="utf-8")
+    county = load_registry(tmp_path)
+    models = dashboard_models(county, settings, "zh")
+    for model in models.values():
+        for panel in all_panels(model):
+            names = [o["matcher"]["options"] for o in panel.get("fieldConfig", {}).get("overrides", [])]
+            assert len(names) == len(set(names)), f"{model['uid']}/{panel['title']}: an override name repeats"
+    tanks = _limit_overrides(_panel_of_type(models[major_hazard.UID], "tank_level"))
+    assert len(tanks) == 20 and all(lines == [9.0, 10.5] for lines in tanks.values())
+    enterprises = next(v for v in models[tailings.UID]["templating"]["list"] if v["name"] == "enterprise")
+    assert len(enterprises["query"].split(", ")) == 20
