@@ -1,6 +1,7 @@
 """A local HTTP receiver that answers the part of Grafana's HTTP API the push uses, keeps state the
 way Grafana does (uid-addressed data sources, folders and dashboards; ``id``/``version`` added on
-save) and records every request, so a test can compare them with the documented API."""
+save), refuses a wrong bearer token when told the right one, and records every request, so a test
+can compare them with the documented API."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ class Recorded:
 
 
 class FakeGrafana:
-    def __init__(self) -> None:
+    def __init__(self, token: str | None = None) -> None:
+        self._token = token
         self.requests: list[Recorded] = []
         self.datasources: dict[str, dict] = {}
         self.folders: dict[str, dict] = {}
@@ -55,8 +57,10 @@ class FakeGrafana:
     @web.middleware
     async def _record(self, request: web.Request, handler) -> web.StreamResponse:  # noqa: ANN001
         raw = await request.read()
-        self.requests.append(Recorded(request.method, request.path, request.headers.get("Authorization", ""),
-                                      orjson.loads(raw) if raw else None))
+        authorization = request.headers.get("Authorization", "")
+        self.requests.append(Recorded(request.method, request.path, authorization, orjson.loads(raw) if raw else None))
+        if self._token is not None and authorization != f"Bearer {self._token}":
+            return web.json_response({"message": "invalid API key"}, status=401)
         return await handler(request)
 
     @staticmethod

@@ -35,3 +35,17 @@ async def test_push_command_installs_into_grafana_and_a_second_run_writes_nothin
     assert "unchanged 8" in out.decode()
     assert writes == 8 and len(grafana.dashboards) == 6
     assert {r.authorization for r in grafana.requests} == {"Bearer glsa_cli"}
+
+
+
+async def test_push_refused_by_grafana_reports_it_and_fails() -> None:
+    grafana = await FakeGrafana(token="the-right-one").start()
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "hazmon.cli", "dashboards", "push", "--grafana-url", grafana.url,
+            "--token", "a-wrong-one", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    finally:
+        await grafana.stop()
+    assert process.returncode == 1
+    assert "refused the push" in out.decode() and not grafana.writes
