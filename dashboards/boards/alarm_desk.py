@@ -50,9 +50,10 @@ def column_overrides(panel: table.Panel, texts: Texts, api_url: str) -> table.Pa
 
 
 def open_alarms(context: BoardContext) -> table.Panel:
+    """Open alarms, oldest first (sortBy names the column as displayed, after its displayName override)."""
     query = influxql.open_alarms(OPEN_COLUMNS)
     panel = table_panel(context.texts("open_alarms"), InfluxQL(query)).height(12).sort_by(
-        [common_builders.TableSortByFieldState().display_name("started_at").desc(False)])
+        [common_builders.TableSortByFieldState().display_name(context.texts("started_at")).desc(False)])
     return column_overrides(panel, context.texts, context.api_url)
 
 
