@@ -1,8 +1,5 @@
 """A small simulated county in InfluxDB: what the platform writes after readings, alarms and their
 handling, through the alerting package's own line protocol and InfluxDB writer.
-
-The dashboards read two alarm fields that alerting does not write yet, ``started_at`` and ``note``
-(docs/dashboards.md, "Requested from alerting"); :func:`with_requested_fields` adds them here.
 """
 
 from __future__ import annotations
@@ -20,16 +17,6 @@ from alerting.risk import RiskColor
 from dashboards.locations import location_lines
 
 MINUTE = 60_000
-
-
-def with_requested_fields(line: str, alarm: Alarm) -> str:
-    """``line`` with ``started_at`` (and ``note`` once closed) when alerting's line lacks them."""
-    head, ts = line.rsplit(" ", 1)
-    if "started_at=" not in head:
-        head += f",started_at={alarm.started_at}i"
-    if alarm.close_note and "note=" not in head:
-        head += f",note={lineproto.string_field(alarm.close_note)}"
-    return f"{head} {ts}"
 
 
 def reading_lines(registry: Registry, now: int) -> list[str]:
@@ -65,7 +52,7 @@ def alarm_lines(registry: Registry, now: int) -> list[str]:
 
     def write(alarm: Alarm, kind: str, ts: int, by: str | None = None) -> None:
         alarm.updated_at = ts
-        lines.append(with_requested_fields(lineproto.alarm_line(alarm, kind, ts, by), alarm))
+        lines.append(lineproto.alarm_line(alarm, kind, ts, by))
 
     tank = _alarm(registry, chem, "TK01_LT", "limit", "high", t0)
     write(tank, "raised", t0)
@@ -105,9 +92,9 @@ def platform_lines(registry: Registry, now: int) -> list[str]:
              for e in sorted(registry.enterprises) for i in range(5)]
     for i in range(5):
         ts = now - i * MINUTE
-        lines += [f"pipeline,component=ingest lag={i}i {ts}",
-                  f"pipeline,component=rules lag={2 * i}i,latency_ms={40.0 + i} {ts}",
-                  f"pipeline,component=writer lag=0i,points_per_s={5000.0 + i} {ts}"]
+        lines += [lineproto.pipeline_line("ingest", ts, lag=i),
+                  lineproto.pipeline_line("rules", ts, lag=2 * i, latency_ms=40.0 + i),
+                  lineproto.pipeline_line("writer", ts, lag=0, points_per_s=5000.0 + i)]
     return lines
 
 
