@@ -30,29 +30,33 @@ class ReadingLines:
 
     def __init__(self, registry: Registry) -> None:
         self._registry = registry
-        self._prefixes: dict[tuple[str, str], str | None] = {}
+        self._prefixes: dict[str, dict[str, str | None]] = {}   # enterprise → point → prefix (None: unknown)
         self.unknown = 0
 
     def _prefix(self, enterprise: str, point: str) -> str | None:
-        key = (enterprise, point)
-        if key not in self._prefixes:
-            entry = self._registry.point(enterprise, point)
-            self._prefixes[key] = None if entry is None else lineproto.reading_prefix(
-                enterprise, entry.site.id, point, entry.point.type.value)
-        return self._prefixes[key]
+        entry = self._registry.point(enterprise, point)
+        prefix = None if entry is None else lineproto.reading_prefix(enterprise, entry.site.id, point,
+                                                                     entry.point.type.value)
+        self._prefixes[enterprise][point] = prefix
+        return prefix
 
     def __call__(self, records: list[ConsumerRecord]) -> list[str]:
         return lines_of(records, self._batch_lines)
 
     def _batch_lines(self, batch: wire.ReadingBatch) -> list[str]:
-        enterprise = batch["enterprise"]
+        """The hot loop: one dict look-up and one f-string per reading."""
+        enterprise, points, stamps, values = batch["enterprise"], batch["points"], batch["ts"], batch["values"]
+        if len(points) != len(stamps) or len(points) != len(values):
+            raise ValueError("points, ts and values differ in length")
+        known = self._prefixes.setdefault(enterprise, {})
         lines: list[str] = []
-        for point, ts, value in zip(batch["points"], batch["ts"], batch["values"], strict=True):
-            prefix = self._prefix(enterprise, point)
+        append = lines.append
+        for point, ts, value in zip(points, stamps, values):
+            prefix = known[point] if point in known else self._prefix(enterprise, point)
             if prefix is None:
                 self.unknown += 1
                 continue
-            lines.append(f"{prefix}{float(value)!r} {int(ts)}")
+            append(f"{prefix}{float(value)!r} {int(ts)}")
         return lines
 
 
