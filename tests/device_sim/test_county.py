@@ -1,0 +1,49 @@
+"""The county generator: valid registries, reproducible from a seed, quiet when left alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hazmon.registry import PointType, SiteKind, load_registry
+
+from device_sim import generate
+from device_sim.county import TOWNS, write_county
+from device_sim.scenario import ExpectedAlarm, Scenario
+
+from tests.device_sim.conftest import START_MS
+from tests.device_sim.truth_oracle import alarm_times
+
+
+def test_fifty_enterprises_load_and_cover_the_three_domains(tmp_path: Path) -> None:
+    files = write_county(tmp_path, 50, seed=7)
+    registry = load_registry(tmp_path)
+    assert len(files) == len(registry.enterprises) == 50
+    kinds = {site.kind for e in registry.enterprises.values() for site in e.sites}
+    assert kinds == set(SiteKind)
+    assert {e.point.type for e in registry} == set(PointType)
+    for enterprise in registry.enterprises.values():
+        info = enterprise.enterprise
+        assert info.town in TOWNS and 28.8 <= info.lat <= 29.4 and 109.5 <= info.lon <= 110.3
+        assert info.name.startswith("永顺县")
+
+
+def test_same_seed_same_files_other_seed_other_county(tmp_path: Path) -> None:
+    first = [p.read_bytes() for p in write_county(tmp_path / "a", 12, seed=3)]
+    again = [p.read_bytes() for p in write_county(tmp_path / "b", 12, seed=3)]
+    other = [p.read_bytes() for p in write_county(tmp_path / "c", 12, seed=4)]
+    assert first == again
+    assert first != other
+
+
+def test_a_county_left_alone_raises_no_limit_alarm(tmp_path: Path) -> None:
+    write_county(tmp_path, 9, seed=11)
+    registry = load_registry(tmp_path)
+    quiet = Scenario(name="quiet", description="无注入", duration_s=1800, seed=1, enterprises=list(registry.enterprises))
+    run = generate(quiet, registry, START_MS)
+    assert len(run.readings()) > 100
+    for entry in registry:
+        if entry.point.type is PointType.FIRE_DETECTOR:
+            continue
+        for rule in ("limit", "fault"):
+            alarm = ExpectedAlarm(enterprise=entry.enterprise, point=entry.id, rule=rule, from_s=0, to_s=1800)
+            assert not alarm_times(registry, run, alarm), f"{entry.enterprise}/{entry.id} {rule}"
