@@ -106,6 +106,10 @@ class Settings(BaseSettings):
     alerting_public_url: str | None = Field(default=None, description="Base URL of the API for links in notifications; default http://api_host:api_port.")
 
     # --- device_sim (issue 4) ---
+    sim_backoff_s: float = Field(default=0.5, gt=0, description="First pause before a simulated device reconnects; doubles per failure.")
+    sim_backoff_max_s: float = Field(default=30.0, gt=0, description="Longest pause between a simulated device's reconnect attempts.")
+    sim_max_inflight: int = Field(default=100, ge=1, description="QoS 1 messages a simulated device may have unacknowledged at once.")
+    sim_progress_s: float = Field(default=1.0, gt=0, description="Interval of the live progress line of `hazmon sim run` and `sim load`.")
 
     # --- dashboards (issue 7) ---
     dashboards_dir: Path = Field(default=PACKAGE_DIR.parent / "dashboards" / "generated",

@@ -1,0 +1,116 @@
+"""A simulated gateway on real MQTT: its enterprise's credentials, a retained will, QoS 1, reconnect
+with backoff, and an abrupt connection drop on demand (so the broker publishes the will)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from dataclasses import dataclass, field
+
+import aiomqtt
+
+from hazmon.settings import Settings
+
+from device_sim.clock import WarpClock
+from device_sim.stream import DeviceMessage
+
+log = logging.getLogger(__name__)
+WILL_PAYLOAD = b'{"v":1,"online":false}'
+
+
+@dataclass
+class DeviceStats:
+    """What a device did, for the progress line and the final report."""
+
+    published: int = 0
+    readings: int = 0
+    connects: int = 0
+    drops: int = 0
+    errors: int = 0
+    connected: bool = False
+    late_s: list[float] = field(default_factory=list)
+
+
+class SimDevice:
+    """One device (gateway, RTU, fire transmission unit) of one enterprise."""
+
+    def __init__(self, settings: Settings, enterprise: str, device: str, password: str,
+                 client_id: str | None = None) -> None:
+        self.settings, self.enterprise, self.device, self.password = settings, enterprise, device, password
+        self.client_id = client_id or f"sim-{enterprise}-{device}"
+        self.stats = DeviceStats()
+
+    @property
+    def status_topic(self) -> str:
+        return f"hazmon/v1/{self.enterprise}/{self.device}/status"
+
+    def client(self) -> aiomqtt.Client:
+        return aiomqtt.Client(
+            self.settings.mqtt_host, self.settings.mqtt_port, username=self.enterprise, password=self.password,
+            identifier=self.client_id, protocol=aiomqtt.ProtocolVersion.V5, keepalive=30,
+            will=aiomqtt.Will(self.status_topic, WILL_PAYLOAD, qos=1, retain=True),
+            max_inflight_messages=self.settings.sim_max_inflight)
+
+    async def announce(self, client: aiomqtt.Client, online: DeviceMessage | None) -> None:
+        """Publish the retained online status (§5) right after connecting."""
+        self.stats.connects += 1
+        self.stats.connected = True
+        payload = online.payload() if online is not None else b'{"v":1,"online":true}'
+        await client.publish(self.status_topic, payload, qos=1, retain=True)
+        log.info("device connected", extra={"enterprise": self.enterprise, "device": self.device})
+
+    async def drop(self, client: aiomqtt.Client) -> None:
+        """Lose the connection abruptly: no DISCONNECT packet, so the broker publishes the will."""
+        sock = client._client.socket()   # the paho socket: there is no public way to lose a connection
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+        self.stats.drops += 1
+        self.stats.connected = False
+        log.info("device connection dropped", extra={"enterprise": self.enterprise, "device": self.device})
+        try:
+            await asyncio.wait_for(asyncio.shield(client._disconnected), timeout=5)
+        except (asyncio.TimeoutError, aiomqtt.MqttError):
+            pass   # the broker has seen the connection go either way
+
+    async def publish(self, client: aiomqtt.Client, message: DeviceMessage) -> None:
+        await client.publish(message.topic, message.payload(), qos=1)
+        self.stats.published += 1
+        self.stats.readings += len(message.readings)
+
+    async def run(self, schedule: list[DeviceMessage], clock: WarpClock) -> DeviceStats:
+        """Play the device's messages at their scenario times, reconnecting with backoff on errors."""
+        index, backoff = 0, self.settings.sim_backoff_s
+        while index < len(schedule):
+            online = None
+            if schedule[index].kind == "status":
+                online = schedule[index]
+                await clock.wait_until(online.at_s)
+                index += 1
+            try:
+                async with self.client() as client:
+                    await self.announce(client, online)
+                    backoff = self.settings.sim_backoff_s
+                    index = await self.play(client, schedule, index, clock)
+            except aiomqtt.MqttError as exc:
+                self.stats.errors += 1
+                self.stats.connected = False
+                log.warning("device connection failed, retrying", extra={
+                    "enterprise": self.enterprise, "device": self.device, "error": str(exc), "backoff_s": backoff})
+                await asyncio.sleep(backoff)
+                backoff = min(2 * backoff, self.settings.sim_backoff_max_s)
+        return self.stats
+
+    async def play(self, client: aiomqtt.Client, schedule: list[DeviceMessage], index: int, clock: WarpClock) -> int:
+        """Publish from ``index`` until a drop (then returns the next index) or the end."""
+        while index < len(schedule):
+            message = schedule[index]
+            lateness = await clock.wait_until(message.at_s)
+            self.stats.late_s.append(lateness)
+            if message.kind == "drop":
+                await self.drop(client)
+                return index + 1
+            await self.publish(client, message)
+            index += 1
+        self.stats.connected = False
+        return index
