@@ -78,8 +78,9 @@ class SimDevice:
         self.stats.published += 1
         self.stats.readings += len(message.readings)
 
-    async def run(self, schedule: list[DeviceMessage], clock: WarpClock) -> DeviceStats:
-        """Play the device's messages at their scenario times, reconnecting with backoff on errors."""
+    async def run(self, schedule: list[DeviceMessage], clock: WarpClock, end_s: float = 0.0) -> DeviceStats:
+        """Play the device's messages at their scenario times, reconnecting with backoff on errors; stay
+        connected until scenario second ``end_s``, then disconnect cleanly."""
         index, backoff = 0, self.settings.sim_backoff_s
         while index < len(schedule):
             online = None
@@ -91,7 +92,7 @@ class SimDevice:
                 async with self.client() as client:
                     await self.announce(client, online)
                     backoff = self.settings.sim_backoff_s
-                    index = await self.play(client, schedule, index, clock)
+                    index = await self.play(client, schedule, index, clock, end_s)
             except aiomqtt.MqttError as exc:
                 self.stats.errors += 1
                 self.stats.connected = False
@@ -101,8 +102,9 @@ class SimDevice:
                 backoff = min(2 * backoff, self.settings.sim_backoff_max_s)
         return self.stats
 
-    async def play(self, client: aiomqtt.Client, schedule: list[DeviceMessage], index: int, clock: WarpClock) -> int:
-        """Publish from ``index`` until a drop (then returns the next index) or the end."""
+    async def play(self, client: aiomqtt.Client, schedule: list[DeviceMessage], index: int, clock: WarpClock,
+                   end_s: float) -> int:
+        """Publish from ``index`` until a drop (then returns the next index) or the end of the schedule."""
         while index < len(schedule):
             message = schedule[index]
             lateness = await clock.wait_until(message.at_s)
@@ -112,5 +114,6 @@ class SimDevice:
                 return index + 1
             await self.publish(client, message)
             index += 1
+        await clock.wait_until(end_s)
         self.stats.connected = False
         return index

@@ -215,7 +215,8 @@ class _Generator:
                 self.messages.extend(messages)
         self.messages.extend(self.fire_events())
         order = {id(m): i for i, m in enumerate(self.messages)}
-        return sorted(self.messages, key=lambda m: (m.at_s, order[id(m)]))
+        # a (re)connect comes before what the device sends at the same second
+        return sorted(self.messages, key=lambda m: (m.at_s, m.kind != "status", order[id(m)]))
 
     def fire_events(self) -> list[DeviceMessage]:
         result = []

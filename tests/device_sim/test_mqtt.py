@@ -13,8 +13,11 @@ from hazmon.registry import Registry
 from hazmon.secrets import Secrets
 from hazmon.settings import Settings
 
+from device_sim import generate, load_scenario, shipped_scenarios
 from device_sim.clock import WarpClock
 from device_sim.device import SimDevice
+from device_sim.load import LoadPlan, run_load
+from device_sim.run import run_scenario
 from device_sim.stream import DeviceMessage
 
 pytestmark = pytest.mark.servers
@@ -51,3 +54,49 @@ async def test_the_will_arrives_when_the_connection_drops(mosquitto: Settings, p
             assert stats.drops == 1 and stats.connects == 1
         finally:
             await platform.publish(device.status_topic, b"", qos=1, retain=True)   # clear the retained status
+
+
+async def collect(client: aiomqtt.Client, into: list[tuple[str, dict | None]]) -> None:
+    async for message in client.messages:
+        try:
+            into.append((str(message.topic), orjson.loads(message.payload) if message.payload else None))
+        except orjson.JSONDecodeError:
+            into.append((str(message.topic), None))
+
+
+async def test_a_load_run_delivers_its_rate(mosquitto: Settings, platform_secrets: Secrets, unique: str) -> None:
+    plan = LoadPlan(connections=3, rate=300.0, seconds=3.0, readings_per_message=20, run_id=unique)
+    received: list[tuple[str, dict | None]] = []
+    async with platform_client(mosquitto, platform_secrets, unique) as platform:
+        await platform.subscribe("hazmon/v1/+/+/telemetry", qos=1)
+        listener = asyncio.create_task(collect(platform, received))
+        report = await run_load(mosquitto, mosquitto.registry_dir, plan)
+        await asyncio.sleep(1.0)
+        listener.cancel()
+    ours = [payload for _, payload in received if payload and payload.get("sim") == unique]
+    assert report["messages"] == len(ours)
+    assert len(ours) == pytest.approx(plan.rate * plan.seconds, rel=0.10)
+    assert all(len(p["readings"]) == 20 for p in ours)
+
+
+async def test_a_scenario_plays_over_mqtt_with_the_will(mosquitto: Settings, platform_secrets: Secrets,
+                                                         sample_registry: Registry, unique: str) -> None:
+    scenario = load_scenario(shipped_scenarios()[0].parent / "device_offline.yaml")
+    received: list[tuple[str, dict | None]] = []
+    async with platform_client(mosquitto, platform_secrets, unique) as platform:
+        for enterprise in scenario.enterprises:
+            await platform.subscribe(f"hazmon/v1/{enterprise}/+/#", qos=1)
+        listener = asyncio.create_task(collect(platform, received))
+        report = await run_scenario(mosquitto, mosquitto.registry_dir, scenario, speed=2400.0)
+        await asyncio.sleep(1.0)
+        listener.cancel()
+    start = report["device_start_ms"]
+    run = generate(scenario, sample_registry, start)
+    sent = [m for m in run.messages if m.kind == "telemetry"]
+    ours = [p for topic, p in received if topic.endswith("/telemetry") and p and start <= p.get("ts", 0) <= start + 7200_000]
+    assert len(ours) == len(sent) == report["published"]
+    gnss = [p for topic, p in received if topic == "hazmon/v1/91433127MA4MINE002/GNSS1/status"]
+    online_at = [p["ts"] for p in gnss if p and p.get("online") and start <= p.get("ts", 0) <= start + 7200_000]
+    assert online_at == [start, start + 5400_000]
+    assert {"v": 1, "online": False} in gnss
+    assert report["max_late_s"] < 0.5

@@ -1,0 +1,69 @@
+"""``hazmon sim county|run|load``: generate a county, play a scenario over MQTT, or load the broker."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import uuid
+from pathlib import Path
+
+import orjson
+
+from hazmon.settings import get_settings
+
+
+def _county(args: argparse.Namespace) -> int:
+    from device_sim.county import write_county
+
+    files = write_county(args.out, args.enterprises, args.seed)
+    print(f"{len(files)} registry files written to {args.out}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from device_sim.run import run_scenario
+    from device_sim.scenario import load_scenario
+
+    settings = get_settings()
+    report = asyncio.run(run_scenario(settings, args.county or settings.registry_dir, load_scenario(args.scenario),
+                                      args.speed))
+    sys.stdout.write(orjson.dumps(report).decode() + "\n")
+    return 0
+
+
+def _load(args: argparse.Namespace) -> int:
+    from device_sim.load import LoadPlan, run_load
+
+    settings = get_settings()
+    plan = LoadPlan(args.connections, args.rate, args.seconds, args.readings, args.run_id or uuid.uuid4().hex[:8])
+    report = asyncio.run(run_load(settings, args.county or settings.registry_dir, plan))
+    sys.stdout.write(orjson.dumps(report).decode() + "\n")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("sim", help="device simulator: county generator, scenarios, load")
+    sub = parser.add_subparsers(dest="sim_command", required=True, metavar="ACTION")
+
+    county = sub.add_parser("county", help="write the registry files of a simulated county")
+    county.add_argument("--enterprises", type=int, required=True, help="number of enterprises")
+    county.add_argument("--seed", type=int, default=0, help="the same seed writes the same county")
+    county.add_argument("--out", type=Path, required=True, help="output directory (a registry directory)")
+    county.set_defaults(handler=_county)
+
+    run = sub.add_parser("run", help="play a scenario on a county's devices over MQTT")
+    run.add_argument("--county", type=Path, help="registry directory of the county (default: the configured registry)")
+    run.add_argument("--scenario", type=Path, required=True, help="scenario file (device_sim/scenarios/*.yaml)")
+    run.add_argument("--speed", type=float, default=1.0,
+                     help="time warp: scenario seconds per wall second; device time then starts in the past")
+    run.set_defaults(handler=_run)
+
+    load = sub.add_parser("load", help="many device connections at a target or maximum rate; prints a JSON report")
+    load.add_argument("--county", type=Path, help="registry directory (default: the configured registry)")
+    load.add_argument("--connections", type=int, default=10, help="device connections (one per registered device)")
+    load.add_argument("--rate", type=float, default=0.0, help="messages per second over all connections; 0 = maximum")
+    load.add_argument("--seconds", type=float, default=10.0, help="how long to publish")
+    load.add_argument("--readings", type=int, default=10, help="readings per message")
+    load.add_argument("--run-id", help="marker carried in every payload (field \"sim\") to count this run's messages")
+    load.set_defaults(handler=_load)

@@ -1,0 +1,132 @@
+"""``hazmon sim load``: many device connections publishing telemetry at a target rate (or as fast as
+QoS 1 allows), for benchmarks; a final report of what was sent and acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from hazmon.registry import PointType, load_registry
+from hazmon.registry.loader import PointEntry
+from hazmon.settings import Settings
+
+from device_sim.device import SimDevice
+from device_sim.hydrology import pond_state
+from device_sim.progress import show_progress, totals
+from device_sim.run import broker_passwords
+from device_sim.signals import signal
+from device_sim.stream import rng_for
+
+SAMPLES_PER_POINT = 360   # an hour of baseline values per point, cycled
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    connections: int
+    rate: float               # messages per second over all connections; 0 = as fast as possible
+    seconds: float
+    readings_per_message: int
+    run_id: str               # carried in every payload ("sim", ignored by the platform, §3) to count this run's messages
+
+
+class Telemetry:
+    """Payloads of one device: its points' baseline values in turn, ``per_message`` readings each."""
+
+    def __init__(self, entries: list[PointEntry], per_message: int, run_id: str) -> None:
+        self.points = [e.id for e in entries]
+        self.values = [baseline(e, time.time()).round(6).tolist() for e in entries]
+        self.per_message, self.run_id = per_message, run_id
+        self.counter = itertools.count()
+
+    def next_payload(self) -> tuple[bytes, int]:
+        seq = next(self.counter)
+        ts = int(time.time() * 1000)
+        readings = []
+        for i in range(self.per_message):
+            k = seq * self.per_message + i
+            point = k % len(self.points)
+            readings.append({"point": self.points[point], "value": self.values[point][(k // len(self.points)) % SAMPLES_PER_POINT],
+                             "ts": ts})
+        return orjson.dumps({"v": 1, "ts": ts, "seq": seq, "sim": self.run_id, "readings": readings}), len(readings)
+
+
+def baseline(entry: PointEntry, now_s: float) -> np.ndarray:
+    """An hour or more of the point's undisturbed values from ``now_s`` (its site's pond for tailings types)."""
+    duration = SAMPLES_PER_POINT * entry.point.period_s
+    pond = pond_state(rng_for(0, entry.enterprise, entry.site.id), now_s, duration, [])
+    return signal(entry, now_s + entry.point.period_s * np.arange(SAMPLES_PER_POINT), rng_for(0, entry.enterprise, entry.id), pond)
+
+
+async def publish_paced(device: SimDevice, telemetry: Telemetry, plan: LoadPlan, wall_start: float) -> None:
+    """Publish for ``plan.seconds`` at this connection's share of the rate, with a bounded QoS 1 window."""
+    interval = plan.connections / plan.rate if plan.rate else 0.0
+    window = asyncio.Semaphore(device.settings.sim_max_inflight)
+    topic = f"hazmon/v1/{device.enterprise}/{device.device}/telemetry"
+    pending: set[asyncio.Task] = set()
+
+    async def send(client: Any, payload: bytes, readings: int) -> None:
+        try:
+            await client.publish(topic, payload, qos=1)
+            device.stats.published += 1
+            device.stats.readings += readings
+        finally:
+            window.release()
+
+    async with device.client() as client:
+        await device.announce(client, None)
+        for n in itertools.count():
+            due = wall_start + n * interval
+            if due - wall_start >= plan.seconds or time.monotonic() - wall_start >= plan.seconds:
+                break
+            if (delay := due - time.monotonic()) > 0:
+                await asyncio.sleep(delay)
+            await window.acquire()
+            task = asyncio.create_task(send(client, *telemetry.next_payload()))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+        await asyncio.gather(*pending)
+    device.stats.connected = False
+
+
+def load_devices(registry_dir: Path, connections: int) -> list[tuple[str, str, list[PointEntry]]]:
+    registry = load_registry(registry_dir)
+    devices = []
+    for enterprise in sorted(registry.enterprises):
+        for device, entries in sorted(registry.devices(enterprise).items()):
+            measured = [e for e in entries if e.point.type is not PointType.FIRE_DETECTOR]
+            if measured:
+                devices.append((enterprise, device, measured))
+    if len(devices) < connections:
+        raise ValueError(f"the registry {registry_dir} has {len(devices)} measuring devices, fewer than "
+                         f"{connections} connections: generate a bigger county (hazmon sim county)")
+    return devices[:connections]
+
+
+async def run_load(settings: Settings, registry_dir: Path, plan: LoadPlan) -> dict[str, Any]:
+    """Run the load and return the report: sent and acknowledged messages and readings, rates."""
+    chosen = load_devices(registry_dir, plan.connections)
+    passwords = await asyncio.to_thread(broker_passwords, settings, registry_dir)
+    devices = [SimDevice(settings, e, d, passwords[e], client_id=f"sim-load-{plan.run_id}-{e}-{d}") for e, d, _ in chosen]
+    payloads = [Telemetry(entries, plan.readings_per_message, plan.run_id) for _, _, entries in chosen]
+    stats = [device.stats for device in devices]
+    wall_start = time.monotonic()
+    progress = asyncio.create_task(show_progress(settings.language, f"load {plan.run_id}",
+                                                 lambda: time.monotonic() - wall_start, plan.seconds, stats,
+                                                 settings.sim_progress_s))
+    try:
+        await asyncio.gather(*(publish_paced(d, p, plan, wall_start) for d, p in zip(devices, payloads)))
+    finally:
+        progress.cancel()
+        await asyncio.gather(progress, return_exceptions=True)
+    elapsed = time.monotonic() - wall_start
+    sent = totals(stats)
+    return {"run_id": plan.run_id, "connections": plan.connections, "target_rate": plan.rate,
+            "seconds": round(elapsed, 3), "messages": sent["published"], "readings": sent["readings"],
+            "messages_per_s": round(sent["published"] / elapsed, 1), "readings_per_s": round(sent["readings"] / elapsed, 1)}
