@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ingest.cli",
     "dashboards.cli",
     "alerting.cli",
+    "device_sim.cli",
 )
 
 
