@@ -26,7 +26,6 @@ from stream_rules.engine import RuleEngine
 from stream_rules.runtime import TableRuntime
 
 log = logging.getLogger("stream_rules.worker")
-RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 
 
 def partition_of(enterprise: str, partitions: int) -> int:
@@ -49,13 +48,19 @@ def build_app(settings: Settings) -> faust.App:
         broker_commit_interval=settings.rules_commit_s,
         stream_buffer_maxsize=max(4096, settings.rules_batch * 2),
         web_enabled=False,
+        key_serializer="raw",     # keys are enterprise ids, values our own orjson bytes
+        value_serializer="raw",
     )
     partitions = settings.kafka_partitions
-    readings = app.topic(settings.rules_readings_topic, partitions=partitions, **RAW)
-    events = app.topic(settings.rules_events_topic, partitions=partitions, **RAW)
-    statuses = app.topic(settings.rules_status_topic, partitions=partitions, **RAW)
-    output = app.topic(settings.rules_output_topic, partitions=partitions, **RAW)
-    table = app.Table("rules-state", default=None, partitions=partitions, use_partitioner=True, **RAW)
+    # Raw bytes everywhere (orjson by hand). Faust picks "raw" from ``bytes`` types; with a table present a
+    # topic given ``schema=`` instead is never consumed, and a table given ``schema=`` recovers keys as JSON.
+    raw_topic = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+    readings = app.topic(settings.rules_readings_topic, partitions=partitions, **raw_topic)
+    events = app.topic(settings.rules_events_topic, partitions=partitions, **raw_topic)
+    statuses = app.topic(settings.rules_status_topic, partitions=partitions, **raw_topic)
+    output = app.topic(settings.rules_output_topic, partitions=partitions, **raw_topic)
+    table = app.Table("rules-state", default=None, partitions=partitions, use_partitioner=True,
+                      key_type=bytes, value_type=bytes)
     registry = load_registry(settings.registry_dir)
     runtime = TableRuntime(RuleEngine(registry), table)
     seen_fingerprint = [registry.fingerprint]

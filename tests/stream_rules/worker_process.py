@@ -1,0 +1,86 @@
+"""Running a real ``hazmon rules worker`` process on unique topics, for the integration tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from hazmon.settings import Settings
+
+
+class RulesWorker:
+    def __init__(self, settings: Settings, unique: str, tmp: Path) -> None:
+        self.bootstrap = settings.kafka_bootstrap
+        self.partitions = settings.kafka_partitions
+        self.topics = {name: f"test-rules-{name}-{unique}" for name in ("readings", "events", "status", "output")}
+        self.env = {**os.environ, "HAZMON_RULES_APP_ID": f"test-rules-{unique}",
+                    "HAZMON_RULES_READINGS_TOPIC": self.topics["readings"],
+                    "HAZMON_RULES_EVENTS_TOPIC": self.topics["events"],
+                    "HAZMON_RULES_STATUS_TOPIC": self.topics["status"],
+                    "HAZMON_RULES_OUTPUT_TOPIC": self.topics["output"],
+                    "HAZMON_RULES_DATADIR": str(tmp / "faust"),
+                    "HAZMON_RULES_TICK_S": "3600",  # the deadman follows wall time: not in a replayed scenario
+                    "HAZMON_REGISTRY_DIR": str(settings.registry_dir)}
+        self.log = tmp / "worker.log"
+        self.process: subprocess.Popen | None = None
+
+    async def create_topics(self) -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(t, self.partitions, 1) for t in self.topics.values()])
+        finally:
+            await admin.close()
+
+    def start(self) -> None:
+        handle = self.log.open("ab")
+        self.process = subprocess.Popen([sys.executable, "-m", "hazmon.cli", "rules", "worker"], env=self.env,
+                                        stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        assert self.process is not None
+        os.killpg(self.process.pid, sig)
+        self.process.wait(timeout=60)
+
+    async def produce(self, name: str, records: list[dict]) -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, enable_idempotence=True, acks="all")
+        await producer.start()
+        try:
+            for record in records:
+                await producer.send(self.topics[name], orjson.dumps(record), key=record["enterprise"].encode())
+            await producer.flush()
+        finally:
+            await producer.stop()
+
+    async def transitions(self, until: int, timeout_s: float, quiet_s: float = 4.0) -> list[dict]:
+        """Committed transitions on the output topic: at least ``until`` of them, then ``quiet_s`` without more."""
+        consumer = AIOKafkaConsumer(self.topics["output"], bootstrap_servers=self.bootstrap, group_id=None,
+                                    auto_offset_reset="earliest", enable_auto_commit=False,
+                                    isolation_level="read_committed")
+        await consumer.start()
+        received: list[dict] = []
+        loop = asyncio.get_running_loop()
+        try:
+            deadline = loop.time() + timeout_s
+            last_new = loop.time()
+            while loop.time() < deadline:
+                if self.process is not None and self.process.poll() is not None:
+                    break
+                batches = await consumer.getmany(timeout_ms=500)
+                new = [orjson.loads(m.value) for msgs in batches.values() for m in msgs]
+                if new:
+                    received += new
+                    last_new = loop.time()
+                elif len(received) >= until and loop.time() - last_new >= quiet_s:
+                    break
+        finally:
+            await consumer.stop()
+        return received
