@@ -21,13 +21,27 @@ def _county(args: argparse.Namespace) -> int:
     return 0
 
 
+def _county_dir(value: str | None, seed: int) -> tuple[Path, bool]:
+    """``--county``: a registry directory, or a number N of generated enterprises (plus the sample's)."""
+    from device_sim.county import county_with_sample
+    from hazmon.settings import PACKAGE_DIR
+
+    settings = get_settings()
+    if value is None:
+        return settings.registry_dir, False
+    if value.isdigit():
+        directory = county_with_sample(settings.home, int(value), seed, PACKAGE_DIR / "sample_registry")
+        print(f"county: {directory} (run ingest and the rules with HAZMON_REGISTRY_DIR={directory})", file=sys.stderr)
+        return directory, True
+    return Path(value), True
+
+
 def _run(args: argparse.Namespace) -> int:
     from device_sim.run import run_scenario
     from device_sim.scenario import load_scenario
 
-    settings = get_settings()
-    report = asyncio.run(run_scenario(settings, args.county or settings.registry_dir, load_scenario(args.scenario),
-                                      args.speed))
+    directory, whole_county = _county_dir(args.county, args.seed)
+    report = asyncio.run(run_scenario(get_settings(), directory, load_scenario(args.scenario), args.speed, whole_county))
     sys.stdout.write(orjson.dumps(report).decode() + "\n")
     return 0
 
@@ -53,7 +67,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     county.set_defaults(handler=_county)
 
     run = sub.add_parser("run", help="play a scenario on a county's devices over MQTT")
-    run.add_argument("--county", type=Path, help="registry directory of the county (default: the configured registry)")
+    run.add_argument("--county", help="a number N (N generated enterprises plus the sample registry's, all simulated) "
+                                      "or a county's registry directory; default: the configured registry, "
+                                      "only the scenario's enterprises simulated")
+    run.add_argument("--seed", type=int, default=0, help="seed of a generated county (--county N)")
     run.add_argument("--scenario", type=Path, required=True, help="scenario file (device_sim/scenarios/*.yaml)")
     run.add_argument("--speed", type=float, default=1.0,
                      help="time warp: scenario seconds per wall second; device time then starts in the past")

@@ -150,3 +150,14 @@ def write_county(out: Path, enterprises: int, seed: int) -> list[Path]:
         path.write_text(registry_text(document, header), encoding="utf-8")
         files.append(path)
     return files
+
+
+def county_with_sample(home: Path, enterprises: int, seed: int, sample_dir: Path) -> Path:
+    """A county of ``enterprises`` generated enterprises plus the sample registry's (which the shipped
+    scenarios name), under ``home/sim``; written once, reused after."""
+    out = home / "sim" / f"county-{enterprises}-seed{seed}"
+    if not out.is_dir():
+        write_county(out, enterprises, seed)
+        for path in sorted(sample_dir.glob("*.yaml")):
+            (out / path.name).write_bytes(path.read_bytes())
+    return out

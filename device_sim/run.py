@@ -28,12 +28,14 @@ def broker_passwords(settings: Settings, registry_dir: Path) -> dict[str, str]:
     return {enterprise: entry.mqtt_password for enterprise, entry in current.enterprises.items()}
 
 
-async def run_scenario(settings: Settings, registry_dir: Path, scenario: Scenario, speed: float) -> dict[str, Any]:
-    """Play ``scenario`` on the registry's devices at ``speed``× and return the final report."""
+async def run_scenario(settings: Settings, registry_dir: Path, scenario: Scenario, speed: float,
+                       whole_county: bool = False) -> dict[str, Any]:
+    """Play ``scenario`` at ``speed``× on its enterprises' devices (``whole_county``: on every device of
+    the registry) and return the final report."""
     registry = load_registry(registry_dir)
     passwords = await asyncio.to_thread(broker_passwords, settings, registry_dir)
     start_ms = device_start_ms(scenario.duration_s, speed)
-    run = await asyncio.to_thread(generate, scenario, registry, start_ms)
+    run = await asyncio.to_thread(generate, scenario, registry, start_ms, whole_county)
     devices = {key: SimDevice(settings, key[0], key[1], passwords[key[0]]) for key in run.devices()}
     log.info("scenario starting", extra={"scenario": scenario.name, "speed": speed, "devices": len(devices),
                                          "messages": len(run.messages), "device_start_ms": start_ms})
@@ -48,7 +50,7 @@ async def run_scenario(settings: Settings, registry_dir: Path, scenario: Scenari
         progress.cancel()
         await asyncio.gather(progress, return_exceptions=True)
     late = [lateness for s in stats for lateness in s.late_s]
-    return {"scenario": scenario.name, "speed": speed, "device_start_ms": start_ms,
+    return {"scenario": scenario.name, "speed": speed, "registry": str(registry_dir), "device_start_ms": start_ms,
             "wall_s": round(time.monotonic() - wall_start, 3), **totals(stats),
             "max_late_s": round(max(late, default=0.0), 3),
             "expect": [a.model_dump(exclude_none=True) | {"window_ms": a.window_ms(start_ms)} for a in scenario.expect],

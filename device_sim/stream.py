@@ -144,15 +144,12 @@ def rng_for(seed: int, *names: str) -> np.random.Generator:
 class _Generator:
     """Builds one scenario's messages; one instance per :func:`generate` call."""
 
-    def __init__(self, scenario: Scenario, registry: Registry, start_ms: int) -> None:
-        self.scenario, self.registry, self.start_ms = scenario, registry, start_ms
+    def __init__(self, scenario: Scenario, registry: Registry, start_ms: int, enterprises: list[str]) -> None:
+        self.scenario, self.registry, self.start_ms, self.enterprises = scenario, registry, start_ms, enterprises
         self.messages: list[DeviceMessage] = []
         self._check_references()
 
     def _check_references(self) -> None:
-        for enterprise in self.scenario.enterprises:
-            if enterprise not in self.registry.enterprises:
-                raise ValueError(f"scenario {self.scenario.name}: enterprise {enterprise} is not in the registry")
         for item in (*self.scenario.injections, *self.scenario.expect, *self.scenario.forbid):
             point = getattr(item, "point", None)
             if point is not None and self.registry.point(item.enterprise, point) is None:
@@ -205,7 +202,7 @@ class _Generator:
         return messages
 
     def build(self) -> list[DeviceMessage]:
-        for enterprise in self.scenario.enterprises:
+        for enterprise in self.enterprises:
             ponds = self.ponds(enterprise)
             for device, entries in sorted(self.registry.devices(enterprise).items()):
                 messages = self.device_messages(enterprise, device, entries, ponds)
@@ -269,9 +266,14 @@ def _skewed(message: DeviceMessage, skew_s: float) -> DeviceMessage:
     return replace(message, readings=readings, refusal="bad_ts" if skew_s > FUTURE_LIMIT_S else None)
 
 
-def generate(scenario: Scenario, registry: Registry, start_ms: int) -> ScenarioRun:
+def generate(scenario: Scenario, registry: Registry, start_ms: int, whole_county: bool = False) -> ScenarioRun:
     """Every message the scenario's devices send from ``start_ms`` (epoch ms), in sending order.
 
-    Deterministic: the same scenario, registry and start give the same messages, values and seqs.
+    With ``whole_county`` every enterprise of the registry is simulated (the others undisturbed),
+    not only the scenario's. Deterministic: the same inputs give the same messages, values and seqs.
     """
-    return ScenarioRun(scenario, start_ms, _Generator(scenario, registry, start_ms).build())
+    enterprises = sorted(registry.enterprises) if whole_county else scenario.enterprises
+    for enterprise in scenario.enterprises:
+        if enterprise not in registry.enterprises:
+            raise ValueError(f"scenario {scenario.name}: enterprise {enterprise} is not in the registry")
+    return ScenarioRun(scenario, start_ms, _Generator(scenario, registry, start_ms, enterprises).build())
