@@ -1,0 +1,170 @@
+"""The other promises of §8, table-driven where they are tables: data quality and stuck values,
+offline per device with inhibition and the deadman, trend, group voting, rainfall sums, fire
+alarm controller events and the tailings roll-up."""
+
+from __future__ import annotations
+
+import pytest
+
+from hazmon.registry import Registry
+from hazmon.wire import Event, Quality
+from stream_rules.rollup import pond_colour, roll_up
+from tests.stream_rules.county import ENT, T0, Driver, record, summary, write_registry
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
+    return write_registry(tmp_path_factory.mktemp("registry"))
+
+
+def test_bad_quality_is_a_fault_that_clears_after_good_data(registry: Registry) -> None:
+    driver = Driver(registry)
+    driver.step(0, {"LT": 11}, {"LT": Quality.BAD})
+    driver.step(10, {"LT": 11}, {"LT": Quality.BAD})
+    assert summary(driver.out) == [("fault", "raised", None)]
+    assert driver.out[0]["extra"]["reason"] == "quality_bad" and "设备故障" in driver.out[0]["message"]
+    for s in (20, 30, 40):
+        driver.step(s, {"LT": 5})
+    assert summary(driver.out) == [("fault", "raised", None)]      # good data for less than confirm_s
+    driver.step(50, {"LT": 5})
+    assert summary(driver.out) == [("fault", "raised", None), ("fault", "cleared", None)]
+
+
+def test_stuck_value_is_a_fault(registry: Registry) -> None:
+    driver = Driver(registry)
+    driver.series("ST", [20.0] * 7)                               # stuck_s 60: the 7th equal reading
+    assert summary(driver.out) == [("fault", "raised", None)]
+    assert driver.out[0]["extra"]["reason"] == "stuck"
+
+
+def test_fault_keeps_the_limit_alarm_unknown_not_cleared(registry: Registry) -> None:
+    driver = Driver(registry)
+    driver.series("LT", [11, 11, 11, 11])
+    driver.step(40, {"LT": 11}, {"LT": Quality.BAD})
+    driver.step(50, {"LT": 11}, {"LT": Quality.BAD})
+    assert summary(driver.out) == [("limit", "confirmed", "high"), ("fault", "raised", None)]
+
+
+def test_silent_device_goes_offline_once_and_inhibits_its_faults(registry: Registry) -> None:
+    driver = Driver(registry, devices=("RTU1", "RTU2", "RTU3"))
+    for s in range(0, 1000, 10):                                  # GNSS (period 300 s) never reports
+        driver.step(s)
+    assert summary(driver.out) == [("offline", "raised", None)]
+    assert driver.out[0]["device"] == "GNSS" and driver.out[0]["started_at"] == T0 + 900_000
+    bad = record("GNSS", T0 + 1_000_000, {"D1": 10.0}, {"D1": Quality.BAD})
+    assert driver.engine.process(readings=[bad]) == []             # inhibited: the device is offline
+
+
+def test_status_offline_and_back(registry: Registry) -> None:
+    driver = Driver(registry)
+    driver.step(0)
+    status = {"v": 1, "enterprise": ENT, "device": "RTU2", "online": False, "ts": T0 + 5_000, "recv_ms": T0 + 5_000}
+    out = driver.engine.process(statuses=[status])
+    assert summary(out) == [("offline", "raised", None)] and out[0]["extra"]["reason"] == "status"
+    assert driver.engine.process(statuses=[status]) == []          # once per device
+    out = driver.engine.process(statuses=[{**status, "online": True, "ts": T0 + 8_000}])
+    assert summary(out) == [("offline", "cleared", None)]
+
+
+def test_deadman_judges_silence_by_processing_time(registry: Registry) -> None:
+    driver = Driver(registry)
+    driver.step(0)
+    assert driver.engine.tick(T0 + 20_000) == []                    # 20 s < 3 × 10 s
+    out = driver.engine.tick(T0 + 31_000)
+    assert {t["device"] for t in out} == {"RTU1", "RTU2"} and {t["transition"] for t in out} == {"raised"}
+    assert all(t["started_at"] == T0 + 30_000 for t in out)        # from reading time, not from the tick
+
+
+TREND_CASES = [
+    ("slope over rate_per_h", [1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6], None),           # 6 per hour > 1
+    ("flat raises nothing", [5.0] * 8, "none"),
+    ("slow slope far from a limit raises nothing", [5.0, 5.01, 5.02, 5.03, 5.04, 5.05], "none"),
+    ("slow slope reaching a limit within 30 min", [7.8, 7.81, 7.82, 7.83, 7.84, 7.85], "high"),
+]
+
+
+@pytest.mark.parametrize(("name", "values", "level"), TREND_CASES, ids=[c[0] for c in TREND_CASES])
+def test_trend(registry: Registry, name: str, values: list[float], level: str | None) -> None:
+    driver = Driver(registry, devices=("RTU3",))
+    driver.series("TR", values, period_s=60)
+    trend = [t for t in driver.out if t["rule"] == "trend"]
+    if level == "none":
+        assert trend == []
+        return
+    assert [t["transition"] for t in trend] == ["raised"]
+    assert trend[0]["level"] == level and "slope_per_h" in trend[0]["extra"]
+    if level is not None:
+        assert 0 < trend[0]["extra"]["time_to_limit_s"] <= 1800
+
+
+def test_two_points_of_a_group_confirm_at_once(registry: Registry) -> None:
+    driver = Driver(registry)
+    driver.step(0, {"G1": 30})
+    assert summary(driver.out) == []                                # one point alone: wait for confirm_s
+    driver.step(10, {"G1": 30, "G2": 30})
+    assert summary(driver.out) == [("vote", "confirmed", "high")]
+    assert driver.out[0]["point"] == "ZONE"
+    driver.step(20, {"G1": 55, "G2": 55})
+    assert summary(driver.out)[-1] == ("vote", "escalated", "high_high")
+
+
+def test_rainfall_sums(registry: Registry) -> None:
+    driver = Driver(registry, devices=("GNSS",))
+    out = []
+    for i, mm in enumerate([5, 10, 10, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]):
+        out += driver.step(i * 300, {"RAIN": mm})
+    rain = summary(out, "rainfall")
+    assert rain == [("rainfall", "confirmed", "high_1h"), ("rainfall", "cleared", "high_1h")]
+    assert [t for t in out if t["rule"] == "rainfall"][0]["value"] == 31
+
+
+def _event(name: str, ts_s: float) -> Event:
+    return {"v": 1, "enterprise": ENT, "device": "FAC1", "point": "Z1", "event": name,  # type: ignore[typeddict-item]
+            "ts": T0 + int(ts_s * 1000), "ts_src": 0, "text": "3F", "recv_ms": T0}
+
+
+EVENT_CASES = [
+    ("fire confirms at once", ["fire"], [("fire", "confirmed", None)]),
+    ("a repeated fire is the same alarm", ["fire", "fire"], [("fire", "confirmed", None)]),
+    ("reset clears the fire", ["fire", "reset"], [("fire", "confirmed", None), ("fire", "cleared", None)]),
+    ("fault is a device fault", ["fault", "normal"], [("fault", "raised", None), ("fault", "cleared", None)]),
+    ("disabled is recorded", ["disabled"], [("fire", "recorded", None)]),
+]
+
+
+@pytest.mark.parametrize(("name", "events", "expected"), EVENT_CASES, ids=[c[0] for c in EVENT_CASES])
+def test_controller_events(registry: Registry, name: str, events: list[str], expected: list) -> None:
+    driver = Driver(registry)
+    out = driver.engine.process(events=[_event(e, i) for i, e in enumerate(events)])
+    assert summary(out) == expected
+    if events[0] == "fire":
+        assert out[0]["severity"] == 4 and "火警" in out[0]["message"]
+
+
+def test_fire_goes_out_ahead_of_readings(registry: Registry) -> None:
+    driver = Driver(registry)
+    readings = [record("RTU1", T0 + i * 10_000, {"LT": 11}) for i in range(5)]
+    out = driver.engine.process(readings=readings, events=[_event("fire", 40)])
+    assert out[0]["rule"] == "fire"
+
+
+ROLLUP_CASES = [([1, 1, 1, 1], 2), ([1, 1, 1], 0), ([2, 2, 2], 3), ([3, 3], 4), ([4], 0), ([2, 2, 1, 1], 2), ([0, 0], 0)]
+
+
+@pytest.mark.parametrize(("levels", "colour"), ROLLUP_CASES)
+def test_roll_up_counts(levels: list[int], colour: int) -> None:
+    assert roll_up(levels) == colour
+
+
+def test_pond_is_worst_of_roll_up_and_points() -> None:
+    assert pond_colour({"displacement": [1, 1, 1, 1], "water_level": [0]}) == (2, 1, {"displacement": 2, "water_level": 0})
+    assert pond_colour({"displacement": [4], "water_level": [0]})[0] == 4
+
+
+def test_four_blue_points_make_the_pond_yellow(registry: Registry) -> None:
+    driver = Driver(registry, devices=("GNSS",))
+    for i in range(3):                                             # blue is 40 (0.4 × red 100), confirm 600 s
+        driver.step(i * 300, {"D1": 45, "D2": 45, "D3": 45, "D4": 45})
+    rollup = [t for t in driver.out if t["rule"] == "rollup"]
+    assert summary(rollup) == [("rollup", "confirmed", "yellow")]
+    assert rollup[0]["point"] == "WK" and rollup[0]["extra"]["item_displacement"] == "yellow"
