@@ -40,6 +40,7 @@ class SimDevice:
         self.settings, self.enterprise, self.device, self.password = settings, enterprise, device, password
         self.client_id = client_id or f"sim-{enterprise}-{device}"
         self.stats = DeviceStats()
+        self.next_index = 0   # position in the schedule being played
 
     @property
     def status_topic(self) -> str:
@@ -81,18 +82,17 @@ class SimDevice:
     async def run(self, schedule: list[DeviceMessage], clock: WarpClock, end_s: float = 0.0) -> DeviceStats:
         """Play the device's messages at their scenario times, reconnecting with backoff on errors; stay
         connected until scenario second ``end_s``, then disconnect cleanly."""
-        index, backoff = 0, self.settings.sim_backoff_s
-        while index < len(schedule):
-            online = None
-            if schedule[index].kind == "status":
-                online = schedule[index]
+        self.next_index, backoff = 0, self.settings.sim_backoff_s
+        while self.next_index < len(schedule):
+            online = schedule[self.next_index] if schedule[self.next_index].kind == "status" else None
+            if online is not None:
                 await clock.wait_until(online.at_s)
-                index += 1
             try:
                 async with self.client() as client:
                     await self.announce(client, online)
+                    self.next_index += online is not None
                     backoff = self.settings.sim_backoff_s
-                    index = await self.play(client, schedule, index, clock, end_s)
+                    await self.play(client, schedule, clock, end_s)
             except aiomqtt.MqttError as exc:
                 self.stats.errors += 1
                 self.stats.connected = False
@@ -102,18 +102,21 @@ class SimDevice:
                 backoff = min(2 * backoff, self.settings.sim_backoff_max_s)
         return self.stats
 
-    async def play(self, client: aiomqtt.Client, schedule: list[DeviceMessage], index: int, clock: WarpClock,
-                   end_s: float) -> int:
-        """Publish from ``index`` until a drop (then returns the next index) or the end of the schedule."""
-        while index < len(schedule):
-            message = schedule[index]
+    async def play(self, client: aiomqtt.Client, schedule: list[DeviceMessage], clock: WarpClock, end_s: float) -> None:
+        """Publish from ``next_index`` until a drop or the end of the schedule; a connection error
+        leaves ``next_index`` at the first message not yet acknowledged, which goes again."""
+        while self.next_index < len(schedule):
+            message = schedule[self.next_index]
             lateness = await clock.wait_until(message.at_s)
             self.stats.late_s.append(lateness)
+            self.next_index += 1
             if message.kind == "drop":
                 await self.drop(client)
-                return index + 1
-            await self.publish(client, message)
-            index += 1
+                return
+            try:
+                await self.publish(client, message)
+            except aiomqtt.MqttError:
+                self.next_index -= 1
+                raise
         await clock.wait_until(end_s)
         self.stats.connected = False
-        return index

@@ -100,3 +100,16 @@ async def test_a_scenario_plays_over_mqtt_with_the_will(mosquitto: Settings, pla
     assert online_at == [start, start + 5400_000]
     assert {"v": 1, "online": False} in gnss
     assert report["max_late_s"] < 0.5
+
+
+async def test_a_refused_device_retries_with_growing_backoff(mosquitto: Settings, unique: str) -> None:
+    settings = mosquitto.model_copy(update={"sim_backoff_s": 0.1, "sim_backoff_max_s": 0.4})
+    device = SimDevice(settings, CHEM, f"SIMBACKOFF{unique}", "not-the-password")
+    schedule = [DeviceMessage(0.0, int(time.time() * 1000), CHEM, device.device, "status")]
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(1.6):
+            await device.run(schedule, WarpClock(speed=1.0))
+    # pauses 0.1, 0.2, 0.4, 0.4 … : about five attempts in 1.6 s, not dozens, and never connected
+    assert 3 <= device.stats.errors <= 7
+    assert device.stats.connects == 0 and time.monotonic() - started >= 1.5
