@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     rules_batch_s: float = Field(default=0.2, gt=0, description="Longest wait for a batch of readings to fill.")
     rules_event_batch_s: float = Field(default=0.02, gt=0, description="Longest wait for a batch of controller events (fire goes out at once).")
     rules_tick_s: float = Field(default=5.0, gt=0, description="Interval of the processing-time deadman that notices silent devices.")
+    rules_lateness_s: float = Field(default=60.0, ge=0, description="Watermark lag behind the newest reading time of an enterprise (allowed out-of-orderness) for silence.")
     rules_registry_poll_s: float = Field(default=5.0, gt=0, description="How often the worker checks the registry directory for changes.")
     rules_exactly_once: bool = Field(default=True, description="Kafka transactions: outputs, table changelog and offsets commit together.")
     rules_commit_s: float = Field(default=1.0, gt=0, description="Faust commit interval (a transaction per interval with exactly-once).")

@@ -24,7 +24,8 @@ def apply_status(state: EnterpriseState, status: DeviceStatus) -> None:
 
 
 def judge_offline(catalog: Catalog, state: EnterpriseState, book: AlarmBook, clock: float, first_seen: float) -> None:
-    """Raise or clear each device's offline alarm as of reading time ``clock``."""
+    """Raise or clear each device's offline alarm as of reading time ``clock`` (the watermark);
+    a raise carries the time silence began (or the offline status's time) as its reading time."""
     due = np.maximum(state.last_ts, first_seen) + OFFLINE_PERIODS * catalog.period_ms
     silent = catalog.reports & (clock > due)
     for device, members in catalog.devices.items():
@@ -38,7 +39,7 @@ def judge_offline(catalog: Catalog, state: EnterpriseState, book: AlarmBook, clo
             assert started is not None
             reason = "silence" if late else "status"
             extra: dict[str, float | str | None] = {"silent_points": len(late)}
-            book.apply(Change("offline", key, subject, None, OFFLINE_SEVERITY, int(clock), None, None, reason, extra),
+            book.apply(Change("offline", key, subject, None, OFFLINE_SEVERITY, started, None, None, reason, extra),
                        started, "raised")
         elif book.is_open(key):
             book.clear(Change("offline", key, subject, None, OFFLINE_SEVERITY, int(clock)))

@@ -32,7 +32,8 @@ def wall_ms() -> int:
 class RuleEngine:
     """Rule state of many enterprises; ``process`` and ``tick`` return the transitions they cause."""
 
-    def __init__(self, registry: Registry, clock: Callable[[], int] = wall_ms) -> None:
+    def __init__(self, registry: Registry, clock: Callable[[], int] = wall_ms, lateness_s: float = 60.0) -> None:
+        self.lateness_ms = lateness_s * 1000.0  # watermark = newest reading time − this (bounded out-of-orderness)
         self.catalogs: dict[str, Catalog] = compile_registry(registry)
         self.states: dict[str, EnterpriseState] = {}
         self.clock = clock
@@ -82,7 +83,7 @@ class RuleEngine:
             if records:
                 self._readings(catalog, state, book, records)
             if np.isfinite(state.watermark):
-                judge_offline(catalog, state, book, state.watermark, state.first_seen)
+                judge_offline(catalog, state, book, state.watermark - self.lateness_ms, state.first_seen)
                 judge_ponds(catalog, book, int(state.watermark))
         return out
 
@@ -91,7 +92,7 @@ class RuleEngine:
         out: list[AlarmTransition] = []
         for enterprise, state in self.states.items():
             if enterprise in self.catalogs and np.isfinite(state.watermark) and np.isfinite(state.arrival_ms):
-                clock = state.watermark + max(0.0, now_ms - state.arrival_ms)
+                clock = state.watermark - self.lateness_ms + max(0.0, now_ms - state.arrival_ms)
                 judge_offline(self.catalogs[enterprise], state, self._book(enterprise, out), clock, state.first_seen)
         return out
 

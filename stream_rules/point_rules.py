@@ -120,23 +120,28 @@ class PointRulesRunner:
             self._vote(rules, side, ts, value)
 
     def _vote(self, rules: PointRules, side: str, ts: float, value: float) -> None:
-        """§8: two or more points of a group beyond a limit confirm the group's alarm at once."""
+        """§8: two or more points of a group beyond a limit confirm at once: each such point gets a
+        ``vote`` alarm at the level it shares with another member (its own, at most the best other's)."""
         group = rules.entry.point.group
         assert group is not None
+        members = self.catalog.groups[group]
         armed = []
-        for member in self.catalog.groups[group]:
+        for member in members:
             track = self.state.tracks.get(f"{self.catalog.ids[member]}|{side}")
             armed.append(max((k + 1 for k, a in enumerate(track.armed) if a), default=0) if track else 0)
-        armed.sort(reverse=True)
-        level = armed[1] if len(armed) >= 2 else 0
-        site = rules.entry.site
-        subject = Subject(site.id, rules.entry.point.device, group, f"{site.name}联动组[{group}]")
-        key = f"vote|{group}|{side}"
-        limit = rules.levels[side].get(level)
-        if limit is not None:
-            self.book.apply(Change("vote", key, subject, limit.level, level, int(ts), value, limit.threshold), int(ts))
-        elif level == 0:
-            self.book.clear(Change("vote", key, subject, None, 0, int(ts), value))
+        for i, member in enumerate(members):
+            others = max((a for j, a in enumerate(armed) if j != i), default=0)
+            level = min(armed[i], others)
+            member_rules = self.catalog.rules[member]
+            key = f"vote|{member_rules.entry.id}|{side}"
+            own = value if member_rules is rules else None
+            limit = member_rules.levels[side].get(level)
+            extra: dict[str, float | str | None] = {"group": group}
+            if limit is not None:
+                self.book.apply(Change("vote", key, subject_of(member_rules), limit.level, level, int(ts), own,
+                                       limit.threshold, None, extra), int(ts))
+            elif level == 0:
+                self.book.clear(Change("vote", key, subject_of(member_rules), None, 0, int(ts), own, None, None, extra))
 
     # --- windows: trend and rainfall ----------------------------------------------------------
 

@@ -62,7 +62,7 @@ def build_app(settings: Settings) -> faust.App:
     table = app.Table("rules-state", default=None, partitions=partitions, use_partitioner=True,
                       key_type=bytes, value_type=bytes)
     registry = load_registry(settings.registry_dir)
-    runtime = TableRuntime(RuleEngine(registry), table)
+    runtime = TableRuntime(RuleEngine(registry, lateness_s=settings.rules_lateness_s), table)
     seen_fingerprint = [registry.fingerprint]
 
     async def emit(transitions: list[AlarmTransition]) -> None:
