@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "hazmon.stack.cli",
     "hazmon.registry.cli",
     "hazmon.secrets_cli",
+    "hazmon.demo",
     "stream_rules.cli",
     "ingest.cli",
     "dashboards.cli",
