@@ -27,7 +27,8 @@ def apply_injection(injection: ValueInjection, entry: PointEntry, t_s: np.ndarra
     match injection:
         case Ramp(at_s=at, over_s=over, to=target, until_s=until):
             mask = _window(t_s, at, None if until is None else until - at)
-            start = _first(values, mask)
+            before = values[t_s < at]   # continue from the last value before the ramp, so ramps chain
+            start = float(before[-1]) if len(before) else _first(values, mask)
             return np.where(mask, start + (target - start) * np.clip((t_s - at) / over, 0, 1), values), quality
         case Step(at_s=at, value=value, duration_s=duration) | Spike(at_s=at, value=value, duration_s=duration):
             return np.where(_window(t_s, at, duration), value, values), quality

@@ -34,7 +34,7 @@ class _OnPoint(_Timed):
 
 
 class Ramp(_OnPoint):
-    """From the point's value at ``at_s``, linearly to ``to`` over ``over_s``, then held until ``until_s``."""
+    """From the point's last value before ``at_s``, linearly to ``to`` over ``over_s``, then held until ``until_s``."""
 
     kind: Literal["ramp"]
     to: float

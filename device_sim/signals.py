@@ -39,7 +39,7 @@ SENSOR_PROFILES: dict[PointType, SensorProfile] = {
     PointType.PRESSURE: SensorProfile(0.005, 0.001),
     PointType.COMBUSTIBLE_GAS: SensorProfile(0.0, 0.1),
     PointType.TOXIC_GAS: SensorProfile(0.0, 0.1),
-    PointType.WATER_LEVEL: SensorProfile(0.0005, 0.01),
+    PointType.WATER_LEVEL: SensorProfile(0.0002, 0.01),
     PointType.DRY_BEACH_LENGTH: SensorProfile(0.002, 0.1),
     PointType.PHREATIC_DEPTH: SensorProfile(0.002, 0.01),
     PointType.DISPLACEMENT: SensorProfile(0.001, 0.1),
@@ -136,8 +136,9 @@ def _pond(signal: SignalInput) -> PondState:
 
 
 def water_level(signal: SignalInput) -> np.ndarray:
-    """Rises with the pond's storage; at storage 1 it reaches the top of the band, beyond it a flood."""
-    return signal.at(0.7 + 0.3 * _pond(signal).fill_at(signal.t_s))
+    """Rises with the pond's storage over the band's top tenth (a few metres; baseline rain lifts it
+    ~0.15 m/h at most); at storage 1 it reaches the top of the band, beyond it a flood."""
+    return signal.at(0.9 + 0.1 * _pond(signal).fill_at(signal.t_s))
 
 
 def dry_beach_length(signal: SignalInput) -> np.ndarray:

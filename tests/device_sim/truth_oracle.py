@@ -8,6 +8,7 @@ from collections import defaultdict
 import numpy as np
 
 from hazmon.registry import Registry
+from hazmon.registry.loader import PointEntry
 
 from device_sim import ExpectedAlarm, ScenarioRun
 
@@ -96,6 +97,8 @@ def alarm_times(registry: Registry, run: ScenarioRun, alarm: ExpectedAlarm) -> l
             times += [int(t) for t in s.ts[faulty(registry, alarm.enterprise, point, s)]]
         elif alarm.rule == "vote":
             times += vote_times(registry, run, alarm.enterprise, point, alarm.level)
+        elif alarm.rule == "trend" and s is not None:
+            times += trend_times(registry.point(alarm.enterprise, point), s)  # type: ignore[arg-type]
         elif alarm.rule == "rainfall" and s is not None:
             limit = registry.point(alarm.enterprise, point).limits.high_1h  # type: ignore[union-attr]
             hourly = [s.values[(s.ts > t - HOUR_MS) & (s.ts <= t)].sum() for t in s.ts]
@@ -106,6 +109,19 @@ def alarm_times(registry: Registry, run: ScenarioRun, alarm: ExpectedAlarm) -> l
         times += [m.at_ms for m in run.messages if m.kind == "drop" and m.device == alarm.device]
         times += silences(registry, run, alarm.enterprise, alarm.device or "")
     return times
+
+
+def trend_times(entry: PointEntry, series: Series) -> list[int]:
+    """Reading times at which the least-squares slope over the trend window exceeded rate_per_h."""
+    rate, window_ms = entry.point.rate_per_h, entry.point.trend_window_s * 1000
+    result = []
+    for ts in series.ts:
+        inside = (series.ts > ts - window_ms) & (series.ts <= ts)
+        if rate is not None and inside.sum() >= 2:
+            slope_per_ms = np.polyfit(series.ts[inside] - ts, series.values[inside], 1)[0]
+            if abs(slope_per_ms) * HOUR_MS > rate:
+                result.append(int(ts))
+    return result
 
 
 def silences(registry: Registry, run: ScenarioRun, enterprise: str, device: str) -> list[int]:
