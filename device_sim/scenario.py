@@ -101,6 +101,15 @@ class Fire(_OnPoint):
     reset_after_s: float | None = Field(default=None, gt=0)
 
 
+class ControllerEvent(_OnPoint):
+    """Another §4 event of a fire alarm controller zone: fault, disabled (屏蔽), supervisory, start,
+    feedback, reset or normal."""
+
+    kind: Literal["event"]
+    event: Literal["fault", "disabled", "supervisory", "start", "feedback", "reset", "normal"]
+    text: str = ""
+
+
 class Flood(_Timed):
     """Heavy rain of ``mm_per_h`` on a tailings pond ``site`` for ``duration_s``; the pond responds."""
 
@@ -157,9 +166,11 @@ class ForeignTopic(_OnDevice):
     as_enterprise: str
 
 
-Injection = Annotated[Ramp | Step | Spike | Leak | Stuck | OutOfRange | BadQuality | Fire | Flood | Offline
-                      | ClockSkew | Duplicate | OutOfOrder | Malformed | ForeignTopic, Field(discriminator="kind")]
+Injection = Annotated[Ramp | Step | Spike | Leak | Stuck | OutOfRange | BadQuality | Fire | ControllerEvent | Flood
+                      | Offline | ClockSkew | Duplicate | OutOfOrder | Malformed | ForeignTopic, Field(discriminator="kind")]
+DeviceInjection = Offline | ClockSkew | Duplicate | OutOfOrder | Malformed | ForeignTopic
 VALUE_INJECTIONS = (Ramp, Step, Spike, Leak, Stuck, OutOfRange, BadQuality)
+DEVICE_INJECTIONS = (Offline, ClockSkew, Duplicate, OutOfOrder, Malformed, ForeignTopic)
 
 
 class ExpectedAlarm(_Strict):

@@ -24,8 +24,8 @@ from hazmon.wire import DeviceStatus, Event, ReadingBatch, TsSource
 
 from device_sim import hydrology
 from device_sim.injections import apply_injection
-from device_sim.scenario import (VALUE_INJECTIONS, ClockSkew, Duplicate, Fire, Flood, ForeignTopic, Malformed,
-                                 Offline, OutOfOrder, Scenario)
+from device_sim.scenario import (DEVICE_INJECTIONS, VALUE_INJECTIONS, ClockSkew, ControllerEvent, DeviceInjection,
+                                 Duplicate, Fire, Flood, ForeignTopic, Malformed, Offline, OutOfOrder, Scenario)
 from device_sim.signals import signal
 
 FUTURE_LIMIT_S = 300.0   # §6: a reading more than 5 minutes in the future is refused (bad_ts)
@@ -207,27 +207,32 @@ class _Generator:
             for device, entries in sorted(self.registry.devices(enterprise).items()):
                 messages = self.device_messages(enterprise, device, entries, ponds)
                 for injection in self.scenario.injections:
-                    if getattr(injection, "device", None) == device and injection.enterprise == enterprise:
+                    if isinstance(injection, DEVICE_INJECTIONS) and (injection.enterprise, injection.device) == (enterprise, device):
                         messages = self.disturb(injection, messages)
                 self.messages.extend(messages)
-        self.messages.extend(self.fire_events())
+        self.messages.extend(self.controller_events())
         order = {id(m): i for i, m in enumerate(self.messages)}
         # a (re)connect comes before what the device sends at the same second
         return sorted(self.messages, key=lambda m: (m.at_s, m.kind != "status", order[id(m)]))
 
-    def fire_events(self) -> list[DeviceMessage]:
+    def controller_events(self) -> list[DeviceMessage]:
+        """§4 events of fire alarm controller zones: ``fire`` (then ``reset``) and the other events."""
         result = []
         for injection in self.scenario.injections:
             if isinstance(injection, Fire):
-                device = self.registry.point(injection.enterprise, injection.point).point.device  # type: ignore[union-attr]
-                times = [(injection.at_s, "fire")]
+                events = [(injection.at_s, "fire", injection.text)]
                 if injection.reset_after_s is not None:
-                    times.append((injection.at_s + injection.reset_after_s, "reset"))
-                result += [DeviceMessage(t, self.at_ms(t), injection.enterprise, device, "event",
-                                         event=(injection.point, name, injection.text)) for t, name in times]
+                    events.append((injection.at_s + injection.reset_after_s, "reset", injection.text))
+            elif isinstance(injection, ControllerEvent):
+                events = [(injection.at_s, injection.event, injection.text)]
+            else:
+                continue
+            device = self.registry.point(injection.enterprise, injection.point).point.device  # type: ignore[union-attr]
+            result += [DeviceMessage(t, self.at_ms(t), injection.enterprise, device, "event", event=(injection.point, name, text))
+                       for t, name, text in events]
         return result
 
-    def disturb(self, injection: object, messages: list[DeviceMessage]) -> list[DeviceMessage]:
+    def disturb(self, injection: DeviceInjection, messages: list[DeviceMessage]) -> list[DeviceMessage]:
         """Apply a device-level injection to the device's messages."""
         match injection:
             case Offline(at_s=at, duration_s=duration):
