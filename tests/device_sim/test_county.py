@@ -47,3 +47,11 @@ def test_a_county_left_alone_raises_no_limit_alarm(tmp_path: Path) -> None:
         for rule in ("limit", "fault"):
             alarm = ExpectedAlarm(enterprise=entry.enterprise, point=entry.id, rule=rule, from_s=0, to_s=1800)
             assert not alarm_times(registry, run, alarm), f"{entry.enterprise}/{entry.id} {rule}"
+
+
+def test_the_county_command_writes_what_registry_check_accepts(tmp_path: Path, capsys) -> None:
+    from hazmon.cli import main
+
+    assert main(["sim", "county", "--enterprises", "6", "--seed", "2", "--out", str(tmp_path)]) == 0
+    assert main(["registry", "check", str(tmp_path)]) == 0
+    assert "OK, 6 enterprises" in capsys.readouterr().out
