@@ -1,0 +1,214 @@
+"""Benchmark: readings per second through the stream rules, on a generated county of ≥ 10 000 points.
+
+Three figures from one run:
+- ``inprocess_readings_per_s``: ``RuleEngine.process`` on decoded records, one core, no I/O;
+- ``kafka_readings_per_s``: one real ``hazmon rules worker`` process (exactly-once) draining a
+  pre-filled readings topic, measured from its committed offsets once it has joined;
+- ``ceiling_readings_per_s``: a bare aiokafka consumer reading the same topic from the start.
+
+Records are ``wire.ReadingBatch`` of one device, ``--steps-per-record`` reporting steps of all its
+points each (ingest packs several MQTT messages of a device into one record). Values are
+device_sim's undisturbed baselines, so the county is quiet, as it mostly is.
+
+    .venv/bin/python bench/rules.py --seconds 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+import numpy as np  # noqa: E402
+import orjson  # noqa: E402
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # noqa: E402
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # noqa: E402
+from aiokafka.structs import TopicPartition  # noqa: E402
+
+from device_sim.county import write_county  # noqa: E402
+from device_sim.load import SAMPLES_PER_POINT, baseline  # noqa: E402
+from hazmon.registry import Registry, load_registry  # noqa: E402
+from hazmon.registry.models import PointType  # noqa: E402
+from hazmon.settings import Settings, get_settings  # noqa: E402
+from hazmon.wire import ReadingBatch  # noqa: E402
+from stream_rules.engine import RuleEngine  # noqa: E402
+
+T0_MS = 1_764_000_000_000
+STEP_MS = 10_000
+
+
+def county(directory: Path, min_points: int) -> Registry:
+    enterprises = 400
+    while True:
+        write_county(directory, enterprises, seed=5)
+        registry = load_registry(directory)
+        if sum(e.point.type is not PointType.FIRE_DETECTOR for e in registry) >= min_points:
+            return registry
+        enterprises = int(enterprises * 1.5)
+
+
+def device_series(registry: Registry) -> list[tuple[str, str, list[str], np.ndarray]]:
+    """(enterprise, device, points, values[sample, point]) of every reporting device."""
+    devices: dict[tuple[str, str], list] = {}
+    for entry in registry:
+        if entry.point.type is not PointType.FIRE_DETECTOR:
+            devices.setdefault((entry.enterprise, entry.point.device), []).append(entry)
+    return [(ent, dev, [e.id for e in entries], np.stack([baseline(e, T0_MS / 1000) for e in entries], axis=1))
+            for (ent, dev), entries in devices.items()]
+
+
+def records(series: list, steps_per_record: int, rounds: int) -> list[ReadingBatch]:
+    out: list[ReadingBatch] = []
+    for r in range(rounds):
+        for enterprise, device, points, values in series:
+            steps = [r * steps_per_record + k for k in range(steps_per_record)]
+            ts = [T0_MS + s * STEP_MS for s in steps for _ in points]
+            vals = [float(v) for s in steps for v in values[s % SAMPLES_PER_POINT]]
+            n = len(ts)
+            out.append({"v": 1, "enterprise": enterprise, "device": device, "recv_ms": ts[-1],
+                        "points": points * steps_per_record, "ts": ts, "values": vals, "q": [0] * n, "ts_src": [0] * n})
+    return out
+
+
+def in_process(registry: Registry, batch: list[ReadingBatch], seconds: float, per_call: int) -> float:
+    engine = RuleEngine(registry, clock=lambda: 0)
+    done = 0
+    start = time.perf_counter()
+    for i in range(0, len(batch), per_call):
+        chunk = batch[i:i + per_call]
+        engine.process(readings=chunk)
+        done += sum(len(r["ts"]) for r in chunk)
+        if time.perf_counter() - start >= seconds:
+            break
+    return done / (time.perf_counter() - start)
+
+
+async def fill_topic(settings: Settings, topics: dict[str, str], encoded: list[tuple[bytes, bytes]]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(t, settings.kafka_partitions, 1) for t in topics.values()])
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=20, max_batch_size=1 << 20,
+                                max_request_size=8 << 20, acks="all")
+    await producer.start()
+    try:
+        futures = [await producer.send(topics["readings"], value, key=key) for key, value in encoded]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def ceiling(settings: Settings, topic: str, total_records: int, readings_per_record: float) -> float:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.kafka_bootstrap, group_id=None,
+                                auto_offset_reset="earliest", enable_auto_commit=False, max_partition_fetch_bytes=8 << 20)
+    await consumer.start()
+    try:
+        seen, counted, start = 0, 0, 0.0
+        while seen < total_records:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=2_000)
+            got = sum(len(msgs) for msgs in batches.values())
+            if got and not seen:
+                start = time.perf_counter()     # as for the worker: from the first data, not from joining
+            else:
+                counted += got
+            seen += got
+        return counted * readings_per_record / (time.perf_counter() - start)
+    finally:
+        await consumer.stop()
+
+
+async def committed(admin: AIOKafkaAdminClient, group: str, topic: str) -> int:
+    offsets = await admin.list_consumer_group_offsets(group)
+    return sum(meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset > 0)
+
+
+async def through_worker(settings: Settings, topics: dict[str, str], registry_dir: Path, total_records: int,
+                         readings_per_record: float, timeout_s: float, workdir: Path) -> float:
+    app_id = f"bench-rules-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "HAZMON_RULES_APP_ID": app_id, "HAZMON_REGISTRY_DIR": str(registry_dir),
+           "HAZMON_RULES_READINGS_TOPIC": topics["readings"], "HAZMON_RULES_EVENTS_TOPIC": topics["events"],
+           "HAZMON_RULES_STATUS_TOPIC": topics["status"], "HAZMON_RULES_OUTPUT_TOPIC": topics["output"],
+           "HAZMON_RULES_DATADIR": str(workdir / "faust"), "HAZMON_RULES_TICK_S": "3600"}
+    log = (workdir / "worker.log").open("wb")
+    worker = subprocess.Popen([sys.executable, "-m", "hazmon.cli", "rules", "worker"], env=env, stdout=log,
+                              stderr=subprocess.STDOUT, start_new_session=True)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        first: tuple[float, int] | None = None
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and worker.poll() is None:
+            done = await committed(admin, app_id, topics["readings"])
+            now = time.perf_counter()
+            if first is None and done > 0:
+                first = (now, done)
+            if first is not None and done >= total_records:
+                return (done - first[1]) * readings_per_record / (now - first[0])
+            await asyncio.sleep(0.25)
+        raise RuntimeError(f"worker did not drain the topic; see {workdir / 'worker.log'}")
+    finally:
+        await admin.close()
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+
+
+async def delete_topics(settings: Settings, names: list[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        await admin.delete_topics([n for n in names if n in existing])
+    finally:
+        await admin.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=30, help="rough bound of the measuring time")
+    parser.add_argument("--points", type=int, default=10_000, help="at least this many reporting points")
+    parser.add_argument("--steps-per-record", type=int, default=10)
+    args = parser.parse_args()
+    settings = get_settings()
+    with tempfile.TemporaryDirectory(prefix="bench-rules-") as tmp:
+        workdir = Path(tmp)
+        registry = county(workdir / "registry", args.points)
+        series = device_series(registry)
+        points = sum(len(p) for _, _, p, _ in series)
+        per_round = points * args.steps_per_record
+        rounds = max(2, int(300_000 * args.seconds / 3 / per_round))
+        batch = records(series, args.steps_per_record, rounds)
+        inprocess = in_process(registry, batch, args.seconds / 3, per_call=200)
+
+        kafka_rounds = max(2, int(150_000 * args.seconds / 3 / per_round))
+        kafka_batch = batch[: kafka_rounds * len(series)]
+        readings_per_record = sum(len(r["ts"]) for r in kafka_batch) / len(kafka_batch)
+        unique = uuid.uuid4().hex[:8]
+        topics = {name: f"bench-rules-{name}-{unique}" for name in ("readings", "events", "status", "output")}
+        encoded = [(r["enterprise"].encode(), orjson.dumps(r)) for r in kafka_batch]
+        try:
+            await fill_topic(settings, topics, encoded)
+            ceiling_rate = await ceiling(settings, topics["readings"], len(encoded), readings_per_record)
+            kafka_rate = await through_worker(settings, topics, workdir / "registry", len(encoded), readings_per_record,
+                                              timeout_s=60 + 4 * args.seconds, workdir=workdir)
+        finally:
+            await delete_topics(settings, list(topics.values()))
+    result = {"points": points, "devices": len(series), "enterprises": len(registry.enterprises),
+              "readings_per_record": round(readings_per_record, 1), "kafka_records": len(encoded),
+              "inprocess_readings_per_s": round(inprocess), "kafka_readings_per_s": round(kafka_rate),
+              "ceiling_readings_per_s": round(ceiling_rate), "kafka_vs_ceiling": round(kafka_rate / ceiling_rate, 3)}
+    print(orjson.dumps(result).decode())
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
