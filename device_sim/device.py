@@ -59,7 +59,7 @@ class SimDevice:
         self.stats.connected = True
         payload = online.payload() if online is not None else b'{"v":1,"online":true}'
         await client.publish(self.status_topic, payload, qos=1, retain=True)
-        log.info("device connected", extra={"enterprise": self.enterprise, "device": self.device})
+        log.debug("device connected", extra={"enterprise": self.enterprise, "device": self.device})
 
     async def drop(self, client: aiomqtt.Client) -> None:
         """Lose the connection abruptly: no DISCONNECT packet, so the broker publishes the will."""

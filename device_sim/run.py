@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -53,5 +54,6 @@ async def run_scenario(settings: Settings, registry_dir: Path, scenario: Scenari
     return {"scenario": scenario.name, "speed": speed, "registry": str(registry_dir), "device_start_ms": start_ms,
             "wall_s": round(time.monotonic() - wall_start, 3), **totals(stats),
             "max_late_s": round(max(late, default=0.0), 3),
+            "expected_refusals": dict(Counter(m.refusal for m in run.messages if m.refusal is not None)),
             "expect": [a.model_dump(exclude_none=True) | {"window_ms": a.window_ms(start_ms)} for a in scenario.expect],
             "forbid": [a.model_dump(exclude_none=True) | {"window_ms": a.window_ms(start_ms)} for a in scenario.forbid]}

@@ -18,7 +18,7 @@ from device_sim.clock import WarpClock
 from device_sim.device import SimDevice
 from device_sim.load import LoadPlan, run_load
 from device_sim.run import run_scenario
-from device_sim.stream import DeviceMessage
+from device_sim.stream import MALFORMED_PAYLOADS, DeviceMessage
 
 pytestmark = pytest.mark.servers
 CHEM = "91433127MA4CHEM001"
@@ -113,3 +113,27 @@ async def test_a_refused_device_retries_with_growing_backoff(mosquitto: Settings
     # pauses 0.1, 0.2, 0.4, 0.4 … : about five attempts in 1.6 s, not dozens, and never connected
     assert 3 <= device.stats.errors <= 7
     assert device.stats.connects == 0 and time.monotonic() - started >= 1.5
+
+
+async def test_transport_faults_reach_the_broker_as_scripted(mosquitto: Settings, platform_secrets: Secrets,
+                                                              unique: str) -> None:
+    scenario = load_scenario(shipped_scenarios()[0].parent / "transport_faults.yaml")
+    raw: list[tuple[str, bytes]] = []
+    async with platform_client(mosquitto, platform_secrets, unique) as platform:
+        await platform.subscribe(f"hazmon/v1/{CHEM}/RTU01/telemetry", qos=1)
+        await platform.subscribe("hazmon/v1/91433127MA4MINE002/RTU01/telemetry", qos=1)
+
+        async def gather_raw() -> None:
+            async for message in platform.messages:
+                raw.append((str(message.topic), bytes(message.payload)))
+        listener = asyncio.create_task(gather_raw())
+        report = await run_scenario(mosquitto, mosquitto.registry_dir, scenario, speed=1800.0)
+        await asyncio.sleep(1.0)
+        listener.cancel()
+    start = report["device_start_ms"]
+    assert not [t for t, _ in raw if "91433127MA4MINE002" in t]          # the broker ACL refused the foreign topic
+    malformed = {p for p, _ in MALFORMED_PAYLOADS}
+    assert sum(payload in malformed for _, payload in raw) == 3
+    seqs = [orjson.loads(p)["seq"] for _, p in raw if p not in malformed and start <= orjson.loads(p).get("ts", 0)]
+    assert len(seqs) == len(set(seqs)) + 2                                 # one message sent twice more
+    assert seqs != sorted(seqs)                                            # a minute of them in reverse order
