@@ -13,10 +13,9 @@ import aiomqtt
 from hazmon.settings import Settings
 
 from device_sim.clock import WarpClock
-from device_sim.stream import DeviceMessage
+from device_sim.stream import WILL_PAYLOAD, DeviceMessage
 
 log = logging.getLogger(__name__)
-WILL_PAYLOAD = b'{"v":1,"online":false}'
 
 
 @dataclass

@@ -35,6 +35,8 @@ MALFORMED_PAYLOADS: tuple[tuple[bytes, str], ...] = (
     (b'{"v": 1, "readings": {"point": "x"}}', "bad_shape"),
 )
 MessageKind = Literal["telemetry", "event", "status", "drop"]
+QUALITY_NAMES = {1: "uncertain", 2: "bad"}
+WILL_PAYLOAD = b'{"v":1,"online":false}'   # §5: every device's MQTT will
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +85,9 @@ class DeviceMessage:
         if self.kind == "event" and self.event is not None:
             point, name, text = self.event
             return orjson.dumps({"v": 1, "ts": self.at_ms, "point": point, "event": name, "text": text})
-        return orjson.dumps({"v": 1, "online": self.kind == "status", "ts": self.at_ms} if self.kind == "status"
-                            else {"v": 1, "online": False})
-
-
-QUALITY_NAMES = {1: "uncertain", 2: "bad"}
+        if self.kind == "status":
+            return orjson.dumps({"v": 1, "online": True, "ts": self.at_ms})
+        return WILL_PAYLOAD   # a drop: what the broker publishes for the device
 
 
 @dataclass
