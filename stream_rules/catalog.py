@@ -13,6 +13,7 @@ import numpy as np
 from hazmon.registry.limits import Limit
 from hazmon.registry.loader import PointEntry, Registry
 from hazmon.registry.models import PointType, SiteKind
+from stream_rules.alarms import Subject
 
 LEVELS = 4
 DIRECTIONS: tuple[str, str] = ("above", "below")
@@ -28,6 +29,7 @@ class PointRules:
     trend: bool
     rainfall: bool
     stuck_ms: float | None
+    subject: Subject
 
     @property
     def slow_path(self) -> bool:
@@ -73,7 +75,8 @@ def _point_rules(entry: PointEntry) -> PointRules:
     point = entry.point
     trend = point.rate_per_h is not None or entry.limits.form == "colors"
     stuck_ms = None if point.stuck_s is None else point.stuck_s * 1000.0
-    return PointRules(entry, levels, trend, entry.limits.form == "rainfall", stuck_ms)
+    subject = Subject(entry.site.id, point.device, point.id, f"{entry.site.name}{point.name or ''}[{point.id}]")
+    return PointRules(entry, levels, trend, entry.limits.form == "rainfall", stuck_ms, subject)
 
 
 def compile_registry(registry: Registry) -> dict[str, Catalog]:

@@ -9,7 +9,7 @@ import numpy as np
 from hazmon.wire import DeviceStatus, Event
 from stream_rules.alarms import FIRE_SEVERITY, AlarmBook, Change, Subject
 from stream_rules.catalog import OFFLINE_PERIODS, Catalog
-from stream_rules.point_rules import FAULT_SEVERITY, subject_of
+from stream_rules.point_rules import FAULT_SEVERITY
 from stream_rules.state import EnterpriseState
 
 OFFLINE_SEVERITY = 1
@@ -51,7 +51,7 @@ def apply_event(catalog: Catalog, book: AlarmBook, event: Event) -> bool:
     if index is None:
         return False
     rules = catalog.rules[index]
-    subject = subject_of(rules)
+    subject = rules.subject
     ts = int(event["ts"])
     name = event["event"]
     extra: dict[str, float | str | None] = {"event": name, "text": event.get("text", "")}

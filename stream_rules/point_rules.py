@@ -4,7 +4,7 @@ trend and rainfall windows. Called in reading-time order for the readings ``clas
 
 from __future__ import annotations
 
-from stream_rules.alarms import AlarmBook, Change, Subject
+from stream_rules.alarms import AlarmBook, Change
 from stream_rules.catalog import OFFLINE_PERIODS, Catalog, PointRules
 from stream_rules.state import EnterpriseState, LevelTrack
 
@@ -14,11 +14,6 @@ DAY_MS = 24 * HOUR_MS
 FAULT_SEVERITY = 1
 TREND_SEVERITY = 1
 RAINFALL_SEVERITY = 1
-
-
-def subject_of(rules: PointRules) -> Subject:
-    point = rules.entry.point
-    return Subject(rules.entry.site.id, point.device, point.id, f"{rules.entry.site.name}{point.name or ''}[{point.id}]")
 
 
 class PointRulesRunner:
@@ -40,7 +35,7 @@ class PointRulesRunner:
             return
         self._recover(rules, ts, value)
         for side, (breached, held) in levels.items():
-            if rules.levels[side]:
+            if rules.levels[side] and (held or f"{pid}|{side}" in self.state.tracks):
                 self._limit(rules, side, ts, value, breached, held, gap)
         if rules.trend:
             self._trend(rules, ts, value)
@@ -65,7 +60,7 @@ class PointRulesRunner:
         self.state.fault_good_since.pop(pid, None)
         if self.book.is_open(f"offline|{rules.entry.point.device}"):
             return                     # inhibited by the device's offline alarm
-        change = Change("fault", f"fault|{pid}", subject_of(rules), None, FAULT_SEVERITY, int(ts), value, None, reason)
+        change = Change("fault", f"fault|{pid}", rules.subject, None, FAULT_SEVERITY, int(ts), value, None, reason)
         self.book.apply(change, int(ts), "raised")
 
     def _recover(self, rules: PointRules, ts: float, value: float) -> None:
@@ -76,7 +71,7 @@ class PointRulesRunner:
         since = self.state.fault_good_since.setdefault(pid, ts)
         if ts - since >= rules.entry.limits.confirm_s * 1000.0:
             del self.state.fault_good_since[pid]
-            self.book.clear(Change("fault", key, subject_of(rules), None, FAULT_SEVERITY, int(ts), value))
+            self.book.clear(Change("fault", key, rules.subject, None, FAULT_SEVERITY, int(ts), value))
 
     # --- limits -------------------------------------------------------------------------------
 
@@ -106,7 +101,7 @@ class PointRulesRunner:
         key = f"limit|{pid}|{side}"
         current = self.book.open.get(key)
         level = max(confirmed, min(current.severity, armed)) if current else confirmed
-        subject = subject_of(rules)
+        subject = rules.subject
         if level:
             limit = levels[level]
             started = min(s for s in track.since if s is not None) if current is None else current.started_at
@@ -138,10 +133,10 @@ class PointRulesRunner:
             limit = member_rules.levels[side].get(level)
             extra: dict[str, float | str | None] = {"group": group}
             if limit is not None:
-                self.book.apply(Change("vote", key, subject_of(member_rules), limit.level, level, int(ts), own,
+                self.book.apply(Change("vote", key, member_rules.subject, limit.level, level, int(ts), own,
                                        limit.threshold, None, extra), int(ts))
             elif level == 0:
-                self.book.clear(Change("vote", key, subject_of(member_rules), None, 0, int(ts), own, None, None, extra))
+                self.book.clear(Change("vote", key, member_rules.subject, None, 0, int(ts), own, None, None, extra))
 
     # --- windows: trend and rainfall ----------------------------------------------------------
 
@@ -159,7 +154,7 @@ class PointRulesRunner:
         slope = _slope(window) if len(window) >= 2 and ts - window[0][0] >= span_ms / 2 else None
         key = f"trend|{point.id}"
         found = None if slope is None else _trend_finding(rules, value, slope)
-        subject = subject_of(rules)
+        subject = rules.subject
         if found is not None:
             self.state.calm_since.pop(point.id, None)
             level, limit, extra = found
@@ -176,7 +171,7 @@ class PointRulesRunner:
         window = self._window(point.id, ts, value, DAY_MS)
         totals = {"high_1h": sum(v for t, v in window if t > ts - HOUR_MS), "high_24h": sum(v for _, v in window)}
         limits = {"high_1h": rules.entry.limits.high_1h, "high_24h": rules.entry.limits.high_24h}
-        subject = subject_of(rules)
+        subject = rules.subject
         for name, total in totals.items():
             limit = limits[name]
             assert limit is not None
