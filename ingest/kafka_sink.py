@@ -4,6 +4,7 @@ when Kafka has acknowledged every record of it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from aiokafka import AIOKafkaProducer
@@ -14,11 +15,17 @@ from ingest.outbound import KafkaRecord
 
 log = logging.getLogger(__name__)
 
+# What a broker going away and coming back raises. InvalidStateError: aiokafka 0.14 can answer a
+# producer-id request twice while the broker restarts, and fails its own start with it.
+BROKER_TROUBLE = (KafkaError, OSError, asyncio.InvalidStateError, TimeoutError)
+REQUEST_TIMEOUT_S = 10
+
 
 class KafkaSink:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._producer = self._new_producer()
+        self._one_writer = asyncio.Lock()  # flushes and counters never replace the producer under each other
 
     def _new_producer(self) -> AIOKafkaProducer:
         return AIOKafkaProducer(
@@ -26,23 +33,27 @@ class KafkaSink:
             linger_ms=5, max_batch_size=512 * 1024, max_request_size=1024 * 1024, request_timeout_ms=10000,
             client_id=self._settings.ingest_client_id)
 
+    async def _replace_producer(self) -> None:
+        with contextlib.suppress(*BROKER_TROUBLE):
+            await asyncio.wait_for(self._producer.stop(), REQUEST_TIMEOUT_S)
+        self._producer = self._new_producer()
+
     async def start(self) -> None:
         """Connect, waiting for Kafka as long as it takes (the adapter is useless without it)."""
         while True:
             try:
-                await self._producer.start()
+                await asyncio.wait_for(self._producer.start(), 3 * REQUEST_TIMEOUT_S)
                 return
-            except KafkaError as exc:
-                log.warning("kafka not reachable, retrying", extra={"error": str(exc)})
-                await self._producer.stop()
-                self._producer = self._new_producer()
+            except BROKER_TROUBLE as exc:
+                log.warning("kafka not reachable, retrying", extra={"error": type(exc).__name__})
+                await self._replace_producer()
                 await asyncio.sleep(self._settings.ingest_retry_s)
 
     async def stop(self) -> None:
         await self._producer.stop()
 
     async def write(self, records: list[KafkaRecord]) -> None:
-        """Send ``records`` and wait until Kafka acknowledged all of them; raises KafkaError if not."""
+        """Send ``records`` and wait until Kafka acknowledged all of them; raises if not."""
         futures = [await self._producer.send(r.topic, r.value, key=r.key, headers=r.headers) for r in records]
         outcomes = await asyncio.gather(*futures, return_exceptions=True)
         failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
@@ -51,16 +62,19 @@ class KafkaSink:
 
     async def write_until_done(self, records: list[KafkaRecord]) -> None:
         """``write`` again, on a fresh producer, after each failure: nothing accepted is given up."""
+        async with self._one_writer:
+            await self._write_until_done(records)
+
+    async def _write_until_done(self, records: list[KafkaRecord]) -> None:
         attempt = 0
         while True:
             try:
-                await self.write(records)
-            except KafkaError as exc:
+                await asyncio.wait_for(self.write(records), 3 * REQUEST_TIMEOUT_S)
+            except BROKER_TROUBLE as exc:
                 attempt += 1
                 log.warning("kafka write failed, retrying", extra={"records": len(records), "attempt": attempt,
                                                                     "error": type(exc).__name__})
-                await self._producer.stop()
-                self._producer = self._new_producer()
+                await self._replace_producer()
                 await asyncio.sleep(self._settings.ingest_retry_s)
                 await self.start()
                 continue
