@@ -117,7 +117,8 @@ class IngestAdapter:
         route = split_topic(topic)
         if route is None:  # outside the subscribed filters: cannot happen with the broker's routing
             log.warning("message on an unexpected topic acknowledged and ignored", extra={"topic": topic})
-            link.ack(message.mid)
+            self._batch.add_ignored((link, message.mid))
+            self._ready.set()
             return
         enterprise, device, kind = route
         verdict = parse_message(kind, enterprise, device, payload, now_ms(), self._registry.current,

@@ -54,8 +54,12 @@ class FlushBatch:
     def __len__(self) -> int:
         return len(self.acks)
 
-    def add_duplicate(self, verdict: Verdict, ack: Ack) -> None:
+    def add_ignored(self, ack: Ack) -> None:
+        """A message with nothing to write, acknowledged in its turn."""
         self.acks.append(ack)
+
+    def add_duplicate(self, verdict: Verdict, ack: Ack) -> None:
+        self.add_ignored(ack)
         self.counters.of(verdict.enterprise).duplicates += 1
 
     def add(self, verdict: Verdict, mqtt_topic: str, payload: bytes, ack: Ack, gap: int,
