@@ -3,11 +3,12 @@
 A C publisher (``mosquitto_pub -l``) publishes at full speed, QoS 1, as one device of a bench
 enterprise; ``hazmon ingest run`` runs as its own process; this process counts the readings that
 reach Kafka. Two runs: messages of 50 readings and of 1 reading. In the same run, the ceiling:
-a bare aiomqtt subscriber's receive rate (QoS 1) of the same 1-reading stream on the same broker.
-Last stdout line: JSON with ``readings_per_s_batch50``, ``msgs_per_s_batch1``,
-``ceiling_msgs_per_s`` and ``ratio_batch1``.
+a bare aiomqtt subscriber's receive rate (QoS 1) of the same 1-reading stream on the same broker,
+and, for reference, a bare pass-through (that subscriber sending each message as one Kafka record,
+no checks, no acknowledgement after Kafka). Last stdout line: JSON with ``readings_per_s_batch50``,
+``msgs_per_s_batch1``, ``ceiling_msgs_per_s``, ``ratio_batch1`` and ``passthrough_msgs_per_s``.
 
-    .venv/bin/python bench/ingest.py --seconds 15
+    .venv/bin/python bench/ingest.py --seconds 20
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import aiomqtt  # noqa: E402
 import orjson  # noqa: E402
-from aiokafka import AIOKafkaConsumer  # noqa: E402
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # noqa: E402
 
 from hazmon.secrets import Secrets  # noqa: E402
 from hazmon.settings import Settings, get_settings  # noqa: E402
@@ -78,20 +79,27 @@ def _publisher(settings: Settings, secrets: Secrets, device: str, lines: Path) -
         stdin=lines.open("rb"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-async def ceiling(settings: Settings, secrets: Secrets, lines: dict[str, Path], seconds: float) -> float:
-    """Messages per second a bare aiomqtt subscriber (QoS 1) receives of the 1-reading stream."""
+async def bare_rate(settings: Settings, secrets: Secrets, lines: dict[str, Path], seconds: float,
+                    producer: AIOKafkaProducer | None = None) -> float:
+    """Messages per second a bare aiomqtt subscriber (QoS 1) receives of the 1-reading stream; with
+    ``producer``, each message is also sent as one Kafka record (a bare pass-through, no checks)."""
     client = platform_client(settings, f"bench-bare-{uuid.uuid4().hex[:6]}", persistent=False)
+    topic = f"bench-passthrough-{uuid.uuid4().hex[:8]}"
     async with client:
         await client.subscribe(f"hazmon/v1/{ENTERPRISE}/+/telemetry", qos=1)
         publishers = start_publishers(settings, secrets, lines)
         count, started = 0, None
         try:
             async with asyncio.timeout(seconds + 1):
-                async for _ in client.messages:
+                async for message in client.messages:
                     started = started or time.monotonic()
+                    if producer is not None:
+                        await producer.send(topic, message.payload, key=ENTERPRISE.encode())
                     count += 1
                     if time.monotonic() - started >= seconds:
                         break
+            if producer is not None:
+                await producer.flush()
         except TimeoutError:
             pass
         finally:
@@ -142,23 +150,31 @@ async def main(seconds: float) -> dict[str, float]:
         secrets = register_enterprises(settings, registry_dir)
         await asyncio.sleep(1)  # the broker reloads its password file
         settings = settings.model_copy(update={"registry_dir": registry_dir})
-        phase = seconds / 3
+        phase = seconds / 4
         batch50 = payload_lines(directory, "batch50", int(phase * 3000) + 1000, 50)
         batch1 = payload_lines(directory, "batch1", int(phase * 10000) + 1000, 1)
         log = directory / "adapter.log"
         readings50, _ = await adapter_rate(settings, secrets, batch50, phase, log)
         _, msgs1 = await adapter_rate(settings, secrets, batch1, phase, log)
-        bare = await ceiling(settings, secrets, batch1, phase)
+        bare = await bare_rate(settings, secrets, batch1, phase)
+        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True, acks="all",
+                                    linger_ms=5)
+        await producer.start()
+        try:
+            passthrough = await bare_rate(settings, secrets, batch1, phase, producer)
+        finally:
+            await producer.stop()
         problems = [line for line in log.read_text().splitlines() if "ERROR" in line or "Traceback" in line]
         for line in problems[:10]:
             print(line, file=sys.stderr)
     return {"readings_per_s_batch50": round(readings50), "msgs_per_s_batch1": round(msgs1),
             "ceiling_msgs_per_s": round(bare), "ratio_batch1": round(msgs1 / bare, 3) if bare else 0.0,
+            "passthrough_msgs_per_s": round(passthrough),
             "seconds_per_phase": round(phase, 1)}
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=15.0, help="total measuring time (three phases)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="total measuring time (four phases)")
     result = asyncio.run(main(parser.parse_args().seconds))
     print(orjson.dumps(result).decode())
