@@ -89,6 +89,10 @@ def build_app(settings: Settings) -> faust.App:
         owned_partitions = {tp.partition for tp in app.consumer.assignment() if tp.topic == settings.rules_readings_topic}
         owned = [e for e in runtime.engine.catalogs if partition_of(e, partitions) in owned_partitions]
         await emit(runtime.tick(int(time.time() * 1000), owned))
+        counters = runtime.engine.counters
+        if counters:
+            log.info("rules processed since the last tick", extra={"enterprises": len(owned), **counters})
+            counters.clear()
 
     @app.timer(settings.rules_registry_poll_s, name="rules-registry")
     async def registry_poll() -> None:

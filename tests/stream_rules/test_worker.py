@@ -30,31 +30,54 @@ async def _produce_by_kind(worker: RulesWorker, records: list[tuple[str, dict]])
         await worker.produce(kind, [r for t, r in records if t == topic])
 
 
+def _scenario_halves(registry: Registry) -> tuple[list, list, list[tuple[str, str, str | None]], list]:
+    """The scenarios' records cut in two halves, the pure engine's output on all of them, and the runs."""
+    scenarios = [load_scenario(SCENARIO_DIR / f"{name}.yaml") for name in SCENARIOS]
+    runs = [(s, generate(s, registry, start_ms=START_MS)) for s in scenarios]
+    first: list[tuple[str, dict]] = []
+    second: list[tuple[str, dict]] = []
+    for _, run in runs:
+        records = run.wire_records()
+        first.extend(records[: len(records) // 2])
+        second.extend(records[len(records) // 2:])
+    return first, second, _key(run_scenario(registry, first + second)), runs
+
+
 async def test_scenarios_through_kafka_survive_a_kill(kafka: str, settings: Settings, registry: Registry,
                                                       unique: str, tmp_path: Path) -> None:
-    scenarios = [load_scenario(SCENARIO_DIR / f"{name}.yaml") for name in SCENARIOS]
-    generated = [generate(s, registry, start_ms=START_MS) for s in scenarios]
-    halves: tuple[list[tuple[str, dict]], list[tuple[str, dict]]] = ([], [])
-    for run in generated:
-        records = run.wire_records()
-        halves[0].extend(records[: len(records) // 2])
-        halves[1].extend(records[len(records) // 2:])
-    expected = _key(run_scenario(registry, halves[0] + halves[1]))
+    first, second, expected, runs = _scenario_halves(registry)
     assert len(expected) >= 6
-
     worker = RulesWorker(settings, unique, tmp_path)
     await worker.create_topics()
-    await _produce_by_kind(worker, halves[0])
+    await _produce_by_kind(worker, first)
     worker.start()
     try:
         before_kill = await worker.transitions(until=1, timeout_s=90)
         assert before_kill, worker.log.read_text()[-3000:]
         worker.kill()                      # SIGKILL: no goodbye; its open transaction is aborted
-        await _produce_by_kind(worker, halves[1])
+        await _produce_by_kind(worker, second)
         worker.start()
         after = await worker.transitions(until=len(expected), timeout_s=150, quiet_s=6)
     finally:
         worker.kill()
     assert _key(after) == expected, worker.log.read_text()[-3000:]
-    for scenario, run in zip(scenarios, generated):
+    for scenario, run in runs:
         assert ground_truth_problems(scenario, run, after) == []
+
+
+async def test_two_workers_split_and_take_over(kafka: str, settings: Settings, registry: Registry,
+                                               unique: str, tmp_path: Path) -> None:
+    first, second, expected, _ = _scenario_halves(registry)
+    worker = RulesWorker(settings, unique, tmp_path)
+    await worker.create_topics()
+    doomed = worker.start()
+    worker.start()
+    try:
+        await _produce_by_kind(worker, first)
+        assert await worker.transitions(until=1, timeout_s=90), worker.log.read_text()[-3000:]
+        worker.kill(doomed)                # the survivor takes its partitions after the session timeout
+        await _produce_by_kind(worker, second)
+        after = await worker.transitions(until=len(expected), timeout_s=150, quiet_s=12)
+    finally:
+        worker.kill()
+    assert _key(after) == expected, worker.log.read_text()[-3000:]

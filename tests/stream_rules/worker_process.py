@@ -30,7 +30,7 @@ class RulesWorker:
                     "HAZMON_RULES_TICK_S": "3600",  # the deadman follows wall time: not in a replayed scenario
                     "HAZMON_REGISTRY_DIR": str(settings.registry_dir)}
         self.log = tmp / "worker.log"
-        self.process: subprocess.Popen | None = None
+        self.processes: list[subprocess.Popen] = []
 
     async def create_topics(self) -> None:
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
@@ -40,15 +40,21 @@ class RulesWorker:
         finally:
             await admin.close()
 
-    def start(self) -> None:
+    def start(self) -> subprocess.Popen:
+        """One more worker process of the same app (they split the partitions)."""
         handle = self.log.open("ab")
-        self.process = subprocess.Popen([sys.executable, "-m", "hazmon.cli", "rules", "worker"], env=self.env,
-                                        stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen([sys.executable, "-m", "hazmon.cli", "rules", "worker"], env=self.env,
+                                   stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+        self.processes.append(process)
+        return process
 
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        assert self.process is not None
-        os.killpg(self.process.pid, sig)
-        self.process.wait(timeout=60)
+    def kill(self, process: subprocess.Popen | None = None) -> None:
+        """SIGKILL ``process``, or every worker still running."""
+        for victim in [process] if process is not None else list(self.processes):
+            if victim.poll() is None:
+                os.killpg(victim.pid, signal.SIGKILL)
+            victim.wait(timeout=60)
+            self.processes.remove(victim)
 
     async def produce(self, name: str, records: list[dict]) -> None:
         producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, enable_idempotence=True, acks="all")
@@ -72,8 +78,8 @@ class RulesWorker:
             deadline = loop.time() + timeout_s
             last_new = loop.time()
             while loop.time() < deadline:
-                if self.process is not None and self.process.poll() is not None:
-                    break
+                if self.processes and all(p.poll() is not None for p in self.processes):
+                    break                      # every worker died: its log says why
                 batches = await consumer.getmany(timeout_ms=500)
                 new = [orjson.loads(m.value) for msgs in batches.values() for m in msgs]
                 if new:
