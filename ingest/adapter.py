@@ -61,6 +61,7 @@ class IngestAdapter:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set, then drain: flush and acknowledge what was taken, and exit."""
+        await self._registry.load()
         await self._sink.start()
         receiver = asyncio.create_task(self._receive_forever(), name="ingest-receive")
         flusher = asyncio.create_task(self._flush_forever(), name="ingest-flush")
@@ -112,7 +113,7 @@ class IngestAdapter:
 
     async def _take(self, link: MqttLink, message: aiomqtt.Message) -> None:
         topic = message.topic.value
-        payload = message.payload if isinstance(message.payload, bytes) else bytes(message.payload or b"")
+        payload = message.payload if isinstance(message.payload, bytes) else b""  # paho delivers bytes
         self.messages_taken += 1
         route = split_topic(topic)
         if route is None:  # outside the subscribed filters: cannot happen with the broker's routing

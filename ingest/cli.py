@@ -9,6 +9,7 @@ def _run(args: argparse.Namespace) -> int:
     import asyncio
     import signal
 
+    from hazmon.registry import RegistryError
     from hazmon.settings import get_settings
     from ingest.adapter import IngestAdapter
 
@@ -23,7 +24,13 @@ def _run(args: argparse.Namespace) -> int:
             loop.add_signal_handler(signum, stop.set)
         await IngestAdapter(settings).run(stop)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except RegistryError as exc:
+        for problem in exc.problems:
+            print(problem)
+        print(f"registry {settings.registry_dir}: {len(exc.problems)} problem(s); the adapter did not start")
+        return 1
     return 0
 
 

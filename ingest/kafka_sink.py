@@ -8,7 +8,7 @@ import contextlib
 import logging
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from hazmon.settings import Settings
 from ingest.outbound import KafkaRecord
@@ -24,7 +24,7 @@ REQUEST_TIMEOUT_S = 10
 class KafkaSink:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._producer = self._new_producer()
+        self._producer: AIOKafkaProducer | None = None  # created by start()
         self._one_writer = asyncio.Lock()  # flushes and counters never replace the producer under each other
 
     def _new_producer(self) -> AIOKafkaProducer:
@@ -33,27 +33,31 @@ class KafkaSink:
             linger_ms=5, max_batch_size=512 * 1024, max_request_size=1024 * 1024, request_timeout_ms=10000,
             client_id=self._settings.ingest_client_id)
 
-    async def _replace_producer(self) -> None:
-        with contextlib.suppress(*BROKER_TROUBLE):
-            await asyncio.wait_for(self._producer.stop(), REQUEST_TIMEOUT_S)
-        self._producer = self._new_producer()
+    async def _discard_producer(self) -> None:
+        if self._producer is not None:
+            with contextlib.suppress(*BROKER_TROUBLE):
+                await asyncio.wait_for(self._producer.stop(), REQUEST_TIMEOUT_S)
+            self._producer = None
 
     async def start(self) -> None:
         """Connect, waiting for Kafka as long as it takes (the adapter is useless without it)."""
         while True:
+            self._producer = self._new_producer()
             try:
                 await asyncio.wait_for(self._producer.start(), 3 * REQUEST_TIMEOUT_S)
                 return
             except BROKER_TROUBLE as exc:
                 log.warning("kafka not reachable, retrying", extra={"error": type(exc).__name__})
-                await self._replace_producer()
+                await self._discard_producer()
                 await asyncio.sleep(self._settings.ingest_retry_s)
 
     async def stop(self) -> None:
-        await self._producer.stop()
+        await self._discard_producer()
 
     async def write(self, records: list[KafkaRecord]) -> None:
         """Send ``records`` and wait until Kafka acknowledged all of them; raises if not."""
+        if self._producer is None:
+            raise KafkaConnectionError("the Kafka sink is not started")
         futures = [await self._producer.send(r.topic, r.value, key=r.key, headers=r.headers) for r in records]
         outcomes = await asyncio.gather(*futures, return_exceptions=True)
         failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
@@ -74,7 +78,7 @@ class KafkaSink:
                 attempt += 1
                 log.warning("kafka write failed, retrying", extra={"records": len(records), "attempt": attempt,
                                                                     "error": type(exc).__name__})
-                await self._replace_producer()
+                await self._discard_producer()
                 await asyncio.sleep(self._settings.ingest_retry_s)
                 await self.start()
                 continue

@@ -17,8 +17,12 @@ log = logging.getLogger(__name__)
 class RegistryWatch:
     def __init__(self, directory: Path) -> None:
         self._dir = directory
-        self.current = DeviceDirectory.from_registry(load_registry(directory))
+        self.current = DeviceDirectory(frozenset(), {}, {}, "")
         self._refused_fingerprint: str | None = None
+
+    async def load(self) -> None:
+        """The first load: raises :class:`RegistryError` (every problem) when the registry does not validate."""
+        self.current = DeviceDirectory.from_registry(await asyncio.to_thread(load_registry, self._dir))
 
     async def check(self) -> bool:
         """Reload if the files changed; True when a new registry is in use."""
