@@ -4,11 +4,13 @@ that keep each test's Kafka topics and MQTT group apart, a device client and a K
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiomqtt
+import paho.mqtt.client as paho
 import pytest
 from aiokafka import AIOKafkaConsumer
 
@@ -53,7 +55,36 @@ def test_enterprise(tmp_path_factory: pytest.TempPathFactory, settings: Settings
     directory = tmp_path_factory.mktemp("ingest-registry")
     write_registry(directory, enterprise)
     secrets: Secrets = register_enterprises(settings, directory)
-    return IngestEnterprise(enterprise, directory, secrets.enterprise(enterprise).mqtt_password)
+    password = secrets.enterprise(enterprise).mqtt_password
+    wait_for_account(settings, enterprise, password)
+    return IngestEnterprise(enterprise, directory, password)
+
+
+def wait_for_account(settings: Settings, username: str, password: str, timeout_s: float = 10.0) -> None:
+    """The broker reloads its password file on SIGHUP, a moment after it was asked to."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        client = paho.Client(paho.CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
+        client.username_pw_set(username, password)
+        try:
+            accepted = client.connect(settings.mqtt_host, settings.mqtt_port) == paho.MQTT_ERR_SUCCESS and \
+                _connack_success(client)
+        finally:
+            client.disconnect()
+        if accepted:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"the broker does not accept the new account {username} after {timeout_s:g} s")
+        time.sleep(0.2)
+
+
+def _connack_success(client: paho.Client) -> bool:
+    answers: list[bool] = []
+    client.on_connect = lambda _c, _u, _f, reason, _p: answers.append(not reason.is_failure)
+    deadline = time.monotonic() + 3
+    while not answers and time.monotonic() < deadline:
+        client.loop(timeout=0.1)
+    return bool(answers and answers[0])
 
 
 UNIT_ENTERPRISE = "E1"
