@@ -16,7 +16,6 @@ from hazmon.registry.models import PointType, SiteKind
 from stream_rules.alarms import Subject
 
 LEVELS = 4
-DIRECTIONS: tuple[str, str] = ("above", "below")
 OFFLINE_PERIODS = 3.0  # §8: nothing for 3 × period_s
 
 

@@ -96,9 +96,6 @@ class RuleEngine:
                 judge_offline(self.catalogs[enterprise], state, self._book(enterprise, out), clock, state.first_seen)
         return out
 
-    def open_alarm_ids(self) -> set[str]:
-        return {alarm.id for state in self.states.values() for alarm in state.alarms.values()}
-
     def _known(self, enterprise: str) -> bool:
         if enterprise in self.catalogs:
             return True
