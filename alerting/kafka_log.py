@@ -82,7 +82,10 @@ class AlarmLog:
         self._names = names
         self._book = book
         self._on_event = on_event
+        # the rules worker writes transitions in Kafka transactions: a killed worker's aborted
+        # records stay in the log and must not be folded (read_committed skips them)
         self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                                          isolation_level="read_committed",
                                           max_partition_fetch_bytes=4 * 1024 * 1024)
         self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all",
                                           linger_ms=0)

@@ -36,6 +36,7 @@ def partition_of(enterprise: str, partitions: int) -> int:
 def build_app(settings: Settings) -> faust.App:
     """A Faust app running the rules with ``settings``; run it with ``faust.Worker(app).execute_from_commandline()``."""
     datadir = settings.rules_datadir or settings.home / "rules" / settings.rules_app_id
+    datadir.parent.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     app = faust.App(
         settings.rules_app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
