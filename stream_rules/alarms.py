@@ -90,6 +90,9 @@ class AlarmBook:
     def clear(self, change: Change) -> None:
         alarm = self.open.pop(change.key, None)
         if alarm is not None:
+            # an alarm never clears before it started: a clear judged at a watermark that lags
+            # the alarm's own start (an offline status newer than the last reading) is stamped at the start
+            change.reading_ts = max(change.reading_ts, alarm.started_at)
             self._send(alarm, "cleared", change)
 
     def record(self, change: Change) -> None:

@@ -54,3 +54,11 @@ def test_scenario_ground_truth(registry: Registry, path: Path) -> None:
     out = run_scenario(registry, run.wire_records())
     opened = sorted({(t["rule"], t["point"] or t["device"], t["level"], t["transition"]) for t in out})
     assert ground_truth_problems(scenario, run, out) == [], f"raised: {opened}"
+
+
+@pytest.mark.parametrize("path", shipped_scenarios(), ids=lambda p: p.stem)
+def test_no_alarm_changes_before_it_started(registry: Registry, path: Path) -> None:
+    run = generate(load_scenario(path), registry, START_MS)
+    out = run_scenario(registry, run.wire_records())
+    early = [t for t in out if t["reading_ts"] < t["started_at"]]
+    assert not early, early
