@@ -1,0 +1,182 @@
+"""An isolated whole pipeline on the local stack: ingest, a rules worker and alerting as children.
+
+Everything a run touches is its own: a temporary HAZMON_HOME, Kafka topics with a unique suffix,
+consumer groups, the MQTT client id and share group, an InfluxDB database and an API port. The
+broker accounts are the main secrets file's (the broker's password file is built from it), so the
+children get ``HAZMON_SECRETS_FILE`` pointing there. Used by the end-to-end tests and
+``bench/pipeline.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import orjson
+from aiokafka import AIOKafkaConsumer
+
+from alerting.kafka_log import ensure_topics
+from hazmon import topics
+from hazmon.settings import PACKAGE_DIR, Settings
+from hazmon.supervisor import Child, Supervisor
+
+PROJECT_ROOT = PACKAGE_DIR.parent
+
+
+def spare_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class IsolatedPipeline:
+    """Names and environment of one run, and the supervisor of its children."""
+
+    settings: Settings
+    home: Path
+    county_dir: Path
+    unique: str
+    duty_token: str
+    webhook_urls: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.suffix = f".e2e-{self.unique}"
+        self.influx_db = f"e2e_{self.unique}"
+        self.api_port = spare_port()
+        self.transitions_topic = topics.ALARM_TRANSITIONS + self.suffix
+        self.actions = topics.ALARM_ACTIONS + self.suffix
+        self.readings = topics.READINGS + self.suffix
+        self.env = {
+            "HAZMON_HOME": str(self.home), "HAZMON_SECRETS_FILE": str(self.settings.secrets_path),
+            "HAZMON_CACHE_DIR": str(self.settings.cache_path), "HAZMON_REGISTRY_DIR": str(self.county_dir),
+            "HAZMON_INFLUX_DB": self.influx_db, "HAZMON_API_PORT": str(self.api_port),
+            "HAZMON_INGEST_TOPIC_SUFFIX": self.suffix, "HAZMON_INGEST_CLIENT_ID": f"e2e-ingest-{self.unique}",
+            "HAZMON_INGEST_SHARE_GROUP": f"e2e-{self.unique}", "HAZMON_INGEST_STATS_INTERVAL_S": "1",
+            "HAZMON_RULES_APP_ID": f"e2e-rules-{self.unique}", "HAZMON_RULES_READINGS_TOPIC": self.readings,
+            "HAZMON_RULES_EVENTS_TOPIC": topics.EVENTS + self.suffix,
+            "HAZMON_RULES_STATUS_TOPIC": topics.DEVICE_STATUS + self.suffix,
+            "HAZMON_RULES_OUTPUT_TOPIC": self.transitions_topic, "HAZMON_ALERTING_GROUP": f"e2e-alerting-{self.unique}",
+            "HAZMON_ALERTING_WEBHOOKS": orjson.dumps(list(self.webhook_urls)).decode(),
+            "HAZMON_ALERTING_GROUP_WINDOW_S": "0",
+        }
+        self.supervisor = Supervisor(self.home / "logs", env=self.env)
+        self.api = f"http://127.0.0.1:{self.api_port}"
+
+    async def create_topics(self) -> None:
+        names = [self.readings, topics.EVENTS + self.suffix, topics.DEVICE_STATUS + self.suffix,
+                 topics.DEADLETTER + self.suffix, topics.INGEST_STATS + self.suffix, self.transitions_topic, self.actions]
+        await ensure_topics(self.settings.kafka_bootstrap, names, self.settings.kafka_partitions)
+
+    def start_ingest(self) -> Child:
+        return self.supervisor.start("ingest", ["ingest", "run"])
+
+    def start_rules(self) -> Child:
+        return self.supervisor.start("rules", ["rules", "worker"])
+
+    def start_alerting(self) -> Child:
+        """``alerting run`` on this run's topics (see :mod:`tests.e2e.alerting_child`), supervised like the rest."""
+        log_file = self.supervisor.log_dir / "alerting.log"
+        self.supervisor.log_dir.mkdir(parents=True, exist_ok=True)
+        argv = [sys.executable, "-m", "tests.e2e.alerting_child", self.suffix, self.actions]
+        with log_file.open("ab") as handle:
+            process = subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                       cwd=PROJECT_ROOT, env=self.child_env(), start_new_session=True)
+        child = Child("alerting", argv, log_file, process)
+        self.supervisor.children["alerting"] = child
+        return child
+
+    def child_env(self) -> dict[str, str]:
+        import os
+
+        return {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
+
+    def sim(self, args: list[str]) -> subprocess.Popen:
+        """A ``hazmon sim …`` child whose stdout (its JSON report) is piped back. It runs in the main
+        HAZMON_HOME: it refreshes the broker's accounts, which live there."""
+        return subprocess.Popen([sys.executable, "-m", "hazmon.cli", "sim", *args], stdout=subprocess.PIPE,
+                                stderr=(self.supervisor.log_dir / f"sim-{time.monotonic_ns()}.log").open("wb"),
+                                stdin=subprocess.DEVNULL, cwd=PROJECT_ROOT,
+                                env={**self.child_env(), "HAZMON_HOME": str(self.settings.home)})
+
+    async def wait_api(self, timeout_s: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
+            while time.monotonic() < deadline:
+                child = self.supervisor.children["alerting"]
+                if not child.alive:
+                    raise RuntimeError(f"alerting exited:\n{child.log_tail()}")
+                with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
+                    async with http.get(f"{self.api}/healthz") as response:
+                        if response.status == 200:
+                            return
+                await asyncio.sleep(0.5)
+        raise RuntimeError(f"the API did not answer within {timeout_s:.0f} s")
+
+    async def alarms(self) -> list[dict]:
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {self.duty_token}"},
+                                         timeout=aiohttp.ClientTimeout(total=10)) as http:
+            async with http.get(f"{self.api}/api/v1/alarms") as response:
+                response.raise_for_status()
+                return (await response.json())["alarms"]
+
+    async def influx_query(self, query: str) -> list[list]:
+        """Rows of the first series of ``query`` on this run's database."""
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+            async with http.get(f"{self.settings.influx_url}/query", params={"db": self.influx_db, "q": query, "epoch": "ms"}) as response:
+                body = await response.json()
+        series = body["results"][0].get("series") or [{"values": []}]
+        return [row for s in series for row in s["values"]]
+
+    async def influx_readings(self) -> int:
+        rows = await self.influx_query("SELECT count(value) FROM reading")
+        return int(rows[0][1]) if rows else 0
+
+    async def kafka_readings(self) -> int:
+        """Readings ingest accepted: points of every record on this run's readings topic (repeats included)."""
+        return sum(len(record["points"]) for record in await self.read_topic(self.readings))
+
+    async def transitions(self) -> list[dict]:
+        """The rules worker's committed alarm transitions (aborted transactions left out)."""
+        return await self.read_topic(self.transitions_topic)
+
+    async def read_topic(self, topic: str) -> list[dict]:
+        """Every committed record of ``topic`` up to its present end, decoded."""
+        consumer = AIOKafkaConsumer(topic, bootstrap_servers=self.settings.kafka_bootstrap, group_id=None,
+                                    auto_offset_reset="earliest", enable_auto_commit=False,
+                                    isolation_level="read_committed")
+        await consumer.start()
+        try:
+            ends = await consumer.end_offsets(list(await _partitions(consumer, topic)))
+            records: list[dict] = []
+            while not await _reached(consumer, ends):
+                batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
+                records += [orjson.loads(m.value) for msgs in batches.values() for m in msgs]
+            return records
+        finally:
+            await consumer.stop()
+
+    async def drop_database(self) -> None:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+            await http.post(f"{self.settings.influx_url}/query", params={"q": f'DROP DATABASE "{self.influx_db}"'})
+
+
+async def _reached(consumer: AIOKafkaConsumer, ends: dict) -> bool:
+    for partition, end in ends.items():
+        if await consumer.position(partition) < end:
+            return False
+    return True
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set:
+    from aiokafka import TopicPartition
+
+    await consumer.topics()
+    return {TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()}
