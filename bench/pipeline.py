@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 from aiohttp import web
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -36,7 +36,7 @@ from device_sim.load import load_devices  # noqa: E402
 from hazmon.registry import load_registry  # noqa: E402
 from hazmon.settings import PACKAGE_DIR, Settings, get_settings  # noqa: E402
 from hazmon.stack.mosquitto import register_enterprises  # noqa: E402
-from tests.e2e.pipeline import IsolatedPipeline, spare_port  # noqa: E402
+from tests.e2e.pipeline import IsolatedPipeline, spare_port, topic_partitions  # noqa: E402
 
 READINGS_PER_MESSAGE = 10
 CONNECTIONS = 40
@@ -239,13 +239,10 @@ async def measure(rate: float, seconds: float, root: Path) -> dict:
 
 async def wait_caught_up(run: IsolatedPipeline, deadline_s: float) -> float:
     """Monotonic time at which the rules worker and alerting's reading writer have consumed the whole topic."""
-    from tests.e2e.pipeline import _partitions  # noqa: PLC0415
-    from aiokafka import AIOKafkaConsumer
-
     consumer = AIOKafkaConsumer(bootstrap_servers=run.settings.kafka_bootstrap)
     await consumer.start()
     try:
-        ends = await consumer.end_offsets(list(await _partitions(consumer, run.readings)))
+        ends = await consumer.end_offsets(list(await topic_partitions(consumer, run.readings)))
     finally:
         await consumer.stop()
     give_up = time.monotonic() + deadline_s

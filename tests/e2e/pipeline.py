@@ -154,7 +154,7 @@ class IsolatedPipeline:
                                     isolation_level="read_committed")
         await consumer.start()
         try:
-            ends = await consumer.end_offsets(list(await _partitions(consumer, topic)))
+            ends = await consumer.end_offsets(list(await topic_partitions(consumer, topic)))
             records: list[dict] = []
             while not await _reached(consumer, ends):
                 batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
@@ -175,7 +175,7 @@ async def _reached(consumer: AIOKafkaConsumer, ends: dict) -> bool:
     return True
 
 
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set:
+async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> set:
     from aiokafka import TopicPartition
 
     await consumer.topics()
