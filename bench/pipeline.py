@@ -42,6 +42,7 @@ READINGS_PER_MESSAGE = 10
 CONNECTIONS = 40
 INJECTION_EVERY_S = 2.0
 GENERATED_ENTERPRISES = 60
+SWEEP_RATES = (1000, 5000, 10000, 20000, 30000)
 
 
 class WebhookReceiver:
@@ -279,7 +280,7 @@ async def main(rate: float | None, seconds: float, plot_path: Path) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         if rate is not None:
             return await measure(rate, seconds, Path(tmp))
-        results = [await measure(r, seconds, Path(tmp)) for r in (500, 1000, 2000, 4000)]
+        results = [await measure(r, seconds, Path(tmp)) for r in SWEEP_RATES]
     plot(results, plot_path)
     best = max(results, key=lambda r: r["sustained_readings_per_s"])
     return {**best, "sweep": results, "plot": str(plot_path)}
