@@ -34,6 +34,7 @@ from bench.ingest import bare_rate, bench_registry, payload_lines  # noqa: E402
 from device_sim.county import county_with_sample  # noqa: E402
 from device_sim.load import load_devices  # noqa: E402
 from hazmon.registry import load_registry  # noqa: E402
+from hazmon.secrets import Secrets  # noqa: E402
 from hazmon.settings import PACKAGE_DIR, Settings, get_settings  # noqa: E402
 from hazmon.stack.mosquitto import register_enterprises  # noqa: E402
 from tests.e2e.pipeline import IsolatedPipeline, spare_port, topic_partitions  # noqa: E402
@@ -85,7 +86,7 @@ def injection_targets(county_dir: Path) -> list[tuple[str, str, str, float, floa
     return targets
 
 
-async def inject_alarms(settings: Settings, secrets, targets: list, seconds: float) -> dict[str, float]:
+async def inject_alarms(settings: Settings, secrets: Secrets, targets: list, seconds: float) -> dict[str, float]:
     """Every INJECTION_EVERY_S, one message whose readings stay beyond a point's limit for its whole
     confirmation time, the last reading stamped now: it completes the confirmation as it is published."""
     import aiomqtt

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -94,8 +95,6 @@ class IsolatedPipeline:
         return child
 
     def child_env(self) -> dict[str, str]:
-        import os
-
         return {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
 
     def sim(self, args: list[str]) -> subprocess.Popen:
