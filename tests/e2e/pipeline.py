@@ -164,7 +164,9 @@ class IsolatedPipeline:
 
     async def drop_database(self) -> None:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
-            await http.post(f"{self.settings.influx_url}/query", params={"q": f'DROP DATABASE "{self.influx_db}"'})
+            async with http.post(f"{self.settings.influx_url}/query",
+                                 params={"q": f'DROP DATABASE "{self.influx_db}"'}) as response:
+                response.raise_for_status()
 
 
 async def _reached(consumer: AIOKafkaConsumer, ends: dict) -> bool:
