@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,13 +86,3 @@ class Supervisor:
     def dead(self) -> list[Child]:
         """Children that exited on their own."""
         return [c for c in self.children.values() if not c.alive]
-
-    def wait_for_log(self, name: str, text: str, timeout_s: float) -> bool:
-        """True once ``text`` shows in the child's log (False on timeout or if the child died)."""
-        deadline = time.monotonic() + timeout_s
-        child = self.children[name]
-        while time.monotonic() < deadline and child.alive:
-            if text in child.log_file.read_text(errors="replace"):
-                return True
-            time.sleep(0.2)
-        return False

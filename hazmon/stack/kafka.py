@@ -108,8 +108,6 @@ class Kafka(Service):
         return self._java("kafka.Kafka", str(self.conf_dir / "server.properties"), heap=True)
 
     def health(self) -> str | None:
-        logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # a refused probe is an answer, not an error
-
         async def probe() -> str | None:
             producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap, request_timeout_ms=3000,
                                         metadata_max_age_ms=1000)
@@ -121,4 +119,11 @@ class Kafka(Service):
             finally:
                 await producer.stop()
             return None
-        return asyncio.run(probe())
+        # a refused probe is an answer, not an error: keep aiokafka quiet for the probe only
+        quiet = logging.getLogger("aiokafka")
+        level = quiet.level
+        quiet.setLevel(logging.CRITICAL)
+        try:
+            return asyncio.run(probe())
+        finally:
+            quiet.setLevel(level)

@@ -70,13 +70,14 @@ class Mosquitto(Service):
         current = load_secrets(self.settings.secrets_path, (*registry.enterprises, *extra_enterprises))
         return current, sorted(current.enterprises)
 
-    def _write_auth(self, extra_enterprises: tuple[str, ...] = ()) -> None:
+    def _write_auth(self, extra_enterprises: tuple[str, ...] = ()) -> Secrets:
         current, enterprise_ids = self.secrets(extra_enterprises)
         passwd, acl = write_broker_auth(self.conf_dir, self.settings.mqtt_platform_user, current, enterprise_ids)
         result = subprocess.run(["mosquitto_passwd", "-U", str(passwd)], capture_output=True, text=True)
         if result.returncode != 0:
             raise InstallError(f"mosquitto_passwd failed: {result.stderr.strip()}")
         self._give_to_broker_user(passwd, acl, self.data_dir)
+        return current
 
     @staticmethod
     def _give_to_broker_user(*paths: os.PathLike) -> None:
@@ -138,10 +139,15 @@ class Mosquitto(Service):
             return "no CONNACK within 3 s"
         return None if answers[0] == "Success" else f"platform login refused: {answers[0]}"
 
-    def refresh(self, extra_enterprises: tuple[str, ...] = ()) -> None:
-        """Regenerate password file and ACL (adding ``extra_enterprises``) and make the running broker reload them."""
-        self._write_auth(extra_enterprises)
+    def refresh(self) -> None:
+        self.grant(())
+
+    def grant(self, enterprise_ids: tuple[str, ...]) -> Secrets:
+        """Regenerate password file and ACL (adding ``enterprise_ids``), make the running broker reload
+        them, and return the secrets that now hold every account."""
+        current = self._write_auth(enterprise_ids)
         self.process.signal(signal.SIGHUP)
+        return current
 
 
 def register_enterprises(settings: Settings, registry_dir: Path) -> Secrets:
@@ -150,6 +156,4 @@ def register_enterprises(settings: Settings, registry_dir: Path) -> Secrets:
     Returns the secrets, which now hold each of those enterprises' MQTT password. The broker
     reloads its password file and ACL (SIGHUP) if this stack runs it.
     """
-    enterprise_ids = tuple(load_registry(registry_dir).enterprises)
-    Mosquitto(settings).refresh(enterprise_ids)
-    return load_secrets(settings.secrets_path, enterprise_ids)
+    return Mosquitto(settings).grant(tuple(load_registry(registry_dir).enterprises))
