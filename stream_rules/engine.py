@@ -87,10 +87,15 @@ class RuleEngine:
                 judge_ponds(catalog, book, int(state.watermark))
         return out
 
-    def tick(self, now_ms: int) -> list[AlarmTransition]:
-        """Deadman: reading time of a silent enterprise advances with the processing time since its last record."""
+    def tick(self, now_ms: int, enterprises: Iterable[str] | None = None) -> list[AlarmTransition]:
+        """Deadman: reading time of a silent enterprise advances with the processing time since its last record.
+
+        ``enterprises`` limits the judgement to those (a worker's partition); default all with state.
+        """
         out: list[AlarmTransition] = []
-        for enterprise, state in self.states.items():
+        judged = self.states.keys() if enterprises is None else [e for e in enterprises if e in self.states]
+        for enterprise in judged:
+            state = self.states[enterprise]
             if enterprise in self.catalogs and np.isfinite(state.watermark) and np.isfinite(state.arrival_ms):
                 clock = state.watermark - self.lateness_ms + max(0.0, now_ms - state.arrival_ms)
                 judge_offline(self.catalogs[enterprise], state, self._book(enterprise, out), clock, state.first_seen)

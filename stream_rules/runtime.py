@@ -1,16 +1,25 @@
-"""Keeps the engine's in-memory state and a Faust table (any mutable mapping) in step.
+"""Keeps the engine's in-memory state and a Faust table (any mutable mapping) in step, and skips replays.
 
 Before a batch, an enterprise's state is (re)loaded from the table when the table holds a value
 this process did not write (after recovery from the changelog, or after a rebalance); after the
 batch, every touched enterprise's state is written back, which sends it to the changelog.
+
+The state also holds, per source topic, the offset of the last record applied to it. It commits
+in the same transaction as the outputs that record caused, so a record read again (Faust seeks a
+partition back to its committed offset after a rebalance, and may deliver records it had already
+passed to an agent) is recognised and skipped instead of producing its alarms a second time.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, MutableMapping, Sequence
+from typing import Literal
 
-from hazmon.wire import AlarmTransition, DeviceStatus, Event, ReadingBatch
+from hazmon.wire import AlarmTransition
 from stream_rules.engine import RuleEngine
+
+Kind = Literal["readings", "events", "statuses"]
 
 
 class TableRuntime:
@@ -18,26 +27,44 @@ class TableRuntime:
         self.engine = engine
         self.table = table
         self._written: dict[str, bytes] = {}
+        self.replayed: Counter[str] = Counter()   # topic → records skipped as already applied
 
-    def process(self, readings: Sequence[ReadingBatch] = (), events: Sequence[Event] = (),
-                statuses: Sequence[DeviceStatus] = ()) -> list[AlarmTransition]:
-        enterprises = {r["enterprise"] for r in readings} | {e["enterprise"] for e in events} | \
-                      {s["enterprise"] for s in statuses}
-        known = [e for e in enterprises if e in self.engine.catalogs]
+    def process(self, kind: Kind, topic: str, offsets: Sequence[int], records: Sequence[dict]) -> list[AlarmTransition]:
+        """Apply ``records`` of one ``kind`` read from ``topic`` at ``offsets`` (one each, one partition per enterprise)."""
+        known = {r["enterprise"] for r in records if r["enterprise"] in self.engine.catalogs}
         self._sync_in(known)
-        transitions = self.engine.process(readings, events, statuses)
-        self._sync_out(known)
+        fresh: list[dict] = []
+        newest: dict[str, int] = {}
+        for offset, record in zip(offsets, records, strict=True):
+            enterprise = record["enterprise"]
+            if enterprise in known:
+                if offset <= self._applied(enterprise, topic):
+                    self.replayed[topic] += 1
+                    continue
+                newest[enterprise] = max(offset, newest.get(enterprise, offset))
+            fresh.append(record)   # an unknown enterprise's records too: the engine counts what it drops
+        transitions = self.engine.process(**{kind: fresh})
+        for enterprise, offset in newest.items():
+            self.engine.state(enterprise).applied[topic] = offset
+        self._sync_out(newest)
         return transitions
 
-    def tick(self, now_ms: int, owned: Iterable[str]) -> list[AlarmTransition]:
-        """Deadman over the enterprises this worker owns now (their partitions are assigned here)."""
-        owned = [e for e in owned if e in self.engine.catalogs]
-        self._sync_in(owned)
-        for enterprise in set(self.engine.states) - set(owned):
-            self.drop(enterprise)
-        transitions = self.engine.tick(now_ms)
-        self._sync_out({t["enterprise"] for t in transitions})
+    def tick(self, now_ms: int, enterprises: Iterable[str], topic: str, offset: int) -> list[AlarmTransition]:
+        """Deadman at ``now_ms`` over ``enterprises`` (one partition's), for the tick read at ``offset`` of ``topic``."""
+        enterprises = [e for e in enterprises if e in self.engine.catalogs]
+        self._sync_in(enterprises)
+        due = [e for e in enterprises if offset > self._applied(e, topic)]
+        self.replayed[topic] += len(enterprises) - len(due)
+        transitions = self.engine.tick(now_ms, due)
+        alarmed = {t["enterprise"] for t in transitions}
+        for enterprise in alarmed:   # a tick that changed nothing need not be remembered: replayed, it changes nothing
+            self.engine.state(enterprise).applied[topic] = offset
+        self._sync_out(alarmed)
         return transitions
+
+    def _applied(self, enterprise: str, topic: str) -> int:
+        state = self.engine.states.get(enterprise)
+        return -1 if state is None else state.applied.get(topic, -1)
 
     def drop(self, enterprise: str) -> None:
         self.engine.states.pop(enterprise, None)

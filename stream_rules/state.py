@@ -50,6 +50,7 @@ class EnterpriseState:
     calm_since: dict[str, float] = field(default_factory=dict)        # trend: point → start of no-trend run
     status_offline: dict[str, int] = field(default_factory=dict)      # device → ts of its offline status
     alarms: dict[str, OpenAlarm] = field(default_factory=dict)
+    applied: dict[str, int] = field(default_factory=dict)             # source topic → offset of the last record applied
 
     @classmethod
     def fresh(cls, catalog: Catalog) -> EnterpriseState:
@@ -77,7 +78,7 @@ class EnterpriseState:
             "tracks": {k: asdict(t) for k, t in self.tracks.items()},
             "fault_good_since": self.fault_good_since, "changed": self.changed, "windows": self.windows,
             "calm_since": self.calm_since, "status_offline": self.status_offline,
-            "alarms": alarms_to_json(self.alarms),
+            "alarms": alarms_to_json(self.alarms), "applied": self.applied,
         }
         return orjson.dumps(_finite(data), option=orjson.OPT_SERIALIZE_NUMPY)
 
@@ -89,7 +90,7 @@ class EnterpriseState:
             _scalar(data["watermark"]), _scalar(data["arrival_ms"]), _scalar(data["first_seen"]),
             {k: LevelTrack(**t) for k, t in data["tracks"].items()},
             data["fault_good_since"], data["changed"], data["windows"], data["calm_since"],
-            data["status_offline"], alarms_from_json(data["alarms"]),
+            data["status_offline"], alarms_from_json(data["alarms"]), data.get("applied", {}),
         )
 
 

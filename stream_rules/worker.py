@@ -1,11 +1,17 @@
 """The Faust layer around the engine: topics, the state table, agents and timers.
 
-Three agents read READINGS, EVENTS and DEVICE_STATUS in batches (``stream.take``); events have
-their own agent with a short batch window so a fire alarm never waits behind readings. Every
+Three agents read READINGS, EVENTS and DEVICE_STATUS in batches (``stream.take_events``); events
+have their own agent with a short batch window so a fire alarm never waits behind readings. Every
 topic is keyed by enterprise and has ``settings.kafka_partitions`` partitions, and the state table
 is keyed by enterprise with the producer's partitioner, so the record, its enterprise's state and
 its output all live in the same partition number: with ``rules_exactly_once`` one Kafka transaction
-per partition commits the outputs, the changelog and the input offsets together.
+per partition commits the outputs, the changelog and the input offsets together
+(``stream_rules.transactions``).
+
+The deadman is an input too: a timer puts a tick (processing time) on the app's own ticks topic,
+one per partition it owns, and an agent judges silence when it reads it. So the deadman's alarms
+commit in the partition's transaction like all others, and a replay after a crash judges the same
+tick at the same time.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from hazmon.registry.loader import fingerprint, load_registry
 from hazmon.settings import Settings
 from hazmon.wire import AlarmTransition
 from stream_rules.engine import RuleEngine
-from stream_rules.runtime import TableRuntime
+from stream_rules.runtime import Kind, TableRuntime
+from stream_rules.transactions import PartitionTransactions
 
 log = logging.getLogger("stream_rules.worker")
 
@@ -59,41 +66,57 @@ def build_app(settings: Settings) -> faust.App:
     readings = app.topic(settings.rules_readings_topic, partitions=partitions, **raw_topic)
     events = app.topic(settings.rules_events_topic, partitions=partitions, **raw_topic)
     statuses = app.topic(settings.rules_status_topic, partitions=partitions, **raw_topic)
-    output = app.topic(settings.rules_output_topic, partitions=partitions, **raw_topic)
+    output = app.topic(settings.rules_output_topic, partitions=partitions, **raw_topic).get_topic_name()
+    ticks = app.topic(f"{settings.rules_app_id}-deadman-ticks", partitions=partitions, internal=True, **raw_topic)
     table = app.Table("rules-state", default=None, partitions=partitions, use_partitioner=True,
                       key_type=bytes, value_type=bytes)
     registry = load_registry(settings.registry_dir)
     runtime = TableRuntime(RuleEngine(registry, lateness_s=settings.rules_lateness_s), table)
     seen_fingerprint = [registry.fingerprint]
+    transactions = PartitionTransactions(app, settings.rules_readings_topic)
 
     async def emit(transitions: list[AlarmTransition]) -> None:
         for transition in transitions:
-            await output.send(key=transition["enterprise"].encode(), value=orjson.dumps(transition))
+            enterprise = transition["enterprise"]
+            await transactions.send(output, enterprise.encode(), orjson.dumps(transition), partition_of(enterprise, partitions))
             log.info("alarm %s", transition["transition"], extra={
                 "enterprise": transition["enterprise"], "point": transition["point"] or transition["device"],
                 "rule": transition["rule"], "level": transition["level"], "id": transition["id"]})
 
-    def batched(kind: str, within: float) -> Callable[[faust.StreamT], Awaitable[None]]:
+    def batched(kind: Kind, topic: str, within: float) -> Callable[[faust.StreamT], Awaitable[None]]:
         async def agent(stream: faust.StreamT) -> None:
-            async for values in stream.take(settings.rules_batch, within=within):
-                records = [orjson.loads(v) for v in values]
-                await emit(runtime.process(**{kind: records}))
+            async for events in stream.take_events(settings.rules_batch, within=within):
+                async with transactions.batch(events):
+                    records = [orjson.loads(event.value) for event in events]
+                    await emit(runtime.process(kind, topic, [event.message.offset for event in events], records))
         agent.__name__ = f"rules_{kind}"
         return agent
 
-    app.agent(readings, name="rules-readings")(batched("readings", settings.rules_batch_s))
-    app.agent(events, name="rules-events")(batched("events", settings.rules_event_batch_s))
-    app.agent(statuses, name="rules-statuses")(batched("statuses", settings.rules_batch_s))
+    app.agent(readings, name="rules-readings")(batched("readings", settings.rules_readings_topic, settings.rules_batch_s))
+    app.agent(events, name="rules-events")(batched("events", settings.rules_events_topic, settings.rules_event_batch_s))
+    app.agent(statuses, name="rules-statuses")(batched("statuses", settings.rules_status_topic, settings.rules_batch_s))
 
-    @app.timer(settings.rules_tick_s, name="rules-deadman")
-    async def deadman() -> None:
-        owned_partitions = {tp.partition for tp in app.consumer.assignment() if tp.topic == settings.rules_readings_topic}
-        owned = [e for e in runtime.engine.catalogs if partition_of(e, partitions) in owned_partitions]
-        await emit(runtime.tick(int(time.time() * 1000), owned))
+    @app.agent(ticks, name="rules-deadman")
+    async def deadman(stream: faust.StreamT) -> None:
+        async for events in stream.take_events(partitions, within=settings.rules_batch_s):
+            async with transactions.batch(events):
+                for event in events:
+                    message = event.message
+                    owned = [e for e in runtime.engine.catalogs if partition_of(e, partitions) == message.partition]
+                    await emit(runtime.tick(orjson.loads(event.value)["now_ms"], owned, message.topic, message.offset))
+
+    @app.timer(settings.rules_tick_s, name="rules-deadman-clock")
+    async def deadman_clock() -> None:
+        tick = orjson.dumps({"now_ms": int(time.time() * 1000)})
+        for tp in app.consumer.assignment():
+            if tp.topic == ticks.get_topic_name():
+                await app.producer.send(tp.topic, None, tick, tp.partition, None, None)  # outside any transaction
         counters = runtime.engine.counters
-        if counters:
-            log.info("rules processed since the last tick", extra={"enterprises": len(owned), **counters})
+        counters["replayed"] += runtime.replayed.total()
+        if +counters:
+            log.info("rules processed since the last tick", extra=dict(counters))
             counters.clear()
+            runtime.replayed.clear()
 
     @app.timer(settings.rules_registry_poll_s, name="rules-registry")
     async def registry_poll() -> None:

@@ -13,7 +13,7 @@ from device_sim.county import county_with_sample
 from hazmon.settings import PACKAGE_DIR, Settings
 from hazmon.stack.mosquitto import register_enterprises
 from tests.conftest import _require
-from tests.e2e.county_run import CountyOutcome, play_county
+from tests.e2e.county_run import SPEED, CountyOutcome, play_county
 from tests.e2e.pipeline import IsolatedPipeline
 
 COUNTY_ENTERPRISES = 20   # generated, plus the sample registry's three that the shipped scenarios name
@@ -27,7 +27,8 @@ def pipeline(settings: Settings, stack_health: dict[str, str | None],
     root = tmp_path_factory.mktemp("e2e")
     county_dir = county_with_sample(root, COUNTY_ENTERPRISES, 8, PACKAGE_DIR / "sample_registry")
     secrets = register_enterprises(settings, county_dir)
-    run = IsolatedPipeline(settings, root / "home", county_dir, uuid.uuid4().hex[:10], secrets.duty_token)
+    run = IsolatedPipeline(settings, root / "home", county_dir, uuid.uuid4().hex[:10], secrets.duty_token,
+                           rules_lateness_s=60.0 * SPEED)  # the worker's 60 s of reordering, in warped time
     asyncio.run(run.create_topics())
     yield run
     run.supervisor.stop_all()

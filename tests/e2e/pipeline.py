@@ -47,6 +47,7 @@ class IsolatedPipeline:
     unique: str
     duty_token: str
     webhook_urls: tuple[str, ...] = ()
+    rules_lateness_s: float = 60.0  # reading time; scale it with a time-warped simulation (see county_run.SPEED)
 
     def __post_init__(self) -> None:
         self.suffix = f".e2e-{self.unique}"
@@ -66,7 +67,7 @@ class IsolatedPipeline:
             "HAZMON_RULES_STATUS_TOPIC": topics.DEVICE_STATUS + self.suffix,
             "HAZMON_RULES_OUTPUT_TOPIC": self.transitions_topic, "HAZMON_ALERTING_GROUP": f"e2e-alerting-{self.unique}",
             "HAZMON_ALERTING_WEBHOOKS": orjson.dumps(list(self.webhook_urls)).decode(),
-            "HAZMON_ALERTING_GROUP_WINDOW_S": "0",
+            "HAZMON_ALERTING_GROUP_WINDOW_S": "0", "HAZMON_RULES_LATENESS_S": str(self.rules_lateness_s),
         }
         self.supervisor = Supervisor(self.home / "logs", env=self.env)
         self.api = f"http://127.0.0.1:{self.api_port}"

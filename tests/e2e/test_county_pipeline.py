@@ -58,9 +58,6 @@ def test_no_alarm_is_duplicated(county_outcome: CountyOutcome) -> None:
     assert set(api_ids) <= county_outcome.influx_ids, f"not in InfluxDB: {set(api_ids) - county_outcome.influx_ids}"
 
 
-@pytest.mark.xfail(reason="stream_rules repeats committed transitions when its worker is SIGKILLed shortly after "
-                          "confirming (see docs/e2e.md, 'Findings'); alerting folds them, so the alarms stay unique",
-                   strict=False)
 def test_no_transition_is_committed_twice(county_outcome: CountyOutcome) -> None:
     changes = Counter((t["id"], t["transition"], t["reading_ts"]) for t in county_outcome.transitions)
     assert all(n == 1 for n in changes.values()), f"repeated: {[k for k, n in changes.items() if n > 1]}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hazmon.registry import Registry, load_registry
-from hazmon.wire import AlarmTransition, ReadingBatch
+from hazmon.wire import AlarmTransition, Event, ReadingBatch
 from stream_rules.engine import RuleEngine
 
 ENT = "TESTENT01"
@@ -46,6 +46,12 @@ def record(device: str, ts: int, values: dict[str, float], quality: dict[str, in
     quality = quality or {}
     return {"v": 1, "enterprise": ENT, "device": device, "recv_ms": ts, "points": points, "ts": [ts] * len(points),
             "values": [values[p] for p in points], "q": [quality.get(p, 0) for p in points], "ts_src": [0] * len(points)}
+
+
+def controller_event(name: str, ts_s: float) -> Event:
+    """An event of the fire alarm controller on detector Z1, ``ts_s`` seconds after T0."""
+    return {"v": 1, "enterprise": ENT, "device": "FAC1", "point": "Z1", "event": name,  # type: ignore[typeddict-item]
+            "ts": T0 + int(ts_s * 1000), "ts_src": 0, "text": "3F", "recv_ms": T0}
 
 
 class Driver:

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from hazmon.registry import Registry
-from hazmon.wire import Event, Quality
+from hazmon.wire import Quality
 from stream_rules.rollup import pond_colour, roll_up
-from tests.stream_rules.county import ENT, T0, Driver, record, summary, write_registry
+from tests.stream_rules.county import ENT, T0, Driver, controller_event, record, summary, write_registry
 
 
 @pytest.fixture(scope="module")
@@ -120,11 +120,6 @@ def test_rainfall_sums(registry: Registry) -> None:
     assert [t for t in out if t["rule"] == "rainfall"][0]["value"] == 31
 
 
-def _event(name: str, ts_s: float) -> Event:
-    return {"v": 1, "enterprise": ENT, "device": "FAC1", "point": "Z1", "event": name,  # type: ignore[typeddict-item]
-            "ts": T0 + int(ts_s * 1000), "ts_src": 0, "text": "3F", "recv_ms": T0}
-
-
 EVENT_CASES = [
     ("fire confirms at once", ["fire"], [("fire", "confirmed", None)]),
     ("a repeated fire is the same alarm", ["fire", "fire"], [("fire", "confirmed", None)]),
@@ -137,7 +132,7 @@ EVENT_CASES = [
 @pytest.mark.parametrize(("name", "events", "expected"), EVENT_CASES, ids=[c[0] for c in EVENT_CASES])
 def test_controller_events(registry: Registry, name: str, events: list[str], expected: list) -> None:
     driver = Driver(registry)
-    out = driver.engine.process(events=[_event(e, i) for i, e in enumerate(events)])
+    out = driver.engine.process(events=[controller_event(e, i) for i, e in enumerate(events)])
     assert summary(out) == expected
     if events[0] == "fire":
         assert out[0]["severity"] == 4 and "火警" in out[0]["message"]
@@ -146,7 +141,7 @@ def test_controller_events(registry: Registry, name: str, events: list[str], exp
 def test_fire_goes_out_ahead_of_readings(registry: Registry) -> None:
     driver = Driver(registry)
     readings = [record("RTU1", T0 + i * 10_000, {"LT": 11}) for i in range(5)]
-    out = driver.engine.process(readings=readings, events=[_event("fire", 40)])
+    out = driver.engine.process(readings=readings, events=[controller_event("fire", 40)])
     assert out[0]["rule"] == "fire"
 
 

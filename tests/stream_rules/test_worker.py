@@ -65,6 +65,32 @@ async def test_scenarios_through_kafka_survive_a_kill(kafka: str, settings: Sett
         assert ground_truth_problems(scenario, run, after) == []
 
 
+async def test_a_kill_between_output_and_commit_repeats_nothing(kafka: str, settings: Settings, registry: Registry,
+                                                                unique: str, tmp_path: Path) -> None:
+    """SIGKILL the worker the moment it has sent an output (before its transaction can commit), three times.
+
+    Outputs written outside the input's transaction would be committed already and sent again by the
+    next worker; inside it they are aborted with the offsets and sent once more, once."""
+    first, second, expected, _ = _scenario_halves(registry)
+    worker = RulesWorker(settings, unique, tmp_path)
+    await worker.create_topics()
+    await _produce_by_kind(worker, first + second)
+    kills = 0
+    try:
+        async with worker.uncommitted_output() as output:
+            while kills < 3:
+                worker.start()
+                batches = await output.getmany(timeout_ms=60_000)
+                assert batches, worker.log.read_text()[-3000:]
+                worker.kill()              # the batch's transaction is still open: the broker aborts it
+                kills += 1
+        worker.start()
+        after = await worker.transitions(until=len(expected), timeout_s=150, quiet_s=6)
+    finally:
+        worker.kill()
+    assert _key(after) == expected, worker.log.read_text()[-3000:]
+
+
 async def test_two_workers_split_and_take_over(kafka: str, settings: Settings, registry: Registry,
                                                unique: str, tmp_path: Path) -> None:
     first, second, expected, _ = _scenario_halves(registry)

@@ -7,6 +7,8 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import orjson
@@ -65,6 +67,18 @@ class RulesWorker:
             await producer.flush()
         finally:
             await producer.stop()
+
+    @asynccontextmanager
+    async def uncommitted_output(self) -> AsyncIterator[AIOKafkaConsumer]:
+        """A consumer of the output topic that sees records of open (not yet committed) transactions too."""
+        consumer = AIOKafkaConsumer(self.topics["output"], bootstrap_servers=self.bootstrap, group_id=None,
+                                    auto_offset_reset="earliest", enable_auto_commit=False,
+                                    isolation_level="read_uncommitted")
+        await consumer.start()
+        try:
+            yield consumer
+        finally:
+            await consumer.stop()
 
     async def transitions(self, until: int, timeout_s: float, quiet_s: float = 4.0) -> list[dict]:
         """Committed transitions on the output topic: at least ``until`` of them, then ``quiet_s`` without more."""
