@@ -13,7 +13,12 @@ repeat committed output, and this module closes both:
 * Faust commits on a timer, which may fall between an agent sending a batch's outputs and the
   batch's offsets being acknowledged: the outputs then commit with the previous offsets and are
   produced again after a crash. ``batch()`` holds a lock from the first record of a batch to its
-  acknowledgement, and the consumer's ``commit`` takes the same lock.
+  acknowledgement, and the consumer's ``commit`` takes the same lock and first sends the table
+  writes still waiting in Faust's producer buffer.
+
+Outputs are visible to ``read_committed`` consumers only once their transaction commits, so a
+batch that sent any (alarms are rare) commits at once instead of waiting for Faust's timer: the
+alarm path pays one commit, the quiet bulk of readings keeps the timer's batching.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ class PartitionTransactions:
         self.source_topic = source_topic   # any consumed topic: all share one partition group
         self._lock = asyncio.Lock()
         self._guarded = False
+        self._sent = False
 
     def transactional_id(self, partition: int) -> str | None:
         if not self.app.in_transaction:
@@ -41,6 +47,7 @@ class PartitionTransactions:
 
     async def send(self, topic: str, key: bytes | None, value: bytes, partition: int) -> Awaitable[Any]:
         """Queue ``value`` to ``topic``/``partition`` inside that partition's open transaction."""
+        self._sent = True
         return await self.app.producer.send(topic, key, value, partition, None, None,
                                             transactional_id=self.transactional_id(partition))
 
@@ -52,6 +59,9 @@ class PartitionTransactions:
             yield
             for event in events:
                 event.ack()
+            sent, self._sent = self._sent, False
+        if sent:
+            await self.app.consumer.commit()
 
     def _guard_commits(self) -> None:
         if self._guarded:
@@ -61,7 +71,20 @@ class PartitionTransactions:
 
         async def commit(*args: Any, **kwargs: Any) -> bool:
             async with self._lock:
+                await self._drain_table_writes()
                 return await unguarded(*args, **kwargs)
 
         consumer.commit = commit  # type: ignore[method-assign]  # Faust's commit loop calls it by attribute
         self._guarded = True
+
+    async def _drain_table_writes(self) -> None:
+        """Send the table's buffered changelog records into the transactions about to commit.
+
+        A table write is queued in Faust's producer buffer and sent in the background; left there,
+        it would go into the next transaction (state behind the outputs after a crash), or, when a
+        rebalance ends the transactions, crash the worker ("Can't send messages while not in
+        transaction").
+        """
+        buffer = self.app.producer.buffer
+        while buffer.size and buffer.state == "running":
+            await buffer.flush()
