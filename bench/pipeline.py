@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 from aiohttp import web
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -37,7 +37,7 @@ from hazmon.registry import load_registry  # noqa: E402
 from hazmon.secrets import Secrets  # noqa: E402
 from hazmon.settings import PACKAGE_DIR, Settings, get_settings  # noqa: E402
 from hazmon.stack.mosquitto import register_enterprises  # noqa: E402
-from tests.e2e.pipeline import IsolatedPipeline, spare_port, topic_partitions  # noqa: E402
+from tests.e2e.pipeline import IsolatedPipeline, spare_port  # noqa: E402
 
 READINGS_PER_MESSAGE = 10
 CONNECTIONS = 40
@@ -164,15 +164,37 @@ class ResourceSampler:
                        "peak_rss_mb": round(self.peak_rss[name] / 2**20, 1)} for name, pid in self.pids.items()}
 
 
-async def group_lag(settings: Settings, group: str, topic_ends: dict) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        committed = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
-    return sum(end - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0)
-               for tp, end in topic_ends.items())
+class GroupLag:
+    """Records of a topic a consumer group has yet to commit, per partition (end offset − committed)."""
+
+    def __init__(self, settings: Settings, topic: str) -> None:
+        self.settings = settings
+        self.topic = topic
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+        self.admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+
+    async def __aenter__(self) -> GroupLag:
+        await self.consumer.start()
+        await self.admin.start()
+        (described,) = await self.admin.describe_topics([self.topic])
+        self.partitions = [TopicPartition(self.topic, p["partition"]) for p in described["partitions"]]
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.consumer.stop()
+        await self.admin.close()
+
+    async def ends(self) -> dict:
+        return await self.consumer.end_offsets(self.partitions)
+
+    async def committed(self, group: str) -> dict:
+        offsets = await self.admin.list_consumer_group_offsets(group)
+        return {tp: max(0, offsets[tp].offset) if tp in offsets else 0 for tp in self.partitions}
+
+    async def lag(self, group: str, ends: dict | None = None) -> int:
+        ends = ends or await self.ends()
+        committed = await self.committed(group)
+        return sum(end - committed[tp] for tp, end in ends.items())
 
 
 async def ceiling(settings: Settings, seconds: float) -> float:
@@ -192,7 +214,55 @@ async def ceiling(settings: Settings, seconds: float) -> float:
             await producer.stop()
 
 
-async def measure(rate: float, seconds: float, root: Path) -> dict:
+async def sample_lag(lag: GroupLag, group: str, every_s: float, samples: list[tuple[float, int]]) -> None:
+    """Append (monotonic time, lag of ``group``) every ``every_s`` until cancelled."""
+    while True:
+        samples.append((time.monotonic(), await lag.lag(group)))
+        await asyncio.sleep(every_s)
+
+
+def lag_figures(samples: list[tuple[float, int]], started: float) -> dict:
+    """Peak lag, and its growth over the second half of the load (least squares, records per minute)."""
+    if not samples:
+        return {}
+    times = np.array([t - started for t, _ in samples])
+    lags = np.array([n for _, n in samples], dtype=float)
+    half = times >= times[-1] / 2
+    growth = float(np.polyfit(times[half], lags[half], 1)[0] * 60) if half.sum() >= 3 else None
+    return {"rules_lag_peak_records": int(lags.max()), "rules_lag_last_records": int(lags[-1]),
+            "rules_lag_growth_records_per_min": None if growth is None else round(growth, 1),
+            "rules_lag_samples": [[round(float(t), 1), int(n)] for t, n in zip(times, lags)]}
+
+
+async def fail_over(run: IsolatedPipeline, lag: GroupLag, kill_at: float) -> dict:
+    """SIGKILL the second rules worker at ``kill_at``: how long until every partition's committed
+    offset moves again (its partitions reassigned and processing), and until the lag is back to
+    what it was before the kill."""
+    group = run.env["HAZMON_RULES_APP_ID"]
+    before: list[int] = []
+    while time.monotonic() < kill_at:
+        before.append(await lag.lag(group))
+        await asyncio.sleep(0.5)
+    frozen = await lag.committed(group)
+    await asyncio.to_thread(run.supervisor.kill, "rules-2")
+    killed = time.monotonic()
+    normal = max(before[-20:]) if before else 0
+    moved: set = set()
+    reassigned_s = cleared_s = None
+    while time.monotonic() - killed < 120 and cleared_s is None:
+        committed = await lag.committed(group)
+        moved |= {tp for tp, offset in committed.items() if offset > frozen[tp]}
+        if reassigned_s is None and len(moved) == len(frozen):
+            reassigned_s = time.monotonic() - killed
+        if reassigned_s is not None and await lag.lag(group) <= normal:
+            cleared_s = time.monotonic() - killed
+        await asyncio.sleep(0.25)
+    return {"failover_reassigned_s": None if reassigned_s is None else round(reassigned_s, 2),
+            "failover_backlog_cleared_s": None if cleared_s is None else round(cleared_s, 2),
+            "failover_lag_before_records": normal}
+
+
+async def measure(rate: float, seconds: float, root: Path, failover: bool = False) -> dict:
     settings = get_settings()
     ceiling_rps = await ceiling(settings, min(10.0, seconds / 3))
     county_dir = county_with_sample(root, GENERATED_ENTERPRISES, 5, PACKAGE_DIR / "sample_registry")
@@ -205,19 +275,28 @@ async def measure(rate: float, seconds: float, root: Path) -> dict:
     try:
         run.start_ingest()
         run.start_rules()
+        if failover:
+            run.start_rules("rules-2")
         run.start_alerting()
         await run.wait_api()
         await asyncio.sleep(15)   # the rules worker joins its group
         sampler = ResourceSampler({c.name: c.process.pid for c in run.supervisor.children.values()})
         sampling = asyncio.create_task(sampler.run())
-        load = run.sim(["load", "--county", str(county_dir), "--connections", str(CONNECTIONS),
-                        "--rate", str(rate / READINGS_PER_MESSAGE), "--seconds", str(seconds),
-                        "--readings", str(READINGS_PER_MESSAGE), "--run-id", run.unique])
-        published = await inject_alarms(settings, secrets, injection_targets(county_dir), seconds - 5)
-        out, _ = await asyncio.to_thread(load.communicate)
-        load_ended = time.monotonic()
-        report = orjson.loads(out.splitlines()[-1])
-        caught_up = await wait_caught_up(run, deadline_s=120)
+        async with GroupLag(settings, run.readings) as lag:
+            lag_samples: list[tuple[float, int]] = []
+            load_started = time.monotonic()
+            lag_sampling = asyncio.create_task(sample_lag(lag, run.env["HAZMON_RULES_APP_ID"], 5.0, lag_samples))
+            load = run.sim(["load", "--county", str(county_dir), "--connections", str(CONNECTIONS),
+                            "--rate", str(rate / READINGS_PER_MESSAGE), "--seconds", str(seconds),
+                            "--readings", str(READINGS_PER_MESSAGE), "--run-id", run.unique])
+            killing = asyncio.create_task(fail_over(run, lag, load_started + seconds / 2)) if failover else None
+            published = await inject_alarms(settings, secrets, injection_targets(county_dir), seconds - 5)
+            out, _ = await asyncio.to_thread(load.communicate)
+            load_ended = time.monotonic()
+            lag_sampling.cancel()
+            failover_figures = await killing if killing else {}
+            report = orjson.loads(out.splitlines()[-1])
+            caught_up = await wait_caught_up(run, lag, deadline_s=max(120.0, seconds))
         sampling.cancel()
         await asyncio.sleep(3)   # the last notifications
         latencies = np.array([receiver.arrived[k] - t for k, t in published.items() if k in receiver.arrived])
@@ -227,11 +306,14 @@ async def measure(rate: float, seconds: float, root: Path) -> dict:
             "published_readings_per_s": report["readings_per_s"],
             "sustained_readings_per_s": round(consumed / (report["seconds"] + caught_up - load_ended), 1),
             "backlog_drain_s": round(caught_up - load_ended, 1),
+            "readings_published": report["readings"], "readings_in_kafka": consumed,
+            "lost_readings": max(0, report["readings"] - consumed),
             "p50_alarm_latency_s": round(float(np.percentile(latencies, 50)), 3) if len(latencies) else None,
             "p99_alarm_latency_s": round(float(np.percentile(latencies, 99)), 3) if len(latencies) else None,
             "alarms_injected": len(published), "alarms_notified": len(latencies),
             "ceiling_passthrough_readings_per_s": round(ceiling_rps), "processes": sampler.figures(),
-            "dead_children": [c.name for c in run.supervisor.dead()],
+            "dead_children": [c.name for c in run.supervisor.dead() if c.name != "rules-2"],
+            **failover_figures, **lag_figures(lag_samples, load_started),
         }
     finally:
         await asyncio.to_thread(run.supervisor.stop_all)
@@ -239,19 +321,13 @@ async def measure(rate: float, seconds: float, root: Path) -> dict:
         await web_runner.cleanup()
 
 
-async def wait_caught_up(run: IsolatedPipeline, deadline_s: float) -> float:
+async def wait_caught_up(run: IsolatedPipeline, lag: GroupLag, deadline_s: float) -> float:
     """Monotonic time at which the rules worker and alerting's reading writer have consumed the whole topic."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=run.settings.kafka_bootstrap)
-    await consumer.start()
-    try:
-        ends = await consumer.end_offsets(list(await topic_partitions(consumer, run.readings)))
-    finally:
-        await consumer.stop()
+    ends = await lag.ends()
     give_up = time.monotonic() + deadline_s
     groups = (run.env["HAZMON_RULES_APP_ID"], run.env["HAZMON_ALERTING_GROUP"] + "-readings")
     while time.monotonic() < give_up:
-        lags = [await group_lag(run.settings, group, ends) for group in groups]
-        if not any(lags):
+        if not any([await lag.lag(group, ends) for group in groups]):
             return time.monotonic()
         await asyncio.sleep(0.5)
     raise RuntimeError(f"backlog not drained within {deadline_s} s")
@@ -277,10 +353,10 @@ def plot(results: list[dict], path: Path) -> None:
     fig.savefig(path)
 
 
-async def main(rate: float | None, seconds: float, plot_path: Path) -> dict:
+async def main(rate: float | None, seconds: float, plot_path: Path, failover: bool) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         if rate is not None:
-            return await measure(rate, seconds, Path(tmp))
+            return await measure(rate, seconds, Path(tmp), failover)
         results = [await measure(r, seconds, Path(tmp)) for r in SWEEP_RATES]
     plot(results, plot_path)
     best = max(results, key=lambda r: r["sustained_readings_per_s"])
@@ -292,5 +368,7 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, help="offered readings/s; without it, a sweep with a plot")
     parser.add_argument("--seconds", type=float, default=30.0, help="load duration per rate")
     parser.add_argument("--plot", type=Path, default=Path("bench/pipeline.png"), help="PNG of the sweep")
+    parser.add_argument("--failover", action="store_true",
+                        help="two rules workers; SIGKILL one halfway: time to reassign its partitions and to clear the backlog")
     args = parser.parse_args()
-    print(orjson.dumps(asyncio.run(main(args.rate, args.seconds, args.plot))).decode())
+    print(orjson.dumps(asyncio.run(main(args.rate, args.seconds, args.plot, args.failover))).decode())

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,8 +81,9 @@ class IsolatedPipeline:
     def start_ingest(self) -> Child:
         return self.supervisor.start("ingest", ["ingest", "run"])
 
-    def start_rules(self) -> Child:
-        return self.supervisor.start("rules", ["rules", "worker"])
+    def start_rules(self, name: str = "rules") -> Child:
+        """A rules worker (several split the partitions; each needs its own ``name``)."""
+        return self.supervisor.start(name, ["rules", "worker"])
 
     def start_alerting(self) -> Child:
         """``alerting run`` on this run's topics (see :mod:`tests.e2e.alerting_child`), supervised like the rest."""
@@ -141,13 +143,13 @@ class IsolatedPipeline:
 
     async def kafka_readings(self) -> int:
         """Readings ingest accepted: points of every record on this run's readings topic (repeats included)."""
-        return sum(len(record["points"]) for record in await self.read_topic(self.readings))
+        return sum([len(record["points"]) async for record in self.records(self.readings)])
 
     async def transitions(self) -> list[dict]:
         """The rules worker's committed alarm transitions (aborted transactions left out)."""
-        return await self.read_topic(self.transitions_topic)
+        return [record async for record in self.records(self.transitions_topic)]
 
-    async def read_topic(self, topic: str) -> list[dict]:
+    async def records(self, topic: str) -> AsyncIterator[dict]:
         """Every committed record of ``topic`` up to its present end, decoded."""
         consumer = AIOKafkaConsumer(topic, bootstrap_servers=self.settings.kafka_bootstrap, group_id=None,
                                     auto_offset_reset="earliest", enable_auto_commit=False,
@@ -155,11 +157,11 @@ class IsolatedPipeline:
         await consumer.start()
         try:
             ends = await consumer.end_offsets(list(await topic_partitions(consumer, topic)))
-            records: list[dict] = []
             while not await _reached(consumer, ends):
                 batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
-                records += [orjson.loads(m.value) for msgs in batches.values() for m in msgs]
-            return records
+                for messages in batches.values():
+                    for message in messages:
+                        yield orjson.loads(message.value)
         finally:
             await consumer.stop()
 
