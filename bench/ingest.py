@@ -27,7 +27,6 @@ from pathlib import Path
 # this file is named like the package it measures: import the package, not this script
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-import aiomqtt  # noqa: E402
 import orjson  # noqa: E402
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # noqa: E402
 

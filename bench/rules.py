@@ -32,7 +32,6 @@ import numpy as np  # noqa: E402
 import orjson  # noqa: E402
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # noqa: E402
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # noqa: E402
-from aiokafka.structs import TopicPartition  # noqa: E402
 
 from device_sim.county import write_county  # noqa: E402
 from device_sim.load import SAMPLES_PER_POINT, baseline  # noqa: E402

@@ -199,7 +199,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> None:
             f"API:             {api}/api/v1/alarms   (Authorization: Bearer {secrets.duty_token})",
             f"alarm page:      {api}/alarms/<id>      OpenAPI: {api}/api/v1/openapi.json",
             f"InfluxDB:        {settings.influx_url}  database {settings.influx_db} (reading, alarm, enterprise_risk)",
-            f"Grafana:         ./hz dashboards push --grafana-url URL --token T   (dashboards/generated/)",
+            "Grafana:         ./hz dashboards push --grafana-url URL --token T   (dashboards/generated/)",
             f"logs:            {supervisor.log_dir}   servers: ./hz stack logs",
             "Ctrl-C stops the demo's processes (the servers keep running: ./hz stack down)",
         ]

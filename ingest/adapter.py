@@ -11,7 +11,6 @@ batch fills, the receiver stops taking messages, and the broker stops sending on
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 

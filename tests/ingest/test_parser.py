@@ -8,7 +8,6 @@ import pytest
 from hazmon.wire import Quality, TsSource
 from ingest.directory import DeviceDirectory
 from ingest.parser import MAX_BYTES, MAX_READINGS, Verdict, parse_message
-from ingest.reasons import Reason
 from ingest.topics import Kind
 from tests.ingest.conftest import UNIT_ENTERPRISE
 
