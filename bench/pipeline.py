@@ -1,14 +1,20 @@
 """The whole pipeline on this machine: `hazmon sim load` → Mosquitto → ingest → Kafka → rules → alerting
 → InfluxDB and a local webhook receiver, at an offered rate of readings/s.
 
-Reports the sustained readings/s end to end (readings the rules worker and alerting's InfluxDB writer
-have both consumed, over the time from the first publish until both caught up), the alarm latency
-(from the publish of the reading that completes a confirmation to the webhook notification
-arriving; p50, p99), CPU and peak RSS of each process, and a ceiling measured in the same run: a
-bare aiomqtt → aiokafka pass-through (bench/ingest.py) of the same 10-reading messages. Without
+Reports the sustained readings/s end to end (readings in Kafka over the time from the first publish
+until the rules worker and alerting's InfluxDB writer have both committed the whole topic), the
+alarm latency (from the publish of the reading that completes a confirmation to the webhook
+notification arriving; p50, p99), readings published against readings in Kafka (loss), the rules
+worker's consumer lag sampled every 5 s (peak, and its growth over the second half of the load:
+a growing backlog shows as a positive slope), CPU and peak RSS of each process, and a ceiling
+measured in the same run: a bare aiomqtt → aiokafka pass-through (bench/ingest.py) of the same
+10-reading messages. ``--failover`` runs two rules workers and SIGKILLs one halfway: the time
+until every partition commits again and until the lag is back to its pre-kill level. Without
 --rate, a sweep of rates and a PNG plot (matplotlib). The last stdout line is one JSON object.
 
 Usage: .venv/bin/python bench/pipeline.py --rate 1000 --seconds 60
+       .venv/bin/python bench/pipeline.py --rate 20000 --seconds 600            # the soak
+       .venv/bin/python bench/pipeline.py --rate 5000 --seconds 60 --failover
 """
 
 from __future__ import annotations
