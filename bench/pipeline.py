@@ -220,6 +220,10 @@ async def ceiling(settings: Settings, seconds: float) -> float:
             await producer.stop()
 
 
+def progress(text: str) -> None:
+    print(f"[bench] {time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
+
+
 async def sample_lag(lag: GroupLag, group: str, every_s: float, samples: list[tuple[float, int]]) -> None:
     """Append (monotonic time, lag of ``group``) every ``every_s`` until cancelled."""
     while True:
@@ -286,6 +290,7 @@ async def measure(rate: float, seconds: float, root: Path, failover: bool = Fals
         run.start_alerting()
         await run.wait_api()
         await asyncio.sleep(15)   # the rules worker joins its group
+        progress(f"pipeline up; offering {rate:.0f} readings/s for {seconds:.0f} s")
         sampler = ResourceSampler({c.name: c.process.pid for c in run.supervisor.children.values()})
         sampling = asyncio.create_task(sampler.run())
         async with GroupLag(settings, run.readings) as lag:
@@ -299,6 +304,7 @@ async def measure(rate: float, seconds: float, root: Path, failover: bool = Fals
             published = await inject_alarms(settings, secrets, injection_targets(county_dir), seconds - 5)
             out, _ = await asyncio.to_thread(load.communicate)
             load_ended = time.monotonic()
+            progress("load done; waiting for the rules and the InfluxDB writer to catch up")
             lag_sampling.cancel()
             failover_figures = await killing if killing else {}
             report = orjson.loads(out.splitlines()[-1])
@@ -306,6 +312,7 @@ async def measure(rate: float, seconds: float, root: Path, failover: bool = Fals
         sampling.cancel()
         await asyncio.sleep(3)   # the last notifications
         latencies = np.array([receiver.arrived[k] - t for k, t in published.items() if k in receiver.arrived])
+        progress("caught up; counting the readings in Kafka")
         consumed = await run.kafka_readings()
         return {
             "offered_readings_per_s": rate, "seconds": seconds,
@@ -332,9 +339,14 @@ async def wait_caught_up(run: IsolatedPipeline, lag: GroupLag, deadline_s: float
     ends = await lag.ends()
     give_up = time.monotonic() + deadline_s
     groups = (run.env["HAZMON_RULES_APP_ID"], run.env["HAZMON_ALERTING_GROUP"] + "-readings")
+    polls = 0
     while time.monotonic() < give_up:
-        if not any([await lag.lag(group, ends) for group in groups]):
+        lags = [await lag.lag(group, ends) for group in groups]
+        if not any(lags):
             return time.monotonic()
+        polls += 1
+        if polls % 20 == 0:
+            progress(f"records still to consume: rules {lags[0]}, InfluxDB writer {lags[1]}")
         await asyncio.sleep(0.5)
     raise RuntimeError(f"backlog not drained within {deadline_s} s")
 

@@ -141,9 +141,21 @@ class PointRulesRunner:
     # --- windows: trend and rainfall ----------------------------------------------------------
 
     def _window(self, pid: str, ts: float, value: float, span_ms: float) -> list[list[float]]:
+        """The point's readings within ``span_ms`` before ``ts``, as ``[time, value]`` entries.
+
+        A reading closer than ``_slot_ms(span_ms)`` to the newest entry is merged into it (times and
+        values summed, with a count), so a window holds a bounded number of entries however often a
+        point reports; at the registry's usual periods every reading is its own entry.
+        """
         window = self.state.windows.setdefault(pid, [])
-        window.append([ts, value])
-        while window[0][0] <= ts - span_ms:
+        last = window[-1] if window else None
+        if last is not None and ts - last[0] / _count(last) < _slot_ms(span_ms):
+            last[0] += ts
+            last[1] += value
+            last[2:] = [_count(last) + 1]
+        else:
+            window.append([ts, value])
+        while window[0][0] / _count(window[0]) <= ts - span_ms:
             window.pop(0)
         return window
 
@@ -151,7 +163,7 @@ class PointRulesRunner:
         point = rules.entry.point
         span_ms = point.trend_window_s * 1000.0
         window = self._window(point.id, ts, value, span_ms)
-        slope = _slope(window) if len(window) >= 2 and ts - window[0][0] >= span_ms / 2 else None
+        slope = _slope(window) if len(window) >= 2 and ts - window[0][0] / _count(window[0]) >= span_ms / 2 else None
         key = f"trend|{point.id}"
         found = None if slope is None else _trend_finding(rules, value, slope)
         subject = rules.subject
@@ -169,7 +181,7 @@ class PointRulesRunner:
     def _rainfall(self, rules: PointRules, ts: float, value: float) -> None:
         point = rules.entry.point
         window = self._window(point.id, ts, value, DAY_MS)
-        totals = {"high_1h": sum(v for t, v in window if t > ts - HOUR_MS), "high_24h": sum(v for _, v in window)}
+        totals = {"high_1h": sum(e[1] for e in window if e[0] / _count(e) > ts - HOUR_MS), "high_24h": sum(e[1] for e in window)}
         limits = {"high_1h": rules.entry.limits.high_1h, "high_24h": rules.entry.limits.high_24h}
         subject = rules.subject
         for name, total in totals.items():
@@ -183,16 +195,34 @@ class PointRulesRunner:
                 self.book.clear(change)
 
 
+# A reading joins the newest window entry while it is within one slot of that entry's mean time:
+# span / 240, at most a minute. Entries end up at most two slots wide, so a window keeps at most
+# about 240 entries (a day of rainfall: 1 440).
+WINDOW_SLOTS = 240
+WINDOW_SLOT_MAX_MS = 60_000
+
+
+def _slot_ms(span_ms: float) -> float:
+    return min(WINDOW_SLOT_MAX_MS, span_ms / WINDOW_SLOTS)
+
+
+def _count(entry: list[float]) -> float:
+    """Readings merged into a window entry ``[time sum, value sum]`` or ``[time sum, value sum, count]``."""
+    return entry[2] if len(entry) > 2 else 1.0
+
+
 def _slope(window: list[list[float]]) -> float:
-    """Least-squares slope, units per ms."""
-    n = len(window)
-    t0 = window[0][0]
-    mean_t = sum(t - t0 for t, _ in window) / n
-    mean_v = sum(v for _, v in window) / n
-    var = sum((t - t0 - mean_t) ** 2 for t, _ in window)
+    """Least-squares slope, units per ms, over the entries' mean times and values, weighted by their counts."""
+    weights = [_count(e) for e in window]
+    total = sum(weights)
+    points = [(e[0] / w, e[1] / w) for e, w in zip(window, weights)]
+    t0 = points[0][0]
+    mean_t = sum(w * (t - t0) for w, (t, _) in zip(weights, points)) / total
+    mean_v = sum(w * v for w, (_, v) in zip(weights, points)) / total
+    var = sum(w * (t - t0 - mean_t) ** 2 for w, (t, _) in zip(weights, points))
     if var == 0:
         return 0.0
-    return sum((t - t0 - mean_t) * (v - mean_v) for t, v in window) / var
+    return sum(w * (t - t0 - mean_t) * (v - mean_v) for w, (t, v) in zip(weights, points)) / var
 
 
 def _trend_finding(rules: PointRules, value: float, slope: float) -> tuple[str | None, float | None, dict] | None:

@@ -1,8 +1,9 @@
 """Keeps the engine's in-memory state and a Faust table (any mutable mapping) in step, and skips replays.
 
 Before a batch, an enterprise's state is (re)loaded from the table when the table holds a value
-this process did not write (after recovery from the changelog, or after a rebalance); after the
-batch, every touched enterprise's state is written back, which sends it to the changelog.
+this process did not write (after recovery from the changelog, or after a rebalance). Touched
+enterprises are marked dirty and written back by ``flush``, which the worker calls just before each
+commit: one changelog record per enterprise per commit, not one per batch.
 
 The state also holds, per source topic, the offset of the last record applied to it. It commits
 in the same transaction as the outputs that record caused, so a record read again (Faust seeks a
@@ -27,6 +28,7 @@ class TableRuntime:
         self.engine = engine
         self.table = table
         self._written: dict[str, bytes] = {}
+        self._dirty: set[str] = set()
         self.replayed: Counter[str] = Counter()   # topic → records skipped as already applied
 
     def process(self, kind: Kind, topic: str, offsets: Sequence[int], records: Sequence[dict]) -> list[AlarmTransition]:
@@ -46,7 +48,7 @@ class TableRuntime:
         transitions = self.engine.process(**{kind: fresh})
         for enterprise, offset in newest.items():
             self.engine.state(enterprise).applied[topic] = offset
-        self._sync_out(newest)
+        self._dirty.update(newest)
         return transitions
 
     def tick(self, now_ms: int, enterprises: Iterable[str], topic: str, offset: int) -> list[AlarmTransition]:
@@ -59,8 +61,13 @@ class TableRuntime:
         alarmed = {t["enterprise"] for t in transitions}
         for enterprise in alarmed:   # a tick that changed nothing need not be remembered: replayed, it changes nothing
             self.engine.state(enterprise).applied[topic] = offset
-        self._sync_out(alarmed)
+        self._dirty.update(alarmed)
         return transitions
+
+    def flush(self) -> None:
+        """Write every enterprise changed since the last flush to the table (and so to its changelog)."""
+        self._sync_out(self._dirty)
+        self._dirty.clear()
 
     def _applied(self, enterprise: str, topic: str) -> int:
         state = self.engine.states.get(enterprise)
@@ -69,6 +76,7 @@ class TableRuntime:
     def drop(self, enterprise: str) -> None:
         self.engine.states.pop(enterprise, None)
         self._written.pop(enterprise, None)
+        self._dirty.discard(enterprise)
 
     def _sync_in(self, enterprises: Iterable[str]) -> None:
         for enterprise in enterprises:

@@ -32,9 +32,10 @@ import faust
 
 
 class PartitionTransactions:
-    def __init__(self, app: faust.App, source_topic: str) -> None:
+    def __init__(self, app: faust.App, source_topic: str, before_commit: Callable[[], None]) -> None:
         self.app = app
         self.source_topic = source_topic   # any consumed topic: all share one partition group
+        self.before_commit = before_commit  # writes the state the commit must carry (to the table)
         self._lock = asyncio.Lock()
         self._guarded = False
         self._sent = False
@@ -71,6 +72,7 @@ class PartitionTransactions:
 
         async def commit(*args: Any, **kwargs: Any) -> bool:
             async with self._lock:
+                self.before_commit()
                 await self._drain_table_writes()
                 return await unguarded(*args, **kwargs)
 

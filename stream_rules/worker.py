@@ -73,7 +73,7 @@ def build_app(settings: Settings) -> faust.App:
     registry = load_registry(settings.registry_dir)
     runtime = TableRuntime(RuleEngine(registry, lateness_s=settings.rules_lateness_s), table)
     seen_fingerprint = [registry.fingerprint]
-    transactions = PartitionTransactions(app, settings.rules_readings_topic)
+    transactions = PartitionTransactions(app, settings.rules_readings_topic, before_commit=runtime.flush)
 
     async def emit(transitions: list[AlarmTransition]) -> None:
         for transition in transitions:

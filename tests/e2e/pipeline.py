@@ -62,6 +62,7 @@ class IsolatedPipeline:
             "HAZMON_CACHE_DIR": str(self.settings.cache_path), "HAZMON_REGISTRY_DIR": str(self.county_dir),
             "HAZMON_INFLUX_DB": self.influx_db, "HAZMON_API_PORT": str(self.api_port),
             "HAZMON_INGEST_TOPIC_SUFFIX": self.suffix, "HAZMON_INGEST_CLIENT_ID": f"e2e-ingest-{self.unique}",
+            "HAZMON_INGEST_SESSION_EXPIRY_S": "120",  # outlives a restart, not the run: no orphan queue in the broker
             "HAZMON_INGEST_SHARE_GROUP": f"e2e-{self.unique}", "HAZMON_INGEST_STATS_INTERVAL_S": "1",
             "HAZMON_RULES_APP_ID": f"e2e-rules-{self.unique}", "HAZMON_RULES_READINGS_TOPIC": self.readings,
             "HAZMON_RULES_EVENTS_TOPIC": topics.EVENTS + self.suffix,

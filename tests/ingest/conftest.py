@@ -103,7 +103,7 @@ def ingest_settings_for(settings: Settings, enterprise: IngestEnterprise, unique
         "registry_dir": enterprise.registry_dir, "ingest_enterprises": [enterprise.id],
         "ingest_topic_suffix": f".test-{unique}", "ingest_client_id": f"test-ingest-{unique}",
         "ingest_share_group": f"test-{unique}", "ingest_stats_interval_s": 1.0, "ingest_registry_poll_s": 0.5,
-        "ingest_retry_s": 0.5, **extra})
+        "ingest_retry_s": 0.5, "ingest_session_expiry_s": 120, **extra})  # no orphan session queueing for a day
 
 
 @pytest.fixture

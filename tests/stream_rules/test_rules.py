@@ -165,3 +165,18 @@ def test_four_blue_points_make_the_pond_yellow(registry: Registry) -> None:
     rollup = [t for t in driver.out if t["rule"] == "rollup"]
     assert summary(rollup) == [("rollup", "confirmed", "yellow")]
     assert rollup[0]["point"] == "WK" and rollup[0]["extra"]["item_displacement"] == "yellow"
+
+
+def test_a_densely_reporting_rain_gauge_keeps_a_bounded_window_and_the_same_sums(registry: Registry) -> None:
+    """0.02 mm every 2 s (the gauge's period is 300 s): 36 mm/h. Readings within a minute of the
+    newest entry are merged into it, so a day's window stays ≤ 1 440 entries; the 1 h sum reaches
+    30 mm at 3 000 s give or take one entry (up to two minutes wide)."""
+    driver = Driver(registry, devices=("GNSS",))
+    for s in range(0, 7200, 2):
+        driver.step(s, {"RAIN": 0.02})
+    window = driver.engine.states[ENT].windows["RAIN"]
+    assert 60 <= len(window) <= 120                                 # 2 h of one- to two-minute entries
+    assert sum(e[1] for e in window) == pytest.approx(0.02 * 3600)  # nothing lost by merging
+    hour = [t for t in driver.out if t["rule"] == "rainfall" and t["level"] == "high_1h"]
+    assert [t["transition"] for t in hour] == ["confirmed"]
+    assert abs(hour[0]["reading_ts"] - (T0 + 3_000_000)) <= 120_000

@@ -11,7 +11,7 @@ import pytest
 from hazmon.registry import Registry
 from stream_rules.engine import RuleEngine
 from stream_rules.runtime import TableRuntime
-from tests.stream_rules.county import controller_event, summary, write_registry
+from tests.stream_rules.county import ENT, controller_event, summary, write_registry
 
 TOPIC = "hazmon.events.v1"
 
@@ -35,9 +35,13 @@ def test_a_record_read_again_is_skipped(registry: Registry) -> None:
         [("fire", "confirmed", None)]
 
 
-def test_a_new_process_skips_what_the_table_says_was_applied(registry: Registry) -> None:
+def test_a_new_process_skips_what_the_flushed_table_says_was_applied(registry: Registry) -> None:
     table: dict[bytes, bytes] = {}
-    runtime(registry, table).process("events", TOPIC, [3], [controller_event("disabled", 0)])
+    first = runtime(registry, table)
+    first.process("events", TOPIC, [3], [controller_event("disabled", 0)])
+    assert table == {}                 # written at the commit, not per batch
+    first.flush()
+    assert list(table) == [ENT.encode()]
     successor = runtime(registry, table)
     assert successor.process("events", TOPIC, [3], [controller_event("disabled", 0)]) == []
     assert summary(successor.process("events", TOPIC, [4], [controller_event("disabled", 10)])) == [("fire", "recorded", None)]

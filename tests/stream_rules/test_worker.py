@@ -4,6 +4,8 @@ and a SIGKILL mid-scenario changes nothing in the output (same alarm ids, nothin
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from device_sim.scenario import SCENARIO_DIR
 from hazmon.registry import Registry
 from hazmon.settings import Settings
 from hazmon.topics import DEVICE_STATUS, EVENTS, READINGS
+from tests.stream_rules.county import DEVICES, ENT, NORMAL, REGISTRY_YAML, T0, record, write_registry
 from tests.stream_rules.test_scenarios import START_MS, ground_truth_problems, run_scenario
 from tests.stream_rules.worker_process import RulesWorker
 
@@ -107,3 +110,56 @@ async def test_two_workers_split_and_take_over(kafka: str, settings: Settings, r
     finally:
         worker.kill()
     assert _key(after) == expected, worker.log.read_text()[-3000:]
+
+
+def _small_county_worker(settings: Settings, unique: str, tmp_path: Path, **env: str) -> RulesWorker:
+    """A worker on the small test registry (tests.stream_rules.county), with settings overridden by ``env``."""
+    write_registry(tmp_path / "registry")
+    worker = RulesWorker(settings, unique, tmp_path)
+    worker.env.update({"HAZMON_REGISTRY_DIR": str(tmp_path / "registry"), **env})
+    return worker
+
+
+async def test_the_deadman_raises_a_silent_device_offline_once(kafka: str, settings: Settings,
+                                                              unique: str, tmp_path: Path) -> None:
+    """Devices that report once and then fall silent: the ticks judge them offline after 3 periods
+    of wall time, each once (RTU1 and RTU2 report every 10 s; RTU3 and GNSS have longer periods)."""
+    worker = _small_county_worker(settings, unique, tmp_path, HAZMON_RULES_TICK_S="1", HAZMON_RULES_LATENESS_S="0")
+    await worker.create_topics()
+    worker.start()
+    try:
+        now_ms = int(time.time() * 1000)
+        await worker.produce("readings", [record(device, now_ms, {p: NORMAL[p] for p in points})
+                                          for device, points in DEVICES.items()])
+        out = await worker.transitions(until=2, timeout_s=90, quiet_s=5)
+    finally:
+        worker.kill()
+    offline = sorted((t["device"], t["transition"]) for t in out if t["rule"] == "offline")
+    assert offline == [("RTU1", "raised"), ("RTU2", "raised")], worker.log.read_text()[-3000:]
+    assert all(t["started_at"] == now_ms + 30_000 for t in out if t["rule"] == "offline")
+
+
+async def test_a_registry_change_takes_effect_without_a_restart(kafka: str, settings: Settings,
+                                                               unique: str, tmp_path: Path) -> None:
+    """LT reads 12 throughout; its high limit is lowered from 13 to 10 while the worker runs. Only
+    RTU1 reports, so the other devices go offline on the way: only limit alarms are compared."""
+    worker = _small_county_worker(settings, unique, tmp_path, HAZMON_RULES_REGISTRY_POLL_S="1")
+    (tmp_path / "registry" / f"{ENT}.yaml").write_text(REGISTRY_YAML.replace("high: 10,", "high: 13,"), encoding="utf-8")
+    await worker.create_topics()
+    worker.start()
+
+    async def readings(start_s: int) -> None:
+        await worker.produce("readings", [record(device, T0 + (start_s + 10 * k) * 1000,
+                                                 {p: 12.0 if p == "LT" else NORMAL[p] for p in points})
+                                          for k in range(6) for device, points in DEVICES.items() if device == "RTU1"])
+    try:
+        await readings(0)
+        assert await worker.transitions(until=0, timeout_s=30, quiet_s=8) == []
+        write_registry(tmp_path / "registry")          # high: 10 again
+        await asyncio.sleep(4)                         # polled every second
+        await readings(60)
+        out = await worker.transitions(until=1, timeout_s=60, quiet_s=5)
+    finally:
+        worker.kill()
+    limits = [(t["transition"], t["level"], t["limit"]) for t in out if t["rule"] == "limit"]  # (the other devices go offline)
+    assert limits == [("confirmed", "high", 10.0)], worker.log.read_text()[-3000:]
