@@ -213,16 +213,21 @@ def _count(entry: list[float]) -> float:
 
 def _slope(window: list[list[float]]) -> float:
     """Least-squares slope, units per ms, over the entries' mean times and values, weighted by their counts."""
-    weights = [_count(e) for e in window]
-    total = sum(weights)
-    points = [(e[0] / w, e[1] / w) for e, w in zip(window, weights)]
-    t0 = points[0][0]
-    mean_t = sum(w * (t - t0) for w, (t, _) in zip(weights, points)) / total
-    mean_v = sum(w * v for w, (_, v) in zip(weights, points)) / total
-    var = sum(w * (t - t0 - mean_t) ** 2 for w, (t, _) in zip(weights, points))
-    if var == 0:
+    t0 = window[0][0] / _count(window[0])
+    total = sum_t = sum_v = sum_tt = sum_tv = 0.0
+    for entry in window:
+        weight = _count(entry)
+        t = entry[0] / weight - t0
+        v = entry[1] / weight
+        total += weight
+        sum_t += weight * t
+        sum_v += weight * v
+        sum_tt += weight * t * t
+        sum_tv += weight * t * v
+    var = sum_tt - sum_t * sum_t / total
+    if var <= 0:
         return 0.0
-    return sum(w * (t - t0 - mean_t) * (v - mean_v) for w, (t, v) in zip(weights, points)) / var
+    return (sum_tv - sum_t * sum_v / total) / var
 
 
 def _trend_finding(rules: PointRules, value: float, slope: float) -> tuple[str | None, float | None, dict] | None:
