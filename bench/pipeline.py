@@ -334,20 +334,26 @@ async def measure(rate: float, seconds: float, root: Path, failover: bool = Fals
         await web_runner.cleanup()
 
 
-async def wait_caught_up(run: IsolatedPipeline, lag: GroupLag, deadline_s: float) -> float:
-    """Monotonic time at which the rules worker and alerting's reading writer have consumed the whole topic."""
-    ends = await lag.ends()
+async def wait_caught_up(run: IsolatedPipeline, lag: GroupLag, deadline_s: float, settle_s: float = 10.0) -> float:
+    """Monotonic time at which the backlog was gone: ingest had put the broker's backlog on the readings
+    topic (its end stopped moving for ``settle_s``) and the rules worker and alerting's reading writer
+    had consumed it all."""
     give_up = time.monotonic() + deadline_s
     groups = (run.env["HAZMON_RULES_APP_ID"], run.env["HAZMON_ALERTING_GROUP"] + "-readings")
+    ends, busy = await lag.ends(), time.monotonic()
     polls = 0
     while time.monotonic() < give_up:
-        lags = [await lag.lag(group, ends) for group in groups]
-        if not any(lags):
-            return time.monotonic()
+        await asyncio.sleep(0.5)
+        now_ends = await lag.ends()
+        lags = [await lag.lag(group, now_ends) for group in groups]
+        if now_ends != ends or any(lags):
+            ends, busy = now_ends, time.monotonic()
+        elif time.monotonic() - busy >= settle_s:
+            return busy
         polls += 1
         if polls % 20 == 0:
-            progress(f"records still to consume: rules {lags[0]}, InfluxDB writer {lags[1]}")
-        await asyncio.sleep(0.5)
+            progress(f"records still to consume: rules {lags[0]}, InfluxDB writer {lags[1]}; "
+                     f"readings topic at {sum(now_ends.values())} records")
     raise RuntimeError(f"backlog not drained within {deadline_s} s")
 
 
