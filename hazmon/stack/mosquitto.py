@@ -106,8 +106,7 @@ class Mosquitto(Service):
             "persistence true",
             f"persistence_location {self.data_dir}/",
             "autosave_interval 30",
-            "max_queued_messages 1000000",   # a 5-minute burst at 3x the sustained rate waits here for ingest
-            "max_queued_bytes 1073741824",
+            "max_queued_messages 200000",
             "max_inflight_messages 1000",
             "max_packet_size 1048576",
             "log_dest stdout",
