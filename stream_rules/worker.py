@@ -66,7 +66,8 @@ def build_app(settings: Settings) -> faust.App:
     readings = app.topic(settings.rules_readings_topic, partitions=partitions, **raw_topic)
     events = app.topic(settings.rules_events_topic, partitions=partitions, **raw_topic)
     statuses = app.topic(settings.rules_status_topic, partitions=partitions, **raw_topic)
-    output = app.topic(settings.rules_output_topic, partitions=partitions, **raw_topic).get_topic_name()
+    output_topic = app.topic(settings.rules_output_topic, partitions=partitions, **raw_topic)
+    output = output_topic.get_topic_name()
     ticks = app.topic(f"{settings.rules_app_id}-deadman-ticks", partitions=partitions, internal=True, **raw_topic)
     table = app.Table("rules-state", default=None, partitions=partitions, use_partitioner=True,
                       key_type=bytes, value_type=bytes)
@@ -104,6 +105,11 @@ def build_app(settings: Settings) -> faust.App:
                     message = event.message
                     owned = [e for e in runtime.engine.catalogs if partition_of(e, partitions) == message.partition]
                     await emit(runtime.tick(orjson.loads(event.value)["now_ms"], owned, message.topic, message.offset))
+
+    @app.task
+    async def declare_output() -> None:
+        """Outputs go to explicit partitions (their input's): the topic must exist with ``partitions`` of them."""
+        await output_topic.maybe_declare()
 
     @app.timer(settings.rules_tick_s, name="rules-deadman-clock")
     async def deadman_clock() -> None:
