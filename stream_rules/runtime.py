@@ -3,7 +3,7 @@
 Before a batch, an enterprise's state is (re)loaded from the table when the table holds a value
 this process did not write (after recovery from the changelog, or after a rebalance). Touched
 enterprises are marked dirty and written back by ``flush``, which the worker calls just before each
-commit: one changelog record per enterprise per commit, not one per batch.
+commit and whose pairs it sends to the changelog itself: one record per enterprise per commit.
 
 The state also holds, per source topic, the offset of the last record applied to it. It commits
 in the same transaction as the outputs that record caused, so a record read again (Faust seeks a
@@ -64,10 +64,11 @@ class TableRuntime:
         self._dirty.update(alarmed)
         return transitions
 
-    def flush(self) -> None:
-        """Write every enterprise changed since the last flush to the table (and so to its changelog)."""
-        self._sync_out(self._dirty)
+    def flush(self) -> list[tuple[bytes, bytes]]:
+        """Write every enterprise changed since the last flush to the table; the (key, value) pairs written."""
+        written = self._sync_out(self._dirty)
         self._dirty.clear()
+        return written
 
     def _applied(self, enterprise: str, topic: str) -> int:
         state = self.engine.states.get(enterprise)
@@ -88,8 +89,11 @@ class TableRuntime:
                 self.engine.load(enterprise, raw)
                 self._written[enterprise] = raw
 
-    def _sync_out(self, enterprises: Iterable[str]) -> None:
+    def _sync_out(self, enterprises: Iterable[str]) -> list[tuple[bytes, bytes]]:
+        written = []
         for enterprise in enterprises:
             raw = self.engine.dump(enterprise)
             self.table[enterprise.encode()] = raw
             self._written[enterprise] = raw
+            written.append((enterprise.encode(), raw))
+        return written

@@ -13,8 +13,14 @@ repeat committed output, and this module closes both:
 * Faust commits on a timer, which may fall between an agent sending a batch's outputs and the
   batch's offsets being acknowledged: the outputs then commit with the previous offsets and are
   produced again after a crash. ``batch()`` holds a lock from the first record of a batch to its
-  acknowledgement, and the consumer's ``commit`` takes the same lock and first sends the table
-  writes still waiting in Faust's producer buffer.
+  acknowledgement, and the consumer's ``commit`` takes the same lock and first awaits
+  ``before_commit``, which sends the changed state to the table's changelog with ``send_state``.
+
+Faust's own table writes are not used: it queues their changelog records in a background buffer,
+and one still on its way when a commit starts lands in the next transaction (state behind the
+outputs after a crash) or, when a rebalance has just ended the transactions, crashes the worker
+("Can't send messages while not in transaction"). The worker writes the table's store directly and
+sends the changelog record here, awaited, inside the partition's transaction.
 
 Outputs are visible to ``read_committed`` consumers only once their transaction commits, so a
 batch that sent any (alarms are rare) commits at once instead of waiting for Faust's timer: the
@@ -32,10 +38,10 @@ import faust
 
 
 class PartitionTransactions:
-    def __init__(self, app: faust.App, source_topic: str, before_commit: Callable[[], None]) -> None:
+    def __init__(self, app: faust.App, source_topic: str, before_commit: Callable[[], Awaitable[None]]) -> None:
         self.app = app
         self.source_topic = source_topic   # any consumed topic: all share one partition group
-        self.before_commit = before_commit  # writes the state the commit must carry (to the table)
+        self.before_commit = before_commit  # sends the state the commit must carry (``send_state``)
         self._lock = asyncio.Lock()
         self._guarded = False
         self._sent = False
@@ -47,8 +53,12 @@ class PartitionTransactions:
         return f"{self.app.conf.id}-{group}-{partition}"
 
     async def send(self, topic: str, key: bytes | None, value: bytes, partition: int) -> Awaitable[Any]:
-        """Queue ``value`` to ``topic``/``partition`` inside that partition's open transaction."""
+        """Queue an output to ``topic``/``partition`` inside that partition's open transaction."""
         self._sent = True
+        return await self.send_state(topic, key, value, partition)
+
+    async def send_state(self, topic: str, key: bytes | None, value: bytes, partition: int) -> Awaitable[Any]:
+        """Like ``send``, for state (changelog) records: no immediate commit is asked for."""
         return await self.app.producer.send(topic, key, value, partition, None, None,
                                             transactional_id=self.transactional_id(partition))
 
@@ -72,21 +82,8 @@ class PartitionTransactions:
 
         async def commit(*args: Any, **kwargs: Any) -> bool:
             async with self._lock:
-                self.before_commit()
-                await self._drain_table_writes()
+                await self.before_commit()
                 return await unguarded(*args, **kwargs)
 
         consumer.commit = commit  # type: ignore[method-assign]  # Faust's commit loop calls it by attribute
         self._guarded = True
-
-    async def _drain_table_writes(self) -> None:
-        """Send the table's buffered changelog records into the transactions about to commit.
-
-        A table write is queued in Faust's producer buffer and sent in the background; left there,
-        it would go into the next transaction (state behind the outputs after a crash), or, when a
-        rebalance ends the transactions, crash the worker ("Can't send messages while not in
-        transaction").
-        """
-        buffer = self.app.producer.buffer
-        while buffer.size and buffer.state == "running":
-            await buffer.flush()

@@ -72,9 +72,17 @@ def build_app(settings: Settings) -> faust.App:
     table = app.Table("rules-state", default=None, partitions=partitions, use_partitioner=True,
                       key_type=bytes, value_type=bytes)
     registry = load_registry(settings.registry_dir)
-    runtime = TableRuntime(RuleEngine(registry, lateness_s=settings.rules_lateness_s), table)
+    # The store, not the table: a table write would queue its changelog record in Faust's background
+    # buffer; write_state sends it inside the partition's transaction instead (stream_rules.transactions).
+    runtime = TableRuntime(RuleEngine(registry, lateness_s=settings.rules_lateness_s), table.data)
     seen_fingerprint = [registry.fingerprint]
-    transactions = PartitionTransactions(app, settings.rules_readings_topic, before_commit=runtime.flush)
+    changelog = table.changelog_topic.get_topic_name()
+
+    async def write_state() -> None:
+        for key, raw in runtime.flush():
+            await transactions.send_state(changelog, key, raw, partition_of(key.decode(), partitions))
+
+    transactions = PartitionTransactions(app, settings.rules_readings_topic, before_commit=write_state)
 
     async def emit(transitions: list[AlarmTransition]) -> None:
         for transition in transitions:
