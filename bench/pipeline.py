@@ -156,18 +156,24 @@ class ResourceSampler:
         self.pids = pids
         self.peak_rss = dict.fromkeys(pids, 0)
         self.cpu_start = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        self.cpu_seen = dict(self.cpu_start)   # a killed child (--failover) keeps what it had used
         self.started = time.monotonic()
 
     async def run(self) -> None:
         while True:
-            for name, pid in self.pids.items():
-                self.peak_rss[name] = max(self.peak_rss[name], rss_bytes(pid))
+            self._sample()
             await asyncio.sleep(1.0)
 
+    def _sample(self) -> None:
+        for name, pid in self.pids.items():
+            self.peak_rss[name] = max(self.peak_rss[name], rss_bytes(pid))
+            self.cpu_seen[name] = max(self.cpu_seen[name], cpu_seconds(pid))
+
     def figures(self) -> dict[str, dict[str, float]]:
+        self._sample()
         elapsed = time.monotonic() - self.started
-        return {name: {"cpu_percent": round(100 * (cpu_seconds(pid) - self.cpu_start[name]) / elapsed, 1),
-                       "peak_rss_mb": round(self.peak_rss[name] / 2**20, 1)} for name, pid in self.pids.items()}
+        return {name: {"cpu_percent": round(100 * (self.cpu_seen[name] - self.cpu_start[name]) / elapsed, 1),
+                       "peak_rss_mb": round(self.peak_rss[name] / 2**20, 1)} for name in self.pids}
 
 
 class GroupLag:

@@ -66,7 +66,12 @@ class TableRuntime:
 
     def flush(self) -> list[tuple[bytes, bytes]]:
         """Write every enterprise changed since the last flush to the table; the (key, value) pairs written."""
-        written = self._sync_out(self._dirty)
+        written = []
+        for enterprise in self._dirty:
+            key, raw = enterprise.encode(), self.engine.dump(enterprise)
+            self.table[key] = raw
+            self._written[enterprise] = raw
+            written.append((key, raw))
         self._dirty.clear()
         return written
 
@@ -88,12 +93,3 @@ class TableRuntime:
             elif raw is not self._written.get(enterprise):
                 self.engine.load(enterprise, raw)
                 self._written[enterprise] = raw
-
-    def _sync_out(self, enterprises: Iterable[str]) -> list[tuple[bytes, bytes]]:
-        written = []
-        for enterprise in enterprises:
-            raw = self.engine.dump(enterprise)
-            self.table[enterprise.encode()] = raw
-            self._written[enterprise] = raw
-            written.append((enterprise.encode(), raw))
-        return written

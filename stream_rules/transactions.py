@@ -2,8 +2,8 @@
 
 faust-streaming 0.15 opens one transaction per source partition (transactional id
 ``APP-GROUP-PARTITION``) and commits each with the offsets of that partition, and with the table
-changelog records attached to them. Two gaps remain that would let a crashed worker's successor
-repeat committed output, and this module closes both:
+changelog records attached to them. Three gaps remain that would let a crashed worker's successor
+repeat committed output or miss state, and this module closes them:
 
 * A record sent with ``Topic.send`` to a topic this app does not consume gets no transactional
   id (Faust cannot work out its partition's group), so it is written outside any transaction
@@ -15,12 +15,11 @@ repeat committed output, and this module closes both:
   produced again after a crash. ``batch()`` holds a lock from the first record of a batch to its
   acknowledgement, and the consumer's ``commit`` takes the same lock and first awaits
   ``before_commit``, which sends the changed state to the table's changelog with ``send_state``.
-
-Faust's own table writes are not used: it queues their changelog records in a background buffer,
-and one still on its way when a commit starts lands in the next transaction (state behind the
-outputs after a crash) or, when a rebalance has just ended the transactions, crashes the worker
-("Can't send messages while not in transaction"). The worker writes the table's store directly and
-sends the changelog record here, awaited, inside the partition's transaction.
+* Faust's own table writes are not used: it queues their changelog records in a background buffer,
+  and one still on its way when a commit starts lands in the next transaction (state behind the
+  outputs after a crash) or, when a rebalance has just ended the transactions, crashes the worker
+  ("Can't send messages while not in transaction"). The worker writes the table's store directly and
+  sends the changelog record here, awaited, inside the partition's transaction.
 
 Outputs are visible to ``read_committed`` consumers only once their transaction commits, so a
 batch that sent any (alarms are rare) commits at once instead of waiting for Faust's timer: the

@@ -89,7 +89,7 @@ def build_app(settings: Settings) -> faust.App:
             enterprise = transition["enterprise"]
             await transactions.send(output, enterprise.encode(), orjson.dumps(transition), partition_of(enterprise, partitions))
             log.info("alarm %s", transition["transition"], extra={
-                "enterprise": transition["enterprise"], "point": transition["point"] or transition["device"],
+                "enterprise": enterprise, "point": transition["point"] or transition["device"],
                 "rule": transition["rule"], "level": transition["level"], "id": transition["id"]})
 
     def batched(kind: Kind, topic: str, within: float) -> Callable[[faust.StreamT], Awaitable[None]]:
