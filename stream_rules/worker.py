@@ -29,6 +29,7 @@ from hazmon.registry.loader import fingerprint, load_registry
 from hazmon.settings import Settings
 from hazmon.wire import AlarmTransition
 from stream_rules.engine import RuleEngine
+from stream_rules.recovery import TransactionalTableManager
 from stream_rules.runtime import Kind, TableRuntime
 from stream_rules.transactions import PartitionTransactions
 
@@ -51,6 +52,7 @@ def build_app(settings: Settings) -> faust.App:
         datadir=str(datadir),
         topic_partitions=settings.kafka_partitions,
         processing_guarantee="exactly_once" if settings.rules_exactly_once else "at_least_once",
+        TableManager=TransactionalTableManager if settings.rules_exactly_once else "faust.tables:TableManager",
         broker_session_timeout=settings.rules_session_timeout_s,
         broker_heartbeat_interval=settings.rules_heartbeat_s,
         broker_commit_interval=settings.rules_commit_s,
