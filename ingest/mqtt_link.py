@@ -36,7 +36,11 @@ class MqttLink:
         return self.client.messages
 
     def ack(self, mid: int) -> None:
-        """PUBACK for ``mid``; a no-op once this connection is gone (the broker redelivers)."""
+        """PUBACK for ``mid``; a no-op once this connection is gone (the broker redelivers), and for
+        a QoS 0 message (``mid`` 0), which has nothing to acknowledge: a PUBACK with packet
+        identifier 0 is a protocol error, and Mosquitto closes the connection."""
+        if mid == 0:
+            return
         self._paho.ack(mid, 1)
 
     async def publish(self, topic: str, payload: bytes) -> None:

@@ -207,3 +207,19 @@ async def test_two_adapters_of_one_group_split_the_load(
     assert sorted(ts for _, ts, _, _ in readings_of(records)) == [1_764_000_000_000 + n for n in range(200)]
     taken = [member.messages_taken for member in members]
     assert sum(taken) == 200 and min(taken) > 0, taken
+
+
+async def test_a_qos0_message_does_not_cost_the_connection(adapter: IngestAdapter, device: aiomqtt.Client,
+                                                           ingest_settings: Settings, kafka_topics: KafkaTopics,
+                                                           test_enterprise: IngestEnterprise,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    """A gateway publishing at QoS 0 (against §2) is delivered at QoS 0, packet identifier 0: there is
+    nothing to acknowledge, and a PUBACK 0 would make Mosquitto close the adapter's connection."""
+    topic = f"hazmon/v1/{test_enterprise.id}/RTU01/telemetry"
+    for qos, n in ((0, 1), (1, 2)):
+        body = {"v": 1, "ts": 1_764_000_000_000 + n, "readings": [{"point": "TK01_LT", "value": float(n)}]}
+        await device.publish(topic, orjson.dumps(body), qos=qos)
+    rows = readings_of(await read_kafka(ingest_settings, kafka_topics.readings, lambda r: len(readings_of(r)) >= 2))
+    await asyncio.sleep(0.5)
+    assert sorted(v for _, _, v, _ in rows) == [1.0, 2.0]
+    assert "mqtt connection lost" not in caplog.text
