@@ -5,7 +5,8 @@ A receiver task parses messages into the current ``FlushBatch``; a flusher task 
 soon as the previous flush finished (large batches under load, small ones when idle), writes it to
 Kafka, then acknowledges its messages in arrival order. When Kafka is down the flush waits, the
 batch fills, the receiver stops taking messages, and the broker stops sending once
-``ingest_receive_maximum`` messages are unacknowledged: memory stays bounded and nothing is dropped.
+``ingest_receive_maximum`` messages are unacknowledged (a broker that does not, as Mosquitto 2.0.11
+with a backlog, is made to wait: the link stops reading). Memory stays bounded; nothing is dropped.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ class IngestAdapter:
 
     @property
     def in_flight(self) -> int:
-        """Messages received and not yet acknowledged: never more than ``ingest_receive_maximum``."""
+        """Messages received and not yet acknowledged: at most ``ingest_receive_maximum`` + 1 (the link
+        stops reading past that, whatever the broker sends)."""
         queued = len(self._link.messages) if self._link is not None else 0
         return queued + len(self._batch) + self._flushing
 

@@ -1,14 +1,23 @@
 """The MQTT side: one connection of the platform account with a persistent session, MQTT v5
-shared subscriptions and manual acknowledgements.
+shared subscriptions and manual acknowledgements, holding a bounded number of messages.
 
 aiomqtt 2.5 has no manual-ack option of its own; it runs a paho-mqtt 2.x client, whose
 ``manual_ack_set``/``ack`` are used here, so a message's PUBACK goes out only when the adapter
-says so. The broker sends at most ``ingest_receive_maximum`` unacknowledged messages: that is the
-adapter's bounded in-flight buffer.
+says so. The adapter asks the broker (MQTT v5 Receive Maximum) for at most
+``ingest_receive_maximum`` unacknowledged messages, but Mosquitto 2.0.11 does not keep to it once
+the session has a queue: each PUBACK moves up to Receive Maximum more queued messages in flight
+(eclipse/mosquitto#2301, fixed in 2.0.13), so a backlog of any size is pushed at the adapter. The
+link therefore enforces the bound itself: when the broker has sent more than Receive Maximum
+unacknowledged messages, it stops reading the socket until acknowledgements bring it back within
+the bound. The backlog waits in the broker (and in TCP buffers), never in the adapter's memory.
+While reading is paused no PINGRESP is read either: a pause longer than about two keepalives
+(Kafka down meanwhile) ends the connection like any other loss, and the broker sends the
+unacknowledged messages again.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,13 +32,19 @@ from ingest.topics import device_filters, shared
 
 
 class MqttLink:
-    """A client whose messages are acknowledged by ``ack``, on this very connection only."""
+    """A client whose messages are acknowledged by ``ack``, on this very connection only, and which
+    holds at most ``max_unacked`` + 1 unacknowledged messages of it: past that it stops reading."""
 
-    def __init__(self, client: aiomqtt.Client, max_pending_publishes: int) -> None:
+    def __init__(self, client: aiomqtt.Client, max_pending_publishes: int, max_unacked: int) -> None:
         self.client = client
         client.pending_calls_threshold = max_pending_publishes + 1  # errors answers: no warning below our cap
         self._paho: paho.Client = client._client  # noqa: SLF001 - manual acks live on the paho client
         self._paho.manual_ack_set(True)  # before CONNECT: the session's queued messages come at once
+        self._max_unacked = max_unacked
+        self._unacked = 0  # QoS 1 messages received on this connection and not acknowledged
+        self._reading_paused = False
+        self._deliver = self._paho.on_message  # aiomqtt's: into its message queue
+        self._paho.on_message = self._on_message
 
     @property
     def messages(self) -> aiomqtt.client.MessagesIterator:
@@ -42,9 +57,40 @@ class MqttLink:
         if mid == 0:
             return
         self._paho.ack(mid, 1)
+        self._unacked -= 1
+        if self._reading_paused and self._unacked <= self._max_unacked:
+            self._resume_reading()
 
     async def publish(self, topic: str, payload: bytes) -> None:
         await self.client.publish(topic, payload, qos=1, retain=False)
+
+    def _on_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
+        if message.qos > 0:
+            self._unacked += 1
+        self._deliver(client, userdata, message)
+        if self._unacked > self._max_unacked and not self._reading_paused:
+            self._pause_reading()
+
+    def _pause_reading(self) -> None:
+        sock = self._paho.socket()
+        if sock is not None:
+            asyncio.get_running_loop().remove_reader(sock)
+            self._reading_paused = True
+
+    def _resume_reading(self) -> None:
+        self._reading_paused = False
+        sock = self._paho.socket()
+        if sock is not None:  # else the connection is gone: nothing left to read
+            asyncio.get_running_loop().add_reader(sock, self._read)
+
+    def _read(self) -> None:
+        """What aiomqtt's own socket reader does (no TLS here): read, and end the connection on a failure."""
+        try:
+            self._paho.loop_read()
+        except Exception as exc:  # noqa: BLE001 - handed to the messages iterator, as aiomqtt does
+            disconnected: asyncio.Future[None] = self.client._disconnected  # noqa: SLF001
+            if not disconnected.done():
+                disconnected.set_exception(exc)
 
 
 def platform_client(settings: Settings, client_id: str, *, persistent: bool) -> aiomqtt.Client:
@@ -63,7 +109,7 @@ def platform_client(settings: Settings, client_id: str, *, persistent: bool) -> 
 async def ingest_link(settings: Settings) -> AsyncIterator[MqttLink]:
     """Connected, subscribed to the devices' topics through the shared group, manual acks on."""
     client = platform_client(settings, settings.ingest_client_id, persistent=True)
-    link = MqttLink(client, settings.ingest_max_error_replies)
+    link = MqttLink(client, settings.ingest_max_error_replies, settings.ingest_receive_maximum)
     async with client:
         for filter_ in device_filters(settings.ingest_enterprises):
             await client.subscribe(shared(filter_, settings.ingest_share_group), qos=1)

@@ -1,0 +1,64 @@
+"""A backlog queued in the broker for the adapter's session drains with the adapter holding at most
+its receive maximum (+1) of messages, and every reading reaches Kafka.
+
+Mosquitto 2.0.11 does not keep to a client's Receive Maximum once the session has a queue: each
+PUBACK releases up to Receive Maximum more queued messages, so the broker pushes the backlog at
+the adapter. The adapter has to bound what it holds itself."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiomqtt
+import orjson
+import pytest
+
+from hazmon.settings import Settings
+from ingest.adapter import IngestAdapter
+from ingest.mqtt_link import ingest_link
+from ingest.topics import KafkaTopics
+from tests.ingest.conftest import IngestEnterprise, ingest_settings_for, read_kafka
+
+pytestmark = pytest.mark.servers
+RECEIVE_MAXIMUM = 50
+BACKLOG = 4000
+T0 = 1_764_000_000_000
+
+
+async def queue_backlog(settings: Settings, enterprise: IngestEnterprise) -> None:
+    """``BACKLOG`` telemetry messages (QoS 1, 10 readings each) published while the adapter is away."""
+    async with aiomqtt.Client(settings.mqtt_host, settings.mqtt_port, username=enterprise.id,
+                              password=enterprise.password, protocol=aiomqtt.ProtocolVersion.V5) as device:
+        for n in range(BACKLOG):
+            readings = [{"point": ("TK01_LT", "TK01_TT")[i % 2], "value": float(i), "ts": T0 + 10 * n + i}
+                        for i in range(10)]
+            body = {"v": 1, "seq": n + 1, "readings": readings}
+            await device.publish(f"hazmon/v1/{enterprise.id}/RTU01/telemetry", orjson.dumps(body), qos=1)
+
+
+async def test_backlog_drains_within_the_receive_maximum(mosquitto: Settings, kafka: str,
+                                                        test_enterprise: IngestEnterprise, unique: str) -> None:
+    settings = ingest_settings_for(mosquitto, test_enterprise, unique, ingest_receive_maximum=RECEIVE_MAXIMUM,
+                                   ingest_batch_messages=20)
+    async with ingest_link(settings):
+        pass  # the session and its subscription exist; the adapter is away while the backlog queues
+    await queue_backlog(settings, test_enterprise)
+
+    adapter = IngestAdapter(settings)
+    stop = asyncio.Event()
+    running = asyncio.create_task(adapter.run(stop))
+    peak = 0
+    try:
+        async with asyncio.timeout(120):
+            while adapter.messages_taken < BACKLOG or adapter.in_flight:
+                peak = max(peak, adapter.in_flight)
+                await asyncio.sleep(0.002)
+        records = await read_kafka(settings, KafkaTopics.from_settings(settings).readings,
+                                   lambda r: sum(len(orjson.loads(x.value)["ts"]) for x in r) >= 10 * BACKLOG)
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 60)
+    assert RECEIVE_MAXIMUM // 2 <= peak <= RECEIVE_MAXIMUM + 1
+    seen = [ts for record in records for ts in orjson.loads(record.value)["ts"]]
+    assert sorted(seen) == [T0 + 10 * n + i for n in range(BACKLOG) for i in range(10)]
+    assert seen == sorted(seen)  # one device: its readings in Kafka in the order they were published
