@@ -16,6 +16,7 @@ import logging
 import time
 
 import aiomqtt
+import paho.mqtt.client as paho
 
 from hazmon.settings import Settings
 from hazmon.wire import encode
@@ -57,7 +58,7 @@ class IngestAdapter:
     def in_flight(self) -> int:
         """Messages received and not yet acknowledged: at most ``ingest_receive_maximum`` + 1 (the link
         stops reading past that, whatever the broker sends)."""
-        queued = len(self._link.messages) if self._link is not None else 0
+        queued = self._link.queued if self._link is not None else 0
         return queued + len(self._batch) + self._flushing
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -105,16 +106,16 @@ class IngestAdapter:
                     self.connected.set()
                     log.info("mqtt connected", extra={"client_id": self._settings.ingest_client_id,
                                                       "group": self._settings.ingest_share_group})
-                    async for message in link.messages:
+                    async for message in link:
                         await self._take(link, message)
             except aiomqtt.MqttError as exc:
                 self.connected.clear()
                 log.warning("mqtt connection lost, reconnecting", extra={"error": str(exc)})
                 await asyncio.sleep(self._settings.ingest_retry_s)
 
-    async def _take(self, link: MqttLink, message: aiomqtt.Message) -> None:
-        topic = message.topic.value
-        payload = message.payload if isinstance(message.payload, bytes) else b""  # paho delivers bytes
+    async def _take(self, link: MqttLink, message: paho.MQTTMessage) -> None:
+        topic = message.topic
+        payload = message.payload
         self.messages_taken += 1
         route = split_topic(topic)
         if route is None:  # outside the subscribed filters: cannot happen with the broker's routing

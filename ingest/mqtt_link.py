@@ -18,6 +18,7 @@ unacknowledged messages again.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -33,7 +34,10 @@ from ingest.topics import device_filters, shared
 
 class MqttLink:
     """A client whose messages are acknowledged by ``ack``, on this very connection only, and which
-    holds at most ``max_unacked`` + 1 unacknowledged messages of it: past that it stops reading."""
+    holds at most ``max_unacked`` + 1 unacknowledged messages of it: past that it stops reading.
+
+    Iterate it for the messages. They are handed over as paho delivers them, without aiomqtt's
+    per-message wrapper, queue and task: receiving costs the adapter more than parsing does."""
 
     def __init__(self, client: aiomqtt.Client, max_pending_publishes: int, max_unacked: int) -> None:
         self.client = client
@@ -43,12 +47,23 @@ class MqttLink:
         self._max_unacked = max_unacked
         self._unacked = 0  # QoS 1 messages received on this connection and not acknowledged
         self._reading_paused = False
-        self._deliver = self._paho.on_message  # aiomqtt's: into its message queue
+        self._received: deque[paho.MQTTMessage] = deque()  # not yet taken by the adapter
+        self._arrived = asyncio.Event()
         self._paho.on_message = self._on_message
 
     @property
-    def messages(self) -> aiomqtt.client.MessagesIterator:
-        return self.client.messages
+    def queued(self) -> int:
+        """Messages received and not yet taken."""
+        return len(self._received)
+
+    def __aiter__(self) -> MqttLink:
+        return self
+
+    async def __anext__(self) -> paho.MQTTMessage:
+        """The next message; ``aiomqtt.MqttError`` once the connection is gone and its messages taken."""
+        while not self._received:
+            await self._wait_for_messages()
+        return self._received.popleft()
 
     def ack(self, mid: int) -> None:
         """PUBACK for ``mid``; a no-op once this connection is gone (the broker redelivers), and for
@@ -64,10 +79,22 @@ class MqttLink:
     async def publish(self, topic: str, payload: bytes) -> None:
         await self.client.publish(topic, payload, qos=1, retain=False)
 
-    def _on_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
+    async def _wait_for_messages(self) -> None:
+        gone: asyncio.Future[None] = self.client._disconnected  # noqa: SLF001 - what aiomqtt's iterator waits on
+        if gone.done():
+            raise aiomqtt.MqttError("Disconnected during message iteration") from gone.exception()
+        self._arrived.clear()
+        arrived = asyncio.ensure_future(self._arrived.wait())
+        try:
+            await asyncio.wait((arrived, gone), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            arrived.cancel()
+
+    def _on_message(self, _client: paho.Client, _userdata: object, message: paho.MQTTMessage) -> None:
         if message.qos > 0:
             self._unacked += 1
-        self._deliver(client, userdata, message)
+        self._received.append(message)
+        self._arrived.set()
         if self._unacked > self._max_unacked and not self._reading_paused:
             self._pause_reading()
 
@@ -87,7 +114,7 @@ class MqttLink:
         """What aiomqtt's own socket reader does (no TLS here): read, and end the connection on a failure."""
         try:
             self._paho.loop_read()
-        except Exception as exc:  # noqa: BLE001 - handed to the messages iterator, as aiomqtt does
+        except Exception as exc:  # noqa: BLE001 - handed to the message iteration, as aiomqtt does
             disconnected: asyncio.Future[None] = self.client._disconnected  # noqa: SLF001
             if not disconnected.done():
                 disconnected.set_exception(exc)
