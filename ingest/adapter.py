@@ -76,8 +76,7 @@ class IngestAdapter:
                 if task.done() and task.exception() is not None:
                     raise task.exception()
             log.info("stopping: draining in-flight messages", extra={"messages": len(self._batch)})
-            receiver.cancel()
-            self._draining = True
+            self._draining = True  # the receiver takes no more; the connection stays for the acks
             self._ready.set()
             await self._drain(flusher)
         finally:
@@ -103,15 +102,20 @@ class IngestAdapter:
             try:
                 async with ingest_link(self._settings) as link:
                     self._link = link
-                    self.connected.set()
-                    log.info("mqtt connected", extra={"client_id": self._settings.ingest_client_id,
-                                                      "group": self._settings.ingest_share_group})
+                    link.subscribed.add_done_callback(self._subscribed)
                     async for message in link:
-                        await self._take(link, message)
+                        if not self._draining:  # else left unacknowledged: the broker sends it again
+                            await self._take(link, message)
             except aiomqtt.MqttError as exc:
                 self.connected.clear()
                 log.warning("mqtt connection lost, reconnecting", extra={"error": str(exc)})
                 await asyncio.sleep(self._settings.ingest_retry_s)
+
+    def _subscribed(self, subscribing: asyncio.Task[None]) -> None:
+        if not subscribing.cancelled() and subscribing.exception() is None:
+            self.connected.set()
+            log.info("mqtt connected and subscribed", extra={"client_id": self._settings.ingest_client_id,
+                                                             "group": self._settings.ingest_share_group})
 
     async def _take(self, link: MqttLink, message: paho.MQTTMessage) -> None:
         topic = message.topic

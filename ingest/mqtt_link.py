@@ -39,6 +39,8 @@ class MqttLink:
     Iterate it for the messages. They are handed over as paho delivers them, without aiomqtt's
     per-message wrapper, queue and task: receiving costs the adapter more than parsing does."""
 
+    subscribed: asyncio.Task[None]  # by subscribe(): done when the broker granted every subscription
+
     def __init__(self, client: aiomqtt.Client, max_pending_publishes: int, max_unacked: int) -> None:
         self.client = client
         client.pending_calls_threshold = max_pending_publishes + 1  # errors answers: no warning below our cap
@@ -60,7 +62,9 @@ class MqttLink:
         return self
 
     async def __anext__(self) -> paho.MQTTMessage:
-        """The next message; ``aiomqtt.MqttError`` once the connection is gone and its messages taken."""
+        """The next message; ``aiomqtt.MqttError`` once the connection is gone and its messages
+        taken, or as soon as the subscriptions failed."""
+        self._raise_if_subscribing_failed()
         while not self._received:
             await self._wait_for_messages()
         return self._received.popleft()
@@ -79,16 +83,30 @@ class MqttLink:
     async def publish(self, topic: str, payload: bytes) -> None:
         await self.client.publish(topic, payload, qos=1, retain=False)
 
+    def subscribe(self, filters: list[str]) -> None:
+        """Subscribe to ``filters`` at QoS 1 in the background; ``subscribed`` completes with the SUBACKs."""
+        self.subscribed = asyncio.create_task(self._subscribe(filters))
+
+    async def _subscribe(self, filters: list[str]) -> None:
+        for filter_ in filters:
+            await self.client.subscribe(filter_, qos=1)
+
     async def _wait_for_messages(self) -> None:
         gone: asyncio.Future[None] = self.client._disconnected  # noqa: SLF001 - what aiomqtt's iterator waits on
         if gone.done():
             raise aiomqtt.MqttError("Disconnected during message iteration") from gone.exception()
         self._arrived.clear()
         arrived = asyncio.ensure_future(self._arrived.wait())
+        waits = {arrived, gone} if self.subscribed.done() else {arrived, gone, self.subscribed}
         try:
-            await asyncio.wait((arrived, gone), return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
             arrived.cancel()
+        self._raise_if_subscribing_failed()
+
+    def _raise_if_subscribing_failed(self) -> None:
+        if self.subscribed.done() and not self.subscribed.cancelled() and self.subscribed.exception():
+            raise self.subscribed.exception()
 
     def _on_message(self, _client: paho.Client, _userdata: object, message: paho.MQTTMessage) -> None:
         if message.qos > 0:
@@ -134,10 +152,16 @@ def platform_client(settings: Settings, client_id: str, *, persistent: bool) -> 
 
 @asynccontextmanager
 async def ingest_link(settings: Settings) -> AsyncIterator[MqttLink]:
-    """Connected, subscribed to the devices' topics through the shared group, manual acks on."""
+    """Connected, manual acks on, subscribing to the devices' topics through the shared group.
+
+    The link is handed over before the SUBACKs arrive (``subscribed`` completes with them) and must
+    be iterated meanwhile: a resumed session's messages come right after CONNACK, ahead of the
+    SUBACKs, and once more than the bound of them is unacknowledged the link reads no further."""
     client = platform_client(settings, settings.ingest_client_id, persistent=True)
     link = MqttLink(client, settings.ingest_max_error_replies, settings.ingest_receive_maximum)
     async with client:
-        for filter_ in device_filters(settings.ingest_enterprises):
-            await client.subscribe(shared(filter_, settings.ingest_share_group), qos=1)
-        yield link
+        link.subscribe([shared(f, settings.ingest_share_group) for f in device_filters(settings.ingest_enterprises)])
+        try:
+            yield link
+        finally:
+            link.subscribed.cancel()

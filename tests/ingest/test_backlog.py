@@ -25,11 +25,14 @@ BACKLOG = 4000
 T0 = 1_764_000_000_000
 
 
-async def queue_backlog(settings: Settings, enterprise: IngestEnterprise) -> None:
-    """``BACKLOG`` telemetry messages (QoS 1, 10 readings each) published while the adapter is away."""
+async def queue_backlog(settings: Settings, enterprise: IngestEnterprise, messages: int = BACKLOG) -> None:
+    """Telemetry messages (QoS 1, 10 readings each) published while the adapter is away; its session
+    and subscription are made first."""
+    async with ingest_link(settings) as link:
+        await link.subscribed
     async with aiomqtt.Client(settings.mqtt_host, settings.mqtt_port, username=enterprise.id,
                               password=enterprise.password, protocol=aiomqtt.ProtocolVersion.V5) as device:
-        for n in range(BACKLOG):
+        for n in range(messages):
             readings = [{"point": ("TK01_LT", "TK01_TT")[i % 2], "value": float(i), "ts": T0 + 10 * n + i}
                         for i in range(10)]
             body = {"v": 1, "seq": n + 1, "readings": readings}
@@ -40,8 +43,6 @@ async def test_backlog_drains_within_the_receive_maximum(mosquitto: Settings, ka
                                                         test_enterprise: IngestEnterprise, unique: str) -> None:
     settings = ingest_settings_for(mosquitto, test_enterprise, unique, ingest_receive_maximum=RECEIVE_MAXIMUM,
                                    ingest_batch_messages=20)
-    async with ingest_link(settings):
-        pass  # the session and its subscription exist; the adapter is away while the backlog queues
     await queue_backlog(settings, test_enterprise)
 
     adapter = IngestAdapter(settings)
