@@ -93,6 +93,12 @@ class Mosquitto(Service):
 
     def prepare(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        # Start without the sessions of a previous run. Mosquitto 2.0.11 cannot check a session it
+        # restored from its persistence file against the password file (no password is kept), so
+        # every reload (SIGHUP: grant() sends one per registry change) "disconnects" it again and
+        # adds it to the session-expiry list once more; when it expires, the broker frees it while
+        # the list still points to it, and later crashes (use-after-free, seen under AddressSanitizer).
+        (self.data_dir / "mosquitto.db").unlink(missing_ok=True)
         self._write_auth()
         conf = self.conf_dir / "mosquitto.conf"
         conf.write_text("\n".join([
@@ -106,7 +112,8 @@ class Mosquitto(Service):
             "persistence true",
             f"persistence_location {self.data_dir}/",
             "autosave_interval 30",
-            "max_queued_messages 200000",
+            "max_queued_messages 1000000",  # a 5-minute burst at 3x the sustained rate waits here for ingest
+            "max_queued_bytes 1073741824",   # ... and at most 1 GiB of payload per session, whatever its messages' size
             "max_inflight_messages 1000",
             "max_packet_size 1048576",
             "log_dest stdout",
