@@ -3,8 +3,9 @@
 Everything a run touches is its own: a temporary HAZMON_HOME, Kafka topics with a unique suffix,
 consumer groups, the MQTT client id and share group, an InfluxDB database and an API port. The
 broker accounts are the main secrets file's (the broker's password file is built from it), so the
-children get ``HAZMON_SECRETS_FILE`` pointing there. Used by the end-to-end tests and
-``bench/pipeline.py``.
+children get ``HAZMON_SECRETS_FILE`` pointing there. MQTT topics are the broker's, shared: given
+``enterprises`` (ids of the run's own), ingest subscribes to those only and no other run's devices
+reach it. Used by the end-to-end tests and ``bench/pipeline.py``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from hazmon.settings import PACKAGE_DIR, Settings
 from hazmon.supervisor import Child, Supervisor
 
 PROJECT_ROOT = PACKAGE_DIR.parent
+INGEST_SUBSCRIBED = "mqtt connected"   # ingest's log line once its subscriptions are in place
 
 
 def spare_port() -> int:
@@ -48,7 +50,9 @@ class IsolatedPipeline:
     unique: str
     duty_token: str
     webhook_urls: tuple[str, ...] = ()
-    rules_lateness_s: float = 60.0  # reading time; scale it with a time-warped simulation (see county_run.SPEED)
+    rules_lateness_s: float = 60.0  # reading time; scale it with a time-warped simulation (see runs.RunSpec.speed)
+    escalate_s: tuple[float, float] = (300.0, 900.0)  # to the county, to the prefecture: wall time, scale it likewise
+    enterprises: tuple[str, ...] = ()   # ingest subscribes to these enterprises' topics only (empty: all)
 
     def __post_init__(self) -> None:
         self.suffix = f".e2e-{self.unique}"
@@ -70,6 +74,9 @@ class IsolatedPipeline:
             "HAZMON_RULES_OUTPUT_TOPIC": self.transitions_topic, "HAZMON_ALERTING_GROUP": f"e2e-alerting-{self.unique}",
             "HAZMON_ALERTING_WEBHOOKS": orjson.dumps(list(self.webhook_urls)).decode(),
             "HAZMON_ALERTING_GROUP_WINDOW_S": "0", "HAZMON_RULES_LATENESS_S": str(self.rules_lateness_s),
+            "HAZMON_ALERTING_ESCALATE_COUNTY_S": str(self.escalate_s[0]),
+            "HAZMON_ALERTING_ESCALATE_PREFECTURE_S": str(self.escalate_s[1]),
+            "HAZMON_INGEST_ENTERPRISES": orjson.dumps(list(self.enterprises)).decode(),
         }
         self.supervisor = Supervisor(self.home / "logs", env=self.env)
         self.api = f"http://127.0.0.1:{self.api_port}"
@@ -123,12 +130,29 @@ class IsolatedPipeline:
                 await asyncio.sleep(0.5)
         raise RuntimeError(f"the API did not answer within {timeout_s:.0f} s")
 
+    async def wait_started(self, timeout_s: float = 90.0) -> None:
+        """Until the API answers and ingest has subscribed: what a device publishes before ingest's first
+        subscription is not queued for it. (The rules worker's input waits in Kafka.)"""
+        await self.wait_api(timeout_s)
+        deadline = time.monotonic() + timeout_s
+        ingest = self.supervisor.children["ingest"]
+        while INGEST_SUBSCRIBED not in ingest.log_file.read_text(errors="replace"):
+            if not ingest.alive or time.monotonic() > deadline:
+                raise RuntimeError(f"ingest did not subscribe:\n{ingest.log_tail()}")
+            await asyncio.sleep(0.5)
+
     async def alarms(self) -> list[dict]:
+        status, body = await self.call("GET", "/api/v1/alarms")
+        if status != 200:
+            raise OSError(f"GET /api/v1/alarms answered {status}: {body}")
+        return body["alarms"]
+
+    async def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        """One request to the API with the duty desk's token: (HTTP status, JSON body)."""
         async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {self.duty_token}"},
                                          timeout=aiohttp.ClientTimeout(total=10)) as http:
-            async with http.get(f"{self.api}/api/v1/alarms") as response:
-                response.raise_for_status()
-                return (await response.json())["alarms"]
+            async with http.request(method, f"{self.api}{path}", json=body) as response:
+                return response.status, await response.json()
 
     async def influx_query(self, query: str) -> list[list]:
         """Rows of the first series of ``query`` on this run's database."""
