@@ -1,5 +1,8 @@
-"""Fixtures of the end-to-end tests: a county of 20+ enterprises, an isolated pipeline on it, and
-one disturbed run of it shared by the tests of a module (it takes about two minutes)."""
+"""Fixtures of the end-to-end tests: per run of :mod:`tests.e2e.runs`, a county of 20 generated
+enterprises plus the sample registry's three, renamed with ids of the run's own, an isolated
+pipeline on it and one disturbed run of it (about two minutes each), shared by the tests of a module.
+``outcome`` gives each run in turn.
+"""
 
 from __future__ import annotations
 
@@ -10,31 +13,50 @@ from collections.abc import Iterator
 import pytest
 
 from device_sim.county import county_with_sample
+from hazmon.registry import load_registry
 from hazmon.settings import PACKAGE_DIR, Settings
 from hazmon.stack.mosquitto import register_enterprises
 from tests.conftest import _require
-from tests.e2e.county_run import SPEED, CountyOutcome, play_county
+from tests.e2e.county_run import Outcome, play
 from tests.e2e.pipeline import IsolatedPipeline
+from tests.e2e.runs import COUNTY, RUNS, TAILINGS, RunSpec, combined, isolated_county
 
 COUNTY_ENTERPRISES = 20   # generated, plus the sample registry's three that the shipped scenarios name
+COUNTY_SEED = 8
 
 
-@pytest.fixture(scope="module")
-def pipeline(settings: Settings, stack_health: dict[str, str | None],
-             tmp_path_factory: pytest.TempPathFactory) -> Iterator[IsolatedPipeline]:
+def _outcome(spec: RunSpec, settings: Settings, stack_health: dict[str, str | None],
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
     for server in ("mosquitto", "kafka", "influxdb"):
         _require(stack_health, server)
-    root = tmp_path_factory.mktemp("e2e")
-    county_dir = county_with_sample(root, COUNTY_ENTERPRISES, 8, PACKAGE_DIR / "sample_registry")
-    secrets = register_enterprises(settings, county_dir)
-    run = IsolatedPipeline(settings, root / "home", county_dir, uuid.uuid4().hex[:10], secrets.duty_token,
-                           rules_lateness_s=60.0 * SPEED)  # the worker's 60 s of reordering, in warped time
+    root = tmp_path_factory.mktemp(f"e2e-{spec.name}")
+    unique = uuid.uuid4().hex[:10]
+    source = county_with_sample(root, COUNTY_ENTERPRISES, COUNTY_SEED, PACKAGE_DIR / "sample_registry")
+    ids = isolated_county(source, root / "county", unique)
+    scenario, truth = combined(spec, ids)
+    secrets = register_enterprises(settings, root / "county")
+    run = IsolatedPipeline(settings, root / "home", root / "county", unique, secrets.duty_token,
+                           rules_lateness_s=spec.lateness_s, escalate_s=spec.escalate_s, enterprises=tuple(ids.values()))
     asyncio.run(run.create_topics())
-    yield run
-    run.supervisor.stop_all()
-    asyncio.run(run.drop_database())
+    try:
+        yield asyncio.run(play(run, spec, scenario, truth, load_registry(root / "county")))
+    finally:
+        run.supervisor.stop_all()
+        asyncio.run(run.drop_database())
 
 
 @pytest.fixture(scope="module")
-def county_outcome(pipeline: IsolatedPipeline) -> CountyOutcome:
-    return asyncio.run(play_county(pipeline))
+def county_outcome(settings: Settings, stack_health: dict[str, str | None],
+                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
+    yield from _outcome(COUNTY, settings, stack_health, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def tailings_outcome(settings: Settings, stack_health: dict[str, str | None],
+                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
+    yield from _outcome(TAILINGS, settings, stack_health, tmp_path_factory)
+
+
+@pytest.fixture(params=list(RUNS))
+def outcome(request: pytest.FixtureRequest) -> Outcome:
+    return request.getfixturevalue(f"{request.param}_outcome")
