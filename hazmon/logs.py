@@ -30,3 +30,17 @@ def configure(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+
+
+def dict_config(level: str = "INFO", libraries_level: str = "WARNING",
+                libraries: tuple[str, ...] = ("faust", "mode", "aiokafka")) -> dict:
+    """The same structured lines as ``configure``, as a ``logging.config.dictConfig`` for frameworks that
+    set up logging themselves (Faust's worker does): ``libraries`` log at ``libraries_level`` only."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"key_value": {"()": KeyValueFormatter}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "key_value", "stream": "ext://sys.stderr"}},
+        "loggers": {name: {"level": libraries_level} for name in libraries},
+        "root": {"level": level, "handlers": ["stderr"]},
+    }

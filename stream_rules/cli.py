@@ -16,14 +16,18 @@ import time
 
 log = logging.getLogger("stream_rules.cli")
 RESTART_PAUSE_S = 2.0
+FAUST_LEVELS = {"crit": "CRITICAL", "error": "ERROR", "warn": "WARNING", "info": "INFO", "debug": "DEBUG"}
 
 
 def _run_faust(faust_log_level: str) -> int:
+    from hazmon.logs import dict_config
     from hazmon.settings import get_settings
     from stream_rules.worker import build_app
 
-    app = build_app(get_settings())
-    sys.argv = ["hazmon-rules", "worker", "--loglevel", faust_log_level, "--without-web"]
+    # the worker's own lines structured at INFO (alarms, reloads, recovery); Faust's at the level asked
+    app = build_app(get_settings(), dict_config(libraries_level=FAUST_LEVELS[faust_log_level]))
+    # Faust's own level is set in that config; "info" here only keeps Faust's spinner from raising our handler to WARN
+    sys.argv = ["hazmon-rules", "worker", "--loglevel", "info", "--without-web"]
     app.main()  # Faust's own command line: it runs the worker until a signal stops it
     return 0
 
@@ -58,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("rules", help="stream rules: readings → alarm transitions")
     sub = parser.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
     worker = sub.add_parser("worker", help="run a faust-streaming rules worker (restarted if it crashes)")
-    worker.add_argument("--faust-log-level", default="warn", choices=("crit", "error", "warn", "info", "debug"),
+    worker.add_argument("--faust-log-level", default="warn", choices=tuple(FAUST_LEVELS),
                         help="log level of Faust itself")
     worker.add_argument("--no-restart", action="store_true", help="run the Faust worker in this process, once")
     worker.set_defaults(handler=_worker)
