@@ -83,8 +83,8 @@ class Settings(BaseSettings):
     rules_registry_poll_s: float = Field(default=5.0, gt=0, description="How often the worker checks the registry directory for changes.")
     rules_exactly_once: bool = Field(default=True, description="Kafka transactions: outputs, table changelog and offsets commit together.")
     rules_commit_s: float = Field(default=1.0, gt=0, description="Faust commit interval (a transaction per interval with exactly-once).")
-    rules_session_timeout_s: float = Field(default=8.0, gt=0, description="A dead worker's partitions move to the others after this.")
-    rules_heartbeat_s: float = Field(default=2.0, gt=0, description="Consumer heartbeat interval.")
+    rules_session_timeout_s: float = Field(default=6.0, gt=0, description="A dead worker's partitions move to the others after this.")
+    rules_heartbeat_s: float = Field(default=1.5, gt=0, description="Consumer heartbeat interval.")
     rules_datadir: Path | None = Field(default=None, description="Faust data directory; default HOME/rules/APP_ID.")
 
     # --- alerting (issue 6) ---

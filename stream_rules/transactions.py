@@ -2,8 +2,8 @@
 
 faust-streaming 0.15 opens one transaction per source partition (transactional id
 ``APP-GROUP-PARTITION``) and commits each with the offsets of that partition, and with the table
-changelog records attached to them. Three gaps remain that would let a crashed worker's successor
-repeat committed output or miss state, and this module closes them:
+changelog records attached to them. Four gaps remain that would let a crashed worker's successor
+repeat committed output or miss state, or crash a survivor, and this module closes them:
 
 * A record sent with ``Topic.send`` to a topic this app does not consume gets no transactional
   id (Faust cannot work out its partition's group), so it is written outside any transaction
@@ -21,6 +21,19 @@ repeat committed output or miss state, and this module closes them:
   ("Can't send messages while not in transaction"). The worker writes the table's store directly and
   sends the changelog record here, awaited, inside the partition's transaction.
 
+* A worker that loses a partition in a rebalance may keep that partition's transactional producer
+  (seen when the first worker held every partition until a second joined): the new owner's
+  producer fences it, and when the partition comes back after a failover the stale producer is
+  reused and the survivor crashes with ``ProducerFenced``. ``mend_producers`` stops, at
+  every rebalance, the producers of partitions the worker no longer owns. Faust's
+  ``begin_transaction`` also creates a missing producer and registers it only after an await, so
+  two calls for one id could make two producers that fence each other (``ProducerFenced`` at the
+  next commit): the calls are serialised per id. And after a rebalance a
+  partition's producer was seen between transactions (its last one committed, the next not
+  begun), so the next send or offset commit crashed the worker ("Not in the middle of a
+  transaction"). A producer in that clean state is given its next transaction before it is used;
+  one in any other state (aborting, fenced, failed) is left to fail loudly.
+
 Outputs are visible to ``read_committed`` consumers only once their transaction commits, so a
 batch that sent any (alarms are rare) commits at once instead of waiting for Faust's timer: the
 alarm path pays one commit, the quiet bulk of readings keeps the timer's batching.
@@ -29,11 +42,16 @@ alarm path pays one commit, the quiet bulk of readings keeps the timer's batchin
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import faust
+from aiokafka.producer.transaction_manager import TransactionState
+
+log = logging.getLogger("stream_rules.transactions")
 
 
 class PartitionTransactions:
@@ -58,8 +76,19 @@ class PartitionTransactions:
 
     async def send_state(self, topic: str, key: bytes | None, value: bytes, partition: int) -> Awaitable[Any]:
         """Like ``send``, for state (changelog) records: no immediate commit is asked for."""
-        return await self.app.producer.send(topic, key, value, partition, None, None,
-                                            transactional_id=self.transactional_id(partition))
+        transactional_id = self.transactional_id(partition)
+        if transactional_id is not None:
+            await self._resume([transactional_id])
+        return await self.app.producer.send(topic, key, value, partition, None, None, transactional_id=transactional_id)
+
+    async def _resume(self, transactional_ids: Iterable[str]) -> None:
+        """Begin the next transaction of each producer that is between two (its last one committed)."""
+        producers = self.app.producer._transaction_producers  # type: ignore[attr-defined]  # Faust's per-id producers
+        for transactional_id in transactional_ids:
+            producer = producers.get(transactional_id)
+            if producer is not None and producer._txn_manager.state is TransactionState.READY:
+                log.warning("transaction had not been begun; beginning it", extra={"transactional_id": transactional_id})
+                await self.app.producer.begin_transaction(transactional_id)
 
     @asynccontextmanager
     async def batch(self, events: Iterable[faust.EventT]) -> AsyncIterator[None]:
@@ -73,6 +102,32 @@ class PartitionTransactions:
         if sent:
             await self.app.consumer.commit()
 
+    def mend_producers(self) -> None:
+        """From now on: one ``begin_transaction`` per id at a time, and at each rebalance the producers of
+        partitions it took away stopped before Faust starts the new ones."""
+        producer = self.app.producer
+        begin: Callable[[str], Awaitable[None]] = producer.begin_transaction
+        locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+        async def begin_transaction(transactional_id: str) -> None:
+            async with locks[transactional_id]:
+                await begin(transactional_id)
+
+        producer.begin_transaction = begin_transaction  # type: ignore[method-assign]  # maybe_begin_transaction calls it
+        manager = self.app.consumer.transactions
+        start_assigned: Callable[..., Awaitable[None]] = manager.on_rebalance
+
+        async def on_rebalance(assigned: set, revoked: set, newly_assigned: set) -> None:
+            # owned = the source topic's partitions (Faust's own reckoning counted standby changelogs in)
+            owned = {self.transactional_id(tp.partition) for tp in assigned if tp.topic == self.source_topic}
+            ours = str(self.transactional_id(0))[:-1]   # "APP-GROUP-": the partition group's producers
+            for transactional_id in [t for t in producer._transaction_producers if t.startswith(ours) and t not in owned]:
+                log.info("partition moved away: its producer stopped", extra={"transactional_id": transactional_id})
+                await producer.stop_transaction(transactional_id)
+            await start_assigned(assigned, revoked, newly_assigned)
+
+        manager.on_rebalance = on_rebalance  # type: ignore[method-assign]  # Faust's app calls it by attribute
+
     def _guard_commits(self) -> None:
         if self._guarded:
             return
@@ -82,6 +137,8 @@ class PartitionTransactions:
         async def commit(*args: Any, **kwargs: Any) -> bool:
             async with self._lock:
                 await self.before_commit()
+                if self.app.in_transaction:
+                    await self._resume(list(self.app.producer._transaction_producers))  # type: ignore[attr-defined]
                 return await unguarded(*args, **kwargs)
 
         consumer.commit = commit  # type: ignore[method-assign]  # Faust's commit loop calls it by attribute

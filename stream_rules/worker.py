@@ -42,8 +42,9 @@ def partition_of(enterprise: str, partitions: int) -> int:
     return (murmur2(enterprise.encode()) & 0x7FFFFFFF) % partitions
 
 
-def build_app(settings: Settings) -> faust.App:
-    """A Faust app running the rules with ``settings``; run it with ``faust.Worker(app).execute_from_commandline()``."""
+def build_app(settings: Settings, logging_config: dict | None = None) -> faust.App:
+    """A Faust app running the rules with ``settings``; run it with ``app.main()``. ``logging_config``
+    (``logging.config.dictConfig``) replaces the logging Faust's worker would set up."""
     datadir = settings.rules_datadir or settings.home / "rules" / settings.rules_app_id
     datadir.parent.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     app = faust.App(
@@ -59,6 +60,7 @@ def build_app(settings: Settings) -> faust.App:
         broker_commit_interval=settings.rules_commit_s,
         stream_buffer_maxsize=max(4096, settings.rules_batch * 2),
         web_enabled=False,
+        logging_config=logging_config,
         key_serializer="raw",     # keys are enterprise ids, values our own orjson bytes
         value_serializer="raw",
     )
@@ -95,20 +97,30 @@ def build_app(settings: Settings) -> faust.App:
                 "enterprise": enterprise, "point": transition["point"] or transition["device"],
                 "rule": transition["rule"], "level": transition["level"], "id": transition["id"]})
 
-    def batched(kind: Kind, topic: str, within: float) -> Callable[[faust.StreamT], Awaitable[None]]:
+    def fatal(name: str, work: Callable[[faust.StreamT], Awaitable[None]]) -> Callable[[faust.StreamT], Awaitable[None]]:
+        """An agent whose failure stops the whole worker. Faust would restart the agent alone, or (seen after a
+        failed commit in a rebalance) leave it dead while the deadman goes on raising every device offline;
+        the state in memory may be ahead of what committed, so the process exits and ``hazmon rules worker``
+        starts a fresh one from the committed state."""
         async def agent(stream: faust.StreamT) -> None:
+            try:
+                await work(stream)
+            except Exception as exc:
+                log.error("rules agent failed: the worker stops and restarts from the committed state",
+                          extra={"agent": name, "error": repr(exc)[:300]})
+                await app.crash(exc)
+                raise
+        agent.__name__ = name.replace("-", "_")
+        return agent
+
+    def batched(kind: Kind, topic: str, within: float) -> Callable[[faust.StreamT], Awaitable[None]]:
+        async def work(stream: faust.StreamT) -> None:
             async for events in stream.take_events(settings.rules_batch, within=within):
                 async with transactions.batch(events):
                     records = [orjson.loads(event.value) for event in events]
                     await emit(runtime.process(kind, topic, [event.message.offset for event in events], records))
-        agent.__name__ = f"rules_{kind}"
-        return agent
+        return fatal(f"rules-{kind}", work)
 
-    app.agent(readings, name="rules-readings")(batched("readings", settings.rules_readings_topic, settings.rules_batch_s))
-    app.agent(events, name="rules-events")(batched("events", settings.rules_events_topic, settings.rules_event_batch_s))
-    app.agent(statuses, name="rules-statuses")(batched("statuses", settings.rules_status_topic, settings.rules_batch_s))
-
-    @app.agent(ticks, name="rules-deadman")
     async def deadman(stream: faust.StreamT) -> None:
         async for events in stream.take_events(partitions, within=settings.rules_batch_s):
             async with transactions.batch(events):
@@ -117,10 +129,17 @@ def build_app(settings: Settings) -> faust.App:
                     owned = [e for e in runtime.engine.catalogs if partition_of(e, partitions) == message.partition]
                     await emit(runtime.tick(orjson.loads(event.value)["now_ms"], owned, message.topic, message.offset))
 
+    app.agent(readings, name="rules-readings")(batched("readings", settings.rules_readings_topic, settings.rules_batch_s))
+    app.agent(events, name="rules-events")(batched("events", settings.rules_events_topic, settings.rules_event_batch_s))
+    app.agent(statuses, name="rules-statuses")(batched("statuses", settings.rules_status_topic, settings.rules_batch_s))
+    app.agent(ticks, name="rules-deadman")(fatal("rules-deadman", deadman))
+
     @app.task
-    async def count_acks_once() -> None:
-        """Before the first commit: Faust's own bookkeeping can hold an offset twice (stream_rules.acked_offsets)."""
+    async def mend_faust_consumer() -> None:
+        """Before the first commit and rebalance: see stream_rules.acked_offsets and stream_rules.transactions."""
         drop_duplicate_acks(app.consumer)
+        if app.in_transaction:
+            transactions.mend_producers()
 
     @app.task
     async def declare_output() -> None:

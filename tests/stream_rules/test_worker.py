@@ -94,16 +94,25 @@ async def test_a_kill_between_output_and_commit_repeats_nothing(kafka: str, sett
     assert _key(after) == expected, worker.log.read_text()[-3000:]
 
 
+@pytest.mark.parametrize("survivor_alone_first", [False, True], ids=["together", "survivor-held-all-first"])
 async def test_two_workers_split_and_take_over(kafka: str, settings: Settings, registry: Registry,
-                                               unique: str, tmp_path: Path) -> None:
+                                               unique: str, tmp_path: Path, survivor_alone_first: bool) -> None:
+    """The survivor takes over the dead worker's partitions and the output is the engine's, each transition
+    once. Survivor first: it held every partition until the other joined (their producers moved)."""
     first, second, expected, _ = _scenario_halves(registry)
     worker = RulesWorker(settings, unique, tmp_path)
     await worker.create_topics()
-    doomed = worker.start()
     worker.start()
     try:
-        await _produce_by_kind(worker, first)
-        assert await worker.transitions(until=1, timeout_s=90), worker.log.read_text()[-3000:]
+        if survivor_alone_first:
+            await _produce_by_kind(worker, first)
+            assert await worker.transitions(until=1, timeout_s=90), worker.log.read_text()[-3000:]
+            doomed = worker.start()
+            await worker.wait_members(2, timeout_s=60)
+        else:
+            doomed = worker.start()
+            await _produce_by_kind(worker, first)
+            assert await worker.transitions(until=1, timeout_s=90), worker.log.read_text()[-3000:]
         worker.kill(doomed)                # the survivor takes its partitions after the session timeout
         await _produce_by_kind(worker, second)
         after = await worker.transitions(until=len(expected), timeout_s=150, quiet_s=12)

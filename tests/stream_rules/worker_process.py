@@ -50,6 +50,23 @@ class RulesWorker:
         self.processes.append(process)
         return process
 
+    async def wait_members(self, count: int, timeout_s: float) -> None:
+        """Until the app's consumer group has ``count`` members with partitions (a rebalance has ended)."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        await admin.start()
+        try:
+            loop = asyncio.get_running_loop()
+            give_up = loop.time() + timeout_s
+            while loop.time() < give_up:
+                (response,) = await admin.describe_consumer_groups([self.env["HAZMON_RULES_APP_ID"]])
+                _error, _group, state, _protocol_type, _protocol, members, *_ = response.groups[0]
+                if state == "Stable" and len(members) == count:
+                    return
+                await asyncio.sleep(0.5)
+            raise TimeoutError(f"the group did not reach {count} members in {timeout_s} s")
+        finally:
+            await admin.close()
+
     def kill(self, process: subprocess.Popen | None = None) -> None:
         """SIGKILL ``process``, or every worker still running."""
         for victim in [process] if process is not None else list(self.processes):
