@@ -383,11 +383,12 @@ def plot(results: list[dict], path: Path) -> None:
     fig.savefig(path)
 
 
-async def main(rate: float | None, seconds: float, plot_path: Path, failover: bool) -> dict:
+async def main(rate: float | None, seconds: float, plot_path: Path, failover: bool, keep: Path | None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
+        root = keep or Path(tmp)
         if rate is not None:
-            return await measure(rate, seconds, Path(tmp), failover)
-        results = [await measure(r, seconds, Path(tmp)) for r in SWEEP_RATES]
+            return await measure(rate, seconds, root, failover)
+        results = [await measure(r, seconds, root) for r in SWEEP_RATES]
     plot(results, plot_path)
     best = max(results, key=lambda r: r["sustained_readings_per_s"])
     return {**best, "sweep": results, "plot": str(plot_path)}
@@ -400,5 +401,6 @@ if __name__ == "__main__":
     parser.add_argument("--plot", type=Path, default=Path("bench/pipeline.png"), help="PNG of the sweep")
     parser.add_argument("--failover", action="store_true",
                         help="two rules workers; SIGKILL one halfway: time to reassign its partitions and to clear the backlog")
+    parser.add_argument("--keep", type=Path, help="put the run's files (county, logs of every process) here and keep them")
     args = parser.parse_args()
-    print(orjson.dumps(asyncio.run(main(args.rate, args.seconds, args.plot, args.failover))).decode())
+    print(orjson.dumps(asyncio.run(main(args.rate, args.seconds, args.plot, args.failover, args.keep))).decode())

@@ -6,6 +6,10 @@ Three figures from one run:
   pre-filled readings topic, measured from its committed offsets once it has joined;
 - ``ceiling_readings_per_s``: a bare aiokafka consumer reading the same topic from the start.
 
+And, to show where the gap to the ceiling lies, ``decode_only_readings_per_s``: the same records
+only decoded (``orjson.loads``), no Kafka and no rules: the most any worker that reads the
+records' contents could reach here, whatever its rules cost.
+
 Records are ``wire.ReadingBatch`` of one device, ``--steps-per-record`` reporting steps of all its
 points each (ingest packs several MQTT messages of a device into one record). Values are
 device_sim's undisturbed baselines, so the county is quiet, as it mostly is.
@@ -32,6 +36,8 @@ import numpy as np  # noqa: E402
 import orjson  # noqa: E402
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # noqa: E402
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # noqa: E402
+
+from bench.pipeline import GroupLag  # noqa: E402
 
 from device_sim.county import write_county  # noqa: E402
 from device_sim.load import SAMPLES_PER_POINT, baseline  # noqa: E402
@@ -91,6 +97,16 @@ def in_process(registry: Registry, batch: list[ReadingBatch], seconds: float, pe
     return done / (time.perf_counter() - start)
 
 
+def decode_only(encoded: list[tuple[bytes, bytes]], readings_per_record: float, seconds: float) -> float:
+    done = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for _, value in encoded:
+            orjson.loads(value)
+        done += len(encoded)
+    return done * readings_per_record / (time.perf_counter() - start)
+
+
 async def fill_topic(settings: Settings, topics: dict[str, str], encoded: list[tuple[bytes, bytes]]) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
@@ -127,11 +143,6 @@ async def ceiling(settings: Settings, topic: str, total_records: int, readings_p
         await consumer.stop()
 
 
-async def committed(admin: AIOKafkaAdminClient, group: str, topic: str) -> int:
-    offsets = await admin.list_consumer_group_offsets(group)
-    return sum(meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset > 0)
-
-
 async def through_worker(settings: Settings, topics: dict[str, str], registry_dir: Path, total_records: int,
                          readings_per_record: float, timeout_s: float, workdir: Path) -> float:
     app_id = f"bench-rules-{uuid.uuid4().hex[:8]}"
@@ -142,24 +153,31 @@ async def through_worker(settings: Settings, topics: dict[str, str], registry_di
     log = (workdir / "worker.log").open("wb")
     worker = subprocess.Popen([sys.executable, "-m", "hazmon.cli", "rules", "worker"], env=env, stdout=log,
                               stderr=subprocess.STDOUT, start_new_session=True)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
     try:
-        first: tuple[float, int] | None = None
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and worker.poll() is None:
-            done = await committed(admin, app_id, topics["readings"])
-            now = time.perf_counter()
-            if first is None and done > 0:
-                first = (now, done)
-            if first is not None and done >= total_records:
-                return (done - first[1]) * readings_per_record / (now - first[0])
-            await asyncio.sleep(0.25)
-        raise RuntimeError(f"worker did not drain the topic; see {workdir / 'worker.log'}")
+        async with GroupLag(settings, topics["readings"]) as lag:
+            rate = await drained_rate(lag, app_id, worker, total_records, readings_per_record, timeout_s)
     finally:
-        await admin.close()
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=30)
+    if rate is None:
+        raise RuntimeError(f"the worker did not drain the topic; see {workdir / 'worker.log'}")
+    return rate
+
+
+async def drained_rate(lag: GroupLag, group: str, worker: subprocess.Popen, total_records: int,
+                       readings_per_record: float, timeout_s: float) -> float | None:
+    """Readings/s committed by ``group`` from its first commit until it has all ``total_records``; None if it never does."""
+    first: tuple[float, int] | None = None
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and worker.poll() is None:
+        done = sum((await lag.committed(group)).values())
+        now = time.perf_counter()
+        if first is None and done > 0:
+            first = (now, done)
+        if first is not None and done >= total_records:
+            return (done - first[1]) * readings_per_record / (now - first[0])
+        await asyncio.sleep(0.25)
+    return None
 
 
 async def delete_topics(settings: Settings, names: list[str]) -> None:
@@ -195,6 +213,7 @@ async def main() -> None:
         unique = uuid.uuid4().hex[:8]
         topics = {name: f"bench-rules-{name}-{unique}" for name in ("readings", "events", "status", "output")}
         encoded = [(r["enterprise"].encode(), orjson.dumps(r)) for r in kafka_batch]
+        decoding = decode_only(encoded, readings_per_record, min(5.0, args.seconds / 3))
         try:
             await fill_topic(settings, topics, encoded)
             ceiling_rate = await ceiling(settings, topics["readings"], len(encoded), readings_per_record)
@@ -205,7 +224,8 @@ async def main() -> None:
     result = {"points": points, "devices": len(series), "enterprises": len(registry.enterprises),
               "readings_per_record": round(readings_per_record, 1), "kafka_records": len(encoded),
               "inprocess_readings_per_s": round(inprocess), "kafka_readings_per_s": round(kafka_rate),
-              "ceiling_readings_per_s": round(ceiling_rate), "kafka_vs_ceiling": round(kafka_rate / ceiling_rate, 3)}
+              "ceiling_readings_per_s": round(ceiling_rate), "kafka_vs_ceiling": round(kafka_rate / ceiling_rate, 3),
+              "decode_only_readings_per_s": round(decoding), "decode_only_vs_ceiling": round(decoding / ceiling_rate, 3)}
     print(orjson.dumps(result).decode())
 
 
