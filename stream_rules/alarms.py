@@ -15,6 +15,7 @@ from hazmon.wire import WIRE_VERSION, AlarmTransition
 from stream_rules.messages import compose
 
 FIRE_SEVERITY = 4
+SEPARATE_LEVELS = frozenset({"rainfall"})  # each level is a limit of its own (1 h and 24 h sums): its own alarm
 
 
 def alarm_id(enterprise: str, subject: str, rule: str, started_at: int) -> str:
@@ -77,7 +78,8 @@ class AlarmBook:
         """Open (``start_transition``), escalate or de-escalate the alarm ``change.key`` to ``change.severity``."""
         current = self.open.get(change.key)
         if current is None:
-            alarm = OpenAlarm(alarm_id(self.enterprise, change.subject.point or change.subject.device, change.rule, started_at),
+            rule = f"{change.rule}:{change.level}" if change.rule in SEPARATE_LEVELS else change.rule
+            alarm = OpenAlarm(alarm_id(self.enterprise, change.subject.point or change.subject.device, rule, started_at),
                               change.rule, change.subject.site, change.subject.device, change.subject.point,
                               change.level, change.severity, started_at)
             self.open[change.key] = alarm

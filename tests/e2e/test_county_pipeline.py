@@ -24,9 +24,6 @@ from tests.e2e.truth import disturbed, truth_problems
 pytestmark = pytest.mark.usefixtures("mosquitto", "kafka", "influxdb")
 QUIET_AFTER_S = 1800.0   # scenario seconds for every alarm to clear once its causes are over (3 × the longest confirm_s)
 TICK_S = 2.5             # alerting notices a due escalation, or a clear that cancels it, within its 1 s tick and a fold
-RAINFALL_SHARES_IDS = pytest.mark.xfail(strict=True, reason=(
-    "stream_rules: the 1 h and 24 h rainfall alarms of one point opened by the same reading get the same id "
-    "(stream_rules/alarms.py AlarmBook.apply: alarm_id() is not given the window); see docs/e2e.md"))
 
 
 def test_the_processes_survive_and_the_county_is_simulated(outcome: Outcome) -> None:
@@ -108,7 +105,7 @@ def test_no_transition_is_committed_twice(outcome: Outcome) -> None:
     assert all(n == 1 for n in changes.values()), f"repeated: {[k for k, n in changes.items() if n > 1]}"
 
 
-@pytest.mark.parametrize("run", ["county", pytest.param("tailings", marks=RAINFALL_SHARES_IDS)])
+@pytest.mark.parametrize("run", ["county", "tailings"])
 def test_an_id_names_one_alarm(run: str, request: pytest.FixtureRequest) -> None:
     """§8: every alarm has a stable id: one subject and rule, opened once."""
     outcome: Outcome = request.getfixturevalue(f"{run}_outcome")

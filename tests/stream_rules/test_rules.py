@@ -120,6 +120,18 @@ def test_rainfall_sums(registry: Registry) -> None:
     assert [t for t in out if t["rule"] == "rainfall"][0]["value"] == 31
 
 
+def test_one_reading_over_both_rainfall_limits_opens_two_alarms(registry: Registry) -> None:
+    """The 1 h and 24 h sums are two limits: two alarms with their own ids; the 1 h one clears alone."""
+    driver = Driver(registry, devices=("GNSS",))
+    out = driver.step(0, {"RAIN": 60})
+    for i in range(1, 16):
+        out += driver.step(i * 300, {"RAIN": 0})
+    rain = [t for t in out if t["rule"] == "rainfall"]
+    opened = {t["level"]: t["id"] for t in rain if t["transition"] == "confirmed"}
+    assert set(opened) == {"high_1h", "high_24h"} and opened["high_1h"] != opened["high_24h"]
+    assert [(t["id"], t["transition"]) for t in rain if t["transition"] == "cleared"] == [(opened["high_1h"], "cleared")]
+
+
 EVENT_CASES = [
     ("fire confirms at once", ["fire"], [("fire", "confirmed", None)]),
     ("a repeated fire is the same alarm", ["fire", "fire"], [("fire", "confirmed", None)]),
