@@ -70,6 +70,7 @@ class AlarmBook:
         self.open = alarms
         self._emit = emit
         self._clock = clock
+        self.sent = 0   # transitions emitted so far
 
     def is_open(self, key: str) -> bool:
         return key in self.open
@@ -105,6 +106,7 @@ class AlarmBook:
         self._send(alarm, "recorded", change)
 
     def _send(self, alarm: OpenAlarm, transition: str, change: Change) -> None:
+        self.sent += 1
         message, message_en = compose(change.subject.name, alarm.rule, alarm.level, transition,
                                       change.value, change.limit, change.reason)
         record: AlarmTransition = {

@@ -150,5 +150,8 @@ class RuleEngine:
                 batch.fault[picked].tolist(), batch.above[picked].tolist(), batch.below[picked].tolist(),
                 batch.above_held[picked].tolist(), batch.below_held[picked].tolist()):
             before = previous.get(p, float(state.last_ts[p]))
+            sent = book.sent
             runner.reading(p, t, v, FAULT_REASONS[f], {"above": (up, up_held), "below": (dn, dn_held)}, before)
             previous[p] = t
+            if catalog.ponds and book.sent != sent:   # a point's colour may have changed: its pond, at this reading's time
+                judge_ponds(catalog, book, int(t))

@@ -8,6 +8,7 @@ import pytest
 
 from hazmon.registry import Registry
 from hazmon.wire import Quality
+from stream_rules.engine import RuleEngine
 from stream_rules.rollup import pond_colour, roll_up
 from tests.stream_rules.county import ENT, T0, Driver, controller_event, record, summary, write_registry
 
@@ -177,6 +178,26 @@ def test_four_blue_points_make_the_pond_yellow(registry: Registry) -> None:
     rollup = [t for t in driver.out if t["rule"] == "rollup"]
     assert summary(rollup) == [("rollup", "confirmed", "yellow")]
     assert rollup[0]["point"] == "WK" and rollup[0]["extra"]["item_displacement"] == "yellow"
+
+
+def test_a_roll_up_opens_at_the_same_reading_however_the_readings_are_batched(registry: Registry) -> None:
+    """A worker's backlog after a restart arrives as one batch: the roll-up must open at the reading that
+    made the pond's colour, with the same id, not at the batch's newest reading."""
+    driver = Driver(registry, devices=("GNSS",))
+    played: list = []
+    one_at_a_time = driver.engine.process
+
+    def keep(readings: list, **other: list) -> list:
+        played.extend(readings)
+        return one_at_a_time(readings=readings, **other)
+
+    driver.engine.process = keep  # type: ignore[method-assign]
+    for i in range(6):
+        driver.step(i * 300, {"D1": 45, "D2": 45, "D3": 45, "D4": 45})
+    in_one_batch = RuleEngine(registry, clock=lambda: 0).process(readings=played)
+    rollups = [[(t["id"], t["transition"], t["reading_ts"]) for t in out if t["rule"] == "rollup"]
+               for out in (driver.out, in_one_batch)]
+    assert rollups[0] and rollups[0] == rollups[1]
 
 
 def test_a_densely_reporting_rain_gauge_keeps_a_bounded_window_and_the_same_sums(registry: Registry) -> None:
