@@ -145,13 +145,19 @@ class RuleEngine:
         picked = picked[np.lexsort((batch.point[picked], batch.ts[picked]))]  # reading-time order across points
         runner = PointRulesRunner(catalog, state, book)
         previous: dict[int, float] = {}
+        changed_at: float | None = None   # a reading time at which a point's alarm changed: its pond is judged after it
         for p, t, v, f, up, dn, up_held, dn_held in zip(
                 batch.point[picked].tolist(), batch.ts[picked].tolist(), batch.value[picked].tolist(),
                 batch.fault[picked].tolist(), batch.above[picked].tolist(), batch.below[picked].tolist(),
                 batch.above_held[picked].tolist(), batch.below_held[picked].tolist()):
+            if changed_at is not None and t != changed_at:   # every reading of that time is in: judge the ponds then
+                judge_ponds(catalog, book, int(changed_at))
+                changed_at = None
             before = previous.get(p, float(state.last_ts[p]))
             sent = book.sent
             runner.reading(p, t, v, FAULT_REASONS[f], {"above": (up, up_held), "below": (dn, dn_held)}, before)
             previous[p] = t
-            if catalog.ponds and book.sent != sent:   # a point's colour may have changed: its pond, at this reading's time
-                judge_ponds(catalog, book, int(t))
+            if catalog.ponds and book.sent != sent:
+                changed_at = t
+        if changed_at is not None:
+            judge_ponds(catalog, book, int(changed_at))
