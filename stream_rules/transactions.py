@@ -118,7 +118,7 @@ class PartitionTransactions:
         start_assigned: Callable[..., Awaitable[None]] = manager.on_rebalance
 
         async def on_rebalance(assigned: set, revoked: set, newly_assigned: set) -> None:
-            # owned = the source topic's partitions (Faust's own reckoning counted standby changelogs in)
+            # owned: counted from the source topic's partitions alone, whatever else the assignment holds
             owned = {self.transactional_id(tp.partition) for tp in assigned if tp.topic == self.source_topic}
             ours = str(self.transactional_id(0))[:-1]   # "APP-GROUP-": the partition group's producers
             for transactional_id in [t for t in producer._transaction_producers if t.startswith(ours) and t not in owned]:
