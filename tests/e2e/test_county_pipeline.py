@@ -169,7 +169,9 @@ def test_unacknowledged_second_level_alarms_escalate(outcome: Outcome) -> None:
                 due_everywhere += tier == 2
             elif until - since < delay - TICK_S * 1000:
                 assert tier not in steps, f"{alarm_id} escalated to tier {tier} though it stopped being due before"
-    assert due_everywhere, "no alarm of this run stayed unacknowledged long enough to reach the prefecture"
+    lasted = sorted(((min(until, api[a]["acked_at"] or until) - since) / 1000, api[a]["rule"], api[a]["level"],
+                     api[a]["point"] or api[a]["device"]) for a, (since, until) in spans.items() if a in api)
+    assert due_everywhere, f"no alarm of this run stayed unacknowledged long enough to reach the prefecture: {lasted[-5:]}"
 
 
 def test_enterprise_risk_colour(outcome: Outcome) -> None:
