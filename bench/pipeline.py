@@ -8,13 +8,14 @@ notification arriving; p50, p99), readings published against readings in Kafka (
 worker's consumer lag sampled every 5 s (peak, and its growth over the second half of the load:
 a growing backlog shows as a positive slope), CPU and peak RSS of each process, and a ceiling
 measured in the same run: what a bare paho subscriber takes from the broker of the same
-10-reading messages (bench/ingest.py's ceiling). ``--failover`` runs two rules workers and SIGKILLs one halfway: the time
+messages (bench/ingest.py's ceiling). ``--failover`` runs two rules workers and SIGKILLs one halfway: the time
 until every partition commits again and until the lag is back to its pre-kill level. Without
 --rate, a sweep of rates and a PNG plot (matplotlib). The last stdout line is one JSON object.
 
 Usage: .venv/bin/python bench/pipeline.py --rate 1000 --seconds 60
        .venv/bin/python bench/pipeline.py --rate 20000 --seconds 600            # the soak
        .venv/bin/python bench/pipeline.py --rate 5000 --seconds 60 --failover
+       .venv/bin/python bench/pipeline.py --rate 60000 --seconds 300 --readings-per-message 50   # the burst
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from hazmon.settings import PACKAGE_DIR, Settings, get_settings  # noqa: E402
 from hazmon.stack.mosquitto import register_enterprises  # noqa: E402
 from tests.e2e.pipeline import IsolatedPipeline, spare_port  # noqa: E402
 
-READINGS_PER_MESSAGE = 10
+READINGS_PER_MESSAGE = 10   # default; --readings-per-message for a burst beyond one load process's message rate
 CONNECTIONS = 40
 INJECTION_EVERY_S = 2.0
 GENERATED_ENTERPRISES = 60
@@ -209,17 +210,17 @@ class GroupLag:
         return sum(end - committed[tp] for tp, end in ends.items())
 
 
-async def ceiling(settings: Settings, seconds: float) -> float:
-    """Readings/s a bare paho subscriber takes from this broker of the same 10-reading messages (bench/ingest.py's
-    ceiling: QoS 1, the adapter's Receive Maximum, nothing but a count)."""
+async def ceiling(settings: Settings, seconds: float, per_message: int) -> float:
+    """Readings/s a bare paho subscriber takes from this broker of the same messages, ``per_message`` readings
+    each (bench/ingest.py's ceiling: QoS 1, the adapter's Receive Maximum, nothing but a count)."""
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         (directory / "registry").mkdir()
         bench_registry(directory / "registry")
         secrets = register_enterprises(settings, directory / "registry")
         await asyncio.sleep(1)
-        lines = payload_lines(directory, "ceiling", int(seconds * 3000) + 1000, READINGS_PER_MESSAGE)
-        return READINGS_PER_MESSAGE * await asyncio.to_thread(bare_paho_rate, settings, secrets, lines, seconds)
+        lines = payload_lines(directory, "ceiling", int(seconds * 3000) + 1000, per_message)
+        return per_message * await asyncio.to_thread(bare_paho_rate, settings, secrets, lines, seconds)
 
 
 def progress(text: str) -> None:
@@ -274,9 +275,10 @@ async def fail_over(run: IsolatedPipeline, lag: GroupLag, kill_at: float) -> dic
             "failover_lag_before_records": normal}
 
 
-async def measure(rate: float, seconds: float, root: Path, failover: bool = False) -> dict:
+async def measure(rate: float, seconds: float, root: Path, failover: bool = False,
+                  per_message: int = READINGS_PER_MESSAGE) -> dict:
     settings = get_settings()
-    ceiling_rps = await ceiling(settings, min(10.0, seconds / 3))
+    ceiling_rps = await ceiling(settings, min(10.0, seconds / 3), per_message)
     county_dir = county_with_sample(root, GENERATED_ENTERPRISES, 5, PACKAGE_DIR / "sample_registry")
     secrets = register_enterprises(settings, county_dir)
     receiver = WebhookReceiver()
@@ -300,8 +302,8 @@ async def measure(rate: float, seconds: float, root: Path, failover: bool = Fals
             load_started = time.monotonic()
             lag_sampling = asyncio.create_task(sample_lag(lag, run.env["HAZMON_RULES_APP_ID"], 5.0, lag_samples))
             load = run.sim(["load", "--county", str(county_dir), "--connections", str(CONNECTIONS),
-                            "--rate", str(rate / READINGS_PER_MESSAGE), "--seconds", str(seconds),
-                            "--readings", str(READINGS_PER_MESSAGE), "--run-id", run.unique])
+                            "--rate", str(rate / per_message), "--seconds", str(seconds),
+                            "--readings", str(per_message), "--run-id", run.unique])
             killing = asyncio.create_task(fail_over(run, lag, load_started + seconds / 2)) if failover else None
             published = await inject_alarms(settings, secrets, injection_targets(county_dir), seconds - 5)
             out, _ = await asyncio.to_thread(load.communicate)
@@ -317,7 +319,7 @@ async def measure(rate: float, seconds: float, root: Path, failover: bool = Fals
         progress("caught up; counting the readings in Kafka")
         consumed = await run.kafka_readings()
         return {
-            "offered_readings_per_s": rate, "seconds": seconds,
+            "offered_readings_per_s": rate, "seconds": seconds, "readings_per_message": per_message,
             "published_readings_per_s": report["readings_per_s"],
             "sustained_readings_per_s": round(consumed / (report["seconds"] + caught_up - load_ended), 1),
             "backlog_drain_s": round(caught_up - load_ended, 1),
@@ -379,12 +381,13 @@ def plot(results: list[dict], path: Path) -> None:
     fig.savefig(path)
 
 
-async def main(rate: float | None, seconds: float, plot_path: Path, failover: bool, keep: Path | None) -> dict:
+async def main(rate: float | None, seconds: float, plot_path: Path, failover: bool, keep: Path | None,
+               per_message: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         root = keep or Path(tmp)
         if rate is not None:
-            return await measure(rate, seconds, root, failover)
-        results = [await measure(r, seconds, root) for r in SWEEP_RATES]
+            return await measure(rate, seconds, root, failover, per_message)
+        results = [await measure(r, seconds, root, per_message=per_message) for r in SWEEP_RATES]
     plot(results, plot_path)
     best = max(results, key=lambda r: r["sustained_readings_per_s"])
     return {**best, "sweep": results, "plot": str(plot_path)}
@@ -398,5 +401,9 @@ if __name__ == "__main__":
     parser.add_argument("--failover", action="store_true",
                         help="two rules workers; SIGKILL one halfway: time to reassign its partitions and to clear the backlog")
     parser.add_argument("--keep", type=Path, help="put the run's files (county, logs of every process) here and keep them")
+    parser.add_argument("--readings-per-message", type=int, default=READINGS_PER_MESSAGE,
+                        help="readings in each simulated message (the standard allows up to 1000); more offers a "
+                             "higher reading rate from one load process")
     args = parser.parse_args()
-    print(orjson.dumps(asyncio.run(main(args.rate, args.seconds, args.plot, args.failover, args.keep))).decode())
+    print(orjson.dumps(asyncio.run(main(args.rate, args.seconds, args.plot, args.failover, args.keep,
+                                        args.readings_per_message))).decode())
