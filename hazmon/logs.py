@@ -14,7 +14,9 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"messa
 
 class KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        base = f"{self.formatTime(record, '%Y-%m-%dT%H:%M:%S')} {record.levelname:<5} {record.name}: {record.getMessage()}"
+        # milliseconds and the process id: several processes (two rules workers, a restarted one) share a log
+        when = f"{self.formatTime(record, '%Y-%m-%dT%H:%M:%S')}.{int(record.msecs):03d}"
+        base = f"{when} {record.levelname:<5} [{record.process}] {record.name}: {record.getMessage()}"
         fields = " ".join(f"{k}={v!r}" if isinstance(v, str) and " " in v else f"{k}={v}"
                           for k, v in vars(record).items() if k not in _STANDARD)
         text = f"{base} {fields}" if fields else base
