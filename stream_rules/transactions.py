@@ -32,7 +32,8 @@ repeat committed output or miss state, or crash a survivor, and this module clos
   partition's producer was seen between transactions (its last one committed, the next not
   begun), so the next send or offset commit crashed the worker ("Not in the middle of a
   transaction"). A producer in that clean state is given its next transaction before it is used;
-  one in any other state (aborting, fenced, failed) is left to fail loudly.
+  one in any other state (aborting, fenced, failed) is left to fail loudly. ``install`` puts all of
+  this in place at the app's start, before the first rebalance.
 
 Outputs are visible to ``read_committed`` consumers only once their transaction commits, so a
 batch that sent any (alarms are rare) commits at once instead of waiting for Faust's timer: the
@@ -60,7 +61,7 @@ class PartitionTransactions:
         self.source_topic = source_topic   # any consumed topic: all share one partition group
         self.before_commit = before_commit  # sends the state the commit must carry (``send_state``)
         self._lock = asyncio.Lock()
-        self._guarded = False
+        self._installed = False
         self._sent = False
 
     def transactional_id(self, partition: int) -> str | None:
@@ -93,7 +94,6 @@ class PartitionTransactions:
     @asynccontextmanager
     async def batch(self, events: Iterable[faust.EventT]) -> AsyncIterator[None]:
         """Process a batch with no commit in between; its events are acknowledged before the lock opens."""
-        self._guard_commits()
         async with self._lock:
             yield
             for event in events:
@@ -101,6 +101,19 @@ class PartitionTransactions:
             sent, self._sent = self._sent, False
         if sent:
             await self.app.consumer.commit()
+
+    def install(self) -> None:
+        """Guard every commit and, under exactly-once, mend the producers; idempotent. Call it at the app's
+        start, before the consumer first joins its group: Faust starts app tasks only after the first
+        recovery, and a rebalance before that (two workers starting together) once left a worker the
+        producer of a partition that moved away; when the partition came back after a failover that
+        stale producer was fenced and the survivor crashed."""
+        if self._installed:
+            return
+        self._installed = True
+        self._guard_commits()
+        if self.app.in_transaction:
+            self.mend_producers()
 
     def mend_producers(self) -> None:
         """From now on: one ``begin_transaction`` per id at a time, and at each rebalance the producers of
@@ -129,8 +142,6 @@ class PartitionTransactions:
         manager.on_rebalance = on_rebalance  # type: ignore[method-assign]  # Faust's app calls it by attribute
 
     def _guard_commits(self) -> None:
-        if self._guarded:
-            return
         consumer = self.app.consumer
         unguarded: Callable[..., Awaitable[bool]] = consumer.commit
 
@@ -142,4 +153,3 @@ class PartitionTransactions:
                 return await unguarded(*args, **kwargs)
 
         consumer.commit = commit  # type: ignore[method-assign]  # Faust's commit loop calls it by attribute
-        self._guarded = True

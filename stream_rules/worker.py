@@ -134,12 +134,16 @@ def build_app(settings: Settings, logging_config: dict | None = None) -> faust.A
     app.agent(statuses, name="rules-statuses")(batched("statuses", settings.rules_status_topic, settings.rules_batch_s))
     app.agent(ticks, name="rules-deadman")(fatal("rules-deadman", deadman))
 
-    @app.task
-    async def mend_faust_consumer() -> None:
-        """Before the first commit and rebalance: see stream_rules.acked_offsets and stream_rules.transactions."""
+    start_app = app.on_start
+
+    async def on_start() -> None:
+        """Before the consumer joins its group, so before any rebalance or commit (an app task would start
+        only after the first recovery): see stream_rules.acked_offsets and stream_rules.transactions."""
+        await start_app()
         drop_duplicate_acks(app.consumer)
-        if app.in_transaction:
-            transactions.mend_producers()
+        transactions.install()
+
+    app.on_start = on_start  # type: ignore[method-assign]  # mode's Service.start calls it by attribute
 
     @app.task
     async def declare_output() -> None:
