@@ -34,8 +34,22 @@ def point_series(run: ScenarioRun) -> dict[tuple[str, str], Series]:
 
 
 def faulty(registry: Registry, enterprise: str, point: str, series: Series) -> np.ndarray:
-    low, high = registry.point(enterprise, point).point.range  # type: ignore[union-attr,misc]
-    return (series.values < low) | (series.values > high) | (series.q == 2)
+    """Readings outside the range, flagged bad, or (where ``stuck_s`` is set) unchanged for ``stuck_s``."""
+    settings = registry.point(enterprise, point).point  # type: ignore[union-attr]
+    low, high = settings.range  # type: ignore[misc]
+    bad = (series.values < low) | (series.values > high) | (series.q == 2)
+    return bad if settings.stuck_s is None else bad | stuck(series, settings.stuck_s)
+
+
+def stuck(series: Series, stuck_s: float) -> np.ndarray:
+    """Readings at which the value has been the same for at least ``stuck_s`` of reading time."""
+    out = np.zeros(len(series.ts), dtype=bool)
+    since = None
+    for i, (ts, value) in enumerate(zip(series.ts, series.values)):
+        if i == 0 or value != series.values[i - 1]:
+            since = ts
+        out[i] = ts - since >= stuck_s * 1000
+    return out
 
 
 def limit_confirmations(registry: Registry, enterprise: str, point: str, series: Series, level: str | None) -> list[int]:
