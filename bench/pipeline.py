@@ -335,6 +335,7 @@ async def measure(rate: float, seconds: float, root: Path, failover: bool = Fals
     finally:
         await asyncio.to_thread(run.supervisor.stop_all)
         await run.drop_database()
+        await run.drop_topics()
         await web_runner.cleanup()
 
 

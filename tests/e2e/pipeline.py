@@ -24,6 +24,7 @@ from pathlib import Path
 import aiohttp
 import orjson
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from alerting.kafka_log import ensure_topics
 from hazmon import topics
@@ -195,6 +196,18 @@ class IsolatedPipeline:
             async with http.post(f"{self.settings.influx_url}/query",
                                  params={"q": f'DROP DATABASE "{self.influx_db}"'}) as response:
                 response.raise_for_status()
+
+    async def drop_topics(self) -> None:
+        """Delete every Kafka topic of this run (its own and the rules app's internal ones: all carry
+        ``unique``); a benchmark's readings are gigabytes."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
+        await admin.start()
+        try:
+            ours = [t for t in await admin.list_topics() if self.unique in t]
+            if ours:
+                await admin.delete_topics(ours, timeout_ms=60_000)
+        finally:
+            await admin.close()
 
 
 async def _reached(consumer: AIOKafkaConsumer, ends: dict) -> bool:
