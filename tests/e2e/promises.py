@@ -1,6 +1,7 @@
 """§8 promises beyond the alarm windows, read plainly for the end-to-end tests: when a scenario's
-causes are over, which escalation steps an unacknowledged alarm must have taken, and at least which
-risk colour an enterprise must have shown.
+causes are over, which escalation steps an unacknowledged alarm must have taken, whether a
+de-escalation waited for the clear condition, and at least which risk colour an enterprise must
+have shown.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from collections import defaultdict
 from alerting.model import SECOND_LEVELS, WARNING_RULES
 from device_sim.scenario import (BadQuality, ClockSkew, ExpectedAlarm, Fire, Flood, Leak, Offline, OutOfOrder,
                                  OutOfRange, Ramp, Scenario, Spike, Step, Stuck)
+from device_sim.stream import ScenarioRun
 from hazmon.registry import Registry
 from hazmon.registry.models import SiteKind
+from tests.device_sim.truth_oracle import point_series
 
 PLUME_TAIL = 5                                       # a leak has decayed after this many decay_s
 OPEN = ("raised", "confirmed", "escalated", "deescalated")
@@ -57,6 +60,32 @@ def escalable_spans(transitions: list[dict], end_ms: int) -> dict[str, tuple[int
             until = next((t["emitted_ms"] for t in changes if t["emitted_ms"] > since and not escalable(t)), end_ms)
             spans[alarm_id] = (since, until)
     return spans
+
+
+def early_deescalations(registry: Registry, run: ScenarioRun, transitions: list[dict]) -> tuple[int, list[str]]:
+    """§8: a better level de-escalates a limit alarm only after the clear condition held: every reading
+    of the ``confirm_s`` before the de-escalation back inside the left level's limit by ``deadband``.
+    Returns how many de-escalations were judged and the ones made too early."""
+    series = point_series(run)
+    levels: dict[str, str] = {}
+    judged, early = 0, []
+    for t in sorted(transitions, key=lambda t: (t["reading_ts"], t["emitted_ms"])):
+        left = levels.get(t["id"])
+        levels[t["id"]] = t["level"]
+        if t["transition"] != "deescalated" or t["rule"] != "limit" or left is None:
+            continue
+        entry = registry.point(t["enterprise"], t["point"])
+        assert entry is not None
+        limit = next(x for x in entry.limits.limits if x.level == left)
+        s = series[(t["enterprise"], t["point"])]
+        since = t["reading_ts"] - entry.limits.confirm_s * 1000
+        window = s.values[(s.ts >= since) & (s.ts <= t["reading_ts"])]
+        inside = window < limit.threshold - entry.limits.deadband if limit.direction == "above" \
+            else window > limit.threshold + entry.limits.deadband
+        judged += 1
+        if s.ts.min() > since or not inside.all():
+            early.append(f"{t['point']} {left} → {t['level']} at {t['reading_ts']}: {window.tolist()} against {limit}")
+    return judged, early
 
 
 def least_colour(registry: Registry, alarm: ExpectedAlarm) -> int:

@@ -18,7 +18,7 @@ from device_sim.scenario import ControllerEvent, Fire
 from stream_rules.device_rules import RECORDED_EVENTS
 from tests.e2e.county_run import DEADLINE_S, Outcome, matches
 from tests.e2e.officer import ACK, CLOSE, OFFICER
-from tests.e2e.promises import causes_over_s, escalable_spans, least_colour
+from tests.e2e.promises import causes_over_s, early_deescalations, escalable_spans, least_colour
 from tests.e2e.truth import disturbed, truth_problems
 
 pytestmark = pytest.mark.usefixtures("mosquitto", "kafka", "influxdb")
@@ -75,6 +75,15 @@ def test_a_worse_level_escalates_the_same_alarm(outcome: Outcome) -> None:
         ids = {t["id"] for t in outcome.openings for a in alarms if matches(a, t) and outcome.in_window(a, t)}
         assert len(ids) == 1, f"{point}: {len(ids)} alarms for {[a.level for a in alarms]}"
         assert any(t["id"] in ids and t["transition"] == "escalated" for t in outcome.transitions)
+
+
+@pytest.mark.parametrize("run", ["county", "tailings"])
+def test_a_better_level_deescalates_only_after_the_clear_condition(run: str, request: pytest.FixtureRequest) -> None:
+    """§8: a better level de-escalates an alarm only after the clear condition held (deadband, confirm_s)."""
+    outcome: Outcome = request.getfixturevalue(f"{run}_outcome")
+    judged, early = early_deescalations(outcome.registry, outcome.played, outcome.transitions)
+    assert judged, "no limit alarm of this run de-escalated"
+    assert not early, early
 
 
 def test_one_open_alarm_per_point_and_rule(outcome: Outcome) -> None:
