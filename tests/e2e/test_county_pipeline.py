@@ -77,13 +77,17 @@ def test_a_worse_level_escalates_the_same_alarm(outcome: Outcome) -> None:
         assert any(t["id"] in ids and t["transition"] == "escalated" for t in outcome.transitions)
 
 
-@pytest.mark.parametrize("run", ["county", "tailings"])
-def test_a_better_level_deescalates_only_after_the_clear_condition(run: str, request: pytest.FixtureRequest) -> None:
-    """§8: a better level de-escalates an alarm only after the clear condition held (deadband, confirm_s)."""
-    outcome: Outcome = request.getfixturevalue(f"{run}_outcome")
-    judged, early = early_deescalations(outcome.registry, outcome.played, outcome.transitions)
-    assert judged, "no limit alarm of this run de-escalated"
-    assert not early, early
+def test_a_better_level_deescalates_only_after_the_clear_condition(county_outcome: Outcome,
+                                                                   tailings_outcome: Outcome) -> None:
+    """§8: a better level de-escalates an alarm only after the clear condition held (deadband, confirm_s).
+    GAS1's plume decays through high_high into high for minutes (county); the flooded pond's water
+    level may fall from red to orange (tailings), or clear at once, as its random rain has it."""
+    judged = 0
+    for outcome in (county_outcome, tailings_outcome):
+        count, early = early_deescalations(outcome.registry, outcome.played, outcome.transitions)
+        assert not early, f"{outcome.spec.name}: {early}"
+        judged += count
+    assert judged, "no limit alarm of either run de-escalated"
 
 
 def test_one_open_alarm_per_point_and_rule(outcome: Outcome) -> None:
