@@ -45,6 +45,7 @@ from hazmon.registry import Registry, load_registry  # noqa: E402
 from hazmon.registry.models import PointType  # noqa: E402
 from hazmon.settings import Settings, get_settings  # noqa: E402
 from hazmon.wire import ReadingBatch  # noqa: E402
+from tests.kafka_admin import delete_topics  # noqa: E402
 from stream_rules.engine import RuleEngine  # noqa: E402
 
 T0_MS = 1_764_000_000_000
@@ -180,16 +181,6 @@ async def drained_rate(lag: GroupLag, group: str, worker: subprocess.Popen, tota
     return None
 
 
-async def delete_topics(settings: Settings, names: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        await admin.delete_topics([n for n in names if n in existing])
-    finally:
-        await admin.close()
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=30, help="rough bound of the measuring time")
@@ -220,7 +211,7 @@ async def main() -> None:
             kafka_rate = await through_worker(settings, topics, workdir / "registry", len(encoded), readings_per_record,
                                               timeout_s=60 + 4 * args.seconds, workdir=workdir)
         finally:
-            await delete_topics(settings, list(topics.values()))
+            await delete_topics(settings.kafka_bootstrap, set(topics.values()).__contains__)
     result = {"points": points, "devices": len(series), "enterprises": len(registry.enterprises),
               "readings_per_record": round(readings_per_record, 1), "kafka_records": len(encoded),
               "inprocess_readings_per_s": round(inprocess), "kafka_readings_per_s": round(kafka_rate),

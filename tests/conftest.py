@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 
 from hazmon.registry import Registry, load_registry
 from hazmon.secrets import Secrets, load_secrets
 from hazmon.settings import Settings, get_settings
+from tests.kafka_admin import delete_topics, topic_names
 
 
 T = TypeVar("T")
@@ -67,36 +67,17 @@ def kafka_session_topics(stack_health: dict[str, str | None], settings: Settings
     """Deletes, at the end of the session, the test topics it created. Every test names its own topics
     (and Faust its changelogs), so without this a developer's broker gathers thousands of them over
     days of runs, and its heap ran out (KRaft keeps every partition in memory)."""
-    before = _in_thread(_topics(settings)) if stack_health["kafka"] is None else None
+    bootstrap = settings.kafka_bootstrap
+    before = _in_thread(topic_names(bootstrap)) if stack_health["kafka"] is None else None
     yield
     if before is not None:
-        _in_thread(_delete_topics(settings, before))
+        _in_thread(delete_topics(bootstrap, lambda t: t not in before and bool(TEST_TOPIC_MARKERS.search(t))))
 
 
 def _in_thread(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run ``coroutine`` on a loop of its own, leaving pytest-asyncio's loop of this thread alone."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
-
-
-async def _topics(settings: Settings) -> set[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        return set(await admin.list_topics())
-    finally:
-        await admin.close()
-
-
-async def _delete_topics(settings: Settings, before: set[str]) -> None:
-    created = sorted(t for t in await _topics(settings) - before if TEST_TOPIC_MARKERS.search(t))
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        for start in range(0, len(created), 100):
-            await admin.delete_topics(created[start:start + 100], timeout_ms=60_000)
-    finally:
-        await admin.close()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 
 from hazmon import wire
 from hazmon.registry import Registry
@@ -20,6 +19,7 @@ from alerting.clock import ManualClock
 from alerting.kafka_log import AlertingTopics
 from alerting.service import AlertingService
 from tests.alerting.support import T0, Receiver
+from tests.kafka_admin import delete_topics
 
 DUTY_TOKEN = "duty-token"
 
@@ -38,13 +38,7 @@ async def names(kafka: str, unique: str) -> AsyncIterator[AlertingTopics]:
     topics = AlertingTopics(transitions=f"test-transitions-{unique}", actions=f"test-actions-{unique}",
                             readings=f"test-readings-{unique}", ingest_stats=f"test-stats-{unique}")
     yield topics
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        await admin.delete_topics([t for t in astuple(topics) if t in existing])
-    finally:
-        await admin.close()
+    await delete_topics(kafka, set(astuple(topics)).__contains__)
 
 
 @pytest.fixture

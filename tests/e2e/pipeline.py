@@ -24,12 +24,12 @@ from pathlib import Path
 import aiohttp
 import orjson
 from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
 
 from alerting.kafka_log import ensure_topics
 from hazmon import topics
 from hazmon.settings import PACKAGE_DIR, Settings
 from hazmon.supervisor import Child, Supervisor
+from tests.kafka_admin import delete_topics
 
 PROJECT_ROOT = PACKAGE_DIR.parent
 INGEST_SUBSCRIBED = "mqtt connected"   # ingest's log line once its subscriptions are in place
@@ -200,14 +200,7 @@ class IsolatedPipeline:
     async def drop_topics(self) -> None:
         """Delete every Kafka topic of this run (its own and the rules app's internal ones: all carry
         ``unique``); a benchmark's readings are gigabytes."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
-        await admin.start()
-        try:
-            ours = [t for t in await admin.list_topics() if self.unique in t]
-            if ours:
-                await admin.delete_topics(ours, timeout_ms=60_000)
-        finally:
-            await admin.close()
+        await delete_topics(self.settings.kafka_bootstrap, lambda t: self.unique in t)
 
 
 async def _reached(consumer: AIOKafkaConsumer, ends: dict) -> bool:
