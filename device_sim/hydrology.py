@@ -14,7 +14,7 @@ import numpy as np
 GRID_S = 60.0                 # resolution of the rain series
 EVENTS_PER_DAY = 0.4          # about one rain event every two and a half days
 MEAN_EVENT_H = 4.0
-MAX_BASELINE_MM_H = 8.0       # baseline rain stays far below the 50 mm/h 暴雨 default
+MAX_BASELINE_MM_H = 4.0       # baseline rain stays far below the 50 mm/h 暴雨 default, and lifts a pond slowly
 POND_TAU_S = 2 * 86400.0      # storage drains with this time constant
 PHREATIC_TAU_S = 5 * 86400.0  # the phreatic line lags the pond further
 STORAGE_REF_MM = 150.0        # storage (mm of rain) that brings the level to the top of its normal band

@@ -137,7 +137,8 @@ def _pond(signal: SignalInput) -> PondState:
 
 def water_level(signal: SignalInput) -> np.ndarray:
     """Rises with the pond's storage over the band's top tenth (a few metres; baseline rain lifts it
-    ~0.15 m/h at most); at storage 1 it reaches the top of the band, beyond it a flood."""
+    ~0.08 m/h at most, well under the usual 0.3 m/h trend limit even with sensor noise); at storage 1
+    it reaches the top of the band, beyond it a flood."""
     return signal.at(0.9 + 0.1 * _pond(signal).fill_at(signal.t_s))
 
 

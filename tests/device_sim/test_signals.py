@@ -3,17 +3,21 @@ statistics its model states (mean, spread, cycle) within the tolerances given he
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from hazmon.registry import PointType, Registry
+from hazmon.registry import PointType, Registry, load_registry
 from hazmon.registry.loader import PointEntry
 
 from device_sim import hydrology
+from device_sim.county import write_county
 from device_sim.signals import normal_band, signal
 from device_sim.stream import rng_for
 
 from tests.device_sim.conftest import START_MS
+from tests.device_sim.truth_oracle import Series, trend_times
 
 WEEK_S = 7 * 86400.0
 # type → (cycle in seconds or None, mean as a fraction of the normal band, tolerance of that fraction)
@@ -120,3 +124,19 @@ def test_displacement_creeps(sample_registry: Registry) -> None:
     slope, _ = np.polyfit(t_s - t_s[0], values, 1)
     lo, hi = normal_band(entry)
     assert 0.005 * (hi - lo) < slope * WEEK_S < 0.05 * (hi - lo)
+
+
+def test_quiet_weeks_of_generated_ponds_raise_no_trend(tmp_path: Path) -> None:
+    """Baseline rain lifts a pond, but never as fast as its rate_per_h: the e2e county's quiet ponds
+    (their ids, so their random streams, new in every run) must stay clear of trend warnings."""
+    write_county(tmp_path, 40, seed=5)
+    registry = load_registry(tmp_path)
+    trended = [e for e in registry if e.point.rate_per_h is not None]
+    assert len({e.enterprise for e in trended}) >= 5
+    steep = []
+    for seed in (1, 2, 3):
+        for entry in trended:
+            t_s, values = week_of(entry, seed)
+            series = Series([(int(t * 1000), float(v), 0) for t, v in zip(t_s, values)])
+            steep += [(seed, entry.enterprise, entry.id, t) for t in trend_times(entry, series)]
+    assert not steep, f"{len(steep)} trend warnings in quiet weeks, first {steep[:3]}"
