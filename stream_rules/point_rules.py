@@ -232,8 +232,8 @@ def _slope(window: list[list[float]]) -> float:
 
 def _trend_finding(rules: PointRules, value: float, slope: float) -> tuple[str | None, float | None, dict] | None:
     """(next level, its threshold, extra) when the slope is too steep or reaches a limit within 30 min."""
-    per_h = slope * HOUR_MS
-    extra: dict[str, float | str | None] = {"slope_per_h": round(per_h, 6)}
+    per_h = round(slope * HOUR_MS, 6)   # judged as reported: a slope shown equal to the rate does not exceed it
+    extra: dict[str, float | str | None] = {"slope_per_h": per_h}
     ahead = [lim for lim in rules.levels["above"].values() if lim.threshold > value] if slope > 0 else \
             [lim for lim in rules.levels["below"].values() if lim.threshold < value] if slope < 0 else []
     nearest = min(ahead, key=lambda lim: abs(lim.threshold - value), default=None)

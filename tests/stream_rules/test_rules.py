@@ -98,6 +98,15 @@ def test_trend(registry: Registry, name: str, values: list[float], level: str | 
         assert 0 < trend[0]["extra"]["time_to_limit_s"] <= 1800
 
 
+@pytest.mark.parametrize(("values", "raised"), [([1.0, 1.1], False), ([1.0, 1.11], True)])
+def test_trend_exactly_at_the_rate_is_not_over_it(registry: Registry, values: list[float], raised: bool) -> None:
+    """0.1 in 360 s is 1.0/h, rate_per_h itself, though floating point makes it 1.0000000000000009."""
+    driver = Driver(registry, devices=("RTU3",))
+    driver.series("TR", values, period_s=360)
+    trend = [t for t in driver.out if t["rule"] == "trend"]
+    assert [t["extra"]["slope_per_h"] for t in trend] == ([round(0.11 * 10, 6)] if raised else [])
+
+
 def test_two_points_of_a_group_confirm_at_once(registry: Registry) -> None:
     driver = Driver(registry)
     driver.step(0, {"G1": 30})
