@@ -52,9 +52,13 @@ def alarm_line(alarm: Alarm, kind: str, ts: int, by: str | None) -> str:
         fields.append(f"limit={number_field(alarm.limit)}")
     if by:
         fields.append(f"by={string_field(by)}")
-    tags = (f"enterprise={tag(alarm.enterprise)},level={tag(alarm.level or '')},point={tag(alarm.point)},"
+    return f"{alarm_series(alarm)} {','.join(fields)} {ts}"
+
+
+def alarm_series(alarm: Alarm) -> str:
+    """Measurement and tags of ``alarm``'s record as it stands: with the time, an InfluxDB point's key."""
+    return (f"alarm,enterprise={tag(alarm.enterprise)},level={tag(alarm.level or '')},point={tag(alarm.point)},"
             f"rule={tag(alarm.rule)},site={tag(alarm.site)},state={tag(alarm.state)}")
-    return f"alarm,{tags} {','.join(fields)} {ts}"
 
 
 def enterprise_risk_line(enterprise: str, risk: RiskColor, ts: int) -> str:

@@ -25,6 +25,7 @@ from alerting.notify.delivery import Channel, Deliverer
 from alerting.notify.message import NotifiedChange
 from alerting.notify.storm import StormControl
 from alerting.risk_tracker import RiskTracker
+from alerting.series_times import SeriesTimes
 from alerting.text import Texts
 from alerting.topic_writer import ReadingLines, TopicWriter, ingest_stats_lines
 
@@ -53,6 +54,7 @@ class AlertingService:
         self._site_kinds = {(e, site.id): site.kind for e, doc in registry.enterprises.items() for site in doc.sites}
         self.risk = RiskTracker(self.book, self.site_kind_of)
         self.influx = InfluxWriter(settings, influx_db)
+        self.alarm_times = SeriesTimes()
         self.log = AlarmLog(settings.kafka_bootstrap, names, self.book, self._on_event)
         self.deliverer = Deliverer(channels_of(settings), self.texts, settings.alerting_retry_s,
                                    settings.alerting_deadletter_file or settings.home / "alerting" / "deadletter.jsonl")
@@ -122,7 +124,8 @@ class AlertingService:
 
     def _on_event(self, event: AlarmEvent, live: bool) -> None:
         alarm = event.alarm
-        lines = [lineproto.alarm_line(alarm, event.kind, event.ts, event.by)]
+        written_at = self.alarm_times.claim(lineproto.alarm_series(alarm), event.ts)
+        lines = [lineproto.alarm_line(alarm, event.kind, written_at, event.by)]
         lines += self.risk.update(alarm.enterprise, event.ts)
         self.influx.submit(lines)
         log.info("alarm changed", extra={"alarm": alarm.id, "enterprise": alarm.enterprise, "point": alarm.point,

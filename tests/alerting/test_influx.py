@@ -113,3 +113,23 @@ async def test_series_are_exact_and_a_replay_duplicates_nothing(start_service, p
     await replayed.influx.flush()
     assert replayed.book.get("c1").state == "closed"
     assert await snapshot(alerting_settings) == expected
+
+
+async def test_two_changes_of_one_series_in_one_millisecond_are_two_points(start_service, produce, names,
+                                                                          alerting_settings: Settings) -> None:
+    """Two recorded fire events of one point in one batch share the tags and the emitted time: both are
+    written (the second a millisecond later), and a replay rewrites the same two points."""
+    recorded = [transition(alarm_id, "recorded", "FAC1_Z07", rule="fire", level=None, value=None, limit=None, at=T0)
+                for alarm_id in ("r1", "r2")]
+    service = await start_service(ManualClock(T0), write_topics=False)
+    await produce(names.transitions, recorded)
+    await eventually(lambda: service.book.get("r2") is not None)
+    await service.influx.flush()
+    expected = [(T0, "r1"), (T0 + 1, "r2")]
+    assert [(r["time"], r["id"]) for r in await query(alerting_settings, "SELECT id FROM alarm")] == expected
+    await service.stop()
+    replay_settings = alerting_settings.model_copy(update={"alerting_group": alerting_settings.alerting_group + "-replay"})
+    replayed = await start_service(ManualClock(T0), settings=replay_settings, write_topics=False)
+    await eventually(lambda: replayed.book.get("r2") is not None)
+    await replayed.influx.flush()
+    assert [(r["time"], r["id"]) for r in await query(alerting_settings, "SELECT id FROM alarm")] == expected
