@@ -1,5 +1,5 @@
 """docker-compose.yml stays in step with what the tests run: same server versions, same settings
-names, same broker configuration, and hazmon commands that exist."""
+names, same broker configurations, and hazmon commands that exist."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import yaml
 from hazmon.cli import build_parser
 from hazmon.settings import Settings
 from hazmon.stack.influxdb import INFLUXDB_VERSION
-from hazmon.stack.kafka import KAFKA_VERSION
+from hazmon.stack.kafka import KAFKA_VERSION, Kafka
 from hazmon.stack.mosquitto import Mosquitto
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,6 +65,16 @@ def test_broker_config_matches_the_local_stack(settings: Settings, tmp_path: Pat
     assert {k: v for k, v in local_conf.items() if k not in path_options} == \
            {k: v for k, v in deployed.items() if k not in path_options}
     assert local_conf.keys() == deployed.keys()
+
+
+def test_kafka_config_matches_the_local_stack(compose: dict, settings: Settings) -> None:
+    """The apache/kafka image turns KAFKA_SOME_KEY into some.key; addresses and paths differ by design."""
+    where = {"listeners", "advertised.listeners", "controller.quorum.voters", "log.dirs"}
+    local = {k: v for k, v in Kafka(settings).properties().items() if k not in where}
+    environment = compose["services"]["kafka"]["environment"]
+    deployed = {k.removeprefix("KAFKA_").lower().replace("_", "."): str(v) for k, v in environment.items()
+                if k != "KAFKA_HEAP_OPTS"}
+    assert {k: v for k, v in deployed.items() if k not in where} == local
 
 
 def _options(text: str) -> dict[str, list[str]]:
