@@ -105,11 +105,6 @@ class Kafka(Service):
             "log.segment.bytes": str(256 * 1024 * 1024),
             "num.network.threads": "2",
             "num.io.threads": "4",
-            # KIP-890's check that a transactional produce belongs to an ongoing transaction answers
-            # aiokafka (an older protocol client) NOT_ENOUGH_REPLICAS when it races the transaction's
-            # begin; after the first such retry the rules worker read its input ~1 s late for the rest
-            # of its run (half the 20 000/s soaks). Off, as brokers before 3.6 ran (docs/stream_rules.md).
-            "transaction.partition.verification.enable": "false",
         }
 
     def argv(self) -> list[str]:
