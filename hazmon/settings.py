@@ -85,6 +85,7 @@ class Settings(BaseSettings):
     rules_commit_s: float = Field(default=1.0, gt=0, description="Faust commit interval (a transaction per interval with exactly-once).")
     rules_session_timeout_s: float = Field(default=6.0, gt=0, description="A dead worker's partitions move to the others after this.")
     rules_heartbeat_s: float = Field(default=1.5, gt=0, description="Consumer heartbeat interval.")
+    rules_fetch_wait_ms: int = Field(default=100, gt=0, le=1500, description="Longest the broker holds the worker's fetch for data (stream_rules.fetch_wait).")
     rules_datadir: Path | None = Field(default=None, description="Faust data directory; default HOME/rules/APP_ID.")
 
     # --- alerting (issue 6) ---

@@ -1,4 +1,4 @@
-"""The exactly-once mends are in place from the app's start, before the consumer first joins its group.
+"""The worker's mends of Faust are in place from the app's start, before the consumer first joins its group.
 
 Faust starts app tasks only after the first table recovery. Two workers starting together rebalance
 before that: the first held every partition, kept the producers of the three that moved to the
@@ -11,6 +11,7 @@ broker is needed.
 from __future__ import annotations
 
 import pytest
+from aiokafka import AIOKafkaConsumer
 from faust.types import TP
 
 from hazmon.settings import Settings
@@ -59,3 +60,10 @@ async def test_commits_are_guarded_and_acks_counted_once_from_the_start(started)
     consumer = started.consumer
     assert consumer._dropping_duplicate_acks
     assert "_guard_commits" in consumer.commit.__qualname__
+
+
+async def test_the_consumer_asks_the_broker_for_a_short_fetch_wait(started, settings: Settings) -> None:
+    """Faust fixes 1 500 ms; the worker's aiokafka consumer is made with rules_fetch_wait_ms (stream_rules.fetch_wait)."""
+    consumer = started.consumer._thread._create_worker_consumer(started.transport)
+    assert consumer._fetch_max_wait_ms == settings.rules_fetch_wait_ms < 1500
+    assert AIOKafkaConsumer(fetch_max_wait_ms=7)._fetch_max_wait_ms == 7   # the attribute aiokafka's Fetcher is made with
