@@ -4,7 +4,8 @@
 Reports the sustained readings/s end to end (readings in Kafka over the time from the first publish
 until the rules worker and alerting's InfluxDB writer have both committed the whole topic), the
 alarm latency (from the publish of the reading that completes a confirmation to the webhook
-notification arriving; p50, p99), readings published against readings in Kafka (loss), the rules
+notification arriving; p50, p99; and split where the rules worker emitted the alarm, from its
+``updated_at``: publish → emitted, emitted → webhook), readings published against readings in Kafka (loss), the rules
 worker's consumer lag sampled every 5 s (peak, and its growth over the second half of the load:
 a growing backlog shows as a positive slope), CPU and peak RSS of each process, and a ceiling
 measured in the same run: what a bare paho subscriber takes from the broker of the same
@@ -57,13 +58,14 @@ class WebhookReceiver:
     """Records when each alarm's notification (webhook format) arrives."""
 
     def __init__(self) -> None:
-        self.arrived: dict[str, float] = {}
+        self.arrived: dict[str, tuple[float, int]] = {}   # alarm → (monotonic arrival, the rules' emitted ms)
         self.port = spare_port()
 
     async def handle(self, request: web.Request) -> web.Response:
         now = time.monotonic()
         for change in (await request.json())["changes"]:
-            self.arrived.setdefault(change["alarm"]["point"] + "@" + change["alarm"]["enterprise"], now)
+            alarm = change["alarm"]
+            self.arrived.setdefault(alarm["point"] + "@" + alarm["enterprise"], (now, alarm["updated_at"]))
         return web.Response(text="ok")
 
     async def start(self) -> web.AppRunner:
@@ -93,12 +95,13 @@ def injection_targets(county_dir: Path) -> list[tuple[str, str, str, float, floa
     return targets
 
 
-async def inject_alarms(settings: Settings, secrets: Secrets, targets: list, seconds: float) -> dict[str, float]:
+async def inject_alarms(settings: Settings, secrets: Secrets, targets: list, seconds: float) -> dict[str, tuple[float, float]]:
     """Every INJECTION_EVERY_S, one message whose readings stay beyond a point's limit for its whole
-    confirmation time, the last reading stamped now: it completes the confirmation as it is published."""
+    confirmation time, the last reading stamped now: it completes the confirmation as it is published.
+    Returns alarm → (monotonic, epoch ms) of the broker's acknowledgement of that message."""
     import aiomqtt
 
-    published: dict[str, float] = {}
+    published: dict[str, tuple[float, float]] = {}
     started = time.monotonic()
     for enterprise, device, point, threshold, period_s, confirm_s in targets:
         if time.monotonic() - started > seconds:
@@ -112,9 +115,16 @@ async def inject_alarms(settings: Settings, secrets: Secrets, targets: list, sec
                                   protocol=aiomqtt.ProtocolVersion.V5) as client:
             await client.publish(f"hazmon/v1/{enterprise}/{device}/telemetry",
                                  orjson.dumps({"v": 1, "ts": now_ms, "readings": readings}), qos=1)
-            published[f"{point}@{enterprise}"] = time.monotonic()
+            published[f"{point}@{enterprise}"] = (time.monotonic(), time.time() * 1000)
         await asyncio.sleep(INJECTION_EVERY_S)
     return published
+
+
+def percentiles(values: np.ndarray) -> dict[str, float] | None:
+    """{"p50", "p99"} of ``values``, rounded to the ms; None when there are none."""
+    if not len(values):
+        return None
+    return {"p50": round(float(np.percentile(values, 50)), 3), "p99": round(float(np.percentile(values, 99)), 3)}
 
 
 def _stat(pid: int) -> list[str]:
@@ -315,7 +325,10 @@ async def measure(rate: float, seconds: float, root: Path, failover: bool = Fals
             caught_up = await wait_caught_up(run, lag, deadline_s=max(120.0, seconds))
         sampling.cancel()
         await asyncio.sleep(3)   # the last notifications
-        latencies = np.array([receiver.arrived[k] - t for k, t in published.items() if k in receiver.arrived])
+        notified = [(published[k], receiver.arrived[k]) for k in published if k in receiver.arrived]
+        latencies = np.array([arrived - sent for (sent, _), (arrived, _) in notified])
+        # the rules worker's emission splits each latency: publish → emitted, emitted → webhook
+        to_rules = np.array([(emitted - sent_ms) / 1000 for (_, sent_ms), (_, emitted) in notified])
         progress("caught up; counting the readings in Kafka")
         consumed = await run.kafka_readings()
         return {
@@ -328,6 +341,7 @@ async def measure(rate: float, seconds: float, root: Path, failover: bool = Fals
             "p50_alarm_latency_s": round(float(np.percentile(latencies, 50)), 3) if len(latencies) else None,
             "p99_alarm_latency_s": round(float(np.percentile(latencies, 99)), 3) if len(latencies) else None,
             "alarms_injected": len(published), "alarms_notified": len(latencies),
+            "alarm_latency_to_rules_s": percentiles(to_rules), "alarm_latency_after_rules_s": percentiles(latencies - to_rules),
             "ceiling_passthrough_readings_per_s": round(ceiling_rps), "processes": sampler.figures(),
             "dead_children": [c.name for c in run.supervisor.dead() if c.name != "rules-2"],
             **failover_figures, **lag_figures(lag_samples, load_started),
