@@ -29,6 +29,8 @@ class InfluxWriter:
         self._client = InfluxDBClientAsync(url=settings.influx_url, token="", org="-", timeout=30_000)
         self._api = self._client.write_api()
         self._pending: list[str] = []
+        self._writing = 0                      # lines of the flush in progress
+        self._flushing = asyncio.Lock()        # one flush at a time: a caller's flush waits for the one under way
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task | None = None
 
@@ -66,8 +68,8 @@ class InfluxWriter:
 
     @property
     def queued(self) -> int:
-        """Lines submitted and not yet written."""
-        return len(self._pending)
+        """Lines submitted and not yet written (a flush in progress included)."""
+        return len(self._pending) + self._writing
 
     def submit(self, lines: list[str]) -> None:
         """Queue ``lines`` for the background flush; never blocks."""
@@ -76,15 +78,20 @@ class InfluxWriter:
             self._wakeup.set()
 
     async def flush(self) -> None:
-        """Write everything queued so far (retrying later on failure: nothing queued is dropped)."""
-        lines, self._pending = self._pending, []
-        if not lines:
-            return
-        try:
-            await self.write(lines)
-        except Exception as exc:  # noqa: BLE001 - InfluxDB down: keep the lines for the next flush
-            self._pending[:0] = lines
-            log.warning("influx write failed, will retry", extra={"lines": len(lines), "error": str(exc)})
+        """Write everything queued so far, after any flush under way (retrying later on failure: nothing
+        queued is dropped)."""
+        async with self._flushing:
+            lines, self._pending = self._pending, []
+            if not lines:
+                return
+            self._writing = len(lines)
+            try:
+                await self.write(lines)
+            except Exception as exc:  # noqa: BLE001 - InfluxDB down: keep the lines for the next flush
+                self._pending[:0] = lines
+                log.warning("influx write failed, will retry", extra={"lines": len(lines), "error": str(exc)})
+            finally:
+                self._writing = 0
 
     async def _flush_loop(self) -> None:
         while True:
