@@ -27,10 +27,10 @@ log = logging.getLogger("stream_rules.fetch_wait")
 def limit_fetch_wait(consumer_thread: Any, wait_ms: int) -> None:
     """Have the aiokafka consumer that ``consumer_thread`` (Faust's ``AIOKafkaConsumerThread``) creates
     ask the broker to hold a fetch at most ``wait_ms``; idempotent."""
-    if getattr(consumer_thread, "_hazmon_fetch_wait_ms", None) is not None:
-        consumer_thread._hazmon_fetch_wait_ms = wait_ms
-        return
+    wrapped = hasattr(consumer_thread, "_hazmon_fetch_wait_ms")
     consumer_thread._hazmon_fetch_wait_ms = wait_ms
+    if wrapped:
+        return
     create = consumer_thread._create_worker_consumer
 
     def create_worker_consumer(*args: Any, **kwargs: Any) -> AIOKafkaConsumer:
