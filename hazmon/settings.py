@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = 1883
     mqtt_platform_user: str = "hazmon-platform"
+    mqtt_session_expiry_max_h: int = Field(default=24, ge=1, description="Longest any MQTT session (an enterprise's parked ones included) outlives its connection: Mosquitto's persistent_client_expiration; at least ingest_session_expiry_s.")
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_controller_port: int = 9093
@@ -56,8 +57,9 @@ class Settings(BaseSettings):
     stack_start_timeout_s: float = 90.0
 
     # --- ingest (issue 3) ---
-    ingest_share_group: str = Field(default="hazmon-ingest", description="MQTT v5 shared-subscription group: adapter processes of one group split the load.")
-    ingest_client_id: str = Field(default="hazmon-ingest-1", description="MQTT client id of this adapter process (its persistent session); unique per process.")
+    ingest_share_group: str | None = Field(default=None, description="MQTT v5 shared-subscription group: adapter processes of one group split the load; default the installation's secret group (secrets file), which no enterprise account can join unknowingly.")
+    ingest_client_id: str | None = Field(default=None, description="MQTT client id of this adapter process (its persistent session); default the secret client-id prefix of the secrets file and ingest_instance.")
+    ingest_instance: int = Field(default=1, ge=1, description="Number of this adapter process among those sharing the load: one persistent session each.")
     ingest_enterprises: list[str] = Field(default_factory=list, description="Subscribe only to these enterprises' topics; empty: all enterprises.")
     ingest_topic_suffix: str = Field(default="", description="Appended to every Kafka topic the adapter writes (tests, side-by-side runs).")
     ingest_receive_maximum: int = Field(default=2000, ge=1, le=65535, description="Unacknowledged MQTT messages the broker may send at once: the bounded in-flight buffer.")
@@ -105,6 +107,7 @@ class Settings(BaseSettings):
     alerting_escalate_prefecture_s: float = Field(default=900.0, gt=0, description="Unacknowledged → prefecture (州).")
     alerting_influx_batch: int = Field(default=5000, gt=0, description="Points per InfluxDB write.")
     alerting_influx_flush_s: float = Field(default=0.5, gt=0, description="Longest wait before a partial batch is written.")
+    alerting_ledger_file: Path | None = Field(default=None, description="The alarm ledger (SQLite); default HOME/alerting/ledger.sqlite3.")
     alerting_public_url: str | None = Field(default=None, description="Base URL of the API for links in notifications; default http://api_host:api_port.")
 
     # --- device_sim (issue 4) ---

@@ -114,8 +114,7 @@ class IngestAdapter:
     def _subscribed(self, subscribing: asyncio.Task[None]) -> None:
         if not subscribing.cancelled() and subscribing.exception() is None:
             self.connected.set()
-            log.info("mqtt connected and subscribed", extra={"client_id": self._settings.ingest_client_id,
-                                                             "group": self._settings.ingest_share_group})
+            log.info("mqtt connected and subscribed", extra={"instance": self._settings.ingest_instance})
 
     async def _take(self, link: MqttLink, message: paho.MQTTMessage) -> None:
         topic = message.topic

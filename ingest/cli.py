@@ -14,8 +14,8 @@ def _run(args: argparse.Namespace) -> int:
     from ingest.adapter import IngestAdapter
 
     settings = get_settings()
-    overrides = {k: v for k, v in (("ingest_client_id", args.client_id), ("ingest_share_group", args.group)) if v}
-    settings = settings.model_copy(update=overrides)
+    if args.instance is not None:
+        settings = settings.model_copy(update={"ingest_instance": args.instance})
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -50,8 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("ingest", help="MQTT → Kafka edge adapter (data standard §2–§6)")
     sub = parser.add_subparsers(dest="ingest_command", required=True, metavar="ACTION")
     run = sub.add_parser("run", help="run the adapter until SIGTERM (drains in-flight messages first)")
-    run.add_argument("--client-id", help="MQTT client id (persistent session) of this process")
-    run.add_argument("--group", help="shared-subscription group of the adapter processes")
+    run.add_argument("--instance", type=int, help="number of this process among the adapters sharing the load "
+                     "(default 1): each has its own persistent session under the installation's secret identity")
     run.set_defaults(handler=_run)
     check = sub.add_parser("check", help="watch an enterprise's topics and say what is accepted or refused, and why")
     check.add_argument("--enterprise", required=True, help="enterprise id")

@@ -31,7 +31,7 @@ class KafkaSink:
         return AIOKafkaProducer(
             bootstrap_servers=self._settings.kafka_bootstrap, enable_idempotence=True, acks="all",
             linger_ms=5, max_batch_size=512 * 1024, max_request_size=1024 * 1024, request_timeout_ms=10000,
-            client_id=self._settings.ingest_client_id)
+            client_id=f"hazmon-ingest-{self._settings.ingest_instance}")
 
     async def _discard_producer(self) -> None:
         if self._producer is not None:

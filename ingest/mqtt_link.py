@@ -138,6 +138,15 @@ class MqttLink:
                 disconnected.set_exception(exc)
 
 
+def ingest_identity(settings: Settings) -> tuple[str, str]:
+    """(client id, share group) of this adapter process: the installation's secret ones unless the
+    settings name others (tests, side-by-side runs). Known names would let an enterprise account
+    join the group and take its share of every device's messages, or take over the session."""
+    current = load_secrets(settings.secrets_path)
+    return (settings.ingest_client_id or current.ingest_client_id(settings.ingest_instance),
+            settings.ingest_share_group or current.platform_mqtt_share_group)
+
+
 def platform_client(settings: Settings, client_id: str, *, persistent: bool) -> aiomqtt.Client:
     """A client of the platform account; ``persistent`` keeps its session (and queue) across restarts."""
     password = load_secrets(settings.secrets_path).platform_mqtt_password
@@ -157,10 +166,11 @@ async def ingest_link(settings: Settings) -> AsyncIterator[MqttLink]:
     The link is handed over before the SUBACKs arrive (``subscribed`` completes with them) and must
     be iterated meanwhile: a resumed session's messages come right after CONNACK, ahead of the
     SUBACKs, and once more than the bound of them is unacknowledged the link reads no further."""
-    client = platform_client(settings, settings.ingest_client_id, persistent=True)
+    client_id, group = ingest_identity(settings)
+    client = platform_client(settings, client_id, persistent=True)
     link = MqttLink(client, settings.ingest_max_error_replies, settings.ingest_receive_maximum)
     async with client:
-        link.subscribe([shared(f, settings.ingest_share_group) for f in device_filters(settings.ingest_enterprises)])
+        link.subscribe([shared(f, group) for f in device_filters(settings.ingest_enterprises)])
         try:
             yield link
         finally:

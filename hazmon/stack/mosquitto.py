@@ -3,6 +3,11 @@
 Each enterprise's account (username = enterprise id) may publish only to its own ``telemetry``,
 ``event`` and ``status`` topics and read only its own ``errors`` topics (data standard §2); the
 platform account reads and writes everything under ``hazmon/``.
+
+Mosquitto 2.0.11 does not check a SUBSCRIBE against the ACL (it drops denied deliveries instead),
+so the ACL alone cannot keep an enterprise out of the platform's shared subscription, nor out of
+its session: the platform's share group and client ids are secrets (``hazmon.secrets``), and every
+session expires ``mqtt_session_expiry_max_h`` after its connection (docs/security.md).
 """
 
 from __future__ import annotations
@@ -116,6 +121,9 @@ class Mosquitto(Service):
             "max_queued_bytes 1073741824",   # ... and at most 1 GiB of payload per session, whatever its messages' size
             "max_inflight_messages 1000",
             "max_packet_size 1048576",
+            # every session, an enterprise's parked ones too, ends this long after its connection
+            # (v5 clients may ask for forever; Mosquitto 2.0.11 keeps them that long otherwise)
+            f"persistent_client_expiration {self.settings.mqtt_session_expiry_max_h}h",
             "log_dest stdout",
             "log_type error",
             "log_type warning",
@@ -130,7 +138,7 @@ class Mosquitto(Service):
 
     def health(self) -> str | None:
         current, _ = self.secrets()
-        client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="hazmon-stack-health", protocol=paho.MQTTv5)
+        client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="", protocol=paho.MQTTv5)
         client.username_pw_set(self.settings.mqtt_platform_user, current.platform_mqtt_password)
         answers: list[str] = []
         client.on_connect = lambda _c, _u, _f, reason, _p: answers.append(str(reason))

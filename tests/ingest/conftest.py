@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,17 +112,24 @@ def ingest_settings(mosquitto: Settings, kafka: str, test_enterprise: IngestEnte
     return ingest_settings_for(mosquitto, test_enterprise, unique)
 
 
-@pytest.fixture
-async def adapter(ingest_settings: Settings) -> AsyncIterator[IngestAdapter]:
-    """The adapter running in this event loop, connected and subscribed."""
+@asynccontextmanager
+async def running_adapter(settings: Settings) -> AsyncIterator[IngestAdapter]:
+    """An adapter running in this event loop, connected and subscribed; stopped (drained) at the end."""
     stop = asyncio.Event()
-    running = IngestAdapter(ingest_settings)
+    running = IngestAdapter(settings)
     task = asyncio.create_task(running.run(stop))
     await asyncio.wait_for(running.connected.wait(), 30)
     await asyncio.sleep(0.3)  # the SUBACKs follow the connection
     yield running
     stop.set()
     await asyncio.wait_for(task, 60)
+
+
+@pytest.fixture
+async def adapter(ingest_settings: Settings) -> AsyncIterator[IngestAdapter]:
+    """The adapter running in this event loop, connected and subscribed."""
+    async with running_adapter(ingest_settings) as running:
+        yield running
 
 
 @pytest.fixture

@@ -1,0 +1,88 @@
+"""Fixtures of the hostile-input suite: a private Mosquitto (the stack's own generated configuration,
+password file and ACL, on a port of its own, so attacks never disturb the shared broker), a victim
+and an attacker enterprise with their accounts, and an adapter with the platform's real identity."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiomqtt
+import pytest
+
+from hazmon.secrets import Secrets, load_secrets
+from hazmon.settings import Settings
+from hazmon.stack.mosquitto import Mosquitto
+from hazmon.stack.service import port_open
+from ingest.adapter import IngestAdapter
+from tests.ingest.conftest import running_adapter, wait_for_account, write_registry
+
+VICTIM, ATTACKER = "TSEC-VICTIM", "TSEC-ATTACKER"
+
+
+@dataclass(frozen=True)
+class Broker:
+    """The private broker: its settings (port, home, registry, secrets) and the secrets it holds."""
+
+    settings: Settings
+    secrets: Secrets
+
+
+def _free_port() -> int:
+    for port in range(18830, 18900):
+        if not port_open(port):
+            return port
+    raise RuntimeError("no free port in 18830-18899 for the private broker")
+
+
+@pytest.fixture(scope="module")
+def broker(settings: Settings) -> Iterator[Broker]:
+    """A Mosquitto of its own, configured exactly as ``hazmon stack up`` configures the shared one."""
+    home = Path(tempfile.mkdtemp(prefix="hazmon-security-"))
+    os.chmod(home, 0o755)  # the broker drops to user mosquitto, which must reach its files
+    write_registry(home / "registry", VICTIM)
+    write_registry(home / "registry", ATTACKER)
+    private = settings.model_copy(update={"home": home, "mqtt_port": _free_port(), "secrets_file": None,
+                                          "registry_dir": home / "registry"})
+    server = Mosquitto(private)
+    server.prepare()
+    log = (home / "mosquitto.log").open("wb")
+    process = subprocess.Popen(server.argv(), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 10
+        while not port_open(private.mqtt_port):
+            assert process.poll() is None and time.monotonic() < deadline, (home / "mosquitto.log").read_text()
+            time.sleep(0.05)
+        current = load_secrets(private.secrets_path)
+        wait_for_account(private, VICTIM, current.enterprise(VICTIM).mqtt_password)
+        yield Broker(private, current)
+    finally:
+        process.terminate()
+        process.wait(10)
+        log.close()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def enterprise_client(broker: Broker, enterprise: str, identifier: str, **options: object) -> aiomqtt.Client:
+    return aiomqtt.Client(broker.settings.mqtt_host, broker.settings.mqtt_port, username=enterprise,
+                          password=broker.secrets.enterprise(enterprise).mqtt_password, identifier=identifier,
+                          protocol=aiomqtt.ProtocolVersion.V5, **options)
+
+
+@pytest.fixture
+def platform_settings(broker: Broker, kafka: str, unique: str) -> Settings:
+    """The adapter's settings as in production (its MQTT identity untouched), with Kafka topics of its own."""
+    return broker.settings.model_copy(update={
+        "ingest_topic_suffix": f".test-sec-{unique}", "ingest_stats_interval_s": 1.0, "ingest_retry_s": 0.2})
+
+
+@pytest.fixture
+async def platform_adapter(platform_settings: Settings) -> AsyncIterator[IngestAdapter]:
+    async with running_adapter(platform_settings) as running:
+        yield running
