@@ -81,7 +81,8 @@ class Settings(BaseSettings):
     rules_batch_s: float = Field(default=0.2, gt=0, description="Longest wait for a batch of readings to fill.")
     rules_event_batch_s: float = Field(default=0.02, gt=0, description="Longest wait for a batch of controller events (fire goes out at once).")
     rules_tick_s: float = Field(default=5.0, gt=0, description="Interval of the processing-time deadman that notices silent devices.")
-    rules_lateness_s: float = Field(default=60.0, ge=0, description="Watermark lag behind the newest reading time of an enterprise (allowed out-of-orderness) for silence.")
+    rules_lateness_s: float = Field(default=60.0, ge=0, description="How far one partition's records may lag another's: silence is judged this much behind the receiving clock.")
+    rules_platform_outage_s: float = Field(default=120.0, gt=0, description="Nothing received from anyone for this long (at least 3 × the shortest period) is one platform alarm, not every device offline (§8).")
     rules_registry_poll_s: float = Field(default=5.0, gt=0, description="How often the worker checks the registry directory for changes.")
     rules_exactly_once: bool = Field(default=True, description="Kafka transactions: outputs, table changelog and offsets commit together.")
     rules_commit_s: float = Field(default=1.0, gt=0, description="Faust commit interval (a transaction per interval with exactly-once).")
@@ -107,6 +108,7 @@ class Settings(BaseSettings):
     alerting_escalate_prefecture_s: float = Field(default=900.0, gt=0, description="Unacknowledged → prefecture (州).")
     alerting_influx_batch: int = Field(default=5000, gt=0, description="Points per InfluxDB write.")
     alerting_influx_flush_s: float = Field(default=0.5, gt=0, description="Longest wait before a partial batch is written.")
+    alerting_ledger_file: Path | None = Field(default=None, description="The alarm ledger (SQLite); default HOME/alerting/ledger.sqlite3.")
     alerting_public_url: str | None = Field(default=None, description="Base URL of the API for links in notifications; default http://api_host:api_port.")
 
     # --- device_sim (issue 4) ---

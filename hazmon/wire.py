@@ -65,10 +65,11 @@ class DeviceStatus(TypedDict):
     online: bool
     ts: int
     recv_ms: int
+    ts_src: NotRequired[int]   # TsSource: PLATFORM for a will or a status without ts
 
 
-Rule = Literal["limit", "vote", "rainfall", "trend", "fault", "offline", "fire", "rollup"]
-RULES: tuple[str, ...] = ("limit", "vote", "rainfall", "trend", "fault", "offline", "fire", "rollup")
+Rule = Literal["limit", "vote", "rainfall", "trend", "fault", "offline", "fire", "rollup", "platform"]
+RULES: tuple[str, ...] = ("limit", "vote", "rainfall", "trend", "fault", "offline", "fire", "rollup", "platform")
 Transition = Literal["raised", "confirmed", "escalated", "deescalated", "cleared", "recorded"]
 
 

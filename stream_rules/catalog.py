@@ -17,6 +17,7 @@ from stream_rules.alarms import Subject
 
 LEVELS = 4
 OFFLINE_PERIODS = 3.0  # §8: nothing for 3 × period_s
+PLATFORM = "platform"  # §9: the enterprise of the platform's own alarms
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,11 @@ class Catalog:
         self.devices: dict[str, list[int]] = {}
         for i, entry in enumerate(entries):
             self.devices.setdefault(entry.point.device, []).append(i)
+        # per device: its reporting points, and how long its silence may last (3 × its shortest period)
+        self.reporting: dict[str, np.ndarray] = {
+            d: np.array([i for i in members if self.reports[i]], dtype=np.int64) for d, members in self.devices.items()}
+        self.device_silence_ms: dict[str, float] = {
+            d: OFFLINE_PERIODS * float(self.period_ms[r].min()) for d, r in self.reporting.items() if len(r)}
         self.groups: dict[str, list[int]] = {}
         for i, entry in enumerate(entries):
             if entry.point.group is not None:
@@ -79,9 +85,11 @@ def _point_rules(entry: PointEntry) -> PointRules:
 
 
 def compile_registry(registry: Registry) -> dict[str, Catalog]:
-    """Enterprise id → its catalog; disabled points are left out (they raise nothing)."""
+    """Enterprise id → its catalog; disabled points are left out (they raise nothing). The platform's own
+    alarms (its data outage, §8) belong to the pseudo-enterprise ``PLATFORM``, which has no points."""
     by_enterprise: dict[str, list[PointEntry]] = {ent: [] for ent in registry.enterprises}
     for entry in registry:
         if entry.point.enabled:
             by_enterprise[entry.enterprise].append(entry)
+    by_enterprise[PLATFORM] = []
     return {ent: Catalog(entries) for ent, entries in by_enterprise.items()}

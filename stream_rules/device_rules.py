@@ -1,12 +1,13 @@
-"""Rules per device and per controller event: offline (断线) from silence or status, and the fire
-alarm controller's events (§4) — fire, fault, reset/normal and the events that are only recorded.
+"""Rules per device and per controller event: offline (设备离线) from silence or status, a silent
+channel's fault, and the fire alarm controller's events (§4) — fire, fault, reset/normal and the
+events that are only recorded.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from hazmon.wire import DeviceStatus, Event
+from hazmon.wire import DeviceStatus, Event, TsSource
 from stream_rules.alarms import FIRE_SEVERITY, AlarmBook, Change, Subject
 from stream_rules.catalog import OFFLINE_PERIODS, Catalog
 from stream_rules.point_rules import FAULT_SEVERITY
@@ -16,33 +17,72 @@ OFFLINE_SEVERITY = 1
 RECORDED_EVENTS = ("disabled", "supervisory", "start", "feedback")
 
 
-def apply_status(state: EnterpriseState, status: DeviceStatus) -> None:
+def apply_status(catalog: Catalog, state: EnterpriseState, status: DeviceStatus) -> None:
+    """§8: an offline status (or the MQTT will) opens the device's offline alarm until ``online: true``
+    arrives or data newer than the status: a status the device stamped is compared with reading times
+    on its own clock; a will (stamped by the platform) with the newest reading the device had sent."""
+    device = status["device"]
     if status["online"]:
-        state.status_offline.pop(status["device"], None)
-    else:
-        state.status_offline[status["device"]] = int(status["ts"])
+        state.status_offline.pop(device, None)
+        return
+    members = catalog.reporting.get(device)
+    if members is None:
+        return
+    newest = float(state.last_ts[members].max()) if len(members) else -np.inf
+    after = float(status["ts"]) if _device_stamped(status) else newest
+    state.status_offline[device] = [after, float(status["ts"])]
 
 
-def judge_offline(catalog: Catalog, state: EnterpriseState, book: AlarmBook, clock: float, first_seen: float) -> None:
-    """Raise or clear each device's offline alarm as of reading time ``clock`` (the watermark);
-    a raise carries the time silence began (or the offline status's time) as its reading time."""
-    due = np.maximum(state.last_ts, first_seen) + OFFLINE_PERIODS * catalog.period_ms
-    silent = catalog.reports & (clock > due)
-    for device, members in catalog.devices.items():
+def _device_stamped(status: DeviceStatus) -> bool:
+    source = status.get("ts_src")
+    return status["ts"] != status["recv_ms"] if source is None else source != TsSource.PLATFORM
+
+
+def clear_status_by_data(state: EnterpriseState, device: str, newest_ts: float) -> None:
+    """Readings newer (device time) than an offline status clear it; older ones, a backlog, do not."""
+    status = state.status_offline.get(device)
+    if status is not None and newest_ts > status[0]:
+        del state.status_offline[device]
+
+
+def judge_silence(catalog: Catalog, state: EnterpriseState, book: AlarmBook, clock: float) -> None:
+    """Raise or clear each device's offline alarm, and each silent channel's fault, at platform time ``clock``.
+
+    §8: silence is per device and per point, measured on the platform's receiving clock (``recv_ms``)
+    from the device's own last arrival, never from another device's reading times. A device that sent
+    nothing for 3 × its shortest period (or whose status is offline) raises one offline alarm; a point
+    silent for 3 × its period on a device that still reports is a fault of that point.
+    """
+    since = state.silence_from
+    for device, members in catalog.reporting.items():
+        if not len(members):
+            continue
         key = f"offline|{device}"
-        late = [due[i] for i in members if silent[i]]
-        status_ts = state.status_offline.get(device)
         entry = catalog.rules[members[0]].entry
         subject = Subject(entry.site.id, device, "", f"{entry.site.name}设备[{device}]")
-        if late or status_ts is not None:
-            started = int(min(late)) if late else status_ts
-            assert started is not None
-            reason = "silence" if late else "status"
-            extra: dict[str, float | str | None] = {"silent_points": len(late)}
-            book.apply(Change("offline", key, subject, None, OFFLINE_SEVERITY, started, None, None, reason, extra),
-                       started, "raised")
-        elif book.is_open(key):
+        device_due = max(float(state.last_arrival[members].max()), since) + catalog.device_silence_ms[device]
+        status = state.status_offline.get(device)
+        if clock > device_due or status is not None:
+            started = int(device_due) if clock > device_due else int(status[1])  # type: ignore[index]
+            reason = "silence" if clock > device_due else "status"
+            book.apply(Change("offline", key, subject, None, OFFLINE_SEVERITY, started, None, None, reason), started, "raised")
+            continue
+        if book.is_open(key):
             book.clear(Change("offline", key, subject, None, OFFLINE_SEVERITY, int(clock)))
+            state.back_since[device] = clock   # its channels are judged from its return
+        back = max(since, state.back_since.get(device, -np.inf))
+        due = np.maximum(state.last_arrival[members], back) + OFFLINE_PERIODS * catalog.period_ms[members]
+        for index, point_due in zip(members.tolist(), due.tolist()):
+            _judge_channel(catalog, book, index, clock > point_due, int(point_due), clock)
+
+
+def _judge_channel(catalog: Catalog, book: AlarmBook, index: int, silent: bool, due: int, clock: float) -> None:
+    rules = catalog.rules[index]
+    key = f"silence|{rules.entry.id}"
+    if silent:
+        book.apply(Change("fault", key, rules.subject, None, FAULT_SEVERITY, due, None, None, "silence"), due, "raised")
+    elif book.is_open(key):
+        book.clear(Change("fault", key, rules.subject, None, FAULT_SEVERITY, int(clock), None, None, "silence"))
 
 
 def apply_event(catalog: Catalog, book: AlarmBook, event: Event) -> bool:

@@ -2,8 +2,15 @@
 
 ``RuleEngine.process(readings, events, statuses)`` applies a batch of wire records to the state of
 their enterprises and returns the alarm transitions it caused; ``tick(now_ms)`` is the
-processing-time deadman that notices silent devices when no reading arrives to move reading time
-on. State per enterprise can be saved and loaded as bytes (``dump``/``load``) for a Faust table.
+processing-time deadman: it judges the silence of enterprises that sent nothing, and the platform's
+own data outage. State per enterprise can be saved and loaded as bytes (``dump``/``load``) for a
+Faust table.
+
+Two clocks (docs/stream_rules.md, "How time is judged"): limits, trends and every window run on
+reading time (device clocks, per point); silence runs on the platform's **receiving clock**, the
+newest ``recv_ms`` of any record this engine has seen. When nothing arrives from anyone for longer
+than ``outage_ms`` the receiving clock stops, so no device turns offline; the tick raises one
+platform alarm instead, and when data comes back every device's silence is measured from then.
 """
 
 from __future__ import annotations
@@ -17,12 +24,17 @@ import numpy as np
 from hazmon.registry.loader import Registry
 from hazmon.wire import AlarmTransition, DeviceStatus, Event, ReadingBatch
 from stream_rules.alarms import AlarmBook
-from stream_rules.catalog import Catalog, compile_registry
+from stream_rules.alarms import Change, Subject
+from stream_rules.catalog import OFFLINE_PERIODS, PLATFORM, Catalog, compile_registry
 from stream_rules.classify import FAULT_REASONS, Classified, classify, interesting
-from stream_rules.device_rules import apply_event, apply_status, judge_offline
+from stream_rules.device_rules import apply_event, apply_status, clear_status_by_data, judge_silence
 from stream_rules.point_rules import PointRulesRunner
 from stream_rules.rollup import judge_ponds
 from stream_rules.state import EnterpriseState
+
+
+PLATFORM_SEVERITY = 2
+PLATFORM_SUBJECT = Subject("", "", "", "平台")
 
 
 def wall_ms() -> int:
@@ -32,16 +44,26 @@ def wall_ms() -> int:
 class RuleEngine:
     """Rule state of many enterprises; ``process`` and ``tick`` return the transitions they cause."""
 
-    def __init__(self, registry: Registry, clock: Callable[[], int] = wall_ms, lateness_s: float = 60.0) -> None:
-        self.lateness_ms = lateness_s * 1000.0  # watermark = newest reading time − this (bounded out-of-orderness)
-        self.catalogs: dict[str, Catalog] = compile_registry(registry)
-        self.states: dict[str, EnterpriseState] = {}
+    def __init__(self, registry: Registry, clock: Callable[[], int] = wall_ms, lateness_s: float = 60.0,
+                 outage_s: float = 120.0) -> None:
+        """``lateness_s``: how far one partition's records may lag another's (silence waits this much
+        longer); ``outage_s``: nothing received from anyone for this long (at least 3 × the shortest
+        period of any point) is the platform's data outage, not silence of the devices."""
+        self.lateness_ms = lateness_s * 1000.0
+        self.min_outage_ms = outage_s * 1000.0
         self.clock = clock
         self.counters: Counter[str] = Counter()
+        self.states: dict[str, EnterpriseState] = {}
+        self.receiving_ms = -np.inf   # the receiving clock: newest recv_ms seen
+        self.resumed_ms = -np.inf     # when data came back after the last outage this engine saw
+        self.set_registry(registry)
 
     def set_registry(self, registry: Registry) -> None:
         """Take a changed registry (new limits, new points) into use; open alarms are kept."""
-        self.catalogs = compile_registry(registry)
+        self.catalogs: dict[str, Catalog] = compile_registry(registry)
+        shortest = min((float(c.period_ms[c.reports].min()) for c in self.catalogs.values() if c.reports.any()),
+                       default=0.0)
+        self.outage_ms = max(self.min_outage_ms, OFFLINE_PERIODS * shortest)
         for enterprise, state in self.states.items():
             if enterprise in self.catalogs:
                 state.align(self.catalogs[enterprise])
@@ -57,6 +79,7 @@ class RuleEngine:
         if enterprise in self.catalogs:
             state.align(self.catalogs[enterprise])
         self.states[enterprise] = state
+        self.receiving_ms = max(self.receiving_ms, state.arrival_ms)
 
     def dump(self, enterprise: str) -> bytes:
         return self.state(enterprise).to_bytes()
@@ -64,6 +87,8 @@ class RuleEngine:
     def process(self, readings: Iterable[ReadingBatch] = (), events: Iterable[Event] = (),
                 statuses: Iterable[DeviceStatus] = ()) -> list[AlarmTransition]:
         """Apply one batch; events first, so a fire alarm never waits behind readings."""
+        readings, events, statuses = list(readings), list(events), list(statuses)
+        self._received(max((r["recv_ms"] for group in (readings, events, statuses) for r in group), default=-np.inf))
         out: list[AlarmTransition] = []
         for event in events:
             if self._known(event["enterprise"]) and not apply_event(self.catalogs[event["enterprise"]],
@@ -75,31 +100,60 @@ class RuleEngine:
                 touched.setdefault(record["enterprise"], []).append(record)
         for status in statuses:
             if self._known(status["enterprise"]):
-                apply_status(self.state(status["enterprise"]), status)
+                apply_status(self.catalogs[status["enterprise"]], self.state(status["enterprise"]), status)
                 touched.setdefault(status["enterprise"], [])
         for enterprise, records in touched.items():
             book = self._book(enterprise, out)
             state, catalog = self.state(enterprise), self.catalogs[enterprise]
             if records:
                 self._readings(catalog, state, book, records)
+            self._judge_silence(catalog, state, book)
             if np.isfinite(state.watermark):
-                judge_offline(catalog, state, book, state.watermark - self.lateness_ms, state.first_seen)
                 judge_ponds(catalog, book, int(state.watermark))
         return out
 
     def tick(self, now_ms: int, enterprises: Iterable[str] | None = None) -> list[AlarmTransition]:
-        """Deadman: reading time of a silent enterprise advances with the processing time since its last record.
+        """Deadman at processing time ``now_ms``: silence of enterprises that sent nothing (judged on the
+        receiving clock), and the platform alarm when nothing arrived from anyone for ``outage_ms``.
 
-        ``enterprises`` limits the judgement to those (a worker's partition); default all with state.
+        ``enterprises`` limits the judgement to those (a worker's partition); default all with state, and the platform.
         """
         out: list[AlarmTransition] = []
-        judged = self.states.keys() if enterprises is None else [e for e in enterprises if e in self.states]
-        for enterprise in judged:
-            state = self.states[enterprise]
-            if enterprise in self.catalogs and np.isfinite(state.watermark) and np.isfinite(state.arrival_ms):
-                clock = state.watermark - self.lateness_ms + max(0.0, now_ms - state.arrival_ms)
-                judge_offline(self.catalogs[enterprise], state, self._book(enterprise, out), clock, state.first_seen)
+        judged = [*self.states.keys(), PLATFORM] if enterprises is None else [e for e in enterprises if e in self.catalogs]
+        for enterprise in dict.fromkeys(judged):
+            if enterprise == PLATFORM:
+                self._judge_platform(now_ms, out)
+                continue
+            state = self.states.get(enterprise)
+            if state is not None and enterprise in self.catalogs and np.isfinite(state.arrival_ms):
+                self._judge_silence(self.catalogs[enterprise], state, self._book(enterprise, out))
         return out
+
+    def _received(self, recv_ms: float) -> None:
+        """Move the receiving clock; data after a gap longer than ``outage_ms`` ends an outage."""
+        if recv_ms - self.receiving_ms > self.outage_ms and np.isfinite(self.receiving_ms):
+            self.resumed_ms = recv_ms
+        self.receiving_ms = max(self.receiving_ms, recv_ms)
+
+    def _judge_silence(self, catalog: Catalog, state: EnterpriseState, book: AlarmBook) -> None:
+        if not np.isfinite(state.silence_from):
+            state.silence_from = state.arrival_ms if np.isfinite(state.arrival_ms) else self.receiving_ms
+        state.silence_from = max(state.silence_from, self.resumed_ms)
+        if np.isfinite(state.silence_from):
+            judge_silence(catalog, state, book, self.receiving_ms - self.lateness_ms)
+
+    def _judge_platform(self, now_ms: int, out: list[AlarmTransition]) -> None:
+        """§8: one platform alarm (平台数据中断) while nothing arrives from anyone; never the devices' offline."""
+        if not np.isfinite(self.receiving_ms):
+            return
+        book = self._book(PLATFORM, out)
+        silent_ms = now_ms - self.receiving_ms
+        change = Change("platform", "platform", PLATFORM_SUBJECT, None, PLATFORM_SEVERITY, now_ms, None, None,
+                        "no_data", {"silent_s": round(silent_ms / 1000.0, 1)})
+        if silent_ms > self.outage_ms:
+            book.apply(change, int(self.receiving_ms), "raised")
+        elif book.is_open("platform"):
+            book.clear(change)
 
     def _known(self, enterprise: str) -> bool:
         if enterprise in self.catalogs:
@@ -111,6 +165,7 @@ class RuleEngine:
         return AlarmBook(enterprise, self.state(enterprise).alarms, out.append, self.clock)
 
     def _readings(self, catalog: Catalog, state: EnterpriseState, book: AlarmBook, records: list[ReadingBatch]) -> None:
+        self._arrivals(catalog, state, records)
         points = [p for r in records for p in r["points"]]
         ts = np.concatenate([np.asarray(r["ts"], dtype=np.float64) for r in records])
         values = np.concatenate([np.asarray(r["values"], dtype=np.float64) for r in records])
@@ -121,15 +176,22 @@ class RuleEngine:
         self.counters["readings"] += len(batch.ts)
         if not len(batch.ts):
             return
-        if not np.isfinite(state.first_seen):
-            state.first_seen = float(batch.ts.min())
         self._run_rules(catalog, state, book, batch)
         ends = np.ones(len(batch.point), dtype=bool)
         ends[:-1] = batch.point[1:] != batch.point[:-1]
         state.last_ts[batch.point[ends]] = batch.ts[ends]
         state.last_value[batch.point[ends]] = batch.value[ends]
         state.watermark = max(state.watermark, float(batch.ts.max()))
-        state.arrival_ms = max(state.arrival_ms, float(max(r["recv_ms"] for r in records)))
+
+    def _arrivals(self, catalog: Catalog, state: EnterpriseState, records: list[ReadingBatch]) -> None:
+        """What the platform received and when: per point (silence) and per device (status ordering)."""
+        for record in records:
+            recv = float(record["recv_ms"])
+            index = [catalog.index[p] for p in record["points"] if p in catalog.index]
+            state.last_arrival[index] = np.maximum(state.last_arrival[index], recv)
+            state.arrival_ms = max(state.arrival_ms, recv)
+            if record["device"] in state.status_offline and record["ts"]:
+                clear_status_by_data(state, record["device"], float(max(record["ts"])))
 
     def _run_rules(self, catalog: Catalog, state: EnterpriseState, book: AlarmBook, batch: Classified) -> None:
         busy = np.zeros(len(catalog.ids), dtype=bool)

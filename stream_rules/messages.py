@@ -8,9 +8,10 @@ RULE_TEXT: dict[str, tuple[str, str]] = {
     "rainfall": ("降雨预警", "rainfall alarm"),
     "trend": ("趋势预警", "trend warning"),
     "fault": ("设备故障", "sensor fault"),
-    "offline": ("断线", "device offline"),
+    "offline": ("设备离线", "device offline"),
     "fire": ("火警", "fire alarm"),
     "rollup": ("尾矿库综合预警", "tailings pond roll-up"),
+    "platform": ("平台数据中断", "platform data outage"),
 }
 LEVEL_TEXT: dict[str, tuple[str, str]] = {
     "high": ("高报(一级)", "high (level 1)"),
@@ -29,16 +30,17 @@ TRANSITION_TEXT: dict[str, tuple[str, str]] = {
     "confirmed": ("确认", "confirmed"),
     "escalated": ("升级", "escalated"),
     "deescalated": ("降级", "de-escalated"),
-    "cleared": ("解除", "cleared"),
+    "cleared": ("恢复", "cleared"),
     "recorded": ("记录", "recorded"),
 }
 REASON_TEXT: dict[str, tuple[str, str]] = {
-    "out_of_range": ("超出量程", "out of range"),
+    "out_of_range": ("超量程", "over range"),
     "quality_bad": ("设备报告数据无效", "device reported bad quality"),
     "not_finite": ("非数值", "not a number"),
     "stuck": ("数值长时间不变", "value stuck"),
     "device_event": ("控制器报故障", "controller reported a fault"),
     "silence": ("超时未上报", "no data for 3 reporting periods"),
+    "no_data": ("未收到任何企业数据", "no data from any enterprise"),
     "status": ("设备离线", "device status offline"),
     "reset": ("复位", "reset"),
     "normal": ("恢复正常", "back to normal"),

@@ -38,24 +38,26 @@ class LevelTrack:
 @dataclass(slots=True)
 class EnterpriseState:
     point_ids: list[str]
-    last_ts: np.ndarray
+    last_ts: np.ndarray           # per point: newest reading time (device clock)
     last_value: np.ndarray
-    watermark: float = -np.inf
-    arrival_ms: float = -np.inf
-    first_seen: float = -np.inf   # reading time the enterprise was first seen: silence is judged from here
+    last_arrival: np.ndarray      # per point: when the platform received its newest record (recv_ms)
+    watermark: float = -np.inf    # newest reading time of the enterprise (device clocks)
+    arrival_ms: float = -np.inf   # newest recv_ms of the enterprise's records
+    silence_from: float = -np.inf  # platform time silence is judged from: first arrival, or data back after an outage
     tracks: dict[str, LevelTrack] = field(default_factory=dict)       # "point|above" → runs
     fault_good_since: dict[str, float] = field(default_factory=dict)  # point → start of good data while faulted
     changed: dict[str, list[float]] = field(default_factory=dict)     # stuck points: point → [ts of last change, value]
     windows: dict[str, list[list[float]]] = field(default_factory=dict)  # trend/rainfall: point → [[ts, value], …]
     calm_since: dict[str, float] = field(default_factory=dict)        # trend: point → start of no-trend run
-    status_offline: dict[str, int] = field(default_factory=dict)      # device → ts of its offline status
+    back_since: dict[str, float] = field(default_factory=dict)        # device → platform time its offline alarm cleared
+    status_offline: dict[str, list[float]] = field(default_factory=dict)  # device → [reading time data must pass, status ts]
     alarms: dict[str, OpenAlarm] = field(default_factory=dict)
     applied: dict[str, int] = field(default_factory=dict)             # source topic → offset of the last record applied
 
     @classmethod
     def fresh(cls, catalog: Catalog) -> EnterpriseState:
         n = len(catalog.ids)
-        return cls(list(catalog.ids), np.full(n, -np.inf), np.full(n, np.nan))
+        return cls(list(catalog.ids), np.full(n, -np.inf), np.full(n, np.nan), np.full(n, -np.inf))
 
     def align(self, catalog: Catalog) -> None:
         """Re-index the per-point arrays to ``catalog`` (after a registry change); new points start unseen."""
@@ -66,18 +68,21 @@ class EnterpriseState:
         known = take >= 0
         last_ts = np.full(len(take), self.watermark if np.isfinite(self.watermark) else -np.inf)
         last_value = np.full(len(take), np.nan)
+        last_arrival = np.full(len(take), self.arrival_ms if np.isfinite(self.arrival_ms) else -np.inf)
         last_ts[known] = self.last_ts[take[known]]
         last_value[known] = self.last_value[take[known]]
+        last_arrival[known] = self.last_arrival[take[known]]
         self.point_ids, self.last_ts, self.last_value = list(catalog.ids), last_ts, last_value
+        self.last_arrival = last_arrival
 
     def to_bytes(self) -> bytes:
         data = {
             "point_ids": self.point_ids, "last_ts": self.last_ts, "last_value": self.last_value,
-            "watermark": self.watermark, "arrival_ms": self.arrival_ms,
-            "first_seen": self.first_seen,
+            "last_arrival": self.last_arrival,
+            "watermark": self.watermark, "arrival_ms": self.arrival_ms, "silence_from": self.silence_from,
             "tracks": {k: asdict(t) for k, t in self.tracks.items()},
             "fault_good_since": self.fault_good_since, "changed": self.changed, "windows": self.windows,
-            "calm_since": self.calm_since, "status_offline": self.status_offline,
+            "calm_since": self.calm_since, "back_since": self.back_since, "status_offline": self.status_offline,
             "alarms": alarms_to_json(self.alarms), "applied": self.applied,
         }
         return orjson.dumps(_finite(data), option=orjson.OPT_SERIALIZE_NUMPY)
@@ -87,19 +92,20 @@ class EnterpriseState:
         data = orjson.loads(raw)
         return cls(
             data["point_ids"], _array(data["last_ts"], -np.inf), _array(data["last_value"], np.nan),
-            _scalar(data["watermark"]), _scalar(data["arrival_ms"]), _scalar(data["first_seen"]),
+            _array(data["last_arrival"], -np.inf),
+            _scalar(data["watermark"]), _scalar(data["arrival_ms"]), _scalar(data["silence_from"]),
             {k: LevelTrack(**t) for k, t in data["tracks"].items()},
-            data["fault_good_since"], data["changed"], data["windows"], data["calm_since"],
+            data["fault_good_since"], data["changed"], data["windows"], data["calm_since"], data["back_since"],
             data["status_offline"], alarms_from_json(data["alarms"]), data.get("applied", {}),
         )
 
 
 def _finite(data: dict) -> dict:
     """JSON has no inf/NaN: unseen times and values are written as null."""
-    for name in ("last_ts", "last_value"):
+    for name in ("last_ts", "last_value", "last_arrival"):
         array = data[name]
         data[name] = [None if not np.isfinite(x) else float(x) for x in array.tolist()]
-    for name in ("watermark", "arrival_ms", "first_seen"):
+    for name in ("watermark", "arrival_ms", "silence_from"):
         data[name] = data[name] if np.isfinite(data[name]) else None
     return data
 

@@ -80,7 +80,8 @@ def build_app(settings: Settings, logging_config: dict | None = None) -> faust.A
     registry = load_registry(settings.registry_dir)
     # The store, not the table: a table write would queue its changelog record in Faust's background
     # buffer; write_state sends it inside the partition's transaction instead (stream_rules.transactions).
-    runtime = TableRuntime(RuleEngine(registry, lateness_s=settings.rules_lateness_s), table.data)
+    runtime = TableRuntime(RuleEngine(registry, lateness_s=settings.rules_lateness_s,
+                                            outage_s=settings.rules_platform_outage_s), table.data)
     seen_fingerprint = [registry.fingerprint]
     changelog = table.changelog_topic.get_topic_name()
 

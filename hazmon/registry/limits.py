@@ -31,7 +31,8 @@ TWO_LEVEL_REQUIRED = {PointType.TANK_LEVEL, PointType.TEMPERATURE, PointType.PRE
                       PointType.TOXIC_GAS, PointType.WATER_TANK_LEVEL}
 COLOR_TYPES = {PointType.WATER_LEVEL, PointType.DRY_BEACH_LENGTH, PointType.PHREATIC_DEPTH,
                PointType.DISPLACEMENT}
-RAINFALL_DEFAULT_MM = 50.0
+RAINFALL_1H_DEFAULT_MM = 16.0    # GB/T 28592: 暴雨 is 16 mm in 1 h or 50 mm in 24 h
+RAINFALL_24H_DEFAULT_MM = 50.0
 DISPLACEMENT_MULTIPLES = {"orange": 0.8, "yellow": 0.6, "blue": 0.4}
 DRY_BEACH_MULTIPLES = {"red": 1.0, "orange": 1.1, "yellow": 1.2, "blue": 1.3}
 
@@ -119,8 +120,8 @@ def effective_limits(point: Point, site: Site) -> EffectiveLimits:
         return EffectiveLimits("events", (), deadband, confirm_s)
     if point.type is PointType.RAINFALL:
         return EffectiveLimits("rainfall", (), deadband, confirm_s,
-                               high_1h=point.high_1h or RAINFALL_DEFAULT_MM,
-                               high_24h=point.high_24h or RAINFALL_DEFAULT_MM)
+                               high_1h=point.high_1h or RAINFALL_1H_DEFAULT_MM,
+                               high_24h=point.high_24h or RAINFALL_24H_DEFAULT_MM)
     if point.type in COLOR_TYPES:
         two_level = any(getattr(point, name) is not None for name in TWO_LEVEL)
         if two_level:

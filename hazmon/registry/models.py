@@ -99,6 +99,10 @@ def check_color_order(direction: str, values: list[float | None]) -> None:
         raise ValueError(f"colors must get {worse} from blue to red for direction {direction}: {given}")
 
 
+TREND_WINDOW_MIN_S = 900.0
+TREND_WINDOW_PERIODS = 6
+
+
 class Point(_Strict):
     id: Identifier
     site: Identifier
@@ -117,10 +121,20 @@ class Point(_Strict):
     confirm_s: float | None = Field(default=None, gt=0, le=86400)
     period_s: float = Field(default=60, gt=0, le=86400)
     rate_per_h: float | None = Field(default=None, gt=0)
-    trend_window_s: float = Field(default=900, gt=0, le=86400)
+    trend_window_s: float = Field(default=TREND_WINDOW_MIN_S, gt=0, le=86400,
+                                  description="§8: default the larger of 900 s and 6 × period_s")
     stuck_s: float | None = Field(default=None, gt=0)
     group: Identifier | None = None
     enabled: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_trend_window(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("trend_window_s") is None:
+            period = data.get("period_s", 60)
+            if isinstance(period, int | float):
+                return {**data, "trend_window_s": max(TREND_WINDOW_MIN_S, TREND_WINDOW_PERIODS * period)}
+        return data
 
     @field_validator("range")
     @classmethod
