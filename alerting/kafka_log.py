@@ -1,9 +1,12 @@
-"""Kafka as the record of truth for alarm state: the transitions and actions topics, read whole.
+"""The alarm log: the transitions and actions topics folded into the book, the ledger written after each batch.
 
-Every instance reads both topics from the beginning (no consumer group: each needs every
-partition) and folds them into its :class:`AlarmBook`; it is *caught up* once it has read what the
-topics held when it started. Actions are published keyed by enterprise; :meth:`AlarmLog.applied`
-lets the API answer only after its own book has folded the action it wrote.
+Every instance reads every partition of both topics (no consumer group) from where its ledger's
+snapshot ends (``alerting/ledger.py``), or from the beginning when it has none, and folds them into
+its :class:`AlarmBook`; it is *caught up* once it has read what the topics held when it started.
+After each batch the changed alarms, their lifecycle entries and the offsets reached go to the
+ledger in one transaction, and closed alarms leave memory. Actions are published keyed by
+enterprise; :meth:`AlarmLog.applied` lets the API answer only after its own instance has folded
+and recorded the action it wrote.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from hazmon import topics, wire
 
 from alerting.book import AlarmBook
+from alerting.ledger import Ledger, Offsets, event_row
 from alerting.model import ActionRefused, Alarm, AlarmAction, AlarmEvent
 
 log = logging.getLogger(__name__)
@@ -77,10 +81,12 @@ def _decode(record: ConsumerRecord) -> dict | None:
 
 
 class AlarmLog:
-    def __init__(self, bootstrap: str, names: AlertingTopics, book: AlarmBook, on_event: OnEvent) -> None:
+    def __init__(self, bootstrap: str, names: AlertingTopics, book: AlarmBook, ledger: Ledger,
+                 on_event: OnEvent) -> None:
         self._bootstrap = bootstrap
         self._names = names
         self._book = book
+        self._ledger = ledger
         self._on_event = on_event
         # the rules worker writes transitions in Kafka transactions: a killed worker's aborted
         # records stay in the log and must not be folded (read_committed skips them)
@@ -90,18 +96,40 @@ class AlarmLog:
         self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all",
                                           linger_ms=0)
         self._waiting: dict[str, asyncio.Future[Alarm | None]] = {}
+        self._settled: list[tuple[asyncio.Future[Alarm | None], Alarm | None, ActionRefused | None]] = []
+        self._events: list[tuple] = []
+        self._positions: Offsets = {}
+        self._recorded: Offsets = {}
         self._catch_up_to: dict[TopicPartition, int] = {}
         self.caught_up = asyncio.Event()
+        self.replayed = 0   # records of the tail folded at start (since the ledger's offsets)
 
     async def start(self, partition_counts: dict[str, int]) -> None:
+        """Restore the ledger's snapshot and seek each partition to where the snapshot ends."""
         await self._producer.start()
         await self._consumer.start()
+        snapshot = await self._ledger.restore()
+        self._book.restore(snapshot.alarms, snapshot.suppressions)
         partitions = [TopicPartition(topic, p) for topic in (self._names.transitions, self._names.actions)
                       for p in range(partition_counts[topic])]
         self._consumer.assign(partitions)
-        await self._consumer.seek_to_beginning(*partitions)
+        begins = await self._consumer.beginning_offsets(partitions)
         ends = await self._consumer.end_offsets(partitions)
-        self._catch_up_to = {tp: end for tp, end in ends.items() if end > 0}
+        for tp in partitions:
+            at = snapshot.offsets.get((tp.topic, tp.partition))
+            if at is None or not begins[tp] <= at <= ends[tp]:
+                if at is not None:
+                    log.warning("ledger offset outside the topic, reading the partition whole",
+                                extra={"topic": tp.topic, "partition": tp.partition, "offset": at,
+                                       "first": begins[tp], "end": ends[tp]})
+                at = begins[tp]
+            self._consumer.seek(tp, at)
+            self._positions[(tp.topic, tp.partition)] = at
+        self._recorded = dict(snapshot.offsets)
+        self._catch_up_to = {tp: end for tp, end in ends.items() if end > self._positions[(tp.topic, tp.partition)]}
+        log.info("alarm ledger restored", extra={"alarms": len(snapshot.alarms), "ledger": str(self._ledger.path),
+                                                 "tail": sum(end - self._positions[(tp.topic, tp.partition)]
+                                                             for tp, end in self._catch_up_to.items())})
 
     async def stop(self) -> None:
         await self._consumer.stop()
@@ -111,21 +139,29 @@ class AlarmLog:
         await self._producer.send_and_wait(self._names.actions, wire.encode(action), key=action["enterprise"].encode())
 
     def applied(self, action_id: str) -> asyncio.Future[Alarm | None]:
-        """A future resolved when this instance folds ``action_id`` (or failed with why it was refused)."""
+        """A future resolved when this instance folded and recorded ``action_id`` (or failed with why it was refused)."""
         return self._waiting.setdefault(action_id, asyncio.get_running_loop().create_future())
 
     async def run(self) -> None:
         await self._replay_history()
         while True:
             batches = await self._consumer.getmany(timeout_ms=200, max_records=5000)
-            for tp, records in batches.items():
-                for record in records:
-                    value = _decode(record)
-                    if value is not None:
-                        self._fold(tp.topic, value, live=True)
+            values = [(tp.topic, value) for tp, records in batches.items() for value in self._decoded(tp, records)]
+            await self._recall([value for _, value in values])
+            for topic, value in values:
+                self._fold(topic, value, live=True)
+            await self._record()
+
+    def _decoded(self, tp: TopicPartition, records: list[ConsumerRecord]) -> list[dict]:
+        self._reached(tp, records)
+        return [value for value in map(_decode, records) if value is not None]
+
+    def _reached(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+        if records:
+            self._positions[(tp.topic, tp.partition)] = records[-1].offset + 1
 
     async def _replay_history(self) -> None:
-        """Fold what the topics held at start, merged by each record's own time, then declare caught up.
+        """Fold the tail the topics held at start, merged by each record's own time, then declare caught up.
 
         The two topics interleave differently on every read; folding history in time order (as it
         happened live) makes every replay build the same book and write the same InfluxDB points.
@@ -136,26 +172,58 @@ class AlarmLog:
             batches = await self._consumer.getmany(timeout_ms=200, max_records=5000)
             for tp, records in batches.items():
                 end = self._catch_up_to.get(tp, 0)
-                for record in records:
-                    value = _decode(record)
+                is_action = tp.topic == self._names.actions
+                for record, value in zip(records, map(_decode, records)):
                     if value is None:
                         continue
                     if record.offset < end:
-                        is_action = tp.topic == self._names.actions
                         at = value.get("ts" if is_action else "emitted_ms")
                         history.append((at if isinstance(at, int) else 0, int(is_action), tp.topic, value))
                     else:
                         later.append((tp.topic, value))
+                self._reached(tp, records)
             for tp, end in list(self._catch_up_to.items()):
                 if await self._consumer.position(tp) >= end:
                     del self._catch_up_to[tp]
         history.sort(key=lambda item: (item[0], item[1]))
+        await self._recall([value for *_, value in history] + [value for _, value in later])
         for _, _, topic, value in history:
             self._fold(topic, value, live=False)
+        await self._record()
+        self.replayed = len(history)
         log.info("alarm log caught up", extra={"alarms": len(self._book.alarms), "records": len(history)})
         self.caught_up.set()
         for topic, value in later:
             self._fold(topic, value, live=True)
+        await self._record()
+
+    async def _recall(self, values: list[dict]) -> None:
+        """Bring back from the ledger the closed alarms that these records are about (a late record, a refused act)."""
+        missing = set()
+        for value in values:
+            alarm_id = value.get("alarm") if "action" in value else value.get("id")
+            if isinstance(alarm_id, str) and alarm_id not in self._book.alarms:
+                missing.add(alarm_id)
+        if missing:
+            self._book.restore(await self._ledger.alarms(missing))
+
+    async def _record(self) -> None:
+        """Write what the folded records changed and how far they reach, then let closed alarms go and answer the API."""
+        alarms, suppressions = self._book.take_changes()
+        offsets = {key: at for key, at in self._positions.items() if self._recorded.get(key) != at}
+        if alarms or suppressions or self._events or offsets:
+            events, self._events = self._events, []
+            await self._ledger.write(alarms, events, suppressions, offsets)
+            self._recorded.update(offsets)
+            self._book.evict_closed(alarms)
+        settled, self._settled = self._settled, []
+        for waiter, alarm, refused in settled:
+            if waiter.done():
+                continue
+            if refused is not None:
+                waiter.set_exception(refused)
+            else:
+                waiter.set_result(alarm)
 
     def _fold(self, topic: str, record: dict, live: bool) -> None:
         try:
@@ -168,17 +236,21 @@ class AlarmLog:
         if topic == self._names.transitions:
             event = self._book.apply_transition(record)  # type: ignore[arg-type]
             if event is not None:
-                self._on_event(event, live)
+                self._changed(event, live)
             return
         waiter = self._waiting.pop(record["action_id"], None)
         try:
             event = self._book.apply_action(record)  # type: ignore[arg-type]
         except ActionRefused as refused:
             log.info("action refused", extra={"action": record["action"], "alarm": record.get("alarm"), "code": refused.code})
-            if waiter is not None and not waiter.done():
-                waiter.set_exception(refused)
+            if waiter is not None:
+                self._settled.append((waiter, None, refused))
             return
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None if event is None else event.alarm)
+        if waiter is not None:
+            self._settled.append((waiter, None if event is None else event.alarm, None))
         if event is not None:
-            self._on_event(event, live)
+            self._changed(event, live)
+
+    def _changed(self, event: AlarmEvent, live: bool) -> None:
+        self._events.append(event_row(event))
+        self._on_event(event, live)

@@ -8,7 +8,7 @@ else active.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Literal, NotRequired, TypedDict
 
 State = Literal["active", "acknowledged", "cleared", "closed"]
@@ -84,6 +84,8 @@ class Alarm:
     escalations: list[dict[str, int]] = field(default_factory=list)
     updated_at: int = 0
     extra: dict[str, float | str | None] = field(default_factory=dict)
+    awaiting_feedback: bool = False   # 待反馈: second-level/red/fire, cleared by the data before anyone acknowledged it
+    revision: int = 0                 # changes folded into it: the ledger keeps the highest revision it was given
 
     @property
     def state(self) -> State:
@@ -102,18 +104,35 @@ class Alarm:
 
     @property
     def needs_escalation_watch(self) -> bool:
-        """Second-level, red or fire, open and nobody has acknowledged it yet (§8)."""
-        return self.is_open and self.acked_at is None and self.escalable_since is not None
+        """Second-level, red or fire, open or 待反馈, and nobody has acknowledged it yet (§8)."""
+        return ((self.is_open or self.awaiting_feedback) and self.acked_at is None and self.closed_at is None
+                and self.escalable_since is not None)
 
     def escalable_level(self) -> bool:
         return self.rule == "fire" or (self.rule not in WARNING_RULES and self.level in SECOND_LEVELS)
 
-    def to_json(self, suppressed: bool = False) -> dict:
-        body = asdict(self)
+    def record(self) -> dict:
+        """Every field, as the ledger stores it (a shallow copy: the lists and dicts are copied one level)."""
+        body = {name: getattr(self, name) for name in _FIELDS}
+        body["escalations"] = [dict(step) for step in self.escalations]
+        body["extra"] = dict(self.extra)
+        return body
+
+    @classmethod
+    def from_record(cls, body: dict) -> Alarm:
+        return cls(**{name: body[name] for name in _FIELDS if name in body})
+
+    def to_json(self, suppression: dict | None = None) -> dict:
+        """The API's view: every field, the derived ``state`` and ``escalated_to``, the suppression in force."""
+        body = self.record()
         body["state"] = self.state
-        body["suppressed"] = suppressed
+        body["suppressed"] = suppression is not None
+        body["suppression"] = suppression
         body["escalated_to"] = TIER_NAMES[self.escalation]
         return body
+
+
+_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Alarm))
 
 
 @dataclass(frozen=True, slots=True)

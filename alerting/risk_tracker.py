@@ -44,6 +44,13 @@ class RiskTracker:
                 lines.append(lineproto.site_risk_line(key[0], key[1], color, ts))
         return lines
 
+    def restore(self, now_ms: int) -> list[str]:
+        """After a restart from the ledger: every enterprise's colour as of ``now_ms``, written once."""
+        lines: list[str] = []
+        for enterprise in {a.enterprise for a in self._book.alarms.values()}:
+            lines += self.update(enterprise, now_ms)
+        return lines
+
     def ponds_of_keys(self, enterprise: str) -> list[tuple[str, str]]:
         return [key for key in self.ponds if key[0] == enterprise]
 

@@ -14,12 +14,13 @@ from hazmon.registry import Registry, SiteKind
 from hazmon.settings import Settings
 
 from alerting import lineproto
-from alerting.book import AlarmBook
+from alerting.book import AlarmBook, Suppression
 from alerting.clock import Clock, SystemClock
 from alerting.escalation import due_escalations
 from alerting.grafana import GrafanaAnnotator
 from alerting.influx import InfluxWriter
 from alerting.kafka_log import AlarmLog, AlertingTopics, ensure_topics
+from alerting.ledger import Ledger
 from alerting.model import ESCALATION_PREFIX, Alarm, AlarmAction, AlarmEvent
 from alerting.notify.delivery import Channel, Deliverer
 from alerting.notify.message import NotifiedChange
@@ -42,6 +43,11 @@ def channels_of(settings: Settings) -> list[Channel]:
             + [Channel(str(c["format"]), str(c["url"]), int(c.get("min_tier", 0))) for c in settings.alerting_channels])
 
 
+def suppression_json(suppression: Suppression) -> dict:
+    return {"enterprise": suppression.enterprise, "point": suppression.point, "reason": suppression.reason,
+            "by": suppression.by, "since": suppression.since, "expires_at": suppression.expires_at}
+
+
 class AlertingService:
     def __init__(self, settings: Settings, registry: Registry, *, names: AlertingTopics = AlertingTopics(),
                  clock: Clock | None = None, influx_db: str | None = None, write_topics: bool = True) -> None:
@@ -55,7 +61,8 @@ class AlertingService:
         self.risk = RiskTracker(self.book, self.site_kind_of)
         self.influx = InfluxWriter(settings, influx_db)
         self.alarm_times = SeriesTimes()
-        self.log = AlarmLog(settings.kafka_bootstrap, names, self.book, self._on_event)
+        self.ledger = Ledger(settings.alerting_ledger_file or settings.home / "alerting" / "ledger.sqlite3")
+        self.log = AlarmLog(settings.kafka_bootstrap, names, self.book, self.ledger, self._on_event)
         self.deliverer = Deliverer(channels_of(settings), self.texts, settings.alerting_retry_s,
                                    settings.alerting_deadletter_file or settings.home / "alerting" / "deadletter.jsonl")
         self.storm = StormControl(settings.alerting_group_window_s, self.deliverer.send, self.enterprise_name)
@@ -76,6 +83,11 @@ class AlertingService:
     def site_kind_of(self, enterprise: str, site: str) -> SiteKind | None:
         return self._site_kinds.get((enterprise, site))
 
+    def suppression_of(self, alarm: Alarm) -> dict | None:
+        """The suppression (屏蔽) in force on ``alarm`` now, as the API shows it."""
+        suppression = self.book.suppression_at(alarm, self.clock.now_ms())
+        return None if suppression is None else suppression_json(suppression)
+
     def enterprise_name(self, enterprise: str) -> str:
         doc = self.registry.enterprises.get(enterprise)
         return doc.enterprise.name if doc is not None else enterprise
@@ -88,7 +100,9 @@ class AlertingService:
         await self.influx.ensure_database()
         await self.influx.start()
         await self.deliverer.start()
+        await self.ledger.open()
         await self.log.start(partitions)
+        self.influx.submit(self.risk.restore(self.clock.now_ms()))
         self._tasks = [asyncio.create_task(self.log.run(), name="alarm-log"),
                        asyncio.create_task(self._tick_loop(), name="alarm-ticks")]
         self._tasks += [asyncio.create_task(w.run(), name="topic-writer") for w in self.topic_writers]
@@ -118,6 +132,7 @@ class AlertingService:
         await asyncio.gather(*self._side_tasks, return_exceptions=True)
         await self.deliverer.close()
         await self.log.stop()
+        await self.ledger.close()
         await self.influx.close()
 
     # --- what happens on a change ----------------------------------------------------------

@@ -14,6 +14,10 @@ _REFUSALS = {
                      "the alarm is still active (the data has not cleared it); it cannot be closed yet"),
     "not_due": ("无需升级", "no escalation is due"),
     "expired": ("屏蔽到期时间必须晚于现在", "the suppression must expire in the future"),
+    "too_long": ("屏蔽最长 72 小时，请缩短到期时间", "a suppression lasts at most 72 hours; choose an earlier expiry"),
+    "no_reason": ("屏蔽必须填写原因", "a suppression needs a reason"),
+    "duty_only": ("只有应急管理局值班室可以设置屏蔽", "only the duty desk may suppress a point"),
+    "fire_point": ("火警点位不能屏蔽", "a fire detector cannot be suppressed: fire alarms are never silenced"),
 }
 _TIERS = ("企业", "县应急管理局值班室", "州应急管理局"), ("enterprise", "county duty desk", "prefecture")
 _EVENTS = {"raised": ("报警", "alarm"), "confirmed": ("报警", "alarm"), "escalated": ("报警升级", "alarm worsened"),

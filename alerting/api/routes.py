@@ -5,16 +5,20 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import orjson
 from aiohttp import web
 
+from hazmon.registry import PointType
 from hazmon.secrets import Principal
 
 from alerting.api.auth import PRINCIPAL, actor, bearer_auth, forbidden, json_error, may_see, principal_of
 from alerting.api.bodies import AckBody, BadRequest, CloseBody, SuppressBody, int_param, parse_body
 from alerting.api.openapi import OPENAPI
 from alerting.api.page import alarm_page
-from alerting.model import STATES, ActionRefused, AlarmAction
-from alerting.service import AlertingService
+from alerting.api.paging import PageRefused, alarm_page as listing_page, decode_cursor, page_limit
+from alerting.book import SUPPRESSION_MAX_MS
+from alerting.model import STATES, ActionRefused, Alarm, AlarmAction
+from alerting.service import AlertingService, suppression_json
 
 SERVICE = web.AppKey("service", AlertingService)
 STATIC_DIR = Path(__file__).with_name("static")
@@ -37,40 +41,67 @@ async def openapi(request: web.Request) -> web.Response:
     return web.json_response(OPENAPI)
 
 
+def _json(body: dict, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+
+
 async def list_alarms(request: web.Request) -> web.Response:
+    """§9 rev 1.1: newest first, ``limit`` (default 500, at most 5 000) and ``next``, the cursor of the following page."""
     principal = principal_of(request)
     state = request.query.get("state") or None
     enterprise = request.query.get("enterprise") or None
     if state is not None and state not in STATES:
         raise BadRequest("state", f"must be one of {', '.join(STATES)}")
+    awaiting = request.query.get("awaiting_feedback") or None
+    if awaiting not in (None, "true", "false"):
+        raise BadRequest("awaiting_feedback", "must be true or false")
     since = int_param(request, "since")
     if enterprise is not None and not may_see(principal, enterprise):
         return forbidden()
+    try:
+        limit, cursor = page_limit(request.query.get("limit")), decode_cursor(request.query.get("cursor"))
+    except PageRefused as refused:
+        return refused.response()
+    if principal.role != "duty":
+        enterprise = principal.enterprise
+
+    def wanted(alarm: Alarm) -> bool:
+        return ((enterprise is None or alarm.enterprise == enterprise) and (state is None or alarm.state == state)
+                and (since is None or alarm.started_at >= since)
+                and (awaiting is None or alarm.awaiting_feedback == (awaiting == "true")))
+
     service = _service(request)
-    now_ms = service.clock.now_ms()
-    alarms = [a for a in service.book.alarms.values()
-              if may_see(principal, a.enterprise) and (enterprise is None or a.enterprise == enterprise)
-              and (state is None or a.state == state) and (since is None or a.started_at >= since)]
-    alarms.sort(key=lambda a: a.started_at, reverse=True)
-    return web.json_response({"alarms": [a.to_json(service.book.is_suppressed(a, now_ms)) for a in alarms]})
+    closed_wanted = state in (None, "closed") and awaiting != "true"
+    alarms, next_cursor = await listing_page(list(service.book.alarms.values()), wanted,
+                                             service.ledger if closed_wanted else None, enterprise, since, cursor, limit)
+    return _json({"alarms": [a.to_json(service.suppression_of(a)) for a in alarms], "next": next_cursor})
 
 
-def _visible_alarm(request: web.Request):
+async def _visible_alarm(request: web.Request) -> tuple[Alarm | None, web.Response | None]:
+    """The alarm of the path, from memory or the ledger; another enterprise's alarm is as missing as a missing one."""
     service = _service(request)
-    alarm = service.book.get(request.match_info["alarm_id"])
-    if alarm is None:
+    alarm_id = request.match_info["alarm_id"]
+    alarm = service.book.get(alarm_id) or await service.ledger.alarm(alarm_id)
+    if alarm is None or not may_see(principal_of(request), alarm.enterprise):
         return None, json_error(404, "not_found", service.texts.refusal("not_found"))
-    if not may_see(principal_of(request), alarm.enterprise):
-        return None, forbidden()
     return alarm, None
 
 
 async def get_alarm(request: web.Request) -> web.Response:
-    alarm, refusal = _visible_alarm(request)
+    """One alarm with its lifecycle from the ledger (``history``: transitions, acknowledgement, escalations, note)."""
+    alarm, refusal = await _visible_alarm(request)
     if refusal is not None:
         return refusal
     service = _service(request)
-    return web.json_response(alarm.to_json(service.book.is_suppressed(alarm, service.clock.now_ms())))
+    return _json({**alarm.to_json(service.suppression_of(alarm)), "history": await service.ledger.history(alarm.id)})
+
+
+async def list_suppressions(request: web.Request) -> web.Response:
+    """The suppressions (屏蔽) in force: point, reason, who set it, since when and until when."""
+    principal = principal_of(request)
+    service = _service(request)
+    return _json({"suppressions": [suppression_json(s) for s in service.book.suppressions_at(service.clock.now_ms())
+                                   if may_see(principal, s.enterprise)]})
 
 
 def _action(principal: Principal, officer: str | None, enterprise: str, kind: str, service: AlertingService,
@@ -86,19 +117,21 @@ async def _act(request: web.Request, action: AlarmAction) -> web.Response:
     try:
         alarm = await service.act(action)
     except ActionRefused as refused:
-        status = 404 if refused.code == "not_found" else 409
+        status = {"not_found": 404, "too_long": 422, "no_reason": 422}.get(refused.code, 409)
         return json_error(status, refused.code, refused.message)
     if alarm is None:
-        return web.json_response({"accepted": True, "action_id": action["action_id"]})
-    return web.json_response(alarm.to_json(service.book.is_suppressed(alarm, service.clock.now_ms())))
+        return _json({"accepted": True, "action_id": action["action_id"]})
+    return _json(alarm.to_json(service.suppression_of(alarm)))
 
 
 async def _on_alarm(request: web.Request, kind: str, body_model: type[AckBody] | type[CloseBody]) -> web.Response:
     """Ack or close: the caller must see the alarm, then the body must be valid, then the lifecycle decides."""
-    alarm, refusal = _visible_alarm(request)
+    alarm, refusal = await _visible_alarm(request)
     if refusal is not None:
         return refusal
     body = await parse_body(request, body_model)
+    if alarm.id not in _service(request).book.alarms:   # closed and read from the ledger
+        return json_error(409, "closed", _service(request).texts.refusal("closed"))
     fields = body.model_dump(exclude={"officer"})
     return await _act(request, _action(principal_of(request), body.officer, alarm.enterprise, kind, _service(request),
                                        alarm=alarm.id, **fields))
@@ -113,14 +146,25 @@ async def close_alarm(request: web.Request) -> web.Response:
 
 
 async def suppress_point(request: web.Request) -> web.Response:
+    """§8: the duty desk only, a reason, at most 72 h, never a fire detector; each refusal says which."""
     enterprise, point = request.match_info["enterprise_id"], request.match_info["point_id"]
     principal = principal_of(request)
-    if not may_see(principal, enterprise):
-        return forbidden()
     service = _service(request)
-    if service.registry.point(enterprise, point) is None:
+    if principal.role != "duty":
+        return json_error(403, "duty_only", service.texts.refusal("duty_only"))
+    entry = service.registry.point(enterprise, point)
+    if entry is None:
         return json_error(404, "not_found", f"unknown point {enterprise}/{point}")
-    body = await parse_body(request, SuppressBody)
+    if entry.point.type is PointType.FIRE_DETECTOR:
+        return json_error(409, "fire_point", service.texts.refusal("fire_point"))
+    try:
+        body = await parse_body(request, SuppressBody)
+    except BadRequest as bad:
+        if bad.field == "reason":
+            raise BadRequest("reason", service.texts.refusal("no_reason")) from None
+        raise
+    if body.expires_at - service.clock.now_ms() > SUPPRESSION_MAX_MS:
+        raise BadRequest("expires_at", service.texts.refusal("too_long"))
     return await _act(request, _action(principal, body.officer, enterprise, "suppress", service,
                                        point=point, reason=body.reason, expires_at=body.expires_at))
 
@@ -165,6 +209,7 @@ def build_app(service: AlertingService, tokens: dict[str, Principal]) -> web.App
     app.router.add_post("/api/v1/alarms/{alarm_id}/close", close_alarm)
     app.router.add_get("/api/v1/enterprises/{enterprise_id}/risk", enterprise_risk)
     app.router.add_post("/api/v1/enterprises/{enterprise_id}/points/{point_id}/suppress", suppress_point)
+    app.router.add_get("/api/v1/suppressions", list_suppressions)
     app.router.add_get("/alarms/{alarm_id}", page)
     app.router.add_static("/static/", STATIC_DIR)
     return app

@@ -105,13 +105,14 @@ async def test_series_are_exact_and_a_replay_duplicates_nothing(start_service, p
     await eventually(pipeline_reported, 10.0, "the writers' pipeline counters")
     counters.cancel()
     await service.stop()
-    # forced replay: a new instance folds the whole log again, and the readings are read again by a new group
-    replay_settings = alerting_settings.model_copy(update={"alerting_group": alerting_settings.alerting_group + "-replay"})
+    # forced replay: a new instance without a ledger folds the whole log again, and a new group reads the readings again
+    replay_settings = alerting_settings.model_copy(update={"alerting_group": alerting_settings.alerting_group + "-replay",
+                                                           "alerting_ledger_file": alerting_settings.home / "replay.sqlite3"})
     replayed = await start_service(ManualClock(T0 + 80 * S), settings=replay_settings, write_topics=True)
     await eventually(lambda: sum(w.points_written for w in replayed.topic_writers) == 5, 20.0,
                      "readings and counters re-written")
     await replayed.influx.flush()
-    assert replayed.book.get("c1").state == "closed"
+    assert replayed.book.get("c1") is None and (await replayed.ledger.alarm("c1")).state == "closed"   # left memory
     assert await snapshot(alerting_settings) == expected
 
 
@@ -128,7 +129,8 @@ async def test_two_changes_of_one_series_in_one_millisecond_are_two_points(start
     expected = [(T0, "r1"), (T0 + 1, "r2")]
     assert [(r["time"], r["id"]) for r in await query(alerting_settings, "SELECT id FROM alarm")] == expected
     await service.stop()
-    replay_settings = alerting_settings.model_copy(update={"alerting_group": alerting_settings.alerting_group + "-replay"})
+    replay_settings = alerting_settings.model_copy(update={"alerting_group": alerting_settings.alerting_group + "-replay",
+                                                           "alerting_ledger_file": alerting_settings.home / "replay.sqlite3"})
     replayed = await start_service(ManualClock(T0), settings=replay_settings, write_topics=False)
     await eventually(lambda: replayed.book.get("r2") is not None)
     await replayed.influx.flush()

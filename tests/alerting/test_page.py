@@ -86,4 +86,4 @@ async def test_officer_acknowledges_and_closes_in_the_page(start_service, produc
         await asyncio.to_thread(_state_is, browser, "closed")
         text = await asyncio.to_thread(lambda: browser.find_element(By.ID, "alarm").text)
         assert "状态：已关闭" in text and "进料阀内漏，已更换阀门" in text
-        assert service.book.get("p1").close_note == "进料阀内漏，已更换阀门"
+        assert (await service.ledger.alarm("p1")).close_note == "进料阀内漏，已更换阀门"   # closed: in the ledger

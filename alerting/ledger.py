@@ -1,0 +1,212 @@
+"""The alarm ledger: every alarm and its lifecycle, kept for good in SQLite (WAL) under the alerting data dir.
+
+Rows are written after each folded batch of the alarm log, in one transaction together with the
+Kafka offsets that batch reached, so the ledger is a consistent snapshot: a restart restores the
+alarms not yet closed and the suppressions from it and folds only the topics' tail since those
+offsets. Closed alarms live only here and are read on demand (by id, or a page of the listing).
+
+An alarm row is replaced only by a higher ``revision`` (the number of changes folded into it), and
+offsets only move forward, so several instances on one host may share the file. SQLite runs on two
+threads of its own (one writer, one reader), never on the event loop. Why SQLite, with figures:
+docs/alerting.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import orjson
+
+from alerting.book import Suppression
+from alerting.model import Alarm, AlarmEvent
+
+T = TypeVar("T")
+Offsets = dict[tuple[str, int], int]   # (topic, partition) → the next offset to fold
+PageKey = tuple[int, str]              # (started_at, id): the listing's order, newest first
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS alarms (
+    id TEXT PRIMARY KEY, enterprise TEXT NOT NULL, started_at INTEGER NOT NULL, closed INTEGER NOT NULL,
+    revision INTEGER NOT NULL, body BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS alarms_closed_newest ON alarms (closed, started_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS alarms_enterprise_newest ON alarms (enterprise, closed, started_at DESC, id DESC);
+CREATE TABLE IF NOT EXISTS alarm_events (
+    alarm_id TEXT NOT NULL, ts INTEGER NOT NULL, kind TEXT NOT NULL, by TEXT, detail BLOB,
+    PRIMARY KEY (alarm_id, ts, kind)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS suppressions (
+    enterprise TEXT NOT NULL, point TEXT NOT NULL, since INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+    reason TEXT NOT NULL, by TEXT NOT NULL, PRIMARY KEY (enterprise, point, since)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS offsets (
+    topic TEXT NOT NULL, partition INTEGER NOT NULL, next INTEGER NOT NULL, PRIMARY KEY (topic, partition));
+"""
+_UPSERT_ALARM = """
+INSERT INTO alarms (id, enterprise, started_at, closed, revision, body) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET closed = excluded.closed, revision = excluded.revision, body = excluded.body
+WHERE excluded.revision >= alarms.revision"""
+_UPSERT_OFFSET = """
+INSERT INTO offsets (topic, partition, next) VALUES (?, ?, ?)
+ON CONFLICT (topic, partition) DO UPDATE SET next = max(next, excluded.next)"""
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """What a restart restores: the alarms not yet closed, every point's latest suppression, the offsets."""
+
+    alarms: list[Alarm] = field(default_factory=list)
+    suppressions: list[Suppression] = field(default_factory=list)
+    offsets: Offsets = field(default_factory=dict)
+
+
+def event_row(event: AlarmEvent) -> tuple[str, int, str, str | None, bytes]:
+    """One lifecycle entry, with what the change said (the level and value, the comment, the note)."""
+    alarm = event.alarm
+    if event.kind == "acknowledged":
+        detail: dict = {"comment": alarm.ack_comment}
+    elif event.kind == "closed":
+        detail = {"note": alarm.close_note, "cause": alarm.close_cause, "measures": alarm.close_measures}
+    else:
+        detail = {"level": alarm.level, "value": alarm.value, "limit": alarm.limit, "escalation": alarm.escalation}
+    return alarm.id, event.ts, event.kind, event.by, orjson.dumps(detail)
+
+
+def alarm_row(alarm: Alarm) -> tuple[str, str, int, int, int, bytes]:
+    return (alarm.id, alarm.enterprise, alarm.started_at, int(alarm.closed_at is not None), alarm.revision,
+            orjson.dumps(alarm.record()))
+
+
+def _alarm(body: bytes) -> Alarm:
+    return Alarm.from_record(orjson.loads(body))
+
+
+class Ledger:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="ledger-write")
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="ledger-read")
+        self._write_db: sqlite3.Connection | None = None
+        self._read_db: sqlite3.Connection | None = None
+
+    # --- threads -----------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA busy_timeout = 10000")
+        db.execute("PRAGMA synchronous = NORMAL")   # WAL: a commit survives a crash of the process, not of the OS
+        return db
+
+    async def _on(self, executor: ThreadPoolExecutor, job: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(executor, job)
+
+    async def open(self) -> None:
+        def create() -> None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._write_db = self._connect()
+            self._write_db.execute("PRAGMA journal_mode = WAL")
+            self._write_db.executescript(_SCHEMA)
+
+        await self._on(self._writer, create)
+
+        def connect_reader() -> None:
+            self._read_db = self._connect()
+
+        await self._on(self._reader, connect_reader)
+
+    async def close(self) -> None:
+        for executor, db in ((self._writer, self._write_db), (self._reader, self._read_db)):
+            if db is not None:
+                await self._on(executor, db.close)
+            executor.shutdown(wait=True)
+        self._write_db = self._read_db = None
+
+    # --- writing -----------------------------------------------------------------------------
+
+    async def write(self, alarms: list[Alarm], events: list[tuple], suppressions: list[Suppression],
+                    offsets: Offsets) -> None:
+        """One transaction: the changed alarms (serialised here, on the loop), their lifecycle entries, offsets."""
+        alarm_rows = [alarm_row(a) for a in alarms]
+        suppression_rows = [(s.enterprise, s.point, s.since, s.expires_at, s.reason, s.by) for s in suppressions]
+        offset_rows = [(topic, partition, next_offset) for (topic, partition), next_offset in offsets.items()]
+
+        def commit() -> None:
+            db = self._write_db
+            assert db is not None
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(_UPSERT_ALARM, alarm_rows)
+                db.executemany("INSERT OR IGNORE INTO alarm_events VALUES (?, ?, ?, ?, ?)", events)
+                db.executemany("INSERT OR IGNORE INTO suppressions VALUES (?, ?, ?, ?, ?, ?)", suppression_rows)
+                db.executemany(_UPSERT_OFFSET, offset_rows)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+        await self._on(self._writer, commit)
+
+    # --- reading -----------------------------------------------------------------------------
+
+    async def _read(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        def run() -> T:
+            assert self._read_db is not None
+            return job(self._read_db)
+
+        return await self._on(self._reader, run)
+
+    async def restore(self) -> Snapshot:
+        def load(db: sqlite3.Connection) -> Snapshot:
+            alarms = [_alarm(body) for (body,) in db.execute("SELECT body FROM alarms WHERE closed = 0")]
+            suppressions = [Suppression(e, p, reason, by, since, expires) for e, p, since, expires, reason, by in db.execute(
+                "SELECT enterprise, point, max(since), expires_at, reason, by FROM suppressions GROUP BY enterprise, point")]
+            offsets = {(topic, partition): next_offset
+                       for topic, partition, next_offset in db.execute("SELECT topic, partition, next FROM offsets")}
+            return Snapshot(alarms, suppressions, offsets)
+
+        return await self._read(load)
+
+    async def alarms(self, ids: Iterable[str]) -> list[Alarm]:
+        wanted = list(ids)
+
+        def load(db: sqlite3.Connection) -> list[Alarm]:
+            found: list[Alarm] = []
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start:start + 500]
+                found += [_alarm(body) for (body,) in db.execute(
+                    f"SELECT body FROM alarms WHERE id IN ({','.join('?' * len(chunk))})", chunk)]
+            return found
+
+        return await self._read(load) if wanted else []
+
+    async def alarm(self, alarm_id: str) -> Alarm | None:
+        found = await self.alarms([alarm_id])
+        return found[0] if found else None
+
+    async def history(self, alarm_id: str) -> list[dict]:
+        """The alarm's lifecycle, oldest first: ``{"ts", "kind", "by", ...what the change said}``."""
+        def load(db: sqlite3.Connection) -> list[dict]:
+            return [{"ts": ts, "kind": kind, "by": by, **orjson.loads(detail)} for ts, kind, by, detail in db.execute(
+                "SELECT ts, kind, by, detail FROM alarm_events WHERE alarm_id = ? ORDER BY ts, kind", (alarm_id,))]
+
+        return await self._read(load)
+
+    async def closed_page(self, enterprise: str | None, since: int | None, before: PageKey | None,
+                          limit: int) -> list[Alarm]:
+        """Closed alarms, newest first (by ``started_at``, then id), strictly after the cursor ``before``."""
+        where, args = ["closed = 1"], []
+        if enterprise is not None:
+            where.append("enterprise = ?")
+            args.append(enterprise)
+        if since is not None:
+            where.append("started_at >= ?")
+            args.append(since)
+        if before is not None:
+            where.append("(started_at, id) < (?, ?)")
+            args += list(before)
+        query = (f"SELECT body FROM alarms WHERE {' AND '.join(where)} "
+                 f"ORDER BY started_at DESC, id DESC LIMIT {int(limit)}")
+        return await self._read(lambda db: [_alarm(body) for (body,) in db.execute(query, args)])
