@@ -152,7 +152,10 @@ class _Generator:
     def _check_references(self) -> None:
         for item in (*self.scenario.injections, *self.scenario.expect, *self.scenario.forbid):
             point = getattr(item, "point", None)
-            if point is not None and self.registry.point(item.enterprise, point) is None:
+            vote_group = getattr(item, "rule", None) == "vote"   # a vote alarm's point is its group (§8)
+            known = point is None or (any(e.enterprise == item.enterprise and e.point.group == point for e in self.registry)
+                                       if vote_group else self.registry.point(item.enterprise, point) is not None)
+            if not known:
                 raise ValueError(f"scenario {self.scenario.name}: point {item.enterprise}/{point} is not in the registry")
             device = getattr(item, "device", None)
             if device is not None and device not in self.registry.devices(item.enterprise):

@@ -58,6 +58,10 @@ class Catalog:
                 self.above[i, severity - 1] = limit.threshold
             for severity, limit in rules.levels["below"].items():
                 self.below[i, severity - 1] = limit.threshold
+        # §8 fail-safe: the sides that have limits are the dangerous ones; their worst severity
+        self.worst_above = np.array([max(r.levels["above"], default=0) for r in self.rules], dtype=np.int64)
+        self.worst_below = np.array([max(r.levels["below"], default=0) for r in self.rules], dtype=np.int64)
+        self.guards_above, self.guards_below = self.worst_above > 0, self.worst_below > 0
         self.devices: dict[str, list[int]] = {}
         for i, entry in enumerate(entries):
             self.devices.setdefault(entry.point.device, []).append(i)

@@ -15,7 +15,9 @@ from stream_rules.catalog import LEVELS, Catalog
 from stream_rules.state import EnterpriseState
 
 SEVERITIES = np.arange(1, LEVELS + 1)
-FAULT_REASONS: tuple[str | None, ...] = (None, "not_finite", "out_of_range", "quality_bad")
+# 4: beyond the range on the dangerous side (§8 fail-safe): a sensor fault, and judged beyond the side's worst limit
+FAULT_REASONS: tuple[str | None, ...] = (None, "not_finite", "out_of_range", "quality_bad", "over_range")
+OVER_RANGE = 4
 
 
 @dataclass(slots=True)
@@ -51,19 +53,25 @@ def classify(catalog: Catalog, state: EnterpriseState, points: list[str], ts: np
 
     fault = np.zeros(len(point), dtype=np.int8)
     fault[quality == Quality.BAD] = 3
-    fault[(values < catalog.low[point]) | (values > catalog.high[point])] = 2
+    over_top, under_bottom = values > catalog.high[point], values < catalog.low[point]
+    fault[over_top | under_bottom] = 2
+    fault[(over_top & catalog.guards_above[point]) | (under_bottom & catalog.guards_below[point])] = OVER_RANGE
     finite = np.isfinite(values)
     fault[~finite] = 1
     safe = np.where(finite, values, 0.0)[:, None]
-    good = (fault == 0)[:, None]
+    good = ((fault == 0) | (fault == OVER_RANGE))[:, None]
     above_thr, below_thr = catalog.above[point], catalog.below[point]
     deadband = catalog.deadband[point][:, None]
     above = ((safe >= above_thr) & good) * SEVERITIES
     below = ((safe <= below_thr) & good) * SEVERITIES
     above_held = ((safe > above_thr - deadband) & good) * SEVERITIES
     below_held = ((safe < below_thr + deadband) & good) * SEVERITIES
-    return Classified(point, ts, values, fault, above.max(axis=1, initial=0), below.max(axis=1, initial=0),
-                      above_held.max(axis=1, initial=0), below_held.max(axis=1, initial=0), late, unknown)
+    above, below = above.max(axis=1, initial=0), below.max(axis=1, initial=0)
+    over = fault == OVER_RANGE   # judged beyond the worst limit of its side, whatever the threshold
+    above[over & over_top] = catalog.worst_above[point[over & over_top]]
+    below[over & under_bottom] = catalog.worst_below[point[over & under_bottom]]
+    return Classified(point, ts, values, fault, above, below, np.maximum(above_held.max(axis=1, initial=0), above),
+                      np.maximum(below_held.max(axis=1, initial=0), below), late, unknown)
 
 
 def interesting(batch: Classified, catalog: Catalog, busy: np.ndarray) -> np.ndarray:

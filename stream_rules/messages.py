@@ -34,7 +34,8 @@ TRANSITION_TEXT: dict[str, tuple[str, str]] = {
     "recorded": ("记录", "recorded"),
 }
 REASON_TEXT: dict[str, tuple[str, str]] = {
-    "out_of_range": ("超量程", "over range"),
+    "out_of_range": ("量程外", "outside range"),
+    "over_range": ("超量程", "over range"),
     "quality_bad": ("设备报告数据无效", "device reported bad quality"),
     "not_finite": ("非数值", "not a number"),
     "stuck": ("数值长时间不变", "value stuck"),

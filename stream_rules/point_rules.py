@@ -4,7 +4,7 @@ trend and rainfall windows. Called in reading-time order for the readings ``clas
 
 from __future__ import annotations
 
-from stream_rules.alarms import AlarmBook, Change
+from stream_rules.alarms import AlarmBook, Change, Subject
 from stream_rules.catalog import OFFLINE_PERIODS, Catalog, PointRules
 from stream_rules.state import EnterpriseState, LevelTrack
 
@@ -30,13 +30,18 @@ class PointRulesRunner:
         gap = ts - previous_ts > OFFLINE_PERIODS * self.catalog.period_ms[index]
         if fault is None and rules.stuck_ms is not None and self._stuck(pid, ts, value, rules.stuck_ms):
             fault = "stuck"
+        over_range = fault == "over_range"   # §8 fail-safe: a fault, and beyond the worst limit of its side
         if fault is not None:
-            self._fault(rules, ts, value, fault)
-            return
-        self._recover(rules, ts, value)
+            self._fault(rules, ts, value, fault, keep_runs=over_range)
+            if not over_range:
+                return
+        else:
+            self._recover(rules, ts, value)
         for side, (breached, held) in levels.items():
             if rules.levels[side] and (held or f"{pid}|{side}" in self.state.tracks):
-                self._limit(rules, side, ts, value, breached, held, gap)
+                self._limit(rules, side, ts, value, breached, held, gap, over_range)
+        if over_range:
+            return
         if rules.trend:
             self._trend(rules, ts, value)
         if rules.rainfall:
@@ -51,11 +56,11 @@ class PointRulesRunner:
             return False
         return ts - changed[0] >= stuck_ms
 
-    def _fault(self, rules: PointRules, ts: float, value: float, reason: str) -> None:
+    def _fault(self, rules: PointRules, ts: float, value: float, reason: str, keep_runs: bool = False) -> None:
         pid = rules.entry.id
         for side in ("above", "below"):
             track = self.state.tracks.get(f"{pid}|{side}")
-            if track is not None:
+            if track is not None and not keep_runs:
                 track.break_runs()     # the point is unknown: no run survives a faulty reading
         self.state.fault_good_since.pop(pid, None)
         if self.book.is_open(f"offline|{rules.entry.point.device}"):
@@ -75,7 +80,8 @@ class PointRulesRunner:
 
     # --- limits -------------------------------------------------------------------------------
 
-    def _limit(self, rules: PointRules, side: str, ts: float, value: float, breached: int, held: int, gap: bool) -> None:
+    def _limit(self, rules: PointRules, side: str, ts: float, value: float, breached: int, held: int, gap: bool,
+               over_range: bool) -> None:
         pid = rules.entry.id
         levels = rules.levels[side]
         confirm_ms = rules.entry.limits.confirm_s * 1000.0
@@ -102,41 +108,57 @@ class PointRulesRunner:
         current = self.book.open.get(key)
         level = max(confirmed, min(current.severity, armed)) if current else confirmed
         subject = rules.subject
+        if rules.entry.point.group is not None:
+            self._vote(rules, side, ts, value)
+            if current is None and self._group_covers(rules, side, level):
+                level = 0   # its group alarm already stands for this hazard at this level
         if level:
             limit = levels[level]
             started = min(s for s in track.since if s is not None) if current is None else current.started_at
-            self.book.apply(Change("limit", key, subject, limit.level, level, int(ts), value, limit.threshold), int(started))
+            reason = "over_range" if over_range else None
+            self.book.apply(Change("limit", key, subject, limit.level, level, int(ts), value, limit.threshold, reason),
+                            int(started))
         elif current is not None:
             cleared = levels[current.severity]
             self.book.clear(Change("limit", key, subject, cleared.level, current.severity, int(ts), value, cleared.threshold))
         if track.idle() and not self.book.is_open(key):
             del self.state.tracks[f"{pid}|{side}"]
-        if rules.entry.point.group is not None:
-            self._vote(rules, side, ts, value)
 
     def _vote(self, rules: PointRules, side: str, ts: float, value: float) -> None:
-        """§8: two or more points of a group beyond a limit confirm at once: each such point gets a
-        ``vote`` alarm at the level it shares with another member (its own, at most the best other's)."""
+        """§8: two or more points of a group beyond a limit confirm one group alarm at once (rule ``vote``,
+        ``point`` the group), at the worst level two of them share; it lists the members and their values."""
         group = rules.entry.point.group
         assert group is not None
         members = self.catalog.groups[group]
-        armed = []
-        for member in members:
-            track = self.state.tracks.get(f"{self.catalog.ids[member]}|{side}")
-            armed.append(max((k + 1 for k, a in enumerate(track.armed) if a), default=0) if track else 0)
-        for i, member in enumerate(members):
-            others = max((a for j, a in enumerate(armed) if j != i), default=0)
-            level = min(armed[i], others)
-            member_rules = self.catalog.rules[member]
-            key = f"vote|{member_rules.entry.id}|{side}"
-            own = value if member_rules is rules else None
-            limit = member_rules.levels[side].get(level)
-            extra: dict[str, float | str | None] = {"group": group}
-            if limit is not None:
-                self.book.apply(Change("vote", key, member_rules.subject, limit.level, level, int(ts), own,
-                                       limit.threshold, None, extra), int(ts))
-            elif level == 0:
-                self.book.clear(Change("vote", key, member_rules.subject, None, 0, int(ts), own, None, None, extra))
+        armed = sorted((self._armed(member, side) for member in members), reverse=True)
+        level = armed[1] if len(armed) > 1 else 0
+        key = f"vote|{group}|{side}"
+        subject = self._group_subject(group)
+        values = {self.catalog.ids[m]: (value if self.catalog.rules[m] is rules else float(self.state.last_value[m]))
+                  for m in members if self._armed(m, side)}
+        extra: dict[str, float | str | None] = {"group": group,
+                                                "points": ", ".join(f"{p}={v:.6g}" for p, v in values.items())}
+        limit = rules.levels[side].get(level)
+        if level and limit is not None:
+            worst = max(values.values()) if side == "above" else min(values.values())
+            self.book.apply(Change("vote", key, subject, limit.level, level, int(ts), worst, limit.threshold, None, extra),
+                            int(ts))
+        elif level == 0:
+            self.book.clear(Change("vote", key, subject, None, 0, int(ts), value, None, None, extra))
+
+    def _armed(self, member: int, side: str) -> int:
+        track = self.state.tracks.get(f"{self.catalog.ids[member]}|{side}")
+        return max((k + 1 for k, a in enumerate(track.armed) if a), default=0) if track else 0
+
+    def _group_subject(self, group: str) -> Subject:
+        first = self.catalog.rules[self.catalog.groups[group][0]].entry
+        return Subject(first.site.id, first.point.device, group, f"{first.site.name}{group}分组")
+
+    def _group_covers(self, rules: PointRules, side: str, level: int) -> bool:
+        """One hazard, one alarm: the point's group alarm is open at ``level`` or worse."""
+        group = rules.entry.point.group
+        alarm = None if group is None else self.book.open.get(f"vote|{group}|{side}")
+        return alarm is not None and alarm.severity >= level
 
     # --- windows: trend and rainfall ----------------------------------------------------------
 

@@ -75,13 +75,9 @@ def limit_confirmations(registry: Registry, enterprise: str, point: str, series:
     return confirmed
 
 
-def vote_times(registry: Registry, run: ScenarioRun, enterprise: str, point: str, level: str | None) -> list[int]:
-    """Reading times at which two or more points of the point's group were beyond the limit together."""
-    entry = registry.point(enterprise, point)
-    assert entry is not None
-    if entry.point.group is None:
-        return []
-    members = [e.id for e in registry if e.enterprise == enterprise and e.point.group == entry.point.group]
+def vote_times(registry: Registry, run: ScenarioRun, enterprise: str, group: str, level: str | None) -> list[int]:
+    """Reading times at which two or more points of ``group`` (a vote alarm's point, §8) were beyond the limit together."""
+    members = [e.id for e in registry if e.enterprise == enterprise and e.point.group == group]
     series = point_series(run)
     times = sorted({int(t) for m in members for t in series[(enterprise, m)].ts})
     result = []

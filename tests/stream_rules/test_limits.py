@@ -34,7 +34,9 @@ CASES = [
     ("a worse level confirms its own run", [16, 16, 16, 16], [("limit", "confirmed", "high_high")]),
     ("NaN breaks the run and is a fault, not a limit alarm",
      [11, 11, float("nan"), 11, 11], [("fault", "raised", None)]),
-    ("out of range is a fault even beyond the limit", [25, 25, 25, 25, 25], [("fault", "raised", None)]),
+    ("beyond the top of range is the worst limit and a fault (fail-safe)", [25, 25, 25, 25, 25],
+     [("fault", "raised", None), ("limit", "confirmed", "high_high")]),
+    ("below the bottom of range on the safe side is a fault only", [-1, -1, -1, -1, -1], [("fault", "raised", None)]),
 ]
 
 

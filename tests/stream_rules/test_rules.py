@@ -99,17 +99,57 @@ def test_trend_exactly_at_the_rate_is_not_over_it(registry: Registry, values: li
     assert [t["extra"]["slope_per_h"] for t in trend] == ([round(0.11 * 10, 6)] if raised else [])
 
 
-def test_two_points_of_a_group_confirm_at_once(registry: Registry) -> None:
+def test_two_points_of_a_group_confirm_one_group_alarm_at_once(registry: Registry) -> None:
     driver = Driver(registry)
     driver.step(0, {"G1": 30})
     assert summary(driver.out) == []                                # one point alone: wait for confirm_s
     driver.step(10, {"G1": 30, "G2": 30})
-    assert summary(driver.out) == [("vote", "confirmed", "high")] * 2
-    assert {t["point"] for t in driver.out} == {"G1", "G2"} and driver.out[0]["extra"]["group"] == "ZONE"
+    assert summary(driver.out) == [("vote", "confirmed", "high")]
+    vote = driver.out[0]
+    assert vote["point"] == "ZONE" and vote["extra"]["group"] == "ZONE"
+    assert vote["extra"]["points"] == "G1=30, G2=30"
     driver.step(20, {"G1": 55, "G2": 30})
-    assert summary(driver.out)[2:] == []                            # G2 only high: G1 votes high, alone high_high
     driver.step(30, {"G1": 55, "G2": 55})
-    assert summary(driver.out, "vote")[2:] == [("vote", "escalated", "high_high")] * 2
+    assert summary(driver.out) == [("vote", "confirmed", "high"), ("vote", "escalated", "high_high")]
+
+
+def test_one_leak_is_one_alarm_however_long_it_lasts(registry: Registry) -> None:
+    """§8: while the group alarm is open, its members' own limit alarms at that level are not raised."""
+    driver = Driver(registry)
+    for s in range(0, 600, 10):
+        driver.step(s, {"G1": 30, "G2": 30})
+    assert summary(driver.out) == [("vote", "confirmed", "high")]
+    for s in range(600, 700, 10):                                   # G1 alone goes beyond high_high: its own alarm
+        driver.step(s, {"G1": 55, "G2": 30})
+    assert summary(driver.out)[1:] == [("limit", "confirmed", "high_high")]
+    assert driver.out[1]["point"] == "G1"
+
+
+@pytest.mark.parametrize("value", [20.5, 1e6])
+def test_a_reading_pinned_above_full_scale_is_the_worst_alarm_and_a_fault(registry: Registry, value: float) -> None:
+    """§8 fail-safe: beyond the range on the dangerous side is beyond the worst limit, confirmed as usual."""
+    driver = Driver(registry)
+    driver.series("LT", [value] * 4)
+    assert sorted(summary(driver.out)) == [("fault", "raised", None), ("limit", "confirmed", "high_high")]
+    limit = next(t for t in driver.out if t["rule"] == "limit")
+    fault = next(t for t in driver.out if t["rule"] == "fault")
+    assert limit["extra"]["reason"] == "over_range" and "超量程" in limit["message"]
+    assert fault["extra"]["reason"] == "over_range"
+
+
+def test_a_gas_pair_pinned_above_full_scale_is_one_second_level_alarm(registry: Registry) -> None:
+    driver = Driver(registry)
+    for s in range(0, 60, 10):
+        driver.step(s, {"G1": 100.5, "G2": 100.5})
+    alarms = [t for t in driver.out if t["rule"] != "fault"]
+    assert summary(alarms) == [("vote", "confirmed", "high_high")] and alarms[0]["point"] == "ZONE"
+    assert {t["point"] for t in driver.out if t["rule"] == "fault"} == {"G1", "G2"}
+
+
+def test_below_the_range_on_the_safe_side_is_only_a_fault(registry: Registry) -> None:
+    driver = Driver(registry)
+    driver.series("LT", [-1.0] * 4)                                 # tank_level has no low limit
+    assert summary(driver.out) == [("fault", "raised", None)] and driver.out[0]["extra"]["reason"] == "out_of_range"
 
 
 def test_rainfall_sums(registry: Registry) -> None:
