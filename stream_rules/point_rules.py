@@ -7,9 +7,8 @@ from __future__ import annotations
 from stream_rules.alarms import AlarmBook, Change, Subject
 from stream_rules.catalog import OFFLINE_PERIODS, Catalog, PointRules
 from stream_rules.state import EnterpriseState, LevelTrack
+from stream_rules.trend import HOUR_MS, fit, judge
 
-TREND_HORIZON_MS = 30 * 60 * 1000.0   # §8: the next limit predicted within 30 min
-HOUR_MS = 3_600_000.0
 DAY_MS = 24 * HOUR_MS
 FAULT_SEVERITY = 1
 TREND_SEVERITY = 1
@@ -182,21 +181,27 @@ class PointRulesRunner:
         return window
 
     def _trend(self, rules: PointRules, ts: float, value: float) -> None:
+        """§8: a trend warning needs a line clear of the noise, confirmed like a limit for ``confirm_s``."""
         point = rules.entry.point
         span_ms = point.trend_window_s * 1000.0
         window = self._window(point.id, ts, value, span_ms)
-        slope = _slope(window) if len(window) >= 2 and ts - window[0][0] / _count(window[0]) >= span_ms / 2 else None
+        line = fit(window, ts, span_ms)
+        found = None if line is None else judge(line, rules.levels["above"], rules.levels["below"], point.rate_per_h)
         key = f"trend|{point.id}"
-        found = None if slope is None else _trend_finding(rules, value, slope)
         subject = rules.subject
+        confirm_ms = rules.entry.limits.confirm_s * 1000.0
         if found is not None:
             self.state.calm_since.pop(point.id, None)
-            level, limit, extra = found
-            self.book.apply(Change("trend", key, subject, level, TREND_SEVERITY, int(ts), value, limit, None, extra),
-                            int(ts), "raised")
-        elif self.book.is_open(key):
-            since = self.state.calm_since.setdefault(point.id, ts)
-            if ts - since >= rules.entry.limits.confirm_s * 1000.0:
+            since = self.state.trend_since.setdefault(point.id, ts)
+            if ts - since >= confirm_ms or self.book.is_open(key):
+                level, limit, extra = found
+                self.book.apply(Change("trend", key, subject, level, TREND_SEVERITY, int(ts), value, limit, None, extra),
+                                int(since), "raised")
+            return
+        self.state.trend_since.pop(point.id, None)
+        if self.book.is_open(key):
+            calm = self.state.calm_since.setdefault(point.id, ts)
+            if ts - calm >= confirm_ms:
                 del self.state.calm_since[point.id]
                 self.book.clear(Change("trend", key, subject, None, TREND_SEVERITY, int(ts), value))
 
@@ -231,44 +236,3 @@ def _slot_ms(span_ms: float) -> float:
 def _count(entry: list[float]) -> float:
     """Readings merged into a window entry ``[time sum, value sum]`` or ``[time sum, value sum, count]``."""
     return entry[2] if len(entry) > 2 else 1.0
-
-
-def _slope(window: list[list[float]]) -> float:
-    """Least-squares slope, units per ms, over the entries' mean times and values, weighted by their counts."""
-    t0 = window[0][0] / _count(window[0])
-    total = sum_t = sum_v = sum_tt = sum_tv = 0.0
-    for entry in window:
-        weight = _count(entry)
-        t = entry[0] / weight - t0
-        v = entry[1] / weight
-        total += weight
-        sum_t += weight * t
-        sum_v += weight * v
-        sum_tt += weight * t * t
-        sum_tv += weight * t * v
-    var = sum_tt - sum_t * sum_t / total
-    if var <= 0:
-        return 0.0
-    return (sum_tv - sum_t * sum_v / total) / var
-
-
-def _trend_finding(rules: PointRules, value: float, slope: float) -> tuple[str | None, float | None, dict] | None:
-    """(next level, its threshold, extra) when the slope is too steep or reaches a limit within 30 min."""
-    per_h = round(slope * HOUR_MS, 6)   # judged as reported: a slope shown equal to the rate does not exceed it
-    extra: dict[str, float | str | None] = {"slope_per_h": per_h}
-    ahead = [lim for lim in rules.levels["above"].values() if lim.threshold > value] if slope > 0 else \
-            [lim for lim in rules.levels["below"].values() if lim.threshold < value] if slope < 0 else []
-    nearest = min(ahead, key=lambda lim: abs(lim.threshold - value), default=None)
-    if nearest is not None:
-        eta_ms = abs(nearest.threshold - value) / abs(slope)
-        if eta_ms <= TREND_HORIZON_MS:
-            extra["time_to_limit_s"] = round(eta_ms / 1000.0, 1)
-            extra["next_level"] = nearest.level
-            return nearest.level, nearest.threshold, extra
-    rate = rules.entry.point.rate_per_h
-    sides = [side for side in ("above", "below") if rules.levels[side]]
-    toward = abs(per_h) if len(sides) != 1 else (per_h if sides[0] == "above" else -per_h)
-    if rate is not None and toward > rate:
-        extra["rate_per_h"] = rate
-        return None, rate, extra
-    return None

@@ -4,6 +4,7 @@ alarm controller events and the tailings roll-up."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from hazmon.registry import Registry
@@ -68,11 +69,17 @@ def test_status_offline_and_back(registry: Registry) -> None:
     assert summary(out) == [("offline", "cleared", None)]
 
 
-TREND_CASES = [
-    ("slope over rate_per_h", [1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6], None),           # 6 per hour > 1
-    ("flat raises nothing", [5.0] * 8, "none"),
-    ("slow slope far from a limit raises nothing", [5.0, 5.01, 5.02, 5.03, 5.04, 5.05], "none"),
-    ("slow slope reaching a limit within 30 min", [7.8, 7.81, 7.82, 7.83, 7.84, 7.85], "high"),
+def ramp(start: float, step: float, n: int = 16) -> list[float]:
+    return [round(start + step * i, 6) for i in range(n)]
+
+
+TREND_CASES = [   # TR: period 60 s, window 600 s (4 readings over 400 s at least), confirm 180 s, rate 1/h, high 8
+    ("slope over rate_per_h", ramp(1.0, 0.1), None),                  # 6 per hour > 1
+    ("flat raises nothing", [5.0] * 16, "none"),
+    ("slow slope far from a limit raises nothing", ramp(5.0, 0.01), "none"),
+    ("slow slope reaching a limit within 30 min", ramp(7.6, 0.01, 24), "high"),
+    ("a step is not a trend", [5.0] * 6 + [7.0] * 10, "none"),
+    ("too short a window raises nothing", ramp(1.0, 0.1, 6), "none"),
 ]
 
 
@@ -86,17 +93,39 @@ def test_trend(registry: Registry, name: str, values: list[float], level: str | 
         return
     assert [t["transition"] for t in trend] == ["raised"]
     assert trend[0]["level"] == level and "slope_per_h" in trend[0]["extra"]
+    assert trend[0]["reading_ts"] - trend[0]["started_at"] >= 180_000         # confirmed like a limit
     if level is not None:
         assert 0 < trend[0]["extra"]["time_to_limit_s"] <= 1800
+    else:
+        assert trend[0]["extra"]["rate_per_h"] == 1.0 and trend[0]["extra"]["time_to_limit_s"] > 1800
 
 
-@pytest.mark.parametrize(("values", "raised"), [([1.0, 1.1], False), ([1.0, 1.11], True)])
-def test_trend_exactly_at_the_rate_is_not_over_it(registry: Registry, values: list[float], raised: bool) -> None:
-    """0.1 in 360 s is 1.0/h, rate_per_h itself, though floating point makes it 1.0000000000000009."""
+@pytest.mark.parametrize(("step", "raised"), [(0.0166, False), (0.0168, True)])
+def test_trend_at_the_rate_is_not_over_it(registry: Registry, step: float, raised: bool) -> None:
+    """1/h is 0.01667 per minute: a clean line just under it raises nothing, just over it a warning."""
     driver = Driver(registry, devices=("RTU3",))
-    driver.series("TR", values, period_s=360)
+    driver.series("TR", ramp(1.0, step), period_s=60)
+    assert bool([t for t in driver.out if t["rule"] == "trend"]) is raised
+
+
+def test_noise_on_a_stable_point_never_raises_a_trend(registry: Registry) -> None:
+    """A week of readings with noise far larger than the rate's change over a window."""
+    driver = Driver(registry, devices=("RTU3",))
+    rng = np.random.default_rng(7)
+    driver.series("TR", list(np.round(5.0 + rng.normal(0, 0.05, 7 * 24 * 60), 3)), period_s=60)
+    assert [t for t in driver.out if t["rule"] == "trend"] == []
+
+
+def test_a_noisy_real_trend_is_found_with_its_time_to_limit_from_the_fitted_line(registry: Registry) -> None:
+    driver = Driver(registry, devices=("RTU3",))
+    rng = np.random.default_rng(3)
+    values = 6.0 + 2.0 / 60 * np.arange(40) + rng.normal(0, 0.02, 40)   # 2 per hour toward high 8
+    driver.series("TR", list(np.round(values, 3)), period_s=60)
     trend = [t for t in driver.out if t["rule"] == "trend"]
-    assert [t["extra"]["slope_per_h"] for t in trend] == ([round(0.11 * 10, 6)] if raised else [])
+    assert [t["transition"] for t in trend][:1] == ["raised"]
+    minutes_in = (trend[0]["reading_ts"] - T0) / 60_000
+    expected_s = (8.0 - (6.0 + 2.0 / 60 * minutes_in)) / 2.0 * 3600
+    assert trend[0]["extra"]["time_to_limit_s"] == pytest.approx(expected_s, rel=0.25)
 
 
 def test_two_points_of_a_group_confirm_one_group_alarm_at_once(registry: Registry) -> None:

@@ -1,0 +1,109 @@
+"""Trend warnings (趋势预警, §8 rev 1.1): a least-squares line over a point's window, judged only on
+evidence that stands clear of the readings' own noise.
+
+A window's entries are ``[time sum, value sum]`` or ``[time sum, value sum, count]`` (readings merged
+into one entry, see ``point_rules``). The line is fitted to the entries' mean times and values,
+weighted by their counts; its slope's 95 % confidence interval uses Student's t with the entries'
+degrees of freedom (merged readings count once: the cautious side). A trend needs at least 4
+entries spanning two thirds of the window, a line that fits better than a single step (a step
+change is not a trend), and a confidence interval wholly above ``rate_per_h`` toward the point's
+limits, or wholly among the slopes that reach the next limit within 30 minutes from the fitted
+line's value now.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hazmon.registry.limits import Limit
+
+HOUR_MS = 3_600_000.0
+HORIZON_MS = 30 * 60 * 1000.0   # §8: the next limit predicted within 30 min
+MIN_ENTRIES = 4
+MIN_SPAN = 2.0 / 3.0
+# Student's t, two-sided 95 % (0.975 quantile), by degrees of freedom; beyond the table 1.96
+T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+         2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+T_975_LARGE = ((40, 2.021), (60, 2.000), (120, 1.980))
+
+
+def t_975(dof: int) -> float:
+    if dof <= len(T_975):
+        return T_975[dof - 1]
+    return next((t for limit, t in T_975_LARGE if dof <= limit), 1.960)
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A fitted line: slope (units per ms) with its 95 % interval, and the fitted value at the window's end."""
+
+    slope: float
+    low: float
+    high: float
+    value_now: float
+
+
+def fit(window: list[list[float]], now_ms: float, span_ms: float) -> Line | None:
+    """The window's line, or None without enough evidence for one (too few, too short, a step, no spread)."""
+    if len(window) < MIN_ENTRIES:
+        return None
+    entries = np.asarray([(e[0], e[1], e[2] if len(e) > 2 else 1.0) for e in window], dtype=np.float64)
+    weight = entries[:, 2]
+    t, v = entries[:, 0] / weight, entries[:, 1] / weight
+    if now_ms - t[0] < MIN_SPAN * span_ms:
+        return None
+    total = weight.sum()
+    t_mean, v_mean = (weight * t).sum() / total, (weight * v).sum() / total
+    dt = t - t_mean
+    sxx = (weight * dt * dt).sum()
+    if sxx <= 0:
+        return None
+    slope = (weight * dt * (v - v_mean)).sum() / sxx
+    residual = v - (v_mean + slope * dt)
+    rss = float((weight * residual * residual).sum())
+    if _step_rss(weight, v) < rss:
+        return None   # two flat levels explain the window better than a line: a step, not a trend
+    dof = len(window) - 2
+    half = t_975(dof) * np.sqrt(rss / dof / sxx)
+    return Line(float(slope), float(slope - half), float(slope + half), float(v_mean + slope * (now_ms - t_mean)))
+
+
+def _step_rss(weight: np.ndarray, v: np.ndarray) -> float:
+    """Smallest residual sum of squares of two flat levels split at one point in time."""
+    w_cum, wv_cum, wvv_cum = np.cumsum(weight), np.cumsum(weight * v), np.cumsum(weight * v * v)
+    left_w, left_wv, left_wvv = w_cum[:-1], wv_cum[:-1], wvv_cum[:-1]
+    right_w, right_wv, right_wvv = w_cum[-1] - left_w, wv_cum[-1] - left_wv, wvv_cum[-1] - left_wvv
+    rss = (left_wvv - left_wv ** 2 / left_w) + (right_wvv - right_wv ** 2 / right_w)
+    return float(rss.min())
+
+
+def judge(line: Line, above: dict[int, Limit], below: dict[int, Limit], rate_per_h: float | None
+          ) -> tuple[str | None, float | None, dict[str, float | str | None]] | None:
+    """(next level, its threshold, extra) when the line is a trend per §8, else None."""
+    extra: dict[str, float | str | None] = {"slope_per_h": round(line.slope * HOUR_MS, 6)}
+    ahead = [lim for lim in above.values() if lim.threshold > line.value_now] if line.slope > 0 else \
+            [lim for lim in below.values() if lim.threshold < line.value_now] if line.slope < 0 else []
+    nearest = min(ahead, key=lambda lim: abs(lim.threshold - line.value_now), default=None)
+    if nearest is not None:   # the time to the next limit on the fitted line is part of every trend (§8)
+        distance = abs(nearest.threshold - line.value_now)
+        needed = distance / HORIZON_MS
+        extra["time_to_limit_s"] = round(distance / abs(line.slope) / 1000.0, 1)
+        extra["next_level"] = nearest.level
+        if (line.low >= needed) if line.slope > 0 else (line.high <= -needed):
+            return nearest.level, nearest.threshold, extra
+    if rate_per_h is None:
+        return None
+    rate = rate_per_h / HOUR_MS
+    sides = [side for side, limits in (("above", above), ("below", below)) if limits]
+    if sides == ["above"]:
+        clear = line.low > rate
+    elif sides == ["below"]:
+        clear = line.high < -rate
+    else:
+        clear = line.low > rate or line.high < -rate
+    if clear:
+        extra["rate_per_h"] = rate_per_h
+        return None, rate_per_h, extra
+    return None
