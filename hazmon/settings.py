@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_controller_port: int = 9093
     kafka_partitions: int = 6
+    kafka_replication_factor: int = Field(default=1, ge=1, description="Replicas of every platform topic (3 on a three-broker cluster).")
+    kafka_input_retention_days: float = Field(default=7.0, gt=0, description="How long readings, events and statuses stay in Kafka (replay, upward store and forward).")
+    kafka_deadletter_retention_days: float = Field(default=30.0, gt=0, description="How long refused messages stay on the dead-letter topic.")
     kafka_heap_mb: int = 512
 
     influx_url: str = "http://127.0.0.1:8086"
@@ -70,6 +73,12 @@ class Settings(BaseSettings):
     ingest_retry_s: float = Field(default=1.0, gt=0, description="Pause before a Kafka flush that failed is tried again.")
     ingest_drain_timeout_s: float = Field(default=30.0, gt=0, description="On SIGTERM, longest wait for in-flight messages to reach Kafka; the rest stay unacknowledged and come again.")
     ingest_max_error_replies: int = Field(default=1000, ge=0, description="Most answers on errors topics waiting for their PUBACK; more are dropped (and logged).")
+    ingest_max_age_s: int = Field(default=7 * 86400, gt=0, description="Readings (and events, statuses) older than this are refused as bad_ts (data standard §6 rev. 1.1).")
+    ingest_event_text_max: int = Field(default=1000, ge=0, description="An event's text is cut to this many characters (the event itself is kept).")
+    ingest_enterprise_max_msgs_s: float = Field(default=2000.0, ge=0, description="Messages per second one enterprise may publish (a second's worth may come at once); more are refused as rate_limited. 0: no limit.")
+    ingest_enterprise_max_bytes_s: int = Field(default=16 * 1024 * 1024, ge=0, description="Payload bytes per second one enterprise may publish; more are refused as rate_limited. 0: no limit.")
+    ingest_device_max_msgs_s: float = Field(default=200.0, ge=0, description="Messages per second one registered device may publish; more are refused as rate_limited. 0: no limit.")
+    ingest_enterprise_max_answers_s: float = Field(default=5.0, gt=0, description="Answers per second on one enterprise's errors topics (a second's worth, at least one, may go at once); more are not sent, the refusals are still counted.")
 
     # --- stream_rules (issue 5) ---
     rules_app_id: str = Field(default="hazmon-rules", description="Faust app id: consumer group, changelog and transactional id prefix.")

@@ -1,11 +1,15 @@
-"""Kafka topic names and how each is keyed.
+"""Kafka topic names, how each is keyed, and how long each keeps its records.
 
 Every topic is keyed by ``enterprise_id``: one enterprise's records share a partition, so a point's
 readings stay in order and everything the rules evaluate together (a voting group, a site's
 roll-up, an enterprise's risk colour) is seen by one worker. See docs/architecture.md.
+
+The platform creates every topic itself, with these configs, before any process reads or writes it
+(``hazmon.kafka_topics.ensure_topics``): a topic a producer created by accident would take the
+broker's default 7-day retention, and a worker that subscribed before it existed would never read it.
 """
 
-from typing import Final
+from typing import Final, Literal
 
 READINGS: Final = "hazmon.readings.v1"              # wire.ReadingBatch, several readings per record
 EVENTS: Final = "hazmon.events.v1"                  # wire.Event (data standard §4)
@@ -16,3 +20,18 @@ ALARM_TRANSITIONS: Final = "hazmon.alarm-transitions.v1"  # wire.AlarmTransition
 ALARM_ACTIONS: Final = "hazmon.alarm-actions.v1"    # officers' actions (ack, close, suppress), from the API
 
 ALL: Final = (READINGS, EVENTS, DEVICE_STATUS, DEADLETTER, INGEST_STATS, ALARM_TRANSITIONS, ALARM_ACTIONS)
+
+Keeping = Literal["input", "deadletter", "forever"]
+KEEPING: Final[dict[str, Keeping]] = {
+    READINGS: "input", EVENTS: "input", DEVICE_STATUS: "input", INGEST_STATS: "input",
+    DEADLETTER: "deadletter",
+    ALARM_TRANSITIONS: "forever", ALARM_ACTIONS: "forever",   # §8: alarms are kept for good
+}
+
+
+def keeping(name: str) -> Keeping:
+    """How long the topic ``name`` keeps its records: by its base name (a test's or run's suffix is ignored)."""
+    base = max((b for b in KEEPING if name.startswith(b)), key=len, default=None)
+    if base is None:
+        raise ValueError(f"{name!r} is not a hazmon topic (hazmon.topics.ALL)")
+    return KEEPING[base]

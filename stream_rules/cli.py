@@ -20,12 +20,17 @@ FAUST_LEVELS = {"crit": "CRITICAL", "error": "ERROR", "warn": "WARNING", "info":
 
 
 def _run_faust(faust_log_level: str) -> int:
+    from hazmon.kafka_topics import ensure_topics_blocking
     from hazmon.logs import dict_config
     from hazmon.settings import get_settings
-    from stream_rules.worker import build_app
+    from stream_rules.worker import build_app, topic_names
 
+    settings = get_settings()
+    # §8: an input that does not exist yet when Faust subscribes is never read (a fresh install's first fire
+    # event raised nothing): the worker creates its topics before it subscribes
+    ensure_topics_blocking(settings, topic_names(settings))
     # the worker's own lines structured at INFO (alarms, reloads, recovery); Faust's at the level asked
-    app = build_app(get_settings(), dict_config(libraries_level=FAUST_LEVELS[faust_log_level]))
+    app = build_app(settings, dict_config(libraries_level=FAUST_LEVELS[faust_log_level]))
     # Faust's own level is set in that config; "info" here only keeps Faust's spinner from raising our handler to WARN
     sys.argv = ["hazmon-rules", "worker", "--loglevel", "info", "--without-web"]
     app.main()  # Faust's own command line: it runs the worker until a signal stops it

@@ -43,6 +43,12 @@ def partition_of(enterprise: str, partitions: int) -> int:
     return (murmur2(enterprise.encode()) & 0x7FFFFFFF) % partitions
 
 
+def topic_names(settings: Settings) -> list[str]:
+    """The platform topics the worker reads and writes (its own internal topics are Faust's)."""
+    return [settings.rules_readings_topic, settings.rules_events_topic, settings.rules_status_topic,
+            settings.rules_output_topic]
+
+
 def build_app(settings: Settings, logging_config: dict | None = None) -> faust.App:
     """A Faust app running the rules with ``settings``; run it with ``app.main()``. ``logging_config``
     (``logging.config.dictConfig``) replaces the logging Faust's worker would set up."""

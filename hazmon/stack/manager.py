@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from hazmon import topics
+from hazmon.kafka_topics import ensure_topics_blocking
 from hazmon.settings import Settings
 from hazmon.stack.influxdb import InfluxDB
 from hazmon.stack.kafka import Kafka
@@ -78,6 +80,8 @@ def up(settings: Settings) -> list[ServiceState]:
         print(f"[stack] {service.name}: starting …", flush=True)
         outcome = up_one(service, settings.stack_start_timeout_s)
         print(f"[stack] {service.name}: {outcome} on {service.url()} ({time.monotonic() - started:.1f} s)", flush=True)
+    created = ensure_topics_blocking(settings, topics.ALL)
+    print(f"[stack] kafka: {len(created)} platform topics in place", flush=True)
     return status(settings)
 
 

@@ -13,16 +13,20 @@ from pathlib import Path
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient
 
+from hazmon.kafka_topics import ensure_topics
 from hazmon.settings import Settings
+from hazmon.topics import ALARM_TRANSITIONS, DEVICE_STATUS, EVENTS, READINGS
 
 
 class RulesWorker:
     def __init__(self, settings: Settings, unique: str, tmp: Path) -> None:
         self.bootstrap = settings.kafka_bootstrap
         self.partitions = settings.kafka_partitions
-        self.topics = {name: f"test-rules-{name}-{unique}" for name in ("readings", "events", "status", "output")}
+        self.topics = {name: f"{base}.test-rules-{unique}" for name, base in
+                       (("readings", READINGS), ("events", EVENTS), ("status", DEVICE_STATUS), ("output", ALARM_TRANSITIONS))}
+        self.settings = settings
         self.env = {**os.environ, "HAZMON_RULES_APP_ID": f"test-rules-{unique}",
                     "HAZMON_RULES_READINGS_TOPIC": self.topics["readings"],
                     "HAZMON_RULES_EVENTS_TOPIC": self.topics["events"],
@@ -35,12 +39,7 @@ class RulesWorker:
         self.processes: list[subprocess.Popen] = []
 
     async def create_topics(self) -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
-        await admin.start()
-        try:
-            await admin.create_topics([NewTopic(t, self.partitions, 1) for t in self.topics.values()])
-        finally:
-            await admin.close()
+        await ensure_topics(self.settings, self.topics.values())
 
     def start(self) -> subprocess.Popen:
         """One more worker process of the same app (they split the partitions)."""
