@@ -30,6 +30,7 @@ from alerting.model import ActionRefused, Alarm, AlarmAction, AlarmEvent
 log = logging.getLogger(__name__)
 
 OnEvent = Callable[[AlarmEvent, bool], None]   # (event, live): live is False while replaying history
+REPLAY_CHUNK = 20_000   # history records folded between two ledger writes while catching up
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,13 +187,17 @@ class AlarmLog:
                 if await self._consumer.position(tp) >= end:
                     del self._catch_up_to[tp]
         history.sort(key=lambda item: (item[0], item[1]))
-        await self._recall([value for *_, value in history] + [value for _, value in later])
-        for _, _, topic, value in history:
-            self._fold(topic, value, live=False)
-        await self._record()
+        for start in range(0, len(history), REPLAY_CHUNK):
+            chunk = history[start:start + REPLAY_CHUNK]
+            await self._recall([value for *_, value in chunk])
+            for _, _, topic, value in chunk:
+                self._fold(topic, value, live=False)
+            # closed alarms leave memory as the history goes; the offsets only once all of it is folded
+            await self._record(offsets=start + REPLAY_CHUNK >= len(history))
         self.replayed = len(history)
         log.info("alarm log caught up", extra={"alarms": len(self._book.alarms), "records": len(history)})
         self.caught_up.set()
+        await self._recall([value for _, value in later])
         for topic, value in later:
             self._fold(topic, value, live=True)
         await self._record()
@@ -207,14 +212,14 @@ class AlarmLog:
         if missing:
             self._book.restore(await self._ledger.alarms(missing))
 
-    async def _record(self) -> None:
-        """Write what the folded records changed and how far they reach, then let closed alarms go and answer the API."""
+    async def _record(self, offsets: bool = True) -> None:
+        """Write what the folded records changed (and how far they reach), then let closed alarms go and answer the API."""
         alarms, suppressions = self._book.take_changes()
-        offsets = {key: at for key, at in self._positions.items() if self._recorded.get(key) != at}
-        if alarms or suppressions or self._events or offsets:
+        reached = {key: at for key, at in self._positions.items() if offsets and self._recorded.get(key) != at}
+        if alarms or suppressions or self._events or reached:
             events, self._events = self._events, []
-            await self._ledger.write(alarms, events, suppressions, offsets)
-            self._recorded.update(offsets)
+            await self._ledger.write(alarms, events, suppressions, reached)
+            self._recorded.update(reached)
             self._book.evict_closed(alarms)
         settled, self._settled = self._settled, []
         for waiter, alarm, refused in settled:

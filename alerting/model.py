@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Literal, NotRequired, TypedDict
 
+import orjson
+
 State = Literal["active", "acknowledged", "cleared", "closed"]
 STATES: tuple[str, ...] = ("active", "acknowledged", "cleared", "closed")
 ActionKind = Literal["ack", "close", "escalate", "suppress"]
@@ -86,6 +88,7 @@ class Alarm:
     extra: dict[str, float | str | None] = field(default_factory=dict)
     awaiting_feedback: bool = False   # 待反馈: second-level/red/fire, cleared by the data before anyone acknowledged it
     revision: int = 0                 # changes folded into it: the ledger keeps the highest revision it was given
+    cached_json: tuple[int, bytes] | None = field(default=None, repr=False, compare=False)   # (revision, API JSON)
 
     @property
     def state(self) -> State:
@@ -131,8 +134,16 @@ class Alarm:
         body["escalated_to"] = TIER_NAMES[self.escalation]
         return body
 
+    def json_bytes(self, suppression: dict | None) -> bytes:
+        """:meth:`to_json` serialised, kept until the next change while no suppression is in force (the usual case)."""
+        if suppression is not None:
+            return orjson.dumps(self.to_json(suppression))
+        if self.cached_json is None or self.cached_json[0] != self.revision:
+            self.cached_json = (self.revision, orjson.dumps(self.to_json()))
+        return self.cached_json[1]
 
-_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Alarm))
+
+_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Alarm) if f.name != "cached_json")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,190 @@
+"""Benchmark: the alarm record with years of alarms: alerting's restart and the listing of every open alarm.
+
+Produces ``--alarms`` historic alarms over two years (``tests/alerting/history.py``: one in
+``--open-every`` still open, the oldest among them, the rest acknowledged, cleared and closed) to
+fresh alarm topics, lets one alerting service fold them from the topics (as every restart did before
+the ledger), then restarts alerting ``--restarts`` times, each after ``--tail`` new transitions
+(restored from the ledger plus the tail), and lists every open alarm through the HTTP API
+(``state=active`` then ``state=acknowledged``, 5 000 per page, following ``next``) ``--listings``
+times. Topics, scratch InfluxDB database and ledger are deleted at the end. Last stdout line: JSON.
+
+    .venv/bin/python bench/alarm_record.py --alarms 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+import orjson
+from aiohttp import web
+from aiokafka import AIOKafkaProducer
+
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from alerting.api.routes import build_app  # noqa: E402
+from alerting.clock import ManualClock  # noqa: E402
+from alerting.kafka_log import AlertingTopics  # noqa: E402
+from alerting.service import AlertingService  # noqa: E402
+from hazmon import wire  # noqa: E402
+from hazmon.registry import load_registry  # noqa: E402
+from hazmon.secrets import Secrets, token_index  # noqa: E402
+from hazmon.settings import Settings, get_settings  # noqa: E402
+from tests.alerting.history import historic_log  # noqa: E402
+from tests.kafka_admin import delete_topics  # noqa: E402
+
+DUTY_TOKEN = "bench-duty-token"
+GOAL_RESTART_S = 10.0
+GOAL_LIST_MS = 200.0
+
+
+async def produce(bootstrap: str, topic: str, records: list[dict]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=1 << 20,
+                                enable_idempotence=True, acks="all")
+    await producer.start()
+    try:
+        for record in records:
+            await producer.send(topic, wire.encode(record), key=record["enterprise"].encode())
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def started(settings: Settings, names: AlertingTopics, now_ms: int) -> tuple[AlertingService, float]:
+    """A service caught up on the alarm log, and the seconds from its start until then."""
+    service = AlertingService(settings, load_registry(settings.registry_dir), names=names, clock=ManualClock(now_ms),
+                              write_topics=False)
+    began = time.perf_counter()
+    await service.start()
+    await service.caught_up(timeout_s=600.0)
+    return service, time.perf_counter() - began
+
+
+async def list_open(session: aiohttp.ClientSession, base: str) -> tuple[float, int, int]:
+    """Milliseconds to read every open alarm's page from the API, the alarms and the requests."""
+    headers = {"Authorization": f"Bearer {DUTY_TOKEN}"}
+    count, requests = 0, 0
+    began = time.perf_counter()
+    for state in ("active", "acknowledged"):
+        cursor = None
+        while True:
+            url = f"{base}/api/v1/alarms?state={state}&limit=5000" + (f"&cursor={cursor}" if cursor else "")
+            async with session.get(url, headers=headers) as response:
+                body = await response.read()
+            requests += 1
+            page = orjson.loads(body)
+            count += len(page["alarms"])
+            cursor = page["next"]
+            if cursor is None:
+                break
+    return (time.perf_counter() - began) * 1000, count, requests
+
+
+async def ledger_writes(service: AlertingService, repeats: int = 5) -> dict[str, float]:
+    """Median milliseconds of one ledger transaction replacing 1, 100 and 5 000 alarms (a folded batch's write)."""
+    sample = list(service.book.alarms.values())
+    medians: dict[str, float] = {}
+    for size in (1, 100, 5000):
+        times = []
+        for _ in range(repeats):
+            for alarm in sample[:size]:
+                alarm.revision += 1
+            began = time.perf_counter()
+            await service.ledger.write(sample[:size], [], [], {})
+            times.append((time.perf_counter() - began) * 1000)
+        medians[str(size)] = round(statistics.median(times), 2)
+    return medians
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    return {"min": round(min(values), 3), "median": round(statistics.median(values), 3), "max": round(max(values), 3)}
+
+
+async def main(alarms: int, open_every: int, enterprises: int, restarts: int, tail: int, listings: int) -> dict:
+    base_settings = get_settings()
+    run = uuid.uuid4().hex[:10]
+    names = AlertingTopics(transitions=f"bench-alarm-transitions-{run}", actions=f"bench-alarm-actions-{run}",
+                           readings=f"bench-alarm-readings-{run}", ingest_stats=f"bench-alarm-stats-{run}")
+    home = Path(tempfile.mkdtemp(prefix="hazmon-bench-alarm-record-"))
+    settings = base_settings.model_copy(update={"home": home, "influx_db": f"bench_alarm_record_{run}",
+                                                "alerting_webhooks": [], "alerting_dingtalk_urls": [],
+                                                "alerting_wecom_urls": [], "alerting_channels": [],
+                                                "grafana_url": None, "api_host": "127.0.0.1", "api_port": 0})
+    now_ms = time.time_ns() // 1_000_000
+    ids = [f"BENCH{i:013d}" for i in range(enterprises)]
+    try:
+        transitions, actions = historic_log(alarms, now_ms, ids, open_every=open_every)
+        opened = [record for record in transitions if record["transition"] == "confirmed"][:tail]
+        records = len(transitions) + len(actions)
+        began = time.perf_counter()
+        await produce(settings.kafka_bootstrap, names.transitions, transitions)
+        await produce(settings.kafka_bootstrap, names.actions, actions)
+        produce_s = time.perf_counter() - began
+        del transitions, actions   # the bench's copy of the history would weigh on the service's memory and GC
+        service, first_fold_s = await started(settings, names, now_ms)
+        open_alarms = len(service.book.alarms)
+        await service.stop()
+
+        restart_s: list[float] = []
+        for round_ in range(restarts):
+            extra = [{**record, "id": f"tail{round_}-{record['id']}", "emitted_ms": now_ms + round_}
+                     for record in opened]
+            await produce(settings.kafka_bootstrap, names.transitions, extra)
+            service, seconds = await started(settings, names, now_ms + round_)
+            restart_s.append(seconds)
+            in_memory = len(service.book.alarms)
+            replayed = service.log.replayed
+            if round_ < restarts - 1:
+                await service.stop()
+
+        runner = web.AppRunner(build_app(service, token_index(Secrets(platform_mqtt_password="-", duty_token=DUTY_TOKEN,
+                                                                      enterprises={}))), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # noqa: SLF001 - the port the OS picked
+        listed: list[tuple[float, int, int]] = []
+        async with aiohttp.ClientSession() as session:
+            for _ in range(listings):
+                listed.append(await list_open(session, f"http://127.0.0.1:{port}"))
+        await runner.cleanup()
+        write_ms = await ledger_writes(service)
+        await service.stop()
+    finally:
+        await delete_topics(settings.kafka_bootstrap, {names.transitions, names.actions}.__contains__)
+        async with aiohttp.ClientSession() as session:
+            await session.post(f"{settings.influx_url}/query", data={"q": f'DROP DATABASE "{settings.influx_db}"'})
+    ledger = home / "alerting" / "ledger.sqlite3"
+    return {
+        "alarms": alarms, "open_alarms": open_alarms, "enterprises": enterprises,
+        "records": records, "produce_s": round(produce_s, 2),
+        "first_fold_s": round(first_fold_s, 2), "restart_s": [round(s, 3) for s in restart_s],
+        "restart": spread(restart_s), "tail_records_per_restart": replayed, "alarms_in_memory_after_restart": in_memory,
+        "list_open_ms": [round(ms, 1) for ms, _, _ in listed], "list_open": spread([ms for ms, _, _ in listed]),
+        "listed_alarms": listed[-1][1], "list_requests": listed[-1][2],
+        "ledger_write_ms": write_ms,
+        "ledger_mb": round(sum(p.stat().st_size for p in ledger.parent.glob("ledger.sqlite3*")) / 1e6, 1),
+        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "goal_restart_s": GOAL_RESTART_S, "goal_list_ms": GOAL_LIST_MS,
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--alarms", type=int, default=100_000)
+    parser.add_argument("--open-every", type=int, default=10, help="one alarm in this many is still open")
+    parser.add_argument("--enterprises", type=int, default=1000)
+    parser.add_argument("--restarts", type=int, default=5)
+    parser.add_argument("--tail", type=int, default=100, help="new transitions before each restart")
+    parser.add_argument("--listings", type=int, default=5)
+    args = parser.parse_args()
+    result = asyncio.run(main(args.alarms, args.open_every, args.enterprises, args.restarts, args.tail, args.listings))
+    print(orjson.dumps(result).decode())
