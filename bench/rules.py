@@ -35,12 +35,13 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 import numpy as np  # noqa: E402
 import orjson  # noqa: E402
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # noqa: E402
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # noqa: E402
 
 from bench.pipeline import GroupLag  # noqa: E402
 
 from device_sim.county import write_county  # noqa: E402
 from device_sim.load import SAMPLES_PER_POINT, baseline  # noqa: E402
+from hazmon import topics as hazmon_topics  # noqa: E402
+from hazmon.kafka_topics import ensure_topics  # noqa: E402
 from hazmon.registry import Registry, load_registry  # noqa: E402
 from hazmon.registry.models import PointType  # noqa: E402
 from hazmon.settings import Settings, get_settings  # noqa: E402
@@ -109,12 +110,7 @@ def decode_only(encoded: list[tuple[bytes, bytes]], readings_per_record: float, 
 
 
 async def fill_topic(settings: Settings, topics: dict[str, str], encoded: list[tuple[bytes, bytes]]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(t, settings.kafka_partitions, 1) for t in topics.values()])
-    finally:
-        await admin.close()
+    await ensure_topics(settings, topics.values())
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=20, max_batch_size=1 << 20,
                                 max_request_size=8 << 20, acks="all")
     await producer.start()
@@ -202,7 +198,9 @@ async def main() -> None:
         kafka_batch = batch[: kafka_rounds * len(series)]
         readings_per_record = sum(len(r["ts"]) for r in kafka_batch) / len(kafka_batch)
         unique = uuid.uuid4().hex[:8]
-        topics = {name: f"bench-rules-{name}-{unique}" for name in ("readings", "events", "status", "output")}
+        topics = {name: f"{base}.bench-rules-{unique}" for name, base in
+                  (("readings", hazmon_topics.READINGS), ("events", hazmon_topics.EVENTS),
+                   ("status", hazmon_topics.DEVICE_STATUS), ("output", hazmon_topics.ALARM_TRANSITIONS))}
         encoded = [(r["enterprise"].encode(), orjson.dumps(r)) for r in kafka_batch]
         decoding = decode_only(encoded, readings_per_record, min(5.0, args.seconds / 3))
         try:
