@@ -26,7 +26,7 @@ from device_sim.stream import rng_for
 
 DAY_S = 86400.0
 WEEK_S = 7 * DAY_S
-RAIN_1H_CAP_MM = 12.0        # showers are scaled so the rolling 1 h sum stays under this (line: 16 mm)
+RAIN_1H_CAP_MM = 12.0        # a gauge's rain is scaled so the rolling 1 h sum stays under this (line: 16 mm)
 RAIN_24H_CAP_MM = 40.0       # and the rolling 24 h sum under this (line: 50 mm)
 SHOWERS_PER_DAY = 1.5
 OUTLIER_P = 0.005            # share of GNSS readings hit by multipath
