@@ -58,6 +58,7 @@ class AlertingService:
         self.texts = Texts(settings.language)
         self.book = AlarmBook(self.texts)
         self._site_kinds = {(e, site.id): site.kind for e, doc in registry.enterprises.items() for site in doc.sites}
+        self._site_names = {(e, site.id): site.name for e, doc in registry.enterprises.items() for site in doc.sites}
         self.risk = RiskTracker(self.book, self.site_kind_of)
         self.influx = InfluxWriter(settings, influx_db)
         self.alarm_times = SeriesTimes()
@@ -87,6 +88,12 @@ class AlertingService:
         """The suppression (屏蔽) in force on ``alarm`` now, as the API shows it."""
         suppression = self.book.suppression_at(alarm, self.clock.now_ms())
         return None if suppression is None else suppression_json(suppression)
+
+    def place_of(self, alarm: Alarm) -> str:
+        """The alarm's site and point by name (§10), ids only where the registry has no name."""
+        entry = self.registry.point(alarm.enterprise, alarm.point)
+        point = entry.point.name if entry is not None and entry.point.name else alarm.point
+        return f"{self._site_names.get((alarm.enterprise, alarm.site), alarm.site)} {point}"
 
     def enterprise_name(self, enterprise: str) -> str:
         doc = self.registry.enterprises.get(enterprise)
@@ -149,7 +156,7 @@ class AlertingService:
             return  # history being replayed: its notifications went out when it happened
         if event.notify and not self.book.is_suppressed(alarm, event.ts):
             urgent = alarm.rule == "fire" or event.kind.startswith(ESCALATION_PREFIX)   # never held by grouping
-            self.storm.submit(alarm.enterprise, NotifiedChange.of(event, self.public_url), urgent=urgent)
+            self.storm.submit(alarm.enterprise, NotifiedChange.of(event, self.public_url, self.place_of(alarm)), urgent=urgent)
         if event.annotate and self.grafana is not None:
             task = asyncio.create_task(self.grafana.annotate(alarm, event.ts))
             self._side_tasks.add(task)

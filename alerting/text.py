@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from alerting.model import ESCALATION_PREFIX
+from alerting.model import ESCALATION_PREFIX, FIRST_LEVELS, SECOND_LEVELS
 
 _REFUSALS = {
     "not_found": ("没有这条报警", "no such alarm"),
     "closed": ("报警已关闭，不能再处理", "the alarm is closed and cannot be acted on"),
-    "already_acknowledged": ("报警已被确认", "the alarm has already been acknowledged"),
-    "still_active": ("报警仍在持续（数据尚未恢复），不能关闭；请先确认并处置，待数据恢复后再填写处置反馈关闭",
+    "already_acknowledged": ("报警已被签收", "the alarm has already been acknowledged"),
+    "still_active": ("报警仍在持续（数据尚未恢复），不能关闭；请先签收并处置，待数据恢复后再填写处置反馈关闭",
                      "the alarm is still active (the data has not cleared it); it cannot be closed yet"),
     "not_due": ("无需升级", "no escalation is due"),
     "expired": ("屏蔽到期时间必须晚于现在", "the suppression must expire in the future"),
@@ -19,10 +19,15 @@ _REFUSALS = {
     "duty_only": ("只有应急管理局值班室可以设置屏蔽", "only the duty desk may suppress a point"),
     "fire_point": ("火警点位不能屏蔽", "a fire detector cannot be suppressed: fire alarms are never silenced"),
 }
+# §10: the duty desk's word for what an alarm is, by rule (and by level for the limit-like rules)
+_RULE_WORDS = {"fire": ("火警", "fire alarm"), "fault": ("设备故障", "device fault"), "offline": ("设备离线", "device offline"),
+               "trend": ("趋势预警", "trend warning"), "platform": ("平台数据中断", "platform data outage")}
+_COLOR_WORDS = {"red": ("红色预警", "red warning"), "orange": ("橙色预警", "orange warning"),
+                "yellow": ("黄色预警", "yellow warning"), "blue": ("蓝色预警", "blue warning")}
 _TIERS = ("企业", "县应急管理局值班室", "州应急管理局"), ("enterprise", "county duty desk", "prefecture")
 _EVENTS = {"raised": ("报警", "alarm"), "confirmed": ("报警", "alarm"), "escalated": ("报警升级", "alarm worsened"),
            "deescalated": ("报警降级", "alarm eased"), "cleared": ("报警恢复", "alarm cleared"),
-           "recorded": ("记录", "record"), "acknowledged": ("报警已确认", "alarm acknowledged"),
+           "recorded": ("记录", "record"), "acknowledged": ("报警已签收", "alarm acknowledged"),
            "closed": ("报警已关闭", "alarm closed")}
 
 
@@ -37,15 +42,29 @@ class Texts:
     def tier(self, tier: int) -> str:
         return _TIERS[self._index][tier]
 
-    def event(self, kind: str) -> str:
+    def event(self, kind: str, awaiting_feedback: bool = False) -> str:
         if kind.startswith(ESCALATION_PREFIX):
             tier = self.tier(int(kind.removeprefix(ESCALATION_PREFIX)))
-            return f"未确认报警已上报{tier}" if self._index == 0 else f"unacknowledged alarm escalated to the {tier}"
+            if awaiting_feedback:
+                return f"待反馈报警已上报{tier}" if self._index == 0 else f"alarm awaiting feedback escalated to the {tier}"
+            return f"未签收报警已上报{tier}" if self._index == 0 else f"unacknowledged alarm escalated to the {tier}"
         return _EVENTS[kind][self._index]
+
+    def severity(self, rule: str, level: str | None) -> str:
+        """What the alarm is, in the desk's words (§10): 火警, 二级报警, 红色预警, 设备离线…"""
+        if rule in _RULE_WORDS:
+            return _RULE_WORDS[rule][self._index]
+        if level in _COLOR_WORDS:
+            return _COLOR_WORDS[level][self._index]
+        if level in SECOND_LEVELS:
+            return ("二级报警", "level-2 alarm")[self._index]
+        if level in FIRST_LEVELS:
+            return ("一级报警", "level-1 alarm")[self._index]
+        return ("报警", "alarm")[self._index]
 
     def alarm_message(self, message: str, message_en: str) -> str:
         return message if self._index == 0 else message_en
 
-    def group_title(self, enterprise_name: str, count: int) -> str:
-        return (f"{enterprise_name}：{count} 条报警" if self._index == 0
-                else f"{enterprise_name}: {count} alarms")
+    def group_title(self, severity: str, enterprise_name: str, count: int) -> str:
+        return (f"【{severity}】{enterprise_name}：{count} 条报警" if self._index == 0
+                else f"[{severity}] {enterprise_name}: {count} alarms")

@@ -9,8 +9,8 @@ from __future__ import annotations
 from html import escape
 
 _LABELS = {
-    "zh": {"title": "报警处置", "token": "访问令牌", "save": "保存", "officer": "处置人", "comment": "确认意见",
-           "ack": "确认报警", "note": "处置反馈", "cause": "原因", "measures": "措施", "close": "关闭报警",
+    "zh": {"title": "报警处置", "token": "访问令牌", "save": "保存", "officer": "处置人", "comment": "签收意见",
+           "ack": "签收报警", "note": "处置反馈", "cause": "原因", "measures": "措施", "close": "关闭报警",
            "loading": "加载中…"},
     "en": {"title": "Alarm", "token": "Access token", "save": "Save", "officer": "Officer", "comment": "Comment",
            "ack": "Acknowledge", "note": "Disposal note", "cause": "Cause", "measures": "Measures", "close": "Close alarm",

@@ -16,11 +16,24 @@ class NotifiedChange:
     ts: int
     alarm: dict
     link: str
+    place: str   # the site and point by name, as officers know them
 
     @classmethod
-    def of(cls, event: AlarmEvent, public_url: str) -> NotifiedChange:
-        return cls(kind=event.kind, ts=event.ts, alarm=event.alarm.to_json(),
-                   link=f"{public_url.rstrip('/')}/alarms/{event.alarm.id}")
+    def of(cls, event: AlarmEvent, public_url: str, place: str | None = None) -> NotifiedChange:
+        alarm = event.alarm
+        return cls(kind=event.kind, ts=event.ts, alarm=alarm.to_json(),
+                   link=f"{public_url.rstrip('/')}/alarms/{alarm.id}", place=place or f"{alarm.site}/{alarm.point}")
+
+    def event(self, texts: Texts) -> str:
+        return texts.event(self.kind, bool(self.alarm.get("awaiting_feedback")))
+
+    def severity(self, texts: Texts) -> str:
+        return texts.severity(self.alarm["rule"], self.alarm["level"])
+
+    @property
+    def rank(self) -> tuple[bool, int]:
+        """How grave the alarm is: fire first, then the rule engine's severity."""
+        return self.alarm["rule"] == "fire", int(self.alarm.get("severity") or 0)
 
 
 @dataclass(slots=True)
@@ -36,16 +49,17 @@ class Notification:
                     if c.kind.startswith(ESCALATION_PREFIX)), default=0)
 
     def title(self, texts: Texts) -> str:
+        """Severity first (a phone's lock screen shows the start of it), then what happened and where."""
         if len(self.changes) == 1:
             change = self.changes[0]
-            return f"{texts.event(change.kind)}：{self.enterprise_name}" if texts.language == "zh" \
-                else f"{texts.event(change.kind)}: {self.enterprise_name}"
-        return texts.group_title(self.enterprise_name, len(self.changes))
+            return f"【{change.severity(texts)}】{change.event(texts)}：{self.enterprise_name}" if texts.language == "zh" \
+                else f"[{change.severity(texts)}] {change.event(texts)}: {self.enterprise_name}"
+        gravest = max(self.changes, key=lambda c: c.rank)
+        return texts.group_title(gravest.severity(texts), self.enterprise_name, len(self.changes))
 
     def _line(self, change: NotifiedChange, texts: Texts) -> str:
-        alarm = change.alarm
-        message = texts.alarm_message(alarm["message"], alarm["message_en"])
-        return f"[{texts.event(change.kind)}] {message} ({alarm['site']}/{alarm['point']}, {alarm['rule']} {alarm['level'] or ''})"
+        message = texts.alarm_message(change.alarm["message"], change.alarm["message_en"])
+        return f"[{change.event(texts)}] {message} ({change.place}, {change.severity(texts)})"
 
     def markdown(self, texts: Texts) -> str:
         lines = [f"### {self.title(texts)}"]

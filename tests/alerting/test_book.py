@@ -41,7 +41,7 @@ def test_lifecycle_active_acknowledged_cleared_closed(book: AlarmBook) -> None:
     event = book.apply_action(action("ack", "a1", T0 + MIN, comment="已通知现场"))
     assert event.kind == "acknowledged" and book.get("a1").state == "acknowledged"
     assert (book.get("a1").acked_by, book.get("a1").acked_at, book.get("a1").ack_comment) == ("duty", T0 + MIN, "已通知现场")
-    with pytest.raises(ActionRefused, match="已被确认"):
+    with pytest.raises(ActionRefused, match="已被签收"):
         book.apply_action(action("ack", "a1", T0 + 2 * MIN, comment="again"))
     book.apply_transition(transition("a1", "cleared", "TK01_LT", at=T0 + 3 * MIN))
     assert book.get("a1").state == "cleared"

@@ -93,7 +93,7 @@ async def test_fire_goes_out_at_once_and_escalates_to_the_prefecture(start_servi
     await eventually(lambda: receiver.paths.count("/prefecture") == 1, what="the prefecture's message")
     await eventually(lambda: receiver.paths.count("/county") == 2, what="both steps at the county desk")
     prefecture = receiver.bodies[receiver.paths.index("/prefecture")]["text"]["content"]
-    assert prefecture.startswith("未确认报警已上报州应急管理局：永顺县人民医院")
+    assert prefecture.startswith("【火警】未签收报警已上报州应急管理局：永顺县人民医院")
     assert receiver.paths.count("/webhook") == 4    # every channel of tier 0 got both steps too
 
 

@@ -46,8 +46,8 @@ async def test_exact_robot_payload_shapes(receiver: Receiver, tmp_path: Path) ->
     formats = ["dingtalk_markdown", "dingtalk_text", "wecom_markdown", "wecom_text", "webhook"]
     await deliver([Channel(f, f"{receiver.url}/{f}") for f in formats], (0.05,), tmp_path / "dead.jsonl", "a1")
     got = dict(zip(receiver.paths, receiver.bodies))
-    title = "报警：永顺县灵溪化工有限公司"
-    line = "[报警] 1号储罐液位高报警 (TF01/TK01_LT, limit high)"
+    title = "【一级报警】报警：永顺县灵溪化工有限公司"
+    line = "[报警] 1号储罐液位高报警 (TF01/TK01_LT, 一级报警)"
     link = "http://duty.example:8400/alarms/a1"
     markdown = f"### {title}\n- {line} [处置]({link})"
     plain = f"{title}\n{line} {link}"
@@ -91,7 +91,7 @@ async def test_storm_groups_one_enterprise_but_never_delays_fire() -> None:
     assert [[c.alarm["id"] for c in n.changes] for n in sent] == [["a1"], ["f1"]]
     await eventually(lambda: len(sent) == 3, 2.0, "the grouped message")
     assert [c.alarm["id"] for c in sent[2].changes] == ["a2", "a3"]
-    assert sent[2].title(ZH) == f"{CHEM}：2 条报警"
+    assert sent[2].title(ZH) == f"【一级报警】{CHEM}：2 条报警"
     await asyncio.sleep(0.4)
     storm.submit(CHEM, change("a4"), urgent=False)        # inside the re-opened window: held, sent by flush
     storm.flush()
@@ -116,6 +116,7 @@ def test_english_texts_when_settings_language_is_en() -> None:
     event = escalated.apply_action({"v": 1, "action_id": "e1", "action": "escalate", "enterprise": CHEM, "ts": T0 + 300_000,
                                     "by": "system:escalation", "alarm": "a1", "tier": 1})
     message = Notification(CHEM, "Lingxi Chemicals", [NotifiedChange.of(event, "http://duty")])
-    assert message.plain(Texts("en")) == ("unacknowledged alarm escalated to the county duty desk: Lingxi Chemicals\n"
+    assert message.plain(Texts("en")) == ("[level-2 alarm] unacknowledged alarm escalated to the county duty desk: "
+                                          "Lingxi Chemicals\n"
                                           "[unacknowledged alarm escalated to the county duty desk] TK01_LT limit high_high "
-                                          "(TF01/TK01_LT, limit high_high) http://duty/alarms/a1")
+                                          "(TF01/TK01_LT, level-2 alarm) http://duty/alarms/a1")

@@ -5,12 +5,12 @@
   const alarmId = body.dataset.alarmId;
   const zh = body.dataset.language === "zh";
   const $ = (id) => document.getElementById(id);
-  const STATES = zh ? {active: "未确认", acknowledged: "已确认", cleared: "已恢复", closed: "已关闭"}
+  const STATES = zh ? {active: "未签收", acknowledged: "已签收", cleared: "已恢复", closed: "已关闭"}
                     : {active: "active", acknowledged: "acknowledged", cleared: "cleared", closed: "closed"};
   const FIELDS = zh
     ? [["message", "报警内容"], ["enterprise", "企业"], ["site", "单元"], ["point", "点位"], ["rule", "规则"],
        ["level", "级别"], ["value", "数值"], ["limit", "限值"], ["started_at", "开始时间"], ["escalated_to", "已上报至"],
-       ["acked_by", "确认人"], ["acked_at", "确认时间"], ["ack_comment", "确认意见"], ["closed_by", "关闭人"],
+       ["acked_by", "签收人"], ["acked_at", "签收时间"], ["ack_comment", "签收意见"], ["closed_by", "关闭人"],
        ["closed_at", "关闭时间"], ["close_note", "处置反馈"]]
     : [["message_en", "Message"], ["enterprise", "Enterprise"], ["site", "Site"], ["point", "Point"], ["rule", "Rule"],
        ["level", "Level"], ["value", "Value"], ["limit", "Limit"], ["started_at", "Started"], ["escalated_to", "Escalated to"],
@@ -39,7 +39,8 @@
     });
     const state = document.createElement("p");
     state.className = "state"; state.id = "state"; state.dataset.state = alarm.state;
-    state.textContent = (zh ? "状态：" : "State: ") + STATES[alarm.state];
+    state.textContent = (zh ? "状态：" : "State: ") + STATES[alarm.state]
+      + (alarm.awaiting_feedback ? (zh ? "（待反馈）" : " (awaiting feedback)") : "");
     const list = document.createElement("dl");
     rows.forEach(([dt, dd]) => list.append(dt, dd));
     $("alarm").replaceChildren(state, list);
