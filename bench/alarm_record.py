@@ -6,7 +6,7 @@ fresh alarm topics, lets one alerting service fold them from the topics (as ever
 the ledger), then restarts alerting ``--restarts`` times, each after ``--tail`` new transitions
 (restored from the ledger plus the tail), and lists every open alarm through the HTTP API
 (``state=active`` then ``state=acknowledged``, 5 000 per page, following ``next``) ``--listings``
-times. Topics, scratch InfluxDB database and ledger are deleted at the end. Last stdout line: JSON.
+times, from a client in a process of its own (this script with ``--list URL``), as a desk would. Topics, scratch InfluxDB database and ledger are deleted at the end. Last stdout line: JSON.
 
     .venv/bin/python bench/alarm_record.py --alarms 100000
 """
@@ -104,6 +104,11 @@ async def ledger_writes(service: AlertingService, repeats: int = 5) -> dict[str,
     return medians
 
 
+async def listings_of(base: str, listings: int) -> list[tuple[float, int, int]]:
+    async with aiohttp.ClientSession() as session:
+        return [await list_open(session, base) for _ in range(listings)]
+
+
 def spread(values: list[float]) -> dict[str, float]:
     return {"min": round(min(values), 3), "median": round(statistics.median(values), 3), "max": round(max(values), 3)}
 
@@ -151,10 +156,9 @@ async def main(alarms: int, open_every: int, enterprises: int, restarts: int, ta
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # noqa: SLF001 - the port the OS picked
-        listed: list[tuple[float, int, int]] = []
-        async with aiohttp.ClientSession() as session:
-            for _ in range(listings):
-                listed.append(await list_open(session, f"http://127.0.0.1:{port}"))
+        client = await asyncio.create_subprocess_exec(sys.executable, __file__, "--list", f"http://127.0.0.1:{port}",
+                                                      "--listings", str(listings), stdout=asyncio.subprocess.PIPE)
+        listed = [tuple(row) for row in orjson.loads((await client.communicate())[0])]
         await runner.cleanup()
         write_ms = await ledger_writes(service)
         await service.stop()
@@ -185,6 +189,10 @@ if __name__ == "__main__":
     parser.add_argument("--restarts", type=int, default=5)
     parser.add_argument("--tail", type=int, default=100, help="new transitions before each restart")
     parser.add_argument("--listings", type=int, default=5)
+    parser.add_argument("--list", metavar="URL", help="only list the open alarms of the API at URL (the client side)")
     args = parser.parse_args()
-    result = asyncio.run(main(args.alarms, args.open_every, args.enterprises, args.restarts, args.tail, args.listings))
-    print(orjson.dumps(result).decode())
+    if args.list:
+        print(orjson.dumps(asyncio.run(listings_of(args.list, args.listings))).decode())
+    else:
+        result = asyncio.run(main(args.alarms, args.open_every, args.enterprises, args.restarts, args.tail, args.listings))
+        print(orjson.dumps(result).decode())

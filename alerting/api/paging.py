@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import heapq
 from collections.abc import Callable, Iterable
+from operator import attrgetter
 
 import orjson
 from aiohttp import web
@@ -64,8 +64,7 @@ def decode_cursor(raw: str | None) -> PageKey | None:
     return started_at, alarm_id
 
 
-def key_of(alarm: Alarm) -> PageKey:
-    return alarm.started_at, alarm.id
+key_of: Callable[[Alarm], PageKey] = attrgetter("started_at", "id")   # type: ignore[assignment]
 
 
 async def alarm_page(in_memory: Iterable[Alarm], wanted: Callable[[Alarm], bool], ledger: Ledger | None,
@@ -77,13 +76,13 @@ async def alarm_page(in_memory: Iterable[Alarm], wanted: Callable[[Alarm], bool]
     copy from memory is kept.
     """
     candidates = [a for a in in_memory if wanted(a) and (before is None or key_of(a) < before)]
-    page = heapq.nlargest(limit + 1, candidates, key=key_of)
+    page = sorted(candidates, key=key_of, reverse=True)[:limit + 1]
     if ledger is not None:
         seen = {a.id for a in candidates}
         overlap = sum(1 for a in candidates if a.closed_at is not None)
         stored = [a for a in await ledger.closed_page(enterprise, since, before, limit + 1 + overlap)
                   if a.id not in seen]
-        page = heapq.nlargest(limit + 1, page + stored, key=key_of)
+        page = sorted(page + stored, key=key_of, reverse=True)[:limit + 1]
     if len(page) > limit:
         return page[:limit], encode_cursor(key_of(page[limit - 1]))
     return page, None
