@@ -49,11 +49,12 @@ def fit(window: list[list[float]], now_ms: float, span_ms: float) -> Line | None
     """The window's line, or None without enough evidence for one (too few, too short, a step, no spread)."""
     if len(window) < MIN_ENTRIES:
         return None
+    first = window[0]
+    if now_ms - first[0] / (first[2] if len(first) > 2 else 1.0) < MIN_SPAN * span_ms:
+        return None
     entries = np.asarray([(e[0], e[1], e[2] if len(e) > 2 else 1.0) for e in window], dtype=np.float64)
     weight = entries[:, 2]
     t, v = entries[:, 0] / weight, entries[:, 1] / weight
-    if now_ms - t[0] < MIN_SPAN * span_ms:
-        return None
     total = weight.sum()
     t_mean, v_mean = (weight * t).sum() / total, (weight * v).sum() / total
     dt = t - t_mean
