@@ -33,7 +33,7 @@ PageKey = tuple[int, str]              # (started_at, id): the listing's order, 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alarms (
     id TEXT PRIMARY KEY, enterprise TEXT NOT NULL, started_at INTEGER NOT NULL, closed INTEGER NOT NULL,
-    revision INTEGER NOT NULL, body BLOB NOT NULL);
+    revision INTEGER NOT NULL, body BLOB NOT NULL);   -- body: the alarm as the API shows it (JSON)
 CREATE INDEX IF NOT EXISTS alarms_closed_newest ON alarms (closed, started_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS alarms_enterprise_newest ON alarms (enterprise, closed, started_at DESC, id DESC);
 CREATE TABLE IF NOT EXISTS alarm_events (
@@ -76,12 +76,15 @@ def event_row(event: AlarmEvent) -> tuple[str, int, str, str | None, bytes]:
 
 
 def alarm_row(alarm: Alarm) -> tuple[str, str, int, int, int, bytes]:
+    """The stored body is the API's JSON of the alarm: one serialisation serves the ledger and the API."""
     return (alarm.id, alarm.enterprise, alarm.started_at, int(alarm.closed_at is not None), alarm.revision,
-            orjson.dumps(alarm.record()))
+            alarm.json_bytes(None))
 
 
 def _alarm(body: bytes) -> Alarm:
-    return Alarm.from_record(orjson.loads(body))
+    alarm = Alarm.from_record(orjson.loads(body))
+    alarm.cached_json = (alarm.revision, body)
+    return alarm
 
 
 class Ledger:

@@ -67,6 +67,13 @@ def decode_cursor(raw: str | None) -> PageKey | None:
 key_of: Callable[[Alarm], PageKey] = attrgetter("started_at", "id")   # type: ignore[assignment]
 
 
+def newest_first(alarms: list[Alarm]) -> list[Alarm]:
+    """Sorted by (started_at, id), descending: two stable sorts on one attribute each beat one on a tuple."""
+    alarms.sort(key=attrgetter("id"), reverse=True)
+    alarms.sort(key=attrgetter("started_at"), reverse=True)
+    return alarms
+
+
 async def alarm_page(in_memory: Iterable[Alarm], wanted: Callable[[Alarm], bool], ledger: Ledger | None,
                      enterprise: str | None, since: int | None, before: PageKey | None,
                      limit: int) -> tuple[list[Alarm], str | None]:
@@ -76,13 +83,13 @@ async def alarm_page(in_memory: Iterable[Alarm], wanted: Callable[[Alarm], bool]
     copy from memory is kept.
     """
     candidates = [a for a in in_memory if wanted(a) and (before is None or key_of(a) < before)]
-    page = sorted(candidates, key=key_of, reverse=True)[:limit + 1]
+    page = newest_first(candidates)[:limit + 1]
     if ledger is not None:
         seen = {a.id for a in candidates}
         overlap = sum(1 for a in candidates if a.closed_at is not None)
         stored = [a for a in await ledger.closed_page(enterprise, since, before, limit + 1 + overlap)
                   if a.id not in seen]
-        page = sorted(page + stored, key=key_of, reverse=True)[:limit + 1]
+        page = newest_first(page + stored)[:limit + 1]
     if len(page) > limit:
         return page[:limit], encode_cursor(key_of(page[limit - 1]))
     return page, None
