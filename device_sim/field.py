@@ -10,7 +10,7 @@ nothing. :mod:`device_sim.field_feed` turns the result into wire records.
 | condition | what happens | truth |
 | --- | --- | --- |
 | ``beach_step`` | dry beach steps to 1.07 × its minimum for 3 h | one ``limit`` alarm at the colour reached; no trend |
-| ``displacement_trend`` | a GNSS point moves 8 mm/h for 1.5 h (rate limit 2), then holds | one ``trend`` warning |
+| ``displacement_trend`` | a GNSS point moves 12 mm/h for 1.5 h (rate limit 2), then holds | one ``trend`` warning |
 | ``gas_pinned`` | a detector pinned at full scale + 0.5 (100.5 %LEL) for 20 min | ``limit`` at its most severe level, and a ``fault`` |
 | ``gas_leak`` | two detectors of a voting group (``points[:2]``) rise to 60 %LEL for 10 min, the others see 15 % of it | one ``vote`` alarm, ``point`` = the group, level ``high_high``; no member ``limit`` |
 | ``dead_channel`` | one point stops reporting for 6 h, its device's others go on | one ``fault`` of that point; no ``offline`` |
@@ -44,7 +44,7 @@ PLATFORM = "platform"               # §9: the platform's own alarm has enterpri
 
 BEACH_STEP_FACTOR = 1.07            # × min_dry_beach: between red (1.0) and orange (1.1)
 BEACH_STEP_S = 3 * 3600.0
-TREND_MM_PER_H = 8.0                # 4 × the county's rate_per_h (2 mm/h): clear of 1 mm GNSS noise
+TREND_MM_PER_H = 12.0               # 6 × the county's rate_per_h (2 mm/h): beyond doubt over 1 mm GNSS noise
 TREND_S = 1.5 * 3600.0
 PINNED_VALUE_ABOVE = 0.5            # pinned at full scale + this
 PINNED_S = 1200.0

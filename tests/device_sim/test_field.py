@@ -243,7 +243,8 @@ def test_rain_stays_under_the_1h_and_24h_lines(county: FieldCounty, series: dict
 
 def test_noise_breaches_no_limit_outside_the_conditions(county: FieldCounty,
                                                         series: dict[tuple[str, str], Series]) -> None:
-    """The truth says noise raises nothing: so no reading outside a value condition is beyond a limit."""
+    """The truth says noise raises nothing: so outside a value condition no two readings in a row are beyond a
+    limit (a single one, a multipath outlier, lasts no time: §8 confirms a run of at least confirm_s)."""
     touched = {(c.enterprise, p) for c in county.conditions if c.kind in ("beach_step", "gas_pinned", "gas_leak")
                for p in c.points}
     checked = 0
@@ -256,7 +257,9 @@ def test_noise_breaches_no_limit_outside_the_conditions(county: FieldCounty,
         assert ((x.values >= low) & (x.values <= high)).all(), key
         for limit in entry.limits.limits:
             beyond = x.values >= limit.threshold if limit.direction == "above" else x.values <= limit.threshold
-            assert not beyond.any(), (key, limit)
+            # one reading beyond lasts no time (a multipath outlier): two in a row would span confirm_s or more
+            assert not (beyond[1:] & beyond[:-1]).any(), (key, limit)
+            assert beyond.mean() < 0.01, (key, limit)
         checked += 1
     assert checked > 100
 
