@@ -7,6 +7,8 @@ Kafka, then acknowledges its messages in arrival order. When Kafka is down the f
 batch fills, the receiver stops taking messages, and the broker stops sending once
 ``ingest_receive_maximum`` messages are unacknowledged (a broker that does not, as Mosquitto 2.0.11
 with a backlog, is made to wait: the link stops reading). Memory stays bounded; nothing is dropped.
+A message over its enterprise's or device's rate (``ingest.limits``) is acknowledged, counted and
+answered without being parsed or written; answers on errors topics have a rate per enterprise too.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from hazmon.settings import Settings
 from hazmon.wire import encode
 from ingest.kafka_sink import KafkaSink
 from ingest.mqtt_link import MqttLink, ingest_link
-from ingest.outbound import FlushBatch, KafkaRecord, Reply
-from ingest.parser import parse_message
+from ingest.limits import RateLimits
+from ingest.outbound import Ack, FlushBatch, KafkaRecord, Reply
+from ingest.parser import ParseRules, parse_message
+from ingest.reasons import printable, text
 from ingest.registry_watch import RegistryWatch
 from ingest.sequence import SeqTracker, SeqVerdict
 from ingest.stats import IngestCounters
@@ -43,6 +47,8 @@ class IngestAdapter:
         self._sink = sink or KafkaSink(settings)
         self._registry = RegistryWatch(settings.registry_dir)
         self._seqs = SeqTracker()
+        self._rules = ParseRules.from_settings(settings)
+        self._limits = RateLimits(settings)
         self._counters = IngestCounters()
         self._batch = FlushBatch(self._topics)
         self._flushing = 0              # messages of the batch being written now
@@ -117,33 +123,50 @@ class IngestAdapter:
             log.info("mqtt connected and subscribed", extra={"instance": self._settings.ingest_instance})
 
     async def _take(self, link: MqttLink, message: paho.MQTTMessage) -> None:
-        topic = message.topic
-        payload = message.payload
         self.messages_taken += 1
-        route = split_topic(topic)
-        if route is None:  # outside the subscribed filters: cannot happen with the broker's routing
-            log.warning("message on an unexpected topic acknowledged and ignored", extra={"topic": topic})
-            self._batch.add_ignored((link, message.mid))
-            self._ready.set()
-            return
-        enterprise, device, kind = route
-        verdict = parse_message(kind, enterprise, device, payload, now_ms(), self._registry.current,
-                                self._settings.language)
-        gap = 0
-        if verdict.seq is not None and not verdict.refused_whole:
-            seen, gap = self._seqs.observe(enterprise, device, verdict.seq)
-            if seen is SeqVerdict.DUPLICATE:
-                self._batch.add_duplicate(verdict, (link, message.mid))
-                self._ready.set()
-                return
-        self._batch.add(verdict, topic, payload, (link, message.mid), gap, self._settings.language)
-        for refusal in verdict.refusals:
-            log.info("refused", extra={"enterprise": enterprise, "device": device, "reason": refusal.reason.value,
-                                       "point": refusal.point, "reading": refusal.reading_index})
+        self._classify(message, (link, message.mid))
         self._ready.set()
         if len(self._batch) >= self._settings.ingest_batch_messages:
             self._room.clear()
             await self._room.wait()
+
+    def _classify(self, message: paho.MQTTMessage, ack: Ack) -> None:
+        """Put the message into the current batch: ignored, rate-limited, duplicate, or parsed."""
+        topic = message.topic
+        payload = message.payload
+        route = split_topic(topic)
+        if route is None:  # outside the subscribed filters: cannot happen with the broker's routing
+            log.warning("message on an unexpected topic acknowledged and ignored", extra={"topic": printable(topic)})
+            self._batch.add_ignored(ack)
+            return
+        enterprise, device, kind = route
+        recv_ms = now_ms()
+        directory = self._registry.current
+        language = self._settings.language
+        first_time = enterprise not in self._limits.limited
+        scope = self._limits.admit(enterprise, device, len(payload), time.monotonic(), directory)
+        if scope is not None:
+            limit = f"{self._limits.limit(scope):g}"
+            if first_time:
+                log.warning("rate limited: messages refused until the rate drops", extra={
+                    "enterprise": printable(enterprise), "device": printable(device), "scope": scope, "limit": limit})
+            self._batch.add_rate_limited(enterprise, device, topic, ack, recv_ms, text(
+                "rate_limited", language, scope=text(scope, language), limit=limit))
+            return
+        verdict = parse_message(kind, enterprise, device, payload, recv_ms, directory, language, self._rules)
+        gap = 0
+        if verdict.seq is not None and not verdict.refused_whole:
+            seen, gap = self._seqs.observe(enterprise, device, verdict.seq)
+            if seen is SeqVerdict.DUPLICATE:
+                self._batch.add_duplicate(verdict, ack)
+                return
+        self._batch.add(verdict, topic, payload, ack, gap, language)
+        if verdict.refusals:
+            first = verdict.refusals[0]
+            log.info("refused", extra={"enterprise": printable(enterprise), "device": printable(device),
+                                       "reasons": ",".join(dict.fromkeys(r.reason.value for r in verdict.refusals)),
+                                       "refusals": len(verdict.refusals), "point": printable(first.point),
+                                       "reading": first.reading_index})
 
     async def _flush_forever(self) -> None:
         while True:
@@ -166,7 +189,8 @@ class IngestAdapter:
             link.ack(mid)
         self._counters.merge(batch.counters)
         for reply in batch.replies:
-            self._send_reply(reply)
+            if self._limits.may_answer(reply.enterprise, time.monotonic()):
+                self._send_reply(reply)
 
     def _send_reply(self, reply: Reply) -> None:
         """Answer on the errors topic in the background; never holds up the data path."""
@@ -190,5 +214,6 @@ class IngestAdapter:
     async def _publish_stats(self) -> None:
         records = [KafkaRecord(self._topics.stats, r["enterprise"].encode(), encode(r))
                    for r in self._counters.take_records(now_ms())]
+        self._limits.limited.clear()  # the next rate refusal of an enterprise is logged again
         if records:
             await self._sink.write_until_done(records)

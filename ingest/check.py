@@ -13,7 +13,7 @@ from hazmon.registry import load_registry
 from hazmon.settings import Settings
 from ingest.directory import DeviceDirectory
 from ingest.mqtt_link import platform_client
-from ingest.parser import Verdict, parse_message
+from ingest.parser import ParseRules, Verdict, parse_message
 from ingest.reasons import Language
 from ingest.topics import device_filters, split_topic
 
@@ -69,6 +69,7 @@ async def watch_enterprise(settings: Settings, enterprise: str, seconds: float) 
     """Subscribe (plainly, beside the adapter's shared group) to ``enterprise``'s topics for ``seconds``."""
     directory = DeviceDirectory.from_registry(await asyncio.to_thread(load_registry, settings.registry_dir))
     report = CheckReport()
+    rules = ParseRules.from_settings(settings)
     client = platform_client(settings, f"hazmon-check-{enterprise}-{time.monotonic_ns() % 10**9}", persistent=False)
     async with client:
         for filter_ in device_filters([enterprise]):
@@ -79,7 +80,7 @@ async def watch_enterprise(settings: Settings, enterprise: str, seconds: float) 
                     route = split_topic(message.topic.value)
                     if route is not None and isinstance(message.payload, bytes):
                         report.add(parse_message(route[2], route[0], route[1], message.payload,
-                                                 time.time_ns() // 1_000_000, directory, settings.language))
+                                                 time.time_ns() // 1_000_000, directory, settings.language, rules))
         except TimeoutError:
             pass
     return report

@@ -1,5 +1,9 @@
 """One flush worth of work: the Kafka records, the MQTT acknowledgements and the counters that
-belong to a run of MQTT messages, so that they succeed or are retried together."""
+belong to a run of MQTT messages, so that they succeed or are retried together.
+
+A refused message is one dead-letter record, whatever the number of its refusals (§6 rev. 1.1): its
+original bytes once, with a header listing every refusal. One record per refused reading made a
+256 KiB message with 1 000 bad readings 256 MB of Kafka."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import orjson
 
 from hazmon.wire import WIRE_VERSION, ReadingBatch, encode
 from ingest.parser import Refusal, Verdict
-from ingest.reasons import Language
+from ingest.reasons import Language, Reason
 from ingest.stats import IngestCounters
 from ingest.topics import KafkaTopics, errors_topic
 
@@ -38,6 +42,7 @@ class KafkaRecord:
 class Reply:
     """An answer on a device's errors topic (data standard §2)."""
 
+    enterprise: str
     topic: str
     payload: bytes
 
@@ -62,6 +67,14 @@ class FlushBatch:
         self.add_ignored(ack)
         self.counters.of(verdict.enterprise).duplicates += 1
 
+    def add_rate_limited(self, enterprise: str, device: str, mqtt_topic: str, ack: Ack, recv_ms: int,
+                         detail: str) -> None:
+        """A message over its enterprise's or device's rate: acknowledged, counted and answered, but
+        neither parsed nor kept (keeping a flood would pass it on to Kafka)."""
+        self.add_ignored(ack)
+        self.counters.of(enterprise).refused[Reason.RATE_LIMITED.value] += 1
+        self.replies.append(_reply(enterprise, device, mqtt_topic, recv_ms, Reason.RATE_LIMITED.value, detail))
+
     def add(self, verdict: Verdict, mqtt_topic: str, payload: bytes, ack: Ack, gap: int,
             language: Language) -> None:
         """Everything one parsed message needs written before its acknowledgement."""
@@ -80,9 +93,9 @@ class FlushBatch:
             counts.accepted += 1
         for refusal in verdict.refusals:
             counts.refused[refusal.reason.value] += 1
-            self.records.append(KafkaRecord(self.topics.deadletter, key, payload,
-                                            _deadletter_headers(verdict, mqtt_topic, refusal)))
         if verdict.refusals:
+            self.records.append(KafkaRecord(self.topics.deadletter, key, payload,
+                                            _deadletter_headers(verdict, mqtt_topic)))
             self.replies += _replies(verdict, mqtt_topic, language)
 
     def _add_readings(self, verdict: Verdict) -> None:
@@ -110,13 +123,21 @@ class FlushBatch:
         return self.records + grouped
 
 
-def _deadletter_headers(verdict: Verdict, mqtt_topic: str, refusal: Refusal) -> list[tuple[str, bytes]]:
-    headers = [("mqtt_topic", mqtt_topic.encode()), ("reason", refusal.reason.value.encode()),
-               ("detail", refusal.detail.encode()), ("recv_ms", str(verdict.recv_ms).encode()),
-               ("enterprise", verdict.enterprise.encode()), ("device", verdict.device.encode())]
-    if refusal.reading_index is not None:
-        headers.append(("reading_index", str(refusal.reading_index).encode()))
-    return headers
+def _deadletter_headers(verdict: Verdict, mqtt_topic: str) -> list[tuple[str, bytes]]:
+    """``reason``: the message's reasons in order of first appearance, comma-separated; ``detail``: the
+    first refusal's text; ``refusals``: JSON ``[{"reason", "reading", "point"}]``, every refusal
+    (``reading`` null for the whole message)."""
+    refusals = verdict.refusals
+    reasons = ",".join(dict.fromkeys(r.reason.value for r in refusals))
+    listed = orjson.dumps([{"reason": r.reason.value, "reading": r.reading_index, "point": r.point} for r in refusals])
+    return [("mqtt_topic", mqtt_topic.encode()), ("reason", reasons.encode()), ("detail", refusals[0].detail.encode()),
+            ("refusals", listed), ("recv_ms", str(verdict.recv_ms).encode()),
+            ("enterprise", verdict.enterprise.encode()), ("device", verdict.device.encode())]
+
+
+def _reply(enterprise: str, device: str, mqtt_topic: str, recv_ms: int, reason: str, detail: str) -> Reply:
+    return Reply(enterprise, errors_topic(enterprise, device), orjson.dumps(
+        {"v": WIRE_VERSION, "ts": recv_ms, "topic": mqtt_topic, "reason": reason, "detail": detail}))
 
 
 def _replies(verdict: Verdict, mqtt_topic: str, language: Language) -> list[Reply]:
@@ -124,12 +145,10 @@ def _replies(verdict: Verdict, mqtt_topic: str, language: Language) -> list[Repl
     by_reason: dict[str, list[Refusal]] = defaultdict(list)
     for refusal in verdict.refusals:
         by_reason[refusal.reason.value].append(refusal)
-    topic = errors_topic(verdict.enterprise, verdict.device)
     replies = []
     for reason, refusals in by_reason.items():
         detail = "; ".join(r.detail for r in refusals[:MAX_REPLY_DETAILS])
         if len(refusals) > MAX_REPLY_DETAILS:
             detail += f" (+{len(refusals) - MAX_REPLY_DETAILS}" + (" 条)" if language == "zh" else " more)")
-        replies.append(Reply(topic, orjson.dumps({"v": WIRE_VERSION, "ts": verdict.recv_ms, "topic": mqtt_topic,
-                                                  "reason": reason, "detail": detail})))
+        replies.append(_reply(verdict.enterprise, verdict.device, mqtt_topic, verdict.recv_ms, reason, detail))
     return replies

@@ -12,15 +12,32 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from hazmon.settings import Settings
 from hazmon.wire import EVENT_NAMES, WIRE_VERSION, DeviceStatus, Event, Quality, TsSource
 from ingest.directory import DeviceDirectory
 from ingest.reasons import Language, Reason, text
-from ingest.timestamps import parse_ts, too_far_ahead
+from ingest.timestamps import parse_ts, ts_problem
 from ingest.topics import Kind
 
 MAX_BYTES = 256 * 1024
 MAX_READINGS = 1000
 _QUALITY = {"good": int(Quality.GOOD), "uncertain": int(Quality.UNCERTAIN), "bad": int(Quality.BAD)}
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True, slots=True)
+class ParseRules:
+    """The limits of §6 that are settings: how old a timestamp may be, how long an event's text."""
+
+    max_age_ms: int
+    text_max: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ParseRules:
+        return cls(settings.ingest_max_age_s * 1000, settings.ingest_event_text_max)
+
+
+DEFAULT_RULES = ParseRules.from_settings(Settings.model_construct())  # the settings' defaults, no environment
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,18 +94,18 @@ def _show(value: object) -> str:
 
 
 def parse_message(kind: Kind, enterprise: str, device: str, payload: bytes, recv_ms: int,
-                  directory: DeviceDirectory, language: Language = "zh") -> Verdict:
+                  directory: DeviceDirectory, language: Language = "zh", rules: ParseRules = DEFAULT_RULES) -> Verdict:
     """Apply §3–§6 to one message received on ``hazmon/v1/{enterprise}/{device}/{kind}``."""
     verdict = Verdict(kind, enterprise, device, recv_ms)
     try:
         body = _decode(payload, language)
         _check_device(enterprise, device, directory, language)
         if kind is Kind.TELEMETRY:
-            _telemetry(body, verdict, directory, language)
+            _telemetry(body, verdict, directory, language, rules)
         elif kind is Kind.EVENT:
-            verdict.event = _event(body, verdict, directory, language)
+            verdict.event = _event(body, verdict, directory, language, rules)
         else:
-            verdict.status = _status(body, verdict, language)
+            verdict.status = _status(body, verdict, language, rules)
     except _Refused as refused:
         verdict.refusals = [refused.refusal]
         verdict.readings = ReadingColumns()
@@ -121,28 +138,30 @@ def _check_device(enterprise: str, device: str, directory: DeviceDirectory, lang
         raise _refuse(Reason.UNKNOWN_DEVICE, "unknown_device", language, enterprise=enterprise, device=device)
 
 
-def _message_ts(body: dict, recv_ms: int) -> tuple[int | None, int, str | None]:
+def _message_ts(body: dict, recv_ms: int, rules: ParseRules) -> tuple[int | None, int, str | None]:
     """(ts, TsSource, problem text key): ts is None with a problem when the message's ts is bad."""
     raw = body.get("ts")
     if raw is None:
         return recv_ms, int(TsSource.PLATFORM), None
     ts = parse_ts(raw)
-    if ts is None:
-        return None, int(TsSource.MESSAGE), "ts_unparseable"
-    if too_far_ahead(ts, recv_ms):
-        return None, int(TsSource.MESSAGE), "ts_future"
-    return ts, int(TsSource.MESSAGE), None
+    problem = ts_problem(ts, recv_ms, rules.max_age_ms)
+    return (None if problem else ts), int(TsSource.MESSAGE), problem
 
 
-def _whole_message_ts(body: dict, recv_ms: int, language: Language) -> tuple[int, int]:
-    ts, source, problem = _message_ts(body, recv_ms)
+def _problem_text(problem: str, language: Language, rules: ParseRules) -> str:
+    return text(problem, language, days=f"{rules.max_age_ms / DAY_MS:g}")
+
+
+def _whole_message_ts(body: dict, recv_ms: int, language: Language, rules: ParseRules) -> tuple[int, int]:
+    ts, source, problem = _message_ts(body, recv_ms, rules)
     if ts is None:
         raise _refuse(Reason.BAD_TS, "bad_message_ts", language, value=_show(body.get("ts")),
-                      problem=text(problem, language))
+                      problem=_problem_text(problem, language, rules))
     return ts, source
 
 
-def _telemetry(body: dict, verdict: Verdict, directory: DeviceDirectory, language: Language) -> None:
+def _telemetry(body: dict, verdict: Verdict, directory: DeviceDirectory, language: Language,
+               rules: ParseRules) -> None:
     seq = body.get("seq")
     if seq is not None and (type(seq) is not int or seq < 0):
         raise _refuse(Reason.BAD_SHAPE, "bad_seq", language, value=_show(seq))
@@ -152,7 +171,7 @@ def _telemetry(body: dict, verdict: Verdict, directory: DeviceDirectory, languag
     if len(readings) > MAX_READINGS:
         raise _refuse(Reason.BAD_SHAPE, "too_many_readings", language, count=len(readings), limit=MAX_READINGS)
     verdict.seq = seq
-    msg_ts, msg_src, msg_problem = _message_ts(body, verdict.recv_ms)
+    msg_ts, msg_src, msg_problem = _message_ts(body, verdict.recv_ms, rules)
     device_key = (verdict.enterprise, verdict.device)
     allowed = directory.telemetry_points.get(device_key, frozenset())
     out = verdict.readings
@@ -189,10 +208,11 @@ def _telemetry(body: dict, verdict: Verdict, directory: DeviceDirectory, languag
             shown = body.get("ts")
         else:
             ts, source, shown = parse_ts(raw_ts), int(TsSource.READING), raw_ts
-            problem = "ts_unparseable" if ts is None else "ts_future" if too_far_ahead(ts, recv_ms) else None
+            problem = ts_problem(ts, recv_ms, rules.max_age_ms)
         if problem is not None:
             refusals.append(Refusal(Reason.BAD_TS, text("bad_reading_ts", language, index=index, point=point,
-                                                        value=_show(shown), problem=text(problem, language)),
+                                                        value=_show(shown),
+                                                        problem=_problem_text(problem, language, rules)),
                                     index, point))
             continue
         out.points.append(point)
@@ -202,7 +222,7 @@ def _telemetry(body: dict, verdict: Verdict, directory: DeviceDirectory, languag
         out.ts_src.append(source)
 
 
-def _event(body: dict, verdict: Verdict, directory: DeviceDirectory, language: Language) -> Event:
+def _event(body: dict, verdict: Verdict, directory: DeviceDirectory, language: Language, rules: ParseRules) -> Event:
     point = body.get("point")
     if type(point) is not str:
         raise _refuse(Reason.BAD_SHAPE, "event_missing_point", language)
@@ -214,15 +234,15 @@ def _event(body: dict, verdict: Verdict, directory: DeviceDirectory, language: L
     note = body.get("text", "")
     if type(note) is not str:
         raise _refuse(Reason.BAD_SHAPE, "bad_text", language)
-    ts, source = _whole_message_ts(body, verdict.recv_ms, language)
+    ts, source = _whole_message_ts(body, verdict.recv_ms, language, rules)
     return Event(v=WIRE_VERSION, enterprise=verdict.enterprise, device=verdict.device, point=point, event=name,
-                 ts=ts, ts_src=source, text=note, recv_ms=verdict.recv_ms)
+                 ts=ts, ts_src=source, text=note[:rules.text_max], recv_ms=verdict.recv_ms)
 
 
-def _status(body: dict, verdict: Verdict, language: Language) -> DeviceStatus:
+def _status(body: dict, verdict: Verdict, language: Language, rules: ParseRules) -> DeviceStatus:
     online = body.get("online")
     if type(online) is not bool:
         raise _refuse(Reason.BAD_SHAPE, "bad_online", language)
-    ts, _ = _whole_message_ts(body, verdict.recv_ms, language)
+    ts, _ = _whole_message_ts(body, verdict.recv_ms, language, rules)
     return DeviceStatus(v=WIRE_VERSION, enterprise=verdict.enterprise, device=verdict.device, online=online,
                         ts=ts, recv_ms=verdict.recv_ms)

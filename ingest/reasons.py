@@ -6,10 +6,12 @@ in ``hazmon ingest check``, in Simplified Chinese by default and English as an o
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Literal
 
 Language = Literal["zh", "en"]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class Reason(StrEnum):
@@ -25,6 +27,8 @@ class Reason(StrEnum):
     # hazmon additions (docs/ingest.md): topic and registry disagree; an event name outside §4
     UNKNOWN_DEVICE = "unknown_device"
     BAD_EVENT = "bad_event"
+    # hazmon addition (§6 rev. 1.1: rate limits per enterprise): over the enterprise's or device's rate
+    RATE_LIMITED = "rate_limited"
 
 
 _TEXTS: dict[str, dict[Language, str]] = {
@@ -44,12 +48,17 @@ _TEXTS: dict[str, dict[Language, str]] = {
     "bad_message_ts": {"zh": "消息时间戳 {value} {problem}", "en": "message timestamp {value} {problem}"},
     "ts_unparseable": {"zh": "无法解析（应为整数毫秒或带时区偏移的 RFC 3339）", "en": "cannot be parsed (integer milliseconds or RFC 3339 with an offset)"},
     "ts_future": {"zh": "超前平台时间 5 分钟以上", "en": "is more than 5 minutes in the future"},
+    "ts_past": {"zh": "早于平台时间 {days} 天以上", "en": "is more than {days} days in the past"},
     "unknown_enterprise": {"zh": "企业 {enterprise} 未登记", "en": "enterprise {enterprise} is not registered"},
     "unknown_device": {"zh": "设备 {device} 未在企业 {enterprise} 的清单中登记", "en": "device {device} is not registered for enterprise {enterprise}"},
     "event_point": {"zh": "事件的点位 {point} 不在本设备的登记清单中", "en": "event point {point} is not registered to this device"},
     "event_missing_point": {"zh": "事件缺少 point 字段", "en": "the event has no point"},
     "bad_event": {"zh": "事件 {value} 不在标准列表中（{allowed}）", "en": "event {value} is not one of the standard's ({allowed})"},
     "bad_text": {"zh": "事件 text 必须是字符串", "en": "the event's text must be a string"},
+    "rate_limited": {"zh": "超过速率上限（{scope}每秒 {limit}），本消息未接收", "en": "over the rate limit ({scope}: {limit} per second); message not taken"},
+    "scope_enterprise_msgs": {"zh": "企业消息", "en": "enterprise messages"},
+    "scope_enterprise_bytes": {"zh": "企业字节", "en": "enterprise bytes"},
+    "scope_device_msgs": {"zh": "设备消息", "en": "device messages"},
     "bad_online": {"zh": "状态消息的 online 必须是 true 或 false", "en": "online must be true or false in a status message"},
 }
 
@@ -57,6 +66,12 @@ _TEXTS: dict[str, dict[Language, str]] = {
 def text(key: str, language: Language, **facts: object) -> str:
     """The operator-facing sentence ``key`` in ``language`` with ``facts`` filled in."""
     return _TEXTS[key][language].format(**{k: _short(v) for k, v in facts.items()})
+
+
+def printable(value: object) -> str:
+    """``value`` for a log line: control characters (newlines too) escaped, so device data cannot
+    forge or break lines; other text, Chinese included, as it is."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), str(value))
 
 
 def _short(value: object) -> str:

@@ -2,7 +2,10 @@
 
 A device's recent sequence numbers are remembered in a bounded window, so a redelivered message
 is recognised even after later ones arrived. A number far below the window means the device
-restarted its counter: the device's history starts over.
+restarted its counter, and one more than ``MAX_JUMP`` above the highest means it jumped or
+overflowed (a device may send any JSON integer): either way the device's history starts over and no
+gap is counted, so the ``gaps`` counter stays a plausible count of lost messages (it once reached
+2^64 - 3, which InfluxDB refuses as an int64 field, and the stats writer retried that batch for good).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 WINDOW = 4096
+MAX_JUMP = 1_000_000  # more skipped messages than this is a new counter, not a loss
 
 
 class SeqVerdict(Enum):
@@ -40,7 +44,7 @@ class SeqTracker:
         """Whether ``seq`` is new for the device, and how many messages were skipped before it."""
         key = (enterprise, device)
         state = self.devices.get(key)
-        if state is None or seq < state.highest - WINDOW:
+        if state is None or seq < state.highest - WINDOW or seq > state.highest + MAX_JUMP:
             state = self.devices[key] = _DeviceSeqs(seq)
             state.remember(seq)
             return SeqVerdict.NEW, 0

@@ -1,4 +1,5 @@
-"""Timestamps of the data standard §3: integer milliseconds, or RFC 3339 with an offset."""
+"""Timestamps of the data standard §3: integer milliseconds, or RFC 3339 with an offset; §6: at most
+5 minutes ahead of the platform, and not older than a set age (7 days by default)."""
 
 from __future__ import annotations
 
@@ -39,3 +40,14 @@ def _parse_rfc3339(value: str) -> int | None:
 
 def too_far_ahead(ts_ms: int, recv_ms: int) -> bool:
     return ts_ms - recv_ms > MAX_FUTURE_MS
+
+
+def ts_problem(ts_ms: int | None, recv_ms: int, max_age_ms: int) -> str | None:
+    """None for a good timestamp, else the text key of what is wrong with it (§6)."""
+    if ts_ms is None:
+        return "ts_unparseable"
+    if too_far_ahead(ts_ms, recv_ms):
+        return "ts_future"
+    if recv_ms - ts_ms > max_age_ms:
+        return "ts_past"
+    return None

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from hazmon.registry.limits import COLOR_TYPES, EffectiveLimits, effective_limits
 from hazmon.registry.models import EnterpriseFile, Point, PointType, Site
+from hazmon.settings import get_settings
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -176,8 +177,12 @@ def fingerprint(directory: Path) -> str:
     return digest.hexdigest()
 
 
-def load_registry(directory: Path) -> Registry:
-    """Validate every registry file of ``directory``; raises :class:`RegistryError` listing all problems."""
+def load_registry(directory: Path, platform_user: str | None = None) -> Registry:
+    """Validate every registry file of ``directory``; raises :class:`RegistryError` listing all problems.
+
+    No enterprise may take the platform's MQTT username (``platform_user``, default the setting
+    ``mqtt_platform_user``): its broker account would be the platform's, with the platform's rights."""
+    platform_user = platform_user or get_settings().mqtt_platform_user
     if not directory.is_dir():
         raise RegistryError([Problem(directory, None, "", "registry directory does not exist")])
     enterprises: dict[str, EnterpriseFile] = {}
@@ -194,6 +199,9 @@ def load_registry(directory: Path) -> Registry:
             problems.extend(exc.problems)
             continue
         ent_id = doc.enterprise.id
+        if ent_id == platform_user:
+            problems.append(Problem(path, 1, "enterprise.id", f"{ent_id!r} is the platform's MQTT account, not an enterprise's"))
+            continue
         if ent_id in enterprises:
             problems.append(Problem(path, 1, "enterprise.id", f"enterprise {ent_id!r} is also registered in {files[ent_id]}"))
             continue

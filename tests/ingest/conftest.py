@@ -89,6 +89,7 @@ def _connack_success(client: paho.Client) -> bool:
 
 
 UNIT_ENTERPRISE = "E1"
+RECENT_MS = time.time_ns() // 1_000_000 - 3_600_000  # a fixed start for the servers' tests: within §6's 7 days
 
 
 @pytest.fixture(scope="session")

@@ -17,12 +17,12 @@ from hazmon.settings import Settings
 from ingest.adapter import IngestAdapter
 from ingest.mqtt_link import ingest_link
 from ingest.topics import KafkaTopics
-from tests.ingest.conftest import IngestEnterprise, ingest_settings_for, read_kafka
+from tests.ingest.conftest import RECENT_MS, IngestEnterprise, ingest_settings_for, read_kafka
 
 pytestmark = pytest.mark.servers
 RECEIVE_MAXIMUM = 50
 BACKLOG = 4000
-T0 = 1_764_000_000_000
+T0 = RECENT_MS
 
 
 async def queue_backlog(settings: Settings, enterprise: IngestEnterprise, messages: int = BACKLOG) -> None:

@@ -19,7 +19,7 @@ from hazmon.stack.kafka import Kafka
 from hazmon.stack.manager import up_one
 from ingest.adapter import IngestAdapter
 from ingest.topics import KafkaTopics
-from tests.ingest.conftest import IngestEnterprise, ingest_settings_for, read_kafka
+from tests.ingest.conftest import RECENT_MS, IngestEnterprise, ingest_settings_for, read_kafka
 
 pytestmark = pytest.mark.servers
 RECEIVE_MAXIMUM = 300
@@ -70,7 +70,7 @@ async def publish_steadily(settings: Settings, enterprise: IngestEnterprise, cou
                               password=enterprise.password, protocol=aiomqtt.ProtocolVersion.V5) as device:
         while not stop.is_set():
             count[0] += 1
-            body = {"v": 1, "seq": count[0], "ts": 1_764_000_000_000 + count[0],
+            body = {"v": 1, "seq": count[0], "ts": RECENT_MS + count[0],
                     "readings": [{"point": "TK01_LT", "value": float(count[0])}]}
             await device.publish(f"hazmon/v1/{enterprise.id}/RTU01/telemetry", orjson.dumps(body), qos=1)
             await asyncio.sleep(1 / RATE_PER_S)
@@ -113,4 +113,4 @@ async def test_kafka_stopped_for_20_s_under_load(mosquitto: Settings, private_ka
     assert RECEIVE_MAXIMUM // 2 <= peak_in_flight <= RECEIVE_MAXIMUM
     assert peak_rss - rss_at_stop < 50 * 1024  # no growth with the backlog (the broker holds it)
     seen = {ts for record in records for ts in orjson.loads(record.value)["ts"]}
-    assert seen == {1_764_000_000_000 + n for n in range(1, want + 1)}
+    assert seen == {RECENT_MS + n for n in range(1, want + 1)}

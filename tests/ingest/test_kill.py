@@ -17,11 +17,11 @@ import pytest
 
 from hazmon.settings import Settings
 from ingest.topics import KafkaTopics
-from tests.ingest.conftest import IngestEnterprise, ingest_settings_for, read_kafka
+from tests.ingest.conftest import RECENT_MS, IngestEnterprise, ingest_settings_for, read_kafka
 
 pytestmark = pytest.mark.servers
 MESSAGES, PER_MESSAGE = 1000, 10
-T0 = 1_764_000_000_000
+T0 = RECENT_MS
 
 
 def adapter_env(settings: Settings) -> dict[str, str]:

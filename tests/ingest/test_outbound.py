@@ -1,5 +1,6 @@
 """One flush batch: readings of many messages per record, in order, records split below Kafka's
-size limit, acknowledgements in arrival order, one errors answer per reason."""
+size limit, acknowledgements in arrival order, one errors answer per reason, one dead letter per
+refused message."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ingest.topics import KafkaTopics, Kind
 from tests.ingest.conftest import UNIT_ENTERPRISE
 
 RECV = 1_764_376_900_000
+BASE = RECV - 3_600_000  # readings of the last hour
 
 
 class Connection:
@@ -21,7 +23,7 @@ class Connection:
 
 
 def telemetry(directory: DeviceDirectory, first_ts: int, count: int, bad: int = 0) -> tuple[bytes, object]:
-    readings = [{"point": "TK01_LT", "value": 1.0, "ts": first_ts + i} for i in range(count)]
+    readings = [{"point": "TK01_LT", "value": 1.0, "ts": BASE + first_ts + i} for i in range(count)]
     readings += [{"point": f"NOPE{i}", "value": 1.0} for i in range(bad)]
     payload = orjson.dumps({"v": 1, "readings": readings})
     return payload, parse_message(Kind.TELEMETRY, UNIT_ENTERPRISE, "RTU01", payload, RECV, directory, "en")
@@ -38,19 +40,20 @@ def test_readings_of_many_messages_share_records_in_order(directory: DeviceDirec
     records = batch.kafka_records()
     assert [mid for _, mid in batch.acks] == list(range(1, messages + 1))
     assert len(records) == 3 and all(r.key == UNIT_ENTERPRISE.encode() for r in records)
-    stamps = [ts for r in records for ts in orjson.loads(r.value)["ts"]]
+    stamps = [ts - BASE for r in records for ts in orjson.loads(r.value)["ts"]]
     assert stamps == list(range(messages * per_message))
     assert all(len(orjson.loads(r.value)["ts"]) <= MAX_READINGS_PER_RECORD for r in records)
     assert batch.counters.of(UNIT_ENTERPRISE).accepted == messages * per_message
 
 
-def test_one_answer_per_reason_and_one_dead_letter_per_refusal(directory: DeviceDirectory) -> None:
+def test_one_answer_per_reason_and_one_dead_letter_per_message(directory: DeviceDirectory) -> None:
     batch = FlushBatch(KafkaTopics.from_settings(Settings()))
-    payload, verdict = telemetry(directory, RECV, 1, bad=MAX_REPLY_DETAILS + 3)
+    payload, verdict = telemetry(directory, 0, 1, bad=MAX_REPLY_DETAILS + 3)
     batch.add(verdict, "hazmon/v1/E1/RTU01/telemetry", payload, (Connection(), 1), 0, "en")
     dead = [r for r in batch.kafka_records() if r.topic.startswith("hazmon.deadletter")]
-    assert len(dead) == MAX_REPLY_DETAILS + 3 and all(r.value == payload for r in dead)
-    assert [dict(r.headers)["reading_index"] for r in dead] == [str(i).encode() for i in range(1, MAX_REPLY_DETAILS + 4)]
+    assert len(dead) == 1 and dead[0].value == payload
+    listed = orjson.loads(dict(dead[0].headers)["refusals"])
+    assert [(r["reason"], r["reading"]) for r in listed] == [("unknown_point", i) for i in range(1, MAX_REPLY_DETAILS + 4)]
     assert len(batch.replies) == 1
     answer = orjson.loads(batch.replies[0].payload)
     assert answer["reason"] == "unknown_point" and answer["detail"].endswith("(+3 more)")

@@ -4,6 +4,7 @@ and an attacker enterprise with their accounts, and an adapter with the platform
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiomqtt
+import orjson
 import pytest
 
 from hazmon.secrets import Secrets, load_secrets
@@ -21,9 +23,12 @@ from hazmon.settings import Settings
 from hazmon.stack.mosquitto import Mosquitto
 from hazmon.stack.service import port_open
 from ingest.adapter import IngestAdapter
-from tests.ingest.conftest import running_adapter, wait_for_account, write_registry
+from tests.ingest.conftest import (  # noqa: F401 - the ingest suite's fixtures serve this one too
+    adapter, device, ingest_settings, kafka_topics, running_adapter, test_enterprise, wait_for_account,
+    write_registry)
 
 VICTIM, ATTACKER = "TSEC-VICTIM", "TSEC-ATTACKER"
+T0 = time.time_ns() // 1_000_000 - 3_600_000  # an hour ago: recent enough to be taken (§6: 7 days)
 
 
 @dataclass(frozen=True)
@@ -86,3 +91,17 @@ def platform_settings(broker: Broker, kafka: str, unique: str) -> Settings:
 async def platform_adapter(platform_settings: Settings) -> AsyncIterator[IngestAdapter]:
     async with running_adapter(platform_settings) as running:
         yield running
+
+
+def readings(records: list) -> list[int]:
+    """The reading timestamps of ReadingBatch records."""
+    return [ts for record in records for ts in orjson.loads(record.value)["ts"]]
+
+
+async def publish_victim(broker: Broker, count: int, first: int, pause_s: float = 0.0) -> None:
+    """The victim's gateway publishes ``count`` one-reading messages, reading ``n`` at ``T0 + n``."""
+    async with enterprise_client(broker, VICTIM, f"victim-gw-{first}") as victim:
+        for n in range(first, first + count):
+            body = {"v": 1, "seq": n + 1, "readings": [{"point": "TK01_LT", "value": 1.0, "ts": T0 + n}]}
+            await victim.publish(f"hazmon/v1/{VICTIM}/RTU01/telemetry", orjson.dumps(body), qos=1)
+            await asyncio.sleep(pause_s)

@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 
 import aiomqtt
-import orjson
 import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -18,26 +17,13 @@ from hazmon.settings import Settings
 from ingest.adapter import IngestAdapter
 from ingest.topics import KafkaTopics
 from tests.ingest.conftest import read_kafka
-from tests.security.conftest import ATTACKER, VICTIM, Broker, enterprise_client
+from tests.security.conftest import ATTACKER, T0, VICTIM, Broker, enterprise_client, publish_victim, readings
 
 pytestmark = pytest.mark.servers
 
 # what an enterprise can read in the docs, the README and earlier releases, or simply guess
 GUESSED_GROUPS = ("hazmon-ingest", "hazmon", "ingest", "hazmon-platform")
 GUESSED_CLIENT_IDS = ("hazmon-ingest-1", "hazmon-ingest-2", "hazmon-ingest", "hazmon-platform")
-T0 = 1_764_000_000_000
-
-
-def readings(records: list) -> list[int]:
-    return [ts for record in records for ts in orjson.loads(record.value)["ts"]]
-
-
-async def publish_victim(broker: Broker, count: int, first: int, pause_s: float = 0.0) -> None:
-    async with enterprise_client(broker, VICTIM, f"victim-gw-{first}") as victim:
-        for n in range(first, first + count):
-            body = {"v": 1, "seq": n + 1, "readings": [{"point": "TK01_LT", "value": 1.0, "ts": T0 + n}]}
-            await victim.publish(f"hazmon/v1/{VICTIM}/RTU01/telemetry", orjson.dumps(body), qos=1)
-            await asyncio.sleep(pause_s)
 
 
 async def _hold_subscriptions(broker: Broker, identifier: str, filters: list[str], seen: list[str],

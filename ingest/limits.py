@@ -1,0 +1,93 @@
+"""Rate limits per enterprise and per device (data standard §6 rev. 1.1): one misbehaving gateway
+slows nobody else.
+
+Token buckets, each holding ``ingest_rate_burst_s`` seconds' worth: an enterprise's messages and
+payload bytes, a registered device's messages, and the answers on an enterprise's errors topics
+(a gateway starting up with a wrong configuration gets every answer at first). The burst lets
+through at once what the broker kept for the adapter while it was away (a 10-minute outage of a
+device sending once a second is 600 messages): the adapter sees when a message arrives, not when
+it was published. A message over a limit is acknowledged, counted and answered (``rate_limited``)
+but neither parsed nor written, so a flood costs the adapter little more than receiving it.
+Buckets exist only for registered enterprises and devices: their number is bounded by the
+registry, whatever topics a gateway makes up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hazmon.settings import Settings
+from ingest.directory import DeviceDirectory
+
+
+@dataclass(slots=True)
+class TokenBucket:
+    """``rate`` tokens per second, at most ``capacity`` in store."""
+
+    rate: float
+    capacity: float
+    tokens: float
+    stamp: float
+
+    @classmethod
+    def full(cls, rate: float, seconds: float, now: float) -> TokenBucket:
+        capacity = max(rate * seconds, 1.0)
+        return cls(rate, capacity, capacity, now)
+
+    def refill(self, now: float) -> float:
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        return self.tokens
+
+
+class RateLimits:
+    """Which messages and answers are within their enterprise's and device's rates; 0 turns a limit off."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._limits = {"scope_enterprise_msgs": settings.ingest_enterprise_max_msgs_s,
+                        "scope_enterprise_bytes": float(settings.ingest_enterprise_max_bytes_s),
+                        "scope_device_msgs": settings.ingest_device_max_msgs_s}
+        self._burst_s = settings.ingest_rate_burst_s
+        self._answers_rate = settings.ingest_enterprise_max_answers_s
+        self._buckets: dict[tuple[str, ...], TokenBucket] = {}
+        self.limited: set[str] = set()  # enterprises refused for their rate since the caller last cleared it
+
+    def admit(self, enterprise: str, device: str, size: int, now: float, directory: DeviceDirectory) -> str | None:
+        """None when the message may be taken (its tokens are then spent), else the text key of the
+        limit it is over. Unregistered enterprises are not limited here: the parser refuses them."""
+        if enterprise not in directory.enterprises:
+            return None
+        wanted = [("scope_enterprise_msgs", (enterprise, "msgs"), 1.0),
+                  ("scope_enterprise_bytes", (enterprise, "bytes"), float(size))]
+        if (enterprise, device) in directory.event_points:
+            wanted.append(("scope_device_msgs", (enterprise, device, "msgs"), 1.0))
+        buckets = []
+        for scope, key, cost in wanted:
+            rate = self._limits[scope]
+            if not rate:
+                continue
+            bucket = self._bucket(key, rate, now)
+            if bucket.refill(now) < min(cost, bucket.capacity):  # a message larger than the burst passes when full
+                self.limited.add(enterprise)
+                return scope
+            buckets.append((bucket, cost))
+        for bucket, cost in buckets:
+            bucket.tokens -= cost
+        return None
+
+    def may_answer(self, enterprise: str, now: float) -> bool:
+        """Whether one more answer on the enterprise's errors topics is within its rate (spent if so)."""
+        bucket = self._bucket((enterprise, "answers"), self._answers_rate, now)
+        if bucket.refill(now) < 1.0:
+            return False
+        bucket.tokens -= 1.0
+        return True
+
+    def limit(self, scope: str) -> float:
+        return self._limits[scope]
+
+    def _bucket(self, key: tuple[str, ...], rate: float, now: float) -> TokenBucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = TokenBucket.full(rate, self._burst_s, now)
+        return bucket
