@@ -1,4 +1,5 @@
-"""``hazmon secrets show [ENTERPRISE]``: print MQTT passwords and API tokens on demand."""
+"""``hazmon secrets show [ENTERPRISE]``: print MQTT passwords, the platform's MQTT identity and API
+tokens on demand."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ def _show(args: argparse.Namespace) -> int:
         return 0
     print(f"secrets file:   {settings.secrets_path}")
     print(f"platform mqtt:  {settings.mqtt_platform_user} / {current.platform_mqtt_password}")
+    print(f"ingest mqtt:    share group {current.platform_mqtt_share_group}, "
+          f"client ids {current.ingest_client_id(1)}, {current.ingest_client_id(2)}, …")
     print(f"duty api token: {current.duty_token}  (role duty)")
     for enterprise_id, entry in sorted(current.enterprises.items()):
         print(f"{enterprise_id}: mqtt password {entry.mqtt_password}  api token {entry.api_token}")
