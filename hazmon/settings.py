@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     ingest_enterprise_max_bytes_s: int = Field(default=16 * 1024 * 1024, ge=0, description="Payload bytes per second one enterprise may publish; more are refused as rate_limited. 0: no limit.")
     ingest_device_max_msgs_s: float = Field(default=200.0, ge=0, description="Messages per second one registered device may publish; more are refused as rate_limited. 0: no limit.")
     ingest_rate_burst_s: float = Field(default=60.0, gt=0, description="The rate limits (messages, bytes, answers) let this many seconds' worth through at once: what the broker queued while the adapter was away arrives in a burst.")
-    ingest_enterprise_max_answers_s: float = Field(default=5.0, gt=0, description="Answers per second on one enterprise's errors topics; more are not sent (the refusals are still kept and counted).")
+    ingest_enterprise_max_answers_s: float = Field(default=5.0, gt=0, description="Answers per second on one enterprise's errors topics, and log lines about its refusals; more are neither sent nor logged (the refusals are still kept and counted).")
 
     # --- stream_rules (issue 5) ---
     rules_app_id: str = Field(default="hazmon-rules", description="Faust app id: consumer group, changelog and transactional id prefix.")

@@ -161,7 +161,7 @@ class IngestAdapter:
                 self._batch.add_duplicate(verdict, ack)
                 return
         self._batch.add(verdict, topic, payload, ack, gap, language)
-        if verdict.refusals:
+        if verdict.refusals and self._limits.may_tell(enterprise, "log", time.monotonic()):
             first = verdict.refusals[0]
             log.info("refused", extra={"enterprise": printable(enterprise), "device": printable(device),
                                        "reasons": ",".join(dict.fromkeys(r.reason.value for r in verdict.refusals)),
@@ -189,7 +189,7 @@ class IngestAdapter:
             link.ack(mid)
         self._counters.merge(batch.counters)
         for reply in batch.replies:
-            if self._limits.may_answer(reply.enterprise, time.monotonic()):
+            if self._limits.may_tell(reply.enterprise, "answers", time.monotonic()):
                 self._send_reply(reply)
 
     def _send_reply(self, reply: Reply) -> None:

@@ -2,8 +2,9 @@
 slows nobody else.
 
 Token buckets, each holding ``ingest_rate_burst_s`` seconds' worth: an enterprise's messages and
-payload bytes, a registered device's messages, and the answers on an enterprise's errors topics
-(a gateway starting up with a wrong configuration gets every answer at first). The burst lets
+payload bytes, a registered device's messages, and the answers on an enterprise's errors topics and
+the log lines about its refusals (a gateway starting up with a wrong configuration gets every answer
+at first; a flood of bad messages no longer writes a log line each). The burst lets
 through at once what the broker kept for the adapter while it was away (a 10-minute outage of a
 device sending once a second is 600 messages): the adapter sees when a message arrives, not when
 it was published. A message over a limit is acknowledged, counted and answered (``rate_limited``)
@@ -75,9 +76,10 @@ class RateLimits:
             bucket.tokens -= cost
         return None
 
-    def may_answer(self, enterprise: str, now: float) -> bool:
-        """Whether one more answer on the enterprise's errors topics is within its rate (spent if so)."""
-        bucket = self._bucket((enterprise, "answers"), self._answers_rate, now)
+    def may_tell(self, enterprise: str, channel: str, now: float) -> bool:
+        """Whether one more answer on the enterprise's errors topics (``channel`` "answers"), or log
+        line about it ("log"), is within its rate (spent if so)."""
+        bucket = self._bucket((enterprise, channel), self._answers_rate, now)
         if bucket.refill(now) < 1.0:
             return False
         bucket.tokens -= 1.0

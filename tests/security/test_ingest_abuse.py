@@ -17,7 +17,7 @@ from hazmon.registry import RegistryError, load_registry
 from hazmon.settings import Settings
 from ingest.adapter import IngestAdapter
 from ingest.topics import KafkaTopics
-from tests.ingest.conftest import IngestEnterprise, read_kafka, running_adapter, write_registry
+from tests.ingest.conftest import IngestEnterprise, ingest_settings_for, read_kafka, running_adapter, write_registry
 from tests.security.conftest import ATTACKER, T0, VICTIM, Broker, enterprise_client, publish_victim, readings
 
 pytestmark = pytest.mark.servers
@@ -125,6 +125,21 @@ async def test_log_lines_escape_device_data(
     lines = [KeyValueFormatter().format(record) for record in caplog.records if record.name.startswith("ingest")]
     assert any("FORGED" in line for line in lines)  # the refusal was logged ...
     assert all("\n" not in line for line in lines), lines  # ... on one line
+
+
+async def test_a_flood_of_bad_messages_is_not_a_flood_of_log_lines(
+        mosquitto: Settings, kafka: str, test_enterprise: IngestEnterprise, device: aiomqtt.Client, unique: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """bench/abuse.py: 29 668 `refused` lines in 30 s from one enterprise's bad messages."""
+    caplog.set_level(logging.INFO)
+    settings = ingest_settings_for(mosquitto, test_enterprise, unique, ingest_enterprise_max_answers_s=2.0,
+                                   ingest_rate_burst_s=1.0)
+    async with running_adapter(settings):
+        for _ in range(100):
+            await device.publish(f"hazmon/v1/{test_enterprise.id}/RTU01/telemetry", b"{", qos=1)
+        await read_kafka(settings, KafkaTopics.from_settings(settings).deadletter, lambda r: len(r) >= 100)
+    refused = [r for r in caplog.records if r.getMessage() == "refused"]
+    assert 1 <= len(refused) <= 10, len(refused)
 
 
 def test_the_registry_refuses_the_platforms_account(tmp_path, settings: Settings) -> None:  # noqa: ANN001
