@@ -1,0 +1,259 @@
+"""One enterprise runs every abuse of issue #14 at full speed while the others (the victims) publish
+1 000 readings/s with alarms, through the whole pipeline on this machine (`sim load` → Mosquitto →
+ingest → Kafka → rules → alerting → a local webhook).
+
+The attacker is a process of its own, with the attacking enterprise's account only: C publishers
+(`mosquitto_pub -l`, as fast as the broker takes them) of valid telemetry (over its rate limits),
+250 KB messages of 1 000 bad readings, `seq` 2^64 − 1, 8-day-old readings, a point name with a
+forged log line, events with an 80 000-character text and messages for a made-up device; sessions
+subscribed to the documented share group and to `#` and `$SYS/#`; connections under the platform's
+documented client ids, again and again; and 200 parked persistent sessions on its errors topics.
+
+Goal: the victims lose nothing, their p99 alarm latency stays under 1 s, every process's memory
+stays under its bound (`BOUNDS_MB`). The last stdout line is one JSON object: `victim_lost`,
+`victim_p99_alarm_latency_s`, `peak_rss_mb` (per process, the shared Mosquitto included),
+`attacks` (what each attack sent or got), `goal_met`.
+
+Usage: .venv/bin/python bench/abuse.py --seconds 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import multiprocessing
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from itertools import count, cycle
+from pathlib import Path
+
+import aiomqtt
+import numpy as np
+import orjson
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.pipeline import (  # noqa: E402
+    CONNECTIONS, GroupLag, ResourceSampler, WebhookReceiver, inject_alarms, injection_targets, percentiles, progress,
+    wait_caught_up)
+from device_sim.county import county_with_sample  # noqa: E402
+from device_sim.load import load_devices  # noqa: E402
+from hazmon.registry import load_registry  # noqa: E402
+from hazmon.secrets import Secrets  # noqa: E402
+from hazmon.settings import PACKAGE_DIR, Settings, get_settings  # noqa: E402
+from hazmon.stack.mosquitto import Mosquitto, register_enterprises  # noqa: E402
+from tests.e2e.pipeline import IsolatedPipeline  # noqa: E402
+
+VICTIM_READINGS_S = 1000
+READINGS_PER_MESSAGE = 10
+ENTERPRISES = 60
+GUESSED_GROUPS = ("hazmon-ingest", "hazmon", "ingest", "e2e")
+GUESSED_CLIENT_IDS = ("hazmon-ingest-1", "hazmon-ingest-2", "hazmon-ingest", "hazmon-platform")
+PARKED_SESSIONS = 200
+PARKED_EXPIRY_S = 600  # long enough for the run, short enough not to burden the shared broker for a day
+BOUNDS_MB = {"ingest": 300, "rules": 400, "alerting": 300, "mosquitto": 1024}
+
+
+def attacker_of(county_dir: Path) -> tuple[str, list[tuple[str, list[str]]]]:
+    """An enterprise none of whose devices the victims' load drives, with its devices and their points."""
+    loaded = {e for e, _, _ in load_devices(county_dir, CONNECTIONS)}
+    registry = load_registry(county_dir)
+    enterprise = next(e for e in sorted(registry.enterprises, reverse=True)
+                      if e not in loaded and len(registry.devices(e)) >= 2)
+    devices = [(d, [entry.id for entry in entries]) for d, entries in sorted(registry.devices(enterprise).items())]
+    return enterprise, devices
+
+
+def payload_streams(enterprise: str, devices: list[tuple[str, list[str]]]) -> dict[str, object]:
+    """Topic → endless iterator of payloads, one C publisher each."""
+    (first, points), (second, others) = devices[0], devices[1]
+    now_ms = lambda: int(time.time() * 1000)  # noqa: E731
+    seq = count(1)
+    bad = orjson.dumps({"v": 1, "readings": [{"point": f"NOPE{i:04d}", "value": 1.0, "pad": "x" * 200}
+                                             for i in range(1000)]})
+    mixed = (lambda: orjson.dumps({"v": 1, "seq": next(seq), "ts": now_ms(),
+                                   "readings": [{"point": points[0], "value": 1.0}]}),
+             lambda: bad,
+             lambda: orjson.dumps({"v": 1, "seq": 2**64 - 1, "readings": [{"point": points[0], "value": 1.0}]}),
+             lambda: orjson.dumps({"v": 1, "readings": [{"point": points[0], "value": 1.0,
+                                                         "ts": now_ms() - 8 * 86_400_000}]}),
+             lambda: orjson.dumps({"v": 1, "readings": [{"point": "P\n2026-12-06T00:00:00.000 ERROR [1] x: FORGED",
+                                                         "value": 1.0}]}))
+    base = f"hazmon/v1/{enterprise}"
+    return {
+        f"{base}/{first}/telemetry": (make() for make in cycle(mixed)),
+        f"{base}/{second}/telemetry": (orjson.dumps({"v": 1, "ts": now_ms(), "readings": [
+            {"point": p, "value": 1.0} for p in others]}) for _ in count()),
+        f"{base}/{first}/event": (orjson.dumps({"v": 1, "ts": now_ms(), "point": points[0], "event": "fault",
+                                                "text": "烟" * 80_000}) for _ in count()),
+        f"{base}/MADE-UP-{uuid.uuid4().hex[:6]}/telemetry": (b'{"v":1,"readings":[]}' for _ in count()),
+    }
+
+
+def _publish_stream(settings: Settings, enterprise: str, password: str, topic: str, payloads: object,
+                    until: float, sent: dict[str, int]) -> None:
+    publisher = subprocess.Popen(
+        ["mosquitto_pub", "-h", settings.mqtt_host, "-p", str(settings.mqtt_port), "-V", "5", "-q", "1",
+         "-u", enterprise, "-P", password, "-i", f"abuse-pub-{uuid.uuid4().hex[:8]}", "-M", "1000", "-t", topic, "-l"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with contextlib.suppress(BrokenPipeError):
+        while time.time() < until and publisher.poll() is None:
+            publisher.stdin.write(next(payloads) + b"\n")
+            sent[topic] = sent.get(topic, 0) + 1
+    with contextlib.suppress(BrokenPipeError):
+        publisher.stdin.close()
+    publisher.terminate()
+    publisher.wait(10)
+
+
+def _client(settings: Settings, enterprise: str, password: str, identifier: str, **options: object) -> aiomqtt.Client:
+    return aiomqtt.Client(settings.mqtt_host, settings.mqtt_port, username=enterprise, password=password,
+                          identifier=identifier, protocol=aiomqtt.ProtocolVersion.V5, **options)
+
+
+async def _steal(settings: Settings, enterprise: str, password: str, until: float, got: dict[str, int]) -> None:
+    """Sessions on the guessed share groups and the wildcards, counting what arrives of anyone else."""
+    filters = [f"$share/{g}/hazmon/v1/+/+/{k}" for g in GUESSED_GROUPS for k in ("telemetry", "event", "status")]
+    filters += ["#", "hazmon/#", "$SYS/#"]
+    async with _client(settings, enterprise, password, f"abuse-steal-{uuid.uuid4().hex[:6]}") as client:
+        for filter_ in filters:
+            await client.subscribe(filter_, qos=1)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(until - time.time()):
+                async for message in client.messages:
+                    if not message.topic.value.startswith(f"hazmon/v1/{enterprise}/"):
+                        got["others_messages_received"] += 1
+
+
+async def _take_over(settings: Settings, enterprise: str, password: str, until: float, got: dict[str, int]) -> None:
+    expiry = Properties(PacketTypes.CONNECT)
+    expiry.SessionExpiryInterval = PARKED_EXPIRY_S
+    for identifier in cycle(GUESSED_CLIENT_IDS):
+        if time.time() >= until:
+            return
+        with contextlib.suppress(aiomqtt.MqttError):
+            async with _client(settings, enterprise, password, identifier, clean_start=False, properties=expiry):
+                got["takeover_connections"] += 1
+                await asyncio.sleep(0.5)
+
+
+async def _park(settings: Settings, enterprise: str, password: str, got: dict[str, int]) -> None:
+    expiry = Properties(PacketTypes.CONNECT)
+    expiry.SessionExpiryInterval = PARKED_EXPIRY_S
+    for n in range(PARKED_SESSIONS):
+        with contextlib.suppress(aiomqtt.MqttError):
+            async with _client(settings, enterprise, password, f"abuse-park-{uuid.uuid4().hex[:6]}-{n}",
+                               clean_start=False, properties=expiry) as client:
+                await client.subscribe(f"hazmon/v1/{enterprise}/+/errors", qos=1)
+                got["parked_sessions"] += 1
+
+
+def attack(settings: Settings, enterprise: str, password: str, devices: list, seconds: float,
+           report: multiprocessing.Queue) -> None:
+    """The attacker process: every abuse at once for ``seconds``; puts its counts on ``report``."""
+    until = time.time() + seconds
+    sent: dict[str, int] = {}
+    threads = [threading.Thread(target=_publish_stream, args=(settings, enterprise, password, topic, payloads, until, sent))
+               for topic, payloads in payload_streams(enterprise, devices).items()]
+    for thread in threads:
+        thread.start()
+    got = {"others_messages_received": 0, "takeover_connections": 0, "parked_sessions": 0}
+
+    async def sessions() -> None:
+        await asyncio.gather(_park(settings, enterprise, password, got),
+                             *(_steal(settings, enterprise, password, until, got) for _ in range(3)),
+                             _take_over(settings, enterprise, password, until, got))
+
+    asyncio.run(sessions())
+    for thread in threads:
+        thread.join()
+    report.put({"published": {topic.rsplit("/", 2)[-2] + "/" + topic.rsplit("/", 1)[-1]: n for topic, n in sent.items()},
+                **got})
+
+
+async def victim_readings_in_kafka(run: IsolatedPipeline, loaded: set[tuple[str, str]]) -> int:
+    return sum([len(record["points"]) async for record in run.records(run.readings)
+                if (record["enterprise"], record["device"]) in loaded])
+
+
+async def measure(seconds: float, root: Path) -> dict:
+    settings = get_settings()
+    county_dir = county_with_sample(root, ENTERPRISES, 5, PACKAGE_DIR / "sample_registry")
+    secrets: Secrets = register_enterprises(settings, county_dir)
+    attacker, devices = attacker_of(county_dir)
+    loaded = {(e, d) for e, d, _ in load_devices(county_dir, CONNECTIONS)}
+    targets = [t for t in injection_targets(county_dir) if t[0] != attacker]
+    receiver = WebhookReceiver()
+    web_runner = await receiver.start()
+    run = IsolatedPipeline(settings, root / "home", county_dir, uuid.uuid4().hex[:10], secrets.duty_token,
+                           (f"http://127.0.0.1:{receiver.port}/hook",))
+    await run.create_topics()
+    try:
+        run.start_ingest()
+        run.start_rules()
+        run.start_alerting()
+        await run.wait_started()
+        await asyncio.sleep(15)   # the rules worker joins its group
+        pids = {c.name: c.process.pid for c in run.supervisor.children.values()}
+        sampler = ResourceSampler({**pids, "mosquitto": Mosquitto(settings).process.pid()})
+        sampling = asyncio.create_task(sampler.run())
+        progress(f"attacker {attacker}; victims offer {VICTIM_READINGS_S} readings/s for {seconds:.0f} s")
+        results: multiprocessing.Queue = multiprocessing.Queue()
+        attacker_process = multiprocessing.Process(target=attack, args=(
+            settings, attacker, secrets.enterprise(attacker).mqtt_password, devices, seconds, results))
+        attacker_process.start()
+        load = run.sim(["load", "--county", str(county_dir), "--connections", str(CONNECTIONS),
+                        "--rate", str(VICTIM_READINGS_S / READINGS_PER_MESSAGE), "--seconds", str(seconds),
+                        "--readings", str(READINGS_PER_MESSAGE), "--run-id", run.unique])
+        published = await inject_alarms(settings, secrets, targets, seconds - 5)
+        out, _ = await asyncio.to_thread(load.communicate)
+        attacks = await asyncio.to_thread(results.get, True, seconds + 120)
+        await asyncio.to_thread(attacker_process.join, 30)
+        progress("load and attack done; waiting for the pipeline to catch up")
+        async with GroupLag(settings, run.readings) as lag:
+            await wait_caught_up(run, lag, deadline_s=max(120.0, 2 * seconds))
+        sampling.cancel()
+        await asyncio.sleep(3)   # the last notifications
+        latencies = np.array([receiver.arrived[k][0] - sent for k, (sent, _) in published.items() if k in receiver.arrived])
+        report = orjson.loads(out.splitlines()[-1])
+        in_kafka = await victim_readings_in_kafka(run, loaded)
+        overall = percentiles(latencies)
+        figures = sampler.figures()
+        peak = {name: f["peak_rss_mb"] for name, f in figures.items()}
+        lost = max(0, report["readings"] - in_kafka)
+        p99 = overall["p99"] if overall else None
+        return {
+            "seconds": seconds, "attacker": attacker, "victim_readings_published": report["readings"],
+            "victim_readings_in_kafka": in_kafka, "victim_lost": lost,
+            "victim_p50_alarm_latency_s": overall["p50"] if overall else None, "victim_p99_alarm_latency_s": p99,
+            "alarms_injected": len(published), "alarms_notified": len(latencies),
+            "peak_rss_mb": peak, "rss_bounds_mb": BOUNDS_MB, "cpu_percent": {n: f["cpu_percent"] for n, f in figures.items()},
+            "attacks": attacks, "dead_children": [c.name for c in run.supervisor.dead()],
+            "goal_met": lost == 0 and p99 is not None and p99 < 1.0 and len(latencies) == len(published)
+                        and all(peak[name] <= bound for name, bound in BOUNDS_MB.items()),
+        }
+    finally:
+        await asyncio.to_thread(run.supervisor.stop_all)
+        await run.drop_database()
+        await run.drop_topics()
+        await web_runner.cleanup()
+
+
+async def main(seconds: float, keep: Path | None) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        return await measure(seconds, keep or Path(tmp))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0, help="how long the victims publish and the attacker attacks")
+    parser.add_argument("--keep", type=Path, help="put the run's files (county, logs of every process) here and keep them")
+    args = parser.parse_args()
+    print(orjson.dumps(asyncio.run(main(args.seconds, args.keep))).decode())
