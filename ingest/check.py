@@ -1,5 +1,6 @@
 """``hazmon ingest check``: watch one enterprise's topics for a while and tell, per device and
-point, what the platform accepts and what it refuses and why (the same rules as the adapter)."""
+point, what the platform accepts and what it refuses and why (the same rules as the adapter).
+Device data (point names, details quoting it) is printed with control characters escaped."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from hazmon.settings import Settings
 from ingest.directory import DeviceDirectory
 from ingest.mqtt_link import platform_client
 from ingest.parser import ParseRules, Verdict, parse_message
-from ingest.reasons import Language
+from ingest.reasons import Language, printable
 from ingest.topics import device_filters, split_topic
 
 STATUS_ROW = "#status"  # not a valid point id (data standard §1), so it cannot clash with one
@@ -59,8 +60,9 @@ class CheckReport:
         rows = [HEADINGS[language]]
         for (device, point), tally in sorted(self.tallies.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
             reasons = ", ".join(f"{reason}×{n}" for reason, n in sorted(tally.refused.items()))
-            rows.append((device, point or WHOLE_MESSAGE[language], str(tally.accepted),
-                         str(sum(tally.refused.values())), reasons or "-", tally.last_detail or "-"))
+            rows.append((printable(device), printable(point) if point else WHOLE_MESSAGE[language],
+                         str(tally.accepted), str(sum(tally.refused.values())), reasons or "-",
+                         printable(tally.last_detail) or "-"))
         widths = [max(len(row[i]) for row in rows) for i in range(5)]
         return ["  ".join(cell.ljust(width) for cell, width in zip(row[:5], widths)) + "  " + row[5] for row in rows]
 

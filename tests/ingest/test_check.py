@@ -36,6 +36,15 @@ def test_report_tallies_per_device_and_point(directory: DeviceDirectory) -> None
     assert render(CheckReport(), UNIT_ENTERPRISE, 5, "en") == f"no message from enterprise {UNIT_ENTERPRISE} in 5 s."
 
 
+def test_report_escapes_device_data_for_the_terminal(directory: DeviceDirectory) -> None:
+    """A point name is the device's text: an escape sequence in it must not reach the operator's terminal."""
+    report = CheckReport()
+    body = orjson.dumps({"v": 1, "readings": [{"point": "X\x1b[2J\nFORGED ROW", "value": 1}]})
+    report.add(parse_message(Kind.TELEMETRY, UNIT_ENTERPRISE, "RTU01", body, RECV, directory, "en"))
+    text = render(report, UNIT_ENTERPRISE, 5, "en")
+    assert "\x1b" not in text and len(text.splitlines()) == 2, text
+
+
 @pytest.mark.servers
 async def test_check_watches_the_enterprise_feed(mosquitto: Settings, test_enterprise: IngestEnterprise,
                                                  device: aiomqtt.Client) -> None:
