@@ -159,7 +159,8 @@ class AlarmBook:
                 raise ActionRefused("expired", self._texts.refusal("expired"))
             if action["expires_at"] - action["ts"] > SUPPRESSION_MAX_MS:
                 raise ActionRefused("too_long", self._texts.refusal("too_long"))
-            if not action.get("reason", "").strip():
+            reason = action.get("reason")
+            if not isinstance(reason, str) or not reason.strip():
                 raise ActionRefused("no_reason", self._texts.refusal("no_reason"))
             return None
         alarm = self.alarms.get(action["alarm"])

@@ -135,3 +135,17 @@ def test_suppressed_point_is_not_escalated_until_the_suppression_expires(book: A
     with pytest.raises(ActionRefused):
         book.check_action(AlarmAction(v=1, action_id="s2", action="suppress", enterprise=FIRE, ts=T0, by="duty",
                                       point="BLD1_TANK", reason="x", expires_at=T0))
+
+
+def test_a_suppression_record_is_held_to_the_rules_whoever_wrote_it(book: AlarmBook) -> None:
+    """The API refuses these first; the book refuses them too when they reach the log another way."""
+    hour = 3_600_000
+    for fields, code in (({"reason": 5, "expires_at": T0 + hour}, "no_reason"),
+                         ({"reason": "  ", "expires_at": T0 + hour}, "no_reason"),
+                         ({"reason": "检修", "expires_at": T0 + 72 * hour + 1}, "too_long"),
+                         ({"reason": "检修", "expires_at": T0}, "expired")):
+        with pytest.raises(ActionRefused) as refused:
+            book.apply_action(AlarmAction(v=1, action_id="s", action="suppress", enterprise=CHEM, ts=T0, by="duty",
+                                          point="TK01_LT", **fields))
+        assert refused.value.code == code, fields
+    assert book.suppressions == {}
