@@ -104,6 +104,16 @@ async def ledger_writes(service: AlertingService, repeats: int = 5) -> dict[str,
     return medians
 
 
+def timed(into: list[float]):
+    @web.middleware
+    async def middleware(request: web.Request, handler):
+        began = time.perf_counter()
+        response = await handler(request)
+        into.append((time.perf_counter() - began) * 1000)
+        return response
+    return middleware
+
+
 async def listings_of(base: str, listings: int) -> list[tuple[float, int, int]]:
     async with aiohttp.ClientSession() as session:
         return [await list_open(session, base) for _ in range(listings)]
@@ -150,8 +160,10 @@ async def main(alarms: int, open_every: int, enterprises: int, restarts: int, ta
             if round_ < restarts - 1:
                 await service.stop()
 
-        runner = web.AppRunner(build_app(service, token_index(Secrets(platform_mqtt_password="-", duty_token=DUTY_TOKEN,
-                                                                      enterprises={}))), access_log=None)
+        app = build_app(service, token_index(Secrets(platform_mqtt_password="-", duty_token=DUTY_TOKEN, enterprises={})))
+        handler_ms: list[float] = []
+        app.middlewares.append(timed(handler_ms))   # innermost: the handlers' own time, no transfer
+        runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
@@ -173,6 +185,8 @@ async def main(alarms: int, open_every: int, enterprises: int, restarts: int, ta
         "first_fold_s": round(first_fold_s, 2), "restart_s": [round(s, 3) for s in restart_s],
         "restart": spread(restart_s), "tail_records_per_restart": replayed, "alarms_in_memory_after_restart": in_memory,
         "list_open_ms": [round(ms, 1) for ms, _, _ in listed], "list_open": spread([ms for ms, _, _ in listed]),
+        "list_open_handlers_ms": [round(sum(handler_ms[i:i + listed[0][2]]), 1)
+                                  for i in range(0, len(handler_ms), listed[0][2])],
         "listed_alarms": listed[-1][1], "list_requests": listed[-1][2],
         "ledger_write_ms": write_ms,
         "ledger_mb": round(sum(p.stat().st_size for p in ledger.parent.glob("ledger.sqlite3*")) / 1e6, 1),
