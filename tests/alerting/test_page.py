@@ -74,6 +74,7 @@ async def test_officer_acknowledges_and_closes_in_the_page(start_service, produc
         url = str(server.make_url("/alarms/p1"))
         shown = await asyncio.to_thread(_open_and_acknowledge, browser, url)
         assert "1号储罐液位高报警" in shown and "状态：未签收" in shown
+        assert "二级（高高）" in shown and "限值报警" in shown and "high_high" not in shown   # words, not codes (§10)
         assert service.book.get("p1").ack_comment == "已电话通知企业，人员已到场"
         assert service.book.get("p1").acked_by == "duty/王值班"
 

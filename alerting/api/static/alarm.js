@@ -17,6 +17,23 @@
        ["acked_by", "Acknowledged by"], ["acked_at", "Acknowledged at"], ["ack_comment", "Comment"], ["closed_by", "Closed by"],
        ["closed_at", "Closed at"], ["close_note", "Disposal note"]];
   const TIMES = new Set(["started_at", "acked_at", "closed_at"]);
+  // §10: officers read words, not the codes of the API (rule, level, tier)
+  const WORDS = zh ? {
+    rule: {limit: "限值报警", vote: "多点联动报警", rainfall: "降雨报警", trend: "趋势预警", fault: "设备故障",
+           offline: "设备离线", fire: "火警", rollup: "尾矿库预警", platform: "平台数据中断"},
+    level: {high: "一级（高）", high_high: "二级（高高）", low: "一级（低）", low_low: "二级（低低）", blue: "蓝色",
+            yellow: "黄色", orange: "橙色", red: "红色", high_1h: "1 小时雨量超限", high_24h: "24 小时雨量超限"},
+    escalated_to: {enterprise: "企业", county: "县应急管理局值班室", prefecture: "州应急管理局"},
+  } : {
+    rule: {limit: "limit alarm", vote: "group alarm", rainfall: "rainfall alarm", trend: "trend warning",
+           fault: "device fault", offline: "device offline", fire: "fire alarm", rollup: "tailings pond warning",
+           platform: "platform data outage"},
+    level: {high: "level 1 (high)", high_high: "level 2 (high-high)", low: "level 1 (low)", low_low: "level 2 (low-low)",
+            high_1h: "1 h rainfall over limit", high_24h: "24 h rainfall over limit"},
+    escalated_to: {enterprise: "enterprise", county: "county duty desk", prefecture: "prefecture"},
+  };
+  const shown = (key, value) => TIMES.has(key) ? new Date(value).toLocaleString(zh ? "zh-CN" : "en")
+                                               : (WORDS[key] || {})[value] || String(value);
 
   $("token").value = localStorage.getItem("hazmon-token") || "";
   $("save-token").addEventListener("click", () => { localStorage.setItem("hazmon-token", $("token").value.trim()); load(); });
@@ -32,8 +49,7 @@
 
   function render(alarm) {
     const rows = FIELDS.filter(([key]) => alarm[key] !== null && alarm[key] !== undefined).map(([key, label]) => {
-      const value = TIMES.has(key) ? new Date(alarm[key]).toLocaleString(zh ? "zh-CN" : "en") : String(alarm[key]);
-      const dd = document.createElement("dd"); dd.textContent = value; dd.dataset.field = key;
+      const dd = document.createElement("dd"); dd.textContent = shown(key, alarm[key]); dd.dataset.field = key;
       const dt = document.createElement("dt"); dt.textContent = label;
       return [dt, dd];
     });
