@@ -6,9 +6,9 @@ alarms not yet closed and the suppressions from it and folds only the topics' ta
 offsets. Closed alarms live only here and are read on demand (by id, or a page of the listing).
 
 An alarm row is replaced only by a higher ``revision`` (the number of changes folded into it), and
-offsets only move forward, so several instances on one host may share the file. SQLite runs on two
-threads of its own (one writer, one reader), never on the event loop. Why SQLite, with figures:
-docs/alerting.md.
+offsets only move forward, so several instances on one host may share the file. SQLite runs on three
+threads of its own, never on the event loop: the writer, look-ups by id (on the alarm path, so never
+behind a long page) and pages. Why SQLite, with figures: docs/alerting.md.
 """
 
 from __future__ import annotations
@@ -87,45 +87,54 @@ def _alarm(body: bytes) -> Alarm:
     return alarm
 
 
+class _Connection:
+    """One SQLite connection on a thread of its own: its calls never run on the event loop."""
+
+    def __init__(self, path: Path, name: str) -> None:
+        self._path = path
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix=name)
+        self._db: sqlite3.Connection | None = None
+
+    def _connect(self) -> None:
+        self._db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA busy_timeout = 10000")
+        self._db.execute("PRAGMA synchronous = NORMAL")   # WAL: a commit survives a crash of the process, not of the OS
+
+    async def run(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        def call() -> T:
+            if self._db is None:
+                self._connect()
+            assert self._db is not None
+            return job(self._db)
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self.run(lambda db: db.close())
+            self._db = None
+        self._executor.shutdown(wait=True)
+
+
 class Ledger:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="ledger-write")
-        self._reader = ThreadPoolExecutor(1, thread_name_prefix="ledger-read")
-        self._write_db: sqlite3.Connection | None = None
-        self._read_db: sqlite3.Connection | None = None
-
-    # --- threads -----------------------------------------------------------------------------
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA busy_timeout = 10000")
-        db.execute("PRAGMA synchronous = NORMAL")   # WAL: a commit survives a crash of the process, not of the OS
-        return db
-
-    async def _on(self, executor: ThreadPoolExecutor, job: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(executor, job)
+        self._writer = _Connection(path, "ledger-write")
+        # look-ups by id are on the alarm path (a record about a closed alarm): never behind a long page
+        self._lookups = _Connection(path, "ledger-lookup")
+        self._pages = _Connection(path, "ledger-pages")
 
     async def open(self) -> None:
-        def create() -> None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._write_db = self._connect()
-            self._write_db.execute("PRAGMA journal_mode = WAL")
-            self._write_db.executescript(_SCHEMA)
+        def create(db: sqlite3.Connection) -> None:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.executescript(_SCHEMA)
 
-        await self._on(self._writer, create)
-
-        def connect_reader() -> None:
-            self._read_db = self._connect()
-
-        await self._on(self._reader, connect_reader)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        await self._writer.run(create)
 
     async def close(self) -> None:
-        for executor, db in ((self._writer, self._write_db), (self._reader, self._read_db)):
-            if db is not None:
-                await self._on(executor, db.close)
-            executor.shutdown(wait=True)
-        self._write_db = self._read_db = None
+        for connection in (self._writer, self._lookups, self._pages):
+            await connection.close()
 
     # --- writing -----------------------------------------------------------------------------
 
@@ -136,9 +145,7 @@ class Ledger:
         suppression_rows = [(s.enterprise, s.point, s.since, s.expires_at, s.reason, s.by) for s in suppressions]
         offset_rows = [(topic, partition, next_offset) for (topic, partition), next_offset in offsets.items()]
 
-        def commit() -> None:
-            db = self._write_db
-            assert db is not None
+        def commit(db: sqlite3.Connection) -> None:
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.executemany(_UPSERT_ALARM, alarm_rows)
@@ -150,16 +157,9 @@ class Ledger:
                 raise
             db.execute("COMMIT")
 
-        await self._on(self._writer, commit)
+        await self._writer.run(commit)
 
     # --- reading -----------------------------------------------------------------------------
-
-    async def _read(self, job: Callable[[sqlite3.Connection], T]) -> T:
-        def run() -> T:
-            assert self._read_db is not None
-            return job(self._read_db)
-
-        return await self._on(self._reader, run)
 
     async def restore(self) -> Snapshot:
         def load(db: sqlite3.Connection) -> Snapshot:
@@ -170,7 +170,7 @@ class Ledger:
                        for topic, partition, next_offset in db.execute("SELECT topic, partition, next FROM offsets")}
             return Snapshot(alarms, suppressions, offsets)
 
-        return await self._read(load)
+        return await self._pages.run(load)
 
     async def alarms(self, ids: Iterable[str]) -> list[Alarm]:
         wanted = list(ids)
@@ -183,7 +183,7 @@ class Ledger:
                     f"SELECT body FROM alarms WHERE id IN ({','.join('?' * len(chunk))})", chunk)]
             return found
 
-        return await self._read(load) if wanted else []
+        return await self._lookups.run(load) if wanted else []
 
     async def alarm(self, alarm_id: str) -> Alarm | None:
         found = await self.alarms([alarm_id])
@@ -195,7 +195,7 @@ class Ledger:
             return [{"ts": ts, "kind": kind, "by": by, **orjson.loads(detail)} for ts, kind, by, detail in db.execute(
                 "SELECT ts, kind, by, detail FROM alarm_events WHERE alarm_id = ? ORDER BY ts, kind", (alarm_id,))]
 
-        return await self._read(load)
+        return await self._pages.run(load)
 
     async def closed_page(self, enterprise: str | None, since: int | None, before: PageKey | None,
                           limit: int) -> list[Alarm]:
@@ -212,4 +212,4 @@ class Ledger:
             args += list(before)
         query = (f"SELECT body FROM alarms WHERE {' AND '.join(where)} "
                  f"ORDER BY started_at DESC, id DESC LIMIT {int(limit)}")
-        return await self._read(lambda db: [_alarm(body) for (body,) in db.execute(query, args)])
+        return await self._pages.run(lambda db: [_alarm(body) for (body,) in db.execute(query, args)])
