@@ -7,7 +7,7 @@ from __future__ import annotations
 from stream_rules.alarms import AlarmBook, Change, Subject
 from stream_rules.catalog import OFFLINE_PERIODS, Catalog, PointRules
 from stream_rules.state import EnterpriseState, LevelTrack
-from stream_rules.trend import HOUR_MS, fit, judge
+from stream_rules.trend import HOUR_MS, fit, judge, update_noise
 
 DAY_MS = 24 * HOUR_MS
 FAULT_SEVERITY = 1
@@ -185,7 +185,8 @@ class PointRulesRunner:
         point = rules.entry.point
         span_ms = point.trend_window_s * 1000.0
         window = self._window(point.id, ts, value, span_ms)
-        line = fit(window, ts, span_ms)
+        noise = self.state.noise[point.id] = update_noise(self.state.noise.get(point.id), value)
+        line = fit(window, ts, span_ms, noise)
         found = None if line is None else judge(line, rules.levels["above"], rules.levels["below"], point.rate_per_h)
         key = f"trend|{point.id}"
         subject = rules.subject

@@ -48,6 +48,7 @@ class EnterpriseState:
     fault_good_since: dict[str, float] = field(default_factory=dict)  # point → start of good data while faulted
     changed: dict[str, list[float]] = field(default_factory=dict)     # stuck points: point → [ts of last change, value]
     windows: dict[str, list[list[float]]] = field(default_factory=dict)  # trend/rainfall: point → [[ts, value], …]
+    noise: dict[str, list[float]] = field(default_factory=dict)       # trend: point → [mean |Δ²|, count, two last values]
     trend_since: dict[str, float] = field(default_factory=dict)       # trend: point → start of the run showing one
     calm_since: dict[str, float] = field(default_factory=dict)        # trend: point → start of no-trend run
     back_since: dict[str, float] = field(default_factory=dict)        # device → platform time its offline alarm cleared
@@ -83,7 +84,7 @@ class EnterpriseState:
             "watermark": self.watermark, "arrival_ms": self.arrival_ms, "silence_from": self.silence_from,
             "tracks": {k: asdict(t) for k, t in self.tracks.items()},
             "fault_good_since": self.fault_good_since, "changed": self.changed, "windows": self.windows,
-            "trend_since": self.trend_since, "calm_since": self.calm_since, "back_since": self.back_since, "status_offline": self.status_offline,
+            "noise": self.noise, "trend_since": self.trend_since, "calm_since": self.calm_since, "back_since": self.back_since, "status_offline": self.status_offline,
             "alarms": alarms_to_json(self.alarms), "applied": self.applied,
         }
         return orjson.dumps(_finite(data), option=orjson.OPT_SERIALIZE_NUMPY)
@@ -96,7 +97,7 @@ class EnterpriseState:
             _array(data["last_arrival"], -np.inf),
             _scalar(data["watermark"]), _scalar(data["arrival_ms"]), _scalar(data["silence_from"]),
             {k: LevelTrack(**t) for k, t in data["tracks"].items()},
-            data["fault_good_since"], data["changed"], data["windows"], data["trend_since"], data["calm_since"],
+            data["fault_good_since"], data["changed"], data["windows"], data["noise"], data["trend_since"], data["calm_since"],
             data["back_since"],
             data["status_offline"], alarms_from_json(data["alarms"]), data.get("applied", {}),
         )

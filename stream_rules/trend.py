@@ -9,6 +9,13 @@ entries spanning two thirds of the window, a line that fits better than a single
 change is not a trend), and a confidence interval wholly above ``rate_per_h`` toward the point's
 limits, or wholly among the slopes that reach the next limit within 30 minutes from the fitted
 line's value now.
+
+The readings' own noise is the larger of two estimates: the line's residuals (few degrees of
+freedom: six readings of a 10-minute point in its one-hour window scatter close to a line by chance
+far too often, and a county has hundreds of thousands of such windows a month) and the point's
+long-run noise (``update_noise``), from the second differences of successive readings (a steady
+trend adds nothing to them), clipped so that a multipath outlier does not inflate it for long. A
+trend is judged only once that history holds ``NOISE_WARM_UP`` differences.
 """
 
 from __future__ import annotations
@@ -27,6 +34,12 @@ MIN_SPAN = 2.0 / 3.0
 T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
          2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
 T_975_LARGE = ((40, 2.021), (60, 2.000), (120, 1.980))
+NOISE_DOF = 30        # the long-run noise is known about as well as from 30 readings
+NOISE_WARM_UP = 8     # successive differences seen before a trend is judged
+NOISE_MEMORY = 32     # the long-run estimate follows about this many differences
+NOISE_CLIP = 3.0      # a difference counts at most 3 × the estimate (an outlier moves it little)
+# white noise σ: x[i+1] − 2 x[i] + x[i−1] has σ√6, and its mean absolute value is σ√6 √(2/π)
+SECOND_DIFF_TO_SIGMA = float(1.0 / (np.sqrt(6.0) * np.sqrt(2.0 / np.pi)))
 
 
 def t_975(dof: int) -> float:
@@ -45,9 +58,25 @@ class Line:
     value_now: float
 
 
-def fit(window: list[list[float]], now_ms: float, span_ms: float) -> Line | None:
-    """The window's line, or None without enough evidence for one (too few, too short, a step, no spread)."""
-    if len(window) < MIN_ENTRIES:
+def update_noise(noise: list[float] | None, value: float) -> list[float]:
+    """The long-run noise record ``[mean |Δ²|, second differences seen, value before last, last value]``
+    after one more reading."""
+    if noise is None:
+        return [0.0, -1.0, value, value]
+    mean, seen, before, last = noise
+    if seen < 0:                       # the second reading: no second difference yet
+        return [0.0, 0.0, last, value]
+    diff = abs(value - 2.0 * last + before)
+    if seen and mean > 0:
+        diff = min(diff, NOISE_CLIP * mean)
+    mean += (diff - mean) / min(seen + 1.0, NOISE_MEMORY)
+    return [mean, seen + 1.0, last, value]
+
+
+def fit(window: list[list[float]], now_ms: float, span_ms: float, noise: list[float]) -> Line | None:
+    """The window's line, or None without enough evidence for one (too few, too short, too little
+    noise history, a step, no spread)."""
+    if len(window) < MIN_ENTRIES or noise[1] < NOISE_WARM_UP:
         return None
     first = window[0]
     if now_ms - first[0] / (first[2] if len(first) > 2 else 1.0) < MIN_SPAN * span_ms:
@@ -67,7 +96,9 @@ def fit(window: list[list[float]], now_ms: float, span_ms: float) -> Line | None
     if _step_rss(weight, v) < rss:
         return None   # two flat levels explain the window better than a line: a step, not a trend
     dof = len(window) - 2
-    half = t_975(dof) * np.sqrt(rss / dof / sxx)
+    variance, long_run = rss / dof, (noise[0] * SECOND_DIFF_TO_SIGMA) ** 2
+    quantile = t_975(dof) if variance >= long_run else t_975(NOISE_DOF)
+    half = quantile * np.sqrt(max(variance, long_run) / sxx)
     return Line(float(slope), float(slope - half), float(slope + half), float(v_mean + slope * (now_ms - t_mean)))
 
 

@@ -116,6 +116,18 @@ def test_noise_on_a_stable_point_never_raises_a_trend(registry: Registry) -> Non
     assert [t for t in driver.out if t["rule"] == "trend"] == []
 
 
+def test_a_few_readings_in_line_by_chance_are_judged_against_the_points_own_noise(registry: Registry) -> None:
+    """Ten readings of a noisy point (σ 0.1) that happen to lie close to a line rising 1.5/h (rate 1/h):
+    their own residuals say "trend", the point's long-run noise says "chance" (bench/false_alarms
+    found such windows on GNSS points, a handful a month in a county)."""
+    driver = Driver(registry, devices=("RTU3",))
+    rng = np.random.default_rng(11)
+    values = list(np.round(5.0 + rng.normal(0, 0.1, 60), 3)) + [round(5.0 + 0.025 * i, 3) for i in range(12)] \
+        + list(np.round(5.0 + rng.normal(0, 0.1, 30), 3))
+    driver.series("TR", values, period_s=60)
+    assert [t for t in driver.out if t["rule"] == "trend"] == []
+
+
 def test_a_noisy_real_trend_is_found_with_its_time_to_limit_from_the_fitted_line(registry: Registry) -> None:
     driver = Driver(registry, devices=("RTU3",))
     rng = np.random.default_rng(3)
