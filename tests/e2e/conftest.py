@@ -36,7 +36,7 @@ def _outcome(spec: RunSpec, settings: Settings, stack_health: dict[str, str | No
     scenario, truth = combined(spec, ids)
     secrets = register_enterprises(settings, root / "county")
     run = IsolatedPipeline(settings, root / "home", root / "county", unique, secrets.duty_token,
-                           rules_lateness_s=spec.lateness_s, escalate_s=spec.escalate_s, enterprises=tuple(ids.values()))
+                           escalate_s=spec.escalate_s, enterprises=tuple(ids.values()))
     asyncio.run(run.create_topics())
     try:
         yield asyncio.run(play(run, spec, scenario, truth, load_registry(root / "county")))

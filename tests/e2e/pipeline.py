@@ -51,7 +51,6 @@ class IsolatedPipeline:
     unique: str
     duty_token: str
     webhook_urls: tuple[str, ...] = ()
-    rules_lateness_s: float = 60.0  # reading time; scale it with a time-warped simulation (see runs.RunSpec.speed)
     escalate_s: tuple[float, float] = (300.0, 900.0)  # to the county, to the prefecture: wall time, scale it likewise
     enterprises: tuple[str, ...] = ()   # ingest subscribes to these enterprises' topics only (empty: all)
 
@@ -74,7 +73,7 @@ class IsolatedPipeline:
             "HAZMON_RULES_STATUS_TOPIC": topics.DEVICE_STATUS + self.suffix,
             "HAZMON_RULES_OUTPUT_TOPIC": self.transitions_topic, "HAZMON_ALERTING_GROUP": f"e2e-alerting-{self.unique}",
             "HAZMON_ALERTING_WEBHOOKS": orjson.dumps(list(self.webhook_urls)).decode(),
-            "HAZMON_ALERTING_GROUP_WINDOW_S": "0", "HAZMON_RULES_LATENESS_S": str(self.rules_lateness_s),
+            "HAZMON_ALERTING_GROUP_WINDOW_S": "0",
             "HAZMON_ALERTING_ESCALATE_COUNTY_S": str(self.escalate_s[0]),
             "HAZMON_ALERTING_ESCALATE_PREFECTURE_S": str(self.escalate_s[1]),
             "HAZMON_INGEST_ENTERPRISES": orjson.dumps(list(self.enterprises)).decode(),

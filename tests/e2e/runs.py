@@ -42,12 +42,6 @@ class RunSpec:
     kill_ingest_at_s: float
 
     @property
-    def lateness_s(self) -> float:
-        """The rules worker's 60 s of reordering in warped time: an ingest restart reorders devices by a
-        few wall seconds, minutes of device time (docs/stream_rules.md)."""
-        return 60.0 * self.speed
-
-    @property
     def escalate_s(self) -> tuple[float, float]:
         """§8's 5 and 15 minutes before an unacknowledged alarm escalates, on the wall clock at this speed."""
         return ESCALATE_AFTER_S[0] / self.speed, ESCALATE_AFTER_S[1] / self.speed
