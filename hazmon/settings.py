@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     ingest_enterprises: list[str] = Field(default_factory=list, description="Subscribe only to these enterprises' topics; empty: all enterprises.")
     ingest_topic_suffix: str = Field(default="", description="Appended to every Kafka topic the adapter writes (tests, side-by-side runs).")
     ingest_receive_maximum: int = Field(default=2000, ge=1, le=65535, description="Unacknowledged MQTT messages the broker may send at once: the bounded in-flight buffer.")
+    ingest_max_unacked_bytes: int = Field(default=32 * 1024 * 1024, ge=1, description="Payload bytes received and not yet acknowledged; past them the adapter reads no further (2000 messages of 256 KiB would be 500 MiB).")
     ingest_batch_messages: int = Field(default=1000, ge=1, description="Most MQTT messages behind one Kafka flush.")
     ingest_session_expiry_s: int = Field(default=86400, ge=0, description="How long the broker keeps the adapter's session (and queues its messages) while it is away.")
     ingest_stats_interval_s: float = Field(default=10.0, gt=0, description="Period of the counters published to the ingest-stats topic.")

@@ -67,6 +67,12 @@ class IngestAdapter:
         queued = self._link.queued if self._link is not None else 0
         return queued + len(self._batch) + self._flushing
 
+    @property
+    def in_flight_bytes(self) -> int:
+        """Payload bytes of the messages received on the current connection and not yet acknowledged:
+        at most ``ingest_max_unacked_bytes`` plus one message."""
+        return self._link.held_bytes if self._link is not None else 0
+
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set, then drain: flush and acknowledge what was taken, and exit."""
         await self._registry.load()

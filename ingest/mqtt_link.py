@@ -13,6 +13,11 @@ the bound. The backlog waits in the broker (and in TCP buffers), never in the ad
 While reading is paused no PINGRESP is read either: a pause longer than about two keepalives
 (Kafka down meanwhile) ends the connection like any other loss, and the broker sends the
 unacknowledged messages again.
+
+The bound is on messages and on their bytes (``ingest_max_unacked_bytes``): 2 000 messages of
+256 KiB are 500 MiB, which one enterprise's bad messages made the adapter hold (bench/abuse.py:
+407 MB). QoS 0 messages count too: they have nothing to acknowledge, but until the adapter took
+them they are held all the same, and a QoS 0 flood would otherwise never pause reading.
 """
 
 from __future__ import annotations
@@ -33,21 +38,25 @@ from ingest.topics import device_filters, shared
 
 
 class MqttLink:
-    """A client whose messages are acknowledged by ``ack``, on this very connection only, and which
-    holds at most ``max_unacked`` + 1 unacknowledged messages of it: past that it stops reading.
+    """A client whose messages are acknowledged by ``ack``, in arrival order, on this very connection
+    only, and which holds at most ``max_unacked`` + 1 messages not yet acknowledged, or
+    ``max_unacked_bytes`` plus one message of payload: past either it stops reading.
 
     Iterate it for the messages. They are handed over as paho delivers them, without aiomqtt's
     per-message wrapper, queue and task: receiving costs the adapter more than parsing does."""
 
     subscribed: asyncio.Task[None]  # by subscribe(): done when the broker granted every subscription
 
-    def __init__(self, client: aiomqtt.Client, max_pending_publishes: int, max_unacked: int) -> None:
+    def __init__(self, client: aiomqtt.Client, max_pending_publishes: int, max_unacked: int,
+                 max_unacked_bytes: int) -> None:
         self.client = client
         client.pending_calls_threshold = max_pending_publishes + 1  # errors answers: no warning below our cap
         self._paho: paho.Client = client._client  # noqa: SLF001 - manual acks live on the paho client
         self._paho.manual_ack_set(True)  # before CONNECT: the session's queued messages come at once
         self._max_unacked = max_unacked
-        self._unacked = 0  # QoS 1 messages received on this connection and not acknowledged
+        self._max_unacked_bytes = max_unacked_bytes
+        self._held: deque[int] = deque()  # payload sizes of the messages not acknowledged, in arrival order
+        self.held_bytes = 0
         self._reading_paused = False
         self._received: deque[paho.MQTTMessage] = deque()  # not yet taken by the adapter
         self._arrived = asyncio.Event()
@@ -70,15 +79,19 @@ class MqttLink:
         return self._received.popleft()
 
     def ack(self, mid: int) -> None:
-        """PUBACK for ``mid``; a no-op once this connection is gone (the broker redelivers), and for
-        a QoS 0 message (``mid`` 0), which has nothing to acknowledge: a PUBACK with packet
-        identifier 0 is a protocol error, and Mosquitto closes the connection."""
-        if mid == 0:
-            return
-        self._paho.ack(mid, 1)
-        self._unacked -= 1
-        if self._reading_paused and self._unacked <= self._max_unacked:
+        """Done with the oldest message not yet acknowledged (message id ``mid``): its PUBACK, except
+        for a QoS 0 message (``mid`` 0), which has nothing to acknowledge (a PUBACK with packet
+        identifier 0 is a protocol error, and Mosquitto closes the connection); a no-op on the wire
+        once this connection is gone (the broker redelivers)."""
+        if self._held:
+            self.held_bytes -= self._held.popleft()
+        if mid != 0:
+            self._paho.ack(mid, 1)
+        if self._reading_paused and not self._over_bound():
             self._resume_reading()
+
+    def _over_bound(self) -> bool:
+        return len(self._held) > self._max_unacked or self.held_bytes > self._max_unacked_bytes
 
     async def publish(self, topic: str, payload: bytes) -> None:
         await self.client.publish(topic, payload, qos=1, retain=False)
@@ -109,11 +122,11 @@ class MqttLink:
             raise self.subscribed.exception()
 
     def _on_message(self, _client: paho.Client, _userdata: object, message: paho.MQTTMessage) -> None:
-        if message.qos > 0:
-            self._unacked += 1
+        self._held.append(len(message.payload))
+        self.held_bytes += len(message.payload)
         self._received.append(message)
         self._arrived.set()
-        if self._unacked > self._max_unacked and not self._reading_paused:
+        if not self._reading_paused and self._over_bound():
             self._pause_reading()
 
     def _pause_reading(self) -> None:
@@ -168,7 +181,8 @@ async def ingest_link(settings: Settings) -> AsyncIterator[MqttLink]:
     SUBACKs, and once more than the bound of them is unacknowledged the link reads no further."""
     client_id, group = ingest_identity(settings)
     client = platform_client(settings, client_id, persistent=True)
-    link = MqttLink(client, settings.ingest_max_error_replies, settings.ingest_receive_maximum)
+    link = MqttLink(client, settings.ingest_max_error_replies, settings.ingest_receive_maximum,
+                    settings.ingest_max_unacked_bytes)
     async with client:
         link.subscribe([shared(f, group) for f in device_filters(settings.ingest_enterprises)])
         try:
