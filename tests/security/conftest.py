@@ -18,11 +18,13 @@ import aiomqtt
 import orjson
 import pytest
 
+from alerting.kafka_log import ensure_topics
 from hazmon.secrets import Secrets, load_secrets
 from hazmon.settings import Settings
 from hazmon.stack.mosquitto import Mosquitto
 from hazmon.stack.service import port_open
 from ingest.adapter import IngestAdapter
+from ingest.topics import KafkaTopics
 from tests.ingest.conftest import (  # noqa: F401 - the ingest suite's fixtures serve this one too
     adapter, device, ingest_settings, kafka_topics, running_adapter, test_enterprise, wait_for_account,
     write_registry)
@@ -81,10 +83,16 @@ def enterprise_client(broker: Broker, enterprise: str, identifier: str, **option
 
 
 @pytest.fixture
-def platform_settings(broker: Broker, kafka: str, unique: str) -> Settings:
-    """The adapter's settings as in production (its MQTT identity untouched), with Kafka topics of its own."""
-    return broker.settings.model_copy(update={
+async def platform_settings(broker: Broker, kafka: str, unique: str) -> Settings:
+    """The adapter's settings as in production (its MQTT identity untouched), with Kafka topics of its
+    own, made before the test: a reader that starts before the broker auto-created its topic
+    sometimes missed its first records."""
+    settings = broker.settings.model_copy(update={
         "ingest_topic_suffix": f".test-sec-{unique}", "ingest_stats_interval_s": 1.0, "ingest_retry_s": 0.2})
+    topics = KafkaTopics.from_settings(settings)
+    await ensure_topics(kafka, [topics.readings, topics.events, topics.device_status, topics.deadletter,
+                                topics.stats], settings.kafka_partitions)
+    return settings
 
 
 @pytest.fixture
