@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 
 import aiomqtt
 import paho.mqtt.client as paho
@@ -57,6 +58,7 @@ class IngestAdapter:
         self._draining = False
         self._link: MqttLink | None = None
         self._replies: set[asyncio.Task[None]] = set()
+        self._answers_lost: Counter[str] = Counter()  # since the last stats period, by cause
         self.connected = asyncio.Event()
         self.messages_taken = 0         # since start, for the log and for tests of the shared group
 
@@ -201,7 +203,7 @@ class IngestAdapter:
     def _send_reply(self, reply: Reply) -> None:
         """Answer on the errors topic in the background; never holds up the data path."""
         if self._link is None or len(self._replies) >= self._settings.ingest_max_error_replies:
-            log.warning("errors-topic answer dropped: too many pending", extra={"topic": reply.topic})
+            self._answers_lost["dropped: too many pending"] += 1
             return
         task = asyncio.create_task(self._link.publish(reply.topic, reply.payload))
         self._replies.add(task)
@@ -210,7 +212,7 @@ class IngestAdapter:
     def _reply_done(self, task: asyncio.Task[None]) -> None:
         self._replies.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.warning("errors-topic answer failed", extra={"error": str(task.exception())})
+            self._answers_lost[f"failed: {task.exception()}"] += 1
 
     async def _publish_stats_forever(self) -> None:
         while True:
@@ -221,5 +223,8 @@ class IngestAdapter:
         records = [KafkaRecord(self._topics.stats, r["enterprise"].encode(), encode(r))
                    for r in self._counters.take_records(now_ms())]
         self._limits.limited.clear()  # the next rate refusal of an enterprise is logged again
+        for cause, lost in self._answers_lost.items():  # one line per cause and period, not one per answer
+            log.warning("errors-topic answers lost", extra={"cause": cause, "answers": lost})
+        self._answers_lost.clear()
         if records:
             await self._sink.write_until_done(records)

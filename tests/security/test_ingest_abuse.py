@@ -142,6 +142,23 @@ async def test_a_flood_of_bad_messages_is_not_a_flood_of_log_lines(
     assert 1 <= len(refused) <= 10, len(refused)
 
 
+async def test_lost_answers_are_one_log_line_per_period(
+        mosquitto: Settings, kafka: str, test_enterprise: IngestEnterprise, device: aiomqtt.Client, unique: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """bench/abuse.py: 4 041 'errors-topic answer failed' lines in 30 s while the adapter's reading
+    was paused. With no room for pending answers, every answer of 100 bad messages is lost."""
+    caplog.set_level(logging.INFO)
+    settings = ingest_settings_for(mosquitto, test_enterprise, unique, ingest_max_error_replies=0)
+    async with running_adapter(settings):
+        for _ in range(100):
+            await device.publish(f"hazmon/v1/{test_enterprise.id}/RTU01/telemetry", b"{", qos=1)
+        await read_kafka(settings, KafkaTopics.from_settings(settings).deadletter, lambda r: len(r) >= 100)
+        await asyncio.sleep(2 * settings.ingest_stats_interval_s)
+    warnings = [r for r in caplog.records if r.name == "ingest.adapter" and r.levelno >= logging.WARNING]
+    assert 1 <= len(warnings) <= 3, [r.getMessage() for r in warnings]
+    assert sum(r.answers for r in warnings) == 100
+
+
 def test_the_registry_refuses_the_platforms_account(tmp_path, settings: Settings) -> None:  # noqa: ANN001
     """An enterprise registered under the platform's MQTT username would get the platform's broker rights."""
     write_registry(tmp_path, settings.mqtt_platform_user)
