@@ -243,6 +243,6 @@ def _status(body: dict, verdict: Verdict, language: Language, rules: ParseRules)
     online = body.get("online")
     if type(online) is not bool:
         raise _refuse(Reason.BAD_SHAPE, "bad_online", language)
-    ts, _ = _whole_message_ts(body, verdict.recv_ms, language, rules)
+    ts, source = _whole_message_ts(body, verdict.recv_ms, language, rules)
     return DeviceStatus(v=WIRE_VERSION, enterprise=verdict.enterprise, device=verdict.device, online=online,
-                        ts=ts, recv_ms=verdict.recv_ms)
+                        ts=ts, recv_ms=verdict.recv_ms, ts_src=source)

@@ -228,8 +228,8 @@ def test_status_and_will(directory: DeviceDirectory) -> None:
     online = status(directory, orjson.dumps({"v": 1, "online": True, "ts": RECV - 10}))
     will = status(directory, b'{"v": 1, "online": false}')
     assert online.status is not None and will.status is not None
-    assert (online.status["online"], online.status["ts"]) == (True, RECV - 10)
-    assert (will.status["online"], will.status["ts"]) == (False, RECV)
+    assert (online.status["online"], online.status["ts"], online.status["ts_src"]) == (True, RECV - 10, TsSource.MESSAGE)
+    assert (will.status["online"], will.status["ts"], will.status["ts_src"]) == (False, RECV, TsSource.PLATFORM)
 
 
 @pytest.mark.parametrize(("raw", "reason"), [(b'{"v":1,"online":"yes"}', "bad_shape"), (b'{"v":1}', "bad_shape"),
