@@ -18,8 +18,6 @@ from dataclasses import dataclass
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
 
 from hazmon import topics, wire
 
@@ -40,30 +38,11 @@ class AlertingTopics:
     readings: str = topics.READINGS
     ingest_stats: str = topics.INGEST_STATS
 
-
-async def ensure_topics(bootstrap: str, names: list[str], partitions: int, timeout_s: float = 30.0) -> dict[str, int]:
-    """Create the topics that are missing; return each topic's partition count once all have leaders."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        missing = [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names if n not in existing]
-        if missing:
-            try:
-                await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass  # another instance created it meanwhile
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while True:
-            described = await admin.describe_topics(names)
-            counts = {d["topic"]: len(d["partitions"]) for d in described if d["error_code"] == 0}
-            if all(counts.get(n) for n in names):
-                return counts
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"Kafka topics without partitions after {timeout_s} s: {names}")
-            await asyncio.sleep(0.2)
-    finally:
-        await admin.close()
+    @classmethod
+    def with_suffix(cls, suffix: str) -> AlertingTopics:
+        """The platform's topics with ``suffix`` appended (a test's or a side-by-side run's own)."""
+        return cls(*(name + suffix for name in (topics.ALARM_TRANSITIONS, topics.ALARM_ACTIONS, topics.READINGS,
+                                                 topics.INGEST_STATS)))
 
 
 def _decode(record: ConsumerRecord) -> dict | None:

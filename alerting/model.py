@@ -19,7 +19,7 @@ ActionKind = Literal["ack", "close", "escalate", "suppress"]
 SECOND_LEVELS = frozenset({"high_high", "low_low", "red"})
 FIRST_LEVELS = frozenset({"high", "low"})
 # Rules without a confirmation window: their first transition is already the platform's alarm.
-IMMEDIATE_RULES = frozenset({"fire", "fault", "offline", "trend", "rollup"})
+IMMEDIATE_RULES = frozenset({"fire", "fault", "offline", "trend", "rollup", "platform"})
 # Rules whose level names a limit only predicted or not about the process: a warning, never second level.
 WARNING_RULES = frozenset({"trend", "fault", "offline"})
 TIER_NAMES = ("enterprise", "county", "prefecture")

@@ -7,6 +7,8 @@ moment they turned: the same log gives the same ``enterprise_risk`` points on ev
 
 from __future__ import annotations
 
+from hazmon.wire import PLATFORM_ENTERPRISE
+
 from alerting import lineproto
 from alerting.book import AlarmBook
 from alerting.model import FIRST_LEVELS
@@ -28,7 +30,10 @@ class RiskTracker:
         return {site: color for (ent, site), color in self.ponds.items() if ent == enterprise}
 
     def update(self, enterprise: str, ts: int) -> list[str]:
-        """InfluxDB lines for what changed in ``enterprise``'s colours as of ``ts``."""
+        """InfluxDB lines for what changed in ``enterprise``'s colours as of ``ts`` (the platform's own
+        alarms colour no enterprise)."""
+        if enterprise == PLATFORM_ENTERPRISE:
+            return []
         alarms = self._book.of_enterprise(enterprise)
         lines: list[str] = []
         risk = enterprise_risk(alarms, self._site_kind_of, ts)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from hazmon.kafka_topics import ensure_topics
 from hazmon.registry import Registry, SiteKind
 from hazmon.settings import Settings
 
@@ -19,7 +20,7 @@ from alerting.clock import Clock, SystemClock
 from alerting.escalation import due_escalations
 from alerting.grafana import GrafanaAnnotator
 from alerting.influx import InfluxWriter
-from alerting.kafka_log import AlarmLog, AlertingTopics, ensure_topics
+from alerting.kafka_log import AlarmLog, AlertingTopics
 from alerting.ledger import Ledger
 from alerting.model import ESCALATION_PREFIX, Alarm, AlarmAction, AlarmEvent
 from alerting.notify.delivery import Channel, Deliverer
@@ -102,8 +103,8 @@ class AlertingService:
     # --- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        partitions = await ensure_topics(self.settings.kafka_bootstrap, [self.names.transitions, self.names.actions],
-                                         self.settings.kafka_partitions)
+        partitions = await ensure_topics(self.settings, [self.names.transitions, self.names.actions,
+                                                         self.names.readings, self.names.ingest_stats])
         await self.influx.ensure_database()
         await self.influx.start()
         await self.deliverer.start()

@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import astuple
 from pathlib import Path
 
 import aiohttp
@@ -126,8 +127,7 @@ def spread(values: list[float]) -> dict[str, float]:
 async def main(alarms: int, open_every: int, enterprises: int, restarts: int, tail: int, listings: int) -> dict:
     base_settings = get_settings()
     run = uuid.uuid4().hex[:10]
-    names = AlertingTopics(transitions=f"bench-alarm-transitions-{run}", actions=f"bench-alarm-actions-{run}",
-                           readings=f"bench-alarm-readings-{run}", ingest_stats=f"bench-alarm-stats-{run}")
+    names = AlertingTopics.with_suffix(f".bench-alarm-{run}")
     home = Path(tempfile.mkdtemp(prefix="hazmon-bench-alarm-record-"))
     settings = base_settings.model_copy(update={"home": home, "influx_db": f"bench_alarm_record_{run}",
                                                 "alerting_webhooks": [], "alerting_dingtalk_urls": [],
@@ -175,7 +175,7 @@ async def main(alarms: int, open_every: int, enterprises: int, restarts: int, ta
         write_ms = await ledger_writes(service)
         await service.stop()
     finally:
-        await delete_topics(settings.kafka_bootstrap, {names.transitions, names.actions}.__contains__)
+        await delete_topics(settings.kafka_bootstrap, set(astuple(names)).__contains__)
         async with aiohttp.ClientSession() as session:
             await session.post(f"{settings.influx_url}/query", data={"q": f'DROP DATABASE "{settings.influx_db}"'})
     ledger = home / "alerting" / "ledger.sqlite3"

@@ -25,12 +25,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
-from hazmon import wire
+from hazmon import topics, wire
+from hazmon.kafka_topics import ensure_topics
 from hazmon.registry import load_registry
 from hazmon.settings import Settings, get_settings
 
 from alerting.influx import InfluxWriter
-from alerting.kafka_log import ensure_topics
 from alerting.topic_writer import ReadingLines, TopicWriter
 
 ENTERPRISE = "BENCH0000000000001"
@@ -143,12 +143,12 @@ async def main(seconds: float, total: int, rounds: int) -> dict:
     """
     settings = get_settings()
     suffix = uuid.uuid4().hex[:8]
-    topic = f"bench-readings-{suffix}"
+    topic = f"{topics.READINGS}.bench-{suffix}"
     phase_s = seconds / (2 * rounds)
     with tempfile.TemporaryDirectory() as registry_dir:
         bench_registry(Path(registry_dir))
         registry = load_registry(Path(registry_dir))
-    await ensure_topics(settings.kafka_bootstrap, [topic], 1)
+    await ensure_topics(settings.model_copy(update={"kafka_partitions": 1}), [topic])
     await produce(settings.kafka_bootstrap, topic, batches(total))
     databases: list[str] = []
     writer_rates: list[float] = []

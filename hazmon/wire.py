@@ -68,6 +68,7 @@ class DeviceStatus(TypedDict):
     ts_src: NotRequired[int]   # TsSource: PLATFORM for a will or a status without ts
 
 
+PLATFORM_ENTERPRISE = "platform"   # §9: the enterprise of the platform's own alarms (rule ``platform``)
 Rule = Literal["limit", "vote", "rainfall", "trend", "fault", "offline", "fire", "rollup", "platform"]
 RULES: tuple[str, ...] = ("limit", "vote", "rainfall", "trend", "fault", "offline", "fire", "rollup", "platform")
 Transition = Literal["raised", "confirmed", "escalated", "deescalated", "cleared", "recorded"]

@@ -13,11 +13,12 @@ import numpy as np
 from hazmon.registry.limits import Limit
 from hazmon.registry.loader import PointEntry, Registry
 from hazmon.registry.models import PointType, SiteKind
+from hazmon.wire import PLATFORM_ENTERPRISE
 from stream_rules.alarms import Subject
 
 LEVELS = 4
 OFFLINE_PERIODS = 3.0  # §8: nothing for 3 × period_s
-PLATFORM = "platform"  # §9: the enterprise of the platform's own alarms
+PLATFORM = PLATFORM_ENTERPRISE
 
 
 @dataclass(frozen=True, slots=True)

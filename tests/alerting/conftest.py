@@ -35,8 +35,7 @@ def tokens(registry: Registry) -> dict[str, Principal]:
 @pytest.fixture
 async def names(kafka: str, unique: str) -> AsyncIterator[AlertingTopics]:
     """The test's own topics, deleted afterwards so that the shared broker does not fill up."""
-    topics = AlertingTopics(transitions=f"test-transitions-{unique}", actions=f"test-actions-{unique}",
-                            readings=f"test-readings-{unique}", ingest_stats=f"test-stats-{unique}")
+    topics = AlertingTopics.with_suffix(f".test-alerting-{unique}")
     yield topics
     await delete_topics(kafka, set(astuple(topics)).__contains__)
 

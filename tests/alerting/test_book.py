@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 
 from hazmon.registry import Registry, SiteKind
+from hazmon.wire import PLATFORM_ENTERPRISE
 
 from alerting.book import AlarmBook
 from alerting.escalation import due_escalations
 from alerting.model import ActionRefused, AlarmAction
 from alerting.risk import enterprise_risk, pond_colors
+from alerting.risk_tracker import RiskTracker
 from alerting.text import Texts
 from tests.alerting.support import CHEM, FIRE, MINE, T0, transition
 
@@ -89,6 +91,15 @@ def test_enterprise_risk_colour(book: AlarmBook, registry: Registry, point: str,
     assert (risk.color, risk.active_alarms) == (expected, 1)
     book.apply_transition(transition("a1", "cleared", point, rule=rule, level=level, at=T0 + MIN))
     assert enterprise_risk(book.of_enterprise(enterprise), site_kinds(registry), T0 + 2 * MIN).color == "blue"
+
+
+def test_the_platforms_data_outage_is_an_alarm_at_once_and_colours_no_enterprise(book: AlarmBook, registry: Registry) -> None:
+    record = transition("p1", "raised", "TK01_LT", rule="platform", level=None, value=None, limit=None)
+    record.update(enterprise=PLATFORM_ENTERPRISE, site="", device="", point="")
+    event = book.apply_transition(record)
+    assert book.get("p1").is_open and event is not None and event.notify
+    tracker = RiskTracker(book, site_kinds(registry))
+    assert tracker.update(PLATFORM_ENTERPRISE, T0) == [] and tracker.restore(T0) == []
 
 
 def test_pond_colour_is_the_worst_of_its_alarms(book: AlarmBook, registry: Registry) -> None:

@@ -25,7 +25,7 @@ import aiohttp
 import orjson
 from aiokafka import AIOKafkaConsumer
 
-from alerting.kafka_log import ensure_topics
+from hazmon.kafka_topics import ensure_topics
 from hazmon import topics
 from hazmon.settings import PACKAGE_DIR, Settings
 from hazmon.supervisor import Child, Supervisor
@@ -84,7 +84,7 @@ class IsolatedPipeline:
     async def create_topics(self) -> None:
         names = [self.readings, topics.EVENTS + self.suffix, topics.DEVICE_STATUS + self.suffix,
                  topics.DEADLETTER + self.suffix, topics.INGEST_STATS + self.suffix, self.transitions_topic, self.actions]
-        await ensure_topics(self.settings.kafka_bootstrap, names, self.settings.kafka_partitions)
+        await ensure_topics(self.settings, names)
 
     def start_ingest(self) -> Child:
         return self.supervisor.start("ingest", ["ingest", "run"])

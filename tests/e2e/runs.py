@@ -55,7 +55,7 @@ class Truth:
     forbid: list[ExpectedAlarm]
 
 
-# Limits, a spike, fire and controller events, a vote, roll-up and a time-to-limit trend in the first
+# Limits, a spike, fire and controller events, a vote, roll-up and a dry beach's step (no trend) in the first
 # hour; sensor faults, the controller's fault and recorded events and a gateway dropping off (its
 # will) in the second and third; transport faults in the third. Kills: the rules worker at device
 # ~3400 s, while the pond is red (since 2400 s) and its two points orange: the restarted worker must

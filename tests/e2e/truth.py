@@ -110,13 +110,14 @@ def rollup_times(registry: Registry, series: dict[tuple[str, str], Series], ente
 
 def time_to_limit_times(entry: PointEntry, s: Series, level: str | None) -> list[int]:
     """Reading times at which the least-squares slope over ``trend_window_s`` reaches the point's next
-    limit (the mildest one not yet reached, ``level`` if given) within 30 min."""
+    limit (the mildest one not yet reached, ``level`` if given) within 30 min, on the evidence §8 rev 1.1
+    asks at the least: 4 readings spanning two thirds of the window."""
     window_ms = entry.point.trend_window_s * 1000
     result = []
     for index, now in enumerate(s.ts):
         recent = (s.ts > now - window_ms) & (s.ts <= now)
         ahead = [limit for limit in entry.limits.limits if not limit.breached(s.values[index])]
-        if recent.sum() < 2 or not ahead:
+        if recent.sum() < 4 or now - s.ts[recent][0] < window_ms * 2 / 3 or not ahead:
             continue
         per_hour = np.polyfit((s.ts[recent] - now) / HOUR_MS, s.values[recent], 1)[0]
         target = min(ahead, key=lambda limit: limit.severity)
@@ -127,8 +128,9 @@ def time_to_limit_times(entry: PointEntry, s: Series, level: str | None) -> list
 
 
 def disturbed(registry: Registry, scenario: Scenario) -> set[tuple[str, str]]:
-    """(enterprise, point, device or site) that the scenario's injections touch: a point's device and
-    site with it, every point of a disturbed device, every point of a flooded site. Nothing else may alarm."""
+    """(enterprise, point, device, site or group) that the scenario's injections touch: a point's device,
+    site and voting group with it (a group alarm's point is the group, §8), every point of a disturbed
+    device, every point of a flooded site. Nothing else may alarm."""
     entries = [e for e in registry if e.enterprise in scenario.enterprises]
     touched: set[tuple[str, str]] = set()
     for injection in scenario.injections:
@@ -138,7 +140,7 @@ def disturbed(registry: Registry, scenario: Scenario) -> set[tuple[str, str]]:
             hit = [e for e in entries if e.enterprise == injection.enterprise and e.point.device == injection.device]
         else:
             hit = [e for e in entries if e.enterprise == injection.enterprise and e.id == injection.point]
-        touched |= {(e.enterprise, name) for e in hit for name in (e.id, e.point.device, e.site.id)}
+        touched |= {(e.enterprise, name) for e in hit for name in (e.id, e.point.device, e.site.id, e.point.group) if name}
     return touched
 
 

@@ -18,7 +18,7 @@ import aiomqtt
 import orjson
 import pytest
 
-from alerting.kafka_log import ensure_topics
+from hazmon.kafka_topics import ensure_topics
 from hazmon.secrets import Secrets, load_secrets
 from hazmon.settings import Settings
 from hazmon.stack.mosquitto import Mosquitto
@@ -90,8 +90,8 @@ async def platform_settings(broker: Broker, kafka: str, unique: str) -> Settings
     settings = broker.settings.model_copy(update={
         "ingest_topic_suffix": f".test-sec-{unique}", "ingest_stats_interval_s": 1.0, "ingest_retry_s": 0.2})
     topics = KafkaTopics.from_settings(settings)
-    await ensure_topics(kafka, [topics.readings, topics.events, topics.device_status, topics.deadletter,
-                                topics.stats], settings.kafka_partitions)
+    await ensure_topics(settings, [topics.readings, topics.events, topics.device_status, topics.deadletter,
+                                   topics.stats])
     return settings
 
 
