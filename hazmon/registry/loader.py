@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from hazmon.registry.limits import COLOR_TYPES, EffectiveLimits, effective_limits
 from hazmon.registry.models import EnterpriseFile, Point, PointType, Site
 from hazmon.settings import get_settings
+from hazmon.wire import PLATFORM_ENTERPRISE
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -181,7 +182,8 @@ def load_registry(directory: Path, platform_user: str | None = None) -> Registry
     """Validate every registry file of ``directory``; raises :class:`RegistryError` listing all problems.
 
     No enterprise may take the platform's MQTT username (``platform_user``, default the setting
-    ``mqtt_platform_user``): its broker account would be the platform's, with the platform's rights."""
+    ``mqtt_platform_user``): its broker account would be the platform's, with the platform's rights;
+    nor the id of the platform's own alarms (``platform``, §9)."""
     platform_user = platform_user or get_settings().mqtt_platform_user
     if not directory.is_dir():
         raise RegistryError([Problem(directory, None, "", "registry directory does not exist")])
@@ -201,6 +203,8 @@ def load_registry(directory: Path, platform_user: str | None = None) -> Registry
         ent_id = doc.enterprise.id
         if ent_id == platform_user:
             problems.append(Problem(path, 1, "enterprise.id", f"{ent_id!r} is the platform's MQTT account, not an enterprise's"))
+        if ent_id == PLATFORM_ENTERPRISE:
+            problems.append(Problem(path, 1, "enterprise.id", f"{ent_id!r} names the platform's own alarms (§9), not an enterprise"))
             continue
         if ent_id in enterprises:
             problems.append(Problem(path, 1, "enterprise.id", f"enterprise {ent_id!r} is also registered in {files[ent_id]}"))

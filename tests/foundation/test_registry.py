@@ -43,6 +43,7 @@ def test_type_defaults_of_section_7(tmp_path: Path) -> None:
         - {id: BEACH, site: WK01, device: D2, type: dry_beach_length, range: [0, 300]}
         - {id: DS, site: WK01, device: D2, type: displacement, range: [0, 500], colors: {direction: above, red: 100}}
         - {id: RAIN, site: WK01, device: D2, type: rainfall, range: [0, 200], high_1h: 30}
+        - {id: RAIN2, site: WK01, device: D2, type: rainfall, range: [0, 200], period_s: 300}
         """))
     assert _limits(registry, "GAS") == {"high": 25.0, "high_high": 50.0}
     assert _limits(registry, "HYD") == {"high": 1.0, "low": 0.15, "low_low": 0.10}
@@ -51,6 +52,10 @@ def test_type_defaults_of_section_7(tmp_path: Path) -> None:
     assert _limits(registry, "DS") == pytest.approx({"blue": 40.0, "yellow": 60.0, "orange": 80.0, "red": 100.0})
     rain = registry.point("E1", "RAIN").limits
     assert (rain.high_1h, rain.high_24h) == (30, 50.0)
+    rain = registry.point("E1", "RAIN2").limits
+    assert (rain.high_1h, rain.high_24h) == (16.0, 50.0)   # §7 rev 1.1: GB/T 28592's 暴雨 lines
+    assert registry.point("E1", "GAS").point.trend_window_s == 900          # §8: max(900 s, 6 × period_s)
+    assert registry.point("E1", "WL").point.trend_window_s == 3600
     gas = registry.point("E1", "GAS").limits
     assert gas.confirm_s == 30.0            # max(3 × 5, 30)
     assert gas.deadband == pytest.approx(1.0)  # 1 % of the range
@@ -98,6 +103,14 @@ def test_every_problem_of_a_directory_at_once(tmp_path: Path) -> None:
     text = str(raised.value)
     assert "broken.yaml" in text and "not valid YAML" in text
     assert "enterprise 'E1' is also registered" in text
+
+
+def test_the_platforms_alarm_enterprise_is_no_enterprise_id(tmp_path: Path) -> None:
+    """§9: enterprise ``platform`` carries the platform's own alarms (its data outage)."""
+    _write(tmp_path, "- {id: GAS, site: TF01, device: D1, type: combustible_gas, range: [0, 100]}\n",
+           header=HEADER.replace('id: "E1"', 'id: "platform"'))
+    with pytest.raises(RegistryError, match="platform's own alarms"):
+        load_registry(tmp_path)
 
 
 def test_registry_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
