@@ -1,4 +1,4 @@
-# hazmon services (ingest, rules worker, alerting/API) for docker-compose.yml deployments.
+# hazmon services (ingest, rules worker, alerting/API, one-shot set-up) for docker-compose.yml deployments.
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
@@ -9,5 +9,8 @@ COPY alerting ./alerting
 COPY device_sim ./device_sim
 COPY dashboards ./dashboards
 RUN pip install --no-cache-dir .
+COPY deploy/entrypoint.sh /usr/local/bin/hazmon-entrypoint
+COPY deploy/ingest-instance.sh /usr/local/bin/hazmon-ingest-instance
+COPY deploy/connected.py /usr/local/lib/hazmon/connected.py
 ENV HAZMON_HOME=/var/lib/hazmon
-ENTRYPOINT ["hazmon"]
+ENTRYPOINT ["hazmon-entrypoint"]

@@ -1,5 +1,6 @@
 """docker-compose.yml stays in step with what the tests run: same server versions, same settings
-names, same broker configurations, and hazmon commands that exist."""
+names, same broker configurations, and hazmon commands that exist; and it keeps a deployment's data:
+data on volumes, every service health-checked, ingest scalable, dashboards from ./registry."""
 
 from __future__ import annotations
 
@@ -47,12 +48,85 @@ def test_settings_names_are_real_settings(compose: dict) -> None:
 
 def test_hazmon_commands_exist(compose: dict) -> None:
     parser = build_parser()
-    commands = [service["command"] for service in compose["services"].values()
+    commands = [_hazmon_argv(service) for service in compose["services"].values()
                 if service.get("image", "").startswith("hazmon:")]
-    assert len(commands) >= 4
+    assert len(commands) >= 6
     for command in commands:
         args = parser.parse_args(command)
         assert callable(args.handler), command
+
+
+def test_kafka_keeps_its_log_on_the_volume(compose: dict) -> None:
+    """The image rewrites server.properties from KAFKA_* (its default log.dirs is under /tmp)."""
+    kafka = compose["services"]["kafka"]
+    log_dirs = kafka["environment"]["KAFKA_LOG_DIRS"]
+    mounts = _named_volume_mounts(compose, kafka)
+    assert any(log_dirs == path or log_dirs.startswith(path.rstrip("/") + "/") for path in mounts), (log_dirs, mounts)
+
+
+def test_server_data_is_on_named_volumes(compose: dict) -> None:
+    data = {"mosquitto": "/mosquitto/data", "influxdb": "/var/lib/influxdb", "grafana": "/var/lib/grafana",
+            "alerting": "/var/lib/hazmon"}
+    for name, path in data.items():
+        assert path in _named_volume_mounts(compose, compose["services"][name]), name
+
+
+def test_every_running_service_is_health_checked(compose: dict) -> None:
+    for name, service in compose["services"].items():
+        if service.get("restart") == "no":       # one-shot set-up; dependants wait for its completion
+            continue
+        check = service.get("healthcheck")
+        assert check and check.get("test") and not check.get("disable"), name
+
+
+def test_dependants_wait_for_health(compose: dict) -> None:
+    services = compose["services"]
+    for name, service in services.items():
+        for dependency, condition in (service.get("depends_on") or {}).items():
+            wanted = ("service_completed_successfully" if services[dependency].get("restart") == "no"
+                      else "service_healthy")
+            assert condition["condition"] == wanted, (name, dependency)
+
+
+def test_ingest_scales_with_an_identity_per_process(compose: dict) -> None:
+    """--scale ingest=N: no fixed container name, no published port, an instance number per process."""
+    ingest = compose["services"]["ingest"]
+    assert "container_name" not in ingest and "ports" not in ingest
+    assert ingest["entrypoint"] == ["hazmon-ingest-instance"]
+    assert "--instance" not in ingest["command"]
+
+
+def test_dashboards_and_map_are_built_from_the_deployments_registry(compose: dict) -> None:
+    services = compose["services"]
+    registry_dir = compose["x-hazmon-env"]["HAZMON_REGISTRY_DIR"]
+    for name, command in (("dashboards-build", ["dashboards", "build"]), ("dashboards-locations", ["dashboards", "locations"])):
+        assert services[name]["command"][:2] == command
+        assert f"./registry:{registry_dir}:ro" in services[name]["volumes"], name
+    built = {mount.split(":")[0] for mount in services["dashboards-build"]["volumes"]}
+    grafana = services["grafana"]["volumes"]
+    assert not [mount for mount in grafana if "dashboards/generated" in mount]
+    assert {"grafana-provisioning", "grafana-dashboards"} <= built
+    assert {"grafana-provisioning", "grafana-dashboards"} <= {mount.split(":")[0] for mount in grafana}
+
+
+def test_grafana_token_comes_from_a_secret(compose: dict) -> None:
+    """Secrets named hazmon_<setting> become HAZMON_<SETTING> (deploy/entrypoint.sh)."""
+    assert compose["x-hazmon-env"]["HAZMON_GRAFANA_URL"]
+    assert "hazmon_grafana_token" in compose["services"]["alerting"]["secrets"]
+    fields = set(Settings.model_fields)
+    for name in compose["secrets"]:
+        assert name.removeprefix("hazmon_") in fields, name
+
+
+def test_dockerfile_installs_what_compose_runs(compose: dict) -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert 'ENTRYPOINT ["hazmon-entrypoint"]' in dockerfile
+    for script in ("deploy/entrypoint.sh /usr/local/bin/hazmon-entrypoint",
+                   "deploy/ingest-instance.sh /usr/local/bin/hazmon-ingest-instance",
+                   "deploy/connected.py /usr/local/lib/hazmon/connected.py"):
+        assert f"COPY {script}" in dockerfile
+    checks = [service["healthcheck"]["test"] for service in compose["services"].values() if "healthcheck" in service]
+    assert ["CMD", "python", "/usr/local/lib/hazmon/connected.py", "1883", "9092"] in checks
 
 
 def test_broker_config_matches_the_local_stack(settings: Settings, tmp_path: Path) -> None:
@@ -75,6 +149,19 @@ def test_kafka_config_matches_the_local_stack(compose: dict, settings: Settings)
     deployed = {k.removeprefix("KAFKA_").lower().replace("_", "."): str(v) for k, v in environment.items()
                 if k != "KAFKA_HEAP_OPTS"}
     assert {k: v for k, v in deployed.items() if k not in where} == local
+
+
+def _hazmon_argv(service: dict) -> list[str]:
+    """The hazmon command line a service runs; deploy/ingest-instance.sh adds ``--instance N``."""
+    if service.get("entrypoint") == ["hazmon-ingest-instance"]:
+        return ["ingest", "run", "--instance", "1", *service["command"]]
+    return service["command"]
+
+
+def _named_volume_mounts(compose: dict, service: dict) -> list[str]:
+    """Container paths of the service's named volumes (not bind mounts of host paths)."""
+    mounts = [volume.split(":") for volume in service.get("volumes", [])]
+    return [mount[1] for mount in mounts if mount[0] in compose["volumes"]]
 
 
 def _options(text: str) -> dict[str, list[str]]:
