@@ -37,12 +37,15 @@ class OpenAlarm:
 
 @dataclass(frozen=True, slots=True)
 class Subject:
-    """What an alarm is about, and the name operators know it by."""
+    """What an alarm is about, the names operators know it by (§10: enterprise, site and point by
+    name), and the unit of its values."""
 
     site: str
     device: str
     point: str
     name: str
+    name_en: str
+    unit: str = ""
 
 
 @dataclass(slots=True)
@@ -107,8 +110,8 @@ class AlarmBook:
 
     def _send(self, alarm: OpenAlarm, transition: str, change: Change) -> None:
         self.sent += 1
-        message, message_en = compose(change.subject.name, alarm.rule, alarm.level, transition,
-                                      change.value, change.limit, change.reason)
+        message, message_en = compose(change.subject, alarm.rule, alarm.level, transition, change.value,
+                                      change.limit, change.reason, change.extra, change.reading_ts)
         record: AlarmTransition = {
             "v": WIRE_VERSION, "id": alarm.id, "transition": transition,  # type: ignore[typeddict-item]
             "enterprise": self.enterprise, "site": alarm.site, "device": alarm.device, "point": alarm.point,

@@ -12,7 +12,7 @@ import numpy as np
 
 from hazmon.registry.limits import Limit
 from hazmon.registry.loader import PointEntry, Registry
-from hazmon.registry.models import PointType, SiteKind
+from hazmon.registry.models import POINT_TYPE_NAMES, POINT_UNITS, PointType, Site, SiteKind
 from hazmon.wire import PLATFORM_ENTERPRISE
 from stream_rules.alarms import Subject
 
@@ -41,10 +41,11 @@ class PointRules:
 class Catalog:
     """One enterprise's points as arrays (for numpy) and as :class:`PointRules` (for the state machine)."""
 
-    def __init__(self, entries: list[PointEntry]) -> None:
+    def __init__(self, entries: list[PointEntry], enterprise_name: str = "") -> None:
+        self.enterprise_name = enterprise_name
         self.ids: list[str] = [e.id for e in entries]
         self.index: dict[str, int] = {pid: i for i, pid in enumerate(self.ids)}
-        self.rules: list[PointRules] = [_point_rules(e) for e in entries]
+        self.rules: list[PointRules] = [_point_rules(e, enterprise_name) for e in entries]
         n = len(entries)
         self.low = np.array([e.point.range[0] if e.point.range else -np.inf for e in entries], dtype=np.float64)
         self.high = np.array([e.point.range[1] if e.point.range else np.inf for e in entries], dtype=np.float64)
@@ -77,15 +78,32 @@ class Catalog:
                 self.groups.setdefault(entry.point.group, []).append(i)
         self.ponds = {e.site.id: e.site for e in entries if e.site.kind is SiteKind.TAILINGS_POND}
 
+    def device_subject(self, device: str) -> Subject:
+        site = self.rules[self.devices[device][0]].entry.site
+        return Subject(site.id, device, "", f"{self.enterprise_name} {site.name} 设备{device}",
+                       f"{self.enterprise_name} {site.name} device {device}")
 
-def _point_rules(entry: PointEntry) -> PointRules:
+    def site_subject(self, site: Site) -> Subject:
+        return Subject(site.id, "", site.id, f"{self.enterprise_name} {site.name}", f"{self.enterprise_name} {site.name}")
+
+    def group_subject(self, group: str) -> Subject:
+        first = self.rules[self.groups[group][0]]
+        site = first.entry.site
+        return Subject(site.id, first.entry.point.device, group, f"{self.enterprise_name} {site.name} 联动分组{group}",
+                       f"{self.enterprise_name} {site.name} voting group {group}", first.subject.unit)
+
+
+def _point_rules(entry: PointEntry, enterprise_name: str) -> PointRules:
     levels: dict[str, dict[int, Limit]] = {"above": {}, "below": {}}
     for limit in entry.limits.limits:
         levels[limit.direction][limit.severity] = limit
     point = entry.point
     trend = point.rate_per_h is not None or entry.limits.form == "colors"
     stuck_ms = None if point.stuck_s is None else point.stuck_s * 1000.0
-    subject = Subject(entry.site.id, point.device, point.id, f"{entry.site.name}{point.name or ''}[{point.id}]")
+    type_zh, type_en = POINT_TYPE_NAMES[point.type]
+    place = f"{enterprise_name} {entry.site.name}"
+    subject = Subject(entry.site.id, point.device, point.id, f"{place} {point.name or f'{type_zh}{point.id}'}",
+                      f"{place} {point.name or f'{type_en} {point.id}'}", POINT_UNITS[point.type])
     return PointRules(entry, levels, trend, entry.limits.form == "rainfall", stuck_ms, subject)
 
 
@@ -97,4 +115,5 @@ def compile_registry(registry: Registry) -> dict[str, Catalog]:
         if entry.point.enabled:
             by_enterprise[entry.enterprise].append(entry)
     by_enterprise[PLATFORM] = []
-    return {ent: Catalog(entries) for ent, entries in by_enterprise.items()}
+    names = {ent: doc.enterprise.name for ent, doc in registry.enterprises.items()}
+    return {ent: Catalog(entries, names.get(ent, "")) for ent, entries in by_enterprise.items()}

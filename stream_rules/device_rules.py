@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from hazmon.wire import DeviceStatus, Event, TsSource
-from stream_rules.alarms import FIRE_SEVERITY, AlarmBook, Change, Subject
+from stream_rules.alarms import FIRE_SEVERITY, AlarmBook, Change
 from stream_rules.catalog import OFFLINE_PERIODS, Catalog
 from stream_rules.point_rules import FAULT_SEVERITY
 from stream_rules.state import EnterpriseState
@@ -58,8 +58,7 @@ def judge_silence(catalog: Catalog, state: EnterpriseState, book: AlarmBook, clo
         if not len(members):
             continue
         key = f"offline|{device}"
-        entry = catalog.rules[members[0]].entry
-        subject = Subject(entry.site.id, device, "", f"{entry.site.name}设备[{device}]")
+        subject = catalog.device_subject(device)
         device_due = max(float(state.last_arrival[members].max()), since) + catalog.device_silence_ms[device]
         status = state.status_offline.get(device)
         if clock > device_due or status is not None:

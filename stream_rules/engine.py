@@ -34,7 +34,7 @@ from stream_rules.state import EnterpriseState
 
 
 PLATFORM_SEVERITY = 2
-PLATFORM_SUBJECT = Subject("", "", "", "平台")
+PLATFORM_SUBJECT = Subject("", "", "", "hazmon 监测预警平台", "the hazmon platform")
 
 
 def wall_ms() -> int:

@@ -4,7 +4,7 @@ trend and rainfall windows. Called in reading-time order for the readings ``clas
 
 from __future__ import annotations
 
-from stream_rules.alarms import AlarmBook, Change, Subject
+from stream_rules.alarms import AlarmBook, Change
 from stream_rules.catalog import OFFLINE_PERIODS, Catalog, PointRules
 from stream_rules.state import EnterpriseState, LevelTrack
 from stream_rules.trend import HOUR_MS, fit, judge, update_noise
@@ -132,7 +132,7 @@ class PointRulesRunner:
         armed = sorted((self._armed(member, side) for member in members), reverse=True)
         level = armed[1] if len(armed) > 1 else 0
         key = f"vote|{group}|{side}"
-        subject = self._group_subject(group)
+        subject = self.catalog.group_subject(group)
         values = {self.catalog.ids[m]: (value if self.catalog.rules[m] is rules else float(self.state.last_value[m]))
                   for m in members if self._armed(m, side)}
         extra: dict[str, float | str | None] = {"group": group,
@@ -148,10 +148,6 @@ class PointRulesRunner:
     def _armed(self, member: int, side: str) -> int:
         track = self.state.tracks.get(f"{self.catalog.ids[member]}|{side}")
         return max((k + 1 for k, a in enumerate(track.armed) if a), default=0) if track else 0
-
-    def _group_subject(self, group: str) -> Subject:
-        first = self.catalog.rules[self.catalog.groups[group][0]].entry
-        return Subject(first.site.id, first.point.device, group, f"{first.site.name}{group}分组")
 
     def _group_covers(self, rules: PointRules, side: str, level: int) -> bool:
         """One hazard, one alarm: the point's group alarm is open at ``level`` or worse."""

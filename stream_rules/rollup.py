@@ -6,7 +6,7 @@ items roll up to the pond the same way. The pond's colour is the worst of its ro
 from __future__ import annotations
 
 from hazmon.registry.limits import COLOR_ORDER
-from stream_rules.alarms import AlarmBook, Change, Subject
+from stream_rules.alarms import AlarmBook, Change
 from stream_rules.catalog import Catalog
 
 # (how many at this severity or worse, severity) → the colour they make, checked worst first
@@ -41,7 +41,7 @@ def judge_ponds(catalog: Catalog, book: AlarmBook, reading_ts: int) -> None:
             items.setdefault(entry.point.type.value, []).append(alarm.severity if alarm else 0)
         pond, worst_point, item_colours = pond_colour(items)
         key = f"rollup|{site_id}"
-        subject = Subject(site_id, "", site_id, f"{site.name}[{site_id}]")
+        subject = catalog.site_subject(site)
         extra: dict[str, float | str | None] = {f"item_{k}": COLOR_ORDER[v - 1] if v else None for k, v in item_colours.items()}
         if pond > worst_point:
             book.apply(Change("rollup", key, subject, COLOR_ORDER[pond - 1], pond, reading_ts, None, None, None, extra),

@@ -41,6 +41,29 @@ class PointType(StrEnum):
     FIRE_DETECTOR = "fire_detector"
 
 
+# §7: the unit of each type, as officers read it, and the type's name (zh, en) where a point has none of its own
+POINT_UNITS: dict[PointType, str] = {
+    PointType.TANK_LEVEL: "m", PointType.TEMPERATURE: "°C", PointType.PRESSURE: "MPa",
+    PointType.COMBUSTIBLE_GAS: "%LEL", PointType.TOXIC_GAS: "ppm", PointType.WATER_LEVEL: "m",
+    PointType.DRY_BEACH_LENGTH: "m", PointType.PHREATIC_DEPTH: "m", PointType.DISPLACEMENT: "mm",
+    PointType.RAINFALL: "mm", PointType.HYDRANT_PRESSURE: "MPa", PointType.SPRINKLER_PRESSURE: "MPa",
+    PointType.WATER_TANK_LEVEL: "m", PointType.RESIDUAL_CURRENT: "mA", PointType.CABLE_TEMPERATURE: "°C",
+    PointType.FIRE_DETECTOR: "",
+}
+POINT_TYPE_NAMES: dict[PointType, tuple[str, str]] = {
+    PointType.TANK_LEVEL: ("储罐液位", "tank level"), PointType.TEMPERATURE: ("温度", "temperature"),
+    PointType.PRESSURE: ("压力", "pressure"), PointType.COMBUSTIBLE_GAS: ("可燃气体浓度", "combustible gas"),
+    PointType.TOXIC_GAS: ("有毒气体浓度", "toxic gas"), PointType.WATER_LEVEL: ("库水位", "pond water level"),
+    PointType.DRY_BEACH_LENGTH: ("干滩长度", "dry beach length"), PointType.PHREATIC_DEPTH: ("浸润线埋深", "phreatic depth"),
+    PointType.DISPLACEMENT: ("坝体位移", "dam displacement"), PointType.RAINFALL: ("降雨量", "rainfall"),
+    PointType.HYDRANT_PRESSURE: ("消火栓管网压力", "hydrant pressure"),
+    PointType.SPRINKLER_PRESSURE: ("喷淋管网压力", "sprinkler pressure"),
+    PointType.WATER_TANK_LEVEL: ("消防水箱液位", "fire water tank level"),
+    PointType.RESIDUAL_CURRENT: ("电气火灾剩余电流", "residual current"),
+    PointType.CABLE_TEMPERATURE: ("电气线路温度", "cable temperature"), PointType.FIRE_DETECTOR: ("火灾探测器", "fire detector"),
+}
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

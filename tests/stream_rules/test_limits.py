@@ -54,7 +54,7 @@ def test_one_alarm_id_for_its_whole_life(registry: Registry) -> None:
     assert len(ids) == 1 and len(driver.out) == 3
     assert driver.out[0]["started_at"] == T0          # the first reading beyond the limit
     assert driver.out[0]["value"] == 11 and driver.out[0]["limit"] == 10
-    assert "高报" in driver.out[0]["message"] and "high" in driver.out[0]["message_en"]
+    assert "高限一级报警确认" in driver.out[0]["message"] and "level 1 high alarm" in driver.out[0]["message_en"]
 
 
 def test_below_limits_confirm_too(registry: Registry, tmp_path: Path) -> None:
