@@ -51,6 +51,8 @@ class Settings(BaseSettings):
 
     influx_url: str = "http://127.0.0.1:8086"
     influx_db: str = "hazmon"
+    influx_raw_retention_days: int = Field(default=30, ge=1, description="How long raw readings stay in InfluxDB (retention policy `raw`); hourly aggregates and alarms stay longer (docs/operations.md).")
+    influx_hourly_retention_days: int = Field(default=0, ge=0, description="How long the hourly min/mean/max of each point stay in InfluxDB (retention policy `long`); 0: for good.")
 
     api_host: str = "127.0.0.1"
     api_port: int = 8400
