@@ -6,7 +6,12 @@ alarms not yet closed and the suppressions from it and folds only the topics' ta
 offsets. Closed alarms live only here and are read on demand (by id, or a page of the listing).
 
 An alarm row is replaced only by a higher ``revision`` (the number of changes folded into it), and
-offsets only move forward, so several instances on one host may share the file. SQLite runs on three
+offsets only move forward, so several instances on one host may share the file.
+
+The ``outbox`` holds every notification due per channel, written in the same transaction as the
+alarm change that calls for it (staged with :meth:`Ledger.stage_outbox`, committed by the next
+:meth:`Ledger.write`, handed on only after that commit) and deleted once delivered or dead-lettered:
+a restart re-sends what it still holds. SQLite runs on three
 threads of its own, never on the event loop: the writer, look-ups by id (on the alarm path, so never
 behind a long page) and pages. Why SQLite, with figures: docs/alerting.md.
 """
@@ -29,6 +34,8 @@ from alerting.model import Alarm, AlarmEvent
 T = TypeVar("T")
 Offsets = dict[tuple[str, int], int]   # (topic, partition) → the next offset to fold
 PageKey = tuple[int, str]              # (started_at, id): the listing's order, newest first
+OutboxKey = tuple[str, int, str]       # (alarm id, revision, channel)
+OutboxRow = tuple[str, int, str, str, bytes]   # OutboxKey + (enterprise, the change as JSON)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alarms (
@@ -42,6 +49,9 @@ CREATE TABLE IF NOT EXISTS alarm_events (
 CREATE TABLE IF NOT EXISTS suppressions (
     enterprise TEXT NOT NULL, point TEXT NOT NULL, since INTEGER NOT NULL, expires_at INTEGER NOT NULL,
     reason TEXT NOT NULL, by TEXT NOT NULL, PRIMARY KEY (enterprise, point, since)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox (
+    alarm_id TEXT NOT NULL, revision INTEGER NOT NULL, channel TEXT NOT NULL, enterprise TEXT NOT NULL,
+    change BLOB NOT NULL, PRIMARY KEY (alarm_id, revision, channel));   -- notifications not yet delivered
 CREATE TABLE IF NOT EXISTS offsets (
     topic TEXT NOT NULL, partition INTEGER NOT NULL, next INTEGER NOT NULL, PRIMARY KEY (topic, partition));
 """
@@ -123,6 +133,9 @@ class Ledger:
         # look-ups by id are on the alarm path (a record about a closed alarm): never behind a long page
         self._lookups = _Connection(path, "ledger-lookup")
         self._pages = _Connection(path, "ledger-pages")
+        self._outbox: list[OutboxRow] = []
+        self._after_commit: list[Callable[[], None]] = []
+        self.resumed = False   # the last restore found offsets: the topics' tail was never committed here
 
     async def open(self) -> None:
         def create(db: sqlite3.Connection) -> None:
@@ -138,9 +151,18 @@ class Ledger:
 
     # --- writing -----------------------------------------------------------------------------
 
+    def stage_outbox(self, rows: list[OutboxRow], then: Callable[[], None]) -> None:
+        """Notifications due: written by the next :meth:`write` with the change that called for them; ``then``
+        runs once they are committed (so nothing is sent that a crash could leave unrecorded)."""
+        self._outbox += rows
+        self._after_commit.append(then)
+
     async def write(self, alarms: list[Alarm], events: list[tuple], suppressions: list[Suppression],
                     offsets: Offsets) -> None:
-        """One transaction: the changed alarms (serialised here, on the loop), their lifecycle entries, offsets."""
+        """One transaction: the changed alarms (serialised here, on the loop), their lifecycle entries, the
+        notifications they call for, offsets."""
+        outbox_rows, self._outbox = self._outbox, []
+        after_commit, self._after_commit = self._after_commit, []
         alarm_rows = [alarm_row(a) for a in alarms]
         suppression_rows = [(s.enterprise, s.point, s.since, s.expires_at, s.reason, s.by) for s in suppressions]
         offset_rows = [(topic, partition, next_offset) for (topic, partition), next_offset in offsets.items()]
@@ -152,12 +174,32 @@ class Ledger:
                 db.executemany("INSERT OR IGNORE INTO alarm_events VALUES (?, ?, ?, ?, ?)", events)
                 db.executemany("INSERT OR IGNORE INTO suppressions VALUES (?, ?, ?, ?, ?, ?)", suppression_rows)
                 db.executemany(_UPSERT_OFFSET, offset_rows)
+                db.executemany("INSERT OR IGNORE INTO outbox VALUES (?, ?, ?, ?, ?)", outbox_rows)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
 
-        await self._writer.run(commit)
+        try:
+            await self._writer.run(commit)
+        except BaseException:
+            self._outbox[:0], self._after_commit[:0] = outbox_rows, after_commit   # due with the next write
+            raise
+        for then in after_commit:
+            then()
+
+    async def outbox_done(self, keys: list[OutboxKey]) -> None:
+        """Notifications delivered or dead-lettered: no restart sends them again."""
+        def delete(db: sqlite3.Connection) -> None:
+            db.executemany("DELETE FROM outbox WHERE alarm_id = ? AND revision = ? AND channel = ?", keys)
+
+        if keys:
+            await self._writer.run(delete)
+
+    async def outbox(self) -> list[OutboxRow]:
+        """Notifications committed and not yet delivered, oldest first (what a crash left due)."""
+        return await self._pages.run(lambda db: list(db.execute(
+            "SELECT alarm_id, revision, channel, enterprise, change FROM outbox ORDER BY rowid")))
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -170,7 +212,9 @@ class Ledger:
                        for topic, partition, next_offset in db.execute("SELECT topic, partition, next FROM offsets")}
             return Snapshot(alarms, suppressions, offsets)
 
-        return await self._pages.run(load)
+        snapshot = await self._pages.run(load)
+        self.resumed = bool(snapshot.offsets)
+        return snapshot
 
     async def alarms(self, ids: Iterable[str]) -> list[Alarm]:
         wanted = list(ids)

@@ -27,7 +27,7 @@ async def serve(settings: Settings) -> None:
     await runner.setup()
     await web.TCPSite(runner, settings.api_host, settings.api_port).start()
     log.info("alerting running", extra={"api": f"http://{settings.api_host}:{settings.api_port}",
-                                        "channels": len(service.deliverer.workers)})
+                                        "channels": len(service.deliverer.channels)})
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -1,8 +1,9 @@
 """The alerting process: folds the alarm log, escalates, notifies, writes InfluxDB, feeds the API.
 
 One :class:`AlertingService` per process. The alarm path (a folded transition → notification) only
-queues work: InfluxDB lines go to the background writer, notifications to the channel workers,
-Grafana annotations to their own tasks; nothing on it waits for InfluxDB.
+queues work: InfluxDB lines go to the background writer, notifications to the ledger's outbox and,
+once it is committed, to the channel workers, Grafana annotations to their own tasks; nothing on it
+waits for InfluxDB.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from alerting.kafka_log import AlarmLog, AlertingTopics
 from alerting.ledger import Ledger
 from alerting.model import ESCALATION_PREFIX, Alarm, AlarmAction, AlarmEvent
 from alerting.notify.delivery import Channel, Deliverer
-from alerting.notify.message import NotifiedChange
+from alerting.notify.message import Notification, NotifiedChange
+from alerting.notify.outbox import Outbox
 from alerting.notify.storm import StormControl
 from alerting.risk_tracker import RiskTracker
 from alerting.series_times import SeriesTimes
@@ -33,6 +35,7 @@ from alerting.topic_writer import ReadingLines, TopicWriter, ingest_stats_lines
 
 log = logging.getLogger(__name__)
 ACTION_TIMEOUT_S = 15.0
+STOP_DRAIN_S = 10.0   # at a stop, how long notifications under way may take; the outbox keeps the rest
 PIPELINE_INTERVAL_S = 10.0
 
 
@@ -66,8 +69,10 @@ class AlertingService:
         self.ledger = Ledger(settings.alerting_ledger_file or settings.home / "alerting" / "ledger.sqlite3")
         self.log = AlarmLog(settings.kafka_bootstrap, names, self.book, self.ledger, self._on_event)
         self.deliverer = Deliverer(channels_of(settings), self.texts, settings.alerting_retry_s,
-                                   settings.alerting_deadletter_file or settings.home / "alerting" / "deadletter.jsonl")
+                                   settings.alerting_deadletter_file or settings.home / "alerting" / "deadletter.jsonl",
+                                   self._notification_settled)
         self.storm = StormControl(settings.alerting_group_window_s, self.deliverer.send, self.enterprise_name)
+        self.outbox = Outbox(self.ledger, self.deliverer, self.storm.submit, self.enterprise_name)
         self.grafana = GrafanaAnnotator(settings.grafana_url, settings.grafana_token) if settings.grafana_url else None
         self.public_url = settings.alerting_public_url or f"http://{settings.api_host}:{settings.api_port}"
         self._delays_ms = (int(settings.alerting_escalate_county_s * 1000), int(settings.alerting_escalate_prefecture_s * 1000))
@@ -109,6 +114,7 @@ class AlertingService:
         await self.influx.start()
         await self.deliverer.start()
         await self.ledger.open()
+        await self.outbox.resume()
         await self.log.start(partitions)
         self.influx.submit(self.risk.restore(self.clock.now_ms()))
         self._tasks = [asyncio.create_task(self.log.run(), name="alarm-log"),
@@ -120,8 +126,9 @@ class AlertingService:
             task.add_done_callback(self._log_crash)
 
     def dead_tasks(self) -> list[str]:
-        """Names of the process's loops that have stopped (a crashed one is also logged with its error)."""
-        return [task.get_name() for task in self._tasks if task.done()]
+        """Names of the process's loops that have stopped (a crashed one is also logged with its error),
+        the notification workers included."""
+        return [task.get_name() for task in self._tasks + self.deliverer.tasks if task.done()]
 
     @staticmethod
     def _log_crash(task: asyncio.Task) -> None:
@@ -136,7 +143,10 @@ class AlertingService:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self.storm.flush()
-        await self.deliverer.drain()
+        try:
+            await asyncio.wait_for(self.deliverer.drain(), STOP_DRAIN_S)
+        except TimeoutError:
+            log.warning("notifications still due at stop, kept in the outbox for the next start")
         await asyncio.gather(*self._side_tasks, return_exceptions=True)
         await self.deliverer.close()
         await self.log.stop()
@@ -153,15 +163,19 @@ class AlertingService:
         self.influx.submit(lines)
         log.info("alarm changed", extra={"alarm": alarm.id, "enterprise": alarm.enterprise, "point": alarm.point,
                                          "change": event.kind, "state": alarm.state, "live": live})
-        if not live:
-            return  # history being replayed: its notifications went out when it happened
+        if not live and not self.ledger.resumed:
+            return  # the whole history replayed into a new ledger: its notifications went out when it happened
+        # live, or the tail since the ledger's offsets: never committed, so never notified (sent only after commit)
         if event.notify and not self.book.is_suppressed(alarm, event.ts):
             urgent = alarm.rule == "fire" or event.kind.startswith(ESCALATION_PREFIX)   # never held by grouping
-            self.storm.submit(alarm.enterprise, NotifiedChange.of(event, self.public_url, self.place_of(alarm)), urgent=urgent)
+            self.outbox.stage(alarm.enterprise, NotifiedChange.of(event, self.public_url, self.place_of(alarm)), urgent)
         if event.annotate and self.grafana is not None:
             task = asyncio.create_task(self.grafana.annotate(alarm, event.ts))
             self._side_tasks.add(task)
             task.add_done_callback(self._side_tasks.discard)
+
+    async def _notification_settled(self, channel_key: str, notification: Notification) -> None:
+        await self.outbox.settled(channel_key, notification)
 
     async def tick(self) -> None:
         """Escalate what is due and age the risk colours, at the injected clock's time."""

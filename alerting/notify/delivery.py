@@ -1,8 +1,12 @@
 """Delivery of notifications to HTTP channels, with retry, back-off and a dead-letter file.
 
-Each channel has its own queue and worker: one channel's outage neither blocks the others nor
-reorders its own messages. A message still refused after every back-off step is appended to the
-dead-letter file (JSON lines) and logged.
+Each channel has its own two lanes, each a queue and a worker: fire alarms on one, everything else
+on the other, so that no backlog of ordinary notifications delays a fire alarm, and one channel's
+outage neither blocks the others nor reorders its own messages. A message still refused after every
+back-off step is appended to the dead-letter file (JSON lines) and logged. A worker never ends on
+an error: whatever a delivery raises is logged and the message dead-lettered. Once delivered or
+dead-lettered, ``settled`` is told (the outbox then forgets it). URLs are logged without their
+path and query, where robots carry their access tokens.
 """
 
 from __future__ import annotations
@@ -10,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
 import orjson
@@ -21,6 +27,8 @@ from alerting.notify.message import Notification
 from alerting.text import Texts
 
 log = logging.getLogger(__name__)
+Settled = Callable[[str, Notification], Awaitable[None]]   # (channel key, notification) delivered or dead-lettered
+LANES = ("fire", "other")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,22 +43,41 @@ class Channel:
         if self.format not in PAYLOADS:
             raise ValueError(f"unknown notification format {self.format!r}: one of {', '.join(PAYLOADS)}")
 
+    @property
+    def key(self) -> str:
+        """The channel's name in the outbox."""
+        return f"{self.format} {self.url}"
+
+    @property
+    def where(self) -> str:
+        """The URL as logged: scheme and host only (a robot's token is in its query)."""
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.netloc}"
+
 
 class DeliveryRefused(Exception):
     pass
 
 
 class ChannelWorker:
-    def __init__(self, channel: Channel, session: aiohttp.ClientSession, texts: Texts,
-                 backoff_s: tuple[float, ...], deadletter: Path) -> None:
+    """One lane of one channel: a queue delivered in order."""
+
+    def __init__(self, channel: Channel, lane: str, session: aiohttp.ClientSession, texts: Texts,
+                 backoff_s: tuple[float, ...], deadletter: Path, settled: Settled) -> None:
         self.channel = channel
+        self.lane = lane
         self._session = session
         self._texts = texts
         self._backoff_s = backoff_s
         self._deadletter = deadletter
+        self._settled = settled
         self._queue: asyncio.Queue[Notification] = asyncio.Queue()
         self.delivered = 0
         self.dead = 0
+
+    @property
+    def queued(self) -> int:
+        return self._queue.qsize()
 
     def put(self, notification: Notification) -> None:
         self._queue.put_nowait(notification)
@@ -58,8 +85,14 @@ class ChannelWorker:
     async def run(self) -> None:
         while True:
             notification = await self._queue.get()
-            await self._deliver(notification)
-            self._queue.task_done()
+            try:
+                await self._deliver(notification)
+                await self._settled(self.channel.key, notification)
+            except Exception:  # noqa: BLE001 - a worker must outlive any one message
+                log.exception("notification worker error", extra={"channel": self.channel.format,
+                                                                   "url": self.channel.where, "lane": self.lane})
+            finally:
+                self._queue.task_done()
 
     async def drain(self) -> None:
         await self._queue.join()
@@ -72,10 +105,11 @@ class ChannelWorker:
                 await self._post(body)
                 self.delivered += 1
                 log.info("notification delivered", extra={"channel": self.channel.format, "enterprise": notification.enterprise,
-                                                          "alarms": len(notification.changes), "attempt": attempt + 1})
+                                                          "alarms": len(notification.changes), "attempt": attempt + 1,
+                                                          "lane": self.lane})
                 return
             except (aiohttp.ClientError, TimeoutError, DeliveryRefused) as exc:
-                log.warning("notification refused", extra={"channel": self.channel.format, "url": self.channel.url,
+                log.warning("notification refused", extra={"channel": self.channel.format, "url": self.channel.where,
                                                             "attempt": attempt + 1, "error": str(exc) or type(exc).__name__})
                 if delay_s is not None:
                     await asyncio.sleep(delay_s)
@@ -88,7 +122,12 @@ class ChannelWorker:
             if response.status >= 300:
                 raise DeliveryRefused(f"HTTP {response.status}")
             if self.channel.format != "webhook":
-                answer = orjson.loads(text or b"{}")
+                try:
+                    answer = orjson.loads(text or b"{}")
+                except orjson.JSONDecodeError:
+                    answer = None
+                if not isinstance(answer, dict):   # a proxy's page, not the robot's answer: not known delivered
+                    raise DeliveryRefused(f"HTTP {response.status} with an answer that is not a JSON object")
                 if answer.get("errcode", 0) != 0:  # DingTalk and WeCom answer 200 with an errcode
                     raise DeliveryRefused(f"errcode {answer.get('errcode')}: {answer.get('errmsg')}")
 
@@ -100,40 +139,61 @@ class ChannelWorker:
                   "payload": payload}
         with self._deadletter.open("ab") as handle:
             handle.write(orjson.dumps(record) + b"\n")
-        log.error("notification dead-lettered", extra={"channel": self.channel.format, "enterprise": notification.enterprise,
-                                                       "alarms": len(notification.changes), "file": str(self._deadletter)})
+        log.error("notification dead-lettered", extra={"channel": self.channel.format, "url": self.channel.where,
+                                                       "enterprise": notification.enterprise,
+                                                       "alarms": [c.alarm["id"] for c in notification.changes],
+                                                       "attempts": len(self._backoff_s) + 1, "file": str(self._deadletter)})
+
+
+async def _nothing(channel: str, notification: Notification) -> None:
+    return None
 
 
 class Deliverer:
-    """Fans each notification out to every channel's worker."""
+    """Fans each notification out to every channel's worker of its lane."""
 
-    def __init__(self, channels: list[Channel], texts: Texts, backoff_s: tuple[float, ...], deadletter: Path) -> None:
-        self._channels = channels
+    def __init__(self, channels: list[Channel], texts: Texts, backoff_s: tuple[float, ...], deadletter: Path,
+                 settled: Settled = _nothing) -> None:
+        self.channels = channels
         self._texts = texts
         self._backoff_s = backoff_s
         self._deadletter = deadletter
+        self._settled = settled
         self.workers: list[ChannelWorker] = []
-        self._tasks: list[asyncio.Task] = []
+        self.tasks: list[asyncio.Task] = []
+        self._lanes: dict[tuple[str, str], ChannelWorker] = {}
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
         self._session = aiohttp.ClientSession()
-        self.workers = [ChannelWorker(c, self._session, self._texts, self._backoff_s, self._deadletter)
-                        for c in self._channels]
-        self._tasks = [asyncio.create_task(w.run(), name=f"notify-{w.channel.format}") for w in self.workers]
+        self.workers = [ChannelWorker(c, lane, self._session, self._texts, self._backoff_s, self._deadletter, self._settled)
+                        for c in self.channels for lane in LANES]
+        self._lanes = {(w.channel.key, w.lane): w for w in self.workers}
+        self.tasks = [asyncio.create_task(w.run(), name=f"notify-{w.channel.format}-{w.lane}") for w in self.workers]
 
     async def close(self) -> None:
-        for task in self._tasks:
+        for task in self.tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self.tasks, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
 
+    def wants(self, channel: Channel, tier: int) -> bool:
+        return tier >= channel.min_tier
+
     def send(self, notification: Notification) -> None:
-        tier = notification.tier
-        for worker in self.workers:
-            if tier >= worker.channel.min_tier:
-                worker.put(notification)
+        for channel in self.channels:
+            if self.wants(channel, notification.tier):
+                self.send_to(channel.key, notification)
+
+    def send_to(self, channel_key: str, notification: Notification) -> bool:
+        """Queue ``notification`` for one channel; False when no such channel is configured."""
+        lane = "fire" if any(c.fire for c in notification.changes) else "other"
+        worker = self._lanes.get((channel_key, lane))
+        if worker is None:
+            return False
+        worker.put(notification)
+        return True
 
     async def drain(self) -> None:
         await asyncio.gather(*(w.drain() for w in self.workers))

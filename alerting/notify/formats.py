@@ -20,7 +20,8 @@ Payload = Callable[[Notification, Texts], dict]
 def webhook(notification: Notification, texts: Texts) -> dict:
     return {"v": 1, "enterprise": notification.enterprise, "title": notification.title(texts),
             "text": notification.plain(texts),
-            "changes": [{"kind": c.kind, "ts": c.ts, "link": c.link, "alarm": c.alarm} for c in notification.changes]}
+            "changes": [{"id": c.key[0], "version": c.key[1], "kind": c.kind, "ts": c.ts, "link": c.link, "alarm": c.alarm}
+                        for c in notification.changes]}
 
 
 def dingtalk_markdown(notification: Notification, texts: Texts) -> dict:

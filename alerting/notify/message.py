@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+
+import orjson
 
 from alerting.model import ESCALATION_PREFIX, AlarmEvent
 from alerting.text import Texts
@@ -24,6 +26,28 @@ class NotifiedChange:
         return cls(kind=event.kind, ts=event.ts, alarm=alarm.to_json(),
                    link=f"{public_url.rstrip('/')}/alarms/{alarm.id}", place=place or f"{alarm.site}/{alarm.point}")
 
+    @classmethod
+    def from_json(cls, body: bytes) -> NotifiedChange:
+        return cls(**orjson.loads(body))
+
+    def json_bytes(self) -> bytes:
+        """As the outbox keeps it: a re-sent notification is built from the very same snapshot."""
+        return orjson.dumps(asdict(self))
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """(alarm id, version): the same on every delivery of this change, so a receiver can fold repeats."""
+        return self.alarm["id"], int(self.alarm["revision"])
+
+    @property
+    def tier(self) -> int:
+        """The escalation tier this change is a step to (0 when it is not an escalation step)."""
+        return int(self.kind.removeprefix(ESCALATION_PREFIX)) if self.kind.startswith(ESCALATION_PREFIX) else 0
+
+    @property
+    def fire(self) -> bool:
+        return self.alarm["rule"] == "fire"
+
     def event(self, texts: Texts) -> str:
         return texts.event(self.kind, bool(self.alarm.get("awaiting_feedback")))
 
@@ -33,7 +57,7 @@ class NotifiedChange:
     @property
     def rank(self) -> tuple[bool, int]:
         """How grave the alarm is: fire first, then the rule engine's severity."""
-        return self.alarm["rule"] == "fire", int(self.alarm.get("severity") or 0)
+        return self.fire, int(self.alarm.get("severity") or 0)
 
 
 @dataclass(slots=True)
@@ -45,8 +69,7 @@ class Notification:
     @property
     def tier(self) -> int:
         """The highest escalation tier among the changes (0 when none is an escalation step)."""
-        return max((int(c.kind.removeprefix(ESCALATION_PREFIX)) for c in self.changes
-                    if c.kind.startswith(ESCALATION_PREFIX)), default=0)
+        return max((c.tier for c in self.changes), default=0)
 
     def title(self, texts: Texts) -> str:
         """Severity first (a phone's lock screen shows the start of it), then what happened and where."""

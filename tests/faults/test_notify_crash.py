@@ -1,0 +1,69 @@
+"""Notifications survive a crash of alerting: SIGKILL after an alarm is confirmed, before the webhook took it."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hazmon.settings import Settings
+
+from alerting.kafka_log import AlertingTopics
+from tests.alerting.support import T0, Receiver, eventually, transition
+from tests.faults.child import AlertingChild
+
+
+@pytest.fixture
+def child(alerting_settings: Settings, names: AlertingTopics, unique: str, tmp_path: Path,
+          receiver: Receiver) -> Iterator[AlertingChild]:
+    suffix = f".test-alerting-{unique}"
+    process = AlertingChild(alerting_settings, names, suffix, tmp_path / "child", [f"{receiver.url}/webhook"],
+                            {"HAZMON_ALERTING_RETRY_S": "[30, 30]"})
+    process.home.mkdir()
+    yield process
+    process.stop()
+
+
+def delivered(receiver: Receiver, alarm_id: str) -> list[tuple[str, int, str]]:
+    """(alarm id, version, change) of every change the webhook received about ``alarm_id``."""
+    return [(c["alarm"]["id"], c["alarm"]["revision"], c["kind"]) for body in receiver.bodies for c in body["changes"]
+            if c["alarm"]["id"] == alarm_id]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
+async def test_notification_due_at_a_crash_is_sent_after_restart(child: AlertingChild, receiver: Receiver, produce,
+                                                                  names: AlertingTopics, signum: int) -> None:
+    child.start()
+    await child.healthy()
+    receiver.fail_next = 1_000_000          # the webhook refuses: the notification stays due
+    await produce(names.transitions, [transition("crash-1", "raised", "TK01_LT", at=T0),
+                                      transition("crash-1", "confirmed", "TK01_LT", at=T0 + 1000)])
+    await eventually(lambda: receiver.refused >= 1, 30, "alerting's first attempt")
+    child.kill(signum)
+    receiver.fail_next = 0
+    child.start()
+    await child.healthy()
+    await eventually(lambda: delivered(receiver, "crash-1"), 30, "the notification after the restart")
+    await asyncio.sleep(2.0)                # time for a repeat, if one were coming
+    got = delivered(receiver, "crash-1")
+    assert len(got) == 1, got
+    assert got[0][2] == "confirmed"
+
+
+async def test_repeat_after_crash_carries_the_same_id_and_version(child: AlertingChild, receiver: Receiver, produce,
+                                                                 names: AlertingTopics) -> None:
+    """A fire alarm delivered, the process killed before it marked the delivery: at most one repeat, same id and version."""
+    child.start()
+    await child.healthy()
+    await produce(names.transitions, [transition("crash-2", "raised", "FAC1_Z07", rule="fire", level=None,
+                                                 value=None, limit=None, at=T0, message="火警")])
+    await eventually(lambda: delivered(receiver, "crash-2"), 30, "the fire notification")
+    child.kill(signal.SIGKILL)
+    child.start()
+    await child.healthy()
+    await asyncio.sleep(2.0)
+    got = [change for change in delivered(receiver, "crash-2") if change[2] == "raised"]   # (T0: escalations follow)
+    assert 1 <= len(got) <= 2 and len(set(got)) == 1, got
