@@ -15,7 +15,9 @@ freedom: six readings of a 10-minute point in its one-hour window scatter close 
 far too often, and a county has hundreds of thousands of such windows a month) and the point's
 long-run noise (``update_noise``), from the second differences of successive readings (a steady
 trend adds nothing to them), clipped so that a multipath outlier does not inflate it for long. A
-trend is judged only once that history holds ``NOISE_WARM_UP`` differences.
+trend is judged only once that history holds ``NOISE_WARM_UP`` differences. The one reading of a
+window furthest from its line is set aside when it lies more than 4 long-run σ off it (a GNSS
+multipath outlier), so that it neither hides a real trend nor, alone, makes one.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ NOISE_DOF = 30        # the long-run noise is known about as well as from 30 rea
 NOISE_WARM_UP = 8     # successive differences seen before a trend is judged
 NOISE_MEMORY = 32     # the long-run estimate follows about this many differences
 NOISE_CLIP = 3.0      # a difference counts at most 3 × the estimate (an outlier moves it little)
+OUTLIER_SIGMAS = 4.0  # the window's worst reading, this far off its line by the long-run noise, is set aside
 # white noise σ: x[i+1] − 2 x[i] + x[i−1] has σ√6, and its mean absolute value is σ√6 √(2/π)
 SECOND_DIFF_TO_SIGMA = float(1.0 / (np.sqrt(6.0) * np.sqrt(2.0 / np.pi)))
 
@@ -84,22 +87,39 @@ def fit(window: list[list[float]], now_ms: float, span_ms: float, noise: list[fl
     entries = np.asarray([(e[0], e[1], e[2] if len(e) > 2 else 1.0) for e in window], dtype=np.float64)
     weight = entries[:, 2]
     t, v = entries[:, 0] / weight, entries[:, 1] / weight
-    total = weight.sum()
-    t_mean, v_mean = (weight * t).sum() / total, (weight * v).sum() / total
-    dt = t - t_mean
-    sxx = (weight * dt * dt).sum()
-    if sxx <= 0:
+    long_run = (noise[0] * SECOND_DIFF_TO_SIGMA) ** 2
+    line = _least_squares(t, v, weight)
+    if line is None:
         return None
-    slope = (weight * dt * (v - v_mean)).sum() / sxx
-    residual = v - (v_mean + slope * dt)
+    worst = int(np.argmax(np.abs(line[4])))
+    if len(t) > MIN_ENTRIES and abs(line[4][worst]) > OUTLIER_SIGMAS * np.sqrt(long_run):
+        keep = np.arange(len(t)) != worst   # one multipath-like outlier does not hide a trend, nor make one
+        t, v, weight = t[keep], v[keep], weight[keep]
+        line = _least_squares(t, v, weight)
+        if line is None:
+            return None
+    slope, t_mean, v_mean, sxx, residual = line
     rss = float((weight * residual * residual).sum())
     if _step_rss(weight, v) < rss:
         return None   # two flat levels explain the window better than a line: a step, not a trend
-    dof = len(window) - 2
-    variance, long_run = rss / dof, (noise[0] * SECOND_DIFF_TO_SIGMA) ** 2
+    dof = len(t) - 2
+    variance = rss / dof
     quantile = t_975(dof) if variance >= long_run else t_975(NOISE_DOF)
     half = quantile * np.sqrt(max(variance, long_run) / sxx)
     return Line(float(slope), float(slope - half), float(slope + half), float(v_mean + slope * (now_ms - t_mean)))
+
+
+def _least_squares(t: np.ndarray, v: np.ndarray, weight: np.ndarray
+                   ) -> tuple[float, float, float, float, np.ndarray] | None:
+    """(slope, mean time, mean value, Sxx, residuals) of the weighted line, or None when the times do not spread."""
+    total = weight.sum()
+    t_mean, v_mean = (weight * t).sum() / total, (weight * v).sum() / total
+    dt = t - t_mean
+    sxx = float((weight * dt * dt).sum())
+    if sxx <= 0:
+        return None
+    slope = float((weight * dt * (v - v_mean)).sum() / sxx)
+    return slope, float(t_mean), float(v_mean), sxx, v - (v_mean + slope * dt)
 
 
 def _step_rss(weight: np.ndarray, v: np.ndarray) -> float:

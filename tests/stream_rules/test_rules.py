@@ -128,6 +128,17 @@ def test_a_few_readings_in_line_by_chance_are_judged_against_the_points_own_nois
     assert [t for t in driver.out if t["rule"] == "trend"] == []
 
 
+def test_one_outlier_in_a_real_trend_does_not_hide_it(registry: Registry) -> None:
+    """A multipath-like reading 1.0 off a 3/h ramp (noise σ 0.02): set aside, the ramp is a trend."""
+    driver = Driver(registry, devices=("RTU3",))
+    rng = np.random.default_rng(5)
+    quiet = list(np.round(5.0 + rng.normal(0, 0.02, 30), 3))
+    ramp = list(np.round(5.0 + 3.0 / 60 * np.arange(1, 17) + rng.normal(0, 0.02, 16), 3))
+    ramp[7] += 1.0
+    driver.series("TR", quiet + ramp + [ramp[-1]] * 4, period_s=60)
+    assert [t["transition"] for t in driver.out if t["rule"] == "trend"][:1] == ["raised"]
+
+
 def test_a_noisy_real_trend_is_found_with_its_time_to_limit_from_the_fitted_line(registry: Registry) -> None:
     driver = Driver(registry, devices=("RTU3",))
     rng = np.random.default_rng(3)
