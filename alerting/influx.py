@@ -2,7 +2,9 @@
 
 Two ways in: :meth:`InfluxWriter.write` awaits one batch (the Kafka topic writers, which commit
 offsets only after it), and :meth:`InfluxWriter.submit`, which queues lines and returns at once, so
-that the alarm path never waits on InfluxDB; a background task flushes the queue in batches.
+that the alarm path never waits on InfluxDB; a background task flushes the queue in batches. While
+InfluxDB is down the queue keeps what it could not write, up to ``alerting_influx_queue_max`` lines;
+beyond that the oldest are dropped, counted in :attr:`InfluxWriter.dropped` and logged as an error.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ import logging
 import aiohttp
 
 from influxdb_client import WritePrecision
+from influxdb_client.rest import ApiException
 from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 
 from hazmon.settings import Settings
+
+from alerting.retention import RetentionError, beyond_retention, by_policy, ensure_retention
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +28,12 @@ log = logging.getLogger(__name__)
 class InfluxWriter:
     def __init__(self, settings: Settings, database: str | None = None) -> None:
         self.database = database or settings.influx_db
+        self._settings = settings
+        self._ensured = False                  # database and retention policies made (alerting.retention)
         self._batch = settings.alerting_influx_batch
         self._flush_s = settings.alerting_influx_flush_s
+        self._queue_max = settings.alerting_influx_queue_max
+        self.dropped = 0                       # lines dropped from a full queue since start
         self._url = settings.influx_url.rstrip("/")
         self._client = InfluxDBClientAsync(url=settings.influx_url, token="", org="-", timeout=30_000)
         self._api = self._client.write_api()
@@ -35,17 +44,17 @@ class InfluxWriter:
         self._task: asyncio.Task | None = None
 
     async def ensure_database(self) -> bool:
-        """Create the database if it is missing (idempotent in InfluxDB 1.x); False when InfluxDB is unreachable.
+        """Create the database, its retention policies and the hourly continuous query if missing
+        (idempotent); False when InfluxDB is unreachable or refuses. Tried again before the next write.
 
         Alarms must flow while InfluxDB is down, so a failure here is logged, not raised.
         """
         try:
-            async with aiohttp.ClientSession() as session, session.post(
-                    f"{self._url}/query", data={"q": f'CREATE DATABASE "{self.database}"'},
-                    timeout=aiohttp.ClientTimeout(total=10)) as response:
-                response.raise_for_status()
+            async with aiohttp.ClientSession() as session:
+                await ensure_retention(session, self._url, self.database, self._settings)
+            self._ensured = True
             return True
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (aiohttp.ClientError, TimeoutError, RetentionError) as exc:
             log.warning("influx database not ensured", extra={"database": self.database, "error": str(exc)})
             return False
 
@@ -60,11 +69,21 @@ class InfluxWriter:
         await self._client.close()
 
     async def write(self, lines: list[str]) -> None:
-        """Write ``lines`` now, in batches of ``alerting_influx_batch``; raises when InfluxDB refuses."""
-        for start in range(0, len(lines), self._batch):
-            chunk = lines[start:start + self._batch]
-            await self._api.write(bucket=f"{self.database}/autogen", org="-", record="\n".join(chunk),
-                                  write_precision=WritePrecision.MS)
+        """Write ``lines`` now, each into its retention policy, in batches of ``alerting_influx_batch``;
+        raises when InfluxDB refuses."""
+        if not self._ensured:
+            await self.ensure_database()
+        for policy, policy_lines in by_policy(lines).items():
+            for start in range(0, len(policy_lines), self._batch):
+                chunk = policy_lines[start:start + self._batch]
+                try:
+                    await self._api.write(bucket=f"{self.database}/{policy}", org="-", record="\n".join(chunk),
+                                          write_precision=WritePrecision.MS)
+                except ApiException as exc:
+                    if not beyond_retention(exc):
+                        raise
+                    log.info("influx dropped points older than their retention policy",
+                             extra={"policy": policy, "error": str(exc.body)})
 
     @property
     def queued(self) -> int:
@@ -74,8 +93,19 @@ class InfluxWriter:
     def submit(self, lines: list[str]) -> None:
         """Queue ``lines`` for the background flush; never blocks."""
         self._pending.extend(lines)
+        self._bound()
         if len(self._pending) >= self._batch:
             self._wakeup.set()
+
+    def _bound(self) -> None:
+        """Keep at most ``alerting_influx_queue_max`` lines queued: beyond it, drop the oldest (logged)."""
+        excess = min(self.queued - self._queue_max, len(self._pending))
+        if excess <= 0:
+            return
+        if not self.dropped:
+            log.error("influx queue full, dropping its oldest lines", extra={"limit": self._queue_max})
+        del self._pending[:excess]
+        self.dropped += excess
 
     async def flush(self) -> None:
         """Write everything queued so far, after any flush under way (retrying later on failure: nothing
@@ -89,7 +119,10 @@ class InfluxWriter:
                 await self.write(lines)
             except Exception as exc:  # noqa: BLE001 - InfluxDB down: keep the lines for the next flush
                 self._pending[:0] = lines
-                log.warning("influx write failed, will retry", extra={"lines": len(lines), "error": str(exc)})
+                self._writing = 0
+                self._bound()
+                log.warning("influx write failed, will retry", extra={"lines": len(lines), "queued": self.queued,
+                                                                      "dropped": self.dropped, "error": str(exc)})
             finally:
                 self._writing = 0
 
