@@ -14,6 +14,7 @@ from hazmon.registry import Registry, SiteKind
 from hazmon.registry.loader import PointEntry
 
 READING = "reading"
+RAW_READING = f'"raw"."{READING}"'  # raw readings live in retention policy "raw" (alerting.retention)
 ALARM = "alarm"
 ENTERPRISE_RISK = "enterprise_risk"
 SITE_RISK = "site_risk"                  # alerting's extension: tailings pond colour
@@ -70,13 +71,13 @@ def point_filter(entries: Iterable[PointEntry]) -> str | None:
 def readings(point_type: str, site_var: str, select: str = 'mean("value")',
              group: str = "time($__interval)") -> str:
     """One series per point of ``point_type`` on the selected enterprise and site."""
-    return (f'SELECT {select} FROM "{READING}" WHERE $timeFilter AND "type" = {quote(point_type)} '
+    return (f'SELECT {select} FROM {RAW_READING} WHERE $timeFilter AND "type" = {quote(point_type)} '
             f'AND {selected(site_var)} GROUP BY {group}, "enterprise", "point" fill(none)')
 
 
 def rolling_rainfall(window: str, site_var: str) -> str:
     """Rainfall summed over the last ``window``, per point (§7 rolling sums)."""
-    return (f'SELECT sum("value") FROM "{READING}" WHERE time > now() - {window} AND "type" = \'rainfall\' '
+    return (f'SELECT sum("value") FROM {RAW_READING} WHERE time > now() - {window} AND "type" = \'rainfall\' '
             f'AND {selected(site_var)} GROUP BY "enterprise", "point"')
 
 

@@ -57,6 +57,7 @@ async def alerting_settings(kafka: str, influxdb: Settings, unique: str, tmp_pat
         "alerting_wecom_urls": [f"{receiver.url}/wecom"], "alerting_group_window_s": 1.0,
         "alerting_retry_s": (0.2, 0.2), "alerting_deadletter_file": tmp_path / "deadletter.jsonl",
         "alerting_influx_flush_s": 0.1, "home": tmp_path,
+        "influx_raw_retention_days": 36500,      # the scenarios' readings are of 2025: older than the default 30 days
     })
     yield settings
     async with aiohttp.ClientSession() as session:

@@ -28,7 +28,7 @@ async def query(settings: Settings, q: str) -> list[dict]:
 
 async def snapshot(settings: Settings) -> dict[str, list]:
     alarms = await query(settings, "SELECT * FROM alarm")
-    readings = await query(settings, 'SELECT * FROM reading')
+    readings = await query(settings, 'SELECT * FROM "raw".reading')
     risk = await query(settings, "SELECT * FROM enterprise_risk")
     counters = await query(settings, "SELECT * FROM platform_ingest")
     return {

@@ -31,7 +31,7 @@ def grafana_interpolate(query: str) -> str:
 
 
 def expected_measurement(query: str) -> str:
-    return re.search(r'FROM "(\w+)"', query).group(1)
+    return re.search(r'FROM (?:"\w+"\.)?"(\w+)"', query).group(1)     # "policy"."measurement" or "measurement"
 
 
 def expected_tags(query: str) -> set[str]:

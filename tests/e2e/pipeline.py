@@ -163,7 +163,7 @@ class IsolatedPipeline:
         return [row for s in series for row in s["values"]]
 
     async def influx_readings(self) -> int:
-        rows = await self.influx_query("SELECT count(value) FROM reading")
+        rows = await self.influx_query('SELECT count(value) FROM "raw".reading')
         return int(rows[0][1]) if rows else 0
 
     async def kafka_readings(self) -> int:
