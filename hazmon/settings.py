@@ -121,7 +121,7 @@ class Settings(BaseSettings):
     alerting_escalate_prefecture_s: float = Field(default=900.0, gt=0, description="Unacknowledged → prefecture (州).")
     alerting_influx_batch: int = Field(default=5000, gt=0, description="Points per InfluxDB write.")
     alerting_influx_flush_s: float = Field(default=0.5, gt=0, description="Longest wait before a partial batch is written.")
-    alerting_influx_queue_max: int = Field(default=200_000, gt=0, description=(
+    alerting_influx_queue_max: int = Field(default=100_000, gt=0, description=(
         "Alarm-path InfluxDB lines kept in memory while InfluxDB is down (memory: docs/alerting.md); beyond it the oldest are dropped, logged."))
     alerting_ledger_file: Path | None = Field(default=None, description="The alarm ledger (SQLite); default HOME/alerting/ledger.sqlite3.")
     alerting_public_url: str | None = Field(default=None, description="Base URL of the API for links in notifications; default http://api_host:api_port.")
