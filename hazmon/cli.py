@@ -15,6 +15,7 @@ from hazmon import logs
 
 COMMAND_MODULES: tuple[str, ...] = (
     "hazmon.stack.cli",
+    "hazmon.stack.influx_cli",
     "hazmon.registry.cli",
     "hazmon.secrets_cli",
     "hazmon.demo",

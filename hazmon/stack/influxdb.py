@@ -2,7 +2,8 @@
 
 It serves InfluxQL on ``/query``, line protocol on ``/write`` and the v2 compatibility endpoints
 ``/api/v2/write`` and ``/api/v2/query`` (Flux enabled), so the async ``influxdb-client`` works with
-bucket ``DB/autogen``.
+bucket ``DB/policy``. Its RPC port (HTTP port + 2, InfluxDB's own 8086/8088 pairing) serves
+``influxd backup -portable`` and ``influxd restore -portable``: :func:`backup` and :func:`restore`.
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
+from hazmon.settings import Settings
 from hazmon.stack.installer import InstallError, run
 from hazmon.stack.service import Service
 
@@ -96,3 +100,40 @@ bind-address = "127.0.0.1:{port + 2}"
             body = json.loads(response.read())
         if any("error" in result for result in body.get("results", [])):
             raise InstallError(f"creating database {self.settings.influx_db!r} failed: {body}")
+
+
+class BackupError(RuntimeError):
+    """influxd backup or restore failed; the message carries its output."""
+
+
+def _influxd(settings: Settings, command: str, *args: str) -> None:
+    server = InfluxDB(settings)
+    host = urllib.parse.urlsplit(settings.influx_url).hostname or "127.0.0.1"
+    argv = [str(server.binary), command, "-host", f"{host}:{settings.influx_port + 2}", *args]
+    result = subprocess.run(argv, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BackupError(f"{' '.join(argv)} failed:\n{(result.stdout + result.stderr).strip()}")
+
+
+def backup(settings: Settings, directory: os.PathLike[str] | str, database: str | None = None) -> None:
+    """A portable backup (data, retention policies) of ``database`` (default ``influx_db``) into ``directory``."""
+    _influxd(settings, "backup", "-portable", "-db", database or settings.influx_db, str(directory))
+
+
+def restore(settings: Settings, directory: os.PathLike[str] | str, database: str | None = None) -> None:
+    """Restore the portable backup in ``directory`` as ``database`` (default ``influx_db``), which
+    must not exist yet: InfluxDB restores into a new database, never over one."""
+    target = database or settings.influx_db
+    query = urllib.parse.urlencode({"q": "SHOW DATABASES"})
+    with urllib.request.urlopen(f"{settings.influx_url}/query?{query}", timeout=10) as response:
+        series = json.loads(response.read())["results"][0].get("series", [])
+    if [target] in (series[0].get("values", []) if series else []):
+        raise BackupError(f"database {target!r} exists: restore under another name (--as), or drop it first")
+    manifest = sorted(Path(directory).glob("*.manifest"))
+    if not manifest:
+        raise BackupError(f"{directory} holds no portable backup (*.manifest)")
+    files = json.loads(manifest[-1].read_text())["files"]
+    if not files:
+        raise BackupError(f"the backup in {directory} holds no data")
+    source = files[0]["database"]
+    _influxd(settings, "restore", "-portable", "-db", source, "-newdb", target, str(directory))
