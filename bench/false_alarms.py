@@ -24,7 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path[0] = str(Path(__file__).resolve().parents[1])
+ROOT = str(Path(__file__).resolve().parents[1])
+if ROOT not in sys.path:            # run as a script; imported from a test, the path is left alone
+    sys.path.insert(0, ROOT)
 
 import orjson  # noqa: E402
 

@@ -104,3 +104,10 @@ def test_a_short_run_of_the_bench_prints_its_json() -> None:
     assert summary["point_days"] > 0 and summary["per_rule"]
     assert all({"false_alarms", "missed", "recall"} <= set(v) for v in summary["per_rule"].values())
     assert "false alarms:" in done.stderr
+
+
+def test_judge_county_can_be_called_from_a_test() -> None:
+    from bench.false_alarms import judge_county
+
+    summary = judge_county(0.5, 3, 1).summary()
+    assert SUMMARY_KEYS <= set(summary) and summary["expected"] > 0 and summary["point_days"] > 0
