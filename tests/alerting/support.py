@@ -33,24 +33,30 @@ def transition(alarm_id: str, kind: str, point: str, *, rule: str = "limit", lev
 
 
 class Receiver:
-    """A local HTTP endpoint that records JSON bodies; ``fail_next`` requests are answered 503."""
+    """A local HTTP endpoint that records JSON bodies; ``fail_next`` requests are answered 503, each answer is
+    delayed by ``delay_s``, and ``raw`` (when set) is answered instead of the JSON ``answer``."""
 
     def __init__(self, answer: dict | None = None) -> None:
         self.bodies: list[dict] = []
         self.paths: list[str] = []
         self.fail_next = 0
         self.refused = 0
+        self.delay_s = 0.0
+        self.raw: bytes | None = None
         self._answer = answer or {"errcode": 0, "errmsg": "ok"}
         self._runner: web.AppRunner | None = None
         self.url = ""
 
     async def _handle(self, request: web.Request) -> web.Response:
+        await asyncio.sleep(self.delay_s)
         if self.fail_next > 0:
             self.fail_next -= 1
             self.refused += 1
             return web.Response(status=503, text="down")
         self.paths.append(request.path)
         self.bodies.append(orjson.loads(await request.read()))
+        if self.raw is not None:
+            return web.Response(body=self.raw, content_type="text/html")
         return web.json_response(self._answer)
 
     async def start(self) -> Receiver:
