@@ -77,11 +77,8 @@ class _Feed:
                 entries = [e for e in registry.devices(enterprise)[device]
                            if e.point.type is not PointType.FIRE_DETECTOR and e.point.enabled]
                 for e in entries:
-                    clean = tuple((self.t0_s + c.start_s - e.point.trend_window_s, self.t0_s + c.end_s + e.point.trend_window_s)
-                                  for c in county.conditions
-                                  if c.kind == "displacement_trend" and (c.enterprise, c.points[0]) == (enterprise, e.id))
                     self.signals[(enterprise, e.id)] = FieldSignal(e, county.seed, self.t0_s, county.duration_s,
-                                                                   ponds.get((enterprise, e.site.id)), clean)
+                                                                   ponds.get((enterprise, e.site.id)))
                 skew = county.skews_s.get((enterprise, device), 0.0)
                 self.devices.append(_Device(enterprise, device, min(e.point.period_s for e in entries), entries,
                                             int(round(skew * 1000))))

@@ -68,11 +68,8 @@ def slow_wave(rng: np.random.Generator, t_s: np.ndarray, periods_s: tuple[float,
 class FieldSignal:
     """One point's field readings at any sample times of a run that starts at ``t0_s`` (absolute seconds)."""
 
-    def __init__(self, entry: PointEntry, seed: int, t0_s: float, duration_s: float, pond: PondState | None,
-                 clean_s: tuple[tuple[float, float], ...] = ()) -> None:
-        """``clean_s``: absolute (start, end) spans without multipath outliers (around a real trend, so
-        that its evidence is beyond doubt)."""
-        self.entry, self.seed, self.t0_s, self.pond, self.clean_s = entry, seed, t0_s, pond, clean_s
+    def __init__(self, entry: PointEntry, seed: int, t0_s: float, duration_s: float, pond: PondState | None) -> None:
+        self.entry, self.seed, self.t0_s, self.pond = entry, seed, t0_s, pond
         self.kind = entry.point.type
         self.lo, self.hi = normal_band(entry)
         params = rng_for(seed, entry.enterprise, entry.id, "field")
@@ -127,8 +124,6 @@ class FieldSignal:
         value = value + noise.normal(0.0, self.gnss_sigma, len(t_s))
         hit = noise.random(len(t_s)) < OUTLIER_P
         hit[1:] &= ~hit[:-1]        # multipath hits single epochs: never two readings in a row
-        for start, end in self.clean_s:
-            hit &= (t_s < start) | (t_s >= end)
         sizes = noise.uniform(*OUTLIER_MM, len(t_s)) * noise.choice((-1.0, 1.0), len(t_s))
         return value + np.where(hit, sizes, 0.0)
 
