@@ -74,6 +74,8 @@ class IsolatedPipeline:
             "HAZMON_RULES_OUTPUT_TOPIC": self.transitions_topic, "HAZMON_ALERTING_GROUP": f"e2e-alerting-{self.unique}",
             "HAZMON_ALERTING_WEBHOOKS": orjson.dumps(list(self.webhook_urls)).decode(),
             "HAZMON_ALERTING_GROUP_WINDOW_S": "0",
+            # a simulation ends and its county falls silent: not the platform's data outage (§8)
+            "HAZMON_RULES_PLATFORM_OUTAGE_S": "3600",
             "HAZMON_ALERTING_ESCALATE_COUNTY_S": str(self.escalate_s[0]),
             "HAZMON_ALERTING_ESCALATE_PREFECTURE_S": str(self.escalate_s[1]),
             "HAZMON_INGEST_ENTERPRISES": orjson.dumps(list(self.enterprises)).decode(),
