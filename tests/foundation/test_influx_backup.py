@@ -3,6 +3,7 @@ readings (in their retention policy) and alarms as the one backed up; an existin
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -51,6 +52,9 @@ async def test_backup_then_restore_gives_the_same_readings_and_alarms(influxdb: 
 
     assert main(["influx", "backup", str(tmp_path / "b"), "--database", source]) == 0
     assert main(["influx", "restore", str(tmp_path / "b"), "--as", restored]) == 0
+    deadline = time.monotonic() + 15              # influxd opens restored shards after it returns: seconds at most
+    while await contents(influxdb, restored) != before and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
     assert await contents(influxdb, restored) == before
 
     assert main(["influx", "restore", str(tmp_path / "b"), "--as", source]) == 1      # never over a database
