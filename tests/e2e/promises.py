@@ -49,7 +49,11 @@ def escalable(transition: dict) -> bool:
 
 
 def escalable_spans(transitions: list[dict], end_ms: int) -> dict[str, tuple[int, int]]:
-    """Alarm id → (emitted when it first became escalable, emitted when it stopped being so or ``end_ms``)."""
+    """Alarm id → (emitted when it first became escalable, emitted when it stopped being so or ``end_ms``).
+
+    An escalable alarm the data cleared before anyone acknowledged it waits for a disposal note
+    (待反馈, §8 rev 1.1) and goes on escalating: only a better level ends its span here (the caller
+    ends it at the acknowledgement)."""
     spans: dict[str, tuple[int, int]] = {}
     by_id: dict[str, list[dict]] = defaultdict(list)
     for t in sorted(transitions, key=lambda t: t["emitted_ms"]):
@@ -57,7 +61,8 @@ def escalable_spans(transitions: list[dict], end_ms: int) -> dict[str, tuple[int
     for alarm_id, changes in by_id.items():
         since = next((t["emitted_ms"] for t in changes if escalable(t)), None)
         if since is not None:
-            until = next((t["emitted_ms"] for t in changes if t["emitted_ms"] > since and not escalable(t)), end_ms)
+            until = next((t["emitted_ms"] for t in changes
+                          if t["emitted_ms"] > since and not escalable(t) and t["transition"] != "cleared"), end_ms)
             spans[alarm_id] = (since, until)
     return spans
 
