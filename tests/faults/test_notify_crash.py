@@ -33,7 +33,7 @@ def delivered(receiver: Receiver, alarm_id: str) -> list[tuple[str, int, str]]:
             if c["alarm"]["id"] == alarm_id]
 
 
-@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 async def test_notification_due_at_a_crash_is_sent_after_restart(child: AlertingChild, receiver: Receiver, produce,
                                                                   names: AlertingTopics, signum: int) -> None:
     child.start()
