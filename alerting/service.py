@@ -70,7 +70,7 @@ class AlertingService:
         self.log = AlarmLog(settings.kafka_bootstrap, names, self.book, self.ledger, self._on_event)
         self.deliverer = Deliverer(channels_of(settings), self.texts, settings.alerting_retry_s,
                                    settings.alerting_deadletter_file or settings.home / "alerting" / "deadletter.jsonl",
-                                   self._notification_settled)
+                                   queue_max=settings.alerting_notify_queue_max, settled=self._notification_settled)
         self.storm = StormControl(settings.alerting_group_window_s, self.deliverer.send, self.enterprise_name)
         self.outbox = Outbox(self.ledger, self.deliverer, self.storm.submit, self.enterprise_name)
         self.grafana = GrafanaAnnotator(settings.grafana_url, settings.grafana_token) if settings.grafana_url else None

@@ -3,7 +3,9 @@
 Each channel has its own two lanes, each a queue and a worker: fire alarms on one, everything else
 on the other, so that no backlog of ordinary notifications delays a fire alarm, and one channel's
 outage neither blocks the others nor reorders its own messages. A message still refused after every
-back-off step is appended to the dead-letter file (JSON lines) and logged. A worker never ends on
+back-off step is appended to the dead-letter file (JSON lines) and logged, and so is one that finds
+its lane already holding ``queue_max`` messages (a channel down for hours), so that memory stays
+bounded. A worker never ends on
 an error: whatever a delivery raises is logged and the message dead-lettered. Once delivered or
 dead-lettered, ``settled`` is told (the outbox then forgets it). URLs are logged without their
 path and query, where robots carry their access tokens.
@@ -63,7 +65,7 @@ class ChannelWorker:
     """One lane of one channel: a queue delivered in order."""
 
     def __init__(self, channel: Channel, lane: str, session: aiohttp.ClientSession, texts: Texts,
-                 backoff_s: tuple[float, ...], deadletter: Path, settled: Settled) -> None:
+                 backoff_s: tuple[float, ...], deadletter: Path, settled: Settled, queue_max: int) -> None:
         self.channel = channel
         self.lane = lane
         self._session = session
@@ -71,7 +73,9 @@ class ChannelWorker:
         self._backoff_s = backoff_s
         self._deadletter = deadletter
         self._settled = settled
+        self._queue_max = queue_max
         self._queue: asyncio.Queue[Notification] = asyncio.Queue()
+        self._shed: set[asyncio.Task] = set()   # outbox deletions of messages dead-lettered by put
         self.delivered = 0
         self.dead = 0
 
@@ -80,7 +84,13 @@ class ChannelWorker:
         return self._queue.qsize()
 
     def put(self, notification: Notification) -> None:
-        self._queue.put_nowait(notification)
+        if self._queue.qsize() < self._queue_max:
+            self._queue.put_nowait(notification)
+            return
+        self._dead_letter(PAYLOADS[self.channel.format](notification, self._texts), notification, "lane full")
+        task = asyncio.create_task(self._settled(self.channel.key, notification))
+        self._shed.add(task)
+        task.add_done_callback(self._shed.discard)
 
     async def run(self) -> None:
         while True:
@@ -113,7 +123,7 @@ class ChannelWorker:
                                                             "attempt": attempt + 1, "error": str(exc) or type(exc).__name__})
                 if delay_s is not None:
                     await asyncio.sleep(delay_s)
-        self._dead_letter(payload, notification)
+        self._dead_letter(payload, notification, "refused after every retry")
 
     async def _post(self, body: bytes) -> None:
         async with self._session.post(self.channel.url, data=body, headers={"Content-Type": "application/json"},
@@ -131,18 +141,18 @@ class ChannelWorker:
                 if answer.get("errcode", 0) != 0:  # DingTalk and WeCom answer 200 with an errcode
                     raise DeliveryRefused(f"errcode {answer.get('errcode')}: {answer.get('errmsg')}")
 
-    def _dead_letter(self, payload: dict, notification: Notification) -> None:
+    def _dead_letter(self, payload: dict, notification: Notification, reason: str) -> None:
         self.dead += 1
         self._deadletter.parent.mkdir(parents=True, exist_ok=True)
         record = {"failed_at_ms": time.time_ns() // 1_000_000, "channel": self.channel.format, "url": self.channel.url,
                   "enterprise": notification.enterprise, "alarms": [c.alarm["id"] for c in notification.changes],
-                  "payload": payload}
+                  "reason": reason, "payload": payload}
         with self._deadletter.open("ab") as handle:
             handle.write(orjson.dumps(record) + b"\n")
         log.error("notification dead-lettered", extra={"channel": self.channel.format, "url": self.channel.where,
                                                        "enterprise": notification.enterprise,
                                                        "alarms": [c.alarm["id"] for c in notification.changes],
-                                                       "attempts": len(self._backoff_s) + 1, "file": str(self._deadletter)})
+                                                       "reason": reason, "file": str(self._deadletter)})
 
 
 async def _nothing(channel: str, notification: Notification) -> None:
@@ -152,13 +162,14 @@ async def _nothing(channel: str, notification: Notification) -> None:
 class Deliverer:
     """Fans each notification out to every channel's worker of its lane."""
 
-    def __init__(self, channels: list[Channel], texts: Texts, backoff_s: tuple[float, ...], deadletter: Path,
-                 settled: Settled = _nothing) -> None:
+    def __init__(self, channels: list[Channel], texts: Texts, backoff_s: tuple[float, ...], deadletter: Path, *,
+                 queue_max: int, settled: Settled = _nothing) -> None:
         self.channels = channels
         self._texts = texts
         self._backoff_s = backoff_s
         self._deadletter = deadletter
         self._settled = settled
+        self._queue_max = queue_max
         self.workers: list[ChannelWorker] = []
         self.tasks: list[asyncio.Task] = []
         self._lanes: dict[tuple[str, str], ChannelWorker] = {}
@@ -166,8 +177,8 @@ class Deliverer:
 
     async def start(self) -> None:
         self._session = aiohttp.ClientSession()
-        self.workers = [ChannelWorker(c, lane, self._session, self._texts, self._backoff_s, self._deadletter, self._settled)
-                        for c in self.channels for lane in LANES]
+        self.workers = [ChannelWorker(c, lane, self._session, self._texts, self._backoff_s, self._deadletter, self._settled,
+                                      self._queue_max) for c in self.channels for lane in LANES]
         self._lanes = {(w.channel.key, w.lane): w for w in self.workers}
         self.tasks = [asyncio.create_task(w.run(), name=f"notify-{w.channel.format}-{w.lane}") for w in self.workers]
 

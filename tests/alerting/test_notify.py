@@ -31,7 +31,7 @@ def notification(*changes: NotifiedChange) -> Notification:
 
 async def deliver(channels: list[Channel], backoff_s: tuple[float, ...], dead: Path, *alarm_ids: str) -> Deliverer:
     """Send one notification per alarm id through a fresh deliverer and wait until each is delivered or dead."""
-    deliverer = Deliverer(channels, ZH, backoff_s, dead)
+    deliverer = Deliverer(channels, ZH, backoff_s, dead, queue_max=100)
     await deliverer.start()
     try:
         for alarm_id in alarm_ids:

@@ -13,6 +13,7 @@ from hazmon.settings import Settings
 
 from alerting.kafka_log import AlertingTopics
 from alerting.notify.delivery import Channel, Deliverer
+from alerting.notify.message import Notification
 from tests.alerting.support import T0, Receiver, eventually, transition
 from tests.alerting.test_notify import ZH, change, notification
 from tests.faults.proxy import Proxy
@@ -21,7 +22,7 @@ from tests.faults.proxy import Proxy
 async def test_a_robots_non_json_200_does_not_end_its_worker(receiver: Receiver, tmp_path: Path) -> None:
     """Issue #14: a proxy's HTML page with HTTP 200 ended the channel's worker for good."""
     dead = tmp_path / "dead.jsonl"
-    deliverer = Deliverer([Channel("dingtalk_markdown", f"{receiver.url}/ding")], ZH, (0.05,), dead)
+    deliverer = Deliverer([Channel("dingtalk_markdown", f"{receiver.url}/ding")], ZH, (0.05,), dead, queue_max=100)
     await deliverer.start()
     try:
         receiver.raw = b"<html>gateway says ok</html>"
@@ -39,7 +40,7 @@ async def test_a_robots_non_json_200_does_not_end_its_worker(receiver: Receiver,
 
 
 async def test_a_fire_alarm_is_not_delayed_by_a_channels_backlog(receiver: Receiver, tmp_path: Path) -> None:
-    deliverer = Deliverer([Channel("webhook", f"{receiver.url}/hook")], ZH, (5.0,), tmp_path / "dead.jsonl")
+    deliverer = Deliverer([Channel("webhook", f"{receiver.url}/hook")], ZH, (5.0,), tmp_path / "dead.jsonl", queue_max=100)
     await deliverer.start()
     try:
         receiver.fail_next = 1_000_000           # the receiver refuses: ordinary notifications back off for 5 s each
@@ -53,6 +54,29 @@ async def test_a_fire_alarm_is_not_delayed_by_a_channels_backlog(receiver: Recei
                          "the fire alarm past the backlog")
         assert time.monotonic() - started < 1.0
         assert not any(c["alarm"]["id"].startswith("b") for b in receiver.bodies for c in b["changes"])
+    finally:
+        await deliverer.close()
+
+
+async def test_a_full_lane_dead_letters_at_once_and_memory_stays_bounded(receiver: Receiver, tmp_path: Path) -> None:
+    dead = tmp_path / "dead.jsonl"
+    settled: list[tuple[str, list[str]]] = []
+
+    async def record(channel: str, sent: Notification) -> None:
+        settled.append((channel, [c.alarm["id"] for c in sent.changes]))
+
+    deliverer = Deliverer([Channel("webhook", f"{receiver.url}/hook")], ZH, (5.0,), dead, queue_max=3, settled=record)
+    await deliverer.start()
+    try:
+        receiver.fail_next = 1_000_000           # down for long: the first message backs off, three wait
+        deliverer.send(notification(change("q0")))
+        await eventually(lambda: receiver.refused >= 1, 5, "the first refusal")
+        for n in range(1, 10):
+            deliverer.send(notification(change(f"q{n}")))
+        assert max(w.queued for w in deliverer.workers) == 3
+        records = [orjson.loads(line) for line in dead.read_bytes().splitlines()]
+        assert [(r["alarms"], r["reason"]) for r in records] == [([f"q{n}"], "lane full") for n in range(4, 10)]
+        await eventually(lambda: len(settled) == 6, 5, "the shed messages settled in the outbox")
     finally:
         await deliverer.close()
 
