@@ -67,3 +67,21 @@ async def test_repeat_after_crash_carries_the_same_id_and_version(child: Alertin
     await asyncio.sleep(2.0)
     got = [change for change in delivered(receiver, "crash-2") if change[2] == "raised"]   # (T0: escalations follow)
     assert 1 <= len(got) <= 2 and len(set(got)) == 1, got
+
+
+async def test_an_alarm_confirmed_while_alerting_is_down_is_notified_at_start(child: AlertingChild, receiver: Receiver,
+                                                                              produce, names: AlertingTopics) -> None:
+    """The tail a restart folds (past the ledger's offsets) was never sent: it is notified, once."""
+    child.start()
+    await child.healthy()
+    await produce(names.transitions, [transition("before-1", "confirmed", "TK01_TT", at=T0)])
+    await eventually(lambda: delivered(receiver, "before-1"), 30, "the notification before the crash")
+    child.kill(signal.SIGKILL)
+    await produce(names.transitions, [transition("down-1", "raised", "TK01_LT", at=T0 + 5000),
+                                      transition("down-1", "confirmed", "TK01_LT", at=T0 + 6000)])
+    child.start()
+    await child.healthy()
+    await eventually(lambda: delivered(receiver, "down-1"), 30, "the notification of the alarm confirmed while down")
+    await asyncio.sleep(2.0)
+    assert [kind for *_, kind in delivered(receiver, "down-1")] == ["confirmed"]
+    assert len(delivered(receiver, "before-1")) == 1
