@@ -12,8 +12,11 @@ import pytest
 
 from hazmon.settings import Settings
 
+from hazmon.wire import ReadingBatch
+
 from alerting.influx import InfluxWriter
-from tests.alerting.support import T0, eventually
+from alerting.kafka_log import AlertingTopics
+from tests.alerting.support import CHEM, T0, eventually
 from tests.faults.proxy import Proxy
 
 
@@ -23,18 +26,18 @@ def probe_lines(start: int, count: int) -> list[str]:
             for i in range(start, start + count)]
 
 
-async def count(settings: Settings) -> int:
+async def count(settings: Settings, measurement: str = "fault_probe") -> int:
     async with aiohttp.ClientSession() as session, session.get(
-            f"{settings.influx_url}/query", params={"db": settings.influx_db, "q": "SELECT count(value) FROM fault_probe"}) as response:
+            f"{settings.influx_url}/query", params={"db": settings.influx_db, "q": f"SELECT count(value) FROM {measurement}"}) as response:
         body = await response.json()
     series = body["results"][0].get("series", [])
     return series[0]["values"][0][1] if series else 0
 
 
-def holds(settings: Settings, expected: int):
-    """A check for :func:`eventually`: the database holds ``expected`` probe lines."""
+def holds(settings: Settings, expected: int, measurement: str = "fault_probe"):
+    """A check for :func:`eventually`: the database holds ``expected`` points of ``measurement``."""
     async def check() -> bool:
-        return await count(settings) == expected
+        return await count(settings, measurement) == expected
     return check
 
 
@@ -90,3 +93,25 @@ async def test_queue_is_bounded_while_influx_is_down(alerting_settings: Settings
     finally:
         tracemalloc.stop()
         await writer.close()
+
+
+async def test_readings_wait_in_kafka_through_an_outage(start_service, produce, names: AlertingTopics,
+                                                        alerting_settings: Settings, proxy: Proxy) -> None:
+    """The reading writer commits its offsets only after a write: what InfluxDB could not take is read again."""
+    service = await start_service(settings=alerting_settings.model_copy(update={"influx_url": proxy.url}),
+                                  write_topics=True)
+
+    def batch(first: int) -> ReadingBatch:
+        return ReadingBatch(v=1, enterprise=CHEM, device="RTU01", recv_ms=T0 + first * 1000 + 999,
+                            points=["TK01_LT"] * 100, ts=[T0 + (first + i) * 1000 for i in range(100)],
+                            values=[float(i) for i in range(100)], q=[0] * 100, ts_src=[0] * 100)
+
+    await produce(names.readings, [batch(0)])
+    await eventually(holds(alerting_settings, 100, '"raw".reading'), 30, "the readings before the outage")
+    await proxy.down()
+    await produce(names.readings, [batch(100 * n) for n in range(1, 11)])   # 1 000 readings while InfluxDB is away
+    await asyncio.sleep(3.0)
+    assert await count(alerting_settings, '"raw".reading') == 100
+    await proxy.up()
+    await eventually(holds(alerting_settings, 1100, '"raw".reading'), 60, "every reading after the outage")
+    assert service.dead_tasks() == []
