@@ -126,6 +126,8 @@ class Settings(BaseSettings):
     alerting_influx_queue_max: int = Field(default=100_000, gt=0, description=(
         "Alarm-path InfluxDB lines kept in memory while InfluxDB is down (memory: docs/alerting.md); beyond it the oldest are dropped, logged."))
     alerting_ledger_file: Path | None = Field(default=None, description="The alarm ledger (SQLite); default HOME/alerting/ledger.sqlite3.")
+    alerting_risk_snapshot_s: float = Field(default=300.0, gt=0, le=600, description=(
+        "Every enterprise's and pond's colour and every open or 待反馈 alarm written again this often, so dashboards find them however old (at most 600: the dashboards read the last 20 minutes)."))
     alerting_public_url: str | None = Field(default=None, description="Base URL of the API for links in notifications; default http://api_host:api_port.")
 
     # --- device_sim (issue 4) ---
