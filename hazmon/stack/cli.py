@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from hazmon.settings import get_settings
-from hazmon.stack.installer import InstallError, apt_install
+from hazmon.stack.installer import InstallError, apt_install, run
 from hazmon.stack.manager import StackError, down, services, status, up
 
 
@@ -66,15 +66,19 @@ def _broker_auth(args: argparse.Namespace) -> int:
 
 def _tools(_: argparse.Namespace) -> int:
     """Debian packages the test suite drives besides the servers: headless Chromium and its driver,
-    and docker-compose to validate docker-compose.yml (no engine needed)."""
+    a CJK font (fonts-noto-cjk: Chinese in the alarm page's screenshots, not boxes), and docker-compose
+    to validate docker-compose.yml (no engine needed)."""
     try:
         apt_install(["chromium", "chromium-driver"], "chromium")
         apt_install(["chromium-driver", "chromium"], "chromedriver")
         apt_install(["docker-compose"], "docker-compose")
+        if not subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True).stdout.strip():
+            run(["apt-get", "install", "-y", "-qq", "fonts-noto-cjk"], "installing fonts-noto-cjk",
+                {"DEBIAN_FRONTEND": "noninteractive"})
     except InstallError as exc:
         print(f"[stack] FAILED: {exc}")
         return 1
-    print("[stack] test tools present: chromium, chromedriver, docker-compose")
+    print("[stack] test tools present: chromium, chromedriver, a CJK font, docker-compose")
     return 0
 
 
@@ -87,7 +91,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     auth = sub.add_parser("broker-auth", help="write the broker's password file (plain) and ACL for a deployment")
     auth.add_argument("--out", type=Path, required=True, help="directory to write passwd and acl into")
     auth.set_defaults(handler=_broker_auth)
-    sub.add_parser("test-tools", help="install what the tests drive besides the servers (chromium, docker-compose)").set_defaults(handler=_tools)
+    sub.add_parser("test-tools", help="install what the tests drive besides the servers (chromium, a CJK font, docker-compose)").set_defaults(handler=_tools)
     logs = sub.add_parser("logs", help="show the servers' logs")
     logs.add_argument("service", nargs="?", choices=[s.name for s in services(get_settings())])
     logs.add_argument("-n", "--lines", type=int, default=40)
