@@ -1,4 +1,9 @@
-"""One alerting process: the service plus its HTTP API on ``api_host:api_port``, until stopped."""
+"""One alerting process: the service plus its HTTP API on ``api_host:api_port``, until stopped.
+
+Bound to every interface (``0.0.0.0``, ``::``), the API is meant to be reached from other machines, and
+the links in notifications (an officer's phone) cannot point at the bind address: the process then
+refuses to start without ``alerting_public_url``.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +21,21 @@ from alerting.api.routes import build_app
 from alerting.service import AlertingService
 
 log = logging.getLogger(__name__)
+ALL_INTERFACES = frozenset({"0.0.0.0", "::", ""})
+
+
+def check_public_url(settings: Settings) -> None:
+    """Refuse (SystemExit with the reason) an API bound to every interface without ``alerting_public_url``."""
+    if settings.api_host in ALL_INTERFACES and not settings.alerting_public_url:
+        raise SystemExit(
+            f"alerting: api_host is {settings.api_host or 'empty'} (every interface) but alerting_public_url is not set: "
+            f"the alarm links in notifications would point at http://{settings.api_host}:{settings.api_port}, which no "
+            "officer's phone can open. Set HAZMON_ALERTING_PUBLIC_URL to the address officers reach the API at "
+            "(e.g. https://alarms.example.gov.cn).")
 
 
 async def serve(settings: Settings) -> None:
+    check_public_url(settings)
     registry = load_registry(settings.registry_dir)
     tokens = token_index(load_secrets(settings.secrets_path, tuple(registry.enterprises)))
     service = AlertingService(settings, registry)
