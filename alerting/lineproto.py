@@ -40,10 +40,13 @@ def alarm_line(alarm: Alarm, kind: str, ts: int, by: str | None) -> str:
     """One alarm record: the alarm as it stands after the change ``kind`` at ``ts``.
 
     Fields beyond §9 (documented in docs/alerting.md): ``transition``, ``escalation``, ``by``,
-    ``started_at`` and, on closed records, ``note`` (the disposal note).
+    ``started_at``, on closed records ``note`` (the disposal note) and, on a 待反馈 alarm's records,
+    ``awaiting_feedback=true``. Kind ``snapshot`` is the periodic record of an alarm still on the desk.
     """
     fields = [f"id={string_field(alarm.id)}", f"message={string_field(alarm.message)}",
               f"transition={string_field(kind)}", f"escalation={alarm.escalation}i", f"started_at={alarm.started_at}i"]
+    if alarm.awaiting_feedback:
+        fields.append("awaiting_feedback=true")
     if alarm.close_note is not None:
         fields.append(f"note={string_field(alarm.close_note)}")
     if alarm.value is not None and math.isfinite(alarm.value):

@@ -3,9 +3,14 @@
 Colours are evaluated at the time of the change that may move them (a transition's or action's own
 timestamp), and on each clock tick for first-level alarms turning 30 minutes old, stamped with the
 moment they turned: the same log gives the same ``enterprise_risk`` points on every replay.
+Every ``alerting_risk_snapshot_s`` the service also writes a snapshot: every enterprise's and pond's
+colour and every alarm still on the desk, so that dashboards reading only the last minutes find them
+however old they are.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from hazmon.wire import PLATFORM_ENTERPRISE
 
@@ -54,6 +59,17 @@ class RiskTracker:
         lines: list[str] = []
         for enterprise in {a.enterprise for a in self._book.alarms.values()}:
             lines += self.update(enterprise, now_ms)
+        return lines
+
+    def snapshot(self, now_ms: int, enterprises: Iterable[str], ponds: Iterable[tuple[str, str]]) -> list[str]:
+        """Lines of the current colour of every enterprise and tailings pond given (and any other with a
+        colour), and of every alarm on the desk (open or 待反馈) as it stands, all stamped ``now_ms``."""
+        lines = [lineproto.enterprise_risk_line(e, self.current(e), now_ms)
+                 for e in sorted(set(enterprises) | set(self.enterprises))]
+        lines += [lineproto.site_risk_line(e, site, self.ponds.get((e, site), RiskColor(0, 0)), now_ms)
+                  for e, site in sorted(set(ponds) | set(self.ponds))]
+        lines += [lineproto.alarm_line(alarm, "snapshot", now_ms, None) for alarm in self._book.alarms.values()
+                  if alarm.is_open or (alarm.awaiting_feedback and alarm.closed_at is None)]
         return lines
 
     def ponds_of_keys(self, enterprise: str) -> list[tuple[str, str]]:

@@ -82,6 +82,8 @@ class AlertingService:
             TopicWriter(settings.kafka_bootstrap, names.ingest_stats, f"{settings.alerting_group}-stats", self.influx,
                         ingest_stats_lines),
         ] if write_topics else []
+        self._ponds = [key for key, kind in self._site_kinds.items() if kind is SiteKind.TAILINGS_POND]
+        self._next_snapshot_ms: int | None = None   # the first snapshot one interval after the first tick
         self._tasks: list[asyncio.Task] = []
         self._side_tasks: set[asyncio.Task] = set()
 
@@ -178,7 +180,8 @@ class AlertingService:
         await self.outbox.settled(channel_key, notification)
 
     async def tick(self) -> None:
-        """Escalate what is due and age the risk colours, at the injected clock's time."""
+        """Escalate what is due, age the risk colours and, every ``alerting_risk_snapshot_s``, write
+        every colour and desk alarm again, at the injected clock's time."""
         if not self.log.caught_up.is_set():
             return
         now_ms = self.clock.now_ms()
@@ -186,6 +189,12 @@ class AlertingService:
             log.info("escalating", extra={"alarm": action["alarm"], "tier": action["tier"]})
             await self.log.publish(action)
         self.influx.submit(self.risk.age(now_ms))
+        interval_ms = int(self.settings.alerting_risk_snapshot_s * 1000)
+        if self._next_snapshot_ms is None:
+            self._next_snapshot_ms = now_ms + interval_ms
+        elif now_ms >= self._next_snapshot_ms:
+            self.influx.submit(self.risk.snapshot(now_ms, self.registry.enterprises, self._ponds))
+            self._next_snapshot_ms = now_ms + interval_ms
 
     async def report_pipeline(self, interval_s: float) -> None:
         """Every ``interval_s``: the writers' lag and points per second (``pipeline,component=writer``)."""
