@@ -24,13 +24,17 @@ ENTERPRISE_LOCATION = "enterprise_location"  # defined here: registry coordinate
 
 # One alarm per point and rule (§8): escalation changes its level tag, so level is not part of the key.
 ALARM_KEY = '"enterprise", "site", "point", "rule"'
-OPEN_ALARM_LOOKBACK = "30d"
+# alerting writes every colour and every alarm on the desk again each alerting_risk_snapshot_s (≤ 600 s,
+# default 300): the latest record of anything current is at most that old, however old the alarm is.
+CURRENT_LOOKBACK = "20m"
 # Rules confirmed only after confirm_s (§8); for the others (alerting.model.IMMEDIATE_RULES) "raised" is confirmed.
 CONFIRMING_RULES = ("limit", "vote", "rainfall")
 _IMMEDIATE = f"\"rule\" !~ /^({'|'.join(CONFIRMING_RULES)})$/"
 CONFIRMED = f"(\"transition\" = 'confirmed' OR (\"transition\" = 'raised' AND {_IMMEDIATE}))"
 # Open now (§8 lifecycle): active or acknowledged, and not a breach still waiting for confirmation.
 OPEN = f"\"state\" =~ /^(active|acknowledged)$/ AND (\"transition\" != 'raised' OR {_IMMEDIATE})"
+# On the alarm desk: open, or 待反馈 (cleared by the data before anyone acknowledged it, awaiting its note).
+ON_DESK = f"(({OPEN}) OR \"awaiting_feedback\" = true)"
 
 
 def quote(value: str) -> str:
@@ -85,13 +89,14 @@ def latest_alarms(where: str = "") -> str:
     """Each alarm's latest record; its tags ``level`` and ``state`` become fields of the outer query."""
     extra = f" AND {where}" if where else ""
     return (f'SELECT last("id") AS "id", "level", "state", "transition", "message", "value", "limit", "escalation", '
-            f'"started_at" FROM "{ALARM}" WHERE time > now() - {OPEN_ALARM_LOOKBACK}{extra} GROUP BY {ALARM_KEY}')
+            f'"started_at", "awaiting_feedback" FROM "{ALARM}" WHERE time > now() - {CURRENT_LOOKBACK}{extra} GROUP BY {ALARM_KEY}')
 
 
-def open_alarms(select: str, where: str = "", group: str = ALARM_KEY) -> str:
-    """``select`` over the alarms open now (confirmed, active or acknowledged), grouped by ``group``."""
+def open_alarms(select: str, where: str = "", group: str = ALARM_KEY, state: str = OPEN) -> str:
+    """``select`` over the alarms open now (confirmed, active or acknowledged; or ``state``, e.g.
+    ``ON_DESK``), grouped by ``group``."""
     group_by = f" GROUP BY {group}" if group else ""
-    return f"SELECT {select} FROM ({latest_alarms(where)}) WHERE {OPEN}{group_by}"
+    return f"SELECT {select} FROM ({latest_alarms(where)}) WHERE {state}{group_by}"
 
 
 def confirmed_alarms(select: str, where: str = "", group: str = "") -> str:

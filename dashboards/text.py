@@ -24,6 +24,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "escalation": ("升级层级", "Escalation tier"),
     "note": ("处置反馈", "Disposal note"),
     "by": ("处置人", "By"),
+    "awaiting_feedback": ("待反馈", "Awaiting feedback"),
     "closed_at": ("关闭时间", "Closed at"),
     "color": ("风险等级", "Risk colour"),
     "active_alarms": ("未消除报警", "Active alarms"),

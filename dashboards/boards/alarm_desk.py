@@ -1,4 +1,4 @@
-"""报警处置台 (alarm desk): which alarm waits for whom. Open alarms with colour, age,
+"""报警处置台 (alarm desk): which alarm waits for whom. Open and 待反馈 alarms, however old, with colour, age,
 acknowledgement state and escalation tier, each linking to its page in the API; recently closed
 alarms with their disposal notes; time-to-acknowledge statistics."""
 
@@ -16,7 +16,7 @@ from dashboards.target import InfluxQL
 from dashboards.text import Texts
 
 UID = "hazmon-alarm-desk"
-OPEN_COLUMNS = '"id", "level", "state", "message", "value", "limit", "escalation", "started_at"'
+OPEN_COLUMNS = '"id", "level", "state", "awaiting_feedback", "message", "value", "limit", "escalation", "started_at"'
 CLOSED_QUERY = (f'SELECT "id", "level", "message", "note", "by" FROM "{influxql.ALARM}" WHERE $timeFilter '
                 f'AND "state" = \'closed\' GROUP BY {influxql.ALARM_KEY}')
 ACK_QUERY = f'SELECT "started_at" FROM "{influxql.ALARM}" WHERE $timeFilter AND "transition" = \'acknowledged\''
@@ -44,14 +44,18 @@ def column_overrides(panel: table.Panel, texts: Texts, api_url: str) -> table.Pa
                                           DynamicConfigValue(id_val="displayName", value=texts("escalation"))])
     panel.override_by_name("started_at", [DynamicConfigValue(id_val="unit", value="dateTimeFromNow"),
                                           DynamicConfigValue(id_val="displayName", value=texts("started_at"))])
+    feedback = value_map(texts, {"true": "purple"}, {"true": "awaiting_feedback"})
+    panel.override_by_name("awaiting_feedback", [DynamicConfigValue(id_val="mappings", value=[feedback.to_json()]), colored,
+                                                 DynamicConfigValue(id_val="displayName", value=texts("awaiting_feedback"))])
     for column in ("enterprise", "site", "point", "rule", "value", "limit", "note", "by"):
         panel.override_by_name(column, [DynamicConfigValue(id_val="displayName", value=texts(column))])
     return panel
 
 
 def open_alarms(context: BoardContext) -> table.Panel:
-    """Open alarms, oldest first (sortBy names the column as displayed, after its displayName override)."""
-    query = influxql.open_alarms(OPEN_COLUMNS)
+    """Active, acknowledged and 待反馈 alarms, oldest first (sortBy names the column as displayed, after its
+    displayName override)."""
+    query = influxql.open_alarms(OPEN_COLUMNS, state=influxql.ON_DESK)
     panel = table_panel(context.texts("open_alarms"), InfluxQL(query)).height(12).sort_by(
         [common_builders.TableSortByFieldState().display_name(context.texts("started_at")).desc(False)])
     return column_overrides(panel, context.texts, context.api_url)

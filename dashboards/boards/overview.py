@@ -23,7 +23,7 @@ UID = "hazmon-overview"
 DOMAINS = (SiteKind.TAILINGS_POND, SiteKind.MAJOR_HAZARD, SiteKind.FIRE_UNIT)
 
 RISK_QUERY = (f'SELECT last("level") AS "level", "color", "active_alarms" FROM "{influxql.ENTERPRISE_RISK}" '
-              f'WHERE time > now() - {influxql.OPEN_ALARM_LOOKBACK} GROUP BY "enterprise"')
+              f'WHERE time > now() - {influxql.CURRENT_LOOKBACK} GROUP BY "enterprise"')
 LOCATION_QUERY = (f'SELECT last("lat") AS "lat", "lon", "name", "town" FROM "{influxql.ENTERPRISE_LOCATION}" '
                   f'GROUP BY "enterprise"')
 JOIN_ON_ENTERPRISE = DataTransformerConfig(id_val="joinByField", options={"byField": "enterprise", "mode": "outer"})

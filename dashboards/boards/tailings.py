@@ -53,7 +53,7 @@ def rolling_rainfall_stat(context: BoardContext, window: str, title_key: str, st
 
 
 def pond_color_query() -> str:
-    return (f'SELECT last("level") FROM "{influxql.SITE_RISK}" WHERE time > now() - {influxql.OPEN_ALARM_LOOKBACK} '
+    return (f'SELECT last("level") FROM "{influxql.SITE_RISK}" WHERE time > now() - {influxql.CURRENT_LOOKBACK} '
             f'AND {influxql.selected("pond")} GROUP BY "enterprise", "site"')
 
 

@@ -103,10 +103,15 @@ async def seed_county(settings: Settings, database: str, registry: Registry) -> 
     now = int(time.time() * 1000)
     lines = [*reading_lines(registry, now), *alarm_lines(registry, now), *platform_lines(registry, now),
              *location_lines(registry, now)]
+    await write_lines(settings, database, lines)
+    return len(lines)
+
+
+async def write_lines(settings: Settings, database: str, lines: list[str]) -> None:
+    """Create ``database`` and write ``lines`` into it with alerting's InfluxDB writer."""
     writer = InfluxWriter(settings, database=database)
     try:
         await writer.ensure_database()
         await writer.write(lines)
     finally:
         await writer.close()
-    return len(lines)
