@@ -111,9 +111,12 @@ class Settings(BaseSettings):
     alerting_wecom_urls: list[str] = Field(default_factory=list, description="WeCom (企业微信) robot webhook URLs.")
     alerting_robot_msgtype: Literal["markdown", "text"] = Field(default="markdown", description="DingTalk/WeCom robot message type.")
     alerting_channels: list[dict[str, str | int]] = Field(default_factory=list, description=(
-        "Further notification channels as JSON objects {format, url, min_tier}: format webhook, dingtalk_markdown, "
+        "Further notification channels as JSON objects {format, url, min_tier, secret}: format webhook, dingtalk_markdown, "
         "dingtalk_text, wecom_markdown or wecom_text; min_tier 0 every alarm, 1 escalations to the county and above, "
-        "2 escalations to the prefecture (州) only."))
+        "2 escalations to the prefecture (州) only; secret (optional, DingTalk only) the robot's signing secret (加签)."))
+    alerting_duty_mobiles: dict[int, list[str]] = Field(default_factory=dict, description=(
+        'Mobiles of the people on duty per escalation tier, @mentioned on DingTalk and WeCom robots by that tier\'s escalation steps: '
+        '{"1": [county duty desk], "2": [prefecture]}.'))
     alerting_group_window_s: float = Field(default=10.0, ge=0, description="Storm control: one enterprise's alarms within this window go out as one message.")
     alerting_retry_s: tuple[float, ...] = Field(default=(1.0, 5.0, 30.0), description="Back-off before each notification retry; then dead-letter.")
     alerting_notify_queue_max: int = Field(default=10_000, gt=0, description=(
@@ -128,7 +131,8 @@ class Settings(BaseSettings):
     alerting_ledger_file: Path | None = Field(default=None, description="The alarm ledger (SQLite); default HOME/alerting/ledger.sqlite3.")
     alerting_risk_snapshot_s: float = Field(default=300.0, gt=0, le=600, description=(
         "Every enterprise's and pond's colour and every open or 待反馈 alarm written again this often, so dashboards find them however old (at most 600: the dashboards read the last 20 minutes)."))
-    alerting_public_url: str | None = Field(default=None, description="Base URL of the API for links in notifications; default http://api_host:api_port.")
+    alerting_public_url: str | None = Field(default=None, description=(
+        "Base URL of the API for links in notifications; default http://api_host:api_port; required when api_host is 0.0.0.0 or ::."))
 
     # --- device_sim (issue 4) ---
     sim_backoff_s: float = Field(default=0.5, gt=0, description="First pause before a simulated device reconnects; doubles per failure.")
