@@ -9,17 +9,25 @@ bounded. A worker never ends on
 an error: whatever a delivery raises is logged and the message dead-lettered. Once delivered or
 dead-lettered, ``settled`` is told (the outbox then forgets it). URLs are logged without their
 path and query, where robots carry their access tokens.
+
+A DingTalk channel with a ``secret`` (the robot's 加签 setting) signs every request: ``timestamp``
+(ms) and ``sign`` = URL-encoded base64(HMAC-SHA256(secret, f"{timestamp}\n{secret}")) appended to
+its URL as query parameters. An escalation step @mentions the people on duty for its tier
+(``duty_mobiles``, 1 county desk, 2 prefecture) on the robots (``formats``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote_plus, urlsplit
 
 import aiohttp
 import orjson
@@ -35,15 +43,25 @@ LANES = ("fire", "other")
 
 @dataclass(frozen=True, slots=True)
 class Channel:
-    """Where notifications go; ``min_tier`` > 0 receives only escalations to that tier and above."""
+    """Where notifications go; ``min_tier`` > 0 receives only escalations to that tier and above;
+    ``secret`` signs a DingTalk robot's requests (加签), never shown in logs or reprs."""
 
     format: str
     url: str
     min_tier: int = 0
+    secret: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.format not in PAYLOADS:
             raise ValueError(f"unknown notification format {self.format!r}: one of {', '.join(PAYLOADS)}")
+        if self.secret and not self.format.startswith("dingtalk"):
+            raise ValueError(f"a signing secret is for DingTalk robots, not {self.format!r}")
+
+    def post_url(self, now_ms: int) -> str:
+        """The URL to post to at ``now_ms``: a DingTalk robot with a secret gets ``timestamp`` and ``sign``."""
+        if not self.secret:
+            return self.url
+        return f"{self.url}{'&' if urlsplit(self.url).query else '?'}timestamp={now_ms}&sign={dingtalk_sign(self.secret, now_ms)}"
 
     @property
     def key(self) -> str:
@@ -57,6 +75,12 @@ class Channel:
         return f"{parts.scheme}://{parts.netloc}"
 
 
+def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
+    """DingTalk robot signing (加签): URL-encoded base64 of HMAC-SHA256(secret, "timestamp\nsecret")."""
+    digest = hmac.new(secret.encode(), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256).digest()
+    return quote_plus(base64.b64encode(digest).decode())
+
+
 class DeliveryRefused(Exception):
     pass
 
@@ -65,7 +89,8 @@ class ChannelWorker:
     """One lane of one channel: a queue delivered in order."""
 
     def __init__(self, channel: Channel, lane: str, session: aiohttp.ClientSession, texts: Texts,
-                 backoff_s: tuple[float, ...], deadletter: Path, settled: Settled, queue_max: int) -> None:
+                 backoff_s: tuple[float, ...], deadletter: Path, settled: Settled, queue_max: int,
+                 duty_mobiles: Mapping[int, Sequence[str]]) -> None:
         self.channel = channel
         self.lane = lane
         self._session = session
@@ -74,6 +99,7 @@ class ChannelWorker:
         self._deadletter = deadletter
         self._settled = settled
         self._queue_max = queue_max
+        self._duty_mobiles = duty_mobiles
         self._queue: asyncio.Queue[Notification] = asyncio.Queue()
         self._shed: set[asyncio.Task] = set()   # outbox deletions of messages dead-lettered by put
         self.delivered = 0
@@ -87,7 +113,7 @@ class ChannelWorker:
         if self._queue.qsize() < self._queue_max:
             self._queue.put_nowait(notification)
             return
-        self._dead_letter(PAYLOADS[self.channel.format](notification, self._texts), notification, "lane full")
+        self._dead_letter(self._payload(notification), notification, "lane full")
         task = asyncio.create_task(self._settled(self.channel.key, notification))
         self._shed.add(task)
         task.add_done_callback(self._shed.discard)
@@ -107,8 +133,13 @@ class ChannelWorker:
     async def drain(self) -> None:
         await self._queue.join()
 
+    def _payload(self, notification: Notification) -> dict:
+        """The channel's message; an escalation step @mentions the people on duty for its tier."""
+        mobiles = tuple(self._duty_mobiles.get(notification.tier, ())) if notification.tier else ()
+        return PAYLOADS[self.channel.format](notification, self._texts, mobiles)
+
     async def _deliver(self, notification: Notification) -> None:
-        payload = PAYLOADS[self.channel.format](notification, self._texts)
+        payload = self._payload(notification)
         body = orjson.dumps(payload)
         for attempt, delay_s in enumerate((*self._backoff_s, None)):
             try:
@@ -126,7 +157,8 @@ class ChannelWorker:
         self._dead_letter(payload, notification, "refused after every retry")
 
     async def _post(self, body: bytes) -> None:
-        async with self._session.post(self.channel.url, data=body, headers={"Content-Type": "application/json"},
+        url = self.channel.post_url(time.time_ns() // 1_000_000)   # DingTalk checks the timestamp against its clock
+        async with self._session.post(url, data=body, headers={"Content-Type": "application/json"},
                                       timeout=aiohttp.ClientTimeout(total=10)) as response:
             text = await response.read()
             if response.status >= 300:
@@ -163,13 +195,14 @@ class Deliverer:
     """Fans each notification out to every channel's worker of its lane."""
 
     def __init__(self, channels: list[Channel], texts: Texts, backoff_s: tuple[float, ...], deadletter: Path, *,
-                 queue_max: int, settled: Settled = _nothing) -> None:
+                 queue_max: int, settled: Settled = _nothing, duty_mobiles: Mapping[int, Sequence[str]] | None = None) -> None:
         self.channels = channels
         self._texts = texts
         self._backoff_s = backoff_s
         self._deadletter = deadletter
         self._settled = settled
         self._queue_max = queue_max
+        self._duty_mobiles = duty_mobiles or {}
         self.workers: list[ChannelWorker] = []
         self.tasks: list[asyncio.Task] = []
         self._lanes: dict[tuple[str, str], ChannelWorker] = {}
@@ -178,7 +211,7 @@ class Deliverer:
     async def start(self) -> None:
         self._session = aiohttp.ClientSession()
         self.workers = [ChannelWorker(c, lane, self._session, self._texts, self._backoff_s, self._deadletter, self._settled,
-                                      self._queue_max) for c in self.channels for lane in LANES]
+                                      self._queue_max, self._duty_mobiles) for c in self.channels for lane in LANES]
         self._lanes = {(w.channel.key, w.lane): w for w in self.workers}
         self.tasks = [asyncio.create_task(w.run(), name=f"notify-{w.channel.format}-{w.lane}") for w in self.workers]
 
