@@ -44,7 +44,8 @@ def channels_of(settings: Settings) -> list[Channel]:
     return ([Channel("webhook", url) for url in settings.alerting_webhooks]
             + [Channel(f"dingtalk_{robot}", url) for url in settings.alerting_dingtalk_urls]
             + [Channel(f"wecom_{robot}", url) for url in settings.alerting_wecom_urls]
-            + [Channel(str(c["format"]), str(c["url"]), int(c.get("min_tier", 0))) for c in settings.alerting_channels])
+            + [Channel(str(c["format"]), str(c["url"]), int(c.get("min_tier", 0)),
+                       secret=str(c["secret"]) if c.get("secret") else None) for c in settings.alerting_channels])
 
 
 def suppression_json(suppression: Suppression) -> dict:
@@ -70,7 +71,8 @@ class AlertingService:
         self.log = AlarmLog(settings.kafka_bootstrap, names, self.book, self.ledger, self._on_event)
         self.deliverer = Deliverer(channels_of(settings), self.texts, settings.alerting_retry_s,
                                    settings.alerting_deadletter_file or settings.home / "alerting" / "deadletter.jsonl",
-                                   queue_max=settings.alerting_notify_queue_max, settled=self._notification_settled)
+                                   queue_max=settings.alerting_notify_queue_max, settled=self._notification_settled,
+                                   duty_mobiles=settings.alerting_duty_mobiles)
         self.storm = StormControl(settings.alerting_group_window_s, self.deliverer.send, self.enterprise_name)
         self.outbox = Outbox(self.ledger, self.deliverer, self.storm.submit, self.enterprise_name)
         self.grafana = GrafanaAnnotator(settings.grafana_url, settings.grafana_token) if settings.grafana_url else None

@@ -135,3 +135,13 @@ async def test_without_duty_mobiles_an_escalation_mentions_nobody(receiver, tmp_
     await _send([Channel("dingtalk_text", f"{receiver.url}/d"), Channel("wecom_text", f"{receiver.url}/w")], tmp_path,
                 _step("county", 1), duty_mobiles={2: ["13900000009"]})
     assert all("at" not in body and "mentioned_mobile_list" not in body["text"] for body in receiver.bodies)
+
+
+def test_the_service_hands_each_channel_its_secret() -> None:
+    from alerting.service import channels_of
+    from hazmon.settings import Settings
+
+    settings = Settings(alerting_channels=[{"format": "dingtalk_text", "url": "http://127.0.0.1:1/robot/send", "secret": "SEC1"},
+                                           {"format": "webhook", "url": "http://127.0.0.1:1/hook"}])
+    channels = channels_of(settings)
+    assert [c.secret for c in channels] == ["SEC1", None]

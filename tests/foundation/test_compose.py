@@ -5,6 +5,7 @@ data on volumes, every service health-checked, ingest scalable, dashboards from 
 from __future__ import annotations
 
 import re
+import os
 import subprocess
 from pathlib import Path
 
@@ -27,8 +28,16 @@ def compose() -> dict:
 
 
 def test_compose_file_validates() -> None:
-    result = subprocess.run(["docker-compose", "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True)
+    result = subprocess.run(["docker-compose", "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True,
+                            env={**os.environ, "HAZMON_ALERTING_PUBLIC_URL": "https://hazmon.example.gov.cn"})
     assert result.returncode == 0, result.stderr
+
+
+def test_compose_refuses_to_start_without_the_public_url() -> None:
+    """alerting refuses a 0.0.0.0 API without alarm links that work from outside; compose says so first."""
+    env = {k: v for k, v in os.environ.items() if k != "HAZMON_ALERTING_PUBLIC_URL"}
+    result = subprocess.run(["docker-compose", "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True, env=env)
+    assert result.returncode != 0 and "HAZMON_ALERTING_PUBLIC_URL" in result.stderr
 
 
 def test_same_server_versions_as_the_local_stack(compose: dict) -> None:
