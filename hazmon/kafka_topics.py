@@ -81,10 +81,12 @@ async def _align(admin: AIOKafkaAdminClient, wanted: dict[str, dict[str, str]]) 
 
 
 async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str], timeout_s: float) -> dict[str, int]:
+    """Until every partition of ``names`` has a leader."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
         described = await admin.describe_topics(names)
-        counts = {d["topic"]: len(d["partitions"]) for d in described if d["error_code"] == 0}
+        counts = {d["topic"]: len(d["partitions"]) for d in described
+                  if d["error_code"] == 0 and all(p["leader"] >= 0 for p in d["partitions"])}
         if all(counts.get(n) for n in names):
             return counts
         if asyncio.get_running_loop().time() > deadline:

@@ -6,15 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import astuple
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
-from hazmon.kafka_topics import ensure_topics
 from hazmon.settings import Settings
 from ingest.outbound import KafkaRecord
-from ingest.topics import KafkaTopics
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +40,10 @@ class KafkaSink:
             self._producer = None
 
     async def start(self) -> None:
-        """Connect, waiting for Kafka as long as it takes (the adapter is useless without it), once the
-        topics ingest writes exist with the platform's retention (a producer would create them with the
-        broker's defaults)."""
+        """Connect, waiting for Kafka as long as it takes (the adapter is useless without it)."""
         while True:
             self._producer = self._new_producer()
             try:
-                await asyncio.wait_for(ensure_topics(self._settings, astuple(KafkaTopics.from_settings(self._settings))),
-                                       3 * REQUEST_TIMEOUT_S)
                 await asyncio.wait_for(self._producer.start(), 3 * REQUEST_TIMEOUT_S)
                 return
             except BROKER_TROUBLE as exc:
