@@ -107,7 +107,7 @@ class RuleEngine:
             state, catalog = self.state(enterprise), self.catalogs[enterprise]
             if records:
                 self._readings(catalog, state, book, records)
-            self._judge_silence(catalog, state, book)
+            self._judge_silence(catalog, state, book, state.arrival_ms)
             if np.isfinite(state.watermark):
                 judge_ponds(catalog, book, int(state.watermark))
         return out
@@ -126,7 +126,7 @@ class RuleEngine:
                 continue
             state = self.states.get(enterprise)
             if state is not None and enterprise in self.catalogs and np.isfinite(state.arrival_ms):
-                self._judge_silence(self.catalogs[enterprise], state, self._book(enterprise, out))
+                self._judge_silence(self.catalogs[enterprise], state, self._book(enterprise, out), self.receiving_ms)
         return out
 
     def _received(self, recv_ms: float) -> None:
@@ -135,12 +135,18 @@ class RuleEngine:
             self.resumed_ms = recv_ms
         self.receiving_ms = max(self.receiving_ms, recv_ms)
 
-    def _judge_silence(self, catalog: Catalog, state: EnterpriseState, book: AlarmBook) -> None:
+    def _judge_silence(self, catalog: Catalog, state: EnterpriseState, book: AlarmBook, receiving_ms: float) -> None:
+        """Silence as of ``receiving_ms``: on a batch, the enterprise's own newest arrival (its records are
+        in order in one partition, while another partition's may be hours ahead in a replayed backlog);
+        on a tick, the engine's receiving clock (an enterprise that sent nothing has no clock of its own).
+        The clock an enterprise is judged at never goes back, so a batch never undoes what a tick found."""
+        state.judged_ms = max(state.judged_ms, receiving_ms)
+        receiving_ms = state.judged_ms
         if not np.isfinite(state.silence_from):
             state.silence_from = state.arrival_ms if np.isfinite(state.arrival_ms) else self.receiving_ms
         state.silence_from = max(state.silence_from, self.resumed_ms)
         if np.isfinite(state.silence_from):
-            judge_silence(catalog, state, book, self.receiving_ms - self.lateness_ms)
+            judge_silence(catalog, state, book, receiving_ms - self.lateness_ms)
 
     def _judge_platform(self, now_ms: int, out: list[AlarmTransition]) -> None:
         """§8: one platform alarm (平台数据中断) while nothing arrives from anyone; never the devices' offline."""

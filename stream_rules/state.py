@@ -44,6 +44,7 @@ class EnterpriseState:
     watermark: float = -np.inf    # newest reading time of the enterprise (device clocks)
     arrival_ms: float = -np.inf   # newest recv_ms of the enterprise's records
     silence_from: float = -np.inf  # platform time silence is judged from: first arrival, or data back after an outage
+    judged_ms: float = -np.inf     # the latest receiving clock silence was judged at (never goes back)
     tracks: dict[str, LevelTrack] = field(default_factory=dict)       # "point|above" → runs
     fault_good_since: dict[str, float] = field(default_factory=dict)  # point → start of good data while faulted
     changed: dict[str, list[float]] = field(default_factory=dict)     # stuck points: point → [ts of last change, value]
@@ -82,6 +83,7 @@ class EnterpriseState:
             "point_ids": self.point_ids, "last_ts": self.last_ts, "last_value": self.last_value,
             "last_arrival": self.last_arrival,
             "watermark": self.watermark, "arrival_ms": self.arrival_ms, "silence_from": self.silence_from,
+            "judged_ms": self.judged_ms,
             "tracks": {k: asdict(t) for k, t in self.tracks.items()},
             "fault_good_since": self.fault_good_since, "changed": self.changed, "windows": self.windows,
             "noise": self.noise, "trend_since": self.trend_since, "calm_since": self.calm_since, "back_since": self.back_since, "status_offline": self.status_offline,
@@ -96,6 +98,7 @@ class EnterpriseState:
             data["point_ids"], _array(data["last_ts"], -np.inf), _array(data["last_value"], np.nan),
             _array(data["last_arrival"], -np.inf),
             _scalar(data["watermark"]), _scalar(data["arrival_ms"]), _scalar(data["silence_from"]),
+            _scalar(data.get("judged_ms")),
             {k: LevelTrack(**t) for k, t in data["tracks"].items()},
             data["fault_good_since"], data["changed"], data["windows"], data["noise"], data["trend_since"], data["calm_since"],
             data["back_since"],
@@ -108,7 +111,7 @@ def _finite(data: dict) -> dict:
     for name in ("last_ts", "last_value", "last_arrival"):
         array = data[name]
         data[name] = [None if not np.isfinite(x) else float(x) for x in array.tolist()]
-    for name in ("watermark", "arrival_ms", "silence_from"):
+    for name in ("watermark", "arrival_ms", "silence_from", "judged_ms"):
         data[name] = data[name] if np.isfinite(data[name]) else None
     return data
 
