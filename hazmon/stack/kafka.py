@@ -74,7 +74,7 @@ class Kafka(Service):
             + "".join(f"{k}={v}\n" for k, v in self.properties().items()))
         if not (self.data_dir / "logs" / "meta.properties").is_file():
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-            run(self._java("kafka.tools.StorageTool", "format", "-t", cluster_id,
+            run(self._java("kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
                            "-c", str(self.conf_dir / "server.properties")), "formatting Kafka storage")
 
     def properties(self) -> dict[str, str]:
