@@ -7,6 +7,7 @@ The same names are used by the local stack, the tests and ``docker-compose.yml``
 
 from __future__ import annotations
 
+import base64
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -39,6 +40,8 @@ class Settings(BaseSettings):
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = 1883
     mqtt_platform_user: str = "hazmon-platform"
+    mqtt_tls_port: int = Field(default=8883, description="Mosquitto's TLS listener, with a server certificate from the installation's CA (hazmon.stack.certs, HOME/tls).")
+    mqtt_tls_names: list[str] = Field(default_factory=list, description="DNS names and IP addresses devices reach the broker by, in its server certificate besides localhost, 127.0.0.1, mqtt_host and alerting_public_url's host.")
     mqtt_session_expiry_max_h: int = Field(default=24, ge=1, description="Longest any MQTT session (an enterprise's parked ones included) outlives its connection: Mosquitto's persistent_client_expiration; at least ingest_session_expiry_s.")
 
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -51,6 +54,8 @@ class Settings(BaseSettings):
 
     influx_url: str = "http://127.0.0.1:8086"
     influx_db: str = "hazmon"
+    influx_username: str = Field(default="hazmon", description="InfluxDB account of every hazmon client (an admin: it creates the database and its policies); used only with influx_password.")
+    influx_password: str | None = Field(default=None, description="InfluxDB password; set, the stack runs InfluxDB with authentication and creates the account, and every client sends it; unset, no authentication (the local stack's default, docs/operations.md).")
     influx_raw_retention_days: int = Field(default=30, ge=1, description="How long raw readings stay in InfluxDB (retention policy `raw`); hourly aggregates and alarms stay longer (docs/operations.md).")
     influx_hourly_retention_days: int = Field(default=0, ge=0, description="How long the hourly min/mean/max of each point stay in InfluxDB (retention policy `long`); 0: for good.")
 
@@ -150,6 +155,7 @@ class Settings(BaseSettings):
                                  description="Where `hazmon dashboards build` writes dashboard JSON and provisioning YAML.")
     dashboards_influx_url: str = Field(default="http://influxdb:8086",
                                        description="InfluxDB URL as Grafana reaches it (the provisioned data source).")
+    dashboards_influx_password_file: str | None = Field(default=None, description="Where Grafana finds influx_password (a docker secret in its container): the provisioned data source reads it with $__file{…}, so no provisioning file holds the password.")
     dashboards_api_url: str | None = Field(default=None, description="Base URL of the alarm pages linked from the alarm desk; default alerting_public_url, else http://api_host:api_port.")
 
     @property
@@ -163,6 +169,14 @@ class Settings(BaseSettings):
     @property
     def kafka_port(self) -> int:
         return int(self.kafka_bootstrap.rsplit(":", 1)[1])
+
+    @property
+    def influx_headers(self) -> dict[str, str]:
+        """HTTP headers of every request to InfluxDB: basic authentication when influx_password is set."""
+        if self.influx_password is None:
+            return {}
+        credentials = base64.b64encode(f"{self.influx_username}:{self.influx_password}".encode()).decode()
+        return {"Authorization": f"Basic {credentials}"}
 
     @property
     def influx_port(self) -> int:
