@@ -5,12 +5,20 @@ offsets only after it), and :meth:`InfluxWriter.submit`, which queues lines and 
 that the alarm path never waits on InfluxDB; a background task flushes the queue in batches. While
 InfluxDB is down the queue keeps what it could not write, up to ``alerting_influx_queue_max`` lines;
 beyond that the oldest are dropped, counted in :attr:`InfluxWriter.dropped` and logged as an error.
+
+Lines InfluxDB refuses (HTTP 400: a field type conflict, an unparsable line, points beyond their
+retention policy) are set aside, never retried: InfluxDB 1.8 has already written the other lines of
+that request (``partial write``), and the same lines would be refused again forever, holding up
+everything behind them. Each refusal is logged once, its text escaped, and the lines it dropped are
+counted in :attr:`InfluxWriter.set_aside` (``/healthz``; points beyond retention are only logged). Other failures (InfluxDB down, 5xx, a
+missing database, authentication) raise, and the callers try again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 import aiohttp
 
@@ -23,6 +31,16 @@ from hazmon.settings import Settings
 from alerting.retention import RetentionError, beyond_retention, by_policy, ensure_retention
 
 log = logging.getLogger(__name__)
+_DROPPED = re.compile(r"dropped=(\d+)")
+_UNPARSABLE = "unable to parse"
+
+
+def refused_lines(body: str) -> int:
+    """Lines of a write that InfluxDB 1.8's 400 answer says it did not keep: its ``dropped=N`` count
+    and each line it could not parse (at least one: a 400 always refused something). A lower bound:
+    when a request has both, InfluxDB names only its type conflicts."""
+    counted = sum(int(n) for n in _DROPPED.findall(body)) + body.count(_UNPARSABLE)
+    return max(counted, 1)
 
 
 class InfluxWriter:
@@ -34,6 +52,7 @@ class InfluxWriter:
         self._flush_s = settings.alerting_influx_flush_s
         self._queue_max = settings.alerting_influx_queue_max
         self.dropped = 0                       # lines dropped from a full queue since start
+        self.set_aside = 0                     # lines InfluxDB refused (400) since start, never retried
         self._url = settings.influx_url.rstrip("/")
         self._client = InfluxDBClientAsync(url=settings.influx_url, token="", org="-", timeout=30_000)
         self._api = self._client.write_api()
@@ -70,7 +89,7 @@ class InfluxWriter:
 
     async def write(self, lines: list[str]) -> None:
         """Write ``lines`` now, each into its retention policy, in batches of ``alerting_influx_batch``;
-        raises when InfluxDB refuses."""
+        lines InfluxDB refuses are set aside, other failures raise."""
         if not self._ensured:
             await self.ensure_database()
         for policy, policy_lines in by_policy(lines).items():
@@ -80,10 +99,22 @@ class InfluxWriter:
                     await self._api.write(bucket=f"{self.database}/{policy}", org="-", record="\n".join(chunk),
                                           write_precision=WritePrecision.MS)
                 except ApiException as exc:
-                    if not beyond_retention(exc):
+                    if exc.status != 400:
                         raise
-                    log.info("influx dropped points older than their retention policy",
-                             extra={"policy": policy, "error": str(exc.body)})
+                    self._set_aside(policy, len(chunk), exc)
+
+    def _set_aside(self, policy: str, lines: int, exc: ApiException) -> None:
+        """Log (once, escaped) and count what InfluxDB refused of a write of ``lines`` lines; it kept the rest.
+        Points beyond their retention policy are only logged: dropping them is the policy's intent."""
+        body = str(exc.body)
+        refused = min(refused_lines(body), lines)
+        if beyond_retention(exc):   # as the policy says: not a fault of the data
+            log.info("influx dropped points older than their retention policy",
+                     extra={"policy": policy, "points": refused, "error": repr(body[:500])})
+        else:
+            self.set_aside += refused
+            log.error("influx refused lines, set aside", extra={"policy": policy, "lines": lines, "refused": refused,
+                                                                 "set_aside": self.set_aside, "error": repr(body[:500])})
 
     @property
     def queued(self) -> int:

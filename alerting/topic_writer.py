@@ -136,7 +136,7 @@ class TopicWriter:
             try:
                 await self._influx.write(lines)
                 return
-            except Exception as exc:  # noqa: BLE001 - InfluxDB down or refusing: wait and try again
+            except Exception as exc:  # noqa: BLE001 - InfluxDB down or failing (what it refuses is set aside): try again
                 log.warning("influx write failed, retrying", extra={"topic": self._topic, "points": len(lines),
                                                                     "error": str(exc)})
                 await asyncio.sleep(1.0)
