@@ -144,7 +144,7 @@ def test_broker_config_matches_the_local_stack(settings: Settings, tmp_path: Pat
     local.prepare()
     local_conf = _options((local.conf_dir / "mosquitto.conf").read_text())
     deployed = _options((ROOT / "deploy/mosquitto/mosquitto.conf").read_text())
-    path_options = {"listener", "password_file", "acl_file", "persistence_location"}
+    path_options = {"listener", "password_file", "acl_file", "persistence_location", "cafile", "certfile", "keyfile"}
     assert {k: v for k, v in local_conf.items() if k not in path_options} == \
            {k: v for k, v in deployed.items() if k not in path_options}
     assert local_conf.keys() == deployed.keys()
