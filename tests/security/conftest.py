@@ -41,8 +41,8 @@ class Broker:
     secrets: Secrets
 
 
-def _free_port() -> int:
-    for port in range(18830, 18900):
+def _free_port(start: int = 18830) -> int:
+    for port in range(start, 18900):
         if not port_open(port):
             return port
     raise RuntimeError("no free port in 18830-18899 for the private broker")
@@ -55,7 +55,8 @@ def broker(settings: Settings) -> Iterator[Broker]:
     os.chmod(home, 0o755)  # the broker drops to user mosquitto, which must reach its files
     write_registry(home / "registry", VICTIM)
     write_registry(home / "registry", ATTACKER)
-    private = settings.model_copy(update={"home": home, "mqtt_port": _free_port(), "secrets_file": None,
+    port = _free_port()
+    private = settings.model_copy(update={"home": home, "mqtt_port": port, "mqtt_tls_port": _free_port(port + 1), "secrets_file": None,
                                           "registry_dir": home / "registry"})
     server = Mosquitto(private)
     server.prepare()
