@@ -65,7 +65,8 @@ POINT_TYPE_NAMES: dict[PointType, tuple[str, str]] = {
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan: a ``.nan`` limit compares false with every value (never an alarm), ``.inf`` is never reached
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class EnterpriseInfo(_Strict):

@@ -84,6 +84,14 @@ def test_registry_values_win_over_derived_ones(tmp_path: Path) -> None:
      "   colors: {direction: below, blue: 4, red: 8}}\n", 8, "points[0].colors", "lower from blue to red"),
     ("- {id: LT, site: TF01, device: D1, type: tank_lvl, range: [0, 12], high: 9}\n", 7, "points[0].type", "Input should be"),
     ("- {id: 'bad id', site: TF01, device: D1, type: tank_level, range: [0, 12], high: 9}\n", 7, "points[0].id", "pattern"),
+    # a NaN limit compares false with every value (never an alarm); an infinite one is never reached
+    ("- {id: LT, site: TF01, device: D1, type: tank_level, range: [0, 12], high: .nan}\n", 7, "points[0].high", "finite"),
+    ("- {id: LT, site: TF01, device: D1, type: tank_level, range: [0, 12], high_high: .inf}\n", 7, "points[0].high_high",
+     "finite"),
+    ("- {id: PZ, site: WK01, device: D2, type: phreatic_depth, range: [0, 30],\n"
+     "   colors: {direction: below, blue: .nan, red: 2}}\n", 8, "points[0].colors.blue", "finite"),
+    ("- {id: LT, site: TF01, device: D1, type: tank_level, range: [0, 12], high: 9, deadband: .inf}\n", 7,
+     "points[0].deadband", "finite"),
 ])
 def test_errors_name_file_line_and_field(tmp_path: Path, points: str, line: int, field: str, words: str) -> None:
     _write(tmp_path, points)
