@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -54,13 +55,46 @@ def _logs(args: argparse.Namespace) -> int:
 
 
 def _broker_auth(args: argparse.Namespace) -> int:
-    """For deployments (docker-compose.yml): the broker's accounts as plain text for ``mosquitto_passwd -U``."""
+    """For deployments (docker-compose.yml): the broker's accounts as plain text for ``mosquitto_passwd -U``,
+    and its TLS files (the installation's CA and server certificate, kept in HOME/tls)."""
+    from hazmon.stack.certs import ensure_certificates, server_names, tls_dir
     from hazmon.stack.mosquitto import Mosquitto, write_broker_auth
 
     settings = get_settings()
     current, enterprise_ids = Mosquitto(settings).secrets()
     passwd, acl = write_broker_auth(args.out, settings.mqtt_platform_user, current, enterprise_ids)
-    print(f"[stack] wrote {passwd} and {acl} for {len(enterprise_ids)} enterprises")
+    tls = ensure_certificates(tls_dir(settings), server_names(settings))
+    for path in (tls.ca, tls.certificate, tls.key):
+        shutil.copy(path, args.out / path.name)
+    print(f"[stack] wrote {passwd} and {acl} for {len(enterprise_ids)} enterprises, and the broker's TLS files "
+          f"for {', '.join(server_names(settings))}")
+    return 0
+
+
+def _ca_cert(_: argparse.Namespace) -> int:
+    """The CA certificate (PEM) devices trust for the broker's TLS listener (data standard §2)."""
+    from hazmon.stack.certs import tls_dir
+
+    ca = tls_dir(get_settings()) / "ca.crt"
+    if not ca.is_file():
+        print(f"[stack] no {ca} yet: `stack up` (or a deployment's hazmon-init) makes it")
+        return 1
+    print(ca.read_text(), end="")
+    return 0
+
+
+def _influx_init(_: argparse.Namespace) -> int:
+    """For deployments (docker-compose.yml): InfluxDB's account (influx_password) and database, as ``up`` makes them."""
+    from hazmon.stack.influxdb import InfluxDB
+
+    settings = get_settings()
+    try:
+        InfluxDB(settings).after_start()
+    except InstallError as exc:
+        print(f"[stack] FAILED: {exc}")
+        return 1
+    print(f"[stack] InfluxDB at {settings.influx_url}: database {settings.influx_db!r} in place, "
+          f"{'account ' + repr(settings.influx_username) if settings.influx_password else 'no authentication'}")
     return 0
 
 
@@ -88,9 +122,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub.add_parser("up", help="install (first time) and start every server; idempotent").set_defaults(handler=_up)
     sub.add_parser("down", help="stop the servers this stack started").set_defaults(handler=_down)
     sub.add_parser("status", help="say which servers run healthy (exit 1 if any does not)").set_defaults(handler=_status)
-    auth = sub.add_parser("broker-auth", help="write the broker's password file (plain) and ACL for a deployment")
-    auth.add_argument("--out", type=Path, required=True, help="directory to write passwd and acl into")
+    auth = sub.add_parser("broker-auth", help="write the broker's password file (plain), ACL and TLS files for a deployment")
+    auth.add_argument("--out", type=Path, required=True, help="directory to write passwd, acl, ca.crt, server.crt and server.key into")
     auth.set_defaults(handler=_broker_auth)
+    sub.add_parser("ca-cert", help="print the CA certificate devices trust for MQTT over TLS").set_defaults(handler=_ca_cert)
+    sub.add_parser("influx-init", help="create InfluxDB's account (with influx_password) and database on a running InfluxDB, "
+                   "for a deployment").set_defaults(handler=_influx_init)
     sub.add_parser("test-tools", help="install what the tests drive besides the servers (chromium, a CJK font, docker-compose)").set_defaults(handler=_tools)
     logs = sub.add_parser("logs", help="show the servers' logs")
     logs.add_argument("service", nargs="?", choices=[s.name for s in services(get_settings())])

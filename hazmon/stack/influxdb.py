@@ -4,6 +4,11 @@ It serves InfluxQL on ``/query``, line protocol on ``/write`` and the v2 compati
 ``/api/v2/write`` and ``/api/v2/query`` (Flux enabled), so the async ``influxdb-client`` works with
 bucket ``DB/policy``. Its RPC port (HTTP port + 2, InfluxDB's own 8086/8088 pairing) serves
 ``influxd backup -portable`` and ``influxd restore -portable``: :func:`backup` and :func:`restore`.
+
+With ``influx_password`` set it runs with authentication (``auth-enabled``) and :func:`ensure_account`
+makes ``influx_username`` its admin; ``hazmon stack influx-init`` does the same for a deployment's
+InfluxDB (docker-compose.yml). Unset (the local stack's default), no authentication: see
+docs/operations.md for why.
 """
 
 from __future__ import annotations
@@ -68,6 +73,7 @@ bind-address = "127.0.0.1:{port + 2}"
 [http]
   enabled = true
   bind-address = "127.0.0.1:{port}"
+  auth-enabled = {"false" if self.settings.influx_password is None else "true"}
   flux-enabled = true
   log-enabled = false
   max-body-size = 0
@@ -94,12 +100,40 @@ bind-address = "127.0.0.1:{port + 2}"
         return None if status == "pass" else f"/health says {status!r}"
 
     def after_start(self) -> None:
-        query = urllib.parse.urlencode({"q": f'CREATE DATABASE "{self.settings.influx_db}"'})
-        request = urllib.request.Request(f"{self.settings.influx_url}/query?{query}", method="POST")
-        with urllib.request.urlopen(request, timeout=10) as response:
-            body = json.loads(response.read())
+        ensure_account(self.settings)
+        body = query(self.settings, f"CREATE DATABASE {_identifier(self.settings.influx_db)}")
         if any("error" in result for result in body.get("results", [])):
             raise InstallError(f"creating database {self.settings.influx_db!r} failed: {body}")
+
+
+def query(settings: Settings, statement: str) -> dict:
+    """POST one InfluxQL statement to ``/query`` with the configured credentials; the decoded answer.
+    Raises :class:`urllib.error.HTTPError` when InfluxDB refuses it (401: not authenticated)."""
+    request = urllib.request.Request(f"{settings.influx_url}/query?{urllib.parse.urlencode({'q': statement})}",
+                                     method="POST", headers=settings.influx_headers)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def ensure_account(settings: Settings) -> None:
+    """With ``influx_password`` set, make sure ``influx_username`` logs in, creating it as the first
+    admin while InfluxDB has none (403 to anything else then: the one statement it takes unchecked)."""
+    if settings.influx_password is None:
+        return
+    try:
+        query(settings, "SHOW USERS")
+    except urllib.error.HTTPError as exc:
+        if exc.code == 401:
+            raise InstallError(f"InfluxDB at {settings.influx_url} refuses {settings.influx_username!r} with influx_password: "
+                               "was the password changed without SET PASSWORD? (docs/operations.md, rotation)") from None
+        if exc.code != 403:
+            raise
+        password = settings.influx_password.replace("\\", "\\\\").replace("'", "\\'")
+        query(settings, f"CREATE USER {_identifier(settings.influx_username)} WITH PASSWORD '{password}' WITH ALL PRIVILEGES")
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 class BackupError(RuntimeError):
@@ -124,9 +158,7 @@ def restore(settings: Settings, directory: os.PathLike[str] | str, database: str
     """Restore the portable backup in ``directory`` as ``database`` (default ``influx_db``), which
     must not exist yet: InfluxDB restores into a new database, never over one."""
     target = database or settings.influx_db
-    query = urllib.parse.urlencode({"q": "SHOW DATABASES"})
-    with urllib.request.urlopen(f"{settings.influx_url}/query?{query}", timeout=10) as response:
-        series = json.loads(response.read())["results"][0].get("series", [])
+    series = query(settings, "SHOW DATABASES")["results"][0].get("series", [])
     if [target] in (series[0].get("values", []) if series else []):
         raise BackupError(f"database {target!r} exists: restore under another name (--as), or drop it first")
     manifest = sorted(Path(directory).glob("*.manifest"))
