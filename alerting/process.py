@@ -13,10 +13,11 @@ import signal
 
 from aiohttp import web
 
-from hazmon.registry import load_registry
+from hazmon.registry import Registry, load_registry
 from hazmon.secrets import load_secrets, token_index
 from hazmon.settings import Settings
 
+from alerting.api.auth import PRINCIPAL
 from alerting.api.routes import build_app
 from alerting.service import AlertingService
 
@@ -40,7 +41,13 @@ async def serve(settings: Settings) -> None:
     tokens = token_index(load_secrets(settings.secrets_path, tuple(registry.enterprises)))
     service = AlertingService(settings, registry)
     await service.start()
-    runner = web.AppRunner(build_app(service, tokens), access_log=None)
+    app = build_app(service, tokens)
+
+    async def tokens_of(changed: Registry) -> None:   # an enterprise added to the registry: its token from now on
+        secrets = await asyncio.to_thread(load_secrets, settings.secrets_path, tuple(changed.enterprises))
+        app[PRINCIPAL].tokens = token_index(secrets)
+    service.registry_watch.listeners.append(tokens_of)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.api_host, settings.api_port).start()
     log.info("alerting running", extra={"api": f"http://{settings.api_host}:{settings.api_port}",

@@ -13,6 +13,7 @@ import logging
 
 from hazmon.kafka_topics import ensure_topics
 from hazmon.registry import Registry, SiteKind
+from hazmon.registry.watch import RegistryWatch
 from hazmon.settings import Settings
 
 from alerting import lineproto
@@ -62,8 +63,10 @@ class AlertingService:
         self.clock = clock or SystemClock()
         self.texts = Texts(settings.language)
         self.book = AlarmBook(self.texts)
-        self._site_kinds = {(e, site.id): site.kind for e, doc in registry.enterprises.items() for site in doc.sites}
-        self._site_names = {(e, site.id): site.name for e, doc in registry.enterprises.items() for site in doc.sites}
+        self.registry_watch = RegistryWatch(settings.registry_dir, registry)
+        self.registry_watch.listeners.append(self.set_registry)
+        self.reading_lines = ReadingLines(registry)
+        self.set_registry(registry)
         self.risk = RiskTracker(self.book, self.site_kind_of)
         self.influx = InfluxWriter(settings, influx_db)
         self.alarm_times = SeriesTimes()
@@ -80,14 +83,25 @@ class AlertingService:
         self._delays_ms = (int(settings.alerting_escalate_county_s * 1000), int(settings.alerting_escalate_prefecture_s * 1000))
         self.topic_writers = [
             TopicWriter(settings.kafka_bootstrap, names.readings, f"{settings.alerting_group}-readings", self.influx,
-                        ReadingLines(registry)),
+                        self.reading_lines),
             TopicWriter(settings.kafka_bootstrap, names.ingest_stats, f"{settings.alerting_group}-stats", self.influx,
                         ingest_stats_lines),
         ] if write_topics else []
-        self._ponds = [key for key, kind in self._site_kinds.items() if kind is SiteKind.TAILINGS_POND]
         self._next_snapshot_ms: int | None = None   # the first snapshot one interval after the first tick
         self._tasks: list[asyncio.Task] = []
         self._side_tasks: set[asyncio.Task] = set()
+
+    # --- the registry (reloaded while running) --------------------------------------------
+
+    def set_registry(self, registry: Registry) -> None:
+        """Use ``registry`` from now on: site names and kinds, reading tags, the enterprises that are
+        snapshotted and whose tokens are valid. Alarms of a removed enterprise stay in the book and
+        the ledger (named by id); its readings are no longer written (unknown, as ingest refuses them)."""
+        self.registry = registry
+        self._site_kinds = {(e, site.id): site.kind for e, doc in registry.enterprises.items() for site in doc.sites}
+        self._site_names = {(e, site.id): site.name for e, doc in registry.enterprises.items() for site in doc.sites}
+        self._ponds = [key for key, kind in self._site_kinds.items() if kind is SiteKind.TAILINGS_POND]
+        self.reading_lines.set_registry(registry)
 
     # --- registry look-ups ---------------------------------------------------------------
 
@@ -122,7 +136,9 @@ class AlertingService:
         await self.log.start(partitions)
         self.influx.submit(self.risk.restore(self.clock.now_ms()))
         self._tasks = [asyncio.create_task(self.log.run(), name="alarm-log"),
-                       asyncio.create_task(self._tick_loop(), name="alarm-ticks")]
+                       asyncio.create_task(self._tick_loop(), name="alarm-ticks"),
+                       asyncio.create_task(self.registry_watch.watch(self.settings.alerting_registry_poll_s),
+                                           name="registry-watch")]
         self._tasks += [asyncio.create_task(w.run(), name="topic-writer") for w in self.topic_writers]
         if self.topic_writers:
             self._tasks.append(asyncio.create_task(self.report_pipeline(PIPELINE_INTERVAL_S), name="pipeline-counters"))

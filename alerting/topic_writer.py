@@ -33,6 +33,11 @@ class ReadingLines:
         self._prefixes: dict[str, dict[str, str | None]] = {}   # enterprise → point → prefix (None: unknown)
         self.unknown = 0
 
+    def set_registry(self, registry: Registry) -> None:
+        """Tag readings by ``registry`` from the next batch on (a reloaded registry: new points, moved ones)."""
+        self._registry = registry
+        self._prefixes = {}
+
     def _prefix(self, enterprise: str, point: str) -> str | None:
         entry = self._registry.point(enterprise, point)
         prefix = None if entry is None else lineproto.reading_prefix(enterprise, entry.site.id, point,

@@ -1,14 +1,30 @@
-"""Bearer tokens with roles: ``duty`` sees and acts on every enterprise, ``enterprise`` only on its own."""
+"""Bearer tokens with roles: ``duty`` sees and acts on every enterprise, ``enterprise`` only on its own,
+and only while the enterprise is in the registry (a removed one's token answers 401 at once)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Container
 
 from aiohttp import web
 
 from hazmon.secrets import Principal
 
-PRINCIPAL = web.AppKey("principal_index", dict)
+
+class TokenIndex:
+    """Bearer token → principal; an enterprise's token counts only while ``registered()`` holds it."""
+
+    def __init__(self, tokens: dict[str, Principal], registered: Callable[[], Container[str]]) -> None:
+        self.tokens = tokens
+        self._registered = registered
+
+    def principal(self, token: str) -> Principal | None:
+        principal = self.tokens.get(token)
+        if principal is not None and principal.enterprise is not None and principal.enterprise not in self._registered():
+            return None
+        return principal
+
+
+PRINCIPAL = web.AppKey("principal_index", TokenIndex)
 CALLER = web.RequestKey("caller", Principal)
 PUBLIC_PATHS = frozenset({"/healthz", "/api/v1/openapi.json"})
 
@@ -23,7 +39,7 @@ async def bearer_auth(request: web.Request, handler: Callable[[web.Request], Awa
         return await handler(request)
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    principal = request.app[PRINCIPAL].get(token.strip()) if scheme.lower() == "bearer" else None
+    principal = request.app[PRINCIPAL].principal(token.strip()) if scheme.lower() == "bearer" else None
     if principal is None:
         return json_error(401, "unauthorized", "缺少或无效的访问令牌 (missing or invalid bearer token)")
     request[CALLER] = principal

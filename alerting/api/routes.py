@@ -11,7 +11,7 @@ from aiohttp import web
 from hazmon.registry import PointType
 from hazmon.secrets import Principal
 
-from alerting.api.auth import PRINCIPAL, actor, bearer_auth, forbidden, json_error, may_see, principal_of
+from alerting.api.auth import PRINCIPAL, TokenIndex, actor, bearer_auth, forbidden, json_error, may_see, principal_of
 from alerting.api.bodies import AckBody, BadRequest, CloseBody, SuppressBody, int_param, parse_body
 from alerting.api.openapi import OPENAPI
 from alerting.api.page import alarm_page
@@ -202,9 +202,11 @@ async def bad_request_as_422(request: web.Request, handler) -> web.StreamRespons
 
 
 def build_app(service: AlertingService, tokens: dict[str, Principal]) -> web.Application:
+    """The API on ``service``; ``tokens`` (kept up to date through ``app[PRINCIPAL].tokens``) count for the
+    enterprises of the service's current registry."""
     app = web.Application(middlewares=[bearer_auth, bad_request_as_422])
     app[SERVICE] = service
-    app[PRINCIPAL] = tokens
+    app[PRINCIPAL] = TokenIndex(tokens, lambda: service.registry.enterprises)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/v1/openapi.json", openapi)
     app.router.add_get("/api/v1/alarms", list_alarms)
