@@ -54,7 +54,8 @@ class InfluxWriter:
         self.dropped = 0                       # lines dropped from a full queue since start
         self.set_aside = 0                     # lines InfluxDB refused (400) since start, never retried
         self._url = settings.influx_url.rstrip("/")
-        self._client = InfluxDBClientAsync(url=settings.influx_url, token="", org="-", timeout=30_000)
+        token = f"{settings.influx_username}:{settings.influx_password}" if settings.influx_password else ""  # 1.8: "user:password"
+        self._client = InfluxDBClientAsync(url=settings.influx_url, token=token, org="-", timeout=30_000)
         self._api = self._client.write_api()
         self._pending: list[str] = []
         self._writing = 0                      # lines of the flush in progress
@@ -69,7 +70,7 @@ class InfluxWriter:
         Alarms must flow while InfluxDB is down, so a failure here is logged, not raised.
         """
         try:
-            async with aiohttp.ClientSession() as session:
+            async with aiohttp.ClientSession(headers=self._settings.influx_headers) as session:
                 await ensure_retention(session, self._url, self.database, self._settings)
             self._ensured = True
             return True
