@@ -41,7 +41,8 @@ def _push(args: argparse.Namespace) -> int:
         return 2
     language = args.language or settings.language
     texts = Texts(language)
-    datasource = datasource_model(texts, args.influx_url or settings.dashboards_influx_url, settings.influx_db)
+    account = (settings.influx_username, settings.influx_password) if settings.influx_password else None
+    datasource = datasource_model(texts, args.influx_url or settings.dashboards_influx_url, settings.influx_db, account)
     models = dashboard_models(load_registry(settings.registry_dir), settings, language)
     try:
         report = asyncio.run(GrafanaPusher(url, token).push(datasource, texts("folder"), models))
@@ -59,7 +60,8 @@ def _locations(args: argparse.Namespace) -> int:
     from dashboards.locations import write_locations
 
     settings = get_settings()
-    count = asyncio.run(write_locations(load_registry(settings.registry_dir), settings.influx_url, settings.influx_db))
+    count = asyncio.run(write_locations(load_registry(settings.registry_dir), settings.influx_url, settings.influx_db,
+                                          settings.influx_headers))
     print(f"{count} enterprise location(s) written to {settings.influx_db}")
     return 0
 

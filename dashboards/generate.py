@@ -50,7 +50,7 @@ def to_json(model: dict) -> str:
 def generated_files(registry: Registry, settings: Settings, language: Language) -> dict[Path, str]:
     """Relative path → content of every generated file."""
     texts = Texts(language)
-    files = {DATASOURCES_FILE: provisioning.datasources_yaml(texts, settings.dashboards_influx_url, settings.influx_db),
+    files = {DATASOURCES_FILE: provisioning.datasources_yaml(texts, settings),
              PROVIDERS_FILE: provisioning.dashboards_yaml(texts)}
     for uid, model in dashboard_models(registry, settings, language).items():
         files[DASHBOARDS_DIR / f"{uid}.json"] = to_json(model)

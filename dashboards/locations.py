@@ -31,10 +31,11 @@ def location_lines(registry: Registry, ts_ms: int) -> list[str]:
             for eid, doc in sorted(registry.enterprises.items())]
 
 
-async def write_locations(registry: Registry, influx_url: str, database: str) -> int:
-    """Write every enterprise's location now; returns the number of points written."""
+async def write_locations(registry: Registry, influx_url: str, database: str, headers: dict[str, str]) -> int:
+    """Write every enterprise's location now (``headers``: ``Settings.influx_headers``, the credentials);
+    returns the number of points written."""
     lines = location_lines(registry, int(time.time() * 1000))
-    async with aiohttp.ClientSession() as session, session.post(
+    async with aiohttp.ClientSession(headers=headers) as session, session.post(
             f"{influx_url.rstrip('/')}/write", params={"db": database, "precision": "ms"},
             data="\n".join(lines).encode()) as response:
         if response.status >= 300:

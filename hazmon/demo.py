@@ -177,7 +177,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> None:
     county_dir = county_with_sample(settings.home, generated, args.seed, sample)
     secrets = register_enterprises(settings, county_dir)
     registry = load_registry(county_dir)
-    await write_locations(registry, settings.influx_url, settings.influx_db)
+    await write_locations(registry, settings.influx_url, settings.influx_db, settings.influx_headers)
     warped, quiet = demo_scenarios(settings.home)
     supervisor = Supervisor(settings.home / "logs" / "demo", env={"HAZMON_REGISTRY_DIR": str(county_dir)})
     stop = asyncio.Event()

@@ -19,7 +19,7 @@ async def test_locations_are_the_registry_coordinates(influxdb: Settings, regist
     async with aiohttp.ClientSession() as session:
         await session.post(f"{influxdb.influx_url}/query", data={"q": f'CREATE DATABASE "{database}"'})
         try:
-            assert await write_locations(registry, influxdb.influx_url, database) == len(registry.enterprises)
+            assert await write_locations(registry, influxdb.influx_url, database, influxdb.influx_headers) == len(registry.enterprises)
             async with session.post(f"{influxdb.influx_url}/query", data={"db": database, "q": LOCATION_QUERY}) as response:
                 series = (await response.json())["results"][0]["series"]
         finally:
