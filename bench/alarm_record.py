@@ -176,7 +176,7 @@ async def main(alarms: int, open_every: int, enterprises: int, restarts: int, ta
         await service.stop()
     finally:
         await delete_topics(settings.kafka_bootstrap, set(astuple(names)).__contains__)
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession(headers=settings.influx_headers) as session:
             await session.post(f"{settings.influx_url}/query", data={"q": f'DROP DATABASE "{settings.influx_db}"'})
     ledger = home / "alerting" / "ledger.sqlite3"
     return {

@@ -79,7 +79,8 @@ async def delete_topic(bootstrap: str, topic: str) -> None:
 
 
 async def influx_query(settings: Settings, q: str) -> dict:
-    async with aiohttp.ClientSession() as session, session.post(f"{settings.influx_url}/query", data={"q": q}) as r:
+    async with aiohttp.ClientSession(headers=settings.influx_headers) as session, \
+            session.post(f"{settings.influx_url}/query", data={"q": q}) as r:
         return await r.json()
 
 
@@ -106,7 +107,7 @@ async def run_ceiling(settings: Settings, database: str, lines: list[str], batch
     """Bare POSTs of the same lines; like the writer's rate, it starts after the first batch."""
     await influx_query(settings, f'CREATE DATABASE "{database}"')
     url = f"{settings.influx_url}/write"
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=settings.influx_headers) as session:
         async with session.post(url, params={"db": database, "precision": "ms"}, data="\n".join(lines[:batch])) as r:
             r.raise_for_status()
         written = 0
