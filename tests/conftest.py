@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 from hazmon.registry import Registry, load_registry
 from hazmon.secrets import Secrets, load_secrets
 from hazmon.settings import Settings, get_settings
-from tests.kafka_admin import delete_topics, topic_names
+from tests.kafka_admin import SESSION_TAG, delete_topics, topic_names, unique_name
 
 
 T = TypeVar("T")
@@ -64,14 +63,16 @@ def mosquitto(stack_health: dict[str, str | None], settings: Settings) -> Settin
 
 @pytest.fixture(scope="session")
 def kafka_session_topics(stack_health: dict[str, str | None], settings: Settings) -> Iterator[None]:
-    """Deletes, at the end of the session, the test topics it created. Every test names its own topics
+    """Deletes, at the end of the session, the test topics it created (their names carry the session's
+    tag: another session's topics on the same broker stay). Every test names its own topics
     (and Faust its changelogs), so without this a developer's broker gathers thousands of them over
     days of runs, and its heap ran out (KRaft keeps every partition in memory)."""
     bootstrap = settings.kafka_bootstrap
     before = _in_thread(topic_names(bootstrap)) if stack_health["kafka"] is None else None
     yield
     if before is not None:
-        _in_thread(delete_topics(bootstrap, lambda t: t not in before and bool(TEST_TOPIC_MARKERS.search(t))))
+        _in_thread(delete_topics(bootstrap, lambda t: t not in before and SESSION_TAG in t
+                                 and bool(TEST_TOPIC_MARKERS.search(t))))
 
 
 def _in_thread(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -96,8 +97,8 @@ def influxdb(stack_health: dict[str, str | None], settings: Settings) -> Setting
 
 @pytest.fixture
 def unique() -> str:
-    """A short unique suffix for topic, group and database names of one test."""
-    return uuid.uuid4().hex[:10]
+    """A short unique suffix for topic, group and database names of one test (this session's tag first)."""
+    return unique_name()
 
 
 @pytest.fixture

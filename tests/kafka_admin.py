@@ -1,13 +1,22 @@
 """Kafka topics of the shared local broker, for the tests and benchmarks that create their own:
-list them, and delete those chosen (tests name every topic uniquely, so they must clean up)."""
+unique names that say which test session made them, listing, and deleting those chosen (tests name
+every topic uniquely, so they must clean up, and only after themselves: several sessions may share
+the broker)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 from aiokafka.admin import AIOKafkaAdminClient
 
 DELETE_AT_ONCE = 100   # topics per DeleteTopics request
+SESSION_TAG = uuid.uuid4().hex[:4]   # this test session's: the first characters of every name it makes
+
+
+def unique_name() -> str:
+    """A short unique suffix for a test's topic, group and database names, starting with ``SESSION_TAG``."""
+    return SESSION_TAG + uuid.uuid4().hex[:6]
 
 
 async def topic_names(bootstrap: str) -> set[str]:

@@ -7,7 +7,6 @@ pipeline on it and one disturbed run of it (about two minutes each), shared by t
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -20,6 +19,7 @@ from tests.conftest import _require
 from tests.e2e.county_run import Outcome, play
 from tests.e2e.pipeline import IsolatedPipeline
 from tests.e2e.runs import COUNTY, RUNS, TAILINGS, RunSpec, combined, isolated_county
+from tests.kafka_admin import unique_name
 
 COUNTY_ENTERPRISES = 20   # generated, plus the sample registry's three that the shipped scenarios name
 COUNTY_SEED = 8
@@ -30,7 +30,7 @@ def _outcome(spec: RunSpec, settings: Settings, stack_health: dict[str, str | No
     for server in ("mosquitto", "kafka", "influxdb"):
         _require(stack_health, server)
     root = tmp_path_factory.mktemp(f"e2e-{spec.name}")
-    unique = uuid.uuid4().hex[:10]
+    unique = unique_name()
     source = county_with_sample(root, COUNTY_ENTERPRISES, COUNTY_SEED, PACKAGE_DIR / "sample_registry")
     ids = isolated_county(source, root / "county", unique)
     scenario, truth = combined(spec, ids)

@@ -9,7 +9,6 @@ consumer ends on, and -1 for an empty partition.
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 
 import faust
@@ -19,6 +18,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faust.types import TP
 
 from stream_rules.recovery import TransactionalTableManager
+from tests.kafka_admin import unique_name
 
 pytestmark = pytest.mark.usefixtures("kafka")
 
@@ -42,10 +42,10 @@ async def last_offset_received(consumer: AIOKafkaConsumer, tp: TopicPartition, e
 @pytest.mark.parametrize("sizes", [[1], [3, 1, 2], [2, 5]])
 async def test_recovery_ends_on_the_last_record_a_read_committed_consumer_receives(
         kafka: str, sizes: list[int], open_transaction: bool) -> None:
-    topic = f"test-recovery-{uuid.uuid4().hex[:8]}"
+    topic = f"test-recovery-{unique_name()}"
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
     await admin.start()
-    producer = AIOKafkaProducer(bootstrap_servers=kafka, transactional_id=f"test-recovery-{uuid.uuid4().hex[:8]}")
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, transactional_id=f"test-recovery-{unique_name()}")
     await producer.start()
     try:
         await admin.create_topics([NewTopic(topic, 2, 1)])
