@@ -3,7 +3,8 @@
 faust-streaming 0.15 opens one transaction per source partition (transactional id
 ``APP-GROUP-PARTITION``) and commits each with the offsets of that partition, and with the table
 changelog records attached to them. Four gaps remain that would let a crashed worker's successor
-repeat committed output or miss state, or crash a survivor, and this module closes them:
+repeat committed output or miss state, or crash a survivor, and a fifth that could stall it; this module
+closes them:
 
 * A record sent with ``Topic.send`` to a topic this app does not consume gets no transactional
   id (Faust cannot work out its partition's group), so it is written outside any transaction
@@ -35,6 +36,10 @@ repeat committed output or miss state, or crash a survivor, and this module clos
   one in any other state (aborting, fenced, failed) is left to fail loudly. ``install`` puts all of
   this in place at the app's start, before the first rebalance.
 
+* A commit that never returns (seen once in CI after a kill: the worker alive and silent, its later
+  outputs never committed) would hold the batch lock, and every input with it, for good: past
+  ``rules_commit_timeout_s`` the worker crashes and ``hazmon rules worker`` starts a fresh one.
+
 Outputs are visible to ``read_committed`` consumers only once their transaction commits, so a
 batch that sent any (alarms are rare) commits at once instead of waiting for Faust's timer: the
 alarm path pays one commit, the quiet bulk of readings keeps the timer's batching.
@@ -56,10 +61,12 @@ log = logging.getLogger("stream_rules.transactions")
 
 
 class PartitionTransactions:
-    def __init__(self, app: faust.App, source_topic: str, before_commit: Callable[[], Awaitable[None]]) -> None:
+    def __init__(self, app: faust.App, source_topic: str, before_commit: Callable[[], Awaitable[None]],
+                 commit_timeout_s: float) -> None:
         self.app = app
         self.source_topic = source_topic   # any consumed topic: all share one partition group
         self.before_commit = before_commit  # sends the state the commit must carry (``send_state``)
+        self.commit_timeout_s = commit_timeout_s  # past it a commit (or the batch holding its lock) is stuck
         self._lock = asyncio.Lock()
         self._installed = False
         self._sent = False
@@ -146,10 +153,24 @@ class PartitionTransactions:
         unguarded: Callable[..., Awaitable[bool]] = consumer.commit
 
         async def commit(*args: Any, **kwargs: Any) -> bool:
-            async with self._lock:
-                await self.before_commit()
-                if self.app.in_transaction:
-                    await self._resume(list(self.app.producer._transaction_producers))  # type: ignore[attr-defined]
-                return await unguarded(*args, **kwargs)
+            try:
+                async with asyncio.timeout(self.commit_timeout_s), self._lock:
+                    await self.before_commit()
+                    if self.app.in_transaction:
+                        await self._resume(list(self.app.producer._transaction_producers))  # type: ignore[attr-defined]
+                    return await unguarded(*args, **kwargs)
+            except TimeoutError as stuck:
+                await self._crash_stuck(stuck)
+                raise
 
         consumer.commit = commit  # type: ignore[method-assign]  # Faust's commit loop calls it by attribute
+
+    async def _crash_stuck(self, stuck: TimeoutError) -> None:
+        """End the worker: a commit that never returns holds the batch lock, and with it every input, for
+        good (seen once after a kill: the worker alive and silent, its outputs never committed). The
+        successor resumes from the last commit; the producers' states say where it stuck."""
+        producers = getattr(self.app.producer, "_transaction_producers", {})
+        states = {tid: str(p._txn_manager.state) for tid, p in producers.items() if hasattr(p, "_txn_manager")}
+        log.error("commit stuck: the worker stops and restarts from the committed state",
+                  extra={"timeout_s": self.commit_timeout_s, "batch_running": self._lock.locked(), "producers": states})
+        await self.app.crash(stuck)

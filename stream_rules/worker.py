@@ -95,7 +95,8 @@ def build_app(settings: Settings, logging_config: dict | None = None) -> faust.A
         for key, raw in runtime.flush():
             await transactions.send_state(changelog, key, raw, partition_of(key.decode(), partitions))
 
-    transactions = PartitionTransactions(app, settings.rules_readings_topic, before_commit=write_state)
+    transactions = PartitionTransactions(app, settings.rules_readings_topic, before_commit=write_state,
+                                         commit_timeout_s=settings.rules_commit_timeout_s)
 
     async def emit(transitions: list[AlarmTransition]) -> None:
         for transition in transitions:

@@ -10,6 +10,8 @@ broker is needed.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from aiokafka import AIOKafkaConsumer
 from faust.types import TP
@@ -67,3 +69,26 @@ async def test_the_consumer_asks_the_broker_for_a_short_fetch_wait(started, sett
     consumer = started.consumer._thread._create_worker_consumer(started.transport)
     assert consumer._fetch_max_wait_ms == settings.rules_fetch_wait_ms < 1500
     assert AIOKafkaConsumer(fetch_max_wait_ms=7)._fetch_max_wait_ms == 7   # the attribute aiokafka's Fetcher is made with
+
+
+async def test_a_commit_that_hangs_ends_the_worker(settings: Settings) -> None:
+    """A commit stuck on the broker held the batch lock for good (seen in CI after a kill: the worker alive,
+    silent, its outputs never committed): past ``rules_commit_timeout_s`` the worker crashes instead, and
+    ``hazmon rules worker`` starts a fresh one from the last commit."""
+    app = build_app(settings.model_copy(update={"kafka_partitions": len(PARTITIONS), "rules_commit_timeout_s": 0.2}))
+    app.in_worker = True
+    crashed: list[BaseException] = []
+
+    async def crash(reason: BaseException) -> None:
+        crashed.append(reason)
+
+    async def commit_never_returns(*_args: object, **_kwargs: object) -> bool:
+        await asyncio.Event().wait()
+        return True
+
+    app.crash = crash                              # what Faust's worker would do: stop and exit non-zero
+    app.consumer.commit = commit_never_returns     # Faust's commit, stuck: the guard goes round it at the start
+    await app.on_start()
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(app.consumer.commit(), timeout=5)
+    assert len(crashed) == 1 and isinstance(crashed[0], TimeoutError)
