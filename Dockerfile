@@ -1,4 +1,6 @@
 # hazmon services (ingest, rules worker, alerting/API, one-shot set-up) for docker-compose.yml deployments.
+# They run as user hazmon (uid 10001), never root. The directories compose mounts named volumes on are
+# made here and owned by hazmon, so that a fresh volume starts writable for it (docs/operations.md).
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
@@ -13,4 +15,8 @@ COPY deploy/entrypoint.sh /usr/local/bin/hazmon-entrypoint
 COPY deploy/ingest-instance.sh /usr/local/bin/hazmon-ingest-instance
 COPY deploy/connected.py /usr/local/lib/hazmon/connected.py
 ENV HAZMON_HOME=/var/lib/hazmon
+RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/hazmon --no-create-home --shell /usr/sbin/nologin hazmon \
+ && mkdir -p /var/lib/hazmon /broker-auth /out/provisioning /out/dashboards \
+ && chown hazmon:hazmon /var/lib/hazmon /broker-auth /out/provisioning /out/dashboards
+USER 10001:10001
 ENTRYPOINT ["hazmon-entrypoint"]
