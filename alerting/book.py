@@ -117,6 +117,7 @@ class AlarmBook:
         alarm.value, alarm.limit = record["value"], record["limit"]
         alarm.message, alarm.message_en = record["message"], record["message_en"]
         alarm.extra = dict(record.get("extra") or {})
+        alarm.reading_ts = record.get("reading_ts")
         alarm.updated_at = ts
         if kind == "recorded":
             alarm.confirmed, alarm.data_cleared, alarm.cleared_at = True, True, ts

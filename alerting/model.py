@@ -70,6 +70,7 @@ class Alarm:
     started_at: int
     message: str
     message_en: str
+    reading_ts: int | None = None     # device time of the reading that made the latest change (§10)
     confirmed: bool = False
     data_cleared: bool = False
     cleared_at: int | None = None

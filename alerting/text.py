@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Literal
 
 from alerting.model import ESCALATION_PREFIX, FIRST_LEVELS, SECOND_LEVELS
@@ -25,6 +26,21 @@ _RULE_WORDS = {"fire": ("火警", "fire alarm"), "fault": ("设备故障", "devi
 _COLOR_WORDS = {"red": ("红色预警", "red warning"), "orange": ("橙色预警", "orange warning"),
                 "yellow": ("黄色预警", "yellow warning"), "blue": ("蓝色预警", "blue warning")}
 _TIERS = ("企业", "县应急管理局值班室", "州应急管理局"), ("enterprise", "county duty desk", "prefecture")
+_STATES = {"active": ("未签收", "active"), "acknowledged": ("已签收", "acknowledged"), "cleared": ("已恢复", "cleared"),
+           "closed": ("已关闭", "closed")}
+# the alarm page's rows (§10: names and units, the codes only under 详细信息)
+_LABELS = {"message": ("报警内容", "Message"), "severity": ("类别", "Kind"), "enterprise": ("企业", "Enterprise"),
+           "site": ("单元", "Site"), "point": ("点位", "Point"), "device": ("设备", "Device"),
+           "quantity": ("监测项", "Quantity"), "value": ("数值", "Value"), "limit": ("限值", "Limit"),
+           "rate": ("变化速率", "Rate"), "rate_limit": ("速率限值", "Rate limit"),
+           "time_to_limit": ("预计达到限值", "Limit expected"), "reading_ts": ("设备时间", "Device time"),
+           "started_at": ("开始时间", "Started"), "escalated_to": ("已上报至", "Escalated to"),
+           "suppression": ("屏蔽", "Suppressed"), "acked_by": ("签收人", "Acknowledged by"),
+           "acked_at": ("签收时间", "Acknowledged at"), "ack_comment": ("签收意见", "Comment"),
+           "closed_by": ("关闭人", "Closed by"), "closed_at": ("关闭时间", "Closed at"),
+           "close_note": ("处置反馈", "Disposal note"), "close_cause": ("原因", "Cause"),
+           "close_measures": ("措施", "Measures"), "details": ("详细信息（内部编码）", "Details (internal codes)")}
+CHINA = timezone(timedelta(hours=8))   # officers read Beijing time
 _EVENTS = {"raised": ("报警", "alarm"), "confirmed": ("报警", "alarm"), "escalated": ("报警升级", "alarm worsened"),
            "deescalated": ("报警降级", "alarm eased"), "cleared": ("报警恢复", "alarm cleared"),
            "recorded": ("记录", "record"), "acknowledged": ("报警已签收", "alarm acknowledged"),
@@ -61,6 +77,37 @@ class Texts:
         if level in FIRST_LEVELS:
             return ("一级报警", "level-1 alarm")[self._index]
         return ("报警", "alarm")[self._index]
+
+    def state(self, state: str, awaiting_feedback: bool) -> str:
+        """状态：未签收, or 已恢复（待反馈）…"""
+        word = _STATES[state][self._index] + (("（待反馈）", " (awaiting feedback)")[self._index] if awaiting_feedback else "")
+        return ("状态：", "State: ")[self._index] + word
+
+    def label(self, field: str) -> str:
+        return _LABELS[field][self._index]
+
+    def moment(self, ts_ms: int) -> str:
+        """A time as officers read it: Beijing time to the second."""
+        shown = datetime.fromtimestamp(ts_ms / 1000, UTC).astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+        return shown if self._index == 0 else f"{shown} UTC+8"
+
+    def over_range(self, quantity: str) -> str:
+        return f"{quantity}（超量程）" if self._index == 0 else f"{quantity} (over range)"
+
+    def time_to_limit(self, seconds: float, level: str) -> str:
+        """约25分钟后达到二级报警限值 / in about 25 min, its level-2 alarm limit."""
+        minutes = seconds / 60
+        if self._index == 0:
+            within = f"约{round(minutes)}分钟" if minutes < 60 else f"约{minutes / 60:.1f}小时"
+            return f"{within}后达到{self.severity('limit', level)}限值"
+        within = f"about {round(minutes)} min" if minutes < 60 else f"about {minutes / 60:.1f} h"
+        return f"in {within}, its {self.severity('limit', level)} limit"
+
+    def actor(self, by: str, enterprise_name: str) -> str:
+        """Who acted (``duty/王值班``, ``enterprise:<id>/李工``) in words: the desk or the enterprise by name, then the officer."""
+        who, _, officer = by.partition("/")
+        desk = self.tier(1) if who == "duty" else enterprise_name
+        return f"{desk} {officer}".strip()
 
     def alarm_message(self, message: str, message_en: str) -> str:
         return message if self._index == 0 else message_en

@@ -11,6 +11,7 @@ from aiohttp import web
 from hazmon.registry import PointType
 from hazmon.secrets import Principal
 
+from alerting.alarm_view import alarm_view
 from alerting.api.auth import PRINCIPAL, TokenIndex, actor, bearer_auth, forbidden, json_error, may_see, principal_of
 from alerting.api.bodies import AckBody, BadRequest, CloseBody, SuppressBody, int_param, parse_body
 from alerting.api.openapi import OPENAPI
@@ -81,6 +82,12 @@ async def list_alarms(request: web.Request) -> web.Response:
                         content_type="application/json")
 
 
+def _alarm_json(service: AlertingService, alarm: Alarm) -> dict:
+    """One alarm as the API shows it, with ``view``: the alarm page's rows in the desk's words (§10)."""
+    suppression = service.suppression_of(alarm)
+    return {**alarm.to_json(suppression), "view": alarm_view(alarm, service.registry, service.texts, suppression)}
+
+
 async def _visible_alarm(request: web.Request) -> tuple[Alarm | None, web.Response | None]:
     """The alarm of the path, from memory or the ledger; another enterprise's alarm is as missing as a missing one."""
     service = _service(request)
@@ -97,7 +104,7 @@ async def get_alarm(request: web.Request) -> web.Response:
     if refusal is not None:
         return refusal
     service = _service(request)
-    return _json({**alarm.to_json(service.suppression_of(alarm)), "history": await service.ledger.history(alarm.id)})
+    return _json({**_alarm_json(service, alarm), "history": await service.ledger.history(alarm.id)})
 
 
 async def list_suppressions(request: web.Request) -> web.Response:
@@ -125,7 +132,7 @@ async def _act(request: web.Request, action: AlarmAction) -> web.Response:
         return json_error(status, refused.code, refused.message)
     if alarm is None:
         return _json({"accepted": True, "action_id": action["action_id"]})
-    return _json(alarm.to_json(service.suppression_of(alarm)))
+    return _json(_alarm_json(service, alarm))
 
 
 async def _on_alarm(request: web.Request, kind: str, body_model: type[AckBody] | type[CloseBody]) -> web.Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator, Callable
 from dataclasses import astuple
 from pathlib import Path
@@ -11,17 +12,31 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from hazmon import wire
-from hazmon.registry import Registry
+from hazmon.registry import Registry, load_registry
 from hazmon.secrets import EnterpriseSecrets, Principal, Secrets, token_index
 from hazmon.settings import Settings
 
 from alerting.clock import ManualClock
 from alerting.kafka_log import AlertingTopics
 from alerting.service import AlertingService
-from tests.alerting.support import T0, Receiver
+from tests.alerting.support import CHEM, T0, Receiver
 from tests.kafka_admin import delete_topics
 
 DUTY_TOKEN = "duty-token"
+POINT_NAMES = {"TK01_LT": "1号储罐液位", "TK01_TT": "1号储罐温度", "TK01_PT": "1号储罐压力"}
+
+
+@pytest.fixture
+def named_registry(settings: Settings, tmp_path: Path) -> Registry:
+    """The sample registry with the optional point names (§7) an enterprise gives, as the desk reads them."""
+    directory = tmp_path / "named-registry"
+    shutil.copytree(settings.registry_dir, directory)
+    chem = directory / f"{CHEM}.yaml"
+    text = chem.read_text(encoding="utf-8")
+    for point, name in POINT_NAMES.items():
+        text = text.replace(f"{{id: {point}, site:", f'{{id: {point}, name: "{name}", site:')
+    chem.write_text(text, encoding="utf-8")
+    return load_registry(directory)
 
 
 @pytest.fixture

@@ -16,14 +16,23 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
+from hazmon.registry import Registry
+
 from alerting.api.routes import build_app
 from alerting.clock import ManualClock
 from tests.alerting.conftest import DUTY_TOKEN
-from tests.alerting.support import T0, eventually, transition
+from tests.alerting.support import CHEM, T0, eventually, transition
 
 pytestmark = pytest.mark.servers
+CODES = (CHEM, "TF01", "TK01_LT", "RTU01", "high_high", "limit")   # §10: never shown unless asked for
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
                   "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage")
+
+
+@pytest.fixture
+def registry(named_registry: Registry) -> Registry:
+    """Points named in the registry, as §7 lets an enterprise name them: the page shows no id."""
+    return named_registry
 
 
 @pytest.fixture
@@ -73,8 +82,11 @@ async def test_officer_acknowledges_and_closes_in_the_page(start_service, produc
     async with TestServer(build_app(service, tokens)) as server:
         url = str(server.make_url("/alarms/p1"))
         shown = await asyncio.to_thread(_open_and_acknowledge, browser, url)
-        assert "1号储罐液位高报警" in shown and "状态：未签收" in shown
-        assert "二级（高高）" in shown and "限值报警" in shown and "high_high" not in shown   # words, not codes (§10)
+        assert "1号储罐液位高报警" in shown and "状态：未签收" in shown and "二级报警" in shown
+        for words in ("永顺县灵溪化工有限公司", "1号储罐区", "1号储罐液位", "监测项\n储罐液位", "10.8 m", "10.5 m",
+                      "设备时间\n2025-11-29 08:40:00"):
+            assert words in shown, words
+        assert not [code for code in CODES if code in shown], shown        # words, not codes (§10)
         assert service.book.get("p1").ack_comment == "已电话通知企业，人员已到场"
         assert service.book.get("p1").acked_by == "duty/王值班"
 
@@ -86,5 +98,6 @@ async def test_officer_acknowledges_and_closes_in_the_page(start_service, produc
         await asyncio.to_thread(browser.find_element(By.ID, "close").click)
         await asyncio.to_thread(_state_is, browser, "closed")
         text = await asyncio.to_thread(lambda: browser.find_element(By.ID, "alarm").text)
-        assert "状态：已关闭" in text and "进料阀内漏，已更换阀门" in text
+        assert "状态：已关闭" in text and "进料阀内漏，已更换阀门" in text and "县应急管理局值班室 王值班" in text
+        assert not [code for code in CODES if code in text], text
         assert (await service.ledger.alarm("p1")).close_note == "进料阀内漏，已更换阀门"   # closed: in the ledger

@@ -21,12 +21,16 @@ from alerting.api.routes import build_app
 from alerting.clock import ManualClock
 from tests.alerting.conftest import DUTY_TOKEN
 from tests.alerting.support import T0, eventually, transition
-from tests.alerting.test_page import browser  # noqa: F401  (the fixture)
+from tests.alerting.test_page import CODES, browser, registry  # noqa: F401  (the fixtures)
 
 pytestmark = pytest.mark.servers
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 DESKTOP, PHONE = (1280, 900), (390, 844)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PLACE = "永顺县灵溪化工有限公司 1号储罐区 1号储罐液位"   # the texts as stream_rules composes them (§10)
+ACTIVE = f"{PLACE}：高高限二级报警确认；当前值 10.8 m，限值 10.5 m；时间 2025-11-29 08:40:00"
+FEEDBACK = f"{PLACE}：高高限二级报警恢复；当前值 10.2 m，限值 10.5 m；时间 2025-11-29 08:40:30"
+TREND = (f"{PLACE}：趋势预警发生；变化速率 0.42 m/h；预计约21分钟后达到高高限二级限值；时间 2025-11-29 08:40:02")
 
 
 def _shoot(browser: WebDriver, url: str, size: tuple[int, int], state: str, png: Path) -> str:
@@ -54,25 +58,33 @@ def _assert_picture(png: Path, width: int) -> None:
 async def test_screenshots_of_the_alarm_page(start_service, produce, names, tokens, browser) -> None:  # noqa: F811
     service = await start_service(ManualClock(T0 + 60_000))
     await produce(names.transitions, [
-        transition("shot-active", "confirmed", "TK01_LT", level="high_high", value=10.8, limit=10.5),
+        transition("shot-active", "confirmed", "TK01_LT", level="high_high", value=10.8, limit=10.5, message=ACTIVE),
         transition("shot-feedback", "confirmed", "TK01_LT", level="high_high", value=10.9, limit=10.5,
-                   at=T0 + 1_000, message="1号储罐液位高高报警"),
+                   at=T0 + 1_000, message=ACTIVE),
         transition("shot-feedback", "cleared", "TK01_LT", level="high_high", value=10.2, limit=10.5, at=T0 + 30_000,
-                   started_at=T0 + 1_000, message="1号储罐液位高高报警"),
+                   started_at=T0 + 1_000, message=FEEDBACK),
+        {**transition("shot-trend", "raised", "TK01_LT", rule="trend", level="high_high", value=10.15, limit=10.5,
+                      at=T0 + 2_000, message=TREND),
+         "extra": {"slope_per_h": 0.42, "time_to_limit_s": 1250.0, "next_level": "high_high"}},
     ])
     await eventually(lambda: (alarm := service.book.get("shot-feedback")) is not None and alarm.awaiting_feedback,
                      what="an active alarm and one awaiting feedback folded")
+    await eventually(lambda: service.book.get("shot-trend") is not None, what="a trend warning folded")
     shots = [("shot-active", DESKTOP, "active", "alarm-page.png"),
              ("shot-active", PHONE, "active", "alarm-page-phone.png"),
-             ("shot-feedback", DESKTOP, "cleared", "alarm-page-awaiting-feedback.png")]
+             ("shot-feedback", DESKTOP, "cleared", "alarm-page-awaiting-feedback.png"),
+             ("shot-trend", DESKTOP, "active", "alarm-page-trend.png")]
     async with TestServer(build_app(service, tokens)) as server:
         for alarm_id, size, state, name in shots:
             text = await asyncio.to_thread(_shoot, browser, str(server.make_url(f"/alarms/{alarm_id}")), size, state,
                                            SCREENSHOTS / name)
-            assert "报警处置" in text and "签收" in text and "high_high" not in text, text
-            assert "二级（高高）" in text and "限值报警" in text
-            if state == "active":
-                assert "1号储罐液位高报警" in text and "状态：未签收" in text
+            assert "报警处置" in text and "签收" in text and "1号储罐液位" in text and "储罐液位" in text, text
+            assert not [code for code in CODES if code in text], text     # names and words, never codes (§10)
+            if alarm_id == "shot-trend":
+                assert "趋势预警" in text and "0.42 m/h" in text and "约21分钟后达到二级报警限值" in text
+                assert "限值\n10.5 m" in text and "设备时间\n2025-11-29 08:40:02" in text
+            elif state == "active":
+                assert "二级报警" in text and "状态：未签收" in text and "10.8 m" in text and "10.5 m" in text
             else:
-                assert "1号储罐液位高高报警" in text and "（待反馈）" in text
+                assert "二级报警" in text and "（待反馈）" in text and "10.2 m" in text
             _assert_picture(SCREENSHOTS / name, size[0])
