@@ -44,10 +44,11 @@ class Settings(BaseSettings):
     mqtt_tls_names: list[str] = Field(default_factory=list, description="DNS names and IP addresses devices reach the broker by, in its server certificate besides localhost, 127.0.0.1, mqtt_host and alerting_public_url's host.")
     mqtt_session_expiry_max_h: int = Field(default=24, ge=1, description="Longest any MQTT session (an enterprise's parked ones included) outlives its connection: Mosquitto's persistent_client_expiration; at least ingest_session_expiry_s.")
 
-    kafka_bootstrap: str = "127.0.0.1:9092"
-    kafka_controller_port: int = 9093
+    kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="Kafka's brokers, comma-separated; the local stack runs one node per address (a cluster when several, hazmon.stack.kafka).")
+    kafka_controller_port: int = Field(default=9093, description="The local stack's KRaft controller port (node n of a cluster: this + 2(n-1)).")
     kafka_partitions: int = 6
-    kafka_replication_factor: int = Field(default=1, ge=1, description="Replicas of every platform topic (3 on a three-broker cluster).")
+    kafka_replication_factor: int = Field(default=1, ge=1, description="Replicas of every platform topic and of the broker's own (3 on a three-broker cluster).")
+    kafka_min_insync_replicas: int = Field(default=1, ge=1, description="Replicas that must have a write before Kafka acknowledges it (acks=all), per platform topic: 2 on a three-broker cluster, at most kafka_replication_factor.")
     kafka_input_retention_days: float = Field(default=7.0, gt=0, description="How long readings, events and statuses stay in Kafka (replay, upward store and forward).")
     kafka_deadletter_retention_days: float = Field(default=30.0, gt=0, description="How long refused messages stay on the dead-letter topic.")
     kafka_heap_mb: int = 512
@@ -169,7 +170,8 @@ class Settings(BaseSettings):
 
     @property
     def kafka_port(self) -> int:
-        return int(self.kafka_bootstrap.rsplit(":", 1)[1])
+        """The first broker's port."""
+        return int(self.kafka_bootstrap.split(",", 1)[0].rsplit(":", 1)[1])
 
     @property
     def influx_headers(self) -> dict[str, str]:
