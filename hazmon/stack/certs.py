@@ -61,13 +61,16 @@ def ensure_certificates(directory: Path, names: list[str]) -> BrokerCertificates
     paths = BrokerCertificates(directory / "ca.crt", directory / "server.crt", directory / "server.key")
     ca_key_path = directory / "ca.key"
     if not (paths.ca.is_file() and ca_key_path.is_file()):
-        _write_key(ca_key_path, ca_key := _new_key())
-        paths.ca.write_bytes(_ca_certificate(ca_key).public_bytes(serialization.Encoding.PEM))
+        new_ca_key = _new_key()
+        _write_key(ca_key_path, new_ca_key)
+        paths.ca.write_bytes(_ca_certificate(new_ca_key).public_bytes(serialization.Encoding.PEM))
     ca = x509.load_pem_x509_certificate(paths.ca.read_bytes())
     if not _server_certificate_current(paths, ca, names):
         ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
-        assert isinstance(ca_key, rsa.RSAPrivateKey)
-        _write_key(paths.key, key := _new_key())
+        if not isinstance(ca_key, rsa.RSAPrivateKey):
+            raise ValueError(f"{ca_key_path} is not an RSA key: delete ca.* for a new CA (docs/operations.md)")
+        key = _new_key()
+        _write_key(paths.key, key)
         paths.certificate.write_bytes(_server_certificate(ca, ca_key, key, names).public_bytes(serialization.Encoding.PEM))
     return paths
 
@@ -90,7 +93,7 @@ def _name(common_name: str) -> x509.Name:
 
 
 def _ca_certificate(key: rsa.RSAPrivateKey) -> x509.Certificate:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     name = _name("hazmon broker CA")
     return (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
@@ -115,7 +118,7 @@ def _alternative_names(names: list[str]) -> x509.SubjectAlternativeName:
 
 def _server_certificate(ca: x509.Certificate, ca_key: rsa.RSAPrivateKey, key: rsa.RSAPrivateKey,
                         names: list[str]) -> x509.Certificate:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     return (x509.CertificateBuilder().subject_name(_name(names[0])).issuer_name(ca.subject).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=SERVER_DAYS))
@@ -134,6 +137,6 @@ def _server_certificate_current(paths: BrokerCertificates, ca: x509.Certificate,
         certificate.verify_directly_issued_by(ca)
     except (ValueError, TypeError, InvalidSignature):
         return False
-    ends = certificate.not_valid_after_utc - dt.datetime.now(dt.timezone.utc)
+    ends = certificate.not_valid_after_utc - dt.datetime.now(dt.UTC)
     held = set(certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
     return ends > dt.timedelta(days=RENEW_DAYS) and set(_alternative_names(names)) <= held
