@@ -1,4 +1,5 @@
-"""``hazmon sim county|run|load``: generate a county, play a scenario over MQTT, or load the broker."""
+"""``hazmon sim county|run|load|scenarios``: generate a county, play a scenario (by name or file) over MQTT,
+load the broker, or list the shipped scenarios."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import orjson
 
+from hazmon.errors import UserError
 from hazmon.settings import get_settings
 
 
@@ -36,12 +38,25 @@ def _county_dir(value: str | None, seed: int) -> tuple[Path, bool]:
     return Path(value), True
 
 
+def _scenario_file(value: str) -> Path:
+    """``--scenario``: a file, or the name of a shipped scenario (``hazmon sim scenarios``)."""
+    from device_sim.scenario import SCENARIO_DIR, shipped_scenarios
+
+    if Path(value).is_file():
+        return Path(value)
+    if (SCENARIO_DIR / f"{value}.yaml").is_file():
+        return SCENARIO_DIR / f"{value}.yaml"
+    names = ", ".join(path.stem for path in shipped_scenarios())
+    raise UserError(f"no scenario file or shipped scenario named {value!r}; shipped: {names}")
+
+
 def _run(args: argparse.Namespace) -> int:
     from device_sim.run import run_scenario
     from device_sim.scenario import load_scenario
 
+    scenario = load_scenario(_scenario_file(args.scenario))
     directory, whole_county = _county_dir(args.county, args.seed)
-    report = asyncio.run(run_scenario(get_settings(), directory, load_scenario(args.scenario), args.speed, whole_county))
+    report = asyncio.run(run_scenario(get_settings(), directory, scenario, args.speed, whole_county))
     sys.stdout.write(orjson.dumps(report).decode() + "\n")
     return 0
 
@@ -53,6 +68,15 @@ def _load(args: argparse.Namespace) -> int:
     plan = LoadPlan(args.connections, args.rate, args.seconds, args.readings, args.run_id or uuid.uuid4().hex[:8])
     report = asyncio.run(run_load(settings, args.county or settings.registry_dir, plan))
     sys.stdout.write(orjson.dumps(report).decode() + "\n")
+    return 0
+
+
+def _scenarios(_args: argparse.Namespace) -> int:
+    from device_sim.scenario import load_scenario, shipped_scenarios
+
+    for path in shipped_scenarios():
+        scenario = load_scenario(path)
+        print(f"{path.stem:<22} {scenario.duration_s / 3600:5.1f} h  {scenario.description}")
     return 0
 
 
@@ -71,10 +95,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                       "or a county's registry directory; default: the configured registry, "
                                       "only the scenario's enterprises simulated")
     run.add_argument("--seed", type=int, default=0, help="seed of a generated county (--county N)")
-    run.add_argument("--scenario", type=Path, required=True, help="scenario file (device_sim/scenarios/*.yaml)")
+    run.add_argument("--scenario", required=True, help="a shipped scenario's name (hazmon sim scenarios) or a scenario file")
     run.add_argument("--speed", type=float, default=1.0,
                      help="time warp: scenario seconds per wall second; device time then starts in the past")
     run.set_defaults(handler=_run)
+
+    sub.add_parser("scenarios", help="the shipped scenarios: name, duration, what they play").set_defaults(handler=_scenarios)
 
     load = sub.add_parser("load", help="many device connections at a target or maximum rate; prints a JSON report")
     load.add_argument("--county", type=Path, help="registry directory (default: the configured registry)")

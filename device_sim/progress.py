@@ -1,4 +1,5 @@
-"""The live progress line of ``hazmon sim run`` and ``hazmon sim load`` (Chinese by default)."""
+"""The live progress line of ``hazmon sim run`` and ``hazmon sim load`` (Chinese by default): rewritten in
+place on a terminal, one line per update anywhere else (a ``\r`` line in a log file is one giant line)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from typing import TextIO
 from device_sim.device import DeviceStats
 
 TEMPLATES = {
-    "zh": "\r{label} {done:5.1f}% | 时间 {now:,.0f}/{total:,.0f} s | 消息 {published:,} | 读数 {readings:,} | "
+    "zh": "{label} {done:5.1f}% | 时间 {now:,.0f}/{total:,.0f} s | 消息 {published:,} | 读数 {readings:,} | "
           "在线设备 {online}/{devices} | 断线 {drops} | 重连失败 {errors}   ",
-    "en": "\r{label} {done:5.1f}% | time {now:,.0f}/{total:,.0f} s | messages {published:,} | readings {readings:,} | "
+    "en": "{label} {done:5.1f}% | time {now:,.0f}/{total:,.0f} s | messages {published:,} | readings {readings:,} | "
           "devices online {online}/{devices} | drops {drops} | failed connects {errors}   ",
 }
 
@@ -30,12 +31,13 @@ def progress_line(language: str, label: str, now: float, total: float, stats: Se
 
 async def show_progress(language: str, label: str, now: Callable[[], float], total: float,
                         stats: Sequence[DeviceStats], interval_s: float, out: TextIO = sys.stderr) -> None:
-    """Rewrite the progress line every ``interval_s`` until cancelled."""
+    """Rewrite the progress line every ``interval_s`` until cancelled (on a terminal; elsewhere a line each time)."""
+    start, end = ("\r", "") if out.isatty() else ("", "\n")
     try:
         while True:
-            out.write(progress_line(language, label, now(), total, stats))
+            out.write(start + progress_line(language, label, now(), total, stats) + end)
             out.flush()
             await asyncio.sleep(interval_s)
     finally:
-        out.write(progress_line(language, label, now(), total, stats) + "\n")
+        out.write(start + progress_line(language, label, now(), total, stats) + "\n")
         out.flush()
