@@ -4,6 +4,11 @@ Every hazmon process calls :func:`ensure_topics` for the topics it reads or writ
 (the local stack does too, right after Kafka is up), so no topic is ever created by a producer with
 the broker's defaults and no worker subscribes to a topic that does not exist yet. A topic that
 exists with other retention settings (an older install) is brought to the platform's.
+
+Replicas: ``kafka_replication_factor`` copies of every topic, and a write acknowledged (acks=all) only
+once ``kafka_min_insync_replicas`` of them have it, so a broker of a cluster may die with nothing
+acknowledged lost and writes going on (3 and 2 on a three-broker cluster). A topic's replica count
+is not changed once created (that is a partition reassignment, an operator's decision).
 """
 
 from __future__ import annotations
@@ -24,12 +29,14 @@ DAY_MS = 86_400_000
 
 
 def topic_configs(name: str, settings: Settings) -> dict[str, str]:
-    """Retention of the topic ``name`` (hazmon.topics.KEEPING): inputs for days, alarms for good."""
+    """Retention of the topic ``name`` (hazmon.topics.KEEPING: inputs for days, alarms for good) and
+    the replicas a write needs."""
     kind = keeping(name)
+    replicas = {"min.insync.replicas": str(settings.kafka_min_insync_replicas)}
     if kind == "forever":
-        return {"retention.ms": "-1", "retention.bytes": "-1"}
+        return {"retention.ms": "-1", "retention.bytes": "-1", **replicas}
     days = settings.kafka_input_retention_days if kind == "input" else settings.kafka_deadletter_retention_days
-    return {"retention.ms": str(int(days * DAY_MS)), "retention.bytes": "-1"}
+    return {"retention.ms": str(int(days * DAY_MS)), "retention.bytes": "-1", **replicas}
 
 
 async def ensure_topics(settings: Settings, names: Iterable[str], timeout_s: float = 30.0) -> dict[str, int]:
@@ -77,7 +84,7 @@ async def _align(admin: AIOKafkaAdminClient, wanted: dict[str, dict[str, str]]) 
     stale = {n: c for n, c in wanted.items() if any(current.get(n, {}).get(k) != v for k, v in c.items())}
     if stale:
         await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, n, c) for n, c in stale.items()])
-        log.warning("kafka topic retention brought to the platform's", extra={"topics": sorted(stale)})
+        log.warning("kafka topic retention and replicas brought to the platform's", extra={"topics": sorted(stale)})
 
 
 async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str], timeout_s: float) -> dict[str, int]:

@@ -7,8 +7,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from hazmon.settings import get_settings
+from hazmon.settings import Settings, get_settings
 from hazmon.stack.installer import InstallError, apt_install, run
+from hazmon.stack.kafka import cluster_settings
 from hazmon.stack.manager import StackError, down, services, status, up
 
 
@@ -20,25 +21,34 @@ def _print_states(states) -> int:
     return 0 if all(s.healthy for s in states) else 1
 
 
-def _up(_: argparse.Namespace) -> int:
-    settings = get_settings()
+def _settings(args: argparse.Namespace) -> Settings:
+    """The settings, for a Kafka cluster of ``--brokers`` nodes when given (hazmon.stack.kafka.cluster_settings)."""
+    return cluster_settings(get_settings(), args.brokers) if args.brokers else get_settings()
+
+
+def _up(args: argparse.Namespace) -> int:
+    settings = _settings(args)
     try:
         states = up(settings)
     except (StackError, InstallError) as exc:
         print(f"[stack] FAILED: {exc}")
         return 1
     print(f"[stack] data and logs under {settings.home}")
+    if args.brokers:
+        print(f"[stack] hazmon's processes on this cluster need: export HAZMON_KAFKA_BOOTSTRAP={settings.kafka_bootstrap} "
+              f"HAZMON_KAFKA_REPLICATION_FACTOR={settings.kafka_replication_factor} "
+              f"HAZMON_KAFKA_MIN_INSYNC_REPLICAS={settings.kafka_min_insync_replicas}")
     return _print_states(states)
 
 
-def _down(_: argparse.Namespace) -> int:
-    stopped = down(get_settings())
+def _down(args: argparse.Namespace) -> int:
+    stopped = down(_settings(args))
     print(f"[stack] stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
     return 0
 
 
-def _status(_: argparse.Namespace) -> int:
-    return _print_states(status(get_settings()))
+def _status(args: argparse.Namespace) -> int:
+    return _print_states(status(_settings(args)))
 
 
 def _logs(args: argparse.Namespace) -> int:
@@ -119,9 +129,13 @@ def _tools(_: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("stack", help="local servers: Mosquitto, Kafka, InfluxDB")
     sub = parser.add_subparsers(dest="stack_command", required=True, metavar="ACTION")
-    sub.add_parser("up", help="install (first time) and start every server; idempotent").set_defaults(handler=_up)
-    sub.add_parser("down", help="stop the servers this stack started").set_defaults(handler=_down)
-    sub.add_parser("status", help="say which servers run healthy (exit 1 if any does not)").set_defaults(handler=_status)
+    for action, handler, text in (("up", _up, "install (first time) and start every server; idempotent"),
+                                  ("down", _down, "stop the servers this stack started"),
+                                  ("status", _status, "say which servers run healthy (exit 1 if any does not)")):
+        command = sub.add_parser(action, help=text)
+        command.add_argument("--brokers", type=int, choices=range(2, 10), metavar="N",
+                             help="a Kafka cluster of N brokers (3: every topic on three, writes on two)")
+        command.set_defaults(handler=handler)
     auth = sub.add_parser("broker-auth", help="write the broker's password file (plain), ACL and TLS files for a deployment")
     auth.add_argument("--out", type=Path, required=True, help="directory to write passwd, acl, ca.crt, server.crt and server.key into")
     auth.set_defaults(handler=_broker_auth)

@@ -14,7 +14,7 @@ from hazmon import topics
 from hazmon.kafka_topics import ensure_topics_blocking
 from hazmon.settings import Settings
 from hazmon.stack.influxdb import InfluxDB
-from hazmon.stack.kafka import Kafka
+from hazmon.stack.kafka import kafka_nodes
 from hazmon.stack.mosquitto import Mosquitto
 from hazmon.stack.service import Service, port_open
 
@@ -35,8 +35,13 @@ class ServiceState:
         return self.problem is None
 
 
+def groups(settings: Settings) -> list[list[Service]]:
+    """The servers in start order; the members of a group (a Kafka cluster's nodes) start together."""
+    return [[Mosquitto(settings)], kafka_nodes(settings), [InfluxDB(settings)]]
+
+
 def services(settings: Settings) -> list[Service]:
-    return [Mosquitto(settings), Kafka(settings), InfluxDB(settings)]
+    return [service for group in groups(settings) for service in group]
 
 
 def _wait_healthy(service: Service, timeout_s: float) -> None:
@@ -54,7 +59,7 @@ def _wait_healthy(service: Service, timeout_s: float) -> None:
                      f"Last lines of {service.process.log_file}:\n{service.process.log_tail()}")
 
 
-def up_one(service: Service, timeout_s: float) -> str:
+def _start(service: Service) -> str:
     """Install, configure and start one server unless it already runs healthy; returns what was done."""
     service.install()
     if service.process.pid() is not None:
@@ -69,17 +74,33 @@ def up_one(service: Service, timeout_s: float) -> str:
                          f"HAZMON_INFLUX_URL)")
     service.prepare()
     service.process.start(service.argv(), service.env())
-    _wait_healthy(service, timeout_s)
-    service.after_start()
     return "started"
 
 
+def up_together(group: list[Service], timeout_s: float) -> list[str]:
+    """Start every server of ``group``, then wait for each to be healthy (a cluster's node is healthy
+    only once a quorum of its peers runs); returns what was done to each."""
+    outcomes = [_start(service) for service in group]
+    for service, outcome in zip(group, outcomes):
+        if outcome == "started":
+            _wait_healthy(service, timeout_s)
+            service.after_start()
+    return outcomes
+
+
+def up_one(service: Service, timeout_s: float) -> str:
+    """:func:`up_together` for one server."""
+    return up_together([service], timeout_s)[0]
+
+
 def up(settings: Settings) -> list[ServiceState]:
-    for service in services(settings):
+    for group in groups(settings):
         started = time.monotonic()
-        print(f"[stack] {service.name}: starting …", flush=True)
-        outcome = up_one(service, settings.stack_start_timeout_s)
-        print(f"[stack] {service.name}: {outcome} on {service.url()} ({time.monotonic() - started:.1f} s)", flush=True)
+        print(f"[stack] {', '.join(s.name for s in group)}: starting …", flush=True)
+        outcomes = up_together(group, settings.stack_start_timeout_s)
+        for service, outcome in zip(group, outcomes):
+            print(f"[stack] {service.name}: {outcome} on {service.url()} ({time.monotonic() - started:.1f} s)",
+                  flush=True)
     created = ensure_topics_blocking(settings, topics.ALL)
     print(f"[stack] kafka: {len(created)} platform topics in place", flush=True)
     return status(settings)
