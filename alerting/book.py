@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from hazmon.wire import AlarmTransition
 
-from alerting.model import ESCALATION_PREFIX, IMMEDIATE_RULES, ActionRefused, Alarm, AlarmAction, AlarmEvent
+from alerting.model import (ESCALATION_PREFIX, IMMEDIATE_RULES, ActionRefused, Alarm, AlarmAction, AlarmEvent,
+                            newest_first)
 from alerting.text import Texts
 
 SUPPRESSION_MAX_MS = 72 * 3600 * 1000   # §8: a maintenance suppression lasts at most 72 h
@@ -41,11 +42,19 @@ class AlarmBook:
         self._texts = texts
         self._changed: dict[str, Alarm] = {}
         self._new_suppressions: list[Suppression] = []
+        self._newest_first: list[Alarm] | None = None   # the listing's order, sorted again only when alarms come or go
 
     # --- queries -------------------------------------------------------------------------
 
     def get(self, alarm_id: str) -> Alarm | None:
         return self.alarms.get(alarm_id)
+
+    def newest_first(self) -> list[Alarm]:
+        """Every alarm in memory by (started_at, id), newest first; the key never changes, so the order is
+        kept until an alarm comes or goes (do not modify the list)."""
+        if self._newest_first is None:
+            self._newest_first = newest_first(list(self.alarms.values()))
+        return self._newest_first
 
     def of_enterprise(self, enterprise: str) -> Iterable[Alarm]:
         return self._by_enterprise.get(enterprise, {}).values()
@@ -68,6 +77,7 @@ class AlarmBook:
             if alarm.id in self.alarms:
                 continue   # memory is never older than the ledger
             self.alarms[alarm.id] = alarm
+            self._newest_first = None
             if alarm.closed_at is None:
                 self._by_enterprise.setdefault(alarm.enterprise, {})[alarm.id] = alarm
         for suppression in suppressions:
@@ -84,8 +94,8 @@ class AlarmBook:
     def evict_closed(self, alarms: Iterable[Alarm]) -> None:
         """Closed alarms leave memory once the ledger holds them; they are read from it on demand."""
         for alarm in alarms:
-            if alarm.closed_at is not None and alarm.id not in self._changed:
-                self.alarms.pop(alarm.id, None)
+            if alarm.closed_at is not None and alarm.id not in self._changed and self.alarms.pop(alarm.id, None) is not None:
+                self._newest_first = None
 
     def _changed_now(self, alarm: Alarm) -> None:
         alarm.revision += 1
@@ -108,6 +118,7 @@ class AlarmBook:
                           limit=record["limit"], started_at=record["started_at"], message=record["message"],
                           message_en=record["message_en"])
             self.alarms[alarm.id] = alarm
+            self._newest_first = None
             if alarm.closed_at is None:
                 self._by_enterprise.setdefault(alarm.enterprise, {})[alarm.id] = alarm
         elif ts < alarm.updated_at:

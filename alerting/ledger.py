@@ -29,11 +29,10 @@ from typing import TypeVar
 import orjson
 
 from alerting.book import Suppression
-from alerting.model import Alarm, AlarmEvent
+from alerting.model import Alarm, AlarmEvent, PageKey
 
 T = TypeVar("T")
 Offsets = dict[tuple[str, int], int]   # (topic, partition) → the next offset to fold
-PageKey = tuple[int, str]              # (started_at, id): the listing's order, newest first
 OutboxKey = tuple[str, int, str]       # (alarm id, revision, channel)
 OutboxRow = tuple[str, int, str, str, bytes]   # OutboxKey + (enterprise, the change as JSON)
 

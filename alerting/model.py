@@ -8,7 +8,9 @@ else active.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from typing import Literal, NotRequired, TypedDict
 
 import orjson
@@ -145,6 +147,15 @@ class Alarm:
 
 
 _FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Alarm) if f.name != "cached_json")
+PageKey = tuple[int, str]              # (started_at, id): the listing's order, newest first; never changes for an alarm
+key_of: Callable[[Alarm], PageKey] = attrgetter("started_at", "id")   # type: ignore[assignment]
+
+
+def newest_first(alarms: list[Alarm]) -> list[Alarm]:
+    """Sorted by (started_at, id), descending: two stable sorts on one attribute each beat one on a tuple."""
+    alarms.sort(key=attrgetter("id"), reverse=True)
+    alarms.sort(key=attrgetter("started_at"), reverse=True)
+    return alarms
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Iterable
-from operator import attrgetter
+from collections.abc import Callable
 
 import orjson
 from aiohttp import web
 
 from alerting.api.auth import json_error
-from alerting.ledger import Ledger, PageKey
-from alerting.model import Alarm
+from alerting.ledger import Ledger
+from alerting.model import Alarm, PageKey, key_of, newest_first
 
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 5000
@@ -64,29 +63,42 @@ def decode_cursor(raw: str | None) -> PageKey | None:
     return started_at, alarm_id
 
 
-key_of: Callable[[Alarm], PageKey] = attrgetter("started_at", "id")   # type: ignore[assignment]
+def _after(ordered: list[Alarm], before: PageKey | None) -> int:
+    """Index of the first alarm of ``ordered`` (newest first) strictly older than the cursor ``before``."""
+    low, high = 0, len(ordered)
+    if before is None:
+        return low
+    while low < high:
+        middle = (low + high) // 2
+        if key_of(ordered[middle]) < before:
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
-def newest_first(alarms: list[Alarm]) -> list[Alarm]:
-    """Sorted by (started_at, id), descending: two stable sorts on one attribute each beat one on a tuple."""
-    alarms.sort(key=attrgetter("id"), reverse=True)
-    alarms.sort(key=attrgetter("started_at"), reverse=True)
-    return alarms
-
-
-async def alarm_page(in_memory: Iterable[Alarm], wanted: Callable[[Alarm], bool], ledger: Ledger | None,
+async def alarm_page(in_memory: list[Alarm], wanted: Callable[[Alarm], bool], ledger: Ledger | None,
                      enterprise: str | None, since: int | None, before: PageKey | None,
                      limit: int) -> tuple[list[Alarm], str | None]:
-    """One page: the alarms in memory that are ``wanted`` merged with the ledger's closed ones (unless ``ledger`` is None).
+    """One page: the alarms in memory (``in_memory``, newest first) that are ``wanted`` merged with the
+    ledger's closed ones (unless ``ledger`` is None). Memory is read from the cursor on and only until
+    the page is full: no sorting, and no look at alarms the page does not reach.
 
     Memory is read first: an alarm closed and evicted while the ledger is read is in both, and the
-    copy from memory is kept.
+    copy from memory is kept (a copy in the ledger of an alarm beyond the memory read is older than
+    every alarm of the page, so it cannot be on it).
     """
-    candidates = [a for a in in_memory if wanted(a) and (before is None or key_of(a) < before)]
-    page = newest_first(candidates)[:limit + 1]
+    page: list[Alarm] = []
+    for alarm in in_memory[_after(in_memory, before):]:
+        if since is not None and alarm.started_at < since:
+            break   # newest first: every later one started before ``since`` too
+        if wanted(alarm):
+            page.append(alarm)
+            if len(page) > limit:
+                break
     if ledger is not None:
-        seen = {a.id for a in candidates}
-        overlap = sum(1 for a in candidates if a.closed_at is not None)
+        seen = {a.id for a in page}
+        overlap = sum(1 for a in page if a.closed_at is not None)
         stored = [a for a in await ledger.closed_page(enterprise, since, before, limit + 1 + overlap)
                   if a.id not in seen]
         page = newest_first(page + stored)[:limit + 1]
