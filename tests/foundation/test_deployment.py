@@ -148,6 +148,23 @@ def test_the_brokers_healthcheck_waits_for_the_tls_listener(compose: dict) -> No
     assert f":{8883:04X} " in check and f":{1883:04X} " in check
 
 
+def test_a_secret_the_hazmon_user_cannot_read_is_named() -> None:
+    """The image runs as uid 10001: a secret file it cannot read stops the container with the file's
+    name and the fix, instead of a setting silently missing (deploy/entrypoint.sh)."""
+    secrets = Path(tempfile.mkdtemp(prefix="hazmon-secrets-"))
+    try:
+        secrets.chmod(0o755)
+        (secrets / "hazmon_influx_password").write_text("secret")
+        (secrets / "hazmon_influx_password").chmod(0o000)
+        as_another_user = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
+        result = subprocess.run([*as_another_user, "sh", str(ROOT / "deploy/entrypoint.sh")], capture_output=True, text=True,
+                                env={"PATH": os.environ["PATH"], "HAZMON_SECRETS_DIR": str(secrets), "HAZMON_COMMAND": "true"})
+    finally:
+        shutil.rmtree(secrets)
+    assert result.returncode == 1
+    assert "hazmon_influx_password is not readable" in result.stderr and "chmod 0644" in result.stderr
+
+
 # --- the real servers: Mosquitto's TLS listener, InfluxDB's authentication ---
 
 
