@@ -1,14 +1,17 @@
 """The adapter: MQTT messages in, Kafka records out, each MQTT message acknowledged only after
 Kafka acknowledged what it produced.
 
-A receiver task parses messages into the current ``FlushBatch``; a flusher task takes the batch as
+Messages come through a broker session per enterprise (or per shard, ``ingest.sessions``); each
+session's receiving task parses messages into the current ``FlushBatch``; a flusher task takes the batch as
 soon as the previous flush finished (large batches under load, small ones when idle), writes it to
 Kafka, then acknowledges its messages in arrival order. When Kafka is down the flush waits, the
 batch fills, the receiver stops taking messages, and the broker stops sending once
 ``ingest_receive_maximum`` messages are unacknowledged (a broker that does not, as Mosquitto 2.0.11
 with a backlog, is made to wait: the link stops reading). Memory stays bounded; nothing is dropped.
-A message over its enterprise's or device's rate (``ingest.limits``) is acknowledged, counted and
-answered without being parsed or written; answers on errors topics have a rate per enterprise too.
+An enterprise over its rate with a session of its own is not read for a while (its backlog waits in
+its own broker queue); a message over its device's rate, or its enterprise's in a shared session
+(``ingest.limits``), is acknowledged, counted and answered without being parsed or written; answers
+on errors topics have a rate per enterprise too.
 """
 
 from __future__ import annotations
@@ -18,19 +21,21 @@ import logging
 import time
 from collections import Counter
 
-import aiomqtt
 import paho.mqtt.client as paho
 
 from hazmon.settings import Settings
 from hazmon.wire import encode
+from ingest.directory import DeviceDirectory
 from ingest.kafka_sink import KafkaSink
-from ingest.mqtt_link import MqttLink, ingest_link
 from ingest.limits import RateLimits
+from ingest.mqtt_link import MqttLink
 from ingest.outbound import Ack, FlushBatch, KafkaRecord, Reply
 from ingest.parser import ParseRules, parse_message
 from ingest.reasons import printable, text
 from ingest.registry_watch import RegistryWatch
 from ingest.sequence import SeqTracker, SeqVerdict
+from ingest.session_plan import SessionPlan
+from ingest.sessions import SessionPool
 from ingest.stats import IngestCounters
 from ingest.topics import KafkaTopics, split_topic
 
@@ -56,39 +61,43 @@ class IngestAdapter:
         self._ready = asyncio.Event()   # the batch has messages
         self._room = asyncio.Event()    # the flusher took the batch
         self._draining = False
-        self._link: MqttLink | None = None
+        self._sessions = SessionPool(settings, self._take)
         self._replies: set[asyncio.Task[None]] = set()
         self._answers_lost: Counter[str] = Counter()  # since the last stats period, by cause
-        self.connected = asyncio.Event()
+        self._paused: set[str] = set()  # enterprises whose session was paused for their rate this period
+        self.connected = self._sessions.connected  # every session subscribed
         self.messages_taken = 0         # since start, for the log and for tests of the shared group
 
     @property
     def in_flight(self) -> int:
-        """Messages received and not yet acknowledged: at most ``ingest_receive_maximum`` + 1 (the link
-        stops reading past that, whatever the broker sends)."""
-        queued = self._link.queued if self._link is not None else 0
+        """Messages received and not yet acknowledged: at most ``ingest_receive_maximum`` + 1 (every
+        link stops reading past that, whatever the broker sends)."""
+        queued = sum(link.queued for link in self._sessions.links.values())
         return queued + len(self._batch) + self._flushing
 
     @property
     def in_flight_bytes(self) -> int:
-        """Payload bytes of the messages received on the current connection and not yet acknowledged:
+        """Payload bytes of the messages received on the current connections and not yet acknowledged:
         at most ``ingest_max_unacked_bytes`` plus one message."""
-        return self._link.held_bytes if self._link is not None else 0
+        return self._sessions.budget.bytes
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set, then drain: flush and acknowledge what was taken, and exit."""
         await self._registry.load()
         await self._sink.start()
-        receiver = asyncio.create_task(self._receive_forever(), name="ingest-receive")
+        self._sessions.apply(self._registry.current.enterprises)
+        receiver = asyncio.create_task(self._sessions.failed.wait(), name="ingest-sessions")
         flusher = asyncio.create_task(self._flush_forever(), name="ingest-flush")
-        helpers = [asyncio.create_task(self._registry.watch(self._settings.ingest_registry_poll_s)),
+        helpers = [asyncio.create_task(self._registry.watch(self._settings.ingest_registry_poll_s,
+                                                            lambda current: self._sessions.apply(current.enterprises))),
                    asyncio.create_task(self._publish_stats_forever())]
         stopped = asyncio.create_task(stop.wait())
         try:
             await asyncio.wait([stopped, receiver, flusher], return_when=asyncio.FIRST_COMPLETED)
-            for task in (receiver, flusher):
-                if task.done() and task.exception() is not None:
-                    raise task.exception()
+            if self._sessions.failure is not None:
+                raise self._sessions.failure
+            if flusher.done() and flusher.exception() is not None:
+                raise flusher.exception()
             log.info("stopping: draining in-flight messages", extra={"messages": len(self._batch)})
             self._draining = True  # the receiver takes no more; the connection stays for the acks
             self._ready.set()
@@ -97,6 +106,7 @@ class IngestAdapter:
             for task in (stopped, receiver, flusher, *helpers):
                 task.cancel()
             await asyncio.gather(stopped, receiver, flusher, *helpers, return_exceptions=True)
+            await self._sessions.close()
             await self._sink.stop()
         log.info("stopped", extra={"messages_taken": self.messages_taken})
 
@@ -111,35 +121,20 @@ class IngestAdapter:
         if self._replies:
             await asyncio.wait(self._replies, timeout=5)
 
-    async def _receive_forever(self) -> None:
-        while True:
-            try:
-                async with ingest_link(self._settings) as link:
-                    self._link = link
-                    link.subscribed.add_done_callback(self._subscribed)
-                    async for message in link:
-                        if not self._draining:  # else left unacknowledged: the broker sends it again
-                            await self._take(link, message)
-            except aiomqtt.MqttError as exc:
-                self.connected.clear()
-                log.warning("mqtt connection lost, reconnecting", extra={"error": str(exc)})
-                await asyncio.sleep(self._settings.ingest_retry_s)
-
-    def _subscribed(self, subscribing: asyncio.Task[None]) -> None:
-        if not subscribing.cancelled() and subscribing.exception() is None:
-            self.connected.set()
-            log.info("mqtt connected and subscribed", extra={"instance": self._settings.ingest_instance})
-
-    async def _take(self, link: MqttLink, message: paho.MQTTMessage) -> None:
+    async def _take(self, link: MqttLink, session: SessionPlan, message: paho.MQTTMessage) -> None:
+        if self._draining:  # left unacknowledged: the broker sends it again
+            return
         self.messages_taken += 1
-        self._classify(message, (link, message.mid))
+        self._classify(message, link, session)
         self._ready.set()
         if len(self._batch) >= self._settings.ingest_batch_messages:
             self._room.clear()
             await self._room.wait()
 
-    def _classify(self, message: paho.MQTTMessage, ack: Ack) -> None:
-        """Put the message into the current batch: ignored, rate-limited, duplicate, or parsed."""
+    def _classify(self, message: paho.MQTTMessage, link: MqttLink, session: SessionPlan) -> None:
+        """Put the message into the current batch: ignored, rate-limited, duplicate, or parsed; pause
+        the session of an enterprise over its rate."""
+        ack: Ack = (link, message.mid)
         topic = message.topic
         payload = message.payload
         route = split_topic(topic)
@@ -152,7 +147,11 @@ class IngestAdapter:
         directory = self._registry.current
         language = self._settings.language
         first_time = enterprise not in self._limits.limited
-        scope = self._limits.admit(enterprise, device, len(payload), time.monotonic(), directory)
+        own_session = session.exclusive and enterprise in session.enterprises
+        if own_session:
+            self._pause_if_over_rate(link, enterprise, len(payload), directory)
+        scope = self._limits.admit(enterprise, device, len(payload), time.monotonic(), directory,
+                                   per_enterprise=not own_session)
         if scope is not None:
             limit = f"{self._limits.limit(scope):g}"
             if first_time:
@@ -175,6 +174,16 @@ class IngestAdapter:
                                        "reasons": ",".join(dict.fromkeys(r.reason.value for r in verdict.refusals)),
                                        "refusals": len(verdict.refusals), "point": printable(first.point),
                                        "reading": first.reading_index})
+
+    def _pause_if_over_rate(self, link: MqttLink, enterprise: str, size: int, directory: DeviceDirectory) -> None:
+        wait = self._limits.spend(enterprise, size, time.monotonic(), directory)
+        if not wait:
+            return
+        link.pause_for(wait)
+        if enterprise not in self._paused:  # once per stats period
+            self._paused.add(enterprise)
+            log.warning("rate limited: the enterprise's session is not read until the rate drops", extra={
+                "enterprise": printable(enterprise), "pause_s": f"{wait:.3f}"})
 
     async def _flush_forever(self) -> None:
         while True:
@@ -202,10 +211,14 @@ class IngestAdapter:
 
     def _send_reply(self, reply: Reply) -> None:
         """Answer on the errors topic in the background; never holds up the data path."""
-        if self._link is None or len(self._replies) >= self._settings.ingest_max_error_replies:
+        link = self._sessions.link_for(reply.enterprise)
+        if link is None:
+            self._answers_lost["dropped: its session is not connected"] += 1
+            return
+        if len(self._replies) >= self._settings.ingest_max_error_replies:
             self._answers_lost["dropped: too many pending"] += 1
             return
-        task = asyncio.create_task(self._link.publish(reply.topic, reply.payload))
+        task = asyncio.create_task(link.publish(reply.topic, reply.payload))
         self._replies.add(task)
         task.add_done_callback(self._reply_done)
 
@@ -222,7 +235,8 @@ class IngestAdapter:
     async def _publish_stats(self) -> None:
         records = [KafkaRecord(self._topics.stats, r["enterprise"].encode(), encode(r))
                    for r in self._counters.take_records(now_ms())]
-        self._limits.limited.clear()  # the next rate refusal of an enterprise is logged again
+        self._limits.limited.clear()  # the next rate refusal or pause of an enterprise is logged again
+        self._paused.clear()
         for cause, lost in self._answers_lost.items():  # one line per cause and period, not one per answer
             log.warning("errors-topic answers lost", extra={"cause": cause, "answers": lost})
         self._answers_lost.clear()

@@ -11,6 +11,11 @@ it was published. A message over a limit is acknowledged, counted and answered (
 but neither parsed nor written, so a flood costs the adapter little more than receiving it.
 Buckets exist only for registered enterprises and devices: their number is bounded by the
 registry, whatever topics a gateway makes up.
+
+An enterprise read through a broker session of its own (``ingest.session_plan``) is not refused
+for its own rates: its messages are taken, running its buckets into debt, and its session is not
+read until they are out of it (``spend``), so its backlog waits in its own broker queue. Devices,
+and enterprises sharing a session, are refused as above: pausing would hold up their neighbours.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from dataclasses import dataclass
 
 from hazmon.settings import Settings
 from ingest.directory import DeviceDirectory
+
+RATE_PAUSE_S = 0.05  # a session out of debt stays paused this much longer: not one pause per message
 
 
 @dataclass(slots=True)
@@ -53,13 +60,14 @@ class RateLimits:
         self._buckets: dict[tuple[str, ...], TokenBucket] = {}
         self.limited: set[str] = set()  # enterprises refused for their rate since the caller last cleared it
 
-    def admit(self, enterprise: str, device: str, size: int, now: float, directory: DeviceDirectory) -> str | None:
+    def admit(self, enterprise: str, device: str, size: int, now: float, directory: DeviceDirectory,
+              per_enterprise: bool = True) -> str | None:
         """None when the message may be taken (its tokens are then spent), else the text key of the
-        limit it is over. Unregistered enterprises are not limited here: the parser refuses them."""
+        limit it is over; the enterprise's own rates only if ``per_enterprise``. Unregistered
+        enterprises are not limited here: the parser refuses them."""
         if enterprise not in directory.enterprises:
             return None
-        wanted = [("scope_enterprise_msgs", (enterprise, "msgs"), 1.0),
-                  ("scope_enterprise_bytes", (enterprise, "bytes"), float(size))]
+        wanted = self._enterprise_costs(enterprise, size) if per_enterprise else []
         if (enterprise, device) in directory.event_points:
             wanted.append(("scope_device_msgs", (enterprise, device, "msgs"), 1.0))
         buckets = []
@@ -75,6 +83,28 @@ class RateLimits:
         for bucket, cost in buckets:
             bucket.tokens -= cost
         return None
+
+    def spend(self, enterprise: str, size: int, now: float, directory: DeviceDirectory) -> float:
+        """For an enterprise with a session of its own: spend the message's tokens, into debt if need
+        be, and return how long (seconds) its session should not be read; 0 within its rates."""
+        if enterprise not in directory.enterprises:
+            return 0.0
+        wait = 0.0
+        for scope, key, cost in self._enterprise_costs(enterprise, size):
+            rate = self._limits[scope]
+            if not rate:
+                continue
+            bucket = self._bucket(key, rate, now)
+            bucket.refill(now)
+            bucket.tokens -= cost
+            if bucket.tokens < 0:
+                wait = max(wait, -bucket.tokens / rate + RATE_PAUSE_S)
+        return wait
+
+    @staticmethod
+    def _enterprise_costs(enterprise: str, size: int) -> list[tuple[str, tuple[str, ...], float]]:
+        return [("scope_enterprise_msgs", (enterprise, "msgs"), 1.0),
+                ("scope_enterprise_bytes", (enterprise, "bytes"), float(size))]
 
     def may_tell(self, enterprise: str, channel: str, now: float) -> bool:
         """Whether one more answer on the enterprise's errors topics (``channel`` "answers"), or log

@@ -18,6 +18,13 @@ The bound is on messages and on their bytes (``ingest_max_unacked_bytes``): 2 00
 256 KiB are 500 MiB, which one enterprise's bad messages made the adapter hold (bench/abuse.py:
 407 MB). QoS 0 messages count too: they have nothing to acknowledge, but until the adapter took
 them they are held all the same, and a QoS 0 flood would otherwise never pause reading.
+
+An adapter process holds several links, one per broker session (``ingest.sessions``): each has its
+own bound (``ingest_session_max_unacked``, ``ingest_session_max_unacked_bytes``, its Receive Maximum)
+and all of them share one ``InFlightBudget`` (``ingest_receive_maximum``, ``ingest_max_unacked_bytes``):
+when the budget is spent every link stops reading until acknowledgements bring it back, so the
+process holds at most the budget plus one message. A link can also be paused for a while
+(``pause_for``): its enterprise is over its rate, and its backlog waits in its own broker queue.
 """
 
 from __future__ import annotations
@@ -34,7 +41,41 @@ from paho.mqtt.properties import Properties
 
 from hazmon.secrets import load_secrets
 from hazmon.settings import Settings
+from ingest.session_plan import SessionPlan
 from ingest.topics import device_filters, shared
+
+
+class InFlightBudget:
+    """Messages and payload bytes held (received, not acknowledged) over every link of the process."""
+
+    def __init__(self, max_messages: int, max_bytes: int) -> None:
+        self.max_messages = max_messages
+        self.max_bytes = max_bytes
+        self.messages = 0
+        self.bytes = 0
+        self.links: set[MqttLink] = set()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> InFlightBudget:
+        return cls(settings.ingest_receive_maximum, settings.ingest_max_unacked_bytes)
+
+    def spent(self) -> bool:
+        return self.messages > self.max_messages or self.bytes > self.max_bytes
+
+    def take(self, size: int) -> None:
+        self.messages += 1
+        self.bytes += size
+        if self.spent():
+            for link in self.links:
+                link.update_reading()
+
+    def give_back(self, size: int) -> None:
+        was_spent = self.spent()
+        self.messages -= 1
+        self.bytes -= size
+        if was_spent and not self.spent():
+            for link in self.links:
+                link.update_reading()
 
 
 class MqttLink:
@@ -48,8 +89,9 @@ class MqttLink:
     subscribed: asyncio.Task[None]  # by subscribe(): done when the broker granted every subscription
 
     def __init__(self, client: aiomqtt.Client, max_pending_publishes: int, max_unacked: int,
-                 max_unacked_bytes: int) -> None:
+                 max_unacked_bytes: int, budget: InFlightBudget) -> None:
         self.client = client
+        self._budget = budget
         client.pending_calls_threshold = max_pending_publishes + 1  # errors answers: no warning below our cap
         self._paho: paho.Client = client._client  # noqa: SLF001 - manual acks live on the paho client
         self._paho.manual_ack_set(True)  # before CONNECT: the session's queued messages come at once
@@ -58,6 +100,7 @@ class MqttLink:
         self._held: deque[int] = deque()  # payload sizes of the messages not acknowledged, in arrival order
         self.held_bytes = 0
         self._reading_paused = False
+        self._rate_pause: asyncio.TimerHandle | None = None  # over its enterprise's rate until this fires
         self._received: deque[paho.MQTTMessage] = deque()  # not yet taken by the adapter
         self._arrived = asyncio.Event()
         self._paho.on_message = self._on_message
@@ -84,11 +127,43 @@ class MqttLink:
         identifier 0 is a protocol error, and Mosquitto closes the connection); a no-op on the wire
         once this connection is gone (the broker redelivers)."""
         if self._held:
-            self.held_bytes -= self._held.popleft()
+            size = self._held.popleft()
+            self.held_bytes -= size
+            self._budget.give_back(size)
         if mid != 0:
             self._paho.ack(mid, 1)
-        if self._reading_paused and not self._over_bound():
+        self.update_reading()
+
+    def pause_for(self, seconds: float) -> None:
+        """Read nothing for ``seconds`` (or longer, if a pause already lasts longer)."""
+        loop = asyncio.get_running_loop()
+        if self._rate_pause is not None:
+            if self._rate_pause.when() >= loop.time() + seconds:
+                return
+            self._rate_pause.cancel()
+        self._rate_pause = loop.call_later(seconds, self._rate_pause_over)
+        self.update_reading()
+
+    def _rate_pause_over(self) -> None:
+        self._rate_pause = None
+        self.update_reading()
+
+    def release(self) -> None:
+        """The connection is over: give its messages' room back to the budget."""
+        self._budget.links.discard(self)
+        if self._rate_pause is not None:
+            self._rate_pause.cancel()
+        while self._held:
+            self._budget.give_back(self._held.popleft())
+        self.held_bytes = 0
+
+    def update_reading(self) -> None:
+        """Read the socket exactly when no bound is reached and no pause lasts."""
+        wanted = not (self._over_bound() or self._budget.spent() or self._rate_pause is not None)
+        if wanted and self._reading_paused:
             self._resume_reading()
+        elif not wanted and not self._reading_paused:
+            self._pause_reading()
 
     def _over_bound(self) -> bool:
         return len(self._held) > self._max_unacked or self.held_bytes > self._max_unacked_bytes
@@ -96,13 +171,16 @@ class MqttLink:
     async def publish(self, topic: str, payload: bytes) -> None:
         await self.client.publish(topic, payload, qos=1, retain=False)
 
-    def subscribe(self, filters: list[str]) -> None:
-        """Subscribe to ``filters`` at QoS 1 in the background; ``subscribed`` completes with the SUBACKs."""
-        self.subscribed = asyncio.create_task(self._subscribe(filters))
+    def subscribe(self, filters: list[str], gone: list[str]) -> None:
+        """Subscribe to ``filters`` at QoS 1 and unsubscribe from ``gone`` (a session keeps its
+        subscriptions), in the background; ``subscribed`` completes with the SUBACKs and UNSUBACKs."""
+        self.subscribed = asyncio.create_task(self._subscribe(filters, gone))
 
-    async def _subscribe(self, filters: list[str]) -> None:
+    async def _subscribe(self, filters: list[str], gone: list[str]) -> None:
         for filter_ in filters:
             await self.client.subscribe(filter_, qos=1)
+        for filter_ in gone:
+            await self.client.unsubscribe(filter_)
 
     async def _wait_for_messages(self) -> None:
         gone: asyncio.Future[None] = self.client._disconnected  # noqa: SLF001 - what aiomqtt's iterator waits on
@@ -122,10 +200,12 @@ class MqttLink:
             raise self.subscribed.exception()
 
     def _on_message(self, _client: paho.Client, _userdata: object, message: paho.MQTTMessage) -> None:
-        self._held.append(len(message.payload))
-        self.held_bytes += len(message.payload)
+        size = len(message.payload)
+        self._held.append(size)
+        self.held_bytes += size
         self._received.append(message)
         self._arrived.set()
+        self._budget.take(size)
         if not self._reading_paused and self._over_bound():
             self._pause_reading()
 
@@ -152,19 +232,25 @@ class MqttLink:
 
 
 def ingest_identity(settings: Settings) -> tuple[str, str]:
-    """(client id, share group) of this adapter process: the installation's secret ones unless the
-    settings name others (tests, side-by-side runs). Known names would let an enterprise account
-    join the group and take its share of every device's messages, or take over the session."""
+    """(client id prefix, share group) of this adapter process: the installation's secret ones unless
+    the settings name others (tests, side-by-side runs). Known names would let an enterprise account
+    join the group and take its share of every device's messages, or take over a session."""
     current = load_secrets(settings.secrets_path)
     return (settings.ingest_client_id or current.ingest_client_id(settings.ingest_instance),
             settings.ingest_share_group or current.platform_mqtt_share_group)
 
 
-def platform_client(settings: Settings, client_id: str, *, persistent: bool) -> aiomqtt.Client:
+def session_client_id(settings: Settings, plan: SessionPlan) -> str:
+    """The client id of one broker session of this process: ``<secret prefix>-<instance>-<session>``."""
+    return f"{ingest_identity(settings)[0]}-{plan.name}"
+
+
+def platform_client(settings: Settings, client_id: str, *, persistent: bool,
+                    receive_maximum: int | None = None) -> aiomqtt.Client:
     """A client of the platform account; ``persistent`` keeps its session (and queue) across restarts."""
     password = load_secrets(settings.secrets_path).platform_mqtt_password
     properties = Properties(PacketTypes.CONNECT)
-    properties.ReceiveMaximum = settings.ingest_receive_maximum
+    properties.ReceiveMaximum = receive_maximum or settings.ingest_receive_maximum
     if persistent:
         properties.SessionExpiryInterval = settings.ingest_session_expiry_s
     return aiomqtt.Client(settings.mqtt_host, settings.mqtt_port, username=settings.mqtt_platform_user,
@@ -172,20 +258,46 @@ def platform_client(settings: Settings, client_id: str, *, persistent: bool) -> 
                           clean_start=not persistent, properties=properties, keepalive=30)
 
 
+def session_filters(settings: Settings, enterprises: frozenset[str]) -> list[str]:
+    """Shared subscriptions to every kind of message of ``enterprises``, in the group of the session
+    layout: sessions of another layout (``ingest_session_shards`` changed), parked at the broker until
+    they expire, are another group then, which gets copies instead of taking its turn of the messages."""
+    group = ingest_identity(settings)[1]
+    if settings.ingest_session_shards:
+        group += f"-s{settings.ingest_session_shards}"
+    return [shared(f, group) for f in device_filters(sorted(enterprises))]
+
+
 @asynccontextmanager
-async def ingest_link(settings: Settings) -> AsyncIterator[MqttLink]:
-    """Connected, manual acks on, subscribing to the devices' topics through the shared group.
+async def ingest_link(settings: Settings, plan: SessionPlan, budget: InFlightBudget | None = None,
+                      left: frozenset[str] = frozenset()) -> AsyncIterator[MqttLink]:
+    """One session of the plan connected, manual acks on, subscribing to its enterprises' topics
+    through the shared group (and no longer to those of the enterprises that ``left`` it).
 
     The link is handed over before the SUBACKs arrive (``subscribed`` completes with them) and must
     be iterated meanwhile: a resumed session's messages come right after CONNACK, ahead of the
     SUBACKs, and once more than the bound of them is unacknowledged the link reads no further."""
-    client_id, group = ingest_identity(settings)
-    client = platform_client(settings, client_id, persistent=True)
-    link = MqttLink(client, settings.ingest_max_error_replies, settings.ingest_receive_maximum,
-                    settings.ingest_max_unacked_bytes)
-    async with client:
-        link.subscribe([shared(f, group) for f in device_filters(settings.ingest_enterprises)])
-        try:
-            yield link
-        finally:
-            link.subscribed.cancel()
+    receive_maximum = min(settings.ingest_session_max_unacked, settings.ingest_receive_maximum)
+    client = platform_client(settings, session_client_id(settings, plan), persistent=True,
+                             receive_maximum=receive_maximum)
+    budget = budget or InFlightBudget.from_settings(settings)
+    link = MqttLink(client, settings.ingest_max_error_replies, receive_maximum,
+                    min(settings.ingest_session_max_unacked_bytes, settings.ingest_max_unacked_bytes), budget)
+    budget.links.add(link)
+    try:
+        async with client:
+            link.update_reading()  # the budget may be spent already
+            link.subscribe(session_filters(settings, plan.enterprises), session_filters(settings, left))
+            try:
+                yield link
+            finally:
+                link.subscribed.cancel()
+    finally:
+        link.release()
+
+
+async def end_session(settings: Settings, plan: SessionPlan) -> None:
+    """Make the broker forget a session and its queue (its enterprise left the registry): connect
+    with a clean start and no expiry, and leave."""
+    async with platform_client(settings, session_client_id(settings, plan), persistent=False):
+        pass

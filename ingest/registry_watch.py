@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from hazmon.registry import RegistryError, load_registry
@@ -42,10 +43,12 @@ class RegistryWatch:
                                              "devices": len(self.current.event_points)})
         return True
 
-    async def watch(self, period_s: float) -> None:
+    async def watch(self, period_s: float, changed: Callable[[DeviceDirectory], None]) -> None:
+        """Check every ``period_s``; ``changed`` gets each new registry in use."""
         while True:
             await asyncio.sleep(period_s)
             try:
-                await self.check()
+                if await self.check():
+                    changed(self.current)
             except OSError as exc:
                 log.warning("registry directory unreadable, keeping the previous registry", extra={"error": str(exc)})

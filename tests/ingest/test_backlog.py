@@ -17,6 +17,7 @@ import pytest
 from hazmon.settings import Settings
 from ingest.adapter import IngestAdapter
 from ingest.mqtt_link import ingest_link
+from ingest.session_plan import plan_sessions
 from ingest.topics import KafkaTopics
 from tests.ingest.conftest import RECENT_MS, IngestEnterprise, ingest_settings_for, read_kafka
 
@@ -26,11 +27,17 @@ BACKLOG = 4000
 T0 = RECENT_MS
 
 
+async def make_session(settings: Settings, enterprise: IngestEnterprise) -> None:
+    """The adapter's session of ``enterprise`` and its subscriptions, for the broker to queue into."""
+    for plan in plan_sessions([enterprise.id], settings.ingest_session_shards).values():
+        async with ingest_link(settings, plan) as link:
+            await link.subscribed
+
+
 async def queue_backlog(settings: Settings, enterprise: IngestEnterprise, messages: int = BACKLOG) -> None:
     """Telemetry messages (QoS 1, 10 readings each) published while the adapter is away; its session
     and subscription are made first."""
-    async with ingest_link(settings) as link:
-        await link.subscribed
+    await make_session(settings, enterprise)
     async with aiomqtt.Client(settings.mqtt_host, settings.mqtt_port, username=enterprise.id,
                               password=enterprise.password, protocol=aiomqtt.ProtocolVersion.V5) as device:
         for n in range(messages):
@@ -81,8 +88,7 @@ async def test_backlog_of_large_messages_stays_within_the_byte_bound(
     bound, size, messages = 1024 * 1024, 100_000, 200
     settings = ingest_settings_for(mosquitto, test_enterprise, unique, ingest_max_unacked_bytes=bound,
                                    ingest_batch_messages=5)
-    async with ingest_link(settings) as link:
-        await link.subscribed
+    await make_session(settings, test_enterprise)
     async with aiomqtt.Client(settings.mqtt_host, settings.mqtt_port, username=test_enterprise.id,
                               password=test_enterprise.password, protocol=aiomqtt.ProtocolVersion.V5) as device:
         for n in range(messages):

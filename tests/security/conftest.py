@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from hazmon.settings import Settings
 from hazmon.stack.mosquitto import Mosquitto
 from hazmon.stack.service import port_open
 from ingest.adapter import IngestAdapter
+from ingest.mqtt_link import end_session
+from ingest.session_plan import plan_sessions
 from ingest.topics import KafkaTopics
 from tests.ingest.conftest import (  # noqa: F401 - the ingest suite's fixtures serve this one too
     adapter, device, ingest_settings, kafka_topics, running_adapter, test_enterprise, wait_for_account,
@@ -96,9 +99,22 @@ async def platform_settings(broker: Broker, kafka: str, unique: str) -> Settings
     return settings
 
 
+@asynccontextmanager
+async def private_adapter(settings: Settings) -> AsyncIterator[IngestAdapter]:
+    """An adapter on the private broker whose sessions the broker forgets afterwards: the tests share
+    the platform's identity, and a session left behind would keep what a test left unread (a flood)
+    for the next test, or take copies of the next test's messages."""
+    try:
+        async with running_adapter(settings) as running:
+            yield running
+    finally:
+        for plan in plan_sessions([VICTIM, ATTACKER], settings.ingest_session_shards).values():
+            await end_session(settings, plan)
+
+
 @pytest.fixture
 async def platform_adapter(platform_settings: Settings) -> AsyncIterator[IngestAdapter]:
-    async with running_adapter(platform_settings) as running:
+    async with private_adapter(platform_settings) as running:
         yield running
 
 

@@ -18,7 +18,8 @@ from hazmon.settings import Settings
 from ingest.adapter import IngestAdapter
 from ingest.topics import KafkaTopics
 from tests.ingest.conftest import IngestEnterprise, ingest_settings_for, read_kafka, running_adapter, write_registry
-from tests.security.conftest import ATTACKER, T0, VICTIM, Broker, enterprise_client, publish_victim, readings
+from tests.security.conftest import (
+    ATTACKER, T0, VICTIM, Broker, enterprise_client, private_adapter, publish_victim, readings)
 
 pytestmark = pytest.mark.servers
 DAY_MS = 86_400_000
@@ -183,12 +184,36 @@ async def _answers(client: aiomqtt.Client, answers: list[dict]) -> None:
         answers.append(orjson.loads(message.payload))
 
 
-async def test_an_enterprise_over_its_rate_is_refused_and_others_are_not_held_up(
+async def test_an_enterprise_over_its_rate_is_not_read_and_others_are_not_held_up(
         broker: Broker, platform_settings: Settings) -> None:
+    """With a session of its own, an enterprise over its rate is simply not read for a while: its
+    flood waits in its own broker queue (nothing refused, nothing answered), the victim's does not."""
     settings = platform_settings.model_copy(update={"ingest_enterprise_max_msgs_s": 50.0, "ingest_rate_burst_s": 1.0})
     topics = KafkaTopics.from_settings(settings)
     answers: list[dict] = []
-    async with running_adapter(settings):
+    async with private_adapter(settings):
+        started = time.monotonic()
+        await asyncio.gather(_flood(broker, ATTACKER, "RTU01", 1500, answers),
+                             publish_victim(broker, 40, 0, pause_s=0.05))
+        got = readings(await read_kafka(settings, topics.readings,
+                                        lambda r: sum(ts < T0 + 1_000_000 for ts in readings(r)) >= 40, timeout_s=6))
+        elapsed = time.monotonic() - started
+    victim = [ts for ts in got if ts < T0 + 1_000_000]
+    assert sorted(victim) == [T0 + n for n in range(40)]
+    flooded = len(got) - len(victim)
+    assert flooded <= 50 * (elapsed + 1.0) + 60, (flooded, elapsed)  # its rate and its burst, a few in flight
+    assert not answers, answers[:3]
+
+
+async def test_an_enterprise_over_its_rate_in_a_shared_session_is_refused(
+        broker: Broker, platform_settings: Settings) -> None:
+    """Enterprises sharing a broker session (``ingest_session_shards``): pausing it would hold up the
+    others, so what is over an enterprise's rate is acknowledged, answered and refused."""
+    settings = platform_settings.model_copy(update={"ingest_enterprise_max_msgs_s": 50.0, "ingest_rate_burst_s": 1.0,
+                                                    "ingest_session_shards": 1})
+    topics = KafkaTopics.from_settings(settings)
+    answers: list[dict] = []
+    async with private_adapter(settings):
         started = time.monotonic()
         await asyncio.gather(_flood(broker, ATTACKER, "RTU01", 1500, answers),
                              publish_victim(broker, 40, 0, pause_s=0.05))
@@ -218,7 +243,7 @@ async def test_a_device_over_its_rate_does_not_hold_up_its_neighbours(
                 await gateway.publish(f"hazmon/v1/{ATTACKER}/RTU02/telemetry", orjson.dumps(body), qos=1)
                 await asyncio.sleep(0.05)
 
-    async with running_adapter(settings):
+    async with private_adapter(settings):
         await asyncio.gather(_flood(broker, ATTACKER, "RTU01", 800, answers), neighbour())
         got = readings(await read_kafka(settings, topics.readings, lambda r: len(readings(r)) >= 820, timeout_s=6))
     assert sorted(ts for ts in got if ts < T0 + 1_000_000) == [T0 + n for n in range(20)]

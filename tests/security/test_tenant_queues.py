@@ -16,8 +16,8 @@ import pytest
 
 from hazmon.settings import Settings
 from ingest.topics import KafkaTopics
-from tests.ingest.conftest import read_kafka, running_adapter
-from tests.security.conftest import ATTACKER, T0, VICTIM, Broker, enterprise_client
+from tests.ingest.conftest import read_kafka
+from tests.security.conftest import ATTACKER, T0, VICTIM, Broker, enterprise_client, private_adapter
 
 pytestmark = pytest.mark.servers
 FLOOD_PER_PUBLISHER = 60_000
@@ -62,7 +62,7 @@ async def test_a_flooding_enterprise_neither_delays_nor_drops_another(
     published: dict[int, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         lines = [_flood_file(Path(tmp), device) for device in ("MADE-UP-1", "RTU02")]
-        async with running_adapter(settings):
+        async with private_adapter(settings):
             floods = [_flood(broker, path.stem, path) for path in lines]
             try:
                 await asyncio.sleep(1.0)  # the flood has filled the broker by now
