@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ingest.cli",
     "dashboards.cli",
     "alerting.cli",
+    "alerting.desk.cli",
     "device_sim.cli",
 )
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")

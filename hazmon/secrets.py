@@ -21,7 +21,7 @@ from typing import Literal
 import orjson
 from pydantic import BaseModel, Field
 
-Role = Literal["duty", "enterprise"]
+Role = Literal["duty", "enterprise", "town", "prefecture"]   # tokens are duty or enterprise; desk accounts any
 
 
 class EnterpriseSecrets(BaseModel):
@@ -58,10 +58,12 @@ class Secrets(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who a bearer token belongs to."""
+    """Who calls the API: a bearer token's role (and enterprise), or a duty desk officer's account."""
 
     role: Role
     enterprise: str | None = None
+    officer: str | None = None                   # a desk account, as the alarm record names who acted
+    enterprises: frozenset[str] | None = None    # role town: the enterprises of its town (from the registry)
 
 
 def _write_private(path: Path, data: bytes) -> None:

@@ -50,6 +50,10 @@ POINT_UNITS: dict[PointType, str] = {
     PointType.WATER_TANK_LEVEL: "m", PointType.RESIDUAL_CURRENT: "mA", PointType.CABLE_TEMPERATURE: "°C",
     PointType.FIRE_DETECTOR: "",
 }
+SITE_KIND_NAMES: dict[SiteKind, tuple[str, str]] = {   # the three domains of the county's plan (zh, en)
+    SiteKind.TAILINGS_POND: ("尾矿库", "tailings pond"), SiteKind.MAJOR_HAZARD: ("重大危险源", "major hazard source"),
+    SiteKind.FIRE_UNIT: ("消防", "fire safety"),
+}
 POINT_TYPE_NAMES: dict[PointType, tuple[str, str]] = {
     PointType.TANK_LEVEL: ("储罐液位", "tank level"), PointType.TEMPERATURE: ("温度", "temperature"),
     PointType.PRESSURE: ("压力", "pressure"), PointType.COMBUSTIBLE_GAS: ("可燃气体浓度", "combustible gas"),

@@ -1,0 +1,155 @@
+// The duty desk's live alarm list (值班工作台): server-sent events from /desk/events, filters, sound and
+// browser notifications for fire, red and second-level alarms until signed, 签收 one or many.
+// The session cookie signs the officer in; every change sends the page's CSRF token.
+"use strict";
+(() => {
+  const body = document.body;
+  const words = JSON.parse(document.getElementById("labels").textContent);
+  const csrf = body.dataset.csrf;
+  const readOnly = body.dataset.readOnly === "true";
+  const alarms = new Map();            // id -> alarm as /desk/events gives it
+  const notified = new Set();          // ids a browser notification was shown for
+  const filterKeys = ["state", "town", "domain", "enterprise", "kind"];
+  let soundOn = false;
+  let audio = null;
+
+  const row = (alarm, field) => (alarm.view.rows.find((r) => r.field === field) || {}).text || "";
+  const facets = {
+    state: (a) => [a.view.state, a.view.state],
+    town: (a) => [a.desk.town, a.desk.town],
+    domain: (a) => [a.desk.domain, a.desk.domain],
+    enterprise: (a) => [a.enterprise, row(a, "enterprise")],
+    kind: (a) => [row(a, "severity"), row(a, "severity")],
+  };
+  const unsigned = (a) => a.acked_at === null && a.state !== "closed";
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(([k, v]) => { if (k === "class") node.className = v; else node.setAttribute(k, v); });
+    children.forEach((c) => node.append(c));
+    return node;
+  }
+
+  async function post(url, payload) {
+    const response = await fetch(url, {method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf}, body: JSON.stringify(payload)});
+    if (response.status === 401) { location.href = "/desk/login?next=/desk"; return null; }
+    if (!response.ok) {
+      const problem = await response.json().catch(() => ({message: response.statusText}));
+      throw new Error(problem.message || response.statusText);
+    }
+    return response.json();
+  }
+
+  function refreshFilters() {
+    filterKeys.forEach((key) => {
+      const select = document.getElementById(`filter-${key}`);
+      const chosen = select.value;
+      const options = new Map();
+      alarms.forEach((a) => { const [value, text] = facets[key](a); if (value) options.set(value, text); });
+      select.replaceChildren(el("option", {value: ""}, words.all),
+        ...[...options].sort((x, y) => x[1].localeCompare(y[1], "zh")).map(([v, t]) => el("option", {value: v}, t)));
+      select.value = options.has(chosen) ? chosen : "";
+    });
+  }
+
+  function shown() {
+    const chosen = Object.fromEntries(filterKeys.map((k) => [k, document.getElementById(`filter-${k}`).value]));
+    return [...alarms.values()]
+      .filter((a) => filterKeys.every((k) => !chosen[k] || facets[k](a)[0] === chosen[k]))
+      .sort((x, y) => y.started_at - x.started_at);
+  }
+
+  function render() {
+    refreshFilters();
+    const list = shown();
+    document.getElementById("count").textContent = String(list.length);
+    document.getElementById("alarms").replaceChildren(...list.map((a) => {
+      const box = el("input", {type: "checkbox", class: "pick", "data-id": a.id});
+      if (readOnly || !unsigned(a)) box.disabled = true;
+      const actions = el("td", {});
+      if (!readOnly && unsigned(a)) {
+        const ack = el("button", {class: "ack", "data-id": a.id}, words.ack);
+        ack.addEventListener("click", () => acknowledge([a.id]));
+        actions.append(ack, " ");
+      }
+      actions.append(el("a", {href: `/alarms/${encodeURIComponent(a.id)}`}, words.detail));
+      const place = [row(a, "enterprise"), row(a, "site"), row(a, "point") || row(a, "device")].filter(Boolean).join(" / ");
+      const tr = el("tr", {"data-id": a.id, class: a.sound && unsigned(a) ? "sound" : ""},
+        el("td", {}, box), el("td", {}, row(a, "started_at")), el("td", {}, place), el("td", {}, row(a, "message")),
+        el("td", {}, el("span", {class: `lvl ${a.desk.tone}`}, row(a, "severity"))), el("td", {class: "state"}, a.view.state),
+        actions);
+      return tr;
+    }));
+    alarmSound();
+  }
+
+  function alarmSound() {
+    const ringing = [...alarms.values()].filter((a) => a.sound && unsigned(a));
+    body.dataset.sound = ringing.length ? "on" : "off";
+    document.getElementById("banner").hidden = !ringing.length;
+    if (ringing.length && soundOn) beep();
+    ringing.filter((a) => !notified.has(a.id)).forEach((a) => {
+      notified.add(a.id);
+      if (window.Notification && Notification.permission === "granted") {
+        new Notification(row(a, "severity"), {body: `${row(a, "enterprise")} ${row(a, "message")}`, tag: a.id});
+      }
+    });
+  }
+
+  function beep() {
+    audio = audio || new AudioContext();
+    const tone = audio.createOscillator();
+    tone.frequency.value = 880;
+    tone.connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.4);
+  }
+  setInterval(() => { if (body.dataset.sound === "on" && soundOn) beep(); }, 3000);
+
+  async function acknowledge(ids) {
+    const comment = document.getElementById("ack-comment").value;
+    const failed = [];
+    for (const id of ids) {
+      try {
+        const alarm = await post(`/api/v1/alarms/${encodeURIComponent(id)}/ack`, comment ? {comment} : {});
+        if (alarm && alarms.has(id)) alarms.set(id, {...alarms.get(id), ...alarm});
+      } catch (problem) {
+        failed.push(`${id}: ${problem.message}`);
+      }
+    }
+    document.getElementById("status").textContent = failed.length ? failed.join("; ") : words.live;
+    render();
+  }
+
+  document.getElementById("ack-selected").addEventListener("click", () =>
+    acknowledge([...document.querySelectorAll("input.pick:checked")].map((box) => box.dataset.id)));
+  document.getElementById("select-all").addEventListener("change", (event) =>
+    document.querySelectorAll("input.pick:not(:disabled)").forEach((box) => { box.checked = event.target.checked; }));
+  filterKeys.forEach((key) => document.getElementById(`filter-${key}`).addEventListener("change", render));
+  document.getElementById("enable-sound").addEventListener("click", () => {
+    soundOn = true;
+    if (window.Notification && Notification.permission === "default") Notification.requestPermission();
+    alarmSound();
+  });
+  document.getElementById("sign-out").addEventListener("click", async () => {
+    await fetch("/desk/logout", {method: "POST", credentials: "same-origin", headers: {"X-CSRF-Token": csrf}});
+    location.href = "/desk/login";
+  });
+
+  const events = new EventSource("/desk/events");
+  events.addEventListener("snapshot", (event) => {
+    alarms.clear();
+    JSON.parse(event.data).forEach((a) => alarms.set(a.id, a));
+    document.getElementById("status").textContent = words.live;
+    render();
+  });
+  events.addEventListener("alarm", (event) => {
+    const {alarm} = JSON.parse(event.data);
+    if (alarm.state === "closed") alarms.delete(alarm.id); else alarms.set(alarm.id, alarm);
+    body.dataset.lastChange = String(Date.now());
+    render();
+  });
+  events.addEventListener("reload", () => location.reload());
+  events.addEventListener("error", () => { document.getElementById("status").textContent = words.reconnecting; });
+})();
