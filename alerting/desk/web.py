@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import orjson
@@ -24,7 +26,8 @@ from hazmon.secrets import Principal
 from alerting.api.auth import CALLER
 from alerting.desk.accounts import Accounts, Session
 from alerting.desk.feed import RELOAD, AlarmFeed
-from alerting.desk.pages import desk_page, login_page
+from alerting.desk.county_map import EnterpriseRisk, county_map_svg
+from alerting.desk.pages import desk_page, login_page, map_page
 from alerting.model import Alarm
 
 SESSION_COOKIE = "hazmon_session"
@@ -34,9 +37,8 @@ KEEPALIVE_S = 15.0
 ACCOUNTS = web.AppKey("desk_accounts", Accounts)
 FEED = web.AppKey("desk_feed", AlarmFeed)
 DESK_SESSION = web.RequestKey("desk_session", Session)
+STATIC_DIR = Path(__file__).with_name("static")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-AlarmJson = Callable[[Alarm], dict]
-Visible = Callable[[Principal], list[Alarm]]
 
 
 def principal_of_session(session: Session, registry: Registry) -> Principal:
@@ -83,10 +85,21 @@ def _local_path(raw: str | None) -> str:
     return raw if raw and raw.startswith("/") and not raw.startswith("//") and "\\" not in raw else "/desk"
 
 
-def desk_routes(language: Callable[[], str], visible: Visible, alarm_json: AlarmJson, secure_cookie: bool,
-                may_see: Callable[[Principal, str], bool]) -> list[web.RouteDef]:
-    """The desk's routes; ``visible`` lists the open alarms a caller may see, ``alarm_json`` is one alarm
-    as the API gives it (with its ``view`` in the desk's words)."""
+@dataclass(frozen=True)
+class DeskSource:
+    """What the desk reads from the alerting service, as functions of the moment they are called."""
+
+    language: Callable[[], str]
+    registry: Callable[[], Registry]
+    visible: Callable[[Principal], list[Alarm]]            # the open alarms a caller may see
+    alarm_json: Callable[[Alarm], dict]                     # one alarm as the API gives it, ``view`` included
+    risk_of: Callable[[str], EnterpriseRisk]                # an enterprise's colour, open alarms, devices offline
+    may_see: Callable[[Principal, str], bool]
+
+
+def desk_routes(source: DeskSource, secure_cookie: bool) -> list[web.AbstractRouteDef]:
+    """The desk's routes: sign-in and out, the live list and its event stream, the county map."""
+    language = source.language
 
     async def login_form(request: web.Request) -> web.Response:
         return _html(login_page(language(), _local_path(request.query.get("next")), error=False))
@@ -129,7 +142,7 @@ def desk_routes(language: Callable[[], str], visible: Visible, alarm_json: Alarm
                                              "X-Accel-Buffering": "no"})
         await stream.prepare(request)
         with request.app[FEED].subscribe() as changes:
-            snapshot = [alarm_json(a) for a in visible(caller)]
+            snapshot = [source.alarm_json(a) for a in source.visible(caller)]
             await stream.write(_event("snapshot", snapshot))
             while True:
                 try:
@@ -141,11 +154,28 @@ def desk_routes(language: Callable[[], str], visible: Visible, alarm_json: Alarm
                     await stream.write(_event(RELOAD, None))
                     return stream
                 alarm, kind = change
-                if may_see(caller, alarm.enterprise):
-                    await stream.write(_event("alarm", {"change": kind, "alarm": alarm_json(alarm)}))
+                if source.may_see(caller, alarm.enterprise):
+                    await stream.write(_event("alarm", {"change": kind, "alarm": source.alarm_json(alarm)}))
+
+    async def county_map(request: web.Request) -> web.Response:
+        session = request.get(DESK_SESSION)
+        if session is None:
+            raise web.HTTPSeeOther(f"/desk/login?next={quote(request.path_qs)}")
+        return _html(map_page(language(), session.account, _map_svg(request)))
+
+    async def county_map_image(request: web.Request) -> web.Response:
+        if DESK_SESSION not in request:
+            raise web.HTTPUnauthorized(text="sign in first")
+        return web.Response(text=_map_svg(request), content_type="image/svg+xml", charset="utf-8")
+
+    def _map_svg(request: web.Request) -> str:
+        caller: Principal = request[CALLER]
+        seen = [doc.enterprise for e, doc in source.registry().enterprises.items() if source.may_see(caller, e)]
+        return county_map_svg(seen, source.risk_of, language())
 
     return [web.get("/desk/login", login_form), web.post("/desk/login", login), web.post("/desk/logout", logout),
-            web.get("/desk", desk), web.get("/desk/events", events)]
+            web.get("/desk", desk), web.get("/desk/events", events), web.get("/desk/map", county_map),
+            web.get("/desk/map.svg", county_map_image), web.static("/desk/static", STATIC_DIR)]
 
 
 def _event(name: str, data: object) -> bytes:

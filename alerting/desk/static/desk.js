@@ -41,20 +41,23 @@
     return response.json();
   }
 
+  const asked = new URLSearchParams(location.search);   // e.g. /desk?enterprise=ID from the risk map
+
   function refreshFilters() {
     filterKeys.forEach((key) => {
       const select = document.getElementById(`filter-${key}`);
-      const chosen = select.value;
+      const chosen = select.value || asked.get(key) || "";
       const options = new Map();
       alarms.forEach((a) => { const [value, text] = facets[key](a); if (value) options.set(value, text); });
       select.replaceChildren(el("option", {value: ""}, words.all),
         ...[...options].sort((x, y) => x[1].localeCompare(y[1], "zh")).map(([v, t]) => el("option", {value: v}, t)));
       select.value = options.has(chosen) ? chosen : "";
+      if (options.has(chosen)) asked.delete(key);
     });
   }
 
   function shown() {
-    const chosen = Object.fromEntries(filterKeys.map((k) => [k, document.getElementById(`filter-${k}`).value]));
+    const chosen = Object.fromEntries(filterKeys.map((k) => [k, document.getElementById(`filter-${k}`).value || asked.get(k)]));
     return [...alarms.values()]
       .filter((a) => filterKeys.every((k) => !chosen[k] || facets[k](a)[0] === chosen[k]))
       .sort((x, y) => y.started_at - x.started_at);
@@ -126,7 +129,10 @@
     acknowledge([...document.querySelectorAll("input.pick:checked")].map((box) => box.dataset.id)));
   document.getElementById("select-all").addEventListener("change", (event) =>
     document.querySelectorAll("input.pick:not(:disabled)").forEach((box) => { box.checked = event.target.checked; }));
-  filterKeys.forEach((key) => document.getElementById(`filter-${key}`).addEventListener("change", render));
+  filterKeys.forEach((key) => document.getElementById(`filter-${key}`).addEventListener("change", () => {
+    asked.delete(key);
+    render();
+  }));
   document.getElementById("enable-sound").addEventListener("click", () => {
     soundOn = true;
     if (window.Notification && Notification.permission === "default") Notification.requestPermission();
