@@ -8,12 +8,13 @@ refuses to start without ``alerting_public_url``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 
 from aiohttp import web
 
-from hazmon.registry import Registry, load_registry
+from hazmon.registry import load_registry
 from hazmon.secrets import load_secrets, token_index
 from hazmon.settings import Settings
 
@@ -42,11 +43,7 @@ async def serve(settings: Settings) -> None:
     service = AlertingService(settings, registry)
     await service.start()
     app = build_app(service, tokens)
-
-    async def tokens_of(changed: Registry) -> None:   # an enterprise added to the registry: its token from now on
-        secrets = await asyncio.to_thread(load_secrets, settings.secrets_path, tuple(changed.enterprises))
-        app[PRINCIPAL].tokens = token_index(secrets)
-    service.registry_watch.listeners.append(tokens_of)
+    service.registry_watch.listeners.append(functools.partial(app[PRINCIPAL].reload, settings.secrets_path))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.api_host, settings.api_port).start()

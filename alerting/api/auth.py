@@ -3,11 +3,14 @@ and only while the enterprise is in the registry (a removed one's token answers 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Container
+from pathlib import Path
 
 from aiohttp import web
 
-from hazmon.secrets import Principal
+from hazmon.registry import Registry
+from hazmon.secrets import Principal, load_secrets, token_index
 
 
 class TokenIndex:
@@ -22,6 +25,12 @@ class TokenIndex:
         if principal is not None and principal.enterprise is not None and principal.enterprise not in self._registered():
             return None
         return principal
+
+    async def reload(self, secrets_path: Path, registry: Registry) -> None:
+        """The tokens of ``registry``'s enterprises from the secrets file (created there for a new one),
+        as the registry reloads: an enterprise added while running gets its token."""
+        secrets = await asyncio.to_thread(load_secrets, secrets_path, tuple(registry.enterprises))
+        self.tokens = token_index(secrets)
 
 
 PRINCIPAL = web.AppKey("principal_index", TokenIndex)

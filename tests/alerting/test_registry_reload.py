@@ -1,9 +1,10 @@
 """Alerting reloads the registry while it runs, like ingest and the rules: a point added to the
 registry gets its readings into InfluxDB, a renamed site is named anew in texts, and an enterprise
-removed from the registry loses its API token (401), all without a restart. Real Kafka and InfluxDB."""
+removed from the registry loses its API token (401) and one added gets its token, all without a restart. Real Kafka and InfluxDB."""
 
 from __future__ import annotations
 
+import functools
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,10 +13,11 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from hazmon.registry import load_registry
-from hazmon.secrets import Principal
+from hazmon.secrets import Principal, load_secrets, token_index
 from hazmon.settings import Settings
 from hazmon.wire import ReadingBatch
 
+from alerting.api.auth import TokenIndex
 from alerting.api.routes import build_app
 from alerting.clock import ManualClock
 from alerting.kafka_log import AlertingTopics
@@ -73,3 +75,17 @@ async def test_an_enterprise_removed_from_the_registry_loses_its_api_token(
         assert (await listing(f"token-{FIRE}")).status == 401
         assert (await listing(f"token-{CHEM}")).status == 200
         assert (await listing(DUTY_TOKEN)).status == 200
+
+
+async def test_an_enterprise_added_to_the_registry_gets_its_api_token(running, tmp_path: Path) -> None:
+    service, directory = running
+    secrets_path = tmp_path / "secrets.json"
+    index = TokenIndex(token_index(load_secrets(secrets_path, tuple(service.registry.enterprises))),
+                       lambda: service.registry.enterprises)
+    service.registry_watch.listeners.append(functools.partial(index.reload, secrets_path))
+    added = "91433127MA4NEWC004"
+    text = (directory / CHEM_FILE).read_text(encoding="utf-8").replace(CHEM, added).replace("永顺县灵溪化工有限公司", "新企业")
+    (directory / f"{added}.yaml").write_text(text, encoding="utf-8")
+    await eventually(lambda: added in service.registry.enterprises, timeout_s=10, what="the registry reloaded")
+    token = load_secrets(secrets_path).enterprise(added).api_token
+    assert index.principal(token) == Principal("enterprise", added)
