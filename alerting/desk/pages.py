@@ -19,7 +19,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "ack_selected": "签收所选", "comment": "签收意见", "detail": "详情", "count": "条", "sound_on": "有未签收的火警、红色或二级报警",
         "enable_sound": "开启声音与通知", "live": "实时", "reconnecting": "连接中断，正在重连…", "select_all": "全选",
         "roles": {"duty": "值班员", "town": "乡镇", "enterprise": "企业", "prefecture": "州级（只读）"},
-        "nav_list": "实时报警", "nav_map": "风险一张图", "map_note": "每 15 秒更新；点击企业查看详情",
+        "need_comment": "请先填写签收意见", "nav_list": "实时报警", "nav_map": "风险一张图", "map_note": "每 15 秒更新；点击企业查看详情",
     },
     "en": {
         "desk": "Duty desk", "sign_in": "Sign in", "name": "Account", "password": "Password",
@@ -31,7 +31,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "sound_on": "Unacknowledged fire, red or second-level alarms", "enable_sound": "Turn on sound and notifications",
         "live": "live", "reconnecting": "Connection lost, reconnecting…", "select_all": "Select all",
         "roles": {"duty": "duty officer", "town": "town", "enterprise": "enterprise", "prefecture": "prefecture (read only)"},
-        "nav_list": "Live alarms", "nav_map": "Risk map", "map_note": "Updated every 15 s; click an enterprise for details",
+        "need_comment": "Write a comment first", "nav_list": "Live alarms", "nav_map": "Risk map", "map_note": "Updated every 15 s; click an enterprise for details",
     },
 }
 _STYLE = """body{font-family:"Noto Sans CJK SC","Noto Sans SC",sans-serif;margin:0;background:#f4f5f7;color:#1d2129}

@@ -111,11 +111,16 @@
   setInterval(() => { if (body.dataset.sound === "on" && soundOn) beep(); }, 3000);
 
   async function acknowledge(ids) {
-    const comment = document.getElementById("ack-comment").value;
+    const comment = document.getElementById("ack-comment").value.trim();
+    if (!comment) {                       // §8: acknowledged by whom, when, with a comment
+      document.getElementById("status").textContent = words.need_comment;
+      document.getElementById("ack-comment").focus();
+      return;
+    }
     const failed = [];
     for (const id of ids) {
       try {
-        const alarm = await post(`/api/v1/alarms/${encodeURIComponent(id)}/ack`, comment ? {comment} : {});
+        const alarm = await post(`/api/v1/alarms/${encodeURIComponent(id)}/ack`, {comment});
         if (alarm && alarms.has(id)) alarms.set(id, {...alarms.get(id), ...alarm});
       } catch (problem) {
         failed.push(`${id}: ${problem.message}`);
