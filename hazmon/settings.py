@@ -140,7 +140,7 @@ class Settings(BaseSettings):
         "Alarm-path InfluxDB lines kept in memory while InfluxDB is down (memory: docs/alerting.md); beyond it the oldest are dropped, logged."))
     alerting_registry_poll_s: float = Field(default=5.0, gt=0, description=(
         "How often alerting checks the registry directory for changes (new points' readings, names in texts, API tokens of removed enterprises)."))
-    desk_accounts_file: Path | None = Field(default=None, description="The duty desk's officer accounts and sessions (SQLite); default HOME/alerting/accounts.sqlite3.")
+    desk_file: Path | None = Field(default=None, description="The duty desk's own records (SQLite): officer accounts, sessions, handovers; default HOME/alerting/desk.sqlite3.")
     desk_session_h: float = Field(default=12.0, gt=0, le=24 * 7, description="How long a desk sign-in lasts (a shift and its handover); the cookie and the server's record end together.")
     alerting_ledger_file: Path | None = Field(default=None, description="The alarm ledger (SQLite); default HOME/alerting/ledger.sqlite3.")
     alerting_risk_snapshot_s: float = Field(default=300.0, gt=0, le=600, description=(
