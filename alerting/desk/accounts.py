@@ -1,4 +1,4 @@
-"""The duty desk's officer accounts and sign-in sessions, kept in SQLite beside the alarm ledger.
+"""The duty desk's officer accounts and sign-in sessions, kept in the desk's SQLite file beside the alarm ledger.
 
 Roles (issue 17): ``duty`` sees every enterprise and acts (签收, 处置反馈, 屏蔽); ``town`` sees and acts
 on the enterprises of its town (属地); ``enterprise`` sees and acts on its own enterprise only;
@@ -23,6 +23,8 @@ from typing import Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from hazmon.settings import Settings
+
 DeskRole = Literal["duty", "town", "enterprise", "prefecture"]
 ROLES: tuple[DeskRole, ...] = ("duty", "town", "enterprise", "prefecture")
 NAME = re.compile(r"[A-Za-z0-9_.-]{2,32}")
@@ -38,6 +40,11 @@ CREATE TABLE IF NOT EXISTS session (
     csrf TEXT NOT NULL, created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS session_by_name ON session(name);
 """
+
+
+def desk_file(settings: Settings) -> Path:
+    """The desk's SQLite file: accounts, sessions, handovers."""
+    return settings.desk_file or settings.home / "alerting" / "desk.sqlite3"
 
 
 class AccountError(ValueError):

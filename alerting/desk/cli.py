@@ -9,16 +9,11 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from pathlib import Path
 
 from hazmon.errors import UserError
 from hazmon.settings import Settings, get_settings
 
-from alerting.desk.accounts import ROLES, AccountError, Accounts
-
-
-def accounts_file(settings: Settings) -> Path:
-    return settings.desk_accounts_file or settings.home / "alerting" / "accounts.sqlite3"
+from alerting.desk.accounts import ROLES, AccountError, Accounts, desk_file
 
 
 def _password(args: argparse.Namespace) -> str:
@@ -32,7 +27,7 @@ def _password(args: argparse.Namespace) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     settings = get_settings()
-    accounts = Accounts(accounts_file(settings), settings.desk_session_h)
+    accounts = Accounts(desk_file(settings), settings.desk_session_h)
     try:
         if args.users_command == "add":
             if args.enterprise is not None and args.enterprise not in _registered(settings):

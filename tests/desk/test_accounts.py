@@ -11,7 +11,7 @@ from alerting.desk.accounts import AccountError, Accounts
 
 @pytest.fixture
 def accounts(tmp_path: Path) -> Accounts:
-    store = Accounts(tmp_path / "accounts.sqlite3")
+    store = Accounts(tmp_path / "desk.sqlite3")
     yield store
     store.close()
 
@@ -21,7 +21,7 @@ def test_a_password_signs_in_and_is_never_stored(accounts: Accounts, tmp_path: P
     assert accounts.verify("zhang.san", "值班密码-2026").display_name == "张三"
     assert accounts.verify("zhang.san", "wrong-password") is None
     assert accounts.verify("nobody", "值班密码-2026") is None
-    assert "值班密码-2026".encode() not in (tmp_path / "accounts.sqlite3").read_bytes()
+    assert "值班密码-2026".encode() not in (tmp_path / "desk.sqlite3").read_bytes()
 
 
 @pytest.mark.parametrize(("args", "words"), [
