@@ -39,8 +39,18 @@ async def next_payload(client: aiomqtt.Client, timeout: float = 10.0) -> dict:
 
 
 async def test_the_will_arrives_when_the_connection_drops(mosquitto: Settings, platform_secrets: Secrets,
-                                                           unique: str) -> None:
+                                                           unique: str, tmp_path) -> None:  # noqa: ANN001
+    from hazmon.settings import PACKAGE_DIR
+    from hazmon.stack.mosquitto import register_enterprises
+
     device_id = f"SIMWILL{unique}"
+    # a device of its own, registered (the broker's ACL allows only registered devices), whose
+    # retained status no other run shares
+    (tmp_path / f"{CHEM}.yaml").write_text((PACKAGE_DIR / "sample_registry" / f"{CHEM}.yaml").read_text() +
+                                           f"  - {{id: WILL_{unique}, site: TF01, device: {device_id}, "
+                                           "type: pressure, range: [0, 2], high: 1, high_high: 1.5}\n")
+    register_enterprises(mosquitto, tmp_path)
+    await asyncio.sleep(0.5)  # the broker reloads its ACL on SIGHUP
     device = SimDevice(mosquitto, CHEM, device_id, platform_secrets.enterprise(CHEM).mqtt_password)
     schedule = [DeviceMessage(0.0, int(time.time() * 1000), CHEM, device_id, "status"),
                 DeviceMessage(0.5, 0, CHEM, device_id, "drop")]
