@@ -183,8 +183,11 @@ class Mosquitto(Service):
             "persistence true",
             f"persistence_location {self.data_dir}/",
             "autosave_interval 30",
-            "max_queued_messages 1000000",  # a 5-minute burst at 3x the sustained rate waits here for ingest
-            "max_queued_bytes 1073741824",   # ... and at most 1 GiB of payload per session, whatever its messages' size
+            # per session: ingest has one per enterprise, so this is what one enterprise's messages may
+            # queue while ingest is away (docs/ingest.md "Delivery guarantees": a large enterprise's
+            # 15 minutes at 100 messages/s), and what one flood can take of the broker's memory
+            "max_queued_messages 100000",
+            "max_queued_bytes 67108864",
             "max_inflight_messages 1000",
             "max_packet_size 1048576",
             # every session, an enterprise's parked ones too, ends this long after its connection
