@@ -27,6 +27,7 @@ class RiskTracker:
         self.enterprises: dict[str, RiskColor] = {}
         self.ponds: dict[tuple[str, str], RiskColor] = {}
         self._written_at: dict[str, int] = {}
+        self._aged_to = 0                     # first-level alarms turning 30 min old up to here were looked at
 
     def current(self, enterprise: str) -> RiskColor:
         return self.enterprises.get(enterprise, RiskColor(0, 0))
@@ -76,12 +77,24 @@ class RiskTracker:
         return [key for key in self.ponds if key[0] == enterprise]
 
     def age(self, now_ms: int) -> list[str]:
-        """Lines for enterprises whose first-level alarms turned 30 minutes old since the last change."""
+        """Lines for enterprises whose first-level alarms turned 30 minutes old since the last change
+        and the last call, each stamped with the first such moment.
+
+        It runs every second and the API waits while it does: one pass over the alarms, and an alarm
+        that turned before the last call is not looked at again (it changed the colour then, or the
+        colour was already as bad; any later change of the enterprise is evaluated at its own time,
+        ageing included)."""
+        turned: dict[str, int] = {}
+        written_at, aged_to = self._written_at, self._aged_to
+        for alarm in self._book.alarms.values():
+            mark = alarm.started_at + FIRST_LEVEL_AGE_MS
+            if mark > now_ms or mark <= aged_to or alarm.level not in FIRST_LEVELS or not alarm.is_open:
+                continue
+            enterprise = alarm.enterprise
+            if written_at.get(enterprise, 0) < mark < turned.get(enterprise, now_ms + 1):
+                turned[enterprise] = mark
+        self._aged_to = max(aged_to, now_ms)
         lines: list[str] = []
-        for enterprise in {a.enterprise for a in self._book.alarms.values() if a.is_open and a.level in FIRST_LEVELS}:
-            since = self._written_at.get(enterprise, 0)
-            turned = [a.started_at + FIRST_LEVEL_AGE_MS for a in self._book.of_enterprise(enterprise)
-                      if a.is_open and a.level in FIRST_LEVELS and since < a.started_at + FIRST_LEVEL_AGE_MS <= now_ms]
-            if turned:
-                lines += self.update(enterprise, min(turned))
+        for enterprise, mark in turned.items():
+            lines += self.update(enterprise, mark)
         return lines

@@ -160,3 +160,24 @@ def test_a_suppression_record_is_held_to_the_rules_whoever_wrote_it(book: AlarmB
                                           point="TK01_LT", **fields))
         assert refused.value.code == code, fields
     assert book.suppressions == {}
+
+
+def test_a_first_level_alarm_ageing_is_written_once_and_not_looked_at_again(book: AlarmBook, registry: Registry) -> None:
+    """Turning 30 minutes old moves yellow to orange once, stamped when it turned; the ticks after it
+    leave the enterprise alone (before: every tick evaluated every such enterprise again, 1 000
+    enterprises ≈ 20 ms a second during which the API waited)."""
+    book.apply_transition(transition("a1", "confirmed", "TK01_LT", level="high", at=T0))
+    book.apply_transition(transition("r1", "confirmed", "WK01_WL", level="red", at=T0))
+    book.apply_transition(transition("a2", "confirmed", "WK01_DS1", level="high", at=T0))
+    tracker = RiskTracker(book, site_kinds(registry))
+    tracker.update(CHEM, T0), tracker.update(MINE, T0)
+    looked_at: list[tuple[str, int]] = []
+    update = tracker.update
+    tracker.update = lambda enterprise, ts: looked_at.append((enterprise, ts)) or update(enterprise, ts)  # type: ignore[method-assign]
+    assert tracker.age(T0 + 29 * MIN) == [] and looked_at == []
+    aged = tracker.age(T0 + 31 * MIN)
+    assert [line.split(" ")[0] for line in aged] == [f"enterprise_risk,enterprise={CHEM}"]
+    assert aged[0].endswith(f" {T0 + 30 * MIN}") and "orange" in aged[0]
+    assert sorted(looked_at) == sorted([(CHEM, T0 + 30 * MIN), (MINE, T0 + 30 * MIN)])   # MINE already red
+    looked_at.clear()
+    assert tracker.age(T0 + 32 * MIN) == [] and looked_at == []
