@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from hazmon.registry import Registry
 from hazmon.registry.models import POINT_TYPE_NAMES, POINT_UNITS
+from hazmon.wire import PLATFORM_ENTERPRISE
 
 from alerting.model import Alarm
 from alerting.text import Texts
@@ -38,7 +39,8 @@ def alarm_view(alarm: Alarm, registry: Registry, texts: Texts, suppression: dict
     unit = POINT_UNITS[entry.point.type] if entry is not None else ""
     add("message", texts.alarm_message(alarm.message, alarm.message_en))
     add("severity", texts.severity(alarm.rule, alarm.level))
-    add("enterprise", enterprise_name)
+    if alarm.enterprise != PLATFORM_ENTERPRISE:   # the platform's own data outage belongs to no enterprise
+        add("enterprise", enterprise_name)
     add("site", site.name if site is not None else alarm.site)
     if entry is not None:
         quantity = POINT_TYPE_NAMES[entry.point.type][0 if zh else 1]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hazmon.registry import Registry
+from hazmon.wire import PLATFORM_ENTERPRISE
 
 from alerting.alarm_view import alarm_view
 from alerting.model import Alarm
@@ -42,6 +43,13 @@ def test_every_rule_reads_in_names_and_units(named_registry: Registry, language:
     assert "10.8 m" in text and ("10.5 m" in text or "10.5 m/h" in text)
     assert "永顺县灵溪化工有限公司" in text and "1号储罐区" in text and "1号储罐液位" in text
     assert {d["field"] for d in view["details"]} >= {"id", "enterprise", "point", "rule"}   # the codes, folded
+
+
+def test_the_platforms_outage_names_no_enterprise(named_registry: Registry) -> None:
+    view = alarm_view(alarm("platform", None, enterprise=PLATFORM_ENTERPRISE, site="", device="", point="", value=None,
+                            limit=None, acked_by=None), named_registry, Texts("zh"), None)
+    assert [row["field"] for row in view["rows"]][:2] == ["message", "severity"]
+    assert PLATFORM_ENTERPRISE not in shown(view) and "平台数据中断" in shown(view)
 
 
 def test_over_range_trend_and_who_acted(named_registry: Registry) -> None:
