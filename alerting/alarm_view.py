@@ -54,10 +54,11 @@ def alarm_view(alarm: Alarm, registry: Registry, texts: Texts, suppression: dict
     rate_limited = alarm.rule == "trend" and alarm.level is None
     if alarm.limit is not None:
         add("rate_limit" if rate_limited else "limit", _number(alarm.limit, f"{unit}/h" if rate_limited else unit))
-    if alarm.extra.get("slope_per_h") is not None:
-        add("rate", _number(float(alarm.extra["slope_per_h"]), f"{unit}/h"))
-    if alarm.extra.get("time_to_limit_s") is not None and alarm.extra.get("next_level"):
-        add("time_to_limit", texts.time_to_limit(float(alarm.extra["time_to_limit_s"]), str(alarm.extra["next_level"])))
+    slope, eta, next_level = (alarm.extra.get(key) for key in ("slope_per_h", "time_to_limit_s", "next_level"))
+    if isinstance(slope, int | float):
+        add("rate", _number(slope, f"{unit}/h"))
+    if isinstance(eta, int | float) and next_level:
+        add("time_to_limit", texts.time_to_limit(eta, str(next_level)))
     if alarm.reading_ts is not None:
         add("reading_ts", texts.moment(alarm.reading_ts))
     add("started_at", texts.moment(alarm.started_at))
