@@ -9,6 +9,11 @@ forged log line, events with an 80 000-character text and messages for a made-up
 subscribed to the documented share group and to `#` and `$SYS/#`; connections under the platform's
 documented client ids, again and again; and 200 parked persistent sessions on its errors topics.
 
+The broker is a private Mosquitto of the run (configured by `hazmon.stack.mosquitto`, as the
+local stack's, on spare ports, with the installation's secrets): the flood does not burden the
+broker other people's work shares, and the broker runs the current configuration (per-device ACL,
+per-session queue limits) whatever the shared one was started with.
+
 Goal: the victims lose nothing, their p99 alarm latency stays under 1 s, every process's memory
 stays under its bound (`BOUNDS_MB`). The last stdout line is one JSON object: `victim_lost`,
 `victim_p99_alarm_latency_s`, `peak_rss_mb` (per process, the shared Mosquitto included),
@@ -23,12 +28,16 @@ import argparse
 import asyncio
 import contextlib
 import multiprocessing
+import os
+import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from itertools import count, cycle
 from pathlib import Path
 
@@ -46,9 +55,9 @@ from bench.pipeline import (  # noqa: E402
 from device_sim.county import county_with_sample  # noqa: E402
 from device_sim.load import load_devices  # noqa: E402
 from hazmon.registry import load_registry  # noqa: E402
-from hazmon.secrets import Secrets  # noqa: E402
+from hazmon.secrets import Secrets, load_secrets  # noqa: E402
 from hazmon.settings import PACKAGE_DIR, Settings, get_settings  # noqa: E402
-from hazmon.stack.mosquitto import Mosquitto, register_enterprises  # noqa: E402
+from hazmon.stack.mosquitto import Mosquitto  # noqa: E402
 from tests.e2e.pipeline import IsolatedPipeline  # noqa: E402
 
 VICTIM_READINGS_S = 1000
@@ -178,21 +187,60 @@ def attack(settings: Settings, enterprise: str, password: str, devices: list, se
                 **got})
 
 
+def _spare_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def private_broker(settings: Settings, county_dir: Path) -> Iterator[tuple[Settings, subprocess.Popen]]:
+    """A Mosquitto of the run for ``county_dir``'s enterprises; its settings and process. Every child
+    started meanwhile reaches it (HAZMON_MQTT_PORT in the environment)."""
+    home = Path(tempfile.mkdtemp(prefix="hazmon-abuse-broker-"))
+    os.chmod(home, 0o755)  # the broker drops to user mosquitto, which must reach its files
+    private = settings.model_copy(update={"home": home, "mqtt_port": _spare_port(), "mqtt_tls_port": _spare_port(),
+                                          "secrets_file": settings.secrets_path, "registry_dir": county_dir})
+    server = Mosquitto(private)
+    server.prepare()
+    log = (home / "mosquitto.log").open("wb")
+    process = subprocess.Popen(server.argv(), stdout=log, stderr=subprocess.STDOUT)
+    os.environ["HAZMON_MQTT_PORT"] = str(private.mqtt_port)
+    try:
+        deadline = time.monotonic() + 10
+        while server.health() is not None:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the run's broker did not start: {(home / 'mosquitto.log').read_text()[-2000:]}")
+            time.sleep(0.1)
+        yield private, process
+    finally:
+        os.environ.pop("HAZMON_MQTT_PORT", None)
+        process.terminate()
+        process.wait(10)
+        log.close()
+        shutil.rmtree(home, ignore_errors=True)
+
+
 async def victim_readings_in_kafka(run: IsolatedPipeline, loaded: set[tuple[str, str]]) -> int:
     return sum([len(record["points"]) async for record in run.records(run.readings)
                 if (record["enterprise"], record["device"]) in loaded])
 
 
 async def measure(seconds: float, root: Path) -> dict:
-    settings = get_settings()
     county_dir = county_with_sample(root, ENTERPRISES, 5, PACKAGE_DIR / "sample_registry")
-    secrets: Secrets = register_enterprises(settings, county_dir)
+    with private_broker(get_settings(), county_dir) as (settings, broker):
+        return await measure_on(settings, broker, county_dir, seconds, root)
+
+
+async def measure_on(settings: Settings, broker: subprocess.Popen, county_dir: Path, seconds: float,
+                     root: Path) -> dict:
+    secrets: Secrets = load_secrets(settings.secrets_path)
     attacker, devices = attacker_of(county_dir)
     loaded = {(e, d) for e, d, _ in load_devices(county_dir, CONNECTIONS)}
     targets = [t for t in injection_targets(county_dir) if t[0] != attacker]
     receiver = WebhookReceiver()
     web_runner = await receiver.start()
-    run = IsolatedPipeline(settings, root / "home", county_dir, uuid.uuid4().hex[:10], secrets.duty_token,
+    run = IsolatedPipeline(get_settings(), root / "home", county_dir, uuid.uuid4().hex[:10], secrets.duty_token,
                            (f"http://127.0.0.1:{receiver.port}/hook",))
     await run.create_topics()
     try:
@@ -202,7 +250,7 @@ async def measure(seconds: float, root: Path) -> dict:
         await run.wait_started()
         await asyncio.sleep(15)   # the rules worker joins its group
         pids = {c.name: c.process.pid for c in run.supervisor.children.values()}
-        sampler = ResourceSampler({**pids, "mosquitto": Mosquitto(settings).process.pid()})
+        sampler = ResourceSampler({**pids, "mosquitto": broker.pid})
         sampling = asyncio.create_task(sampler.run())
         progress(f"attacker {attacker}; victims offer {VICTIM_READINGS_S} readings/s for {seconds:.0f} s")
         results: multiprocessing.Queue = multiprocessing.Queue()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 import aiomqtt
 import paho.mqtt.client as paho
@@ -121,7 +122,7 @@ class SessionPool:
                 async with ingest_link(self._settings, plan, self.budget, self._left.get(plan.name, frozenset())) \
                         as link:
                     self.links[plan.name] = link
-                    link.subscribed.add_done_callback(lambda done, name=plan.name: self._on_subscribed(name, done))
+                    link.subscribed.add_done_callback(partial(self._on_subscribed, plan.name))
                     async for message in link:
                         await self._take(link, plan, message)
             except aiomqtt.MqttError as exc:

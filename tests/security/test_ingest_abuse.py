@@ -19,7 +19,7 @@ from ingest.adapter import IngestAdapter
 from ingest.topics import KafkaTopics
 from tests.ingest.conftest import IngestEnterprise, ingest_settings_for, read_kafka, running_adapter, write_registry
 from tests.security.conftest import (
-    ATTACKER, T0, VICTIM, Broker, enterprise_client, private_adapter, publish_victim, readings)
+    ATTACKER, T0, Broker, enterprise_client, private_adapter, publish_victim, readings)
 
 pytestmark = pytest.mark.servers
 DAY_MS = 86_400_000
