@@ -23,6 +23,8 @@ from collections import Counter
 
 import paho.mqtt.client as paho
 
+from hazmon.registry import Registry, load_registry
+from hazmon.registry.watch import RegistryWatch
 from hazmon.settings import Settings
 from hazmon.wire import encode
 from ingest.directory import DeviceDirectory
@@ -32,7 +34,6 @@ from ingest.mqtt_link import MqttLink
 from ingest.outbound import Ack, FlushBatch, KafkaRecord, Reply
 from ingest.parser import ParseRules, parse_message
 from ingest.reasons import printable, text
-from ingest.registry_watch import RegistryWatch
 from ingest.sequence import SeqTracker, SeqVerdict
 from ingest.session_plan import SessionPlan
 from ingest.sessions import SessionPool
@@ -51,7 +52,7 @@ class IngestAdapter:
         self._settings = settings
         self._topics = KafkaTopics.from_settings(settings)
         self._sink = sink or KafkaSink(settings)
-        self._registry = RegistryWatch(settings.registry_dir)
+        self._directory = DeviceDirectory(frozenset(), {}, {}, "")  # the registry, indexed for the hot path
         self._seqs = SeqTracker()
         self._rules = ParseRules.from_settings(settings)
         self._limits = RateLimits(settings)
@@ -83,13 +84,14 @@ class IngestAdapter:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set, then drain: flush and acknowledge what was taken, and exit."""
-        await self._registry.load()
+        registry = await asyncio.to_thread(load_registry, self._settings.registry_dir)  # RegistryError: not started
+        watch = RegistryWatch(self._settings.registry_dir, registry)
+        watch.listeners.append(self._registry_changed)
         await self._sink.start()
-        self._sessions.apply(self._registry.current.enterprises)
+        self._registry_changed(registry)
         receiver = asyncio.create_task(self._sessions.failed.wait(), name="ingest-sessions")
         flusher = asyncio.create_task(self._flush_forever(), name="ingest-flush")
-        helpers = [asyncio.create_task(self._registry.watch(self._settings.ingest_registry_poll_s,
-                                                            lambda current: self._sessions.apply(current.enterprises))),
+        helpers = [asyncio.create_task(watch.watch(self._settings.ingest_registry_poll_s)),
                    asyncio.create_task(self._publish_stats_forever())]
         stopped = asyncio.create_task(stop.wait())
         try:
@@ -109,6 +111,11 @@ class IngestAdapter:
             await self._sessions.close()
             await self._sink.stop()
         log.info("stopped", extra={"messages_taken": self.messages_taken})
+
+    def _registry_changed(self, registry: Registry) -> None:
+        """A new registry in use: its devices and points for the parser, its enterprises' sessions."""
+        self._directory = DeviceDirectory.from_registry(registry)
+        self._sessions.apply(self._directory.enterprises)
 
     async def _drain(self, flusher: asyncio.Task[None]) -> None:
         try:
@@ -144,7 +151,7 @@ class IngestAdapter:
             return
         enterprise, device, kind = route
         recv_ms = now_ms()
-        directory = self._registry.current
+        directory = self._directory
         language = self._settings.language
         first_time = enterprise not in self._limits.limited
         own_session = session.exclusive and enterprise in session.enterprises
