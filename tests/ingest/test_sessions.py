@@ -91,3 +91,44 @@ async def test_registry_changes_add_and_end_sessions(
     assert not await asyncio.to_thread(session_present, settings, session_client_id(settings, plan))
     kept = plan_sessions([test_enterprise.id], 0)[f"e-{test_enterprise.id}"]
     assert await asyncio.to_thread(session_present, settings, session_client_id(settings, kept))
+
+
+@pytest.mark.servers
+async def test_an_enterprise_leaving_a_shard_is_unsubscribed(
+        mosquitto: Settings, kafka: str, test_enterprise: IngestEnterprise, unique: str, tmp_path: Path) -> None:
+    """A shard's session keeps its subscriptions at the broker: without an UNSUBSCRIBE, the messages
+    of an enterprise that left the registry would still come (and be refused as unknown_device)."""
+    leaving = f"TSHARD-{unique}"[:40]
+    write_registry(tmp_path / "accounts", leaving)
+    password = register_enterprises(mosquitto, tmp_path / "accounts").enterprise(leaving).mqtt_password
+    wait_for_account(mosquitto, leaving, password)
+    registry_dir = tmp_path / "registry"
+    write_registry(registry_dir, test_enterprise.id)
+    write_registry(registry_dir, leaving)
+    live = IngestEnterprise(test_enterprise.id, registry_dir, test_enterprise.password)
+    settings = ingest_settings_for(mosquitto, live, unique, ingest_enterprises=[], ingest_session_shards=1)
+    topics = KafkaTopics.from_settings(settings)
+    stop = asyncio.Event()
+    running = IngestAdapter(settings)
+    task = asyncio.create_task(running.run(stop))
+    try:
+        await asyncio.wait_for(running.connected.wait(), 30)
+        (registry_dir / f"{leaving}.yaml").unlink()
+        await asyncio.sleep(1.5)  # two registry polls: the shard's session connects again without it
+        await asyncio.wait_for(running.connected.wait(), 30)
+        async with aiomqtt.Client(settings.mqtt_host, settings.mqtt_port, username=leaving, password=password,
+                                  protocol=aiomqtt.ProtocolVersion.V5) as gateway:
+            body = {"v": 1, "readings": [{"point": "TK01_LT", "value": 3.0, "ts": RECENT_MS}]}
+            await gateway.publish(f"hazmon/v1/{leaving}/RTU01/telemetry", orjson.dumps(body), qos=1)
+        async with aiomqtt.Client(settings.mqtt_host, settings.mqtt_port, username=live.id, password=live.password,
+                                  protocol=aiomqtt.ProtocolVersion.V5) as gateway:
+            body = {"v": 1, "readings": [{"point": "TK01_LT", "value": 4.0, "ts": RECENT_MS}]}
+            await gateway.publish(f"hazmon/v1/{live.id}/RTU01/telemetry", orjson.dumps(body), qos=1)
+        records = await read_kafka(settings, topics.readings, lambda r: len(r) >= 1)
+        dead = await read_kafka(settings, topics.deadletter, lambda r: len(r) >= 1, timeout_s=2)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 60)
+    assert [orjson.loads(r.value)["enterprise"] for r in records] == [live.id]  # the one that stayed
+    assert dead == [], [dict(r.headers) for r in dead]
+    assert running.messages_taken == 1
