@@ -97,3 +97,16 @@ async def test_backlog_of_large_messages_stays_within_the_byte_bound(
     peak, records = await drain(settings, messages, messages, lambda adapter: adapter.in_flight_bytes)
     assert bound // 2 <= peak <= bound + size + 200, peak
     assert sorted(ts for record in records for ts in orjson.loads(record.value)["ts"]) == [T0 + n for n in range(messages)]
+
+
+async def test_one_sessions_backlog_stays_within_the_session_bound(
+        mosquitto: Settings, kafka: str, test_enterprise: IngestEnterprise, unique: str) -> None:
+    """A session holds at most its own bound (``ingest_session_max_unacked``), however much room the
+    process's budget has: a flooded enterprise cannot take the room of the others."""
+    session_bound, backlog = 20, 1000
+    settings = ingest_settings_for(mosquitto, test_enterprise, unique, ingest_session_max_unacked=session_bound,
+                                   ingest_receive_maximum=2000, ingest_batch_messages=10)
+    await queue_backlog(settings, test_enterprise, backlog)
+    peak, records = await drain(settings, backlog, 10 * backlog, lambda adapter: adapter.in_flight)
+    assert session_bound // 2 <= peak <= session_bound + 1, peak
+    assert len({ts for record in records for ts in orjson.loads(record.value)["ts"]}) == 10 * backlog
