@@ -1,0 +1,64 @@
+"""How far a topic's partitions have moved, for recovery times: their end offsets (what producers got
+in) and a consumer group's committed offsets (what it has done), asked of whichever brokers answer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+
+
+class TopicWatch:
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.topic = topic
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+        self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+
+    async def __aenter__(self) -> TopicWatch:
+        await self.consumer.start()
+        await self.admin.start()
+        (described,) = await self.admin.describe_topics([self.topic])
+        self.partitions = [TopicPartition(self.topic, p["partition"]) for p in described["partitions"]]
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.consumer.stop()
+        await self.admin.close()
+
+    async def leaders(self) -> dict[int, int]:
+        """Partition → node id of its leader (−1: none)."""
+        (described,) = await self.admin.describe_topics([self.topic])
+        return {p["partition"]: p["leader"] for p in described["partitions"]}
+
+    async def ends(self) -> dict[TopicPartition, int] | None:
+        """End offsets, or None while some partition cannot say."""
+        with contextlib.suppress(KafkaError, asyncio.TimeoutError, OSError):
+            return await asyncio.wait_for(self.consumer.end_offsets(self.partitions), 6)
+        return None
+
+    async def committed(self, group: str) -> dict[TopicPartition, int] | None:
+        with contextlib.suppress(KafkaError, asyncio.TimeoutError, OSError):
+            offsets = await asyncio.wait_for(self.admin.list_consumer_group_offsets(group), 6)
+            return {tp: offsets[tp].offset if tp in offsets else -1 for tp in self.partitions}
+        return None
+
+    async def all_moved(self, since: float, group: str | None = None, timeout_s: float = 120.0) -> float | None:
+        """Seconds after ``since`` (monotonic) until every partition's end offset (or ``group``'s committed
+        offset) has moved past where it stood at the first look; None if not within ``timeout_s``."""
+        look = (lambda: self.committed(group)) if group else self.ends
+        first = None
+        while first is None and time.monotonic() - since < timeout_s:
+            first = await look()
+        moved: set[TopicPartition] = set()
+        while first is not None and time.monotonic() - since < timeout_s:
+            now = await look()
+            if now is not None:
+                moved |= {tp for tp, offset in now.items() if offset > first[tp]}
+                if len(moved) == len(self.partitions):
+                    return time.monotonic() - since
+            await asyncio.sleep(0.25)
+        return None
