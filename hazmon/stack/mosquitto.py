@@ -120,6 +120,7 @@ class Mosquitto(Service):
                 if directory in named:
                     raise
                 granted[directory] = remembered[directory]  # an invalid registry keeps the accounts it had
+        self.conf_dir.mkdir(parents=True, exist_ok=True)
         self._registries_file.write_bytes(orjson.dumps(granted, option=orjson.OPT_INDENT_2))
         accounts: dict[str, set[str]] = {}
         for held in granted.values():
