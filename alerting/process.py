@@ -20,6 +20,9 @@ from hazmon.settings import Settings
 
 from alerting.api.auth import PRINCIPAL
 from alerting.api.routes import build_app
+from alerting.desk.accounts import Accounts, desk_file
+from alerting.desk.handover import Handovers
+from alerting.desk.source import DeskStores
 from alerting.service import AlertingService
 
 log = logging.getLogger(__name__)
@@ -42,7 +45,9 @@ async def serve(settings: Settings) -> None:
     tokens = token_index(load_secrets(settings.secrets_path, tuple(registry.enterprises)))
     service = AlertingService(settings, registry)
     await service.start()
-    app = build_app(service, tokens)
+    records = desk_file(settings)
+    desk = DeskStores(Accounts(records, settings.desk_session_h), Handovers(records))
+    app = build_app(service, tokens, desk)
     service.registry_watch.listeners.append(functools.partial(app[PRINCIPAL].reload, settings.secrets_path))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -58,3 +63,4 @@ async def serve(settings: Settings) -> None:
     finally:
         await runner.cleanup()
         await service.stop()
+        desk.close()

@@ -19,6 +19,7 @@ from hazmon.settings import Settings
 from alerting import lineproto
 from alerting.book import AlarmBook, Suppression
 from alerting.clock import Clock, SystemClock
+from alerting.desk.feed import AlarmFeed
 from alerting.escalation import due_escalations
 from alerting.grafana import GrafanaAnnotator
 from alerting.influx import InfluxWriter
@@ -87,6 +88,7 @@ class AlertingService:
             TopicWriter(settings.kafka_bootstrap, names.ingest_stats, f"{settings.alerting_group}-stats", self.influx,
                         ingest_stats_lines),
         ] if write_topics else []
+        self.feed = AlarmFeed()
         self._next_snapshot_ms: int | None = None   # the first snapshot one interval after the first tick
         self._tasks: list[asyncio.Task] = []
         self._side_tasks: set[asyncio.Task] = set()
@@ -183,6 +185,8 @@ class AlertingService:
         self.influx.submit(lines)
         log.info("alarm changed", extra={"alarm": alarm.id, "enterprise": alarm.enterprise, "point": alarm.point,
                                          "change": event.kind, "state": alarm.state, "live": live})
+        if live:
+            self.feed.publish(alarm, event.kind)   # the desk's open pages (alerting/desk/feed.py)
         if not live and not self.ledger.resumed:
             return  # the whole history replayed into a new ledger: its notifications went out when it happened
         # live, or the tail since the ledger's offsets: never committed, so never notified (sent only after commit)

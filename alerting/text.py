@@ -79,9 +79,12 @@ class Texts:
         return ("报警", "alarm")[self._index]
 
     def state(self, state: str, awaiting_feedback: bool) -> str:
-        """状态：未签收, or 已恢复（待反馈）…"""
-        word = _STATES[state][self._index] + (("（待反馈）", " (awaiting feedback)")[self._index] if awaiting_feedback else "")
-        return ("状态：", "State: ")[self._index] + word
+        """状态：未签收, or 状态：已恢复（待反馈）…"""
+        return ("状态：", "State: ")[self._index] + self.state_word(state, awaiting_feedback)
+
+    def state_word(self, state: str, awaiting_feedback: bool) -> str:
+        """未签收, or 已恢复（待反馈）… (where a column already says 状态)."""
+        return _STATES[state][self._index] + (("（待反馈）", " (awaiting feedback)")[self._index] if awaiting_feedback else "")
 
     def label(self, field: str) -> str:
         return _LABELS[field][self._index]
@@ -104,8 +107,11 @@ class Texts:
         return f"in {within}, its {self.severity('limit', level)} limit"
 
     def actor(self, by: str, enterprise_name: str) -> str:
-        """Who acted (``duty/王值班``, ``enterprise:<id>/李工``) in words: the desk or the enterprise by name, then the officer."""
+        """Who acted (``duty/王值班``, ``enterprise:<id>/李工``, ``town/灵溪镇值班 (lingxi)``) in words: the desk or the
+        enterprise by name, then the officer."""
         who, _, officer = by.partition("/")
+        if who == "town":        # a town's desk account: its name says which town
+            return officer
         desk = self.tier(1) if who == "duty" else enterprise_name
         return f"{desk} {officer}".strip()
 

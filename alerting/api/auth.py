@@ -44,8 +44,8 @@ def json_error(status: int, error: str, message: str, **fields: str) -> web.Resp
 
 @web.middleware
 async def bearer_auth(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
-    if not request.path.startswith("/api/") or request.path in PUBLIC_PATHS:
-        return await handler(request)
+    if not request.path.startswith("/api/") or request.path in PUBLIC_PATHS or CALLER in request:
+        return await handler(request)   # CALLER already set: a desk officer's session (alerting.desk.web)
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     principal = request.app[PRINCIPAL].principal(token.strip()) if scheme.lower() == "bearer" else None
@@ -60,7 +60,21 @@ def principal_of(request: web.Request) -> Principal:
 
 
 def may_see(principal: Principal, enterprise: str) -> bool:
-    return principal.role == "duty" or principal.enterprise == enterprise
+    """duty and prefecture: every enterprise; enterprise: its own; town (a desk account): its town's."""
+    if principal.role in ("duty", "prefecture"):
+        return True
+    if principal.role == "town":
+        return principal.enterprises is not None and enterprise in principal.enterprises
+    return principal.enterprise == enterprise
+
+
+def may_act(principal: Principal) -> bool:
+    """Whether the caller may sign, close or suppress what it sees: the prefecture only watches (issue 17)."""
+    return principal.role != "prefecture"
+
+
+def watch_only() -> web.Response:
+    return json_error(403, "watch_only", "州级账号只能查看 (the prefecture's accounts only watch)")
 
 
 def forbidden() -> web.Response:
@@ -68,6 +82,8 @@ def forbidden() -> web.Response:
 
 
 def actor(principal: Principal, officer: str | None) -> str:
-    """Who acted, as recorded: the token's role (and enterprise), and the officer's name if given."""
-    who = "duty" if principal.role == "duty" else f"enterprise:{principal.enterprise}"
+    """Who acted, as recorded: the role (and enterprise), then the officer: a desk account's own name, or
+    the name a token's caller gives."""
+    who = {"duty": "duty", "town": "town"}.get(principal.role, f"enterprise:{principal.enterprise}")
+    officer = principal.officer or officer
     return f"{who}/{officer}" if officer else who

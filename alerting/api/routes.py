@@ -12,17 +12,24 @@ from hazmon.registry import PointType
 from hazmon.secrets import Principal
 
 from alerting.alarm_view import alarm_view
-from alerting.api.auth import PRINCIPAL, TokenIndex, actor, bearer_auth, forbidden, json_error, may_see, principal_of
+from alerting.api.auth import (PRINCIPAL, TokenIndex, actor, bearer_auth, forbidden, json_error, may_act, may_see,
+                                principal_of, watch_only)
 from alerting.api.bodies import AckBody, BadRequest, CloseBody, SuppressBody, int_param, parse_body
 from alerting.api.openapi import OPENAPI
 from alerting.api.page import alarm_page
 from alerting.api.paging import PageRefused, alarm_page as listing_page, decode_cursor, page_limit
 from alerting.book import SUPPRESSION_MAX_MS
+from alerting.desk.county_map import EnterpriseRisk
+from alerting.desk.shift import HANDOVERS, shift_routes
+from alerting.desk.source import DeskSource, DeskStores
+from alerting.desk.view import desk_fields
+from alerting.desk.web import ACCOUNTS, FEED, desk_routes, session_auth
 from alerting.model import STATES, ActionRefused, Alarm, AlarmAction
 from alerting.service import AlertingService, suppression_json
 
 SERVICE = web.AppKey("service", AlertingService)
 STATIC_DIR = Path(__file__).with_name("static")
+DAY_REPORT_MAX = 100_000   # closed alarms of one day the daily report reads from the ledger
 
 
 def _service(request: web.Request) -> AlertingService:
@@ -65,16 +72,19 @@ async def list_alarms(request: web.Request) -> web.Response:
         limit, cursor = page_limit(request.query.get("limit")), decode_cursor(request.query.get("cursor"))
     except PageRefused as refused:
         return refused.response()
-    if principal.role != "duty":
+    if principal.role == "enterprise":
         enterprise = principal.enterprise
+    # a town's account: the ledger is asked by one enterprise only, so its closed history is per enterprise
+    ledger_readable = principal.role != "town" or enterprise is not None
 
     def wanted(alarm: Alarm) -> bool:
-        return ((enterprise is None or alarm.enterprise == enterprise) and (state is None or alarm.state == state)
+        return ((enterprise is None or alarm.enterprise == enterprise) and may_see(principal, alarm.enterprise)
+                and (state is None or alarm.state == state)
                 and (since is None or alarm.started_at >= since)
                 and (awaiting is None or alarm.awaiting_feedback == (awaiting == "true")))
 
     service = _service(request)
-    closed_wanted = state in (None, "closed") and awaiting != "true"
+    closed_wanted = state in (None, "closed") and awaiting != "true" and ledger_readable
     alarms, next_cursor = await listing_page(service.book.newest_first(), wanted,
                                              service.ledger if closed_wanted else None, enterprise, since, cursor, limit)
     if service.book.suppressions:
@@ -140,10 +150,12 @@ async def _act(request: web.Request, action: AlarmAction) -> web.Response:
 
 
 async def _on_alarm(request: web.Request, kind: str, body_model: type[AckBody] | type[CloseBody]) -> web.Response:
-    """Ack or close: the caller must see the alarm, then the body must be valid, then the lifecycle decides."""
+    """Ack or close: the caller must see the alarm and may act, then the body must be valid, then the lifecycle decides."""
     alarm, refusal = await _visible_alarm(request)
     if refusal is not None:
         return refusal
+    if not may_act(principal_of(request)):
+        return watch_only()
     body = await parse_body(request, body_model)
     if alarm.id not in _service(request).book.alarms:   # closed and read from the ledger
         return json_error(409, "closed", _service(request).texts.refusal("closed"))
@@ -165,7 +177,7 @@ async def suppress_point(request: web.Request) -> web.Response:
     enterprise, point = request.match_info["enterprise_id"], request.match_info["point_id"]
     principal = principal_of(request)
     service = _service(request)
-    if principal.role != "duty":
+    if principal.role != "duty":   # §8: the duty desk only (a town's or the prefecture's account neither)
         return json_error(403, "duty_only", service.texts.refusal("duty_only"))
     entry = service.registry.point(enterprise, point)
     if entry is None:
@@ -212,11 +224,48 @@ async def bad_request_as_422(request: web.Request, handler) -> web.StreamRespons
         return bad.response()
 
 
-def build_app(service: AlertingService, tokens: dict[str, Principal]) -> web.Application:
+def _desk_source(service: AlertingService) -> DeskSource:
+    """The desk's view of ``service``: what it lists, pushes, maps and reports."""
+    def alarm_json(alarm: Alarm) -> dict:
+        return {**_alarm_json(service, alarm), **desk_fields(alarm, service.registry, service.texts)}
+
+    def visible(principal: Principal) -> list[Alarm]:
+        return [a for a in service.book.newest_first() if a.state != "closed" and may_see(principal, a.enterprise)]
+
+    async def alarms_started(start_ms: int, end_ms: int) -> list[Alarm]:
+        in_memory = [a for a in service.book.newest_first() if start_ms <= a.started_at < end_ms]
+        seen = {a.id for a in in_memory}
+        stored = await service.ledger.closed_page(None, start_ms, (end_ms, ""), DAY_REPORT_MAX)
+        return in_memory + [a for a in stored if a.id not in seen]
+
+    def risk_of(enterprise: str) -> EnterpriseRisk:
+        risk = service.risk.current(enterprise)
+        offline = {a.device for a in service.book.newest_first()
+                   if a.enterprise == enterprise and a.rule == "offline" and a.state in ("active", "acknowledged")}
+        return EnterpriseRisk(risk.color if risk.active_alarms else "none", risk.active_alarms, len(offline))
+
+    return DeskSource(language=lambda: service.texts.language, registry=lambda: service.registry,
+                      now_ms=service.clock.now_ms, moment=service.texts.moment, visible=visible, alarm_json=alarm_json,
+                      alarms_started=alarms_started, risk_of=risk_of, may_see=may_see)
+
+
+async def _close_feed(app: web.Application) -> None:
+    app[FEED].close()
+
+
+def build_app(service: AlertingService, tokens: dict[str, Principal], desk: DeskStores | None = None) -> web.Application:
     """The API on ``service``; ``tokens`` (kept up to date through ``app[PRINCIPAL].tokens``) count for the
-    enterprises of the service's current registry."""
-    app = web.Application(middlewares=[bearer_auth, bad_request_as_422])
+    enterprises of the service's current registry. With ``desk``, the duty desk too: officers signed in
+    with a session cookie call the same API (alerting/desk)."""
+    sessions = [session_auth(lambda: service.registry)] if desk is not None else []
+    app = web.Application(middlewares=[*sessions, bearer_auth, bad_request_as_422])
     app[SERVICE] = service
+    if desk is not None:
+        app[ACCOUNTS], app[FEED], app[HANDOVERS] = desk.accounts, service.feed, desk.handovers
+        app.on_shutdown.append(_close_feed)
+        source = _desk_source(service)
+        app.router.add_routes(desk_routes(source, secure_cookie=service.public_url.startswith("https:")))
+        app.router.add_routes(shift_routes(source))
     app[PRINCIPAL] = TokenIndex(tokens, lambda: service.registry.enterprises)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/v1/openapi.json", openapi)

@@ -36,6 +36,14 @@ class AlarmFeed:
             else:
                 queue.put_nowait((alarm, change))
 
+    def close(self) -> None:
+        """Every open page told to reload (the service is stopping: its event streams end now, not at a timeout)."""
+        for queue in list(self._pages):
+            self._pages.discard(queue)
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait(RELOAD)
+
     @contextmanager
     def subscribe(self) -> Iterator[asyncio.Queue[Change]]:
         queue: asyncio.Queue[Change] = asyncio.Queue(self.queue_max)

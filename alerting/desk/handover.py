@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,24 +45,24 @@ class Handovers:
     def close(self) -> None:
         self._db.close()
 
-    def give(self, officer: str, note: str, open_alarms: list[str]) -> Handover:
+    def give(self, officer: str, note: str, open_alarms: list[str], now_ms: int) -> Handover:
         note = note.strip()
         if not note or len(note) > MAX_NOTE:
             raise HandoverRefused(f"交接说明须为 1–{MAX_NOTE} 字 (the note: 1–{MAX_NOTE} characters)")
         if self.pending() is not None:
             raise HandoverRefused("上一班的交接尚未签收 (the previous handover is not signed yet)")
-        now = time.time_ns() // 1_000_000
+        now = now_ms
         cursor = self._db.execute("INSERT INTO handover (given_by, given_at, note, open_alarms) VALUES (?, ?, ?, ?)",
                                   (officer, now, note, json.dumps(open_alarms)))
         return Handover(int(cursor.lastrowid or 0), officer, now, note, open_alarms)
 
-    def take(self, handover_id: int, officer: str) -> Handover:
+    def take(self, handover_id: int, officer: str, now_ms: int) -> Handover:
         pending = self.pending()
         if pending is None or pending.id != handover_id:
             raise HandoverRefused("没有待签收的这次交接 (no such handover waiting)")
         if pending.given_by == officer:
             raise HandoverRefused("交班人不能自己接班 (the outgoing officer cannot sign their own handover)")
-        now = time.time_ns() // 1_000_000
+        now = now_ms
         self._db.execute("UPDATE handover SET taken_by = ?, taken_at = ? WHERE id = ?", (officer, now, handover_id))
         return Handover(pending.id, pending.given_by, pending.given_at, pending.note, pending.open_alarms, officer, now)
 

@@ -19,7 +19,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "ack_selected": "签收所选", "comment": "签收意见", "detail": "详情", "count": "条", "sound_on": "有未签收的火警、红色或二级报警",
         "enable_sound": "开启声音与通知", "live": "实时", "reconnecting": "连接中断，正在重连…", "select_all": "全选",
         "roles": {"duty": "值班员", "town": "乡镇", "enterprise": "企业", "prefecture": "州级（只读）"},
-        "need_comment": "请先填写签收意见", "nav_list": "实时报警", "nav_map": "风险一张图", "map_note": "每 15 秒更新；点击企业查看详情",
+        "need_comment": "请先填写签收意见", "nav_handover": "交接班", "nav_report": "值班日报", "nav_list": "实时报警", "nav_map": "风险一张图", "map_note": "每 15 秒更新；点击企业查看详情",
     },
     "en": {
         "desk": "Duty desk", "sign_in": "Sign in", "name": "Account", "password": "Password",
@@ -31,7 +31,8 @@ LABELS: dict[str, dict[str, Any]] = {
         "sound_on": "Unacknowledged fire, red or second-level alarms", "enable_sound": "Turn on sound and notifications",
         "live": "live", "reconnecting": "Connection lost, reconnecting…", "select_all": "Select all",
         "roles": {"duty": "duty officer", "town": "town", "enterprise": "enterprise", "prefecture": "prefecture (read only)"},
-        "need_comment": "Write a comment first", "nav_list": "Live alarms", "nav_map": "Risk map", "map_note": "Updated every 15 s; click an enterprise for details",
+        "need_comment": "Write a comment first", "nav_handover": "Handover", "nav_report": "Daily report",
+        "nav_list": "Live alarms", "nav_map": "Risk map", "map_note": "Updated every 15 s; click an enterprise for details",
     },
 }
 _STYLE = """body{font-family:"Noto Sans CJK SC","Noto Sans SC",sans-serif;margin:0;background:#f4f5f7;color:#1d2129}
@@ -44,10 +45,11 @@ th{background:#f2f3f5} tr.sound td{background:#fff1f0} .lvl{display:inline-block
 #banner{background:#cf1322;color:#fff;padding:.5rem 1rem;font-weight:bold} .bar{display:flex;gap:.6rem;flex-wrap:wrap;margin-bottom:.6rem}
 form.login{max-width:22rem;margin:4rem auto;background:#fff;padding:1.5rem;border-radius:6px}
 form.login input{width:100%;box-sizing:border-box;margin:.3rem 0 .8rem;padding:.4rem} .error{color:#cf1322}
-#status{font-size:.85rem} nav a{color:#fff;margin:0 .3rem} #map svg{width:100%;max-width:1100px;background:#fff}"""
+#status{font-size:.85rem} nav a{color:#fff;margin:0 .3rem} #map svg{width:100%;max-width:1100px;max-height:78vh;background:#fff}
+.printonly{display:none} @media print{.noprint,header{display:none}.printonly{display:block}body{background:#fff}}"""
 
 
-def _head(title: str, language: str) -> str:
+def head(title: str, language: str) -> str:
     lang = "zh-CN" if language == "zh" else "en"
     return (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{escape(title)}</title>'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{_STYLE}</style></head>')
@@ -56,20 +58,21 @@ def _head(title: str, language: str) -> str:
 def login_page(language: str, next_path: str, error: bool) -> str:
     t = LABELS[language]
     problem = f'<p class="error" role="alert">{t["bad_login"]}</p>' if error else ""
-    return (f'{_head(t["desk"], language)}<body><form class="login" method="post" action="/desk/login">'
+    return (f'{head(t["desk"], language)}<body><form class="login" method="post" action="/desk/login">'
             f'<h1>{t["desk"]}</h1>{problem}<input type="hidden" name="next" value="{escape(next_path)}">'
             f'<label>{t["name"]}<input name="name" autocomplete="username" required autofocus></label>'
             f'<label>{t["password"]}<input name="password" type="password" autocomplete="current-password" required></label>'
             f'<button type="submit">{t["sign_in"]}</button></form></body></html>')
 
 
-def _who(t: dict[str, Any], account: Account, language: str) -> str:
+def who(t: dict[str, Any], account: Account, language: str) -> str:
     role = t["roles"][account.role]
     return f"{escape(account.display_name)}（{role}）" if language == "zh" else f"{escape(account.display_name)} ({role})"
 
 
-def _nav(t: dict[str, Any]) -> str:
-    return f'<nav><a href="/desk">{t["nav_list"]}</a> · <a href="/desk/map">{t["nav_map"]}</a></nav>'
+def nav(t: dict[str, Any]) -> str:
+    links = (("/desk", "nav_list"), ("/desk/map", "nav_map"), ("/desk/handover", "nav_handover"), ("/desk/report", "nav_report"))
+    return "<nav>" + " · ".join(f'<a href="{href}">{t[key]}</a>' for href, key in links) + "</nav>"
 
 
 def map_page(language: str, account: Account, svg: str) -> str:
@@ -77,20 +80,20 @@ def map_page(language: str, account: Account, svg: str) -> str:
     t = LABELS[language]
     script = ("setInterval(async()=>{const r=await fetch('/desk/map.svg',{credentials:'same-origin'});"
               "if(r.ok){document.getElementById('map').innerHTML=await r.text();}},15000);")
-    return (f'{_head(t["nav_map"], language)}<body data-language="{language}"><header><h1>{t["nav_map"]}</h1>{_nav(t)}'
-            f'<span>{_who(t, account, language)}</span></header><main><p>{t["map_note"]}</p>'
+    return (f'{head(t["nav_map"], language)}<body data-language="{language}"><header><h1>{t["nav_map"]}</h1>{nav(t)}'
+            f'<span>{who(t, account, language)}</span></header><main><p>{t["map_note"]}</p>'
             f'<div id="map">{svg}</div></main><script>{script}</script></body></html>')
 
 
 def desk_page(language: str, account: Account, csrf: str) -> str:
     t = LABELS[language]
-    who = _who(t, account, language)
+    officer = who(t, account, language)
     filters = "".join(f'<label>{t[key]} <select id="filter-{key}"><option value="">{t["all"]}</option></select></label>'
                       for key in ("state", "town", "domain", "enterprise", "kind"))
     acting = "" if account.acts else ' data-read-only="true"'
-    return (f'{_head(t["desk"], language)}<body data-language="{language}" data-csrf="{escape(csrf)}" '
+    return (f'{head(t["desk"], language)}<body data-language="{language}" data-csrf="{escape(csrf)}" '
             f'data-sound="off"{acting}>'
-            f'<header><h1>{t["desk"]}</h1>{_nav(t)}<span id="status">{t["live"]}</span><span>{who}</span>'
+            f'<header><h1>{t["desk"]}</h1>{nav(t)}<span id="status">{t["live"]}</span><span>{officer}</span>'
             f'<button id="enable-sound">{t["enable_sound"]}</button><button id="sign-out">{t["sign_out"]}</button></header>'
             f'<div id="banner" role="alert" hidden>{t["sound_on"]}</div><main>'
             f'<div class="bar">{filters}<span><b id="count">0</b> {t["count"]}</span></div>'

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import orjson
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from hazmon.registry import Registry
 from hazmon.secrets import Principal
@@ -26,9 +26,9 @@ from hazmon.secrets import Principal
 from alerting.api.auth import CALLER
 from alerting.desk.accounts import Accounts, Session
 from alerting.desk.feed import RELOAD, AlarmFeed
-from alerting.desk.county_map import EnterpriseRisk, county_map_svg
+from alerting.desk.county_map import county_map_svg
 from alerting.desk.pages import desk_page, login_page, map_page
-from alerting.model import Alarm
+from alerting.desk.source import DESK_SESSION, DeskSource, signed_in
 
 SESSION_COOKIE = "hazmon_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -36,7 +36,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 KEEPALIVE_S = 15.0
 ACCOUNTS = web.AppKey("desk_accounts", Accounts)
 FEED = web.AppKey("desk_feed", AlarmFeed)
-DESK_SESSION = web.RequestKey("desk_session", Session)
 STATIC_DIR = Path(__file__).with_name("static")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -56,7 +55,7 @@ def _bearer(request: web.Request) -> bool:
     return scheme.lower() == "bearer" and bool(token.strip())
 
 
-def session_auth(registry: Callable[[], Registry]) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def session_auth(registry: Callable[[], Registry]) -> Middleware:
     """Middleware: a request without a bearer token and with a live session cookie is that officer's."""
 
     @web.middleware
@@ -83,18 +82,6 @@ def _same_origin(request: web.Request) -> bool:
 def _local_path(raw: str | None) -> str:
     """Where to go after signing in: a path of this site only (never ``//elsewhere`` or a full URL)."""
     return raw if raw and raw.startswith("/") and not raw.startswith("//") and "\\" not in raw else "/desk"
-
-
-@dataclass(frozen=True)
-class DeskSource:
-    """What the desk reads from the alerting service, as functions of the moment they are called."""
-
-    language: Callable[[], str]
-    registry: Callable[[], Registry]
-    visible: Callable[[Principal], list[Alarm]]            # the open alarms a caller may see
-    alarm_json: Callable[[Alarm], dict]                     # one alarm as the API gives it, ``view`` included
-    risk_of: Callable[[str], EnterpriseRisk]                # an enterprise's colour, open alarms, devices offline
-    may_see: Callable[[Principal, str], bool]
 
 
 def desk_routes(source: DeskSource, secure_cookie: bool) -> list[web.AbstractRouteDef]:
@@ -128,15 +115,11 @@ def desk_routes(source: DeskSource, secure_cookie: bool) -> list[web.AbstractRou
         raise response
 
     async def desk(request: web.Request) -> web.Response:
-        session = request.get(DESK_SESSION)
-        if session is None:
-            raise web.HTTPSeeOther(f"/desk/login?next={quote(request.path_qs)}")
+        session = signed_in(request)
         return _html(desk_page(language(), session.account, session.csrf))
 
     async def events(request: web.Request) -> web.StreamResponse:
-        session = request.get(DESK_SESSION)
-        if session is None:
-            raise web.HTTPUnauthorized(text="sign in first")
+        signed_in(request)
         caller: Principal = request[CALLER]
         stream = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                              "X-Accel-Buffering": "no"})
@@ -158,14 +141,11 @@ def desk_routes(source: DeskSource, secure_cookie: bool) -> list[web.AbstractRou
                     await stream.write(_event("alarm", {"change": kind, "alarm": source.alarm_json(alarm)}))
 
     async def county_map(request: web.Request) -> web.Response:
-        session = request.get(DESK_SESSION)
-        if session is None:
-            raise web.HTTPSeeOther(f"/desk/login?next={quote(request.path_qs)}")
+        session = signed_in(request)
         return _html(map_page(language(), session.account, _map_svg(request)))
 
     async def county_map_image(request: web.Request) -> web.Response:
-        if DESK_SESSION not in request:
-            raise web.HTTPUnauthorized(text="sign in first")
+        signed_in(request)
         return web.Response(text=_map_svg(request), content_type="image/svg+xml", charset="utf-8")
 
     def _map_svg(request: web.Request) -> str:

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestServer
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
@@ -25,29 +20,12 @@ from tests.alerting.support import CHEM, T0, eventually, transition
 
 pytestmark = pytest.mark.servers
 CODES = (CHEM, "TF01", "TK01_LT", "RTU01", "high_high", "limit")   # §10: never shown unless asked for
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
-                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage")
 
 
 @pytest.fixture
 def registry(named_registry: Registry) -> Registry:
     """Points named in the registry, as §7 lets an enterprise name them: the page shows no id."""
     return named_registry
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[WebDriver]:
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and driver):
-        pytest.fail("Debian packages chromium and chromium-driver are needed: apt-get install -y chromium chromium-driver",
-                    pytrace=False)
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"):
-        options.add_argument(flag)
-    session = webdriver.Chrome(service=Service(driver), options=options)
-    yield session
-    session.quit()
 
 
 def _state_is(browser: WebDriver, state: str) -> None:

@@ -21,7 +21,7 @@ from alerting.api.routes import build_app
 from alerting.clock import ManualClock
 from tests.alerting.conftest import DUTY_TOKEN
 from tests.alerting.support import T0, eventually, transition
-from tests.alerting.test_page import CODES, browser, registry  # noqa: F401  (the fixtures)
+from tests.alerting.test_page import CODES, registry  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.servers
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"

@@ -15,7 +15,7 @@
 
   const row = (alarm, field) => (alarm.view.rows.find((r) => r.field === field) || {}).text || "";
   const facets = {
-    state: (a) => [a.view.state, a.view.state],
+    state: (a) => [a.desk.state, a.desk.state],
     town: (a) => [a.desk.town, a.desk.town],
     domain: (a) => [a.desk.domain, a.desk.domain],
     enterprise: (a) => [a.enterprise, row(a, "enterprise")],
@@ -80,7 +80,7 @@
       const place = [row(a, "enterprise"), row(a, "site"), row(a, "point") || row(a, "device")].filter(Boolean).join(" / ");
       const tr = el("tr", {"data-id": a.id, class: a.sound && unsigned(a) ? "sound" : ""},
         el("td", {}, box), el("td", {}, row(a, "started_at")), el("td", {}, place), el("td", {}, row(a, "message")),
-        el("td", {}, el("span", {class: `lvl ${a.desk.tone}`}, row(a, "severity"))), el("td", {class: "state"}, a.view.state),
+        el("td", {}, el("span", {class: `lvl ${a.desk.tone}`}, row(a, "severity"))), el("td", {class: "state"}, a.desk.state),
         actions);
       return tr;
     }));
