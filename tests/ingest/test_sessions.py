@@ -17,12 +17,11 @@ from paho.mqtt.properties import Properties
 from hazmon.secrets import load_secrets
 from hazmon.settings import Settings
 from hazmon.stack.mosquitto import register_enterprises
-from ingest.adapter import IngestAdapter
 from ingest.mqtt_link import session_client_id
 from ingest.session_plan import plan_sessions
 from ingest.topics import KafkaTopics
 from tests.ingest.conftest import (
-    RECENT_MS, IngestEnterprise, ingest_settings_for, read_kafka, wait_for_account, write_registry)
+    RECENT_MS, IngestEnterprise, ingest_settings_for, read_kafka, running_adapter, wait_for_account, write_registry)
 
 
 def test_one_session_per_enterprise_by_default() -> None:
@@ -57,23 +56,25 @@ def session_present(settings: Settings, client_id: str) -> bool:
     return flags[0]
 
 
+def with_account(settings: Settings, directory: Path, enterprise: str) -> str:
+    """``enterprise`` registered in ``directory`` and given a broker account; its password."""
+    write_registry(directory, enterprise)
+    password = register_enterprises(settings, directory).enterprise(enterprise).mqtt_password
+    wait_for_account(settings, enterprise, password)
+    return password
+
+
 @pytest.mark.servers
 async def test_registry_changes_add_and_end_sessions(
         mosquitto: Settings, kafka: str, test_enterprise: IngestEnterprise, unique: str, tmp_path: Path) -> None:
     newcomer = f"TSESS-{unique}"[:40]
-    write_registry(tmp_path / "accounts", newcomer)
-    password = register_enterprises(mosquitto, tmp_path / "accounts").enterprise(newcomer).mqtt_password
-    wait_for_account(mosquitto, newcomer, password)
+    password = with_account(mosquitto, tmp_path / "accounts", newcomer)
     registry_dir = tmp_path / "registry"
     write_registry(registry_dir, test_enterprise.id)
     live = IngestEnterprise(test_enterprise.id, registry_dir, test_enterprise.password)
     settings = ingest_settings_for(mosquitto, live, unique, ingest_enterprises=[])
     plan = plan_sessions([newcomer], 0)[f"e-{newcomer}"]
-    stop = asyncio.Event()
-    running = IngestAdapter(settings)
-    task = asyncio.create_task(running.run(stop))
-    try:
-        await asyncio.wait_for(running.connected.wait(), 30)
+    async with running_adapter(settings) as running:
         (registry_dir / f"{newcomer}.yaml").write_bytes((tmp_path / "accounts" / f"{newcomer}.yaml").read_bytes())
         await asyncio.sleep(1.5)  # two registry polls
         await asyncio.wait_for(running.connected.wait(), 30)  # its session too
@@ -85,9 +86,6 @@ async def test_registry_changes_add_and_end_sessions(
         assert [orjson.loads(r.value)["enterprise"] for r in records] == [newcomer]
         (registry_dir / f"{newcomer}.yaml").unlink()
         await asyncio.sleep(2.0)  # a poll, and the session ended
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 60)
     assert not await asyncio.to_thread(session_present, settings, session_client_id(settings, plan))
     kept = plan_sessions([test_enterprise.id], 0)[f"e-{test_enterprise.id}"]
     assert await asyncio.to_thread(session_present, settings, session_client_id(settings, kept))
@@ -99,20 +97,14 @@ async def test_an_enterprise_leaving_a_shard_is_unsubscribed(
     """A shard's session keeps its subscriptions at the broker: without an UNSUBSCRIBE, the messages
     of an enterprise that left the registry would still come (and be refused as unknown_device)."""
     leaving = f"TSHARD-{unique}"[:40]
-    write_registry(tmp_path / "accounts", leaving)
-    password = register_enterprises(mosquitto, tmp_path / "accounts").enterprise(leaving).mqtt_password
-    wait_for_account(mosquitto, leaving, password)
+    password = with_account(mosquitto, tmp_path / "accounts", leaving)
     registry_dir = tmp_path / "registry"
     write_registry(registry_dir, test_enterprise.id)
     write_registry(registry_dir, leaving)
     live = IngestEnterprise(test_enterprise.id, registry_dir, test_enterprise.password)
     settings = ingest_settings_for(mosquitto, live, unique, ingest_enterprises=[], ingest_session_shards=1)
     topics = KafkaTopics.from_settings(settings)
-    stop = asyncio.Event()
-    running = IngestAdapter(settings)
-    task = asyncio.create_task(running.run(stop))
-    try:
-        await asyncio.wait_for(running.connected.wait(), 30)
+    async with running_adapter(settings) as running:
         (registry_dir / f"{leaving}.yaml").unlink()
         await asyncio.sleep(1.5)  # two registry polls: the shard's session connects again without it
         await asyncio.wait_for(running.connected.wait(), 30)
@@ -126,9 +118,6 @@ async def test_an_enterprise_leaving_a_shard_is_unsubscribed(
             await gateway.publish(f"hazmon/v1/{live.id}/RTU01/telemetry", orjson.dumps(body), qos=1)
         records = await read_kafka(settings, topics.readings, lambda r: len(r) >= 1)
         dead = await read_kafka(settings, topics.deadletter, lambda r: len(r) >= 1, timeout_s=2)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 60)
     assert [orjson.loads(r.value)["enterprise"] for r in records] == [live.id]  # the one that stayed
     assert dead == [], [dict(r.headers) for r in dead]
     assert running.messages_taken == 1
