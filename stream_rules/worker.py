@@ -16,7 +16,6 @@ tick at the same time.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -25,7 +24,8 @@ import faust
 import orjson
 from aiokafka.partitioner import murmur2
 
-from hazmon.registry.loader import fingerprint, load_registry
+from hazmon.registry.loader import load_registry
+from hazmon.registry.watch import RegistryWatch
 from hazmon.settings import Settings
 from hazmon.wire import AlarmTransition
 from stream_rules.acked_offsets import drop_duplicate_acks
@@ -88,7 +88,6 @@ def build_app(settings: Settings, logging_config: dict | None = None) -> faust.A
     # buffer; write_state sends it inside the partition's transaction instead (stream_rules.transactions).
     runtime = TableRuntime(RuleEngine(registry, lateness_s=settings.rules_lateness_s,
                                             outage_s=settings.rules_platform_outage_s), table.data)
-    seen_fingerprint = [registry.fingerprint]
     changelog = table.changelog_topic.get_topic_name()
 
     async def write_state() -> None:
@@ -173,19 +172,11 @@ def build_app(settings: Settings, logging_config: dict | None = None) -> faust.A
             counters.clear()
             runtime.replayed.clear()
 
+    watch = RegistryWatch(settings.registry_dir, registry)
+    watch.listeners.append(runtime.engine.set_registry)
+
     @app.timer(settings.rules_registry_poll_s, name="rules-registry")
     async def registry_poll() -> None:
-        current = await asyncio.to_thread(fingerprint, settings.registry_dir)
-        if current == seen_fingerprint[0]:
-            return
-        try:
-            changed = await asyncio.to_thread(load_registry, settings.registry_dir)
-        except ValueError as exc:
-            log.error("registry change refused, keeping the previous one", extra={"problem": str(exc)[:500]})
-            seen_fingerprint[0] = current
-            return
-        runtime.engine.set_registry(changed)
-        seen_fingerprint[0] = changed.fingerprint
-        log.info("registry reloaded", extra={"points": len(changed.points), "fingerprint": changed.fingerprint[:12]})
+        await watch.check()
 
     return app

@@ -28,8 +28,13 @@ class RegistryWatch:
         self.listeners: list[Listener] = []
 
     async def check(self) -> bool:
-        """Reload if the files changed and tell the listeners; True when a new registry is in use."""
-        seen = await asyncio.to_thread(fingerprint, self._dir)
+        """Reload if the files changed and tell the listeners; True when a new registry is in use. An
+        unreadable directory keeps the current registry."""
+        try:
+            seen = await asyncio.to_thread(fingerprint, self._dir)
+        except OSError as exc:
+            log.warning("registry directory unreadable, keeping the previous registry", extra={"error": str(exc)})
+            return False
         if seen in (self.current.fingerprint, self._refused_fingerprint):
             return False
         try:
@@ -49,10 +54,7 @@ class RegistryWatch:
         return True
 
     async def watch(self, period_s: float) -> None:
-        """Check every ``period_s`` until cancelled; an unreadable directory keeps the current registry."""
+        """Check every ``period_s`` until cancelled."""
         while True:
             await asyncio.sleep(period_s)
-            try:
-                await self.check()
-            except OSError as exc:
-                log.warning("registry directory unreadable, keeping the previous registry", extra={"error": str(exc)})
+            await self.check()
