@@ -71,8 +71,9 @@ def alarm_view(alarm: Alarm, registry: Registry, texts: Texts, suppression: dict
             add(f"{field}_by", texts.actor(getattr(alarm, f"{field}_by"), enterprise_name))
             add(f"{field}_at", texts.moment(getattr(alarm, f"{field}_at")))
     add("ack_comment", alarm.ack_comment)
-    for field in ("close_note", "close_cause", "close_measures"):
-        add(field, getattr(alarm, field))
+    add("close_note", alarm.close_note)
+    add("close_cause", texts.cause(alarm.close_cause) if alarm.close_cause else None)
+    add("close_measures", alarm.close_measures)
     codes = {"id": alarm.id, "enterprise": alarm.enterprise, "site": alarm.site, "device": alarm.device,
              "point": alarm.point, "rule": alarm.rule, "level": alarm.level or ""}
     return {"state": texts.state(alarm.state, alarm.awaiting_feedback),

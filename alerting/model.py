@@ -11,13 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
-from typing import Literal, NotRequired, TypedDict
+from typing import Literal, NotRequired, TypedDict, get_args
 
 import orjson
 
 State = Literal["active", "acknowledged", "cleared", "closed"]
 STATES: tuple[str, ...] = ("active", "acknowledged", "cleared", "closed")
 ActionKind = Literal["ack", "close", "escalate", "suppress"]
+# 处置反馈's cause (issue 17): 真实险情, 设备故障, 误报, 测试, 其他 (words in alerting.text). Closes recorded before the
+# codes may carry a free-text cause: kept and shown as written, counted as none of these.
+CloseCause = Literal["real_hazard", "device_fault", "false_alarm", "test", "other"]
+CLOSE_CAUSES: tuple[str, ...] = get_args(CloseCause)
+FALSE_ALARM: CloseCause = "false_alarm"
 SECOND_LEVELS = frozenset({"high_high", "low_low", "red"})
 FIRST_LEVELS = frozenset({"high", "low"})
 # Rules without a confirmation window: their first transition is already the platform's alarm.
@@ -40,7 +45,7 @@ class AlarmAction(TypedDict):
     alarm: NotRequired[str]          # ack, close, escalate
     comment: NotRequired[str]        # ack
     note: NotRequired[str]           # close
-    cause: NotRequired[str]          # close (optional detail of the note)
+    cause: NotRequired[str]          # close: one of CLOSE_CAUSES (free text in records made before them)
     measures: NotRequired[str]       # close (optional detail of the note)
     tier: NotRequired[int]           # escalate: 1 county, 2 prefecture
     point: NotRequired[str]          # suppress

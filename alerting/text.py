@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Literal
 
-from alerting.model import ESCALATION_PREFIX, FIRST_LEVELS, SECOND_LEVELS
+from alerting.model import CLOSE_CAUSES, ESCALATION_PREFIX, FIRST_LEVELS, SECOND_LEVELS
 
 _REFUSALS = {
     "not_found": ("没有这条报警", "no such alarm"),
@@ -40,6 +40,8 @@ _LABELS = {"message": ("报警内容", "Message"), "severity": ("类别", "Kind"
            "closed_by": ("关闭人", "Closed by"), "closed_at": ("关闭时间", "Closed at"),
            "close_note": ("处置反馈", "Disposal note"), "close_cause": ("原因", "Cause"),
            "close_measures": ("措施", "Measures"), "details": ("详细信息（内部编码）", "Details (internal codes)")}
+_CAUSES = {"real_hazard": ("真实险情", "real hazard"), "device_fault": ("设备故障", "device fault"),
+           "false_alarm": ("误报", "false alarm"), "test": ("测试", "test"), "other": ("其他", "other")}
 CHINA = timezone(timedelta(hours=8))   # officers read Beijing time
 _EVENTS = {"raised": ("报警", "alarm"), "confirmed": ("报警", "alarm"), "escalated": ("报警升级", "alarm worsened"),
            "deescalated": ("报警降级", "alarm eased"), "cleared": ("报警恢复", "alarm cleared"),
@@ -85,6 +87,15 @@ class Texts:
     def state_word(self, state: str, awaiting_feedback: bool) -> str:
         """未签收, or 已恢复（待反馈）… (where a column already says 状态)."""
         return _STATES[state][self._index] + (("（待反馈）", " (awaiting feedback)")[self._index] if awaiting_feedback else "")
+
+    def cause(self, cause: str) -> str:
+        """处置反馈's cause in words; a free-text cause recorded before the codes (issue 17) as it was written."""
+        words = _CAUSES.get(cause)
+        return cause if words is None else words[self._index]
+
+    def causes(self) -> list[tuple[str, str]]:
+        """Every cause code with its words, in the order of ``CLOSE_CAUSES`` (the close form's choices)."""
+        return [(code, _CAUSES[code][self._index]) for code in CLOSE_CAUSES]
 
     def label(self, field: str) -> str:
         return _LABELS[field][self._index]

@@ -9,6 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from alerting.api.auth import json_error
+from alerting.model import CloseCause
 
 Body = TypeVar("Body", bound=BaseModel)
 
@@ -24,7 +25,8 @@ class AckBody(_Body):
 
 class CloseBody(_Body):
     note: str = Field(min_length=1, max_length=4000)
-    cause: str | None = Field(default=None, max_length=2000)
+    cause: CloseCause | None = Field(default=None, description="real_hazard 真实险情, device_fault 设备故障, "
+                                                               "false_alarm 误报, test 测试, other 其他")
     measures: str | None = Field(default=None, max_length=2000)
     officer: str | None = Field(default=None, max_length=100)
 

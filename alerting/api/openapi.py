@@ -22,6 +22,9 @@ _ALARM = {
         "acked_by": {"type": ["string", "null"]}, "acked_at": {"type": ["integer", "null"]},
         "ack_comment": {"type": ["string", "null"]}, "closed_by": {"type": ["string", "null"]},
         "closed_at": {"type": ["integer", "null"]}, "close_note": {"type": ["string", "null"]},
+        "close_cause": {"type": ["string", "null"], "description": "real_hazard, device_fault, false_alarm, test or other; "
+                                                                   "free text on closes recorded before these codes"},
+        "close_measures": {"type": ["string", "null"]},
         "escalation": {"type": "integer", "description": "0 enterprise, 1 county duty desk, 2 prefecture"},
         "escalations": {"type": "array", "items": {"type": "object"}},
         "awaiting_feedback": {"type": "boolean", "description": "待反馈: second-level/red/fire, cleared by the data "
@@ -93,7 +96,7 @@ OPENAPI: dict = {
             "responses": {"200": {"description": "suppressions", **_json({"type": "object", "properties": {
                 "suppressions": {"type": "array", "items": {"type": "object"}}}})}, **_ERRORS}}},
         "/api/v1/alarms/{alarm_id}/ack": _action("acknowledge (签收)", AckBody.model_json_schema()),
-        "/api/v1/alarms/{alarm_id}/close": _action("close with a disposal note (处置反馈); refused while active",
+        "/api/v1/alarms/{alarm_id}/close": _action("close with a disposal note (处置反馈) and its cause (真实险情/设备故障/误报/测试/其他); refused while active",
                                                    CloseBody.model_json_schema()),
         "/api/v1/enterprises/{enterprise_id}/risk": {"get": {
             "summary": "enterprise risk colour (红橙黄蓝) and its tailings ponds' colours",

@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 
 from hazmon.wire import PLATFORM_ENTERPRISE
 
-from alerting.model import Alarm
+from alerting.model import FALSE_ALARM, Alarm
 
 SIGN_WITHIN_MS = 5 * 60 * 1000
-FALSE_ALARM = "false_alarm"
 
 
 @dataclass

@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestServer
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from hazmon.registry import Registry
 
@@ -46,11 +46,19 @@ def _open_and_acknowledge(browser: WebDriver, url: str) -> str:
     return shown
 
 
-def _try_to_close(browser: WebDriver) -> str:
-    browser.find_element(By.ID, "note").send_keys("进料阀内漏，已更换阀门")
+def _error_after_close(browser: WebDriver) -> str:
+    browser.execute_script("document.getElementById('error').textContent = ''")
     browser.find_element(By.ID, "close").click()
     WebDriverWait(browser, 15).until(lambda b: b.find_element(By.ID, "error").text != "")
     return browser.find_element(By.ID, "error").text
+
+
+def _try_to_close(browser: WebDriver) -> tuple[str, str]:
+    """Close without a cause (the page asks for one), then with 设备故障 chosen by its words (the lifecycle refuses)."""
+    browser.find_element(By.ID, "note").send_keys("进料阀内漏，已更换阀门")
+    without_cause = _error_after_close(browser)
+    Select(browser.find_element(By.ID, "cause")).select_by_visible_text("设备故障")
+    return without_cause, _error_after_close(browser)
 
 
 async def test_officer_acknowledges_and_closes_in_the_page(start_service, produce, names, tokens, browser) -> None:
@@ -68,7 +76,10 @@ async def test_officer_acknowledges_and_closes_in_the_page(start_service, produc
         assert service.book.get("p1").ack_comment == "已电话通知企业，人员已到场"
         assert service.book.get("p1").acked_by == "duty/王值班"
 
-        refusal = await asyncio.to_thread(_try_to_close, browser)
+        choices = await asyncio.to_thread(lambda: browser.find_element(By.ID, "cause").text)
+        assert choices.split() == ["请选择原因", "真实险情", "设备故障", "误报", "测试", "其他"]
+        without_cause, refusal = await asyncio.to_thread(_try_to_close, browser)
+        assert without_cause == "请选择原因"
         assert "不能关闭" in refusal and service.book.get("p1").state == "acknowledged"
 
         await produce(names.transitions, [transition("p1", "cleared", "TK01_LT", level="high_high", at=T0 + 30_000)])
@@ -77,5 +88,7 @@ async def test_officer_acknowledges_and_closes_in_the_page(start_service, produc
         await asyncio.to_thread(_state_is, browser, "closed")
         text = await asyncio.to_thread(lambda: browser.find_element(By.ID, "alarm").text)
         assert "状态：已关闭" in text and "进料阀内漏，已更换阀门" in text and "县应急管理局值班室 王值班" in text
+        assert "原因\n设备故障" in text and "device_fault" not in text                # the cause by its words
         assert not [code for code in CODES if code in text], text
-        assert (await service.ledger.alarm("p1")).close_note == "进料阀内漏，已更换阀门"   # closed: in the ledger
+        closed = await service.ledger.alarm("p1")                                        # closed: in the ledger
+        assert (closed.close_note, closed.close_cause) == ("进料阀内漏，已更换阀门", "device_fault")

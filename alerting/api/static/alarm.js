@@ -55,7 +55,9 @@
   }
 
   $("ack").addEventListener("click", () => act("ack", {comment: $("comment").value}));
-  $("close").addEventListener("click", () => act("close", {note: $("note").value, cause: $("cause").value || undefined,
-                                                           measures: $("measures").value || undefined}));
+  $("close").addEventListener("click", () => {
+    if (!$("cause").value) { $("error").textContent = $("cause").dataset.choose; $("cause").focus(); return; }
+    act("close", {note: $("note").value, cause: $("cause").value, measures: $("measures").value || undefined});
+  });
   load();
 })();
