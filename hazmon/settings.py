@@ -148,6 +148,21 @@ class Settings(BaseSettings):
     alerting_public_url: str | None = Field(default=None, description=(
         "Base URL of the API for links in notifications; default http://api_host:api_port; required when api_host is 0.0.0.0 or ::."))
 
+    # --- uplink (issue 19): the county's reports to the upper platform (data standard §11, docs/uplink.md) ---
+    uplink_county_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="This county's id on the upper platform (§11 county_id): its topics hazmon/v1/up|down/{county_id}/…; required by `hazmon uplink run`.")
+    uplink_host: str = Field(default="127.0.0.1", description="The upper platform's MQTT broker.")
+    uplink_port: int = Field(default=1883, description="The upper platform's MQTT port.")
+    uplink_username: str | None = Field(default=None, description="The county's account on the upper broker; default uplink_county_id.")
+    uplink_password: str | None = Field(default=None, description="The county's password on the upper broker (given by the upper platform).")
+    uplink_client_id: str | None = Field(default=None, description="MQTT client id of the uplink (its persistent session, where down actions wait); default hazmon-uplink-{county_id}.")
+    uplink_session_expiry_s: int = Field(default=7 * 86400, ge=0, description="How long the upper broker keeps the uplink's session (and the down actions for it) while the link is down.")
+    uplink_group: str = Field(default="hazmon-uplink", description="Kafka consumer group of the uplink: its committed offsets are what the upper broker acknowledged.")
+    uplink_topic_suffix: str = Field(default="", description="Appended to the Kafka topics the uplink reads and writes (tests, side-by-side runs).")
+    uplink_max_inflight: int = Field(default=500, ge=1, le=65535, description="Messages published to the upper broker and not yet acknowledged (PUBACK), at most: one batch of records.")
+    uplink_publish_timeout_s: float = Field(default=10.0, gt=0, description="A PUBACK not received within this ends the connection; the batch is sent again on the next.")
+    uplink_retry_s: float = Field(default=2.0, gt=0, description="Pause before the uplink connects again after the upper link failed.")
+    uplink_heartbeat_s: float = Field(default=60.0, gt=0, description="Period of the heartbeat to the upper platform (§11: 60 s).")
+
     # --- device_sim (issue 4) ---
     sim_backoff_s: float = Field(default=0.5, gt=0, description="First pause before a simulated device reconnects; doubles per failure.")
     sim_backoff_max_s: float = Field(default=30.0, gt=0, description="Longest pause between a simulated device's reconnect attempts.")
