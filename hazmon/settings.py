@@ -109,6 +109,7 @@ class Settings(BaseSettings):
     rules_exactly_once: bool = Field(default=True, description="Kafka transactions: outputs, table changelog and offsets commit together.")
     rules_commit_s: float = Field(default=1.0, gt=0, description="Faust commit interval (a transaction per interval with exactly-once).")
     rules_commit_timeout_s: float = Field(default=30.0, gt=0, description="A commit (with the batch before it) taking longer is stuck: the worker ends and a fresh one resumes from the last commit.")
+    rules_stall_s: float = Field(default=60.0, gt=0, description="An input partition with records waiting that the worker has not read for this long ends the worker, and a fresh one resumes (stream_rules.stall_watch).")
     rules_session_timeout_s: float = Field(default=6.0, gt=0, description="A dead worker's partitions move to the others after this.")
     rules_heartbeat_s: float = Field(default=1.5, gt=0, description="Consumer heartbeat interval.")
     rules_fetch_wait_ms: int = Field(default=100, gt=0, le=1500, description="Longest the broker holds the worker's fetch for data (stream_rules.fetch_wait).")
