@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from hazmon import topics
 from hazmon.kafka_topics import ensure_topics
 from hazmon.registry import Registry, SiteKind
 from hazmon.registry.watch import RegistryWatch
@@ -18,6 +19,7 @@ from hazmon.settings import Settings
 
 from alerting import lineproto
 from alerting.book import AlarmBook, Suppression
+from alerting.change_topic import ChangeTopic
 from alerting.clock import Clock, SystemClock
 from alerting.desk.feed import AlarmFeed
 from alerting.escalation import due_escalations
@@ -73,6 +75,7 @@ class AlertingService:
         self.alarm_times = SeriesTimes()
         self.ledger = Ledger(settings.alerting_ledger_file or settings.home / "alerting" / "ledger.sqlite3")
         self.log = AlarmLog(settings.kafka_bootstrap, names, self.book, self.ledger, self._on_event)
+        self.changes = ChangeTopic(settings.kafka_bootstrap, topics.sibling(names.transitions, topics.ALARM_CHANGES))
         self.deliverer = Deliverer(channels_of(settings), self.texts, settings.alerting_retry_s,
                                    settings.alerting_deadletter_file or settings.home / "alerting" / "deadletter.jsonl",
                                    queue_max=settings.alerting_notify_queue_max, settled=self._notification_settled,
@@ -129,12 +132,13 @@ class AlertingService:
 
     async def start(self) -> None:
         partitions = await ensure_topics(self.settings, [self.names.transitions, self.names.actions,
-                                                         self.names.readings, self.names.ingest_stats])
+                                                         self.names.readings, self.names.ingest_stats, self.changes.topic])
         await self.influx.ensure_database()
         await self.influx.start()
         await self.deliverer.start()
         await self.ledger.open()
         await self.outbox.resume()
+        await self.changes.start()
         await self.log.start(partitions)
         self.influx.submit(self.risk.restore(self.clock.now_ms()))
         self._tasks = [asyncio.create_task(self.log.run(), name="alarm-log"),
@@ -171,6 +175,7 @@ class AlertingService:
             log.warning("notifications still due at stop, kept in the outbox for the next start")
         await asyncio.gather(*self._side_tasks, return_exceptions=True)
         await self.deliverer.close()
+        await self.changes.stop()
         await self.log.stop()
         await self.ledger.close()
         await self.influx.close()
@@ -190,6 +195,7 @@ class AlertingService:
         if not live and not self.ledger.resumed:
             return  # the whole history replayed into a new ledger: its notifications went out when it happened
         # live, or the tail since the ledger's offsets: never committed, so never notified (sent only after commit)
+        self.changes.submit(event, alarm.to_json(self.suppression_of(alarm)))   # for the uplink; a tail's may repeat
         if event.notify and not self.book.is_suppressed(alarm, event.ts):
             urgent = alarm.rule == "fire" or event.kind.startswith(ESCALATION_PREFIX)   # never held by grouping
             self.outbox.stage(alarm.enterprise, NotifiedChange.of(event, self.public_url, self.place_of(alarm)), urgent)

@@ -97,7 +97,20 @@ class AlarmTransition(TypedDict):
     extra: NotRequired[dict[str, float | str | None]]
 
 
-def encode(record: ReadingBatch | Event | DeviceStatus | AlarmTransition | dict) -> bytes:
+class AlarmChange(TypedDict):
+    """One change of one alarm as the API shows it after the change (``topics.ALARM_CHANGES``, keyed by
+    alarm id); ``version`` is the alarm's revision: it grows with each change, and a record may come
+    again (a restart re-publishes the changes its ledger had not recorded), never an older one after a newer."""
+
+    v: int
+    version: int
+    change: str      # the event: a transition name, acknowledged, closed, escalated_tier1|2
+    ts: int          # the change's own time
+    by: str | None   # who acted, for an officer's or the escalator's change
+    alarm: dict      # alerting's Alarm.to_json: §9's fields and the lifecycle
+
+
+def encode(record: ReadingBatch | Event | DeviceStatus | AlarmTransition | AlarmChange | dict) -> bytes:
     return orjson.dumps(record)
 
 
