@@ -42,6 +42,13 @@ _LABELS = {"message": ("报警内容", "Message"), "severity": ("类别", "Kind"
            "close_measures": ("措施", "Measures"), "details": ("详细信息（内部编码）", "Details (internal codes)")}
 _CAUSES = {"real_hazard": ("真实险情", "real hazard"), "device_fault": ("设备故障", "device fault"),
            "false_alarm": ("误报", "false alarm"), "test": ("测试", "test"), "other": ("其他", "other")}
+# ingest's refusal reasons (data standard §6 and docs/ingest.md) as the enterprise view's data quality names them
+_INGEST_REFUSALS = {"bad_json": ("消息不是合法 JSON", "not JSON"), "too_large": ("消息过大", "message too large"),
+                    "bad_version": ("版本号错误", "wrong version"), "bad_shape": ("消息结构错误", "malformed message"),
+                    "unknown_point": ("点位未登记", "unregistered point"), "bad_value": ("数值无效", "invalid value"),
+                    "bad_ts": ("时间戳无效或过旧", "bad or too old timestamp"),
+                    "unknown_device": ("设备未登记", "unregistered device"), "bad_event": ("事件名称无效", "unknown event"),
+                    "rate_limited": ("超过发送频率上限", "over the rate limit")}
 CHINA = timezone(timedelta(hours=8))   # officers read Beijing time
 _EVENTS = {"raised": ("报警", "alarm"), "confirmed": ("报警", "alarm"), "escalated": ("报警升级", "alarm worsened"),
            "deescalated": ("报警降级", "alarm eased"), "cleared": ("报警恢复", "alarm cleared"),
@@ -96,6 +103,11 @@ class Texts:
     def causes(self) -> list[tuple[str, str]]:
         """Every cause code with its words, in the order of ``CLOSE_CAUSES`` (the close form's choices)."""
         return [(code, _CAUSES[code][self._index]) for code in CLOSE_CAUSES]
+
+    def ingest_refusal(self, reason: str) -> str:
+        """Why ingest refused readings, in words (a reason newer than these words: 其他原因)."""
+        words = _INGEST_REFUSALS.get(reason)
+        return ("其他原因", "other reason")[self._index] if words is None else words[self._index]
 
     def label(self, field: str) -> str:
         return _LABELS[field][self._index]

@@ -20,6 +20,7 @@ from alerting.api.page import alarm_page
 from alerting.api.paging import PageRefused, alarm_page as listing_page, decode_cursor, page_limit
 from alerting.book import SUPPRESSION_MAX_MS
 from alerting.desk.county_map import EnterpriseRisk
+from alerting.desk.readings import Readings
 from alerting.desk.shift import HANDOVERS, shift_routes
 from alerting.desk.source import DeskSource, DeskStores
 from alerting.desk.view import desk_fields
@@ -246,7 +247,9 @@ def _desk_source(service: AlertingService) -> DeskSource:
 
     return DeskSource(language=lambda: service.texts.language, registry=lambda: service.registry,
                       now_ms=service.clock.now_ms, moment=service.texts.moment, visible=visible, alarm_json=alarm_json,
-                      alarms_started=alarms_started, risk_of=risk_of, may_see=may_see)
+                      alarms_started=alarms_started, risk_of=risk_of, may_see=may_see, texts=lambda: service.texts,
+                      suppressions=lambda: service.book.suppressions_at(service.clock.now_ms()),
+                      readings=Readings(service.settings.influx_url, service.settings.influx_headers, service.influx.database))
 
 
 async def _close_feed(app: web.Application) -> None:

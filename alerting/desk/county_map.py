@@ -1,5 +1,5 @@
 """风险一张图: the county's enterprises on one map, coloured 红橙黄蓝 by their current risk, with offline
-devices marked, each a link to the live list of its enterprise's alarms; an SVG drawn on the server from the registry's
+devices marked, each a link to its enterprise's view (``/desk/enterprises/{id}``); an SVG drawn on the server from the registry's
 coordinates, so it needs no map tiles and no internet.
 
 The shaded region is the convex hull of the enterprises' coordinates widened by a margin: where the county's
@@ -89,7 +89,7 @@ def county_map_svg(enterprises: list[EnterpriseInfo], risk_of: Callable[[str], E
         risk = risk_of(enterprise)
         label = f"{name}：{risk.active_alarms} {words['alarms']}" if language == "zh" else \
             f"{name}: {risk.active_alarms} {words['alarms']}"
-        parts.append(f'<a href="/desk?enterprise={escape(enterprise)}" class="enterprise" data-enterprise="{escape(enterprise)}"'
+        parts.append(f'<a href="/desk/enterprises/{escape(enterprise)}" class="enterprise" data-enterprise="{escape(enterprise)}"'
                      f' data-color="{risk.color}" data-offline="{risk.offline_devices}"><title>{escape(label)}</title>')
         if risk.offline_devices:
             parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="19" fill="none" stroke="#595959" stroke-width="3" '

@@ -20,6 +20,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "enable_sound": "开启声音与通知", "live": "实时", "reconnecting": "连接中断，正在重连…", "select_all": "全选",
         "roles": {"duty": "值班员", "town": "乡镇", "enterprise": "企业", "prefecture": "州级（只读）"},
         "need_comment": "请先填写签收意见", "nav_handover": "交接班", "nav_report": "值班日报", "nav_list": "实时报警", "nav_map": "风险一张图", "map_note": "每 15 秒更新；点击企业查看详情",
+        "nav_suppress": "屏蔽", "feedback_only": "只看待反馈",
     },
     "en": {
         "desk": "Duty desk", "sign_in": "Sign in", "name": "Account", "password": "Password",
@@ -33,6 +34,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "roles": {"duty": "duty officer", "town": "town", "enterprise": "enterprise", "prefecture": "prefecture (read only)"},
         "need_comment": "Write a comment first", "nav_handover": "Handover", "nav_report": "Daily report",
         "nav_list": "Live alarms", "nav_map": "Risk map", "map_note": "Updated every 15 s; click an enterprise for details",
+        "nav_suppress": "Suppressions", "feedback_only": "Awaiting feedback only",
     },
 }
 _STYLE = """body{font-family:"Noto Sans CJK SC","Noto Sans SC",sans-serif;margin:0;background:#f4f5f7;color:#1d2129}
@@ -71,8 +73,17 @@ def who(t: dict[str, Any], account: Account, language: str) -> str:
 
 
 def nav(t: dict[str, Any]) -> str:
-    links = (("/desk", "nav_list"), ("/desk/map", "nav_map"), ("/desk/handover", "nav_handover"), ("/desk/report", "nav_report"))
+    links = (("/desk", "nav_list"), ("/desk/map", "nav_map"), ("/desk/suppressions", "nav_suppress"),
+             ("/desk/handover", "nav_handover"), ("/desk/report", "nav_report"))
     return "<nav>" + " · ".join(f'<a href="{href}">{t[key]}</a>' for href, key in links) + "</nav>"
+
+
+def framed(title: str, language: str, account: Account, csrf: str, content: str, script: str = "") -> str:
+    """A desk page: the header with the navigation and who is signed in (not printed), then ``content``."""
+    t = LABELS[language]
+    return (f'{head(title, language)}<body data-language="{language}" data-csrf="{escape(csrf)}">'
+            f'<header class="noprint"><h1>{escape(title)}</h1>{nav(t)}<span>{who(t, account, language)}</span></header>'
+            f'<main><h1 class="printonly">{escape(title)}</h1>{content}</main><script>{script}</script></body></html>')
 
 
 def map_page(language: str, account: Account, svg: str) -> str:
@@ -96,7 +107,8 @@ def desk_page(language: str, account: Account, csrf: str) -> str:
             f'<header><h1>{t["desk"]}</h1>{nav(t)}<span id="status">{t["live"]}</span><span>{officer}</span>'
             f'<button id="enable-sound">{t["enable_sound"]}</button><button id="sign-out">{t["sign_out"]}</button></header>'
             f'<div id="banner" role="alert" hidden>{t["sound_on"]}</div><main>'
-            f'<div class="bar">{filters}<span><b id="count">0</b> {t["count"]}</span></div>'
+            f'<div class="bar">{filters}<label><input type="checkbox" id="filter-feedback"> {t["feedback_only"]}'
+            f'（<b id="feedback-count">0</b>）</label><span><b id="count">0</b> {t["count"]}</span></div>'
             f'<div class="bar" id="bulk"><label><input type="checkbox" id="select-all"> {t["select_all"]}</label>'
             f'<input id="ack-comment" placeholder="{t["comment"]}"><button id="ack-selected">{t["ack_selected"]}</button></div>'
             f'<table><thead><tr><th></th><th>{t["time"]}</th><th>{t["place"]}</th><th>{t["content"]}</th>'

@@ -21,7 +21,7 @@ from alerting.api.auth import CALLER
 from alerting.desk.accounts import Session
 from alerting.desk.assessment import Figures, assess
 from alerting.desk.handover import Handover, HandoverRefused, Handovers
-from alerting.desk.pages import LABELS, head, nav, who
+from alerting.desk.pages import framed
 from alerting.desk.source import DeskSource, signed_in
 from alerting.model import Alarm
 
@@ -134,10 +134,7 @@ def shift_routes(source: DeskSource) -> list[web.AbstractRouteDef]:
         return _page(title, session, "".join(parts))
 
     def _page(title: str, session: Session, content: str, script: str = "") -> web.Response:
-        t = LABELS[language()]
-        html = (f'{head(title, language())}<body data-language="{language()}" data-csrf="{escape(session.csrf)}">'
-                f'<header class="noprint"><h1>{escape(title)}</h1>{nav(t)}<span>{who(t, session.account, language())}</span></header>'
-                f'<main><h1 class="printonly">{escape(title)}</h1>{content}</main><script>{script}</script></body></html>')
+        html = framed(title, language(), session.account, session.csrf, content, script)
         return web.Response(text=html, content_type="text/html", charset="utf-8")
 
     return [web.get("/desk/handover", handover_page), web.post("/desk/handover", give),

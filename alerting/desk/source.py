@@ -12,10 +12,13 @@ from aiohttp import web
 from hazmon.registry import Registry
 from hazmon.secrets import Principal
 
+from alerting.book import Suppression
 from alerting.desk.accounts import Accounts, Session
-from alerting.desk.handover import Handovers
 from alerting.desk.county_map import EnterpriseRisk
+from alerting.desk.handover import Handovers
+from alerting.desk.readings import Readings
 from alerting.model import Alarm
+from alerting.text import Texts
 
 DESK_SESSION = web.RequestKey("desk_session", Session)
 
@@ -45,6 +48,9 @@ class DeskSource:
     alarms_started: Callable[[int, int], Awaitable[list[Alarm]]]   # open and closed, started in [start, end)
     risk_of: Callable[[str], EnterpriseRisk]                # an enterprise's colour, open alarms, devices offline
     may_see: Callable[[Principal, str], bool]
+    texts: Callable[[], Texts]
+    suppressions: Callable[[], list[Suppression]]          # the suppressions (屏蔽) in force
+    readings: Readings                                      # last readings and ingest's refusals, from InfluxDB
 
 
 def signed_in(request: web.Request, acting: bool = False) -> Session:

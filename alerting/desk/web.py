@@ -27,8 +27,10 @@ from alerting.api.auth import CALLER
 from alerting.desk.accounts import Accounts, Session
 from alerting.desk.feed import RELOAD, AlarmFeed
 from alerting.desk.county_map import county_map_svg
+from alerting.desk.enterprise import enterprise_routes
 from alerting.desk.pages import desk_page, login_page, map_page
 from alerting.desk.source import DESK_SESSION, DeskSource, signed_in
+from alerting.desk.suppression import suppression_routes
 
 SESSION_COOKIE = "hazmon_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -85,7 +87,7 @@ def _local_path(raw: str | None) -> str:
 
 
 def desk_routes(source: DeskSource, secure_cookie: bool) -> list[web.AbstractRouteDef]:
-    """The desk's routes: sign-in and out, the live list and its event stream, the county map."""
+    """The desk's routes: sign-in and out, the live list and its event stream, the county map, 屏蔽, the enterprise view."""
     language = source.language
 
     async def login_form(request: web.Request) -> web.Response:
@@ -155,7 +157,8 @@ def desk_routes(source: DeskSource, secure_cookie: bool) -> list[web.AbstractRou
 
     return [web.get("/desk/login", login_form), web.post("/desk/login", login), web.post("/desk/logout", logout),
             web.get("/desk", desk), web.get("/desk/events", events), web.get("/desk/map", county_map),
-            web.get("/desk/map.svg", county_map_image), web.static("/desk/static", STATIC_DIR)]
+            web.get("/desk/map.svg", county_map_image), web.static("/desk/static", STATIC_DIR),
+            *suppression_routes(source), *enterprise_routes(source)]
 
 
 def _event(name: str, data: object) -> bytes:

@@ -1,5 +1,5 @@
 // The duty desk's live alarm list (值班工作台): server-sent events from /desk/events, filters, sound and
-// browser notifications for fire, red and second-level alarms until signed, 签收 one or many.
+// browser notifications for fire, red and second-level alarms until signed, 签收 one or many, the 待反馈 filter.
 // The session cookie signs the officer in; every change sends the page's CSRF token.
 "use strict";
 (() => {
@@ -41,7 +41,7 @@
     return response.json();
   }
 
-  const asked = new URLSearchParams(location.search);   // e.g. /desk?enterprise=ID from the risk map
+  const asked = new URLSearchParams(location.search);   // e.g. /desk?enterprise=ID or /desk?awaiting_feedback=true
 
   function refreshFilters() {
     filterKeys.forEach((key) => {
@@ -56,9 +56,13 @@
     });
   }
 
+  const feedbackOnly = document.getElementById("filter-feedback");   // 待反馈: cleared before anyone signed
+  feedbackOnly.checked = asked.get("awaiting_feedback") === "true";
+
   function shown() {
     const chosen = Object.fromEntries(filterKeys.map((k) => [k, document.getElementById(`filter-${k}`).value || asked.get(k)]));
     return [...alarms.values()]
+      .filter((a) => !feedbackOnly.checked || a.awaiting_feedback)
       .filter((a) => filterKeys.every((k) => !chosen[k] || facets[k](a)[0] === chosen[k]))
       .sort((x, y) => y.started_at - x.started_at);
   }
@@ -67,6 +71,7 @@
     refreshFilters();
     const list = shown();
     document.getElementById("count").textContent = String(list.length);
+    document.getElementById("feedback-count").textContent = String([...alarms.values()].filter((a) => a.awaiting_feedback).length);
     document.getElementById("alarms").replaceChildren(...list.map((a) => {
       const box = el("input", {type: "checkbox", class: "pick", "data-id": a.id});
       if (readOnly || !unsigned(a)) box.disabled = true;
@@ -138,6 +143,7 @@
     asked.delete(key);
     render();
   }));
+  feedbackOnly.addEventListener("change", render);
   document.getElementById("enable-sound").addEventListener("click", () => {
     soundOn = true;
     if (window.Notification && Notification.permission === "default") Notification.requestPermission();

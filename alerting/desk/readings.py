@@ -1,0 +1,64 @@
+"""What the enterprise view reads from InfluxDB 1.8 (its HTTP ``/query`` API): each point's last reading
+(``"raw"."reading"``, written by alerting's topic writer) and ingest's refusals by reason over a window
+(``platform_ingest``, fields ``refused_<reason>``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiohttp
+
+from alerting.retention import RAW_POLICY
+
+TIMEOUT = aiohttp.ClientTimeout(total=10)
+REFUSED = "sum_refused_"
+
+
+class InfluxUnavailable(Exception):
+    """InfluxDB did not answer the query (down, refused, or an error in the result)."""
+
+
+@dataclass(frozen=True)
+class LastReading:
+    ts: int          # ms since the epoch, the reading's own time
+    value: float
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+@dataclass(frozen=True)
+class Readings:
+    url: str
+    headers: dict[str, str]
+    database: str
+
+    async def _series(self, query: str) -> list[dict]:
+        try:
+            async with aiohttp.ClientSession(timeout=TIMEOUT, headers=self.headers) as http, http.get(
+                    f"{self.url.rstrip('/')}/query", params={"db": self.database, "q": query, "epoch": "ms"}) as answer:
+                body = await answer.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise InfluxUnavailable(str(exc)) from exc
+        if answer.status != 200 or "error" in body:
+            raise InfluxUnavailable(str(body.get("error", answer.status)))
+        result = body["results"][0]
+        if "error" in result:
+            raise InfluxUnavailable(str(result["error"]))
+        return result.get("series", [])
+
+    async def last_readings(self, enterprise: str) -> dict[str, LastReading]:
+        """Point id → its newest reading, for one enterprise (points that never reported are absent)."""
+        series = await self._series(f'SELECT last("value") FROM "{RAW_POLICY}"."reading" '
+                                    f'WHERE "enterprise" = {_literal(enterprise)} GROUP BY "point"')
+        return {s["tags"]["point"]: LastReading(int(s["values"][0][0]), float(s["values"][0][1])) for s in series}
+
+    async def refusals(self, enterprise: str, start_ms: int, end_ms: int) -> dict[str, int]:
+        """Reason → readings/messages ingest refused for ``enterprise`` in ``[start_ms, end_ms)`` (none: empty)."""
+        series = await self._series(f'SELECT sum(*) FROM "platform_ingest" WHERE "enterprise" = {_literal(enterprise)} '
+                                    f"AND time >= {start_ms}ms AND time < {end_ms}ms")
+        if not series:
+            return {}
+        row = dict(zip(series[0]["columns"], series[0]["values"][0]))
+        return {name.removeprefix(REFUSED): int(n) for name, n in row.items() if name.startswith(REFUSED) and n}
