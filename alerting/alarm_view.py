@@ -10,6 +10,7 @@ The words come from :mod:`alerting.text`, units and quantity names from the regi
 from __future__ import annotations
 
 from hazmon.registry import Registry
+from hazmon.registry.loader import PointEntry
 from hazmon.registry.models import POINT_TYPE_NAMES, POINT_UNITS
 from hazmon.wire import PLATFORM_ENTERPRISE
 
@@ -21,6 +22,17 @@ Row = dict[str, str]
 
 def _number(value: float, unit: str) -> str:
     return f"{value:.6g} {unit}".rstrip()
+
+
+def point_name(registry: Registry, entry: PointEntry, language: str) -> str:
+    """A point as officers read it (§10): its registry name, else its quantity, numbered among its site's points
+    of that quantity when there are several (可燃气体浓度 2), never its id."""
+    if entry.point.name:
+        return entry.point.name
+    quantity = POINT_TYPE_NAMES[entry.point.type][0 if language == "zh" else 1]
+    alike = sorted(e.point.id for (enterprise, _), e in registry.points.items()
+                   if enterprise == entry.enterprise and e.site.id == entry.site.id and e.point.type == entry.point.type)
+    return quantity if len(alike) == 1 else f"{quantity} {alike.index(entry.point.id) + 1}"
 
 
 def alarm_view(alarm: Alarm, registry: Registry, texts: Texts, suppression: dict | None) -> dict:
@@ -44,7 +56,7 @@ def alarm_view(alarm: Alarm, registry: Registry, texts: Texts, suppression: dict
     add("site", site.name if site is not None else alarm.site)
     if entry is not None:
         quantity = POINT_TYPE_NAMES[entry.point.type][0 if zh else 1]
-        add("point", entry.point.name or (f"{quantity}{alarm.point}" if zh else f"{quantity} {alarm.point}"))
+        add("point", point_name(registry, entry, texts.language))
         add("quantity", quantity)
     elif alarm.device and not alarm.point:
         add("device", alarm.device)

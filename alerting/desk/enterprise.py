@@ -14,12 +14,12 @@ from hazmon.registry.loader import PointEntry
 from hazmon.registry.models import POINT_TYPE_NAMES, POINT_UNITS, SITE_KIND_NAMES
 from hazmon.secrets import Principal
 
+from alerting.alarm_view import point_name
 from alerting.api.auth import CALLER
 from alerting.desk.county_map import WORDS as RISK_WORDS
 from alerting.desk.pages import framed
 from alerting.desk.readings import InfluxUnavailable, LastReading
 from alerting.desk.source import DeskSource, signed_in
-from alerting.desk.view import point_name
 from alerting.model import Alarm
 from alerting.text import Texts
 

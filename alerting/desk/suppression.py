@@ -12,10 +12,10 @@ from aiohttp import web
 
 from hazmon.secrets import Principal
 
+from alerting.alarm_view import point_name
 from alerting.api.auth import CALLER
 from alerting.desk.pages import framed
 from alerting.desk.source import DeskSource, signed_in
-from alerting.desk.view import point_name
 from alerting.text import CHINA
 
 DEFAULT_HOURS = 8

@@ -1,12 +1,10 @@
 """What the desk adds to an alarm as the API gives it: whether it sounds until signed, and the words of
-its town, domain, colour and state for the list's filters, badges and columns; and a point's name as the
-desk's other pages (enterprise view, 屏蔽) show it."""
+its town, domain, colour and state for the list's filters, badges and columns."""
 
 from __future__ import annotations
 
 from hazmon.registry import Registry
-from hazmon.registry.loader import PointEntry
-from hazmon.registry.models import POINT_TYPE_NAMES, SITE_KIND_NAMES
+from hazmon.registry.models import SITE_KIND_NAMES
 
 from alerting.model import FIRST_LEVELS, SECOND_LEVELS, Alarm
 from alerting.text import Texts
@@ -37,13 +35,3 @@ def desk_fields(alarm: Alarm, registry: Registry, texts: Texts) -> dict:
             "desk": {"town": doc.enterprise.town if doc is not None else "", "domain": domain, "tone": tone(alarm),
                      "state": texts.state_word(alarm.state, alarm.awaiting_feedback)}}
 
-
-def point_name(registry: Registry, entry: PointEntry, language: str) -> str:
-    """A point as officers read it (§10): its registry name, else its quantity, numbered among its site's points
-    of that quantity when there are several (储罐液位 2), never its id."""
-    if entry.point.name:
-        return entry.point.name
-    quantity = POINT_TYPE_NAMES[entry.point.type][0 if language == "zh" else 1]
-    alike = sorted(e.point.id for (enterprise, _), e in registry.points.items()
-                   if enterprise == entry.enterprise and e.site.id == entry.site.id and e.point.type == entry.point.type)
-    return quantity if len(alike) == 1 else f"{quantity} {alike.index(entry.point.id) + 1}"

@@ -47,7 +47,7 @@ def _refusal(browser: WebDriver, point: str, reason: str, until: str | None = No
     return _text(browser, "#error")
 
 
-async def test_awaiting_feedback_filter_and_suppression_from_the_desk(start_service, produce, names, tokens, desk,
+async def test_awaiting_feedback_filter_and_suppression_from_the_desk(start_service, produce, names, tokens, desk,  # noqa: F811
                                                                         browser) -> None:
     service = await start_service(ManualClock(NOW))
     await produce(names.transitions, [
@@ -65,6 +65,7 @@ async def test_awaiting_feedback_filter_and_suppression_from_the_desk(start_serv
         await asyncio.to_thread(browser.find_element(By.ID, "filter-feedback").click)
         rows = await asyncio.to_thread(_wait_rows, browser, lambda r: set(r) == {"w1"})
         assert "已恢复（待反馈）" in rows["w1"] and "1号储罐温度高高报警" in rows["w1"]
+        assert "1号储罐区 / 温度" in rows["w1"] and "TK01_TT" not in rows["w1"]      # an unnamed point: no id (§10)
         await asyncio.to_thread(_shot, browser, "desk-awaiting-feedback.png")
 
         # 屏蔽: each refusal of the API as it words it, then one that holds, listed with who set it and until when
@@ -96,7 +97,7 @@ async def test_awaiting_feedback_filter_and_suppression_from_the_desk(start_serv
         assert "液位计校准" in html and 'id="suppress"' not in html and "只有县应急管理局值班室可以设置屏蔽" in html
 
 
-async def test_enterprise_view_from_the_map(start_service, produce, names, tokens, desk, browser) -> None:
+async def test_enterprise_view_from_the_map(start_service, produce, names, tokens, desk, browser) -> None:  # noqa: F811
     service = await start_service(ManualClock(NOW))
     chem_points = {p: e for (owner, p), e in service.registry.points.items() if owner == CHEM}
     fresh, stale = "TK01_LT", "TK01_TT"                 # one read 20 s ago, one an hour ago (period 10 s: offline)
