@@ -33,9 +33,11 @@ from stream_rules.engine import RuleEngine
 from stream_rules.fetch_wait import limit_fetch_wait
 from stream_rules.recovery import TransactionalTableManager
 from stream_rules.runtime import Kind, TableRuntime
+from stream_rules.stall_watch import StallWatch
 from stream_rules.transactions import PartitionTransactions
 
 log = logging.getLogger("stream_rules.worker")
+STALL_CHECK_S = 5.0   # how often the stall watch looks (stream_rules.stall_watch)
 
 
 def partition_of(enterprise: str, partitions: int) -> int:
@@ -171,6 +173,13 @@ def build_app(settings: Settings, logging_config: dict | None = None) -> faust.A
             log.info("rules processed since the last tick", extra=dict(counters))
             counters.clear()
             runtime.replayed.clear()
+
+    stall_watch = StallWatch(app, [settings.rules_readings_topic, settings.rules_events_topic,
+                                   settings.rules_status_topic], settings.rules_stall_s, app.crash)
+
+    @app.timer(STALL_CHECK_S, name="rules-stall-watch")
+    async def stall_check() -> None:
+        await stall_watch.check()
 
     watch = RegistryWatch(settings.registry_dir, registry)
     watch.listeners.append(runtime.engine.set_registry)
