@@ -1,9 +1,10 @@
 """``hazmon demo``: the whole platform on this machine, with a simulated county, in one command.
 
 Brings the local stack up, generates a county (default 30 enterprises across the three domains),
-gives its enterprises broker accounts, starts ingest, the rules worker, alerting (API) and the
-simulated devices, then shows a live console summary until Ctrl-C, which stops everything it
-started and nothing else.
+gives its enterprises broker accounts, starts ingest, the rules worker, alerting (API and duty desk) and
+the simulated devices, makes a demo officer's desk account (``duty``, a new password printed once), then
+shows a live console summary in the desk's words (names, not codes) until Ctrl-C, which stops everything
+it started and nothing else.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
+import sys
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from secrets import token_urlsafe
 
 import aiohttp
 import orjson
@@ -36,8 +40,8 @@ class Summary:
     readings: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=64))
     total_readings: int = 0
     enterprise_colors: Counter[str] = field(default_factory=Counter)
-    open_by_level: Counter[str] = field(default_factory=Counter)
-    newest: list[dict] = field(default_factory=list)
+    open_by_kind: Counter[str] = field(default_factory=Counter)   # open alarms by the desk's word (火警, 二级报警…)
+    newest: list[str] = field(default_factory=list)                # the newest alarms, one line each, in words
     api_problem: str | None = None
 
     def add_readings(self, count: int) -> None:
@@ -63,9 +67,24 @@ async def _count_readings(settings: Settings, summary: Summary) -> None:
         await consumer.stop()
 
 
-async def _poll_api(settings: Settings, token: str, enterprises: list[str], summary: Summary) -> None:
-    base = f"http://{settings.api_host}:{settings.api_port}"
+async def _alarm_view(http: aiohttp.ClientSession, base: str, alarm_id: str) -> dict:
+    """One alarm's ``view`` as the API composes it (§10: names, units, the desk's words)."""
+    async with http.get(f"{base}/api/v1/alarms/{alarm_id}") as response:
+        return (await response.json())["view"]
+
+
+def alarm_line(view: dict) -> str:
+    """``[状态：未签收] 火警 永顺县人民医院 / 1号楼: 1号楼3层东走廊火警`` from an alarm's view."""
+    rows = {row["field"]: row["text"] for row in view["rows"]}
+    place = " / ".join(rows[k] for k in ("enterprise", "site", "point") if k in rows)
+    return f"  [{view['state']}] {rows.get('severity', '')} {place}: {rows.get('message', '')}"
+
+
+async def poll_api(token: str, enterprises: list[str], summary: Summary, base: str) -> None:
+    """Every 2 s until cancelled: open alarms by kind, the five newest, the enterprises' colours. The listing
+    carries codes; the words come from the alarms' views (one per kind, kept)."""
     headers = {"Authorization": f"Bearer {token}"}
+    kind_words: dict[tuple[str, str | None], str] = {}
     async with aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=5)) as http:
         while True:
             try:
@@ -75,32 +94,56 @@ async def _poll_api(settings: Settings, token: str, enterprises: list[str], summ
                 for enterprise in enterprises:
                     async with http.get(f"{base}/api/v1/enterprises/{enterprise}/risk") as response:
                         colors[(await response.json())["color"]] += 1
-            except (aiohttp.ClientError, asyncio.TimeoutError, KeyError, ValueError) as exc:
+                open_alarms = [a for a in alarms if a["state"] in ("active", "acknowledged")]
+                for alarm in open_alarms:
+                    kind = (alarm["rule"], alarm.get("level"))
+                    if kind not in kind_words:
+                        rows = (await _alarm_view(http, base, alarm["id"]))["rows"]
+                        kind_words[kind] = next((r["text"] for r in rows if r["field"] == "severity"), "")
+                newest = sorted(alarms, key=lambda a: a["started_at"], reverse=True)[:5]
+                lines = [alarm_line(await _alarm_view(http, base, a["id"])) for a in newest]
+            except (TimeoutError, aiohttp.ClientError, KeyError, ValueError) as exc:
                 summary.api_problem = f"{type(exc).__name__}: {exc}"
             else:
                 summary.api_problem = None
-                open_alarms = [a for a in alarms if a["state"] in ("active", "acknowledged")]
-                summary.open_by_level = Counter(a.get("level") or a["rule"] for a in open_alarms)
+                summary.open_by_kind = Counter(kind_words[(a["rule"], a.get("level"))] for a in open_alarms)
                 summary.enterprise_colors = colors
-                summary.newest = sorted(alarms, key=lambda a: a["started_at"], reverse=True)[:5]
+                summary.newest = lines
             await asyncio.sleep(2)
+
+
+async def demo_officer(home: Path, name: str = "duty") -> str:
+    """The desk account ``name`` (role duty, 演示值班员) with a new random password, returned to be printed once.
+
+    Made by ``hazmon users`` in a child process, as an operator would (hazmon/ does not import the stages); an
+    account left by an earlier demo gets the new password instead (its old sessions end)."""
+    password = token_urlsafe(12)
+    base = [sys.executable, "-m", "hazmon.cli", "users"]
+    env = {**os.environ, "HAZMON_HOME": str(home)}
+    for argv in ([*base, "add", name, "--role", "duty", "--display-name", "演示值班员", "--password-stdin"],
+                 [*base, "passwd", name, "--password-stdin"]):
+        child = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                                                     stderr=asyncio.subprocess.STDOUT, env=env)
+        output, _ = await child.communicate(f"{password}\n".encode())
+        if child.returncode == 0:
+            return password
+    raise RuntimeError(f"the demo officer's account was not made: {output.decode(errors='replace').strip()}")
 
 
 def _render(summary: Summary, language: str, started: float, where: list[str], supervisor: Supervisor) -> str:
     names = COLOR_NAMES[language]
     zh = language == "zh"
     colors = "  ".join(f"{names[c]} {summary.enterprise_colors.get(c, 0)}" for c in ("red", "orange", "yellow", "blue"))
-    levels = ", ".join(f"{k} {v}" for k, v in summary.open_by_level.most_common()) or "-"
+    kinds = ", ".join(f"{k} {v}" for k, v in summary.open_by_kind.most_common()) or "-"
     lines = [
         f"{'运行' if zh else 'running'} {time.monotonic() - started:6.0f} s   "
         f"{'读数/秒' if zh else 'readings/s'} {summary.rate():8.0f}   {'读数累计' if zh else 'readings'} {summary.total_readings}",
         f"{'企业风险' if zh else 'enterprise risk'}: {colors}",
-        f"{'未闭环报警' if zh else 'open alarms'}: {levels}",
+        f"{'未闭环报警' if zh else 'open alarms'}: {kinds}",
     ]
     if summary.api_problem:
         lines.append(f"API: {summary.api_problem}")
-    for alarm in summary.newest:
-        lines.append(f"  [{alarm['state']}] {alarm['enterprise']} {alarm.get('point') or alarm.get('device')}: {alarm['message']}")
+    lines.extend(summary.newest)
     dead = supervisor.dead()
     for child in dead:
         lines.append(f"!! {child.name} exited: see {child.log_file}")
@@ -193,8 +236,11 @@ async def _run(settings: Settings, args: argparse.Namespace) -> None:
         supervisor.start("sim", ["sim", "run", "--county", str(county_dir), "--scenario", str(warped),
                                  "--speed", str(args.speed)])
         api = f"http://{settings.api_host}:{settings.api_port}"
+        password = await demo_officer(settings.home)
         where = [
             "",
+            f"duty desk:       {settings.alerting_public_url or api}/desk   account duty, password {password} "
+            "(new at every demo; ./hz users passwd duty)",
             f"county registry: {county_dir} ({len(registry.enterprises)} enterprises, {len(registry.points)} points)",
             f"API:             {api}/api/v1/alarms   (Authorization: Bearer {secrets.duty_token})",
             f"alarm page:      {api}/alarms/<id>      OpenAPI: {api}/api/v1/openapi.json",
@@ -206,7 +252,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> None:
         summary = Summary()
         enterprises = sorted(registry.enterprises)
         tasks = [asyncio.create_task(_count_readings(settings, summary)),
-                 asyncio.create_task(_poll_api(settings, secrets.duty_token, enterprises, summary))]
+                 asyncio.create_task(poll_api(secrets.duty_token, enterprises, summary, api))]
         try:
             await _console(settings, supervisor, summary, where, quiet, county_dir, stop)
         finally:
