@@ -70,7 +70,7 @@ class SimDevice:
         log.info("device connection dropped", extra={"enterprise": self.enterprise, "device": self.device})
         try:
             await asyncio.wait_for(asyncio.shield(client._disconnected), timeout=5)
-        except (asyncio.TimeoutError, aiomqtt.MqttError):
+        except (TimeoutError, aiomqtt.MqttError):
             pass   # the broker has seen the connection go either way
 
     async def publish(self, client: aiomqtt.Client, message: DeviceMessage) -> None:

@@ -101,7 +101,7 @@ async def test_listing_pages_newest_first_with_a_cursor(start_service, produce, 
         point = "TK01_LT" if i % 3 else "BLD1_TANK"
         enterprise = CHEM if i % 3 else FIRE
         await produce(names.transitions, [transition(f"p{i:03d}", "cleared", point, at=T0 + 600_000 + i)])
-        await eventually(lambda: service.book.get(f"p{i:03d}").state == "cleared", what="cleared")
+        await eventually(lambda alarm_id=f"p{i:03d}": service.book.get(alarm_id).state == "cleared", what="cleared")
         await service.act(act("close", f"p{i:03d}", T0 + 700_000 + i, enterprise=enterprise, note="ok"))
     client = await client_of(service)
 

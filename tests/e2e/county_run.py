@@ -120,7 +120,7 @@ async def _watch_api(run: IsolatedPipeline, first_seen: dict[str, int], duty: of
             for alarm in alarms:
                 first_seen.setdefault(alarm["id"], int(time.time() * 1000))
             await officer.on_duty(run, alarms, duty)
-        except (OSError, aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, OSError, aiohttp.ClientError):
             pass   # the API is only read; a refused poll is retried next second
         await asyncio.sleep(1.0)
 

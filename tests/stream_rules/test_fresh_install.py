@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from hazmon.kafka_topics import topic_configs
 from hazmon.settings import Settings
 from hazmon.topics import keeping
-from hazmon.kafka_topics import topic_configs
 from tests.kafka_admin import topic_names
-FIRE_ENT = "12433127MB1FIRE003"   # of the sample registry, which the worker runs on
-T0 = 1_764_376_800_000
 from tests.stream_rules.worker_process import RulesWorker
 
 pytestmark = pytest.mark.servers
+FIRE_ENT = "12433127MB1FIRE003"   # of the sample registry, which the worker runs on
+T0 = 1_764_376_800_000
 
 
 async def test_the_first_fire_and_offline_status_after_a_fresh_start_are_alarms(
