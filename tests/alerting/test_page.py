@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestServer
@@ -19,6 +20,7 @@ from tests.alerting.conftest import DUTY_TOKEN
 from tests.alerting.support import CHEM, T0, eventually, transition
 
 pytestmark = pytest.mark.servers
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "desk"
 CODES = (CHEM, "TF01", "TK01_LT", "RTU01", "high_high", "limit")   # §10: never shown unless asked for
 
 
@@ -84,8 +86,12 @@ async def test_officer_acknowledges_and_closes_in_the_page(start_service, produc
 
         await produce(names.transitions, [transition("p1", "cleared", "TK01_LT", level="high_high", at=T0 + 30_000)])
         await eventually(lambda: service.book.get("p1").state == "cleared", what="cleared by data")
+        await asyncio.to_thread(browser.set_window_size, 1000, 1400)
+        await asyncio.to_thread(browser.execute_script, "document.getElementById('error').textContent = ''")
+        await asyncio.to_thread(browser.save_screenshot, str(SCREENSHOTS / "alarm-close-form.png"))
         await asyncio.to_thread(browser.find_element(By.ID, "close").click)
         await asyncio.to_thread(_state_is, browser, "closed")
+        await asyncio.to_thread(browser.save_screenshot, str(SCREENSHOTS / "alarm-closed-cause.png"))
         text = await asyncio.to_thread(lambda: browser.find_element(By.ID, "alarm").text)
         assert "状态：已关闭" in text and "进料阀内漏，已更换阀门" in text and "县应急管理局值班室 王值班" in text
         assert "原因\n设备故障" in text and "device_fault" not in text                # the cause by its words
