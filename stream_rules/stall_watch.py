@@ -20,9 +20,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Collection
+from typing import cast
 
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from faust.transport.consumer import Consumer
 from faust.types import TP
 
 log = logging.getLogger("stream_rules.stall_watch")
@@ -44,7 +46,7 @@ class StallWatch:
 
     async def check(self) -> None:
         """Look once (call it every few seconds); crash the worker if a partition stalled."""
-        consumer = self.app.consumer
+        consumer = cast(Consumer, self.app.consumer)
         if self.app.rebalancing or self.app.in_recovery:
             self._seen.clear()        # a partition's clock starts when the worker may read it
             return
@@ -75,7 +77,7 @@ class StallWatch:
         return {TP(tp.topic, tp.partition): end for tp, end in ends.items()}
 
     async def _stalled(self, stalled: list[TP], ends: dict[TP, int]) -> None:
-        consumer = self.app.consumer
+        consumer = cast(Consumer, self.app.consumer)
 
         def names(tps: Collection[TP]) -> list[str]:
             return sorted(f"{tp.topic}[{tp.partition}]" for tp in tps)

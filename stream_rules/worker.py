@@ -76,13 +76,16 @@ def build_app(settings: Settings, logging_config: dict | None = None) -> faust.A
     partitions = settings.kafka_partitions
     # Raw bytes everywhere (orjson by hand). Faust picks "raw" from ``bytes`` types; with a table present a
     # topic given ``schema=`` instead is never consumed, and a table given ``schema=`` recovers keys as JSON.
-    raw_topic = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
-    readings = app.topic(settings.rules_readings_topic, partitions=partitions, **raw_topic)
-    events = app.topic(settings.rules_events_topic, partitions=partitions, **raw_topic)
-    statuses = app.topic(settings.rules_status_topic, partitions=partitions, **raw_topic)
-    output_topic = app.topic(settings.rules_output_topic, partitions=partitions, **raw_topic)
+    def raw_topic(name: str, internal: bool = False) -> faust.TopicT:
+        return app.topic(name, partitions=partitions, internal=internal, key_type=bytes, value_type=bytes,
+                         key_serializer="raw", value_serializer="raw")
+
+    readings = raw_topic(settings.rules_readings_topic)
+    events = raw_topic(settings.rules_events_topic)
+    statuses = raw_topic(settings.rules_status_topic)
+    output_topic = raw_topic(settings.rules_output_topic)
     output = output_topic.get_topic_name()
-    ticks = app.topic(f"{settings.rules_app_id}-deadman-ticks", partitions=partitions, internal=True, **raw_topic)
+    ticks = raw_topic(f"{settings.rules_app_id}-deadman-ticks", internal=True)
     table = app.Table("rules-state", default=None, partitions=partitions, use_partitioner=True,
                       key_type=bytes, value_type=bytes)
     registry = load_registry(settings.registry_dir)
