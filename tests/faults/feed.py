@@ -46,16 +46,18 @@ class Target:
 
 
 def alarm_targets(county_dir: Path, busy: set[tuple[str, str]]) -> list[Target]:
-    """One upper-limit point of each device not in ``busy`` (enterprise, device), county order."""
+    """Every point with an upper limit on a device not in ``busy`` (enterprise, device), county order."""
     registry = load_registry(county_dir)
     found = []
     for enterprise in sorted(registry.enterprises):
         for device, entries in sorted(registry.devices(enterprise).items()):
-            upper = [(e, limit) for e in entries if (enterprise, device) not in busy and e.limits.form == "two_level"
-                     for limit in e.limits.limits if limit.direction == "above"]
-            if upper:
-                entry, limit = upper[0]
-                found.append(Target(enterprise, device, entry.id, limit.threshold, entry.point.period_s, entry.limits.confirm_s))
+            if (enterprise, device) in busy:
+                continue
+            for entry in entries:
+                upper = [limit for limit in entry.limits.limits if entry.limits.form == "two_level" and limit.direction == "above"]
+                if upper:
+                    found.append(Target(enterprise, device, entry.id, upper[0].threshold, entry.point.period_s,
+                                        entry.limits.confirm_s))
     return found
 
 
