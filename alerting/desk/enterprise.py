@@ -9,13 +9,14 @@ from html import escape
 
 from aiohttp import web
 
-from hazmon.registry import PointType, Registry
+from hazmon.registry import Registry
 from hazmon.registry.loader import PointEntry
 from hazmon.registry.models import POINT_TYPE_NAMES, POINT_UNITS, SITE_KIND_NAMES
 from hazmon.secrets import Principal
 
 from alerting.alarm_view import point_name
 from alerting.api.auth import CALLER
+from alerting.desk.connectivity import online, reports_readings
 from alerting.desk.county_map import WORDS as RISK_WORDS
 from alerting.desk.pages import framed
 from alerting.desk.readings import InfluxUnavailable, LastReading
@@ -23,7 +24,6 @@ from alerting.desk.source import DeskSource, signed_in
 from alerting.model import Alarm
 from alerting.text import Texts
 
-ONLINE_PERIODS = 3             # a point is online while its last reading is at most 3 periods old (issue 17)
 REFUSALS_WINDOW_MS = 86_400_000
 WORDS = {
     "zh": {"risk": "当前风险", "town": "乡镇", "open": "未关闭报警", "quality": "数据质量", "online": "在线率",
@@ -40,15 +40,6 @@ WORDS = {
            "no_open": "No open alarm", "time": "Raised", "content": "Alarm", "kind": "Kind", "detail": "Details",
            "not_found": "No such enterprise"},
 }
-
-
-def reports_readings(entry: PointEntry) -> bool:
-    """Fire detectors send events, not readings: they count for neither a current value nor 在线率."""
-    return entry.point.type is not PointType.FIRE_DETECTOR
-
-
-def online(entry: PointEntry, last: LastReading | None, now_ms: int) -> bool:
-    return last is not None and now_ms - last.ts <= ONLINE_PERIODS * entry.point.period_s * 1000
 
 
 def _point_state(entry: PointEntry, last: LastReading | None, alarm: Alarm | None, suppressed: bool, now_ms: int,
@@ -118,7 +109,8 @@ def enterprise_routes(source: DeskSource) -> list[web.AbstractRouteDef]:
         entries = sorted((e for (owner, _), e in registry.points.items() if owner == enterprise),
                          key=lambda e: (e.site.id, e.point.id))
         try:
-            last: dict[str, LastReading] | None = await source.readings.last_readings(enterprise)
+            last: dict[str, LastReading] | None = {
+                point: reading for (_, point), reading in (await source.readings.last_readings(enterprise)).items()}
             refusals: dict[str, int] | None = await source.readings.refusals(enterprise, now_ms - REFUSALS_WINDOW_MS,
                                                                              now_ms)
         except InfluxUnavailable:

@@ -48,11 +48,17 @@ class Readings:
             raise InfluxUnavailable(str(result["error"]))
         return result.get("series", [])
 
-    async def last_readings(self, enterprise: str) -> dict[str, LastReading]:
-        """Point id → its newest reading, for one enterprise (points that never reported are absent)."""
-        series = await self._series(f'SELECT last("value") FROM "{RAW_POLICY}"."reading" '
-                                    f'WHERE "enterprise" = {_literal(enterprise)} GROUP BY "point"')
-        return {s["tags"]["point"]: LastReading(int(s["values"][0][0]), float(s["values"][0][1])) for s in series}
+    async def last_readings(self, enterprise: str | None = None, start_ms: int | None = None,
+                            end_ms: int | None = None) -> dict[tuple[str, str], LastReading]:
+        """(enterprise, point) → its newest reading in ``[start_ms, end_ms)`` (unbounded when None), of one
+        enterprise or all; points that did not report are absent."""
+        where = [f'"enterprise" = {_literal(enterprise)}'] if enterprise is not None else []
+        where += [f"time >= {start_ms}ms"] if start_ms is not None else []
+        where += [f"time < {end_ms}ms"] if end_ms is not None else []
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        series = await self._series(f'SELECT last("value") FROM "{RAW_POLICY}"."reading"{clause} GROUP BY "enterprise", "point"')
+        return {(s["tags"]["enterprise"], s["tags"]["point"]): LastReading(int(s["values"][0][0]), float(s["values"][0][1]))
+                for s in series}
 
     async def refusals(self, enterprise: str, start_ms: int, end_ms: int) -> dict[str, int]:
         """Reason → readings/messages ingest refused for ``enterprise`` in ``[start_ms, end_ms)`` (none: empty)."""

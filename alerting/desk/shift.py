@@ -1,7 +1,8 @@
 """The shift's records on the desk: 交接班 (``/desk/handover``) and 值班日报 (``/desk/report?day=YYYY-MM-DD``).
 
 The daily report is one printable page of a Beijing-time day: the 考核指标 of the county, each
-town and each enterprise (alerting/desk/assessment.py), every alarm that started that day with
+town and each enterprise (alerting/desk/assessment.py), 联网率 and 在线率 of the county and each town
+(alerting/desk/connectivity.py, from InfluxDB), every alarm that started that day with
 how it was handled, and the day's handovers. Browsers print it, or save it as a PDF file, as it
 is (print styles hide the navigation).
 """
@@ -20,8 +21,10 @@ from hazmon.secrets import Principal
 from alerting.api.auth import CALLER
 from alerting.desk.accounts import Session
 from alerting.desk.assessment import Figures, assess
+from alerting.desk.connectivity import connectivity
 from alerting.desk.handover import Handover, HandoverRefused, Handovers
 from alerting.desk.pages import framed
+from alerting.desk.readings import InfluxUnavailable
 from alerting.desk.source import DeskSource, signed_in
 from alerting.model import Alarm
 
@@ -35,7 +38,9 @@ WORDS = {
            "alarms": "报警数", "sign_rate": "签收及时率（5分钟内）", "disposal_rate": "处置率", "false_rate": "误报率",
            "to_sign": "平均签收用时（分钟）", "to_close": "平均处置用时（分钟）", "time": "报警时间", "content": "报警内容",
            "severity": "级别", "state": "状态", "handling": "签收 / 处置", "print": "打印或另存为 PDF", "day": "日期",
-           "no_alarms": "当日无报警"},
+           "no_alarms": "当日无报警", "connectivity": "联网与在线", "network_rate": "联网率（当日有读数的点位）", "online_rate": "在线率",
+           "enterprises_sending": "联网企业", "connectivity_note": "在线：最近读数不超过 3 个上报周期；在线率按此时刻计",
+           "unavailable": "联网率、在线率暂不可用（InfluxDB 无响应）"},
     "en": {"handover": "Shift handover", "give": "Hand over", "take": "Take over", "note": "Note", "given": "Handed over",
            "taken": "Taken over", "pending": "Handover waiting", "none_pending": "No handover waiting",
            "open_items": "Alarms open at the handover", "report": "Daily duty report", "figures": "Assessment figures",
@@ -43,7 +48,10 @@ WORDS = {
            "sign_rate": "Signed within 5 min", "disposal_rate": "Closed with a note", "false_rate": "False alarms",
            "to_sign": "Mean minutes to sign", "to_close": "Mean minutes to close", "time": "Raised", "content": "Alarm",
            "severity": "Level", "state": "State", "handling": "Signed / closed", "print": "Print or save as PDF",
-           "day": "Day", "no_alarms": "No alarms that day"},
+           "day": "Day", "no_alarms": "No alarms that day", "connectivity": "Sending and online", "network_rate": "Points sending that day",
+           "online_rate": "Points online", "enterprises_sending": "Enterprises sending",
+           "connectivity_note": "Online: last reading at most 3 periods old; counted at",
+           "unavailable": "Sending and online figures unavailable (InfluxDB did not answer)"},
 }
 _POST_SCRIPT = """document.querySelectorAll("form[data-post]").forEach((form) => form.addEventListener("submit", async (e) => {
   e.preventDefault();
@@ -126,7 +134,9 @@ def shift_routes(source: DeskSource) -> list[web.AbstractRouteDef]:
             [(name_of(e), f) for e, f in sorted(figures.enterprises.items(), key=lambda kv: name_of(kv[0]))]
         parts = [f'<p class="noprint"><a href="?day={day - timedelta(days=1)}">‹</a> {w["day"]} {day} '
                  f'<a href="?day={day + timedelta(days=1)}">›</a> <button onclick="print()">{w["print"]}</button></p>',
-                 f'<h2>{w["figures"]}</h2>', _figures_table(rows, w), f'<h2>{w["content"]}</h2>']
+                 f'<h2>{w["figures"]}</h2>', _figures_table(rows, w),
+                 await _connectivity_section(source, caller, start, min(end, source.now_ms()), w),
+                 f'<h2>{w["content"]}</h2>']
         parts.append(_alarms_table(sorted(alarms, key=lambda a: a.started_at), source, w) if alarms else f'<p>{w["no_alarms"]}</p>')
         parts.append(f'<h2>{w["handover"]}</h2>' + "".join(f"<div class=\"handover\">{_handover_text(h, w, source)}</div>"
                                                          for h in handovers))
@@ -186,6 +196,23 @@ def _figures_table(rows: list[tuple[str, Figures]], w: dict[str, str]) -> str:
                  "–" if f["mean_minutes_to_close"] is None else str(f["mean_minutes_to_close"])]
         body.append(f"<tr><th>{escape(name)}</th>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return f'<table class="figures"><thead><tr><th></th>{head_cells}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+async def _connectivity_section(source: DeskSource, caller: Principal, start_ms: int, at_ms: int,
+                                w: dict[str, str]) -> str:
+    """联网率 (points that sent that day, enterprises sending) and 在线率 (at the day's end, or now for today)."""
+    try:
+        last = await source.readings.last_readings(start_ms=start_ms, end_ms=at_ms + 1)
+    except InfluxUnavailable:
+        return f'<p id="connectivity" class="error">{w["unavailable"]}</p>'
+    figures = connectivity(source.registry(), lambda e: source.may_see(caller, e), last, at_ms)
+    rows = [(w["county"], figures.county)] + [(f'{w["town"]}：{t}', c) for t, c in sorted(figures.towns.items())]
+    head_cells = "".join(f"<th>{w[k]}</th>" for k in ("network_rate", "online_rate", "enterprises_sending"))
+    body = "".join(f"<tr><th>{escape(name)}</th><td>{_percent(c.network_rate)}（{c.points_sending}/{c.points}）</td>"
+                   f"<td>{_percent(c.online_rate)}（{c.points_online}/{c.points}）</td>"
+                   f"<td>{c.enterprises_sending}/{c.enterprises}</td></tr>" for name, c in rows)
+    return (f'<h3>{w["connectivity"]}</h3><table id="connectivity" class="figures"><thead><tr><th></th>{head_cells}</tr></thead><tbody>{body}'
+            f'</tbody></table><p>{w["connectivity_note"]} {source.moment(at_ms)}</p>')
 
 
 def _alarms_table(alarms: list[Alarm], source: DeskSource, w: dict[str, str]) -> str:

@@ -15,6 +15,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
 
+from hazmon.registry import PointType
+
 from alerting import lineproto
 from alerting.api.routes import build_app
 from alerting.clock import ManualClock
@@ -131,6 +133,15 @@ async def test_enterprise_view_from_the_map(start_service, produce, names, token
         assert "永顺县灵溪化工有限公司" in page and "当前风险：黄" in page and "1号储罐液位高报警" in page
         assert not [code for code in CODES if code in page], page
         await asyncio.to_thread(_shot, browser, "desk-enterprise.png")
+
+        # 值班日报 of that day: 联网率 and 在线率 of the town's points (2 sent that day, 1 online now)
+        await asyncio.to_thread(browser.get, f"{base}/desk/report?day=2025-11-29")
+        table = await asyncio.to_thread(_text, browser, "#connectivity")
+        n = sum(1 for e in service.registry.points.values() if e.point.type is not PointType.FIRE_DETECTOR
+                and service.registry.enterprises[e.enterprise].enterprise.town == "灵溪镇")   # the town's, readings only
+        assert f"全县 {100 * 2 / n:.1f}%（2/{n}） {100 / n:.1f}%（1/{n}） 1/2" in table, table
+        assert f"乡镇：灵溪镇 {100 * 2 / n:.1f}%（2/{n}）" in table and "青天坪镇" not in table
+        await asyncio.to_thread(_shot, browser, "desk-report-connectivity.png")
 
         # 属地: the town's account may not open another town's enterprise, nor a made-up one
         for other in (MINE, "NOSUCH"):
