@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "alerting.cli",
     "alerting.desk.cli",
     "device_sim.cli",
+    "uplink.cli",
 )
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 USER_MISTAKE = 2   # the exit code argparse gives a bad command line, used for every user mistake

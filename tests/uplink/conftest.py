@@ -1,0 +1,169 @@
+"""Fixtures of the uplink tests: an upper platform's broker of the test's own (``hazmon.stack.upper_broker``,
+on a free port, stopped and started again at will), the upper platform's subscriber collecting what
+counties send, and a running uplink on the test's Kafka topics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiomqtt
+import orjson
+import pytest
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from hazmon.registry import load_registry
+from hazmon.settings import Settings
+from hazmon.stack.service import port_open
+from hazmon.stack.upper_broker import write_upper_broker
+from tests.alerting.conftest import alerting_settings, names, produce, receiver, start_service  # noqa: F401 - served here too
+from uplink.service import Uplink
+
+COUNTY, OTHER = "433127", "433126"   # 永顺县 and a neighbour
+UPPER_USER, UPPER_PASSWORD = "prefecture-platform", "upper-secret"
+PASSWORDS = {COUNTY: "county-secret", OTHER: "other-secret"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class UpperBroker:
+    """The upper platform's Mosquitto, configured by ``write_upper_broker``; its sessions survive a stop."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.port = free_port()
+        self.conf = write_upper_broker(home, self.port, UPPER_USER, UPPER_PASSWORD, PASSWORDS)
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        log = (self.home / "mosquitto.log").open("ab")
+        self.process = subprocess.Popen(["/usr/sbin/mosquitto", "-c", str(self.conf)], stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while not port_open(self.port):
+            assert self.process.poll() is None and time.monotonic() < deadline, (self.home / "mosquitto.log").read_text()
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """SIGTERM: the broker saves its sessions (persistence) and ends."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+        self.process = None
+
+    def reload(self) -> None:
+        """SIGHUP: the broker reads its password file and ACL again."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGHUP)
+
+    def client(self, username: str, password: str, identifier: str = "", **options: object) -> aiomqtt.Client:
+        return aiomqtt.Client("127.0.0.1", self.port, username=username, password=password, identifier=identifier,
+                              protocol=aiomqtt.ProtocolVersion.V5, **options)
+
+    def county_client(self, county: str, identifier: str = "") -> aiomqtt.Client:
+        return self.client(county, PASSWORDS[county], identifier)
+
+
+@pytest.fixture
+def upper() -> Iterator[UpperBroker]:
+    home = Path(tempfile.mkdtemp(prefix="hazmon-upper-"))
+    os.chmod(home, 0o755)   # the broker drops to user mosquitto, which must reach its files
+    broker = UpperBroker(home)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+class Collector:
+    """The upper platform reading ``hazmon/v1/up/+/{kind}`` in a persistent session, reconnecting while
+    its broker is away; ``messages`` in arrival order."""
+
+    def __init__(self, broker: UpperBroker, kind: str) -> None:
+        self.broker = broker
+        self.kind = kind
+        self.messages: list[dict] = []
+        self.task: asyncio.Task | None = None
+        self.subscribed = asyncio.Event()
+
+    async def run(self) -> None:
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = 3600
+        while True:
+            try:
+                async with self.broker.client(UPPER_USER, UPPER_PASSWORD, "upper-collector-" + self.kind,
+                                              clean_start=False, properties=properties) as client:
+                    await client.subscribe(f"hazmon/v1/up/+/{self.kind}", qos=1)
+                    self.subscribed.set()
+                    async for message in client.messages:
+                        self.messages.append(orjson.loads(message.payload))  # type: ignore[arg-type]
+            except aiomqtt.MqttError:
+                await asyncio.sleep(0.2)
+
+    def alarm_versions(self) -> dict[str, list[int]]:
+        """Per alarm id, the versions in the order they arrived."""
+        versions: dict[str, list[int]] = {}
+        for message in self.messages:
+            versions.setdefault(message["id"], []).append(message["version"])
+        return versions
+
+
+@asynccontextmanager
+async def collecting(broker: UpperBroker, kind: str = "alarm") -> AsyncIterator[Collector]:
+    collector = Collector(broker, kind)
+    collector.task = asyncio.create_task(collector.run())
+    try:
+        await asyncio.wait_for(collector.subscribed.wait(), 10)
+        yield collector
+    finally:
+        collector.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await collector.task
+
+
+def uplink_settings(base: Settings, broker: UpperBroker, suffix: str, group: str) -> Settings:
+    return base.model_copy(update={
+        "uplink_county_id": COUNTY, "uplink_host": "127.0.0.1", "uplink_port": broker.port,
+        "uplink_password": PASSWORDS[COUNTY], "uplink_client_id": f"uplink-{group}", "uplink_group": group,
+        "uplink_topic_suffix": suffix, "uplink_retry_s": 0.2, "uplink_publish_timeout_s": 3.0,
+        "uplink_max_inflight": 100, "uplink_heartbeat_s": 1.0})
+
+
+@asynccontextmanager
+async def running_uplink(settings: Settings) -> AsyncIterator[Uplink]:
+    uplink = Uplink(settings, load_registry(settings.registry_dir))
+    task = asyncio.create_task(uplink.run())
+    try:
+        yield uplink
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+
+def versions_in_order(arrived: list[int]) -> bool:
+    """Each version first arrives right after the one before it; anything else is a repeat of one already received."""
+    highest = 0
+    for version in arrived:
+        if version == highest + 1:
+            highest = version
+        elif version > highest:
+            return False   # a gap: a version skipped (lost, or arriving after a newer one)
+    return True

@@ -1,0 +1,58 @@
+"""The upper broker's accounts (hazmon.stack.upper_broker) on a real Mosquitto: a county publishes only under
+its own ``up`` topics and reads only its own ``down`` topics (data standard §11)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiomqtt
+import orjson
+import pytest
+
+from hazmon.exchange import down_action_topic, up_topic
+from tests.uplink.conftest import COUNTY, OTHER, UPPER_PASSWORD, UPPER_USER, UpperBroker, collecting
+from uplink.link import UpperLink, UpperLinkError
+
+
+async def test_a_county_cannot_publish_on_another_countys_topic(upper: UpperBroker) -> None:
+    async with collecting(upper) as collector, upper.county_client(OTHER) as other:
+        link = UpperLink(other, publish_timeout_s=5)
+        with pytest.raises(UpperLinkError, match="refused"):   # a PUBACK "not authorized": not delivered
+            await link.publish(up_topic(COUNTY, "alarm"), orjson.dumps({"id": "forged", "version": 1}))
+        await link.publish(up_topic(OTHER, "alarm"), orjson.dumps({"id": "own", "version": 1}))
+        for _ in range(50):
+            if collector.messages:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)
+    assert [m["id"] for m in collector.messages] == ["own"]
+
+
+async def test_a_county_reads_only_its_own_down_topic(upper: UpperBroker) -> None:
+    received: list[str] = []
+
+    async def listen(client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            received.append(str(message.topic))
+
+    async with upper.county_client(OTHER) as other, upper.client(UPPER_USER, UPPER_PASSWORD) as platform:
+        await other.subscribe(down_action_topic(COUNTY), qos=1)   # another county's: delivers nothing
+        await other.subscribe(down_action_topic(OTHER), qos=1)
+        await other.subscribe("hazmon/v1/up/#", qos=1)            # what counties send: delivers nothing either
+        task = asyncio.create_task(listen(other))
+        await platform.publish(down_action_topic(COUNTY), b'{"v":1}', qos=1)
+        await platform.publish(up_topic(COUNTY, "alarm"), b'{"v":1}', qos=1)
+        await platform.publish(down_action_topic(OTHER), b'{"v":1}', qos=1)
+        for _ in range(50):
+            if received:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)
+        task.cancel()
+    assert received == [down_action_topic(OTHER)]
+
+
+async def test_a_wrong_password_is_refused(upper: UpperBroker) -> None:
+    with pytest.raises(aiomqtt.MqttError):
+        async with upper.client(COUNTY, "guess"):
+            pass

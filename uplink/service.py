@@ -1,0 +1,114 @@
+"""The uplink process: one connection to the upper broker at a time, and on it the forwarding of alarm
+changes, the down actions, the registry summary and the heartbeat; when the link fails, all of it
+starts again on the next connection after ``uplink_retry_s`` (docs/uplink.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import aiomqtt
+from aiokafka import AIOKafkaProducer
+
+from hazmon import topics, wire
+from hazmon.errors import UserError
+from hazmon.exchange import down_action_topic, up_topic
+from hazmon.kafka_topics import ensure_topics
+from hazmon.registry import Registry
+from hazmon.registry.watch import RegistryWatch
+from hazmon.settings import Settings
+
+from uplink.forwarder import Forwarder
+from uplink.link import UpperLink, upper_link
+from uplink.messages import DownRefused, down_action, heartbeat_message, registry_message
+
+log = logging.getLogger(__name__)
+REGISTRY_POLL_S = 5.0
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Uplink:
+    def __init__(self, settings: Settings, registry: Registry) -> None:
+        if settings.uplink_county_id is None:
+            raise UserError("the uplink needs HAZMON_UPLINK_COUNTY_ID (the county's id on the upper platform)")
+        self.settings = settings
+        self.county_id = settings.uplink_county_id
+        self.changes_topic = topics.ALARM_CHANGES + settings.uplink_topic_suffix
+        self.actions_topic = topics.ALARM_ACTIONS + settings.uplink_topic_suffix
+        self.forwarder = Forwarder(settings, self.county_id, self.changes_topic)
+        self.registry_watch = RegistryWatch(settings.registry_dir, registry)
+        self._producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True,
+                                          acks="all", linger_ms=0)
+        self._link: UpperLink | None = None
+        self.connections = 0   # connections made so far
+        self.actions_applied = 0
+
+    async def run(self) -> None:
+        """Until cancelled: connect, serve, and after a failure connect again."""
+        await ensure_topics(self.settings, [self.changes_topic, self.actions_topic])
+        await self.forwarder.start()
+        await self._producer.start()
+        self.registry_watch.listeners.append(self._registry_changed)
+        watch = asyncio.create_task(self.registry_watch.watch(REGISTRY_POLL_S), name="registry-watch")
+        try:
+            while True:
+                try:
+                    async with upper_link(self.settings, self.county_id) as link:
+                        self.connections += 1
+                        log.info("upper link up", extra={"county": self.county_id, "host": self.settings.uplink_host,
+                                                         "port": self.settings.uplink_port})
+                        await self._serve(link)
+                except* aiomqtt.MqttError as failures:
+                    log.warning("upper link down", extra={"county": self.county_id,
+                                                          "error": "; ".join(map(str, failures.exceptions))})
+                finally:
+                    self._link = None
+                await asyncio.sleep(self.settings.uplink_retry_s)
+        finally:
+            watch.cancel()
+            await asyncio.gather(watch, return_exceptions=True)
+            await self._producer.stop()
+            await self.forwarder.stop()
+
+    async def _serve(self, link: UpperLink) -> None:
+        self._link = link
+        await link.client.subscribe(down_action_topic(self.county_id), qos=1)
+        await link.publish(up_topic(self.county_id, "registry"),
+                           registry_message(self.county_id, self.registry_watch.current, now_ms()))
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self.forwarder.run(link), name="forward")
+            group.create_task(self._receive_down(link), name="down")
+            group.create_task(self._heartbeat(link), name="heartbeat")
+
+    async def _registry_changed(self, registry: Registry) -> None:
+        if self._link is not None:   # else it goes up with the next connection
+            await self._link.publish(up_topic(self.county_id, "registry"), registry_message(self.county_id, registry, now_ms()))
+
+    async def _heartbeat(self, link: UpperLink) -> None:
+        while True:
+            registry = self.registry_watch.current
+            await link.publish(up_topic(self.county_id, "heartbeat"),
+                               heartbeat_message(self.county_id, now_ms(), len(registry.enterprises), len(registry.points),
+                                                 await self.forwarder.backlog()))
+            await asyncio.sleep(self.settings.uplink_heartbeat_s)
+
+    async def _receive_down(self, link: UpperLink) -> None:
+        """Each upper action onto the alarm-actions topic, acknowledged to the upper broker once Kafka has it."""
+        async for message in link.client.messages:
+            payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
+            try:
+                action = down_action(payload, now_ms(), self.forwarder.alarms)
+            except DownRefused as refused:
+                log.warning("upper action not applied", extra={"county": self.county_id, "topic": str(message.topic),
+                                                               "reason": str(refused)})
+            else:
+                await self._producer.send_and_wait(self.actions_topic, wire.encode(action),
+                                                   key=action["enterprise"].encode())
+                self.actions_applied += 1
+                log.info("upper action published", extra={"alarm": action["alarm"], "by": action["by"],
+                                                          "action_id": action["action_id"]})
+            link.ack(message)
