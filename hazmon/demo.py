@@ -239,7 +239,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> None:
         password = await demo_officer(settings.home)
         where = [
             "",
-            f"duty desk:       {settings.alerting_public_url or api}/desk   account duty, password {password} "
+            f"duty desk:       {(settings.alerting_public_url or api).rstrip('/')}/desk   account duty, password {password} "
             "(new at every demo; ./hz users passwd duty)",
             f"county registry: {county_dir} ({len(registry.enterprises)} enterprises, {len(registry.points)} points)",
             f"API:             {api}/api/v1/alarms   (Authorization: Bearer {secrets.duty_token})",
