@@ -13,7 +13,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -99,6 +99,7 @@ class Collector:
         self.broker = broker
         self.kind = kind
         self.messages: list[dict] = []
+        self.on_message: Callable[[dict], object] | None = None   # called with each message as it arrives
         self.task: asyncio.Task | None = None
         self.subscribed = asyncio.Event()
 
@@ -112,7 +113,10 @@ class Collector:
                     await client.subscribe(f"hazmon/v1/up/+/{self.kind}", qos=1)
                     self.subscribed.set()
                     async for message in client.messages:
-                        self.messages.append(orjson.loads(message.payload))  # type: ignore[arg-type]
+                        body = orjson.loads(message.payload)  # type: ignore[arg-type]
+                        self.messages.append(body)
+                        if self.on_message is not None:
+                            self.on_message(body)
             except aiomqtt.MqttError:
                 await asyncio.sleep(0.2)
 

@@ -1,0 +1,137 @@
+"""The uplink bench of issue #19: alarm changes from the county's rules topic through alerting, Kafka and
+the uplink to the upper platform's broker, live and after an outage of the upper broker.
+
+A private upper broker (``hazmon.stack.upper_broker``, as tests/uplink run it), the shared Kafka on the
+bench's own topics and InfluxDB database (dropped afterwards), an alerting service and the uplink in
+this process. Phase 1 (``--live-s``): alarms confirmed at ``--rate`` per second; each one's latency is
+from its transition's production to the upper platform's subscriber receiving its first version.
+Phase 2: the upper broker stopped for ``--outage-s`` while alarms keep coming at the same rate, then
+started: ``catchup_per_s`` is the backlog over the time from the restart until all of it was received.
+``lost``: alarms produced and never received upward. The last stdout line is one JSON object:
+``forwarded_per_s``, ``catchup_per_s``, ``p99_county_to_prefecture_s`` (to the upper broker's subscriber:
+the prefecture's own record is not built), ``lost``. Goal: 0 lost, p99 < 2 s, catch-up ≥ 10× the live rate.
+
+Usage: .venv/bin/python bench/uplink.py [--rate 50] [--live-s 30] [--outage-s 600]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import numpy as np
+import orjson
+from aiokafka import AIOKafkaProducer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from alerting.kafka_log import AlertingTopics  # noqa: E402
+from alerting.service import AlertingService  # noqa: E402
+from hazmon import topics, wire  # noqa: E402
+from hazmon.registry import load_registry  # noqa: E402
+from hazmon.settings import get_settings  # noqa: E402
+from tests.alerting.support import transition  # noqa: E402
+from tests.kafka_admin import delete_topics, unique_name  # noqa: E402
+from tests.uplink.conftest import UpperBroker, collecting, running_uplink, uplink_settings  # noqa: E402
+
+POINTS = ("TK01_LT", "TK01_TT", "TK01_PT", "WK01_WL", "BLD1_TANK")
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+async def produce_alarms(producer: AIOKafkaProducer, topic: str, prefix: str, rate: float, seconds: float,
+                         sent: dict[str, float]) -> None:
+    """Confirmed alarms at ``rate`` per second for ``seconds``; ``sent`` gets each one's production time."""
+    start = time.monotonic()
+    n = 0
+    while (elapsed := time.monotonic() - start) < seconds:
+        due = int(elapsed * rate) + 1
+        while n < due:
+            alarm_id = f"{prefix}{n:06d}"
+            record = transition(alarm_id, "confirmed", POINTS[n % len(POINTS)], at=now_ms())
+            await producer.send(topic, wire.encode(record), key=record["enterprise"].encode())
+            sent[alarm_id] = time.monotonic()
+            n += 1
+        await asyncio.sleep(0.01)
+    await producer.flush()
+
+
+async def bench(rate: float, live_s: float, outage_s: float) -> dict:
+    base = get_settings()
+    unique = unique_name()
+    names = AlertingTopics.with_suffix(f".bench-uplink-{unique}")
+    home = Path(tempfile.mkdtemp(prefix="hazmon-bench-uplink-"))
+    home.chmod(0o755)
+    settings = base.model_copy(update={"home": home, "influx_db": f"bench_uplink_{unique}",
+                                       "alerting_group": f"bench-uplink-{unique}", "alerting_influx_flush_s": 0.2})
+    upper = UpperBroker(home / "upper")
+    upper.start()
+    service = AlertingService(settings, load_registry(settings.registry_dir), names=names, write_topics=False)
+    county = uplink_settings(settings, upper, names.transitions[len(topics.ALARM_TRANSITIONS):], f"bench-uplink-{unique}")
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True, acks="all")
+    sent: dict[str, float] = {}
+    try:
+        await service.start()
+        await service.caught_up()
+        await producer.start()
+        async with collecting(upper) as collector, running_uplink(county):
+            first_seen: dict[str, float] = {}
+            collector.on_message = lambda m: first_seen.setdefault(m["id"], time.monotonic())
+            await asyncio.sleep(2.0)   # the uplink connected
+            live_start = time.monotonic()
+            await produce_alarms(producer, names.transitions, "live", rate, live_s, sent)
+            await wait_for(lambda: all(a in first_seen for a in sent), 60)
+            live_end = max(first_seen.values())
+            live = [first_seen[a] - sent[a] for a in sent if a in first_seen]
+            forwarded_per_s = len(live) / (live_end - live_start)
+            upper.stop()
+            await produce_alarms(producer, names.transitions, "outage", rate, outage_s, sent)
+            backlog = [a for a in sent if a.startswith("outage")]
+            restarted = time.monotonic()
+            upper.start()
+            await wait_for(lambda: all(a in first_seen for a in sent), max(120.0, outage_s))
+            drained = max(first_seen[a] for a in backlog)
+            catchup_per_s = len(backlog) / (drained - restarted)
+            await asyncio.sleep(1.0)
+        lost = sum(1 for a in sent if a not in first_seen)
+        return {"rate": rate, "live_s": live_s, "outage_s": outage_s, "alarms": len(sent),
+                "forwarded_per_s": round(forwarded_per_s, 1), "catchup_per_s": round(catchup_per_s, 1),
+                "p50_county_to_prefecture_s": round(float(np.percentile(live, 50)), 3),
+                "p99_county_to_prefecture_s": round(float(np.percentile(live, 99)), 3), "lost": lost}
+    finally:
+        await producer.stop()
+        await service.stop()
+        upper.stop()
+        await delete_topics(settings.kafka_bootstrap, lambda name: name.endswith(f".bench-uplink-{unique}"))
+        async with aiohttp.ClientSession() as session:
+            await session.post(f"{settings.influx_url}/query", data={"q": f'DROP DATABASE "{settings.influx_db}"'},
+                               headers=settings.influx_headers)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+async def wait_for(check, timeout_s: float) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while not check() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=50.0, help="alarms confirmed per second")
+    parser.add_argument("--live-s", type=float, default=30.0)
+    parser.add_argument("--outage-s", type=float, default=600.0, help="how long the upper broker is stopped")
+    args = parser.parse_args()
+    result = asyncio.run(bench(args.rate, args.live_s, args.outage_s))
+    print(orjson.dumps(result).decode())
+
+
+if __name__ == "__main__":
+    main()
