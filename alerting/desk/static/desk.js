@@ -82,9 +82,15 @@
         actions.append(ack, " ");
       }
       actions.append(el("a", {href: `/alarms/${encodeURIComponent(a.id)}`}, words.detail));
-      const place = [row(a, "enterprise"), row(a, "site"), row(a, "point") || row(a, "device")].filter(Boolean).join(" / ");
+      const where = [row(a, "site"), row(a, "point") || row(a, "device")].filter(Boolean).join(" / ");
+      const place = el("td", {});          // the enterprise's name opens its view
+      if (row(a, "enterprise")) {
+        place.append(el("a", {href: `/desk/enterprises/${encodeURIComponent(a.enterprise)}`}, row(a, "enterprise")));
+        if (where) place.append(" / ");
+      }
+      place.append(where);
       const tr = el("tr", {"data-id": a.id, class: a.sound && unsigned(a) ? "sound" : ""},
-        el("td", {}, box), el("td", {}, row(a, "started_at")), el("td", {}, place), el("td", {}, row(a, "message")),
+        el("td", {}, box), el("td", {}, row(a, "started_at")), place, el("td", {}, row(a, "message")),
         el("td", {}, el("span", {class: `lvl ${a.desk.tone}`}, row(a, "severity"))), el("td", {class: "state"}, a.desk.state),
         actions);
       return tr;
