@@ -47,6 +47,35 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def private_home() -> Path:
+    home = Path(tempfile.mkdtemp(prefix="hazmon-bench-uplink-"))
+    home.chmod(0o755)   # the upper broker drops to user mosquitto, which must reach its files
+    return home
+
+
+class Arrivals:
+    """When each alarm first reached the upper platform; ``wait`` until every alarm of ``sent`` did."""
+
+    def __init__(self, sent: dict[str, float]) -> None:
+        self.sent = sent
+        self.first_seen: dict[str, float] = {}
+        self._complete = asyncio.Event()
+
+    def seen(self, message: dict) -> None:
+        self.first_seen.setdefault(message["id"], time.monotonic())
+        if len(self.first_seen) >= len(self.sent) and self.sent.keys() <= self.first_seen.keys():
+            self._complete.set()
+
+    async def wait(self, timeout_s: float) -> None:
+        """Until every alarm sent so far arrived, or ``timeout_s`` (then some are lost)."""
+        self._complete.clear()
+        if not self.sent.keys() <= self.first_seen.keys():
+            try:
+                await asyncio.wait_for(self._complete.wait(), timeout_s)
+            except TimeoutError:
+                pass
+
+
 async def produce_alarms(producer: AIOKafkaProducer, topic: str, prefix: str, rate: float, seconds: float,
                          sent: dict[str, float]) -> None:
     """Confirmed alarms at ``rate`` per second for ``seconds``; ``sent`` gets each one's production time."""
@@ -68,8 +97,7 @@ async def bench(rate: float, live_s: float, outage_s: float) -> dict:
     base = get_settings()
     unique = unique_name()
     names = AlertingTopics.with_suffix(f".bench-uplink-{unique}")
-    home = Path(tempfile.mkdtemp(prefix="hazmon-bench-uplink-"))
-    home.chmod(0o755)
+    home = private_home()
     settings = base.model_copy(update={"home": home, "influx_db": f"bench_uplink_{unique}",
                                        "alerting_group": f"bench-uplink-{unique}", "alerting_influx_flush_s": 0.2})
     upper = UpperBroker(home / "upper")
@@ -83,12 +111,13 @@ async def bench(rate: float, live_s: float, outage_s: float) -> dict:
         await service.caught_up()
         await producer.start()
         async with collecting(upper) as collector, running_uplink(county):
-            first_seen: dict[str, float] = {}
-            collector.on_message = lambda m: first_seen.setdefault(m["id"], time.monotonic())
+            arrivals = Arrivals(sent)
+            first_seen = arrivals.first_seen
+            collector.on_message = arrivals.seen
             await asyncio.sleep(2.0)   # the uplink connected
             live_start = time.monotonic()
             await produce_alarms(producer, names.transitions, "live", rate, live_s, sent)
-            await wait_for(lambda: all(a in first_seen for a in sent), 60)
+            await arrivals.wait(60)
             live_end = max(first_seen.values())
             live = [first_seen[a] - sent[a] for a in sent if a in first_seen]
             forwarded_per_s = len(live) / (live_end - live_start)
@@ -97,7 +126,7 @@ async def bench(rate: float, live_s: float, outage_s: float) -> dict:
             backlog = [a for a in sent if a.startswith("outage")]
             restarted = time.monotonic()
             upper.start()
-            await wait_for(lambda: all(a in first_seen for a in sent), max(120.0, outage_s))
+            await arrivals.wait(max(120.0, outage_s))
             drained = max(first_seen[a] for a in backlog)
             catchup_per_s = len(backlog) / (drained - restarted)
             await asyncio.sleep(1.0)
@@ -115,12 +144,6 @@ async def bench(rate: float, live_s: float, outage_s: float) -> dict:
             await session.post(f"{settings.influx_url}/query", data={"q": f'DROP DATABASE "{settings.influx_db}"'},
                                headers=settings.influx_headers)
         shutil.rmtree(home, ignore_errors=True)
-
-
-async def wait_for(check, timeout_s: float) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while not check() and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
 
 
 def main() -> None:
