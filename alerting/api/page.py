@@ -29,7 +29,7 @@ def alarm_page(alarm_id: str, language: Literal["zh", "en"]) -> str:
 <html lang="{lang}"><head><meta charset="utf-8"><title>{t['title']} {escape(alarm_id)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>body{{font-family:sans-serif;max-width:46rem;margin:1rem auto;padding:0 1rem}}
-dt{{font-weight:bold}} textarea,input{{width:100%;box-sizing:border-box}} section{{margin:1rem 0}}
+dt{{font-weight:bold}} textarea,input,select{{width:100%;box-sizing:border-box}} section{{margin:1rem 0}}
 #error{{color:#b00}} .state{{font-size:1.3rem}}</style></head>
 <body data-alarm-id="{escape(alarm_id)}" data-language="{language}">
 <h1>{t['title']}</h1>

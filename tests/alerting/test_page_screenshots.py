@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestServer
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -40,7 +41,9 @@ def _shoot(browser: WebDriver, url: str, size: tuple[int, int], state: str, png:
     browser.find_element(By.ID, "token").clear()      # a previous page may have kept it in localStorage
     browser.find_element(By.ID, "token").send_keys(DUTY_TOKEN)
     browser.find_element(By.ID, "save-token").click()
-    WebDriverWait(browser, 15).until(lambda b: b.find_element(By.ID, "state").get_attribute("data-state") == state)
+    # the page renders the alarm once loaded and again after the token is saved: #state may be replaced under the wait
+    WebDriverWait(browser, 15, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda b: b.find_element(By.ID, "state").get_attribute("data-state") == state)
     height = browser.execute_script("return document.documentElement.scrollHeight")
     browser.set_window_size(size[0], max(size[1], height + 140))     # the whole page, window chrome included
     png.parent.mkdir(parents=True, exist_ok=True)
