@@ -69,7 +69,8 @@ async def test_awaiting_feedback_filter_and_suppression_from_the_desk(start_serv
         assert "已恢复（待反馈）" in rows["w1"] and "1号储罐温度高高报警" in rows["w1"]
         assert "1号储罐区 / 温度" in rows["w1"] and "TK01_TT" not in rows["w1"]      # an unnamed point: no id (§10)
         await asyncio.to_thread(_shot, browser, "desk-awaiting-feedback.png")
-        link = await asyncio.to_thread(lambda: browser.find_element(By.CSS_SELECTOR, "tr[data-id=w1] td a").get_attribute("href"))
+        link = await asyncio.to_thread(browser.execute_script,       # one look: the list re-renders at every change
+                                       "return document.querySelector('tr[data-id=w1] td a').href")
         assert link.endswith(f"/desk/enterprises/{CHEM}")             # the enterprise's name opens its view
 
         # 屏蔽: each refusal of the API as it words it, then one that holds, listed with who set it and until when
