@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from hazmon.wire import AlarmTransition
+from hazmon.wire import AlarmAction, AlarmTransition
 
-from alerting.model import (ESCALATION_PREFIX, IMMEDIATE_RULES, ActionRefused, Alarm, AlarmAction, AlarmEvent,
-                            newest_first)
+from alerting.model import ESCALATION_PREFIX, IMMEDIATE_RULES, ActionRefused, Alarm, AlarmEvent, newest_first
 from alerting.text import Texts
 
 SUPPRESSION_MAX_MS = 72 * 3600 * 1000   # §8: a maintenance suppression lasts at most 72 h

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import uuid
 
+from hazmon.wire import AlarmAction
+
 from alerting.book import AlarmBook
-from alerting.model import AlarmAction
 
 ESCALATOR = "system:escalation"
 

@@ -20,10 +20,11 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from hazmon import topics, wire
+from hazmon.wire import AlarmAction
 
 from alerting.book import AlarmBook
 from alerting.ledger import Ledger, Offsets, event_row
-from alerting.model import ActionRefused, Alarm, AlarmAction, AlarmEvent
+from alerting.model import ActionRefused, Alarm, AlarmEvent
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
-from typing import Literal, NotRequired, TypedDict, get_args
+from typing import Literal, get_args
 
 import orjson
 
 State = Literal["active", "acknowledged", "cleared", "closed"]
 STATES: tuple[str, ...] = ("active", "acknowledged", "cleared", "closed")
-ActionKind = Literal["ack", "close", "escalate", "suppress"]
 # 处置反馈's cause (issue 17): 真实险情, 设备故障, 误报, 测试, 其他 (words in alerting.text). Closes recorded before the
 # codes may carry a free-text cause: kept and shown as written, counted as none of these.
 CloseCause = Literal["real_hazard", "device_fault", "false_alarm", "test", "other"]
@@ -31,26 +30,6 @@ IMMEDIATE_RULES = frozenset({"fire", "fault", "offline", "trend", "rollup", "pla
 WARNING_RULES = frozenset({"trend", "fault", "offline"})
 TIER_NAMES = ("enterprise", "county", "prefecture")
 ESCALATION_PREFIX = "escalated_tier"   # event kind of an escalation step: escalated_tier1, escalated_tier2
-
-
-class AlarmAction(TypedDict):
-    """One record on ``topics.ALARM_ACTIONS`` (keyed by enterprise)."""
-
-    v: int
-    action_id: str
-    action: ActionKind
-    enterprise: str
-    ts: int
-    by: str
-    alarm: NotRequired[str]          # ack, close, escalate
-    comment: NotRequired[str]        # ack
-    note: NotRequired[str]           # close
-    cause: NotRequired[str]          # close: one of CLOSE_CAUSES (free text in records made before them)
-    measures: NotRequired[str]       # close (optional detail of the note)
-    tier: NotRequired[int]           # escalate: 1 county, 2 prefecture
-    point: NotRequired[str]          # suppress
-    reason: NotRequired[str]         # suppress
-    expires_at: NotRequired[int]     # suppress
 
 
 class ActionRefused(Exception):

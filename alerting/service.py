@@ -16,6 +16,7 @@ from hazmon.kafka_topics import ensure_topics
 from hazmon.registry import Registry, SiteKind
 from hazmon.registry.watch import RegistryWatch
 from hazmon.settings import Settings
+from hazmon.wire import AlarmAction
 
 from alerting import lineproto
 from alerting.book import AlarmBook, Suppression
@@ -27,7 +28,7 @@ from alerting.grafana import GrafanaAnnotator
 from alerting.influx import InfluxWriter
 from alerting.kafka_log import AlarmLog, AlertingTopics
 from alerting.ledger import Ledger
-from alerting.model import ESCALATION_PREFIX, Alarm, AlarmAction, AlarmEvent
+from alerting.model import ESCALATION_PREFIX, Alarm, AlarmEvent
 from alerting.notify.delivery import Channel, Deliverer
 from alerting.notify.message import Notification, NotifiedChange
 from alerting.notify.outbox import Outbox

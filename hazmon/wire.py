@@ -97,6 +97,31 @@ class AlarmTransition(TypedDict):
     extra: NotRequired[dict[str, float | str | None]]
 
 
+ActionKind = Literal["ack", "close", "escalate", "suppress"]
+
+
+class AlarmAction(TypedDict):
+    """An action on an alarm (``topics.ALARM_ACTIONS``, keyed by enterprise): an officer's 签收, close or
+    suppression through the API or the desk, the upper platform's through the uplink, alerting's own
+    escalation. ``by`` names who acted (``duty/王值班``, ``prefecture/<name>``...)."""
+
+    v: int
+    action_id: str
+    action: ActionKind
+    enterprise: str
+    ts: int
+    by: str
+    alarm: NotRequired[str]          # ack, close, escalate
+    comment: NotRequired[str]        # ack
+    note: NotRequired[str]           # close
+    cause: NotRequired[str]          # close: one of alerting's CLOSE_CAUSES (free text in records made before them)
+    measures: NotRequired[str]       # close (optional detail of the note)
+    tier: NotRequired[int]           # escalate: 1 county, 2 prefecture
+    point: NotRequired[str]          # suppress
+    reason: NotRequired[str]         # suppress
+    expires_at: NotRequired[int]     # suppress
+
+
 class AlarmChange(TypedDict):
     """One change of one alarm as the API shows it after the change (``topics.ALARM_CHANGES``, keyed by
     alarm id); ``version`` is the alarm's revision: it grows with each change, and a record may come
@@ -110,7 +135,7 @@ class AlarmChange(TypedDict):
     alarm: dict      # alerting's Alarm.to_json: §9's fields and the lifecycle
 
 
-def encode(record: ReadingBatch | Event | DeviceStatus | AlarmTransition | AlarmChange | dict) -> bytes:
+def encode(record: ReadingBatch | Event | DeviceStatus | AlarmTransition | AlarmAction | AlarmChange | dict) -> bytes:
     return orjson.dumps(record)
 
 

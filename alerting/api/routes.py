@@ -10,6 +10,7 @@ from aiohttp import web
 
 from hazmon.registry import PointType
 from hazmon.secrets import Principal
+from hazmon.wire import AlarmAction
 
 from alerting.alarm_view import alarm_view
 from alerting.api.auth import (PRINCIPAL, TokenIndex, actor, bearer_auth, forbidden, json_error, may_act, may_see,
@@ -25,7 +26,7 @@ from alerting.desk.shift import HANDOVERS, shift_routes
 from alerting.desk.source import DeskSource, DeskStores
 from alerting.desk.view import desk_fields
 from alerting.desk.web import ACCOUNTS, FEED, desk_routes, session_auth
-from alerting.model import STATES, ActionRefused, Alarm, AlarmAction
+from alerting.model import STATES, ActionRefused, Alarm
 from alerting.service import AlertingService, suppression_json
 
 SERVICE = web.AppKey("service", AlertingService)

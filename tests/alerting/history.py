@@ -8,10 +8,9 @@ index is a multiple of 20, otherwise escalated to the county and the prefecture 
 
 from __future__ import annotations
 
-from hazmon.wire import AlarmTransition
+from hazmon.wire import AlarmAction, AlarmTransition
 
 from alerting.escalation import ESCALATOR
-from alerting.model import AlarmAction
 
 YEAR_MS = 365 * 86_400_000
 MIN_MS = 60_000

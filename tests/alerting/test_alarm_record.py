@@ -14,10 +14,10 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from hazmon.secrets import Principal
+from hazmon.wire import AlarmAction
 
 from alerting.api.routes import build_app
 from alerting.clock import ManualClock
-from alerting.model import AlarmAction
 from alerting.service import AlertingService
 from tests.alerting.conftest import DUTY_TOKEN
 from tests.alerting.history import MIN_MS, YEAR_MS, historic_log

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from hazmon.registry import Registry, SiteKind
-from hazmon.wire import PLATFORM_ENTERPRISE
+from hazmon.wire import AlarmAction, PLATFORM_ENTERPRISE
 
 from alerting.book import AlarmBook
 from alerting.escalation import due_escalations
-from alerting.model import ActionRefused, AlarmAction
+from alerting.model import ActionRefused
 from alerting.risk import enterprise_risk, pond_colors
 from alerting.risk_tracker import RiskTracker
 from alerting.text import Texts

@@ -8,10 +8,9 @@ import aiohttp
 import pytest
 
 from hazmon.settings import Settings
-from hazmon.wire import ReadingBatch
+from hazmon.wire import AlarmAction, ReadingBatch
 
 from alerting.clock import ManualClock
-from alerting.model import AlarmAction
 from tests.alerting.support import CHEM, T0, eventually, transition
 
 pytestmark = pytest.mark.servers

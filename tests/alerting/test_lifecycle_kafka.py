@@ -9,8 +9,10 @@ from __future__ import annotations
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from hazmon.wire import AlarmAction
+
 from alerting.clock import ManualClock
-from alerting.model import ActionRefused, AlarmAction
+from alerting.model import ActionRefused
 from tests.alerting.support import CHEM, T0, Receiver, eventually, transition
 
 pytestmark = pytest.mark.servers
