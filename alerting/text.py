@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
 from typing import Literal
+
+from hazmon.officer_time import beijing_text
 
 from alerting.model import CLOSE_CAUSES, ESCALATION_PREFIX, FIRST_LEVELS, SECOND_LEVELS
 
@@ -49,7 +50,6 @@ _INGEST_REFUSALS = {"bad_json": ("消息不是合法 JSON", "not JSON"), "too_la
                     "bad_ts": ("时间戳无效或过旧", "bad or too old timestamp"),
                     "unknown_device": ("设备未登记", "unregistered device"), "bad_event": ("事件名称无效", "unknown event"),
                     "rate_limited": ("超过发送频率上限", "over the rate limit")}
-CHINA = timezone(timedelta(hours=8))   # officers read Beijing time
 _EVENTS = {"raised": ("报警", "alarm"), "confirmed": ("报警", "alarm"), "escalated": ("报警升级", "alarm worsened"),
            "deescalated": ("报警降级", "alarm eased"), "cleared": ("报警恢复", "alarm cleared"),
            "recorded": ("记录", "record"), "acknowledged": ("报警已签收", "alarm acknowledged"),
@@ -114,7 +114,7 @@ class Texts:
 
     def moment(self, ts_ms: int) -> str:
         """A time as officers read it: Beijing time to the second."""
-        shown = datetime.fromtimestamp(ts_ms / 1000, UTC).astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+        shown = beijing_text(ts_ms)
         return shown if self._index == 0 else f"{shown} UTC+8"
 
     def over_range(self, quantity: str) -> str:

@@ -10,13 +10,13 @@ name is shown by its type's name and id.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
+
+from hazmon.officer_time import beijing_text
 
 if TYPE_CHECKING:   # alarms.py composes its texts here
     from stream_rules.alarms import Subject
 
-CHINA = timezone(timedelta(hours=8))   # Beijing time, no daylight saving
 
 # (prefix, noun) per rule: §10's 报警 for a process limit (一级/二级), 预警 for a colour or trend warning
 RULE_TEXT: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
@@ -80,8 +80,8 @@ def _quantity(value: float, unit: str) -> str:
 
 
 def _time(ts_ms: int) -> tuple[str, str]:
-    moment = datetime.fromtimestamp(ts_ms / 1000, UTC).astimezone(CHINA)
-    return moment.strftime("%Y-%m-%d %H:%M:%S"), moment.strftime("%Y-%m-%d %H:%M:%S UTC+8")
+    shown = beijing_text(ts_ms)
+    return shown, f"{shown} UTC+8"
 
 
 def _duration(seconds: float) -> tuple[str, str]:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from html import escape
 
 from aiohttp import web
 
+from hazmon.officer_time import BEIJING, beijing
 from hazmon.secrets import Principal
 
 from alerting.api.auth import CALLER
@@ -28,7 +29,6 @@ from alerting.desk.readings import InfluxUnavailable
 from alerting.desk.source import DeskSource, signed_in
 from alerting.model import Alarm
 
-CHINA = timezone(timedelta(hours=8))
 DAY_MS = 86_400_000
 HANDOVERS = web.AppKey("desk_handovers", Handovers)
 WORDS = {
@@ -64,12 +64,12 @@ _POST_SCRIPT = """document.querySelectorAll("form[data-post]").forEach((form) =>
 
 def beijing_day(raw: str | None, now_ms: int) -> tuple[date, int, int]:
     """The day asked for (default today, Beijing time) and its ``[start_ms, end_ms)``."""
-    today = datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(CHINA).date()
+    today = beijing(now_ms).date()
     try:
         day = date.fromisoformat(raw) if raw else today
     except ValueError:
         raise web.HTTPBadRequest(text="day: YYYY-MM-DD") from None
-    start = int(datetime(day.year, day.month, day.day, tzinfo=CHINA).timestamp() * 1000)
+    start = int(datetime(day.year, day.month, day.day, tzinfo=BEIJING).timestamp() * 1000)
     return day, start, start + DAY_MS
 
 
