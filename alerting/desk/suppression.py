@@ -5,7 +5,6 @@ worded."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from html import escape
 
 from aiohttp import web
@@ -16,7 +15,6 @@ from alerting.alarm_view import point_name
 from alerting.api.auth import CALLER
 from alerting.desk.pages import framed
 from alerting.desk.source import DeskSource, signed_in
-from alerting.text import CHINA
 
 DEFAULT_HOURS = 8
 WORDS = {
@@ -31,10 +29,13 @@ WORDS = {
                    "never a fire detector", "duty_only": "Only the county duty desk may suppress a point"},
 }
 _SCRIPT = """const form = document.getElementById("suppress");
+const BEIJING_MS = 8 * 3600 * 1000;   // the field shows Beijing time, whatever the browser's zone
+if (form) form.elements.until.value = new Date(Number(form.elements.until.dataset.defaultMs) + BEIJING_MS)
+  .toISOString().slice(0, 16);
 if (form) form.addEventListener("submit", async (e) => {
   e.preventDefault();
   const [enterprise, point] = form.elements.point.value.split("/");
-  const until = Date.parse(form.elements.until.value + ":00+08:00");
+  const until = Date.parse(form.elements.until.value + ":00Z") - BEIJING_MS;
   const r = await fetch(`/api/v1/enterprises/${encodeURIComponent(enterprise)}/points/${encodeURIComponent(point)}/suppress`,
     {method: "POST", credentials: "same-origin", headers: {"Content-Type": "application/json",
      "X-CSRF-Token": document.body.dataset.csrf}, body: JSON.stringify({reason: form.elements.reason.value,
@@ -43,10 +44,6 @@ if (form) form.addEventListener("submit", async (e) => {
   const problem = await r.json().catch(() => ({message: r.statusText}));
   document.getElementById("error").textContent = problem.detail || problem.message;
 });"""
-
-
-def _beijing_minute(ts_ms: int) -> str:
-    return datetime.fromtimestamp(ts_ms / 1000, UTC).astimezone(CHINA).strftime("%Y-%m-%dT%H:%M")
 
 
 def suppression_routes(source: DeskSource) -> list[web.AbstractRouteDef]:
@@ -80,11 +77,11 @@ def suppression_routes(source: DeskSource) -> list[web.AbstractRouteDef]:
                     f'{escape(point_name(registry, e, language))}</option>'
                     for (owner, _), e in sorted(registry.points.items()) if owner == enterprise)
                 groups.append(f'<optgroup label="{escape(doc.enterprise.name)}">{options}</optgroup>')
-            until = _beijing_minute(source.now_ms() + DEFAULT_HOURS * 3_600_000)
+            until_ms = source.now_ms() + DEFAULT_HOURS * 3_600_000
             form = (f'<h2>{w["submit"]}</h2><p>{w["form"]}</p><form id="suppress" class="bar">'
                     f'<label>{w["point"]} <select name="point" id="suppress-point">{"".join(groups)}</select></label>'
                     f'<label>{w["reason"]} <input name="reason" id="suppress-reason" size="30"></label>'
-                    f'<label>{w["until"]} <input name="until" id="suppress-until" type="datetime-local" value="{until}">'
+                    f'<label>{w["until"]} <input name="until" id="suppress-until" type="datetime-local" data-default-ms="{until_ms}">'
                     f'</label><button>{w["submit"]}</button></form>')
         else:
             form = f'<p>{w["duty_only"]}</p>'

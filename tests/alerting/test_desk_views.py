@@ -76,6 +76,8 @@ async def test_awaiting_feedback_filter_and_suppression_from_the_desk(start_serv
         # 屏蔽: each refusal of the API as it words it, then one that holds, listed with who set it and until when
         await asyncio.to_thread(browser.get, f"{base}/desk/suppressions")
         assert "当前没有生效的屏蔽" in await asyncio.to_thread(_text, browser)
+        until = await asyncio.to_thread(browser.execute_script, "return document.getElementById('suppress-until').value")
+        assert until == "2025-11-29T16:41"                              # 8 h ahead, Beijing time in a UTC browser
         assert "火警点位不能屏蔽" in await asyncio.to_thread(_refusal, browser, f"{FIRE}/FAC1_Z07", "探测器更换")
         assert "屏蔽必须填写原因" in await asyncio.to_thread(_refusal, browser, f"{CHEM}/TK01_LT", "")
         too_long = await asyncio.to_thread(_refusal, browser, f"{CHEM}/TK01_LT", "液位计校准", "2025-12-03T08:41")
