@@ -59,8 +59,9 @@ def suppression_json(suppression: Suppression) -> dict:
 
 
 class AlertingService:
-    def __init__(self, settings: Settings, registry: Registry, *, names: AlertingTopics = AlertingTopics(),
+    def __init__(self, settings: Settings, registry: Registry, *, names: AlertingTopics | None = None,
                  clock: Clock | None = None, influx_db: str | None = None, write_topics: bool = True) -> None:
+        names = names or AlertingTopics()
         self.settings = settings
         self.registry = registry
         self.names = names

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone, UTC
+from datetime import datetime, timedelta, UTC
 
 MAX_FUTURE_MS = 5 * 60 * 1000  # §6: more than 5 minutes ahead of the platform is refused
 _RFC3339 = re.compile(
