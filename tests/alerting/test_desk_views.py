@@ -152,3 +152,14 @@ async def test_enterprise_view_from_the_map(start_service, produce, names, token
         for other in (MINE, "NOSUCH"):
             await asyncio.to_thread(browser.get, f"{base}/desk/enterprises/{other}")
             assert "没有这家企业" in await asyncio.to_thread(_text, browser)
+
+        # the enterprise's own account sees the same page for itself, and no other enterprise's
+        await asyncio.to_thread(desk.accounts.add, "chem", "enterprise", PASSWORD, "灵溪化工安全员", CHEM)
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as own:
+            async with own.post(server.make_url("/desk/login"), data={"name": "chem", "password": PASSWORD},
+                                headers={"Origin": base}, allow_redirects=False) as signed:
+                assert signed.status == 303
+            async with own.get(server.make_url(f"/desk/enterprises/{CHEM}")) as page_of_its_own:
+                assert page_of_its_own.status == 200 and "9.42 m" in await page_of_its_own.text()
+            async with own.get(server.make_url(f"/desk/enterprises/{FIRE}")) as neighbour:
+                assert neighbour.status == 404                    # the hospital, same town: not its to see
