@@ -1,15 +1,17 @@
 """The uplink process: one connection to the upper broker at a time, and on it the forwarding of alarm
-changes, the down actions, the registry summary and the heartbeat; when the link fails, all of it
-starts again on the next connection after ``uplink_retry_s`` (docs/uplink.md)."""
+changes, the down actions, the registry summary, the risk colours and the heartbeat; when the link (or
+Kafka) fails, all of it starts again on the next connection after ``uplink_retry_s`` (docs/uplink.md)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from functools import partial
 
 import aiomqtt
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from hazmon import topics, wire
 from hazmon.errors import UserError
@@ -22,6 +24,7 @@ from hazmon.settings import Settings
 from uplink.forwarder import Forwarder
 from uplink.link import UpperLink, upper_link
 from uplink.messages import DownRefused, down_action, heartbeat_message, registry_message
+from uplink.risk import RiskForwarder
 
 log = logging.getLogger(__name__)
 REGISTRY_POLL_S = 5.0
@@ -40,6 +43,7 @@ class Uplink:
         self.changes_topic = topics.ALARM_CHANGES + settings.uplink_topic_suffix
         self.actions_topic = topics.ALARM_ACTIONS + settings.uplink_topic_suffix
         self.forwarder = Forwarder(settings, self.county_id, self.changes_topic)
+        self.risk = RiskForwarder(settings, self.county_id)
         self.registry_watch = RegistryWatch(settings.registry_dir, registry)
         self._producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True,
                                           acks="all", linger_ms=0)
@@ -65,6 +69,9 @@ class Uplink:
                 except* aiomqtt.MqttError as failures:
                     log.warning("upper link down", extra={"county": self.county_id,
                                                           "error": "; ".join(map(str, failures.exceptions))})
+                except* KafkaError as failures:   # the round goes again from its first record
+                    log.warning("kafka failed, connecting again", extra={"county": self.county_id,
+                                                                        "error": "; ".join(map(str, failures.exceptions))})
                 finally:
                     self._link = None
                 await asyncio.sleep(self.settings.uplink_retry_s)
@@ -83,6 +90,8 @@ class Uplink:
             group.create_task(self.forwarder.run(link), name="forward")
             group.create_task(self._receive_down(link), name="down")
             group.create_task(self._heartbeat(link), name="heartbeat")
+            group.create_task(self.risk.run(partial(link.publish, up_topic(self.county_id, "risk")),
+                                            lambda: self.registry_watch.current, now_ms), name="risk")
 
     async def _registry_changed(self, registry: Registry) -> None:
         if self._link is not None:   # else it goes up with the next connection
