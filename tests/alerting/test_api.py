@@ -100,7 +100,10 @@ async def test_get_ack_and_close_with_right_and_wrong_tokens(api, produce, names
     assert refused.status == 409 and (await refused.json())["error"] == "still_active"
     await produce(names.transitions, [transition("c1", "cleared", "TK01_LT", level="high_high", at=T0 + 50_000)])
     await eventually(lambda: service.book.get("c1").state == "cleared", what="cleared")
-    closed = await client.post("/api/v1/alarms/c1/close", json={"note": "处置完毕", "cause": "阀门内漏"}, headers=DUTY)
+    free_text = await client.post("/api/v1/alarms/c1/close", json={"note": "处置完毕", "cause": "阀门内漏"}, headers=DUTY)
+    assert free_text.status == 422 and (await free_text.json())["field"] == "cause"   # one of the five causes
+    closed = await client.post("/api/v1/alarms/c1/close", json={"note": "处置完毕，阀门内漏", "cause": "device_fault"},
+                               headers=DUTY)
     assert closed.status == 200 and (await closed.json())["state"] == "closed"
     listed = await (await client.get("/api/v1/alarms?state=closed", headers=DUTY)).json()
     assert [a["id"] for a in listed["alarms"]] == ["c1"]
