@@ -34,7 +34,7 @@ class Forwarder:
         self._max_inflight = settings.uplink_max_inflight
         self._consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.kafka_bootstrap, group_id=settings.uplink_group,
                                           enable_auto_commit=False, auto_offset_reset="earliest")
-        self.alarms: dict[str, tuple[str, str]] = {}   # alarm id → (enterprise, escalated_to), of the changes forwarded
+        self.alarms: dict[str, tuple[str, str]] = {}   # alarm id → (enterprise, escalated_to), of the open alarms forwarded
         self.forwarded = 0
 
     async def start(self) -> None:
@@ -77,7 +77,10 @@ class Forwarder:
                 change = wire.decode(record.value)
                 bodies.append(alarm_message(self.county_id, change))
                 alarm = change["alarm"]
-                self.alarms[alarm["id"]] = (alarm["enterprise"], alarm["escalated_to"])
+                if alarm.get("state") == "closed":
+                    self.alarms.pop(alarm["id"], None)   # nobody acts on it any more
+                else:
+                    self.alarms[alarm["id"]] = (alarm["enterprise"], alarm["escalated_to"])
             except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
                 log.error("alarm change not forwardable, skipped", extra={"topic": record.topic, "offset": record.offset,
                                                                           "partition": record.partition, "error": repr(exc)})
