@@ -158,7 +158,7 @@ async def running_uplink(settings: Settings) -> AsyncIterator[Uplink]:
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await task
+            await asyncio.wait_for(task, 30)   # a stop that hangs fails the test instead of the session
 
 
 

@@ -23,7 +23,8 @@ async def test_every_change_of_every_alarm_goes_up_in_order(start_service: Calla
                                                              upper: UpperBroker, unique: str) -> None:
     service = await start_service()
     settings = uplink_settings(alerting_settings, upper, suffix_of(names), f"test-uplink-{unique}")
-    async with collecting(upper) as collector, collecting(upper, "registry") as registry, running_uplink(settings):
+    async with (collecting(upper) as collector, collecting(upper, "registry") as registry,
+                collecting(upper, "heartbeat") as heartbeat, running_uplink(settings)):
         await produce(names.transitions, [
             transition("u1", "raised", "TK01_LT", at=T0),
             transition("u2", "confirmed", "WK01_WL", rule="limit", level="orange", at=T0 + 1_000),
@@ -36,6 +37,7 @@ async def test_every_change_of_every_alarm_goes_up_in_order(start_service: Calla
                                           transition("u2", "cleared", "WK01_WL", level="orange", at=T0 + 130_000)])
         await eventually(lambda: len(collector.messages) >= 7, 30, "every change upward")
         await eventually(lambda: registry.messages, 10, "the registry summary")
+        await eventually(lambda: heartbeat.messages, 10, "a heartbeat")
     versions = collector.alarm_versions()
     assert versions == {"u1": [1, 2, 3, 4, 5], "u2": [1, 2]}, versions
     assert all(versions_in_order(v) for v in versions.values())
@@ -47,4 +49,8 @@ async def test_every_change_of_every_alarm_goes_up_in_order(start_service: Calla
     assert [m["enterprise"] for m in collector.messages if m["id"] == "u2"] == [MINE, MINE]
     summary = registry.messages[0]
     assert summary["county"] == COUNTY and CHEM in {e["id"] for e in summary["enterprises"]}
+    beat = heartbeat.messages[-1]
+    assert (beat["county"], beat["enterprises"], beat["points"]) == (COUNTY, len(summary["enterprises"]),
+                                                                     sum(len(e["points"]) for e in summary["enterprises"]))
+    assert beat["backlog"] >= 0
     assert up_topic(COUNTY, "alarm").endswith("/433127/alarm")
