@@ -46,14 +46,15 @@ class Target:
 
 
 def alarm_targets(county_dir: Path, busy: set[tuple[str, str]]) -> list[Target]:
-    """Every point with an upper limit on a device not in ``busy`` (enterprise, device), county order."""
+    """Every point with an upper limit on a device not in ``busy`` (enterprise, device), county order; not the
+    points of a voting group (one of them alone never confirms an alarm)."""
     registry = load_registry(county_dir)
     found = []
     for enterprise in sorted(registry.enterprises):
         for device, entries in sorted(registry.devices(enterprise).items()):
             if (enterprise, device) in busy:
                 continue
-            for entry in entries:
+            for entry in (e for e in entries if e.point.group is None):
                 upper = [limit for limit in entry.limits.limits if entry.limits.form == "two_level" and limit.direction == "above"]
                 if upper:
                     found.append(Target(enterprise, device, entry.id, upper[0].threshold, entry.point.period_s,

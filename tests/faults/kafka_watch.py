@@ -46,9 +46,17 @@ class TopicWatch:
             return {tp: offsets[tp].offset if tp in offsets else -1 for tp in self.partitions}
         return None
 
-    async def all_moved(self, since: float, group: str | None = None, timeout_s: float = 120.0) -> float | None:
-        """Seconds after ``since`` (monotonic) until every partition's end offset (or ``group``'s committed
-        offset) has moved past where it stood at the first look; None if not within ``timeout_s``."""
+    async def busy(self, seconds: float) -> set[TopicPartition]:
+        """The partitions written to within ``seconds``: those a recovery is judged on (an idle one never moves)."""
+        before = await self.ends()
+        await asyncio.sleep(seconds)
+        after = await self.ends()
+        return {tp for tp, offset in (after or {}).items() if before and offset > before[tp]}
+
+    async def all_moved(self, since: float, among: set[TopicPartition], group: str | None = None,
+                        timeout_s: float = 120.0) -> float | None:
+        """Seconds after ``since`` (monotonic) until the end offset (or ``group``'s committed offset) of every
+        partition ``among`` has moved past where it stood at the first look; None if not within ``timeout_s``."""
         look = (lambda: self.committed(group)) if group else self.ends
         first = None
         while first is None and time.monotonic() - since < timeout_s:
@@ -57,8 +65,8 @@ class TopicWatch:
         while first is not None and time.monotonic() - since < timeout_s:
             now = await look()
             if now is not None:
-                moved |= {tp for tp, offset in now.items() if offset > first[tp]}
-                if len(moved) == len(self.partitions):
+                moved |= {tp for tp, offset in now.items() if tp in among and offset > first[tp]}
+                if moved == among:
                     return time.monotonic() - since
             await asyncio.sleep(0.25)
         return None
