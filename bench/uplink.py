@@ -11,7 +11,11 @@ started: ``catchup_per_s`` is the backlog over the time from the restart until a
 ``forwarded_per_s``, ``catchup_per_s``, ``p99_county_to_prefecture_s`` (to the upper broker's subscriber:
 the prefecture's own record is not built), ``lost``. Goal: 0 lost, p99 < 2 s, catch-up ≥ 10× the live rate.
 
-Usage: .venv/bin/python bench/uplink.py [--rate 50] [--live-s 30] [--outage-s 600]
+``--backlog N`` measures the uplink alone instead: N alarm changes (1 000 alarms, versions in turn) put
+on the bench's alarm-changes topic first, then the uplink started; the JSON line has ``catchup_per_s``
+from its start (connection and consumer group join included) until the upper platform had them all.
+
+Usage: .venv/bin/python bench/uplink.py [--rate 50] [--live-s 30] [--outage-s 600] | --backlog 20000
 """
 
 from __future__ import annotations
@@ -34,11 +38,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from alerting.kafka_log import AlertingTopics  # noqa: E402
 from alerting.service import AlertingService  # noqa: E402
 from hazmon import topics, wire  # noqa: E402
+from hazmon.kafka_topics import ensure_topics  # noqa: E402
 from hazmon.registry import load_registry  # noqa: E402
 from hazmon.settings import get_settings  # noqa: E402
 from tests.alerting.support import transition  # noqa: E402
 from tests.kafka_admin import delete_topics, unique_name  # noqa: E402
 from tests.uplink.conftest import UpperBroker, collecting, running_uplink, uplink_settings  # noqa: E402
+from tests.uplink.test_outages import change  # noqa: E402
 
 POINTS = ("TK01_LT", "TK01_TT", "TK01_PT", "WK01_WL", "BLD1_TANK")
 
@@ -146,13 +152,53 @@ async def bench(rate: float, live_s: float, outage_s: float) -> dict:
         shutil.rmtree(home, ignore_errors=True)
 
 
+async def bench_backlog(records: int) -> dict:
+    """The uplink alone, against ``records`` alarm changes waiting in Kafka."""
+    settings = get_settings()
+    suffix = f".bench-uplink-{unique_name()}"
+    topic = topics.ALARM_CHANGES + suffix
+    home = private_home()
+    upper = UpperBroker(home)
+    upper.start()
+    try:
+        await ensure_topics(settings, [topic])
+        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True, acks="all",
+                                    linger_ms=20)
+        await producer.start()
+        for n in range(records):
+            alarm = f"a{n % 1000:04d}"
+            await producer.send(topic, wire.encode(change(alarm, n // 1000 + 1)), key=alarm.encode())
+        await producer.flush()
+        await producer.stop()
+        sent = {f"a{n % 1000:04d}-{n // 1000 + 1}": 0.0 for n in range(records)}   # alarm-version, as produced
+        arrivals = Arrivals(sent)
+        county = uplink_settings(settings, upper, suffix, f"bench-uplink{suffix}")
+        async with collecting(upper) as collector:
+            collector.on_message = lambda m: arrivals.seen({"id": f"{m['id']}-{m['version']}"})
+            start = time.monotonic()
+            async with running_uplink(county):
+                await arrivals.wait(600)
+            seconds = max(arrivals.first_seen.values(), default=start) - start
+        lost = sum(1 for key in sent if key not in arrivals.first_seen)
+        return {"backlog": records, "catchup_per_s": round(len(arrivals.first_seen) / seconds, 1) if seconds else None,
+                "seconds": round(seconds, 2), "lost": lost}
+    finally:
+        upper.stop()
+        await delete_topics(settings.kafka_bootstrap, lambda name: name.endswith(suffix))
+        shutil.rmtree(home, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=50.0, help="alarms confirmed per second")
     parser.add_argument("--live-s", type=float, default=30.0)
     parser.add_argument("--outage-s", type=float, default=600.0, help="how long the upper broker is stopped")
+    parser.add_argument("--backlog", type=int, default=0, help="instead: the uplink alone against this many changes in Kafka")
     args = parser.parse_args()
-    result = asyncio.run(bench(args.rate, args.live_s, args.outage_s))
+    if args.backlog:
+        result = asyncio.run(bench_backlog(args.backlog))
+    else:
+        result = asyncio.run(bench(args.rate, args.live_s, args.outage_s))
     print(orjson.dumps(result).decode())
 
 
