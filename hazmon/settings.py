@@ -163,6 +163,8 @@ class Settings(BaseSettings):
     uplink_publish_timeout_s: float = Field(default=10.0, gt=0, description="A PUBACK not received within this ends the connection; the batch is sent again on the next.")
     uplink_retry_s: float = Field(default=2.0, gt=0, description="Pause before the uplink connects again after the upper link failed.")
     uplink_heartbeat_s: float = Field(default=60.0, gt=0, description="Period of the heartbeat to the upper platform (§11: 60 s).")
+    uplink_readings_types: list[str] = Field(default_factory=list, description="Point types (§7) whose readings go up (§11 readings); empty: none.")
+    uplink_readings_interval_s: float = Field(default=0.0, ge=0, description="At most one reading per point per this many seconds goes up (device time); 0: every reading.")
 
     # --- device_sim (issue 4) ---
     sim_backoff_s: float = Field(default=0.5, gt=0, description="First pause before a simulated device reconnects; doubles per failure.")
