@@ -1,40 +1,38 @@
-"""Store and forward: alarm changes from Kafka to the upper broker, offsets committed only after its PUBACKs.
+"""Store and forward: records of a Kafka topic to the upper broker, offsets committed only after its PUBACKs.
 
-The uplink's consumer group holds how far the upper broker has acknowledged. Each round takes at
-most ``uplink_max_inflight`` records, publishes them in partition order on one connection (MQTT keeps
-one connection's QoS 1 messages in order, and a partition keeps one alarm's versions in order),
-waits for every PUBACK, and only then commits. When the link fails in the middle, the partitions are
-put back to the round's first records, and the next connection sends the round again: the upper
-platform sees repeats only of versions it was sent, never a gap and never an older version after a
-newer one it has not been sent again. An upper link down for hours leaves the changes in Kafka
-(``kafka_input_retention_days``), and they go up in order when it is back.
+The forwarder's consumer group holds how far the upper broker has acknowledged. Each round takes at
+most ``uplink_max_inflight`` records, publishes their messages in partition order on one connection
+(MQTT keeps one connection's QoS 1 messages in order, and a partition keeps one alarm's versions, one
+device's readings, in order), waits for every PUBACK, and only then commits. When the link fails in
+the middle, the partitions are put back to the round's first records, and the next connection sends
+the round again: the upper platform sees repeats only of what it was sent, never a gap and never an
+older message after a newer one it has not been sent again. An upper link down for hours leaves the
+records in Kafka (``kafka_input_retention_days``), and they go up in order when it is back.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
-from hazmon import wire
-from hazmon.exchange import up_topic
 from hazmon.settings import Settings
 
 from uplink.link import UpperLink
-from uplink.messages import alarm_message
 
 log = logging.getLogger(__name__)
+Bodies = Callable[[list[ConsumerRecord]], list[bytes]]   # the messages a round's records of one partition make
 
 
 class Forwarder:
-    def __init__(self, settings: Settings, county_id: str, topic: str) -> None:
-        self.county_id = county_id
+    def __init__(self, settings: Settings, topic: str, group: str, up_topic: str, bodies: Bodies) -> None:
         self.topic = topic
+        self.up_topic = up_topic
+        self._bodies = bodies
         self._max_inflight = settings.uplink_max_inflight
-        self._consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.kafka_bootstrap, group_id=settings.uplink_group,
+        self._consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.kafka_bootstrap, group_id=group,
                                           enable_auto_commit=False, auto_offset_reset="earliest")
-        self.alarms: dict[str, tuple[str, str]] = {}   # alarm id → (enterprise, escalated_to), of the open alarms forwarded
         self.forwarded = 0
 
     async def start(self) -> None:
@@ -44,7 +42,7 @@ class Forwarder:
         await self._consumer.stop()
 
     async def backlog(self) -> int:
-        """Alarm changes in Kafka not yet acknowledged by the upper broker."""
+        """Records in Kafka not yet acknowledged by the upper broker."""
         partitions = self._consumer.assignment()
         if not partitions:
             return 0
@@ -59,8 +57,7 @@ class Forwarder:
             if not batches:
                 continue
             try:
-                waiters = [link.send(up_topic(self.county_id, "alarm"), body)
-                           for records in batches.values() for body in self._bodies(records)]
+                waiters = [link.send(self.up_topic, body) for records in batches.values() for body in self._bodies(records)]
                 await link.delivered(waiters)
             except BaseException:
                 for tp, records in batches.items():
@@ -68,20 +65,4 @@ class Forwarder:
                 raise
             await self._consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
             self.forwarded += len(waiters)
-            log.debug("alarm changes forwarded", extra={"records": len(waiters)})
-
-    def _bodies(self, records: list[ConsumerRecord]) -> list[bytes]:
-        bodies = []
-        for record in records:
-            try:
-                change = wire.decode(record.value)
-                bodies.append(alarm_message(self.county_id, change))
-                alarm = change["alarm"]
-                if alarm.get("state") == "closed":
-                    self.alarms.pop(alarm["id"], None)   # nobody acts on it any more
-                else:
-                    self.alarms[alarm["id"]] = (alarm["enterprise"], alarm["escalated_to"])
-            except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-                log.error("alarm change not forwardable, skipped", extra={"topic": record.topic, "offset": record.offset,
-                                                                          "partition": record.partition, "error": repr(exc)})
-        return bodies
+            log.debug("forwarded upward", extra={"topic": self.topic, "messages": len(waiters)})

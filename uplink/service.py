@@ -21,9 +21,11 @@ from hazmon.registry import Registry
 from hazmon.registry.watch import RegistryWatch
 from hazmon.settings import Settings
 
+from uplink.alarms import AlarmChanges
 from uplink.forwarder import Forwarder
 from uplink.link import UpperLink, upper_link
 from uplink.messages import DownRefused, down_action, heartbeat_message, registry_message
+from uplink.readings import ReadingsUp
 from uplink.risk import RiskForwarder
 
 log = logging.getLogger(__name__)
@@ -42,7 +44,16 @@ class Uplink:
         self.county_id = settings.uplink_county_id
         self.changes_topic = topics.ALARM_CHANGES + settings.uplink_topic_suffix
         self.actions_topic = topics.ALARM_ACTIONS + settings.uplink_topic_suffix
-        self.forwarder = Forwarder(settings, self.county_id, self.changes_topic)
+        self.alarm_changes = AlarmChanges(self.county_id)
+        self.forwarder = Forwarder(settings, self.changes_topic, settings.uplink_group, up_topic(self.county_id, "alarm"),
+                                   self.alarm_changes.bodies)
+        self.readings_up = ReadingsUp(self.county_id, settings.uplink_readings_types, settings.uplink_readings_interval_s,
+                                      registry)
+        self.forwarders = [self.forwarder]
+        if settings.uplink_readings_types:
+            self.forwarders.append(Forwarder(settings, topics.READINGS + settings.uplink_topic_suffix,
+                                             f"{settings.uplink_group}-readings", up_topic(self.county_id, "readings"),
+                                             self.readings_up.bodies))
         self.risk = RiskForwarder(settings, self.county_id)
         self.registry_watch = RegistryWatch(settings.registry_dir, registry)
         self._producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True,
@@ -53,8 +64,9 @@ class Uplink:
 
     async def run(self) -> None:
         """Until cancelled: connect, serve, and after a failure connect again."""
-        await ensure_topics(self.settings, [self.changes_topic, self.actions_topic])
-        await self.forwarder.start()
+        await ensure_topics(self.settings, [f.topic for f in self.forwarders] + [self.actions_topic])
+        for forwarder in self.forwarders:
+            await forwarder.start()
         await self._producer.start()
         self.registry_watch.listeners.append(self._registry_changed)
         watch = asyncio.create_task(self.registry_watch.watch(REGISTRY_POLL_S), name="registry-watch")
@@ -79,7 +91,8 @@ class Uplink:
             watch.cancel()
             await asyncio.gather(watch, return_exceptions=True)
             await self._producer.stop()
-            await self.forwarder.stop()
+            for forwarder in self.forwarders:
+                await forwarder.stop()
 
     async def _serve(self, link: UpperLink) -> None:
         self._link = link
@@ -87,13 +100,15 @@ class Uplink:
         await link.publish(up_topic(self.county_id, "registry"),
                            registry_message(self.county_id, self.registry_watch.current, now_ms()))
         async with asyncio.TaskGroup() as group:
-            group.create_task(self.forwarder.run(link), name="forward")
+            for forwarder in self.forwarders:
+                group.create_task(forwarder.run(link), name=f"forward {forwarder.topic}")
             group.create_task(self._receive_down(link), name="down")
             group.create_task(self._heartbeat(link), name="heartbeat")
             group.create_task(self.risk.run(partial(link.publish, up_topic(self.county_id, "risk")),
                                             lambda: self.registry_watch.current, now_ms), name="risk")
 
     async def _registry_changed(self, registry: Registry) -> None:
+        self.readings_up.set_registry(registry)
         if self._link is not None:   # else it goes up with the next connection
             await self._link.publish(up_topic(self.county_id, "registry"), registry_message(self.county_id, registry, now_ms()))
 
@@ -110,7 +125,7 @@ class Uplink:
         async for message in link.client.messages:
             payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
             try:
-                action = down_action(payload, now_ms(), self.forwarder.alarms)
+                action = down_action(payload, now_ms(), self.alarm_changes.alarms)
             except DownRefused as refused:
                 log.warning("upper action not applied", extra={"county": self.county_id, "topic": str(message.topic),
                                                                "reason": str(refused)})
