@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Literal
 
 UpKind = Literal["alarm", "risk", "registry", "readings", "heartbeat"]
-UP_KINDS: tuple[str, ...] = ("alarm", "risk", "registry", "readings", "heartbeat")
 
 
 def up_topic(county_id: str, kind: UpKind) -> str:
