@@ -177,7 +177,7 @@ class Kafka(Service):
             try:
                 await asyncio.wait_for(producer.start(), 5)
                 await asyncio.wait_for(producer.client.fetch_all_metadata(), 5)
-            except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+            except (KafkaError, OSError, TimeoutError) as exc:
                 return f"no metadata from the broker: {exc!r}"
             finally:
                 await producer.stop()
