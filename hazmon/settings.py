@@ -155,6 +155,7 @@ class Settings(BaseSettings):
     uplink_port: int = Field(default=1883, description="The upper platform's MQTT port.")
     uplink_username: str | None = Field(default=None, description="The county's account on the upper broker; default uplink_county_id.")
     uplink_password: str | None = Field(default=None, description="The county's password on the upper broker (given by the upper platform).")
+    uplink_tls_ca: Path | None = Field(default=None, description="CA certificate of the upper broker (PEM); set, the uplink connects over TLS and checks the broker's certificate against it and uplink_host.")
     uplink_client_id: str | None = Field(default=None, description="MQTT client id of the uplink (its persistent session, where down actions wait); default hazmon-uplink-{county_id}.")
     uplink_session_expiry_s: int = Field(default=7 * 86400, ge=0, description="How long the upper broker keeps the uplink's session (and the down actions for it) while the link is down.")
     uplink_group: str = Field(default="hazmon-uplink", description="Kafka consumer group of the uplink: its committed offsets are what the upper broker acknowledged.")
