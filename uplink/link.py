@@ -77,8 +77,9 @@ class UpperLink:
 
 @asynccontextmanager
 async def upper_link(settings: Settings, county_id: str) -> AsyncIterator[UpperLink]:
-    """Connected to the upper broker with the county's account, in its persistent session (the down
-    actions sent while the link was away wait there), at most ``uplink_max_inflight`` unacknowledged."""
+    """Connected to the upper broker with the county's account (over TLS when ``uplink_tls_ca`` is set), in its
+    persistent session (the down actions sent while the link was away wait there), at most
+    ``uplink_max_inflight`` unacknowledged."""
     properties = Properties(PacketTypes.CONNECT)
     properties.SessionExpiryInterval = settings.uplink_session_expiry_s
     properties.ReceiveMaximum = settings.uplink_max_inflight
@@ -86,7 +87,9 @@ async def upper_link(settings: Settings, county_id: str) -> AsyncIterator[UpperL
                             username=settings.uplink_username or county_id, password=settings.uplink_password,
                             identifier=settings.uplink_client_id or f"hazmon-uplink-{county_id}",
                             protocol=aiomqtt.ProtocolVersion.V5, clean_start=False, properties=properties,
-                            keepalive=15, timeout=settings.uplink_publish_timeout_s)
+                            keepalive=15, timeout=settings.uplink_publish_timeout_s,
+                            tls_params=None if settings.uplink_tls_ca is None
+                            else aiomqtt.TLSParameters(ca_certs=str(settings.uplink_tls_ca)))
     link = UpperLink(client, settings.uplink_publish_timeout_s)
     link._paho.manual_ack_set(True)  # noqa: SLF001 - before CONNECT: the session's queued messages come at once
     link._paho.max_inflight_messages_set(settings.uplink_max_inflight)  # noqa: SLF001

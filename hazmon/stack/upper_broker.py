@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from hazmon.exchange import down_filter, up_filter
+from hazmon.stack.certs import BrokerCertificates
 from hazmon.stack.installer import InstallError
 from hazmon.stack.mosquitto import Mosquitto
 
@@ -32,10 +33,11 @@ def upper_acl_text(platform_user: str, counties: Mapping[str, str]) -> str:
 
 
 def write_upper_broker(directory: Path, port: int, platform_user: str, platform_password: str,
-                       counties: Mapping[str, str], host: str = "127.0.0.1") -> Path:
+                       counties: Mapping[str, str], host: str = "127.0.0.1", tls: BrokerCertificates | None = None) -> Path:
     """Write the password file (hashed), the ACL and ``mosquitto.conf`` of an upper broker listening on
     ``host:port`` into ``directory`` (its data in ``directory/data``); ``counties`` maps each county id
-    to its password. Returns the configuration file's path."""
+    to its password; with ``tls`` (``hazmon.stack.certs.ensure_certificates``) the listener takes TLS
+    only, as it must between platforms. Returns the configuration file's path."""
     directory.mkdir(parents=True, exist_ok=True)
     data = directory / "data"
     data.mkdir(exist_ok=True)
@@ -55,6 +57,7 @@ def write_upper_broker(directory: Path, port: int, platform_user: str, platform_
         "per_listener_settings false",
         f"listener {port} {host}",
         "protocol mqtt",
+        *([f"cafile {tls.ca}", f"certfile {tls.certificate}", f"keyfile {tls.key}"] if tls is not None else []),
         "allow_anonymous false",
         f"password_file {passwd}",
         f"acl_file {acl}",
@@ -70,5 +73,6 @@ def write_upper_broker(directory: Path, port: int, platform_user: str, platform_
         "connection_messages false",
         "",
     ]))
-    Mosquitto._give_to_broker_user(passwd, acl, data)  # noqa: SLF001 - the broker drops to user mosquitto
+    owned = [passwd, acl, data] + ([tls.certificate, tls.key] if tls is not None else [])
+    Mosquitto._give_to_broker_user(*owned)  # noqa: SLF001 - the broker drops to user mosquitto
     return conf

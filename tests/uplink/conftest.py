@@ -25,6 +25,7 @@ from paho.mqtt.properties import Properties
 
 from hazmon.registry import load_registry
 from hazmon.settings import Settings
+from hazmon.stack.certs import ensure_certificates
 from hazmon.stack.service import port_open
 from hazmon.stack.upper_broker import write_upper_broker
 from tests.alerting.conftest import alerting_settings, names, produce, receiver, start_service  # noqa: F401 - served here too
@@ -44,10 +45,11 @@ def free_port() -> int:
 class UpperBroker:
     """The upper platform's Mosquitto, configured by ``write_upper_broker``; its sessions survive a stop."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, tls: bool = False) -> None:
         self.home = home
         self.port = free_port()
-        self.conf = write_upper_broker(home, self.port, UPPER_USER, UPPER_PASSWORD, PASSWORDS)
+        self.tls = ensure_certificates(home / "tls", ["localhost", "127.0.0.1"]) if tls else None
+        self.conf = write_upper_broker(home, self.port, UPPER_USER, UPPER_PASSWORD, PASSWORDS, tls=self.tls)
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -71,24 +73,31 @@ class UpperBroker:
         self.process.send_signal(signal.SIGHUP)
 
     def client(self, username: str, password: str, identifier: str = "", **options: object) -> aiomqtt.Client:
+        tls = None if self.tls is None else aiomqtt.TLSParameters(ca_certs=str(self.tls.ca))
         return aiomqtt.Client("127.0.0.1", self.port, username=username, password=password, identifier=identifier,
-                              protocol=aiomqtt.ProtocolVersion.V5, **options)
+                              protocol=aiomqtt.ProtocolVersion.V5, tls_params=tls, **options)  # type: ignore[arg-type]
 
     def county_client(self, county: str, identifier: str = "") -> aiomqtt.Client:
         return self.client(county, PASSWORDS[county], identifier)
 
 
-@pytest.fixture
-def upper() -> Iterator[UpperBroker]:
+@contextlib.contextmanager
+def upper_broker(tls: bool = False) -> Iterator[UpperBroker]:
     home = Path(tempfile.mkdtemp(prefix="hazmon-upper-"))
     os.chmod(home, 0o755)   # the broker drops to user mosquitto, which must reach its files
-    broker = UpperBroker(home)
+    broker = UpperBroker(home, tls)
     broker.start()
     try:
         yield broker
     finally:
         broker.stop()
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def upper() -> Iterator[UpperBroker]:
+    with upper_broker() as broker:
+        yield broker
 
 
 class Collector:
@@ -144,7 +153,7 @@ async def collecting(broker: UpperBroker, kind: str = "alarm") -> AsyncIterator[
 def uplink_settings(base: Settings, broker: UpperBroker, suffix: str, group: str) -> Settings:
     return base.model_copy(update={
         "uplink_county_id": COUNTY, "uplink_host": "127.0.0.1", "uplink_port": broker.port,
-        "uplink_password": PASSWORDS[COUNTY], "uplink_client_id": f"uplink-{group}", "uplink_group": group,
+        "uplink_password": PASSWORDS[COUNTY], "uplink_tls_ca": broker.tls.ca if broker.tls else None, "uplink_client_id": f"uplink-{group}", "uplink_group": group,
         "uplink_topic_suffix": suffix, "uplink_retry_s": 0.2, "uplink_publish_timeout_s": 3.0,
         "uplink_max_inflight": 100, "uplink_heartbeat_s": 1.0})
 

@@ -10,7 +10,11 @@ import orjson
 import pytest
 
 from hazmon.exchange import down_action_topic, up_topic
-from tests.uplink.conftest import COUNTY, OTHER, UPPER_PASSWORD, UPPER_USER, UpperBroker, collecting
+from hazmon.settings import Settings
+from tests.alerting.support import eventually
+from tests.kafka_admin import delete_topics
+from tests.uplink.conftest import (COUNTY, OTHER, PASSWORDS, UPPER_PASSWORD, UPPER_USER, UpperBroker, collecting,
+                                   running_uplink, upper_broker, uplink_settings)
 from uplink.link import UpperLink, UpperLinkError
 
 
@@ -56,3 +60,19 @@ async def test_a_wrong_password_is_refused(upper: UpperBroker) -> None:
     with pytest.raises(aiomqtt.MqttError):
         async with upper.client(COUNTY, "guess"):
             pass
+
+
+async def test_over_tls_only(kafka: str, settings: Settings, unique: str) -> None:
+    """An upper broker with TLS (as between platforms): the uplink checks its certificate and forwards; a
+    client speaking plain MQTT to it gets nowhere."""
+    with upper_broker(tls=True) as upper:
+        with pytest.raises(aiomqtt.MqttError):
+            async with aiomqtt.Client("127.0.0.1", upper.port, username=COUNTY, password=PASSWORDS[COUNTY], timeout=3):
+                pass
+        suffix = f".test-uplink-{unique}"
+        county = uplink_settings(settings, upper, suffix, f"test-uplink-{unique}")
+        assert county.uplink_tls_ca is not None
+        async with collecting(upper, "registry") as collector, running_uplink(county):
+            await eventually(lambda: collector.messages, 30, "the registry summary over TLS")
+        await delete_topics(kafka, lambda name: name.endswith(suffix))
+    assert collector.messages[0]["county"] == COUNTY
