@@ -62,6 +62,9 @@ def build_app(settings: Settings, logging_config: dict | None = None) -> faust.A
         store="memory://",
         datadir=str(datadir),
         topic_partitions=settings.kafka_partitions,
+        # Faust's own topics (the table's changelog, the deadman ticks) as replicated as the platform's:
+        # with one copy a dead broker's partitions stop the worker until it is back
+        topic_replication_factor=settings.kafka_replication_factor,
         processing_guarantee="exactly_once" if settings.rules_exactly_once else "at_least_once",
         TableManager=TransactionalTableManager if settings.rules_exactly_once else "faust.tables:TableManager",
         broker_session_timeout=settings.rules_session_timeout_s,

@@ -124,11 +124,6 @@ def test_every_alarm_is_notified_once(mosquitto: Settings, kafka: str, influxdb:
     assert broker_death["notifications_repeated"] == 0, broker_death
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "stream_rules: Faust creates its changelog and tick topics with one replica (topic_replication_factor is not "
-    "given kafka_replication_factor), and a transaction whose coordinator was the dead broker is stuck until "
-    "rules_commit_timeout_s (30 s) ends the worker, which then cannot recover a changelog partition of the dead "
-    "broker: the rules stand still until it is back (docs/reliability.md)"))
 def test_the_rules_go_on_while_the_broker_is_dead(mosquitto: Settings, kafka: str, influxdb: Settings,
                                                   broker_death: dict) -> None:
     assert broker_death["rules_recovery_s"] is not None and broker_death["rules_recovery_s"] < RECOVERY_GOAL_S, broker_death
