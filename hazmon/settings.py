@@ -129,9 +129,9 @@ class Settings(BaseSettings):
         'Mobiles of the people on duty per escalation tier, @mentioned on DingTalk and WeCom robots by that tier\'s escalation steps: '
         '{"1": [county duty desk], "2": [prefecture]}.'))
     alerting_group_window_s: float = Field(default=10.0, ge=0, description="Storm control: one enterprise's alarms within this window go out as one message.")
-    alerting_retry_s: tuple[float, ...] = Field(default=(1.0, 5.0, 30.0), description="Back-off before each notification retry; then dead-letter.")
+    alerting_retry_s: tuple[float, ...] = Field(default=(1.0, 5.0, 30.0), description="Back-off before each notification retry, then the last step again until the receiver takes it (a refusal for good is dead-lettered).")
     alerting_notify_queue_max: int = Field(default=10_000, gt=0, description=(
-        "Notifications waiting in memory per channel lane (a channel down for long); beyond it a new one is dead-lettered at once, logged."))
+        "Notifications waiting in memory per channel lane (a channel down for long); beyond it a new one waits in the ledger's outbox on disk until the lane has room."))
     alerting_deadletter_file: Path | None = Field(default=None, description="Undeliverable notifications (JSON lines); default HOME/alerting/deadletter.jsonl.")
     alerting_escalate_county_s: float = Field(default=300.0, gt=0, description="Unacknowledged second-level/red alarm → county duty desk.")
     alerting_escalate_prefecture_s: float = Field(default=900.0, gt=0, description="Unacknowledged → prefecture (州).")
