@@ -109,8 +109,12 @@ class Uplink:
 
     async def _registry_changed(self, registry: Registry) -> None:
         self.readings_up.set_registry(registry)
-        if self._link is not None:   # else it goes up with the next connection
+        if self._link is None:
+            return   # it goes up with the next connection
+        try:
             await self._link.publish(up_topic(self.county_id, "registry"), registry_message(self.county_id, registry, now_ms()))
+        except aiomqtt.MqttError as exc:   # the link is failing: the next connection sends the summary
+            log.warning("registry summary not sent", extra={"county": self.county_id, "error": str(exc)})
 
     async def _heartbeat(self, link: UpperLink) -> None:
         while True:
