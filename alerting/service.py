@@ -139,12 +139,13 @@ class AlertingService:
         await self.influx.start()
         await self.deliverer.start()
         await self.ledger.open()
-        await self.outbox.resume()
+        await self.outbox.sweep()   # what the last process left due
         await self.changes.start()
         await self.log.start(partitions)
         self.influx.submit(self.risk.restore(self.clock.now_ms()))
         self._tasks = [asyncio.create_task(self.log.run(), name="alarm-log"),
                        asyncio.create_task(self._tick_loop(), name="alarm-ticks"),
+                       asyncio.create_task(self._sweep_loop(), name="outbox-sweep"),
                        asyncio.create_task(self.registry_watch.watch(self.settings.alerting_registry_poll_s),
                                            name="registry-watch")]
         self._tasks += [asyncio.create_task(w.run(), name="topic-writer") for w in self.topic_writers]
@@ -238,6 +239,14 @@ class AlertingService:
             self.influx.submit([lineproto.pipeline_line("writer", self.clock.now_ms(), lag=lag,
                                                         points_per_s=(now_written - written) / interval_s)])
             written = now_written
+
+    async def _sweep_loop(self) -> None:
+        """Every last back-off step (at least two grouping windows): queue again what a full lane left in the outbox."""
+        period_s = max(self.settings.alerting_retry_s[-1] if self.settings.alerting_retry_s else 1.0,
+                       2 * self.settings.alerting_group_window_s, 1.0)
+        while True:
+            await asyncio.sleep(period_s)
+            await self.outbox.sweep()
 
     async def _tick_loop(self) -> None:
         while True:

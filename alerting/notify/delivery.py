@@ -2,13 +2,16 @@
 
 Each channel has its own two lanes, each a queue and a worker: fire alarms on one, everything else
 on the other, so that no backlog of ordinary notifications delays a fire alarm, and one channel's
-outage neither blocks the others nor reorders its own messages. A message still refused after every
-back-off step is appended to the dead-letter file (JSON lines) and logged, and so is one that finds
-its lane already holding ``queue_max`` messages (a channel down for hours), so that memory stays
-bounded. A worker never ends on
-an error: whatever a delivery raises is logged and the message dead-lettered. Once delivered or
-dead-lettered, ``settled`` is told (the outbox then forgets it). URLs are logged without their
-path and query, where robots carry their access tokens.
+outage neither blocks the others nor reorders its own messages. A message the receiver cannot take
+now (no connection, a timeout, HTTP 5xx, 408 or 429, an answer that is not the robot's) is retried
+after each back-off step and then at the last step until it is taken, however long the outage: a
+confirmed alarm is never given up. One the receiver refuses for good (another 4xx, a robot's
+errcode: a wrong URL, token or keyword) is appended to the dead-letter file (JSON lines) and logged.
+A lane already holding ``queue_max`` messages takes no more (memory stays bounded): the message stays
+in the ledger's outbox, which queues it again when the lane has room (``Outbox.sweep``). A worker
+never ends on an error: whatever a delivery raises is logged and the message dead-lettered. Once
+delivered or dead-lettered, ``settled`` is told (the outbox then forgets it). URLs are logged
+without their path and query, where robots carry their access tokens.
 
 A DingTalk channel with a ``secret`` (the robot's 加签 setting) signs every request: ``timestamp``
 (ms) and ``sign`` = URL-encoded base64(HMAC-SHA256(secret, f"{timestamp}\n{secret}")) appended to
@@ -82,7 +85,14 @@ def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
 
 
 class DeliveryRefused(Exception):
-    pass
+    """The receiver answered and did not take the message; ``permanent``: retrying cannot help."""
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+TRANSIENT_STATUSES = frozenset({408, 425, 429})   # 4xx answers that say "later", not "never"
 
 
 class ChannelWorker:
@@ -101,7 +111,7 @@ class ChannelWorker:
         self._queue_max = queue_max
         self._duty_mobiles = duty_mobiles
         self._queue: asyncio.Queue[Notification] = asyncio.Queue()
-        self._shed: set[asyncio.Task] = set()   # outbox deletions of messages dead-lettered by put
+        self.holding: set[tuple[str, int]] = set()   # (alarm id, version) of every change queued or under way
         self.delivered = 0
         self.dead = 0
 
@@ -109,14 +119,16 @@ class ChannelWorker:
     def queued(self) -> int:
         return self._queue.qsize()
 
-    def put(self, notification: Notification) -> None:
-        if self._queue.qsize() < self._queue_max:
-            self._queue.put_nowait(notification)
-            return
-        self._dead_letter(self._payload(notification), notification, "lane full")
-        task = asyncio.create_task(self._settled(self.channel.key, notification))
-        self._shed.add(task)
-        task.add_done_callback(self._shed.discard)
+    def put(self, notification: Notification) -> bool:
+        """Queue ``notification``; False when the lane is full (it then stays in the outbox for a later sweep)."""
+        if self._queue.qsize() >= self._queue_max:
+            log.warning("notification lane full: kept in the outbox until the lane has room", extra={
+                "channel": self.channel.format, "url": self.channel.where, "lane": self.lane,
+                "alarms": [c.alarm["id"] for c in notification.changes]})
+            return False
+        self.holding.update(change.key for change in notification.changes)
+        self._queue.put_nowait(notification)
+        return True
 
     async def run(self) -> None:
         while True:
@@ -128,6 +140,7 @@ class ChannelWorker:
                 log.exception("notification worker error", extra={"channel": self.channel.format,
                                                                    "url": self.channel.where, "lane": self.lane})
             finally:
+                self.holding.difference_update(change.key for change in notification.changes)
                 self._queue.task_done()
 
     async def drain(self) -> None:
@@ -141,7 +154,8 @@ class ChannelWorker:
     async def _deliver(self, notification: Notification) -> None:
         payload = self._payload(notification)
         body = orjson.dumps(payload)
-        for attempt, delay_s in enumerate((*self._backoff_s, None)):
+        attempt = 0
+        while True:   # until taken or refused for good: a receiver down for hours still gets it afterwards
             try:
                 await self._post(body)
                 self.delivered += 1
@@ -149,12 +163,17 @@ class ChannelWorker:
                                                           "alarms": len(notification.changes), "attempt": attempt + 1,
                                                           "lane": self.lane})
                 return
-            except (aiohttp.ClientError, TimeoutError, DeliveryRefused) as exc:
-                log.warning("notification refused", extra={"channel": self.channel.format, "url": self.channel.where,
-                                                            "attempt": attempt + 1, "error": str(exc) or type(exc).__name__})
-                if delay_s is not None:
-                    await asyncio.sleep(delay_s)
-        self._dead_letter(payload, notification, "refused after every retry")
+            except DeliveryRefused as exc:
+                if exc.permanent:
+                    self._dead_letter(payload, notification, f"refused: {exc}")
+                    return
+                error = str(exc)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                error = str(exc) or type(exc).__name__
+            log.warning("notification not taken, retrying", extra={"channel": self.channel.format, "url": self.channel.where,
+                                                                   "attempt": attempt + 1, "error": error})
+            await asyncio.sleep(self._backoff_s[min(attempt, len(self._backoff_s) - 1)] if self._backoff_s else 1.0)
+            attempt += 1
 
     async def _post(self, body: bytes) -> None:
         url = self.channel.post_url(time.time_ns() // 1_000_000)   # DingTalk checks the timestamp against its clock
@@ -162,7 +181,8 @@ class ChannelWorker:
                                       timeout=aiohttp.ClientTimeout(total=10)) as response:
             text = await response.read()
             if response.status >= 300:
-                raise DeliveryRefused(f"HTTP {response.status}")
+                permanent = 400 <= response.status < 500 and response.status not in TRANSIENT_STATUSES
+                raise DeliveryRefused(f"HTTP {response.status}", permanent)
             if self.channel.format != "webhook":
                 try:
                     answer = orjson.loads(text or b"{}")
@@ -170,8 +190,8 @@ class ChannelWorker:
                     answer = None
                 if not isinstance(answer, dict):   # a proxy's page, not the robot's answer: not known delivered
                     raise DeliveryRefused(f"HTTP {response.status} with an answer that is not a JSON object")
-                if answer.get("errcode", 0) != 0:  # DingTalk and WeCom answer 200 with an errcode
-                    raise DeliveryRefused(f"errcode {answer.get('errcode')}: {answer.get('errmsg')}")
+                if answer.get("errcode", 0) != 0:  # DingTalk and WeCom answer 200 with an errcode: URL, token, keyword
+                    raise DeliveryRefused(f"errcode {answer.get('errcode')}: {answer.get('errmsg')}", permanent=True)
 
     def _dead_letter(self, payload: dict, notification: Notification, reason: str) -> None:
         self.dead += 1
@@ -231,13 +251,18 @@ class Deliverer:
                 self.send_to(channel.key, notification)
 
     def send_to(self, channel_key: str, notification: Notification) -> bool:
-        """Queue ``notification`` for one channel; False when no such channel is configured."""
+        """Queue ``notification`` for one channel; False when no such channel is configured (a full lane
+        keeps it in the outbox: still True)."""
         lane = "fire" if any(c.fire for c in notification.changes) else "other"
         worker = self._lanes.get((channel_key, lane))
         if worker is None:
             return False
         worker.put(notification)
         return True
+
+    def holds(self, channel_key: str, key: tuple[str, int]) -> bool:
+        """Whether a change (alarm id, version) is queued or under way on one channel."""
+        return any(key in w.holding for w in self.workers if w.channel.key == channel_key)
 
     async def drain(self) -> None:
         await asyncio.gather(*(w.drain() for w in self.workers))

@@ -69,14 +69,16 @@ async def test_outage_then_recovery_delivers_in_order(receiver: Receiver, tmp_pa
     assert sum(w.delivered for w in deliverer.workers) == 2 and not (tmp_path / "dead.jsonl").exists()
 
 
-async def test_refused_after_every_retry_goes_to_dead_letter(tmp_path: Path) -> None:
+async def test_a_refusal_for_good_goes_to_dead_letter_at_once(tmp_path: Path) -> None:
+    """A robot's errcode (wrong keyword, token or signature) will not change by retrying: dead-lettered at once,
+    where the operator finds it, instead of holding the lane's other messages back."""
     robot = await Receiver(answer={"errcode": 310000, "errmsg": "keywords not in content"}).start()
     dead = tmp_path / "dead.jsonl"
     try:
         await deliver([Channel("dingtalk_markdown", f"{robot.url}/ding")], (0.05, 0.05), dead, "a1")
     finally:
         await robot.stop()
-    assert len(robot.bodies) == 3   # first try and two retries, each answered with an errcode
+    assert len(robot.bodies) == 1   # one try, answered with an errcode
     records = [orjson.loads(line) for line in dead.read_bytes().splitlines()]
     assert [(r["channel"], r["alarms"], r["payload"]["msgtype"]) for r in records] == [("dingtalk_markdown", ["a1"], "markdown")]
 
