@@ -242,12 +242,8 @@ async def measure_on(settings: Settings, broker: subprocess.Popen, county_dir: P
     web_runner = await receiver.start()
     run = IsolatedPipeline(get_settings(), root / "home", county_dir, uuid.uuid4().hex[:10], secrets.duty_token,
                            (f"http://127.0.0.1:{receiver.port}/hook",))
-    await run.create_topics()
     try:
-        run.start_ingest()
-        run.start_rules()
-        run.start_alerting()
-        await run.wait_started()
+        await run.start()
         await asyncio.sleep(15)   # the rules worker joins its group
         pids = {c.name: c.process.pid for c in run.supervisor.children.values()}
         sampler = ResourceSampler({**pids, "mosquitto": broker.pid})

@@ -137,12 +137,8 @@ class Bench:
         run = self.pipeline()
         run.env["HAZMON_INFLUX_URL"] = self.influx.url
         stop = asyncio.Event()
-        await run.create_topics()
         try:
-            run.start_ingest()
-            run.start_rules()
-            run.start_alerting()
-            await run.wait_started()
+            await run.start()
             feeding = asyncio.create_task(self.feed.run(stop))
             await asyncio.sleep(20)   # the rules worker joins its group; the first alarms
             faults = self.faults(run)

@@ -132,6 +132,14 @@ class IsolatedPipeline:
                 await asyncio.sleep(0.5)
         raise RuntimeError(f"the API did not answer within {timeout_s:.0f} s")
 
+    async def start(self) -> None:
+        """Ingest, one rules worker and alerting, until they answer (``wait_started``); topics made first."""
+        await self.create_topics()
+        self.start_ingest()
+        self.start_rules()
+        self.start_alerting()
+        await self.wait_started()
+
     async def wait_started(self, timeout_s: float = 90.0) -> None:
         """Until the API answers and ingest has subscribed: what a device publishes before ingest's first
         subscription is not queued for it. (The rules worker's input waits in Kafka.)"""

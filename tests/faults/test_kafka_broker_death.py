@@ -57,12 +57,8 @@ async def kill_one_broker(settings: Settings, root: Path) -> dict:
         run = IsolatedPipeline(cluster.clients(settings), root / "home", county_dir, unique_name(), secrets.duty_token,
                                (f"{receiver.url}/webhook",), enterprises=tuple(load_registry(county_dir).enterprises))
         run.env.update(cluster.env)
-        await run.create_topics()
         try:
-            run.start_ingest()
-            run.start_rules()
-            run.start_alerting()
-            await run.wait_started()
+            await run.start()
             feeding = asyncio.create_task(feed.run(stop))
             await asyncio.sleep(BEFORE_S)
             async with TopicWatch(cluster.settings.kafka_bootstrap, run.readings) as watch:
