@@ -1,8 +1,8 @@
 """The §11 messages the county sends up, and the down actions it takes in (data standard §11, docs/uplink.md).
 
 Pure functions: what goes up is built from the Kafka records, what comes down becomes a record of the
-alarm-actions topic (the shape the API publishes: ``alerting.model.AlarmAction``), attributed to the
-upper officer as ``prefecture/<name>``.
+alarm-actions topic (``wire.AlarmAction``, as the API publishes it), attributed to the upper officer as
+``prefecture/<name>``.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def heartbeat_message(county_id: str, now_ms: int, enterprises: int, points: int
                          "points": points, "backlog": backlog})
 
 
-def down_action(payload: bytes, now_ms: int, known: Mapping[str, tuple[str, str]]) -> dict:
+def down_action(payload: bytes, now_ms: int, known: Mapping[str, tuple[str, str]]) -> wire.AlarmAction:
     """The alarm action an upper ``down/{county}/action`` message asks for: 签收 (``"action": "ack"``) of an
     alarm escalated to the upper platform, with the upper officer's comment.
 
