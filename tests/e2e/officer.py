@@ -17,7 +17,7 @@ from tests.e2e.pipeline import IsolatedPipeline
 
 OFFICER = "e2e"
 ACK = {"comment": "已通知企业核查（端到端测试）", "officer": OFFICER}
-CLOSE = {"note": "已处置（端到端测试）", "cause": "模拟注入", "measures": "无需措施", "officer": OFFICER}
+CLOSE = {"note": "已处置（端到端测试）", "cause": "test", "measures": "无需措施", "officer": OFFICER}   # §8 cause: 测试
 HOUR_MS = 3_600_000
 
 
