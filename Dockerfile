@@ -10,6 +10,7 @@ COPY stream_rules ./stream_rules
 COPY alerting ./alerting
 COPY device_sim ./device_sim
 COPY dashboards ./dashboards
+COPY uplink ./uplink
 # the lock's exact versions (the ones the tests pass on) for whatever hazmon needs; its test tools stay out
 RUN pip install --no-cache-dir --constraint requirements.lock .
 COPY deploy/entrypoint.sh /usr/local/bin/hazmon-entrypoint
