@@ -7,7 +7,7 @@ Under ``exactly_once`` Faust 0.15 gets two things wrong when it recovers a table
   a survivor of a failover crash with ``ConsistencyError`` ("persisted offset 6 > highwater -1")
   and restart (~25 s instead of ~8 s); a stale value would end the recovery before the newest
   state. ``TransactionalRecovery`` asks the broker instead (ListOffsets, read_committed), with its
-  own small client.
+  own small client (``stream_rules.end_offsets``).
 * It recovers until it has applied the record at ``end − 1``. Under transactions that offset is
   the last transaction's commit marker, which a read_committed consumer never receives, so it
   waited for two idle 5 s polls of the changelog before it noticed: ~10 s of every failover.
@@ -22,32 +22,24 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Set
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.tables import TableManager
 from faust.tables.recovery import Recovery
 from faust.types import TP, ConsumerT
 
+from stream_rules.end_offsets import EndOffsets
+
 
 class TransactionalRecovery(Recovery):
-    _end_offsets: AIOKafkaConsumer | None = None
+    _end_offsets: EndOffsets | None = None
 
     async def _build_highwaters(self, consumer: ConsumerT, tps: Set[TP], destination: Counter[TP], title: str) -> None:
-        ends = await self._stable_ends(tps)
+        if self._end_offsets is None:
+            self._end_offsets = EndOffsets(self.app)
+        ends = await self._end_offsets.of(tps)
         destination.clear()
         destination.update({tp: end - 2 if end >= 2 else end - 1 for tp, end in ends.items()})
         self.log.info("Last committed changelog records for %s partitions: %s", title,
                       {f"{tp.topic}[{tp.partition}]": offset for tp, offset in sorted(destination.items())})
-
-    async def _stable_ends(self, tps: Set[TP]) -> dict[TP, int]:
-        if not tps:
-            return {}
-        if self._end_offsets is None:
-            servers = [f"{url.host}:{url.port or 9092}" for url in self.app.conf.broker]
-            self._end_offsets = AIOKafkaConsumer(bootstrap_servers=servers, isolation_level="read_committed",
-                                                 enable_auto_commit=False)
-            await self._end_offsets.start()
-        ends = await self._end_offsets.end_offsets([TopicPartition(tp.topic, tp.partition) for tp in tps])
-        return {TP(tp.topic, tp.partition): end for tp, end in ends.items()}
 
     async def on_stop(self) -> None:
         await super().on_stop()

@@ -8,11 +8,10 @@ whose end is past what the worker has read, and whose read offset has not moved 
 ends the worker with its state in the log (read offsets, ends, Faust's paused, buffered and active
 partitions); ``hazmon rules worker`` starts a fresh one, which resumes from the last commit.
 
-Ends are asked of the broker by a small read_committed consumer of its own (the one Faust runs
-lives in another thread; this one ends with the process); read offsets are those Faust keeps as it
-hands records to the agents. A partition with a single record waiting is not told from one read to
-its end (Faust's read offset is the next offset after a seek, the last one after a read): never a
-false stall, at worst one record late to be noticed.
+Ends are asked of the broker (``stream_rules.end_offsets``; that consumer ends with the process);
+read offsets are those Faust keeps as it hands records to the agents. A partition with a single
+record waiting is not told from one read to its end (Faust's read offset is the next offset after a
+seek, the last one after a read): never a false stall, at worst one record late to be noticed.
 """
 
 from __future__ import annotations
@@ -23,9 +22,10 @@ from collections.abc import Awaitable, Callable, Collection
 from typing import cast
 
 import faust
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.transport.consumer import Consumer
 from faust.types import TP
+
+from stream_rules.end_offsets import EndOffsets
 
 log = logging.getLogger("stream_rules.stall_watch")
 
@@ -42,7 +42,7 @@ class StallWatch:
         self.stall_s = stall_s
         self.crash = crash
         self._seen: dict[TP, tuple[int | None, float]] = {}   # read offset, and since when it has been that
-        self._ends: AIOKafkaConsumer | None = None
+        self._ends = EndOffsets(app)
 
     async def check(self) -> None:
         """Look once (call it every few seconds); crash the worker if a partition stalled."""
@@ -53,7 +53,7 @@ class StallWatch:
         assigned = [tp for tp in consumer.assignment() if tp.topic in self.topics]
         if not assigned:
             return
-        ends = await self._end_offsets(assigned)
+        ends = await self._ends.of(assigned)
         now = time.monotonic()
         stalled = []
         for tp in assigned:
@@ -66,15 +66,6 @@ class StallWatch:
                 stalled.append(tp)
         if stalled:
             await self._stalled(stalled, ends)
-
-    async def _end_offsets(self, tps: list[TP]) -> dict[TP, int]:
-        if self._ends is None:
-            servers = [f"{url.host}:{url.port or 9092}" for url in self.app.conf.broker]
-            self._ends = AIOKafkaConsumer(bootstrap_servers=servers, isolation_level="read_committed",
-                                          enable_auto_commit=False)
-            await self._ends.start()
-        ends = await self._ends.end_offsets([TopicPartition(tp.topic, tp.partition) for tp in tps])
-        return {TP(tp.topic, tp.partition): end for tp, end in ends.items()}
 
     async def _stalled(self, stalled: list[TP], ends: dict[TP, int]) -> None:
         consumer = cast(Consumer, self.app.consumer)
