@@ -33,8 +33,6 @@ from pathlib import Path
 import numpy as np
 import orjson
 from aiohttp import web
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -46,6 +44,7 @@ from hazmon.secrets import Secrets  # noqa: E402
 from hazmon.settings import PACKAGE_DIR, Settings, get_settings  # noqa: E402
 from hazmon.stack.mosquitto import register_enterprises  # noqa: E402
 from tests.e2e.pipeline import IsolatedPipeline, spare_port  # noqa: E402
+from tests.kafka_admin import TopicClients  # noqa: E402
 
 READINGS_PER_MESSAGE = 10   # default; --readings-per-message for a burst beyond one load process's message rate
 CONNECTIONS = 40
@@ -187,25 +186,11 @@ class ResourceSampler:
                        "peak_rss_mb": round(self.peak_rss[name] / 2**20, 1)} for name in self.pids}
 
 
-class GroupLag:
+class GroupLag(TopicClients):
     """Records of a topic a consumer group has yet to commit, per partition (end offset − committed)."""
 
     def __init__(self, settings: Settings, topic: str) -> None:
-        self.settings = settings
-        self.topic = topic
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
-        self.admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-
-    async def __aenter__(self) -> GroupLag:
-        await self.consumer.start()
-        await self.admin.start()
-        (described,) = await self.admin.describe_topics([self.topic])
-        self.partitions = [TopicPartition(self.topic, p["partition"]) for p in described["partitions"]]
-        return self
-
-    async def __aexit__(self, *_exc: object) -> None:
-        await self.consumer.stop()
-        await self.admin.close()
+        super().__init__(settings.kafka_bootstrap, topic)
 
     async def ends(self) -> dict:
         return await self.consumer.end_offsets(self.partitions)

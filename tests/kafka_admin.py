@@ -1,13 +1,15 @@
 """Kafka topics of the shared local broker, for the tests and benchmarks that create their own:
 unique names that say which test session made them, listing, and deleting those chosen (tests name
 every topic uniquely, so they must clean up, and only after themselves: several sessions may share
-the broker)."""
+the broker); and the clients that read one topic's offsets (``TopicClients``)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Self
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 DELETE_AT_ONCE = 100   # topics per DeleteTopics request
@@ -39,3 +41,25 @@ async def delete_topics(bootstrap: str, chosen: Callable[[str], bool]) -> list[s
         return names
     finally:
         await admin.close()
+
+
+class TopicClients:
+    """A consumer (for end offsets) and an admin client (for the topic's partitions and a group's committed
+    offsets) on one topic, open inside ``async with``; ``partitions`` is known once entered."""
+
+    def __init__(self, bootstrap: str, topic: str, request_timeout_ms: int = 40_000) -> None:
+        self.topic = topic
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=request_timeout_ms)
+        self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=request_timeout_ms)
+        self.partitions: list[TopicPartition] = []
+
+    async def __aenter__(self) -> Self:
+        await self.consumer.start()
+        await self.admin.start()
+        (described,) = await self.admin.describe_topics([self.topic])
+        self.partitions = [TopicPartition(self.topic, p["partition"]) for p in described["partitions"]]
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.consumer.stop()
+        await self.admin.close()

@@ -7,27 +7,15 @@ import asyncio
 import contextlib
 import time
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
+from tests.kafka_admin import TopicClients
 
-class TopicWatch:
+
+class TopicWatch(TopicClients):
     def __init__(self, bootstrap: str, topic: str) -> None:
-        self.topic = topic
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=5000)
-        self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
-
-    async def __aenter__(self) -> TopicWatch:
-        await self.consumer.start()
-        await self.admin.start()
-        (described,) = await self.admin.describe_topics([self.topic])
-        self.partitions = [TopicPartition(self.topic, p["partition"]) for p in described["partitions"]]
-        return self
-
-    async def __aexit__(self, *_exc: object) -> None:
-        await self.consumer.stop()
-        await self.admin.close()
+        super().__init__(bootstrap, topic, request_timeout_ms=5000)   # a dead broker is asked of briefly
 
     async def leaders(self) -> dict[int, int]:
         """Partition → node id of its leader (−1: none)."""
