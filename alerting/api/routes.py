@@ -242,8 +242,8 @@ def _desk_source(service: AlertingService) -> DeskSource:
 
     def risk_of(enterprise: str) -> EnterpriseRisk:
         risk = service.risk.current(enterprise)
-        offline = {a.device for a in service.book.newest_first()
-                   if a.enterprise == enterprise and a.rule == "offline" and a.state in ("active", "acknowledged")}
+        offline = {a.device for a in service.book.of_enterprise(enterprise)
+                   if a.rule == "offline" and a.state in ("active", "acknowledged")}
         return EnterpriseRisk(risk.color if risk.active_alarms else "none", risk.active_alarms, len(offline))
 
     return DeskSource(language=lambda: service.texts.language, registry=lambda: service.registry,
