@@ -18,7 +18,7 @@ from alerting.alarm_view import point_name
 from alerting.api.auth import CALLER
 from alerting.desk.connectivity import online, reports_readings
 from alerting.desk.county_map import WORDS as RISK_WORDS
-from alerting.desk.pages import framed
+from alerting.desk.pages import framed, html
 from alerting.desk.readings import InfluxUnavailable, LastReading
 from alerting.desk.source import DeskSource, signed_in
 from alerting.model import Alarm
@@ -135,7 +135,6 @@ def enterprise_routes(source: DeskSource) -> list[web.AbstractRouteDef]:
             parts.append(_points_table(registry, [e for e in entries if e.site.id == site.id], last, by_point, suppressed,
                                        now_ms, source))
         parts.append(f'<h2>{w["open"]}</h2>{_alarms_table(open_alarms, source, w)}')
-        html = framed(doc.enterprise.name, language, session.account, session.csrf, "".join(parts))
-        return web.Response(text=html, content_type="text/html", charset="utf-8")
+        return html(framed(doc.enterprise.name, language, session.account, session.csrf, "".join(parts)))
 
     return [web.get("/desk/enterprises/{enterprise_id}", page)]

@@ -8,6 +8,8 @@ import json
 from html import escape
 from typing import Any
 
+from aiohttp import web
+
 from alerting.desk.accounts import Account
 
 LABELS: dict[str, dict[str, Any]] = {
@@ -86,14 +88,17 @@ def framed(title: str, language: str, account: Account, csrf: str, content: str,
             f'<main><h1 class="printonly">{escape(title)}</h1>{content}</main><script>{script}</script></body></html>')
 
 
-def map_page(language: str, account: Account, svg: str) -> str:
+def map_page(language: str, account: Account, csrf: str, svg: str) -> str:
     """风险一张图: the server's SVG, fetched again every 15 s."""
     t = LABELS[language]
     script = ("setInterval(async()=>{const r=await fetch('/desk/map.svg',{credentials:'same-origin'});"
               "if(r.ok){document.getElementById('map').innerHTML=await r.text();}},15000);")
-    return (f'{head(t["nav_map"], language)}<body data-language="{language}"><header><h1>{t["nav_map"]}</h1>{nav(t)}'
-            f'<span>{who(t, account, language)}</span></header><main><p>{t["map_note"]}</p>'
-            f'<div id="map">{svg}</div></main><script>{script}</script></body></html>')
+    return framed(t["nav_map"], language, account, csrf, f'<p>{t["map_note"]}</p><div id="map">{svg}</div>', script)
+
+
+def html(text: str, status: int = 200) -> web.Response:
+    """A page as the desk answers it."""
+    return web.Response(text=text, status=status, content_type="text/html", charset="utf-8")
 
 
 def desk_page(language: str, account: Account, csrf: str) -> str:

@@ -24,7 +24,7 @@ from alerting.desk.accounts import Session
 from alerting.desk.assessment import Figures, assess
 from alerting.desk.connectivity import connectivity
 from alerting.desk.handover import Handover, HandoverRefused, Handovers
-from alerting.desk.pages import framed
+from alerting.desk.pages import framed, html
 from alerting.desk.readings import InfluxUnavailable
 from alerting.desk.source import DeskSource, signed_in
 from alerting.model import Alarm
@@ -144,8 +144,7 @@ def shift_routes(source: DeskSource) -> list[web.AbstractRouteDef]:
         return _page(title, session, "".join(parts))
 
     def _page(title: str, session: Session, content: str, script: str = "") -> web.Response:
-        html = framed(title, language(), session.account, session.csrf, content, script)
-        return web.Response(text=html, content_type="text/html", charset="utf-8")
+        return html(framed(title, language(), session.account, session.csrf, content, script))
 
     return [web.get("/desk/handover", handover_page), web.post("/desk/handover", give),
             web.post("/desk/handover/{handover_id:\\d+}/take", take), web.get("/desk/report", report)]

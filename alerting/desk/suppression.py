@@ -13,7 +13,7 @@ from hazmon.secrets import Principal
 
 from alerting.alarm_view import point_name
 from alerting.api.auth import CALLER
-from alerting.desk.pages import framed
+from alerting.desk.pages import framed, html
 from alerting.desk.source import DeskSource, signed_in
 
 DEFAULT_HOURS = 8
@@ -86,7 +86,6 @@ def suppression_routes(source: DeskSource) -> list[web.AbstractRouteDef]:
         else:
             form = f'<p>{w["duty_only"]}</p>'
         content = f'{form}<p id="error" class="error" role="alert"></p><h2>{w["in_force"]}</h2>{listing}'
-        html = framed(w["title"], language, session.account, session.csrf, content, _SCRIPT)
-        return web.Response(text=html, content_type="text/html", charset="utf-8")
+        return html(framed(w["title"], language, session.account, session.csrf, content, _SCRIPT))
 
     return [web.get("/desk/suppressions", page)]

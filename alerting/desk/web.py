@@ -28,7 +28,7 @@ from alerting.desk.accounts import Accounts, Session
 from alerting.desk.feed import RELOAD, AlarmFeed
 from alerting.desk.county_map import county_map_svg
 from alerting.desk.enterprise import enterprise_routes
-from alerting.desk.pages import desk_page, login_page, map_page
+from alerting.desk.pages import desk_page, html, login_page, map_page
 from alerting.desk.source import DESK_SESSION, DeskSource, signed_in
 from alerting.desk.suppression import suppression_routes
 
@@ -91,7 +91,7 @@ def desk_routes(source: DeskSource, secure_cookie: bool) -> list[web.AbstractRou
     language = source.language
 
     async def login_form(request: web.Request) -> web.Response:
-        return _html(login_page(language(), _local_path(request.query.get("next")), error=False))
+        return html(login_page(language(), _local_path(request.query.get("next")), error=False))
 
     async def login(request: web.Request) -> web.Response:
         form = await request.post()
@@ -101,7 +101,7 @@ def desk_routes(source: DeskSource, secure_cookie: bool) -> list[web.AbstractRou
         accounts = request.app[ACCOUNTS]
         account = await asyncio.to_thread(accounts.verify, str(form.get("name", "")), str(form.get("password", "")))
         if account is None:
-            return _html(login_page(language(), target, error=True), status=401)
+            return html(login_page(language(), target, error=True), status=401)
         token, session = await asyncio.to_thread(accounts.open_session, account)
         response = web.HTTPSeeOther(target)
         response.set_cookie(SESSION_COOKIE, token, max_age=int(accounts.session_ms / 1000), httponly=True,
@@ -118,7 +118,7 @@ def desk_routes(source: DeskSource, secure_cookie: bool) -> list[web.AbstractRou
 
     async def desk(request: web.Request) -> web.Response:
         session = signed_in(request)
-        return _html(desk_page(language(), session.account, session.csrf))
+        return html(desk_page(language(), session.account, session.csrf))
 
     async def events(request: web.Request) -> web.StreamResponse:
         signed_in(request)
@@ -144,7 +144,7 @@ def desk_routes(source: DeskSource, secure_cookie: bool) -> list[web.AbstractRou
 
     async def county_map(request: web.Request) -> web.Response:
         session = signed_in(request)
-        return _html(map_page(language(), session.account, _map_svg(request)))
+        return html(map_page(language(), session.account, session.csrf, _map_svg(request)))
 
     async def county_map_image(request: web.Request) -> web.Response:
         signed_in(request)
@@ -163,7 +163,3 @@ def desk_routes(source: DeskSource, secure_cookie: bool) -> list[web.AbstractRou
 
 def _event(name: str, data: object) -> bytes:
     return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
-
-
-def _html(text: str, status: int = 200) -> web.Response:
-    return web.Response(text=text, status=status, content_type="text/html", charset="utf-8")
