@@ -36,6 +36,9 @@ async def test_upper_ack_lands_on_the_countys_alarm(start_service: Callable, nam
         await produce(names.transitions, [
             transition("d1", "confirmed", "TK01_LT", level="high_high", value=10.8, limit=10.5, at=T0),
             transition("d2", "confirmed", "TK01_TT", level="high_high", value=80.0, limit=70.0, at=T0)])
+        # the escalator escalates alarms it has: actions on another topic may be read before the transitions
+        await eventually(lambda: service.book.get("d1") is not None and service.book.get("d2") is not None, 30,
+                         "both alarms in the county's record")
         await produce(names.actions, [escalate("d1", 1, T0 + 300_000, unique), escalate("d1", 2, T0 + 900_000, unique),
                                       escalate("d2", 1, T0 + 300_000, unique)])
         await eventually(lambda: any(m["id"] == "d1" and m["escalated_to"] == "prefecture" for m in collector.messages)
