@@ -14,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
-from hazmon import topics, wire
+from hazmon import wire
+from hazmon.topics import PlatformTopics
 from hazmon.wire import AlarmAction
 
 from alerting.book import AlarmBook
@@ -30,20 +31,6 @@ log = logging.getLogger(__name__)
 
 OnEvent = Callable[[AlarmEvent, bool], None]   # (event, live): live is False while replaying history
 REPLAY_CHUNK = 20_000   # history records folded between two ledger writes while catching up
-
-
-@dataclass(frozen=True, slots=True)
-class AlertingTopics:
-    transitions: str = topics.ALARM_TRANSITIONS
-    actions: str = topics.ALARM_ACTIONS
-    readings: str = topics.READINGS
-    ingest_stats: str = topics.INGEST_STATS
-
-    @classmethod
-    def with_suffix(cls, suffix: str) -> AlertingTopics:
-        """The platform's topics with ``suffix`` appended (a test's or a side-by-side run's own)."""
-        return cls(*(name + suffix for name in (topics.ALARM_TRANSITIONS, topics.ALARM_ACTIONS, topics.READINGS,
-                                                 topics.INGEST_STATS)))
 
 
 def _decode(record: ConsumerRecord) -> dict | None:
@@ -62,7 +49,7 @@ def _decode(record: ConsumerRecord) -> dict | None:
 
 
 class AlarmLog:
-    def __init__(self, bootstrap: str, names: AlertingTopics, book: AlarmBook, ledger: Ledger,
+    def __init__(self, bootstrap: str, names: PlatformTopics, book: AlarmBook, ledger: Ledger,
                  on_event: OnEvent) -> None:
         self._bootstrap = bootstrap
         self._names = names

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from hazmon import topics
+from hazmon.topics import PlatformTopics
 from hazmon.kafka_topics import ensure_topics
 from hazmon.registry import Registry, SiteKind
 from hazmon.registry.watch import RegistryWatch
@@ -26,7 +26,7 @@ from alerting.desk.feed import AlarmFeed
 from alerting.escalation import due_escalations
 from alerting.grafana import GrafanaAnnotator
 from alerting.influx import InfluxWriter
-from alerting.kafka_log import AlarmLog, AlertingTopics
+from alerting.kafka_log import AlarmLog
 from alerting.ledger import Ledger
 from alerting.model import ESCALATION_PREFIX, Alarm, AlarmEvent
 from alerting.notify.delivery import Channel, Deliverer
@@ -59,9 +59,9 @@ def suppression_json(suppression: Suppression) -> dict:
 
 
 class AlertingService:
-    def __init__(self, settings: Settings, registry: Registry, *, names: AlertingTopics | None = None,
-                 clock: Clock | None = None, influx_db: str | None = None, write_topics: bool = True) -> None:
-        names = names or AlertingTopics()
+    def __init__(self, settings: Settings, registry: Registry, *, clock: Clock | None = None,
+                 influx_db: str | None = None, write_topics: bool = True) -> None:
+        names = PlatformTopics.of(settings)
         self.settings = settings
         self.registry = registry
         self.names = names
@@ -77,7 +77,7 @@ class AlertingService:
         self.alarm_times = SeriesTimes()
         self.ledger = Ledger(settings.alerting_ledger_file or settings.home / "alerting" / "ledger.sqlite3")
         self.log = AlarmLog(settings.kafka_bootstrap, names, self.book, self.ledger, self._on_event)
-        self.changes = ChangeTopic(settings.kafka_bootstrap, topics.sibling(names.transitions, topics.ALARM_CHANGES))
+        self.changes = ChangeTopic(settings.kafka_bootstrap, names.changes)
         self.deliverer = Deliverer(channels_of(settings), self.texts, settings.alerting_retry_s,
                                    settings.alerting_deadletter_file or settings.home / "alerting" / "deadletter.jsonl",
                                    queue_max=settings.alerting_notify_queue_max, settled=self._notification_settled,

@@ -222,7 +222,7 @@ def private_broker(settings: Settings, county_dir: Path) -> Iterator[tuple[Setti
 
 
 async def victim_readings_in_kafka(run: IsolatedPipeline, loaded: set[tuple[str, str]]) -> int:
-    return sum([len(record["points"]) async for record in run.records(run.readings)
+    return sum([len(record["points"]) async for record in run.records(run.names.readings)
                 if (record["enterprise"], record["device"]) in loaded])
 
 
@@ -261,7 +261,7 @@ async def measure_on(settings: Settings, broker: subprocess.Popen, county_dir: P
         attacks = await asyncio.to_thread(results.get, True, seconds + 120)
         await asyncio.to_thread(attacker_process.join, 30)
         progress("load and attack done; waiting for the pipeline to catch up")
-        async with GroupLag(settings, run.readings) as lag:
+        async with GroupLag(settings, run.names.readings) as lag:
             await wait_caught_up(run, lag, deadline_s=max(120.0, 2 * seconds))
         sampling.cancel()
         await asyncio.sleep(3)   # the last notifications

@@ -33,7 +33,7 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from alerting.api.routes import build_app  # noqa: E402
 from alerting.clock import ManualClock  # noqa: E402
-from alerting.kafka_log import AlertingTopics  # noqa: E402
+from hazmon.topics import PlatformTopics  # noqa: E402
 from alerting.service import AlertingService  # noqa: E402
 from hazmon import wire  # noqa: E402
 from hazmon.registry import load_registry  # noqa: E402
@@ -59,10 +59,10 @@ async def produce(bootstrap: str, topic: str, records: list[dict]) -> None:
         await producer.stop()
 
 
-async def started(settings: Settings, names: AlertingTopics, now_ms: int) -> tuple[AlertingService, float]:
+async def started(settings: Settings, names: PlatformTopics, now_ms: int) -> tuple[AlertingService, float]:
     """A service caught up on the alarm log, and the seconds from its start until then."""
-    service = AlertingService(settings, load_registry(settings.registry_dir), names=names, clock=ManualClock(now_ms),
-                              write_topics=False)
+    service = AlertingService(settings.model_copy(update={"kafka_topic_suffix": names.suffix}),
+                              load_registry(settings.registry_dir), clock=ManualClock(now_ms), write_topics=False)
     began = time.perf_counter()
     await service.start()
     await service.caught_up(timeout_s=600.0)
@@ -127,7 +127,7 @@ def spread(values: list[float]) -> dict[str, float]:
 async def main(alarms: int, open_every: int, enterprises: int, restarts: int, tail: int, listings: int) -> dict:
     base_settings = get_settings()
     run = uuid.uuid4().hex[:10]
-    names = AlertingTopics.with_suffix(f".bench-alarm-{run}")
+    names = PlatformTopics.with_suffix(f".bench-alarm-{run}")
     home = Path(tempfile.mkdtemp(prefix="hazmon-bench-alarm-record-"))
     settings = base_settings.model_copy(update={"home": home, "influx_db": f"bench_alarm_record_{run}",
                                                 "alerting_webhooks": [], "alerting_dingtalk_urls": [],

@@ -105,7 +105,7 @@ class Bench:
             await up()
 
         async def kafka_broker() -> None:
-            async with TopicWatch(self.cluster.settings.kafka_bootstrap, run.readings) as watch:
+            async with TopicWatch(self.cluster.settings.kafka_bootstrap, run.names.readings) as watch:
                 leaders = list((await watch.leaders()).values())
             victim = self.cluster.nodes[max(set(leaders), key=leaders.count) - 1]
             victim.process.signal(signal.SIGKILL)
@@ -154,7 +154,7 @@ class Bench:
             await feeding
             progress("faults done; counting")
             await asyncio.sleep(30)    # the last notifications, the last readings
-            in_kafka = reading_keys([r async for r in run.records(run.readings)])
+            in_kafka = reading_keys([r async for r in run.records(run.names.readings)])
             return report(self.feed, in_kafka, self.receiver.arrivals, phases, self.rate, seconds)
         finally:
             stop.set()

@@ -25,8 +25,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
-from hazmon import topics, wire
+from hazmon import wire
 from hazmon.kafka_topics import ensure_topics
+from hazmon.topics import PlatformTopics
 from hazmon.registry import load_registry
 from hazmon.settings import Settings, get_settings
 
@@ -144,7 +145,7 @@ async def main(seconds: float, total: int, rounds: int) -> dict:
     """
     settings = get_settings()
     suffix = uuid.uuid4().hex[:8]
-    topic = f"{topics.READINGS}.bench-{suffix}"
+    topic = PlatformTopics.with_suffix(f".bench-{suffix}").readings
     phase_s = seconds / (2 * rounds)
     with tempfile.TemporaryDirectory() as registry_dir:
         bench_registry(Path(registry_dir))

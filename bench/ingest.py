@@ -37,6 +37,7 @@ from paho.mqtt.properties import Properties  # noqa: E402
 
 from hazmon.secrets import Secrets  # noqa: E402
 from hazmon.settings import Settings, get_settings  # noqa: E402
+from hazmon.topics import PlatformTopics  # noqa: E402
 from hazmon.stack.mosquitto import register_enterprises  # noqa: E402
 from ingest.mqtt_link import platform_client  # noqa: E402
 
@@ -146,12 +147,12 @@ async def adapter_rate(settings: Settings, secrets: Secrets, lines: dict[str, Pa
     """(readings/s, messages/s) reaching Kafka from one adapter process fed at full speed."""
     suffix = f".bench-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "HAZMON_REGISTRY_DIR": str(settings.registry_dir),
-           "HAZMON_INGEST_ENTERPRISES": f'["{ENTERPRISE}"]', "HAZMON_INGEST_TOPIC_SUFFIX": suffix,
+           "HAZMON_INGEST_ENTERPRISES": f'["{ENTERPRISE}"]', "HAZMON_KAFKA_TOPIC_SUFFIX": suffix,
            "HAZMON_INGEST_CLIENT_ID": f"bench-ingest{suffix}", "HAZMON_INGEST_SHARE_GROUP": f"bench{suffix}",
            "HAZMON_INGEST_SESSION_EXPIRY_S": "0", "HAZMON_LOG_LEVEL": "WARNING"}
     adapter = subprocess.Popen([sys.executable, "-m", "hazmon.cli", "--log-level", "WARNING", "ingest", "run"],
                                env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
-    consumer = AIOKafkaConsumer(f"hazmon.readings.v1{suffix}", bootstrap_servers=settings.kafka_bootstrap,
+    consumer = AIOKafkaConsumer(PlatformTopics.with_suffix(suffix).readings, bootstrap_servers=settings.kafka_bootstrap,
                                 auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
     await asyncio.sleep(3)  # connect and subscribe
     await consumer.start()

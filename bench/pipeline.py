@@ -292,7 +292,7 @@ async def measure(rate: float, seconds: float, root: Path, failover: bool = Fals
         progress(f"pipeline up; offering {rate:.0f} readings/s for {seconds:.0f} s")
         sampler = ResourceSampler({c.name: c.process.pid for c in run.supervisor.children.values()})
         sampling = asyncio.create_task(sampler.run())
-        async with GroupLag(settings, run.readings) as lag:
+        async with GroupLag(settings, run.names.readings) as lag:
             lag_samples: list[tuple[float, int]] = []
             load_started = time.monotonic()
             lag_sampling = asyncio.create_task(sample_lag(lag, run.env["HAZMON_RULES_APP_ID"], 5.0, lag_samples))

@@ -40,11 +40,11 @@ from bench.pipeline import GroupLag  # noqa: E402
 
 from device_sim.county import write_county  # noqa: E402
 from device_sim.load import SAMPLES_PER_POINT, baseline  # noqa: E402
-from hazmon import topics as hazmon_topics  # noqa: E402
 from hazmon.kafka_topics import ensure_topics  # noqa: E402
 from hazmon.registry import Registry, load_registry  # noqa: E402
 from hazmon.registry.models import PointType  # noqa: E402
 from hazmon.settings import Settings, get_settings  # noqa: E402
+from hazmon.topics import PlatformTopics  # noqa: E402
 from hazmon.wire import ReadingBatch  # noqa: E402
 from tests.kafka_admin import delete_topics  # noqa: E402
 from stream_rules.engine import RuleEngine  # noqa: E402
@@ -109,13 +109,13 @@ def decode_only(encoded: list[tuple[bytes, bytes]], readings_per_record: float, 
     return done * readings_per_record / (time.perf_counter() - start)
 
 
-async def fill_topic(settings: Settings, topics: dict[str, str], encoded: list[tuple[bytes, bytes]]) -> None:
-    await ensure_topics(settings, topics.values())
+async def fill_topic(settings: Settings, names: PlatformTopics, encoded: list[tuple[bytes, bytes]]) -> None:
+    await ensure_topics(settings, [names.readings, names.events, names.device_status, names.transitions])
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=20, max_batch_size=1 << 20,
                                 max_request_size=8 << 20, acks="all")
     await producer.start()
     try:
-        futures = [await producer.send(topics["readings"], value, key=key) for key, value in encoded]
+        futures = [await producer.send(names.readings, value, key=key) for key, value in encoded]
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
@@ -140,18 +140,17 @@ async def ceiling(settings: Settings, topic: str, total_records: int, readings_p
         await consumer.stop()
 
 
-async def through_worker(settings: Settings, topics: dict[str, str], registry_dir: Path, total_records: int,
+async def through_worker(settings: Settings, names: PlatformTopics, registry_dir: Path, total_records: int,
                          readings_per_record: float, timeout_s: float, workdir: Path) -> float:
     app_id = f"bench-rules-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "HAZMON_RULES_APP_ID": app_id, "HAZMON_REGISTRY_DIR": str(registry_dir),
-           "HAZMON_RULES_READINGS_TOPIC": topics["readings"], "HAZMON_RULES_EVENTS_TOPIC": topics["events"],
-           "HAZMON_RULES_STATUS_TOPIC": topics["status"], "HAZMON_RULES_OUTPUT_TOPIC": topics["output"],
+           "HAZMON_KAFKA_TOPIC_SUFFIX": names.suffix,
            "HAZMON_RULES_DATADIR": str(workdir / "faust"), "HAZMON_RULES_TICK_S": "3600"}
     log = (workdir / "worker.log").open("wb")
     worker = subprocess.Popen([sys.executable, "-m", "hazmon.cli", "rules", "worker"], env=env, stdout=log,
                               stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        async with GroupLag(settings, topics["readings"]) as lag:
+        async with GroupLag(settings, names.readings) as lag:
             rate = await drained_rate(lag, app_id, worker, total_records, readings_per_record, timeout_s)
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
@@ -198,18 +197,16 @@ async def main() -> None:
         kafka_batch = batch[: kafka_rounds * len(series)]
         readings_per_record = sum(len(r["ts"]) for r in kafka_batch) / len(kafka_batch)
         unique = uuid.uuid4().hex[:8]
-        topics = {name: f"{base}.bench-rules-{unique}" for name, base in
-                  (("readings", hazmon_topics.READINGS), ("events", hazmon_topics.EVENTS),
-                   ("status", hazmon_topics.DEVICE_STATUS), ("output", hazmon_topics.ALARM_TRANSITIONS))}
+        names = PlatformTopics.with_suffix(f".bench-rules-{unique}")
         encoded = [(r["enterprise"].encode(), orjson.dumps(r)) for r in kafka_batch]
         decoding = decode_only(encoded, readings_per_record, min(5.0, args.seconds / 3))
         try:
-            await fill_topic(settings, topics, encoded)
-            ceiling_rate = await ceiling(settings, topics["readings"], len(encoded), readings_per_record)
-            kafka_rate = await through_worker(settings, topics, workdir / "registry", len(encoded), readings_per_record,
+            await fill_topic(settings, names, encoded)
+            ceiling_rate = await ceiling(settings, names.readings, len(encoded), readings_per_record)
+            kafka_rate = await through_worker(settings, names, workdir / "registry", len(encoded), readings_per_record,
                                               timeout_s=60 + 4 * args.seconds, workdir=workdir)
         finally:
-            await delete_topics(settings.kafka_bootstrap, set(topics.values()).__contains__)
+            await delete_topics(settings.kafka_bootstrap, set(names.all()).__contains__)
     result = {"points": points, "devices": len(series), "enterprises": len(registry.enterprises),
               "readings_per_record": round(readings_per_record, 1), "kafka_records": len(encoded),
               "inprocess_readings_per_s": round(inprocess), "kafka_readings_per_s": round(kafka_rate),

@@ -35,9 +35,9 @@ from aiokafka import AIOKafkaProducer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from alerting.kafka_log import AlertingTopics  # noqa: E402
+from hazmon.topics import PlatformTopics  # noqa: E402
 from alerting.service import AlertingService  # noqa: E402
-from hazmon import topics, wire  # noqa: E402
+from hazmon import wire  # noqa: E402
 from hazmon.kafka_topics import ensure_topics  # noqa: E402
 from hazmon.registry import load_registry  # noqa: E402
 from hazmon.settings import get_settings  # noqa: E402
@@ -102,14 +102,14 @@ async def produce_alarms(producer: AIOKafkaProducer, topic: str, prefix: str, ra
 async def bench(rate: float, live_s: float, outage_s: float) -> dict:
     base = get_settings()
     unique = unique_name()
-    names = AlertingTopics.with_suffix(f".bench-uplink-{unique}")
+    names = PlatformTopics.with_suffix(f".bench-uplink-{unique}")
     home = private_home()
-    settings = base.model_copy(update={"home": home, "influx_db": f"bench_uplink_{unique}",
+    settings = base.model_copy(update={"home": home, "influx_db": f"bench_uplink_{unique}", "kafka_topic_suffix": names.suffix,
                                        "alerting_group": f"bench-uplink-{unique}", "alerting_influx_flush_s": 0.2})
     upper = UpperBroker(home / "upper")
     upper.start()
-    service = AlertingService(settings, load_registry(settings.registry_dir), names=names, write_topics=False)
-    county = uplink_settings(settings, upper, names.transitions[len(topics.ALARM_TRANSITIONS):], f"bench-uplink-{unique}")
+    service = AlertingService(settings, load_registry(settings.registry_dir), write_topics=False)
+    county = uplink_settings(settings, upper, names.suffix, f"bench-uplink-{unique}")
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True, acks="all")
     sent: dict[str, float] = {}
     try:
@@ -156,7 +156,7 @@ async def bench_backlog(records: int) -> dict:
     """The uplink alone, against ``records`` alarm changes waiting in Kafka."""
     settings = get_settings()
     suffix = f".bench-uplink-{unique_name()}"
-    topic = topics.ALARM_CHANGES + suffix
+    topic = PlatformTopics.with_suffix(suffix).changes
     home = private_home()
     upper = UpperBroker(home)
     upper.start()

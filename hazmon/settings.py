@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     kafka_min_insync_replicas: int = Field(default=1, ge=1, description="Replicas that must have a write before Kafka acknowledges it (acks=all), per platform topic: 2 on a three-broker cluster, at most kafka_replication_factor.")
     kafka_input_retention_days: float = Field(default=7.0, gt=0, description="How long readings, events and statuses stay in Kafka (replay, upward store and forward).")
     kafka_deadletter_retention_days: float = Field(default=30.0, gt=0, description="How long refused messages stay on the dead-letter topic.")
+    kafka_topic_suffix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$", description="Appended to every platform Kafka topic (hazmon.topics.PlatformTopics): empty in production; tests and side-by-side runs on one Kafka use their own.")
     kafka_heap_mb: int = 512
 
     influx_url: str = "http://127.0.0.1:8086"
@@ -72,7 +73,6 @@ class Settings(BaseSettings):
     ingest_client_id: str | None = Field(default=None, description="MQTT client id of this adapter process (its persistent session); default the secret client-id prefix of the secrets file and ingest_instance.")
     ingest_instance: int = Field(default=1, ge=1, description="Number of this adapter process among those sharing the load: one persistent session each.")
     ingest_enterprises: list[str] = Field(default_factory=list, description="Subscribe only to these enterprises' topics; empty: all enterprises.")
-    ingest_topic_suffix: str = Field(default="", description="Appended to every Kafka topic the adapter writes (tests, side-by-side runs).")
     ingest_receive_maximum: int = Field(default=2000, ge=1, le=65535, description="Unacknowledged MQTT messages the broker may send at once: the bounded in-flight buffer.")
     ingest_max_unacked_bytes: int = Field(default=32 * 1024 * 1024, ge=1, description="Payload bytes received and not yet acknowledged; past them the adapter reads no further (2000 messages of 256 KiB would be 500 MiB).")
     ingest_session_shards: int = Field(default=0, ge=0, description="Broker sessions per adapter process: 0 one per enterprise (each enterprise's messages wait in a broker queue of its own, read fairly, and a session over its enterprise's rate is not read for a while); N spreads the enterprises over N sessions by a stable hash (thousands of enterprises), where an enterprise over its rate is refused (rate_limited) instead, not to pause its neighbours.")
@@ -95,10 +95,6 @@ class Settings(BaseSettings):
 
     # --- stream_rules (issue 5) ---
     rules_app_id: str = Field(default="hazmon-rules", description="Faust app id: consumer group, changelog and transactional id prefix.")
-    rules_readings_topic: str = Field(default="hazmon.readings.v1", description="Input: wire.ReadingBatch (hazmon.topics.READINGS).")
-    rules_events_topic: str = Field(default="hazmon.events.v1", description="Input: wire.Event (hazmon.topics.EVENTS).")
-    rules_status_topic: str = Field(default="hazmon.device-status.v1", description="Input: wire.DeviceStatus (hazmon.topics.DEVICE_STATUS).")
-    rules_output_topic: str = Field(default="hazmon.alarm-transitions.v1", description="Output: wire.AlarmTransition (hazmon.topics.ALARM_TRANSITIONS).")
     rules_batch: int = Field(default=5000, gt=0, description="Most records the worker takes from a stream at once.")
     rules_batch_s: float = Field(default=0.2, gt=0, description="Longest wait for a batch of readings to fill.")
     rules_event_batch_s: float = Field(default=0.02, gt=0, description="Longest wait for a batch of controller events (fire goes out at once).")
@@ -159,7 +155,6 @@ class Settings(BaseSettings):
     uplink_client_id: str | None = Field(default=None, description="MQTT client id of the uplink (its persistent session, where down actions wait); default hazmon-uplink-{county_id}.")
     uplink_session_expiry_s: int = Field(default=7 * 86400, ge=0, description="How long the upper broker keeps the uplink's session (and the down actions for it) while the link is down.")
     uplink_group: str = Field(default="hazmon-uplink", description="Kafka consumer group of the uplink: its committed offsets are what the upper broker acknowledged.")
-    uplink_topic_suffix: str = Field(default="", description="Appended to the Kafka topics the uplink reads and writes (tests, side-by-side runs).")
     uplink_max_inflight: int = Field(default=500, ge=1, le=65535, description="Messages published to the upper broker and not yet acknowledged (PUBACK), at most: one batch of records.")
     uplink_publish_timeout_s: float = Field(default=10.0, gt=0, description="A PUBACK not received within this ends the connection; the batch is sent again on the next.")
     uplink_retry_s: float = Field(default=2.0, gt=0, description="Pause before the uplink connects again after the upper link failed.")

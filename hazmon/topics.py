@@ -11,7 +11,13 @@ The platform creates every topic itself, with these configs, before any process 
 broker's default 7-day retention, and a worker that subscribed before it existed would never read it.
 """
 
-from typing import Final, Literal
+from __future__ import annotations
+
+from dataclasses import astuple, dataclass
+from typing import TYPE_CHECKING, Final, Literal
+
+if TYPE_CHECKING:
+    from hazmon.settings import Settings
 
 READINGS: Final = "hazmon.readings.v1"              # wire.ReadingBatch, several readings per record
 EVENTS: Final = "hazmon.events.v1"                  # wire.Event (data standard §4)
@@ -47,6 +53,39 @@ def keeping(name: str) -> Keeping:
     return KEEPING[base_of(name)]
 
 
-def sibling(name: str, base: str) -> str:
-    """The topic ``base`` with the same suffix as ``name`` (``hazmon.alarm-actions.v1.t1`` → ``….v1.t1``)."""
-    return base + name[len(base_of(name)):]
+@dataclass(frozen=True, slots=True)
+class PlatformTopics:
+    """The names of every platform topic of one installation: the one place a name is made.
+
+    An installation's topics are the base names above with one suffix, ``kafka_topic_suffix``
+    (empty in production; a test's or a side-by-side run's own on a shared Kafka), so every process
+    configured alike reads and writes the same topics.
+    """
+
+    readings: str
+    events: str
+    device_status: str
+    deadletter: str
+    ingest_stats: str
+    transitions: str
+    actions: str
+    changes: str
+
+    @classmethod
+    def with_suffix(cls, suffix: str = "") -> PlatformTopics:
+        """The platform's topics, each with ``suffix`` appended."""
+        return cls(*(name + suffix for name in ALL))
+
+    @classmethod
+    def of(cls, settings: Settings) -> PlatformTopics:
+        """The topics of the installation ``settings`` describe (``settings.kafka_topic_suffix``)."""
+        return cls.with_suffix(settings.kafka_topic_suffix)
+
+    @property
+    def suffix(self) -> str:
+        """The suffix every name carries."""
+        return self.readings[len(READINGS):]
+
+    def all(self) -> tuple[str, ...]:
+        """Every name, in the order of ``ALL``."""
+        return astuple(self)

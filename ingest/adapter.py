@@ -26,6 +26,7 @@ import paho.mqtt.client as paho
 from hazmon.registry import Registry, load_registry
 from hazmon.registry.watch import RegistryWatch
 from hazmon.settings import Settings
+from hazmon.topics import PlatformTopics
 from hazmon.wire import encode
 from ingest.directory import DeviceDirectory
 from ingest.kafka_sink import KafkaSink
@@ -38,7 +39,7 @@ from ingest.sequence import SeqTracker, SeqVerdict
 from ingest.session_plan import SessionPlan
 from ingest.sessions import SessionPool
 from ingest.stats import IngestCounters
-from ingest.topics import KafkaTopics, split_topic
+from ingest.topics import split_topic
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def now_ms() -> int:
 class IngestAdapter:
     def __init__(self, settings: Settings, sink: KafkaSink | None = None) -> None:
         self._settings = settings
-        self._topics = KafkaTopics.from_settings(settings)
+        self._topics = PlatformTopics.of(settings)
         self._sink = sink or KafkaSink(settings)
         self._directory = DeviceDirectory(frozenset(), {}, {}, "")  # the registry, indexed for the hot path
         self._seqs = SeqTracker()
@@ -240,7 +241,7 @@ class IngestAdapter:
             await self._publish_stats()
 
     async def _publish_stats(self) -> None:
-        records = [KafkaRecord(self._topics.stats, r["enterprise"].encode(), encode(r))
+        records = [KafkaRecord(self._topics.ingest_stats, r["enterprise"].encode(), encode(r))
                    for r in self._counters.take_records(now_ms())]
         self._limits.limited.clear()  # the next rate refusal or pause of an enterprise is logged again
         self._paused.clear()

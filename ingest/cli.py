@@ -9,13 +9,12 @@ def _run(args: argparse.Namespace) -> int:
     import asyncio
     import signal
 
-    from dataclasses import astuple
 
     from hazmon.kafka_topics import ensure_topics
     from hazmon.registry import RegistryError
     from hazmon.settings import get_settings
+    from hazmon.topics import PlatformTopics
     from ingest.adapter import IngestAdapter
-    from ingest.topics import KafkaTopics
 
     settings = get_settings()
     if args.instance is not None:
@@ -28,7 +27,9 @@ def _run(args: argparse.Namespace) -> int:
             loop.add_signal_handler(signum, stop.set)
         # the topics ingest writes, with the platform's retention, before anything is produced (a producer
         # would create them with the broker's defaults; the dead-letter topic only at the first refusal)
-        await ensure_topics(settings, astuple(KafkaTopics.from_settings(settings)))
+        names = PlatformTopics.of(settings)
+        await ensure_topics(settings, [names.readings, names.events, names.device_status, names.deadletter,
+                                       names.ingest_stats])
         await IngestAdapter(settings).run(stop)
 
     try:

@@ -13,11 +13,12 @@ from typing import Protocol
 
 import orjson
 
+from hazmon.topics import PlatformTopics
 from hazmon.wire import WIRE_VERSION, ReadingBatch, encode
 from ingest.parser import Refusal, Verdict
 from ingest.reasons import Language, Reason
 from ingest.stats import IngestCounters
-from ingest.topics import KafkaTopics, errors_topic
+from ingest.topics import errors_topic
 
 MAX_REPLY_DETAILS = 5
 MAX_READINGS_PER_RECORD = 5000  # keeps a ReadingBatch well below Kafka's 1 MiB record limit
@@ -49,7 +50,7 @@ class Reply:
 
 @dataclass(slots=True)
 class FlushBatch:
-    topics: KafkaTopics
+    topics: PlatformTopics
     records: list[KafkaRecord] = field(default_factory=list)
     readings: dict[tuple[str, str], ReadingBatch] = field(default_factory=dict)
     acks: list[Ack] = field(default_factory=list)  # in arrival order

@@ -1,12 +1,9 @@
-"""MQTT topic names of the data standard §2, and the Kafka topic names this adapter writes."""
+"""MQTT topic names of the data standard §2 (the Kafka topics are ``hazmon.topics.PlatformTopics``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
-from hazmon import topics
-from hazmon.settings import Settings
 
 PREFIX = "hazmon/v1/"
 
@@ -40,20 +37,3 @@ def device_filters(enterprises: list[str]) -> list[str]:
 
 def shared(filter_: str, group: str) -> str:
     return f"$share/{group}/{filter_}"
-
-
-@dataclass(frozen=True, slots=True)
-class KafkaTopics:
-    """The Kafka topics of ``hazmon.topics`` that ingest writes, with ``settings.ingest_topic_suffix``."""
-
-    readings: str
-    events: str
-    device_status: str
-    deadletter: str
-    stats: str
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> KafkaTopics:
-        suffix = settings.ingest_topic_suffix
-        return cls(topics.READINGS + suffix, topics.EVENTS + suffix, topics.DEVICE_STATUS + suffix,
-                   topics.DEADLETTER + suffix, topics.INGEST_STATS + suffix)

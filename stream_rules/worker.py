@@ -27,6 +27,7 @@ from aiokafka.partitioner import murmur2
 from hazmon.registry.loader import load_registry
 from hazmon.registry.watch import RegistryWatch
 from hazmon.settings import Settings
+from hazmon.topics import PlatformTopics
 from hazmon.wire import AlarmTransition
 from stream_rules.acked_offsets import drop_duplicate_acks
 from stream_rules.engine import RuleEngine
@@ -47,8 +48,8 @@ def partition_of(enterprise: str, partitions: int) -> int:
 
 def topic_names(settings: Settings) -> list[str]:
     """The platform topics the worker reads and writes (its own internal topics are Faust's)."""
-    return [settings.rules_readings_topic, settings.rules_events_topic, settings.rules_status_topic,
-            settings.rules_output_topic]
+    names = PlatformTopics.of(settings)
+    return [names.readings, names.events, names.device_status, names.transitions]
 
 
 def build_app(settings: Settings, logging_config: dict | None = None) -> faust.App:
@@ -83,10 +84,11 @@ def build_app(settings: Settings, logging_config: dict | None = None) -> faust.A
         return app.topic(name, partitions=partitions, internal=internal, key_type=bytes, value_type=bytes,
                          key_serializer="raw", value_serializer="raw")
 
-    readings = raw_topic(settings.rules_readings_topic)
-    events = raw_topic(settings.rules_events_topic)
-    statuses = raw_topic(settings.rules_status_topic)
-    output_topic = raw_topic(settings.rules_output_topic)
+    names = PlatformTopics.of(settings)
+    readings = raw_topic(names.readings)
+    events = raw_topic(names.events)
+    statuses = raw_topic(names.device_status)
+    output_topic = raw_topic(names.transitions)
     output = output_topic.get_topic_name()
     ticks = raw_topic(f"{settings.rules_app_id}-deadman-ticks", internal=True)
     table = app.Table("rules-state", default=None, partitions=partitions, use_partitioner=True,
@@ -102,7 +104,7 @@ def build_app(settings: Settings, logging_config: dict | None = None) -> faust.A
         for key, raw in runtime.flush():
             await transactions.send_state(changelog, key, raw, partition_of(key.decode(), partitions))
 
-    transactions = PartitionTransactions(app, settings.rules_readings_topic, before_commit=write_state,
+    transactions = PartitionTransactions(app, names.readings, before_commit=write_state,
                                          commit_timeout_s=settings.rules_commit_timeout_s)
 
     async def emit(transitions: list[AlarmTransition]) -> None:
@@ -145,9 +147,9 @@ def build_app(settings: Settings, logging_config: dict | None = None) -> faust.A
                     owned = [e for e in runtime.engine.catalogs if partition_of(e, partitions) == message.partition]
                     await emit(runtime.tick(orjson.loads(event.value)["now_ms"], owned, message.topic, message.offset))
 
-    app.agent(readings, name="rules-readings")(batched("readings", settings.rules_readings_topic, settings.rules_batch_s))
-    app.agent(events, name="rules-events")(batched("events", settings.rules_events_topic, settings.rules_event_batch_s))
-    app.agent(statuses, name="rules-statuses")(batched("statuses", settings.rules_status_topic, settings.rules_batch_s))
+    app.agent(readings, name="rules-readings")(batched("readings", names.readings, settings.rules_batch_s))
+    app.agent(events, name="rules-events")(batched("events", names.events, settings.rules_event_batch_s))
+    app.agent(statuses, name="rules-statuses")(batched("statuses", names.device_status, settings.rules_batch_s))
     app.agent(ticks, name="rules-deadman")(fatal("rules-deadman", deadman))
 
     start_app = app.on_start
@@ -180,8 +182,8 @@ def build_app(settings: Settings, logging_config: dict | None = None) -> faust.A
             counters.clear()
             runtime.replayed.clear()
 
-    stall_watch = StallWatch(app, [settings.rules_readings_topic, settings.rules_events_topic,
-                                   settings.rules_status_topic], settings.rules_stall_s, app.crash)
+    stall_watch = StallWatch(app, [names.readings, names.events,
+                                   names.device_status], settings.rules_stall_s, app.crash)
 
     @app.timer(STALL_CHECK_S, name="rules-stall-watch")
     async def stall_check() -> None:

@@ -13,10 +13,11 @@ import aiomqtt
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from hazmon import topics, wire
+from hazmon import wire
 from hazmon.errors import UserError
 from hazmon.exchange import down_action_topic, up_topic
 from hazmon.kafka_topics import ensure_topics
+from hazmon.topics import PlatformTopics
 from hazmon.registry import Registry
 from hazmon.registry.watch import RegistryWatch
 from hazmon.settings import Settings
@@ -42,8 +43,9 @@ class Uplink:
             raise UserError("the uplink needs HAZMON_UPLINK_COUNTY_ID (the county's id on the upper platform)")
         self.settings = settings
         self.county_id = settings.uplink_county_id
-        self.changes_topic = topics.ALARM_CHANGES + settings.uplink_topic_suffix
-        self.actions_topic = topics.ALARM_ACTIONS + settings.uplink_topic_suffix
+        names = PlatformTopics.of(settings)
+        self.changes_topic = names.changes
+        self.actions_topic = names.actions
         self.alarm_changes = AlarmChanges(self.county_id)
         self.forwarder = Forwarder(settings, self.changes_topic, settings.uplink_group, up_topic(self.county_id, "alarm"),
                                    self.alarm_changes.bodies)
@@ -51,7 +53,7 @@ class Uplink:
                                       registry)
         self.forwarders = [self.forwarder]
         if settings.uplink_readings_types:
-            self.forwarders.append(Forwarder(settings, topics.READINGS + settings.uplink_topic_suffix,
+            self.forwarders.append(Forwarder(settings, names.readings,
                                              f"{settings.uplink_group}-readings", up_topic(self.county_id, "readings"),
                                              self.readings_up.bodies))
         self.risk = RiskForwarder(settings, self.county_id)

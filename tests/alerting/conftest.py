@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import astuple
 from pathlib import Path
 
 import aiohttp
@@ -20,7 +19,7 @@ from hazmon.secrets import EnterpriseSecrets, Principal, Secrets, token_index
 from hazmon.settings import Settings
 
 from alerting.clock import ManualClock
-from alerting.kafka_log import AlertingTopics
+from hazmon.topics import PlatformTopics
 from alerting.service import AlertingService
 from tests.alerting.support import CHEM, T0, Receiver
 from tests.kafka_admin import delete_topics
@@ -51,11 +50,11 @@ def tokens(registry: Registry) -> dict[str, Principal]:
 
 
 @pytest.fixture
-async def names(kafka: str, unique: str) -> AsyncIterator[AlertingTopics]:
+async def names(kafka: str, unique: str) -> AsyncIterator[PlatformTopics]:
     """The test's own topics, deleted afterwards so that the shared broker does not fill up."""
-    topics = AlertingTopics.with_suffix(f".test-alerting-{unique}")
+    topics = PlatformTopics.with_suffix(f".test-alerting-{unique}")
     yield topics
-    await delete_topics(kafka, set(astuple(topics)).__contains__)
+    await delete_topics(kafka, set(topics.all()).__contains__)
 
 
 @pytest.fixture
@@ -66,10 +65,11 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 @pytest.fixture
-async def alerting_settings(kafka: str, influxdb: Settings, unique: str, tmp_path: Path,
+async def alerting_settings(kafka: str, influxdb: Settings, names: PlatformTopics, unique: str, tmp_path: Path,
                             receiver: Receiver) -> AsyncIterator[Settings]:
-    """Settings on the test's own InfluxDB database (dropped afterwards) and notification receiver."""
+    """Settings on the test's own topics, InfluxDB database (dropped afterwards) and notification receiver."""
     settings = influxdb.model_copy(update={
+        "kafka_topic_suffix": names.suffix,
         "influx_db": f"test_alerting_{unique}", "alerting_group": f"test-alerting-{unique}",
         "alerting_webhooks": [f"{receiver.url}/webhook"], "alerting_dingtalk_urls": [f"{receiver.url}/dingtalk"],
         "alerting_wecom_urls": [f"{receiver.url}/wecom"], "alerting_group_window_s": 1.0,
@@ -83,14 +83,14 @@ async def alerting_settings(kafka: str, influxdb: Settings, unique: str, tmp_pat
 
 
 @pytest.fixture
-async def start_service(alerting_settings: Settings, registry: Registry, names: AlertingTopics):
+async def start_service(alerting_settings: Settings, registry: Registry):
     """Start services on the test's topics (several share the log); all are stopped at the end."""
     started: list[AlertingService] = []
 
     async def start(clock: ManualClock | None = None, settings: Settings | None = None,
                     write_topics: bool = False) -> AlertingService:
-        service = AlertingService(settings or alerting_settings, registry, names=names,
-                                  clock=clock or ManualClock(T0), write_topics=write_topics)
+        service = AlertingService(settings or alerting_settings, registry, clock=clock or ManualClock(T0),
+                                  write_topics=write_topics)
         await service.start()
         await service.caught_up()
         started.append(service)

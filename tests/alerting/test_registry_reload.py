@@ -20,7 +20,7 @@ from hazmon.wire import ReadingBatch
 from alerting.api.auth import TokenIndex
 from alerting.api.routes import build_app
 from alerting.clock import ManualClock
-from alerting.kafka_log import AlertingTopics
+from hazmon.topics import PlatformTopics
 from alerting.service import AlertingService
 from tests.alerting.conftest import DUTY_TOKEN
 from tests.alerting.support import CHEM, FIRE, T0, eventually, transition
@@ -32,13 +32,13 @@ NEW_POINT = "  - {id: TK02_LT, site: TF01, device: RTU02, type: tank_level, rang
 
 
 @pytest.fixture
-async def running(alerting_settings: Settings, names: AlertingTopics, tmp_path: Path,
+async def running(alerting_settings: Settings, names: PlatformTopics, tmp_path: Path,
                   settings: Settings) -> AsyncIterator[tuple[AlertingService, Path]]:
     """A service on a copy of the sample registry that the test edits, checked every 0.2 s."""
     directory = tmp_path / "registry"
     shutil.copytree(settings.registry_dir, directory)
     changed = alerting_settings.model_copy(update={"registry_dir": directory, "alerting_registry_poll_s": 0.2})
-    service = AlertingService(changed, load_registry(directory), names=names, clock=ManualClock(T0), write_topics=True)
+    service = AlertingService(changed, load_registry(directory), clock=ManualClock(T0), write_topics=True)
     await service.start()
     await service.caught_up()
     yield service, directory

@@ -136,7 +136,7 @@ async def _readings_topic(run: IsolatedPipeline, start_ms: int, speed: float) ->
     """(readings on the run's readings topic, repeats included; per device the earliest wall epoch ms
     of scenario second 0 that any of its messages implies: arrival − its newest stamp's scenario time)."""
     count, zero = 0, {}
-    async for record in run.records(run.readings):
+    async for record in run.records(run.names.readings):
         count += len(record["points"])
         key = (record["enterprise"], record["device"])
         implied = record["recv_ms"] - (max(record["ts"]) - start_ms) / speed

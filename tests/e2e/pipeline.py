@@ -26,7 +26,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 
 from hazmon.kafka_topics import ensure_topics
-from hazmon import topics
+from hazmon.topics import PlatformTopics
 from hazmon.settings import PACKAGE_DIR, Settings
 from hazmon.supervisor import Child, Supervisor
 from tests.kafka_admin import delete_topics
@@ -58,20 +58,15 @@ class IsolatedPipeline:
         self.suffix = f".e2e-{self.unique}"
         self.influx_db = f"e2e_{self.unique}"
         self.api_port = spare_port()
-        self.transitions_topic = topics.ALARM_TRANSITIONS + self.suffix
-        self.actions = topics.ALARM_ACTIONS + self.suffix
-        self.readings = topics.READINGS + self.suffix
+        self.names = PlatformTopics.with_suffix(self.suffix)
         self.env = {
             "HAZMON_HOME": str(self.home), "HAZMON_SECRETS_FILE": str(self.settings.secrets_path),
             "HAZMON_CACHE_DIR": str(self.settings.cache_path), "HAZMON_REGISTRY_DIR": str(self.county_dir),
             "HAZMON_INFLUX_DB": self.influx_db, "HAZMON_API_PORT": str(self.api_port),
-            "HAZMON_INGEST_TOPIC_SUFFIX": self.suffix, "HAZMON_INGEST_CLIENT_ID": f"e2e-ingest-{self.unique}",
+            "HAZMON_KAFKA_TOPIC_SUFFIX": self.suffix, "HAZMON_INGEST_CLIENT_ID": f"e2e-ingest-{self.unique}",
             "HAZMON_INGEST_SESSION_EXPIRY_S": "120",  # outlives a restart, not the run: no orphan queue in the broker
             "HAZMON_INGEST_SHARE_GROUP": f"e2e-{self.unique}", "HAZMON_INGEST_STATS_INTERVAL_S": "1",
-            "HAZMON_RULES_APP_ID": f"e2e-rules-{self.unique}", "HAZMON_RULES_READINGS_TOPIC": self.readings,
-            "HAZMON_RULES_EVENTS_TOPIC": topics.EVENTS + self.suffix,
-            "HAZMON_RULES_STATUS_TOPIC": topics.DEVICE_STATUS + self.suffix,
-            "HAZMON_RULES_OUTPUT_TOPIC": self.transitions_topic, "HAZMON_ALERTING_GROUP": f"e2e-alerting-{self.unique}",
+            "HAZMON_RULES_APP_ID": f"e2e-rules-{self.unique}", "HAZMON_ALERTING_GROUP": f"e2e-alerting-{self.unique}",
             "HAZMON_ALERTING_WEBHOOKS": orjson.dumps(list(self.webhook_urls)).decode(),
             "HAZMON_ALERTING_GROUP_WINDOW_S": "0",
             # a simulation ends and its county falls silent: not the platform's data outage (§8)
@@ -84,9 +79,7 @@ class IsolatedPipeline:
         self.api = f"http://127.0.0.1:{self.api_port}"
 
     async def create_topics(self) -> None:
-        names = [self.readings, topics.EVENTS + self.suffix, topics.DEVICE_STATUS + self.suffix,
-                 topics.DEADLETTER + self.suffix, topics.INGEST_STATS + self.suffix, self.transitions_topic, self.actions]
-        await ensure_topics(self.settings, names)
+        await ensure_topics(self.settings, self.names.all())
 
     def start_ingest(self) -> Child:
         return self.supervisor.start("ingest", ["ingest", "run"])
@@ -96,16 +89,7 @@ class IsolatedPipeline:
         return self.supervisor.start(name, ["rules", "worker"])
 
     def start_alerting(self) -> Child:
-        """``alerting run`` on this run's topics (see :mod:`tests.e2e.alerting_child`), supervised like the rest."""
-        log_file = self.supervisor.log_dir / "alerting.log"
-        self.supervisor.log_dir.mkdir(parents=True, exist_ok=True)
-        argv = [sys.executable, "-m", "tests.e2e.alerting_child", self.suffix, self.actions]
-        with log_file.open("ab") as handle:
-            process = subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       cwd=PROJECT_ROOT, env=self.child_env(), start_new_session=True)
-        child = Child("alerting", argv, log_file, process)
-        self.supervisor.children["alerting"] = child
-        return child
+        return self.supervisor.start("alerting", ["alerting", "run"])
 
     def child_env(self) -> dict[str, str]:
         return {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
@@ -178,11 +162,11 @@ class IsolatedPipeline:
 
     async def kafka_readings(self) -> int:
         """Readings ingest accepted: points of every record on this run's readings topic (repeats included)."""
-        return sum([len(record["points"]) async for record in self.records(self.readings)])
+        return sum([len(record["points"]) async for record in self.records(self.names.readings)])
 
     async def transitions(self) -> list[dict]:
         """The rules worker's committed alarm transitions (aborted transactions left out)."""
-        return [record async for record in self.records(self.transitions_topic)]
+        return [record async for record in self.records(self.names.transitions)]
 
     async def records(self, topic: str) -> AsyncIterator[dict]:
         """Every committed record of ``topic`` up to its present end, decoded."""

@@ -1,6 +1,6 @@
 """``hazmon alerting run`` as a child process on a test's own topics, home and webhook, to be killed and restarted.
 
-The child is :mod:`tests.e2e.alerting_child` (the very same ``serve`` on suffixed topics); this module
+The child is ``hazmon alerting run`` itself, on the topics of ``HAZMON_KAFKA_TOPIC_SUFFIX``; this module
 gives it an environment of its own and waits for its ``/healthz``.
 """
 
@@ -20,17 +20,16 @@ import orjson
 
 from hazmon.settings import PACKAGE_DIR, Settings
 
-from alerting.kafka_log import AlertingTopics
+from hazmon.topics import PlatformTopics
 from tests.e2e.pipeline import spare_port
 
 
 class AlertingChild:
     """One alerting process at a time on ``home``: start, kill (SIGKILL or SIGTERM), start again."""
 
-    def __init__(self, settings: Settings, names: AlertingTopics, suffix: str, home: Path, webhooks: list[str],
+    def __init__(self, settings: Settings, names: PlatformTopics, home: Path, webhooks: list[str],
                  extra_env: dict[str, str] | None = None) -> None:
         self.names = names
-        self.suffix = suffix
         self.home = home
         self.api = ""
         self.env = {
@@ -38,7 +37,7 @@ class AlertingChild:
             "HAZMON_SECRETS_FILE": str(settings.secrets_path), "HAZMON_REGISTRY_DIR": str(settings.registry_dir),
             "HAZMON_INFLUX_DB": settings.influx_db, "HAZMON_INFLUX_URL": settings.influx_url,
             "HAZMON_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-            "HAZMON_RULES_OUTPUT_TOPIC": names.transitions, "HAZMON_ALERTING_GROUP": settings.alerting_group,
+            "HAZMON_KAFKA_TOPIC_SUFFIX": names.suffix, "HAZMON_ALERTING_GROUP": settings.alerting_group,
             "HAZMON_ALERTING_WEBHOOKS": orjson.dumps(webhooks).decode(), "HAZMON_ALERTING_GROUP_WINDOW_S": "0",
             **(extra_env or {}),
         }
@@ -52,7 +51,7 @@ class AlertingChild:
         log_file = self.home / f"alerting-{self.starts}.log"
         with log_file.open("ab") as handle:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "tests.e2e.alerting_child", self.suffix, self.names.actions],
+                [sys.executable, "-m", "hazmon.cli", "alerting", "run"],
                 stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=PACKAGE_DIR.parent,
                 env={**self.env, "HAZMON_API_PORT": str(port)}, start_new_session=True)
 

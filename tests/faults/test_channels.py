@@ -11,7 +11,7 @@ import orjson
 
 from hazmon.settings import Settings
 
-from alerting.kafka_log import AlertingTopics
+from hazmon.topics import PlatformTopics
 from alerting.notify.delivery import Channel, Deliverer
 from alerting.notify.message import Notification
 from tests.alerting.support import T0, Receiver, eventually, transition
@@ -93,7 +93,7 @@ async def test_a_stopped_notification_worker_shows_in_healthz(start_service) -> 
     assert service.dead_tasks() == [service.deliverer.tasks[0].get_name()]
 
 
-async def test_webhook_down_then_5xx_then_slow_loses_nothing(start_service, produce, names: AlertingTopics,
+async def test_webhook_down_then_5xx_then_slow_loses_nothing(start_service, produce, names: PlatformTopics,
                                                               alerting_settings: Settings, receiver: Receiver,
                                                               tmp_path: Path) -> None:
     proxy = Proxy("127.0.0.1", int(receiver.url.rsplit(":", 1)[1]))

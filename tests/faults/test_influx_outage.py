@@ -15,7 +15,7 @@ from hazmon.settings import Settings
 from hazmon.wire import ReadingBatch
 
 from alerting.influx import InfluxWriter
-from alerting.kafka_log import AlertingTopics
+from hazmon.topics import PlatformTopics
 from tests.alerting.support import CHEM, T0, eventually
 from tests.faults.proxy import Proxy
 
@@ -95,7 +95,7 @@ async def test_queue_is_bounded_while_influx_is_down(alerting_settings: Settings
         await writer.close()
 
 
-async def test_readings_wait_in_kafka_through_an_outage(start_service, produce, names: AlertingTopics,
+async def test_readings_wait_in_kafka_through_an_outage(start_service, produce, names: PlatformTopics,
                                                         alerting_settings: Settings, proxy: Proxy) -> None:
     """The reading writer commits its offsets only after a write: what InfluxDB could not take is read again."""
     service = await start_service(settings=alerting_settings.model_copy(update={"influx_url": proxy.url}),

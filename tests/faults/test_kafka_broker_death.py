@@ -61,7 +61,7 @@ async def kill_one_broker(settings: Settings, root: Path) -> dict:
             await run.start()
             feeding = asyncio.create_task(feed.run(stop))
             await asyncio.sleep(BEFORE_S)
-            async with TopicWatch(cluster.settings.kafka_bootstrap, run.readings) as watch:
+            async with TopicWatch(cluster.settings.kafka_bootstrap, run.names.readings) as watch:
                 busy = await watch.busy(3.0)
                 leaders = list((await watch.leaders()).values())
                 victim = cluster.nodes[max(set(leaders), key=leaders.count) - 1]

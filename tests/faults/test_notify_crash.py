@@ -11,16 +11,15 @@ import pytest
 
 from hazmon.settings import Settings
 
-from alerting.kafka_log import AlertingTopics
+from hazmon.topics import PlatformTopics
 from tests.alerting.support import T0, Receiver, eventually, transition
 from tests.faults.child import AlertingChild
 
 
 @pytest.fixture
-def child(alerting_settings: Settings, names: AlertingTopics, unique: str, tmp_path: Path,
+def child(alerting_settings: Settings, names: PlatformTopics, tmp_path: Path,
           receiver: Receiver) -> Iterator[AlertingChild]:
-    suffix = f".test-alerting-{unique}"
-    process = AlertingChild(alerting_settings, names, suffix, tmp_path / "child", [f"{receiver.url}/webhook"],
+    process = AlertingChild(alerting_settings, names, tmp_path / "child", [f"{receiver.url}/webhook"],
                             {"HAZMON_ALERTING_RETRY_S": "[30, 30]"})
     process.home.mkdir()
     yield process
@@ -35,7 +34,7 @@ def delivered(receiver: Receiver, alarm_id: str) -> list[tuple[str, int, str]]:
 
 @pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 async def test_notification_due_at_a_crash_is_sent_after_restart(child: AlertingChild, receiver: Receiver, produce,
-                                                                  names: AlertingTopics, signum: int) -> None:
+                                                                  names: PlatformTopics, signum: int) -> None:
     child.start()
     await child.healthy()
     receiver.fail_next = 1_000_000          # the webhook refuses: the notification stays due
@@ -54,7 +53,7 @@ async def test_notification_due_at_a_crash_is_sent_after_restart(child: Alerting
 
 
 async def test_repeat_after_crash_carries_the_same_id_and_version(child: AlertingChild, receiver: Receiver, produce,
-                                                                 names: AlertingTopics) -> None:
+                                                                 names: PlatformTopics) -> None:
     """A fire alarm delivered, the process killed before it marked the delivery: at most one repeat, same id and version."""
     child.start()
     await child.healthy()
@@ -70,7 +69,7 @@ async def test_repeat_after_crash_carries_the_same_id_and_version(child: Alertin
 
 
 async def test_an_alarm_confirmed_while_alerting_is_down_is_notified_at_start(child: AlertingChild, receiver: Receiver,
-                                                                              produce, names: AlertingTopics) -> None:
+                                                                              produce, names: PlatformTopics) -> None:
     """The tail a restart folds (past the ledger's offsets) was never sent: it is notified, once."""
     child.start()
     await child.healthy()

@@ -16,7 +16,7 @@ import asyncio
 
 from hazmon.settings import Settings
 
-from alerting.kafka_log import AlertingTopics
+from hazmon.topics import PlatformTopics
 from tests.alerting.support import T0, Receiver, eventually, transition
 from tests.faults.proxy import Proxy
 
@@ -24,7 +24,7 @@ OUTAGE_ALARMS = ("TK01_LT", "TK01_TT", "TK01_PT", "WK01_WL", "WK01_DS1")
 
 
 async def test_every_alarm_of_a_long_outage_is_delivered_when_the_receiver_is_back(
-        start_service, produce, names: AlertingTopics, alerting_settings: Settings, receiver: Receiver) -> None:
+        start_service, produce, names: PlatformTopics, alerting_settings: Settings, receiver: Receiver) -> None:
     proxy = Proxy("127.0.0.1", int(receiver.url.rsplit(":", 1)[1]))   # down: nothing listens on its port
     settings = alerting_settings.model_copy(update={
         "alerting_webhooks": [f"{proxy.url}/webhook"], "alerting_dingtalk_urls": [], "alerting_wecom_urls": [],

@@ -20,7 +20,7 @@ from hazmon.secrets import Secrets
 from hazmon.settings import Settings
 from ingest.adapter import IngestAdapter
 from ingest.directory import DeviceDirectory
-from ingest.topics import KafkaTopics
+from hazmon.topics import PlatformTopics
 
 REGISTRY_TEMPLATE = """\
 enterprise: {{id: "{enterprise}", name: "测试企业", town: "灵溪镇", lat: 29.0, lon: 109.8}}
@@ -103,7 +103,7 @@ def directory(tmp_path_factory: pytest.TempPathFactory) -> DeviceDirectory:
 def ingest_settings_for(settings: Settings, enterprise: IngestEnterprise, unique: str, **extra: object) -> Settings:
     return settings.model_copy(update={
         "registry_dir": enterprise.registry_dir, "ingest_enterprises": [enterprise.id],
-        "ingest_topic_suffix": f".test-{unique}", "ingest_client_id": f"test-ingest-{unique}",
+        "kafka_topic_suffix": f".test-{unique}", "ingest_client_id": f"test-ingest-{unique}",
         "ingest_share_group": f"test-{unique}", "ingest_stats_interval_s": 1.0, "ingest_registry_poll_s": 0.5,
         "ingest_retry_s": 0.5, "ingest_session_expiry_s": 120, **extra})  # no orphan session queueing for a day
 
@@ -161,5 +161,5 @@ async def read_kafka(settings: Settings, topic: str, done: Callable[[list], bool
 
 
 @pytest.fixture
-def kafka_topics(ingest_settings: Settings) -> KafkaTopics:
-    return KafkaTopics.from_settings(ingest_settings)
+def kafka_topics(ingest_settings: Settings) -> PlatformTopics:
+    return PlatformTopics.of(ingest_settings)

@@ -15,7 +15,7 @@ import pytest
 from hazmon.settings import Settings
 from hazmon.wire import TsSource
 from ingest.adapter import IngestAdapter
-from ingest.topics import KafkaTopics
+from hazmon.topics import PlatformTopics
 from tests.ingest.conftest import RECENT_MS, IngestEnterprise, read_kafka, write_registry
 
 pytestmark = pytest.mark.servers
@@ -43,7 +43,7 @@ def headers(record) -> dict[str, str]:  # noqa: ANN001 - aiokafka ConsumerRecord
 
 
 async def test_telemetry_rules_end_to_end(adapter: IngestAdapter, device: aiomqtt.Client, ingest_settings: Settings,
-                                          kafka_topics: KafkaTopics, test_enterprise: IngestEnterprise) -> None:
+                                          kafka_topics: PlatformTopics, test_enterprise: IngestEnterprise) -> None:
     ent = test_enterprise.id
     topic = f"hazmon/v1/{ent}/RTU01/telemetry"
     await device.subscribe(f"hazmon/v1/{ent}/RTU01/errors", qos=1)
@@ -98,7 +98,7 @@ async def test_telemetry_rules_end_to_end(adapter: IngestAdapter, device: aiomqt
     assert all(a["v"] == 1 and a["topic"] == topic and a["detail"] for a in answers)
     assert sum(1 for a in answers if a["reason"] == "unknown_point") == 1  # both points in one answer
 
-    stats = await read_kafka(ingest_settings, kafka_topics.stats,
+    stats = await read_kafka(ingest_settings, kafka_topics.ingest_stats,
                              lambda r: sum(orjson.loads(x.value)["accepted"] for x in r) >= 6)
     totals = {"accepted": 0, "duplicates": 0, "gaps": 0}
     refused: dict[str, int] = {}
@@ -129,7 +129,7 @@ def gateway_that_dies(settings: Settings, enterprise: IngestEnterprise, client_i
 
 
 async def test_events_and_status_including_the_will(
-        adapter: IngestAdapter, ingest_settings: Settings, kafka_topics: KafkaTopics,
+        adapter: IngestAdapter, ingest_settings: Settings, kafka_topics: PlatformTopics,
         test_enterprise: IngestEnterprise, unique: str) -> None:
     ent = test_enterprise.id
     base = f"hazmon/v1/{ent}/FAC1"
@@ -160,7 +160,7 @@ async def test_registry_change_is_picked_up_without_restart(
     write_registry(registry_dir, test_enterprise.id)
     live = IngestEnterprise(test_enterprise.id, registry_dir, test_enterprise.password)
     settings = ingest_settings_for(mosquitto, live, unique)
-    topics = KafkaTopics.from_settings(settings)
+    topics = PlatformTopics.of(settings)
     stop = asyncio.Event()
     running = IngestAdapter(settings)
     task = asyncio.create_task(running.run(stop))
@@ -206,7 +206,7 @@ async def test_two_adapters_of_one_group_split_the_load(
         for n in range(200):
             body = {"v": 1, "ts": RECENT_MS + n, "readings": [{"point": "TK01_LT", "value": float(n)}]}
             await device.publish(f"hazmon/v1/{test_enterprise.id}/RTU01/telemetry", orjson.dumps(body), qos=1)
-        records = await read_kafka(base, KafkaTopics.from_settings(base).readings,
+        records = await read_kafka(base, PlatformTopics.of(base).readings,
                                    lambda r: len(readings_of(r)) >= 200)
     finally:
         stop.set()
@@ -217,7 +217,7 @@ async def test_two_adapters_of_one_group_split_the_load(
 
 
 async def test_a_qos0_message_does_not_cost_the_connection(adapter: IngestAdapter, device: aiomqtt.Client,
-                                                           ingest_settings: Settings, kafka_topics: KafkaTopics,
+                                                           ingest_settings: Settings, kafka_topics: PlatformTopics,
                                                            test_enterprise: IngestEnterprise,
                                                            caplog: pytest.LogCaptureFixture) -> None:
     """A gateway publishing at QoS 0 (against §2) is delivered at QoS 0, packet identifier 0: there is

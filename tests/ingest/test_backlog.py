@@ -18,7 +18,7 @@ from hazmon.settings import Settings
 from ingest.adapter import IngestAdapter
 from ingest.mqtt_link import ingest_link
 from ingest.session_plan import plan_sessions
-from ingest.topics import KafkaTopics
+from hazmon.topics import PlatformTopics
 from tests.ingest.conftest import RECENT_MS, IngestEnterprise, ingest_settings_for, read_kafka
 
 pytestmark = pytest.mark.servers
@@ -60,7 +60,7 @@ async def drain(settings: Settings, messages: int, readings: int,
             while adapter.messages_taken < messages or adapter.in_flight:
                 peak = max(peak, measure(adapter))
                 await asyncio.sleep(0.002)
-        records = await read_kafka(settings, KafkaTopics.from_settings(settings).readings,
+        records = await read_kafka(settings, PlatformTopics.of(settings).readings,
                                    lambda r: sum(len(orjson.loads(x.value)["ts"]) for x in r) >= readings)
     finally:
         stop.set()

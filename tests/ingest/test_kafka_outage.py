@@ -18,7 +18,7 @@ from hazmon.settings import Settings
 from hazmon.stack.kafka import Kafka
 from hazmon.stack.manager import up_one
 from ingest.adapter import IngestAdapter
-from ingest.topics import KafkaTopics
+from hazmon.topics import PlatformTopics
 from tests.ingest.conftest import RECENT_MS, IngestEnterprise, ingest_settings_for, read_kafka
 
 pytestmark = pytest.mark.servers
@@ -103,7 +103,7 @@ async def test_kafka_stopped_for_20_s_under_load(mosquitto: Settings, private_ka
         stop_device.set()
         await device
         want = published[0]
-        records = await read_kafka(settings, KafkaTopics.from_settings(settings).readings,
+        records = await read_kafka(settings, PlatformTopics.of(settings).readings,
                                    lambda r: len({t for x in r for t in orjson.loads(x.value)["ts"]}) >= want,
                                    timeout_s=90)
     finally:

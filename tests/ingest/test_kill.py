@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from hazmon.settings import Settings
-from ingest.topics import KafkaTopics
+from hazmon.topics import PlatformTopics
 from tests.ingest.conftest import RECENT_MS, IngestEnterprise, ingest_settings_for, read_kafka
 
 pytestmark = pytest.mark.servers
@@ -27,7 +27,7 @@ T0 = RECENT_MS
 def adapter_env(settings: Settings) -> dict[str, str]:
     return {**os.environ, "HAZMON_REGISTRY_DIR": str(settings.registry_dir),
             "HAZMON_INGEST_ENTERPRISES": orjson.dumps(settings.ingest_enterprises).decode(),
-            "HAZMON_INGEST_TOPIC_SUFFIX": settings.ingest_topic_suffix,
+            "HAZMON_KAFKA_TOPIC_SUFFIX": settings.kafka_topic_suffix,
             "HAZMON_INGEST_CLIENT_ID": settings.ingest_client_id,
             "HAZMON_INGEST_SHARE_GROUP": settings.ingest_share_group}
 
@@ -73,7 +73,7 @@ async def test_sigkill_during_publishing_loses_nothing(mosquitto: Settings, kafk
                                                        test_enterprise: IngestEnterprise, unique: str,
                                                        tmp_path: Path) -> None:
     settings = ingest_settings_for(mosquitto, test_enterprise, unique)
-    topic = KafkaTopics.from_settings(settings).readings
+    topic = PlatformTopics.of(settings).readings
     log = tmp_path / "adapter.log"
     adapter = start_adapter(settings, log)
     try:

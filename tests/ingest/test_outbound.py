@@ -10,7 +10,8 @@ from hazmon.settings import Settings
 from ingest.directory import DeviceDirectory
 from ingest.outbound import MAX_READINGS_PER_RECORD, MAX_REPLY_DETAILS, FlushBatch
 from ingest.parser import parse_message
-from ingest.topics import KafkaTopics, Kind
+from hazmon.topics import PlatformTopics
+from ingest.topics import Kind
 from tests.ingest.conftest import UNIT_ENTERPRISE
 
 RECV = 1_764_376_900_000
@@ -30,7 +31,7 @@ def telemetry(directory: DeviceDirectory, first_ts: int, count: int, bad: int = 
 
 
 def test_readings_of_many_messages_share_records_in_order(directory: DeviceDirectory) -> None:
-    batch = FlushBatch(KafkaTopics.from_settings(Settings()))
+    batch = FlushBatch(PlatformTopics.of(Settings()))
     link = Connection()
     per_message = 900
     messages = MAX_READINGS_PER_RECORD // per_message * 2 + 1
@@ -47,7 +48,7 @@ def test_readings_of_many_messages_share_records_in_order(directory: DeviceDirec
 
 
 def test_one_answer_per_reason_and_one_dead_letter_per_message(directory: DeviceDirectory) -> None:
-    batch = FlushBatch(KafkaTopics.from_settings(Settings()))
+    batch = FlushBatch(PlatformTopics.of(Settings()))
     payload, verdict = telemetry(directory, 0, 1, bad=MAX_REPLY_DETAILS + 3)
     batch.add(verdict, "hazmon/v1/E1/RTU01/telemetry", payload, (Connection(), 1), 0, "en")
     dead = [r for r in batch.kafka_records() if r.topic.startswith("hazmon.deadletter")]

@@ -19,7 +19,7 @@ from hazmon.settings import Settings
 from hazmon.stack.mosquitto import register_enterprises
 from ingest.mqtt_link import session_client_id
 from ingest.session_plan import plan_sessions
-from ingest.topics import KafkaTopics
+from hazmon.topics import PlatformTopics
 from tests.ingest.conftest import (
     RECENT_MS, IngestEnterprise, ingest_settings_for, read_kafka, running_adapter, wait_for_account, write_registry)
 
@@ -82,7 +82,7 @@ async def test_registry_changes_add_and_end_sessions(
                                   protocol=aiomqtt.ProtocolVersion.V5) as gateway:
             body = {"v": 1, "readings": [{"point": "TK01_LT", "value": 3.0, "ts": RECENT_MS}]}
             await gateway.publish(f"hazmon/v1/{newcomer}/RTU01/telemetry", orjson.dumps(body), qos=1)
-        records = await read_kafka(settings, KafkaTopics.from_settings(settings).readings, lambda r: len(r) >= 1)
+        records = await read_kafka(settings, PlatformTopics.of(settings).readings, lambda r: len(r) >= 1)
         assert [orjson.loads(r.value)["enterprise"] for r in records] == [newcomer]
         (registry_dir / f"{newcomer}.yaml").unlink()
         await asyncio.sleep(2.0)  # a poll, and the session ended
@@ -103,7 +103,7 @@ async def test_an_enterprise_leaving_a_shard_is_unsubscribed(
     write_registry(registry_dir, leaving)
     live = IngestEnterprise(test_enterprise.id, registry_dir, test_enterprise.password)
     settings = ingest_settings_for(mosquitto, live, unique, ingest_enterprises=[], ingest_session_shards=1)
-    topics = KafkaTopics.from_settings(settings)
+    topics = PlatformTopics.of(settings)
     async with running_adapter(settings) as running:
         (registry_dir / f"{leaving}.yaml").unlink()
         await asyncio.sleep(1.5)  # two registry polls: the shard's session connects again without it

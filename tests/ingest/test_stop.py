@@ -10,7 +10,7 @@ import pytest
 
 from hazmon.settings import Settings
 from ingest.adapter import IngestAdapter
-from ingest.topics import KafkaTopics
+from hazmon.topics import PlatformTopics
 from tests.ingest.conftest import IngestEnterprise, ingest_settings_for, read_kafka
 from tests.ingest.test_backlog import T0, queue_backlog
 
@@ -34,7 +34,7 @@ async def test_stop_acknowledges_before_disconnecting(mosquitto: Settings, kafka
     second, stop_second = IngestAdapter(settings), asyncio.Event()  # the same session
     running = asyncio.create_task(second.run(stop_second))
     try:
-        records = await read_kafka(settings, KafkaTopics.from_settings(settings).readings,
+        records = await read_kafka(settings, PlatformTopics.of(settings).readings,
                                    lambda r: len({t for x in r for t in orjson.loads(x.value)["ts"]}) >= 10 * MESSAGES)
     finally:
         stop_second.set()

@@ -27,7 +27,7 @@ from hazmon.stack.service import port_open
 from ingest.adapter import IngestAdapter
 from ingest.mqtt_link import end_session
 from ingest.session_plan import plan_sessions
-from ingest.topics import KafkaTopics
+from hazmon.topics import PlatformTopics
 from tests.ingest.conftest import (  # noqa: F401 - the ingest suite's fixtures serve this one too
     adapter, device, ingest_settings, kafka_topics, running_adapter, test_enterprise, wait_for_account,
     write_registry)
@@ -92,10 +92,10 @@ async def platform_settings(broker: Broker, kafka: str, unique: str) -> Settings
     own, made before the test: a reader that starts before the broker auto-created its topic
     sometimes missed its first records."""
     settings = broker.settings.model_copy(update={
-        "ingest_topic_suffix": f".test-sec-{unique}", "ingest_stats_interval_s": 1.0, "ingest_retry_s": 0.2})
-    topics = KafkaTopics.from_settings(settings)
+        "kafka_topic_suffix": f".test-sec-{unique}", "ingest_stats_interval_s": 1.0, "ingest_retry_s": 0.2})
+    topics = PlatformTopics.of(settings)
     await ensure_topics(settings, [topics.readings, topics.events, topics.device_status, topics.deadletter,
-                                   topics.stats])
+                                   topics.ingest_stats])
     return settings
 
 

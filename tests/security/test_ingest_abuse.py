@@ -16,7 +16,7 @@ from hazmon.logs import KeyValueFormatter
 from hazmon.registry import RegistryError, load_registry
 from hazmon.settings import Settings
 from ingest.adapter import IngestAdapter
-from ingest.topics import KafkaTopics
+from hazmon.topics import PlatformTopics
 from tests.ingest.conftest import IngestEnterprise, ingest_settings_for, read_kafka, running_adapter, write_registry
 from tests.security.conftest import (
     ATTACKER, T0, Broker, enterprise_client, private_adapter, publish_victim, readings)
@@ -48,7 +48,7 @@ async def stats_of(settings: Settings, topic: str, enterprise: str, done: callab
 
 
 async def test_one_dead_letter_record_lists_every_refusal(
-        adapter: IngestAdapter, device: aiomqtt.Client, ingest_settings: Settings, kafka_topics: KafkaTopics,
+        adapter: IngestAdapter, device: aiomqtt.Client, ingest_settings: Settings, kafka_topics: PlatformTopics,
         test_enterprise: IngestEnterprise) -> None:
     """1 000 bad readings in one 250 KB message wrote 1 000 copies of it (250 MB) to Kafka."""
     bad = [{"point": f"NOPE{i:04d}", "value": 1.0, "pad": "x" * 200} for i in range(999)]
@@ -65,13 +65,13 @@ async def test_one_dead_letter_record_lists_every_refusal(
     assert [(r["reason"], r["reading"]) for r in listed] == \
         [("unknown_point", i) for i in range(999)] + [("bad_value", 999)]
     assert header(dead[1], "reason") == "bad_json" and orjson.loads(header(dead[1], "refusals"))[0]["reading"] is None
-    stats = await stats_of(ingest_settings, kafka_topics.stats, test_enterprise.id,
+    stats = await stats_of(ingest_settings, kafka_topics.ingest_stats, test_enterprise.id,
                            lambda s: sum(s["refused"].values()) >= 1001)
     assert stats["refused"] == {"unknown_point": 999, "bad_value": 1, "bad_json": 1}  # counted per refusal still
 
 
 async def test_readings_older_than_the_limit_are_refused(
-        adapter: IngestAdapter, device: aiomqtt.Client, ingest_settings: Settings, kafka_topics: KafkaTopics,
+        adapter: IngestAdapter, device: aiomqtt.Client, ingest_settings: Settings, kafka_topics: PlatformTopics,
         test_enterprise: IngestEnterprise) -> None:
     """§6 rev. 1.1: older than 7 days (a setting) is bad_ts."""
     now = now_ms()
@@ -88,7 +88,7 @@ async def test_readings_older_than_the_limit_are_refused(
 
 
 async def test_event_text_is_capped(
-        adapter: IngestAdapter, device: aiomqtt.Client, ingest_settings: Settings, kafka_topics: KafkaTopics,
+        adapter: IngestAdapter, device: aiomqtt.Client, ingest_settings: Settings, kafka_topics: PlatformTopics,
         test_enterprise: IngestEnterprise) -> None:
     """A fire alarm with a 200 000-character text is still a fire alarm; its text is cut."""
     body = {"v": 1, "ts": now_ms(), "point": "FAC1_Z07", "event": "fire", "text": "烟" * 80_000}
@@ -99,7 +99,7 @@ async def test_event_text_is_capped(
 
 
 async def test_a_seq_jump_or_overflow_is_a_reset(
-        adapter: IngestAdapter, device: aiomqtt.Client, ingest_settings: Settings, kafka_topics: KafkaTopics,
+        adapter: IngestAdapter, device: aiomqtt.Client, ingest_settings: Settings, kafka_topics: PlatformTopics,
         test_enterprise: IngestEnterprise) -> None:
     """A gap of 2^64 - 3 messages went to InfluxDB as an int64 field it refuses: the writer was stuck."""
     topic = f"hazmon/v1/{test_enterprise.id}/RTU01/telemetry"
@@ -108,12 +108,12 @@ async def test_a_seq_jump_or_overflow_is_a_reset(
         await device.publish(topic, orjson.dumps(body), qos=1)
     got = readings(await read_kafka(ingest_settings, kafka_topics.readings, lambda r: len(readings(r)) >= 5))
     assert sorted(got) == [T0 + n for n in range(5)]  # every message kept
-    stats = await stats_of(ingest_settings, kafka_topics.stats, test_enterprise.id, lambda s: s["accepted"] >= 5)
+    stats = await stats_of(ingest_settings, kafka_topics.ingest_stats, test_enterprise.id, lambda s: s["accepted"] >= 5)
     assert stats["gaps"] == 2  # only 10**15 + 1 and + 2 are missing; the jumps started the counter over
 
 
 async def test_log_lines_escape_device_data(
-        adapter: IngestAdapter, device: aiomqtt.Client, ingest_settings: Settings, kafka_topics: KafkaTopics,
+        adapter: IngestAdapter, device: aiomqtt.Client, ingest_settings: Settings, kafka_topics: PlatformTopics,
         test_enterprise: IngestEnterprise, caplog: pytest.LogCaptureFixture) -> None:
     """A point name with a newline forged a log line of its own. (Mosquitto itself refuses control
     characters in topics, so enterprise and device ids cannot carry one.)"""
@@ -138,7 +138,7 @@ async def test_a_flood_of_bad_messages_is_not_a_flood_of_log_lines(
     async with running_adapter(settings):
         for _ in range(100):
             await device.publish(f"hazmon/v1/{test_enterprise.id}/RTU01/telemetry", b"{", qos=1)
-        await read_kafka(settings, KafkaTopics.from_settings(settings).deadletter, lambda r: len(r) >= 100)
+        await read_kafka(settings, PlatformTopics.of(settings).deadletter, lambda r: len(r) >= 100)
     refused = [r for r in caplog.records if r.getMessage() == "refused"]
     assert 1 <= len(refused) <= 10, len(refused)
 
@@ -153,7 +153,7 @@ async def test_lost_answers_are_one_log_line_per_period(
     async with running_adapter(settings):
         for _ in range(100):
             await device.publish(f"hazmon/v1/{test_enterprise.id}/RTU01/telemetry", b"{", qos=1)
-        await read_kafka(settings, KafkaTopics.from_settings(settings).deadletter, lambda r: len(r) >= 100)
+        await read_kafka(settings, PlatformTopics.of(settings).deadletter, lambda r: len(r) >= 100)
         await asyncio.sleep(2 * settings.ingest_stats_interval_s)
     warnings = [r for r in caplog.records if r.name == "ingest.adapter" and r.levelno >= logging.WARNING]
     assert 1 <= len(warnings) <= 3, [r.getMessage() for r in warnings]
@@ -189,7 +189,7 @@ async def test_an_enterprise_over_its_rate_is_not_read_and_others_are_not_held_u
     """With a session of its own, an enterprise over its rate is simply not read for a while: its
     flood waits in its own broker queue (nothing refused, nothing answered), the victim's does not."""
     settings = platform_settings.model_copy(update={"ingest_enterprise_max_msgs_s": 50.0, "ingest_rate_burst_s": 1.0})
-    topics = KafkaTopics.from_settings(settings)
+    topics = PlatformTopics.of(settings)
     answers: list[dict] = []
     async with private_adapter(settings):
         started = time.monotonic()
@@ -211,7 +211,7 @@ async def test_an_enterprise_over_its_rate_in_a_shared_session_is_refused(
     others, so what is over an enterprise's rate is acknowledged, answered and refused."""
     settings = platform_settings.model_copy(update={"ingest_enterprise_max_msgs_s": 50.0, "ingest_rate_burst_s": 1.0,
                                                     "ingest_session_shards": 1})
-    topics = KafkaTopics.from_settings(settings)
+    topics = PlatformTopics.of(settings)
     answers: list[dict] = []
     async with private_adapter(settings):
         started = time.monotonic()
@@ -220,7 +220,7 @@ async def test_an_enterprise_over_its_rate_in_a_shared_session_is_refused(
         elapsed = time.monotonic() - started
         got = readings(await read_kafka(settings, topics.readings, lambda r: len(readings(r)) >= 40 + 1500,
                                         timeout_s=6))
-        stats = await stats_of(settings, topics.stats, ATTACKER, lambda s: s["refused"].get("rate_limited", 0) > 0)
+        stats = await stats_of(settings, topics.ingest_stats, ATTACKER, lambda s: s["refused"].get("rate_limited", 0) > 0)
     victim = [ts for ts in got if ts < T0 + 1_000_000]
     assert sorted(victim) == [T0 + n for n in range(40)]
     flooded = len(got) - len(victim)
@@ -233,7 +233,7 @@ async def test_an_enterprise_over_its_rate_in_a_shared_session_is_refused(
 async def test_a_device_over_its_rate_does_not_hold_up_its_neighbours(
         broker: Broker, platform_settings: Settings) -> None:
     settings = platform_settings.model_copy(update={"ingest_device_max_msgs_s": 20.0, "ingest_rate_burst_s": 1.0})
-    topics = KafkaTopics.from_settings(settings)
+    topics = PlatformTopics.of(settings)
     answers: list[dict] = []
 
     async def neighbour() -> None:

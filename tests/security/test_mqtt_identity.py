@@ -15,7 +15,7 @@ from paho.mqtt.properties import Properties
 
 from hazmon.settings import Settings
 from ingest.adapter import IngestAdapter
-from ingest.topics import KafkaTopics
+from hazmon.topics import PlatformTopics
 from tests.ingest.conftest import read_kafka
 from tests.security.conftest import ATTACKER, T0, VICTIM, Broker, enterprise_client, publish_victim, readings
 
@@ -62,7 +62,7 @@ async def test_no_enterprise_takes_the_platforms_shared_deliveries(
     await asyncio.wait_for(asyncio.gather(*(ready.wait() for ready in readies)), 20)
 
     await publish_victim(broker, 100, 0)
-    topic = KafkaTopics.from_settings(platform_settings).readings
+    topic = PlatformTopics.of(platform_settings).readings
     got = readings(await read_kafka(platform_settings, topic, lambda r: len(readings(r)) >= 100, timeout_s=15))
     stop.set()
     await asyncio.gather(*holders)
@@ -81,7 +81,7 @@ async def test_no_enterprise_takes_over_the_platforms_session(
             async with enterprise_client(broker, ATTACKER, identifier, clean_start=False, properties=expiry):
                 await asyncio.sleep(1.5)
     await publishing
-    topic = KafkaTopics.from_settings(platform_settings).readings
+    topic = PlatformTopics.of(platform_settings).readings
     got = readings(await read_kafka(platform_settings, topic, lambda r: len(readings(r)) >= 60, timeout_s=15))
     assert sorted(set(got)) == [T0 + n for n in range(1000, 1060)], f"{60 - len(set(got))} of 60 readings lost"
 

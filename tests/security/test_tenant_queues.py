@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from hazmon.settings import Settings
-from ingest.topics import KafkaTopics
+from hazmon.topics import PlatformTopics
 from tests.ingest.conftest import read_kafka
 from tests.security.conftest import ATTACKER, T0, VICTIM, Broker, enterprise_client, private_adapter
 
@@ -58,7 +58,7 @@ async def test_a_flooding_enterprise_neither_delays_nor_drops_another(
     """120 000 messages from the attacker (a made-up device and its own registered one) while the
     victim publishes 40: every victim reading in Kafka within LATENCY_BOUND_S of its publication."""
     settings = platform_settings.model_copy(update={"ingest_enterprise_max_msgs_s": 500.0, "ingest_rate_burst_s": 1.0})
-    topics = KafkaTopics.from_settings(settings)
+    topics = PlatformTopics.of(settings)
     published: dict[int, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         lines = [_flood_file(Path(tmp), device) for device in ("MADE-UP-1", "RTU02")]

@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer
 from faust.types import TP
 
 from hazmon.settings import Settings
+from hazmon.topics import PlatformTopics
 from stream_rules.worker import build_app
 
 PARTITIONS = range(6)
@@ -33,7 +34,7 @@ async def started(settings: Settings) -> object:
 async def test_a_rebalance_right_after_the_start_stops_the_producers_of_partitions_that_moved(
         started, settings: Settings) -> None:
     app = started
-    readings = settings.rules_readings_topic
+    readings = PlatformTopics.of(settings).readings
     app.assignor._topic_groups = {readings: 1}                     # what the first assignment tells it
     tids = {p: f"{app.conf.id}-1-{p}" for p in PARTITIONS}
     producer = app.producer

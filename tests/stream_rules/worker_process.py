@@ -17,21 +17,19 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from hazmon.kafka_topics import ensure_topics
 from hazmon.settings import Settings
-from hazmon.topics import ALARM_TRANSITIONS, DEVICE_STATUS, EVENTS, READINGS
+from hazmon.topics import PlatformTopics
 
 
 class RulesWorker:
     def __init__(self, settings: Settings, unique: str, tmp: Path) -> None:
         self.bootstrap = settings.kafka_bootstrap
         self.partitions = settings.kafka_partitions
-        self.topics = {name: f"{base}.test-rules-{unique}" for name, base in
-                       (("readings", READINGS), ("events", EVENTS), ("status", DEVICE_STATUS), ("output", ALARM_TRANSITIONS))}
+        self.names = PlatformTopics.with_suffix(f".test-rules-{unique}")
+        self.topics = {"readings": self.names.readings, "events": self.names.events, "status": self.names.device_status,
+                       "output": self.names.transitions}
         self.settings = settings
         self.env = {**os.environ, "HAZMON_RULES_APP_ID": f"test-rules-{unique}",
-                    "HAZMON_RULES_READINGS_TOPIC": self.topics["readings"],
-                    "HAZMON_RULES_EVENTS_TOPIC": self.topics["events"],
-                    "HAZMON_RULES_STATUS_TOPIC": self.topics["status"],
-                    "HAZMON_RULES_OUTPUT_TOPIC": self.topics["output"],
+                    "HAZMON_KAFKA_TOPIC_SUFFIX": self.names.suffix,
                     "HAZMON_RULES_DATADIR": str(tmp / "faust"),
                     "HAZMON_RULES_TICK_S": "3600",  # the deadman follows wall time: not in a replayed scenario
                     "HAZMON_REGISTRY_DIR": str(settings.registry_dir)}

@@ -154,7 +154,7 @@ def uplink_settings(base: Settings, broker: UpperBroker, suffix: str, group: str
     return base.model_copy(update={
         "uplink_county_id": COUNTY, "uplink_host": "127.0.0.1", "uplink_port": broker.port,
         "uplink_password": PASSWORDS[COUNTY], "uplink_tls_ca": broker.tls.ca if broker.tls else None, "uplink_client_id": f"uplink-{group}", "uplink_group": group,
-        "uplink_topic_suffix": suffix, "uplink_retry_s": 0.2, "uplink_publish_timeout_s": 3.0,
+        "kafka_topic_suffix": suffix, "uplink_retry_s": 0.2, "uplink_publish_timeout_s": 3.0,
         "uplink_max_inflight": 100, "uplink_heartbeat_s": 1.0})
 
 

@@ -12,7 +12,7 @@ import orjson
 from hazmon.exchange import down_action_topic
 from hazmon.settings import Settings
 
-from alerting.kafka_log import AlertingTopics
+from hazmon.topics import PlatformTopics
 from tests.alerting.support import CHEM, T0, eventually, transition
 from tests.uplink.conftest import (COUNTY, OTHER, UPPER_PASSWORD, UPPER_USER, UpperBroker, collecting, running_uplink,
                                    uplink_settings)
@@ -28,7 +28,7 @@ def upper_ack(alarm: str, upper_id: str, by: str = "李四") -> bytes:
     return orjson.dumps({"v": 1, "id": upper_id, "alarm": alarm, "action": "ack", "by": by, "comment": "州应急局已签收，请县局督促处置"})
 
 
-async def test_upper_ack_lands_on_the_countys_alarm(start_service: Callable, names: AlertingTopics, produce: Callable,
+async def test_upper_ack_lands_on_the_countys_alarm(start_service: Callable, names: PlatformTopics, produce: Callable,
                                                     alerting_settings: Settings, upper: UpperBroker, unique: str) -> None:
     service = await start_service()
     settings = uplink_settings(alerting_settings, upper, suffix_of(names), f"test-uplink-{unique}")

@@ -9,16 +9,16 @@ from hazmon import topics
 from hazmon.exchange import up_topic
 from hazmon.settings import Settings
 
-from alerting.kafka_log import AlertingTopics
+from hazmon.topics import PlatformTopics
 from tests.alerting.support import CHEM, MINE, T0, eventually, transition
 from tests.uplink.conftest import COUNTY, UpperBroker, collecting, running_uplink, uplink_settings, versions_in_order
 
 
-def suffix_of(names: AlertingTopics) -> str:
+def suffix_of(names: PlatformTopics) -> str:
     return names.transitions[len(topics.ALARM_TRANSITIONS):]
 
 
-async def test_every_change_of_every_alarm_goes_up_in_order(start_service: Callable, names: AlertingTopics,
+async def test_every_change_of_every_alarm_goes_up_in_order(start_service: Callable, names: PlatformTopics,
                                                              produce: Callable, alerting_settings: Settings,
                                                              upper: UpperBroker, unique: str) -> None:
     service = await start_service()

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from hazmon import topics, wire
+from hazmon import wire
 from hazmon.kafka_topics import ensure_topics
+from hazmon.topics import PlatformTopics
 from hazmon.settings import Settings
 from tests.alerting.support import CHEM, eventually
 from tests.kafka_admin import delete_topics
@@ -36,7 +37,7 @@ def change(alarm: str, version: int) -> wire.AlarmChange:
 async def changes_topic(kafka: str, settings: Settings, unique: str) -> AsyncIterator[tuple[str, str]]:
     """(suffix, topic) of the test's alarm-changes topic, deleted afterwards."""
     suffix = f".test-uplink-{unique}"
-    topic = topics.ALARM_CHANGES + suffix
+    topic = PlatformTopics.with_suffix(suffix).changes
     await ensure_topics(settings, [topic])
     yield suffix, topic
     await delete_topics(kafka, lambda name: name.endswith(suffix))
@@ -88,7 +89,7 @@ async def test_uplink_sigkilled_mid_run(kafka: str, settings: Settings, upper: U
     suffix, topic = changes_topic
     county = uplink_settings(settings, upper, suffix, f"test-uplink-{unique}")
     env = {**os.environ, **{f"HAZMON_{name.upper()}": str(getattr(county, name)) for name in (
-        "uplink_county_id", "uplink_port", "uplink_password", "uplink_client_id", "uplink_group", "uplink_topic_suffix",
+        "uplink_county_id", "uplink_port", "uplink_password", "uplink_client_id", "uplink_group", "kafka_topic_suffix",
         "uplink_retry_s", "uplink_max_inflight", "kafka_bootstrap")}}
 
     log = (tmp_path / "uplink.log").open("ab")

@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from hazmon import topics, wire
+from hazmon import wire
 from hazmon.kafka_topics import ensure_topics
+from hazmon.topics import PlatformTopics
 from hazmon.settings import Settings
 from tests.alerting.support import CHEM, T0, eventually
 from tests.kafka_admin import delete_topics
@@ -18,7 +19,7 @@ from tests.uplink.conftest import COUNTY, UpperBroker, collecting, running_uplin
 @pytest.fixture
 async def readings_topic(kafka: str, settings: Settings, unique: str) -> AsyncIterator[tuple[str, str]]:
     suffix = f".test-uplink-{unique}"
-    topic = topics.READINGS + suffix
+    topic = PlatformTopics.with_suffix(suffix).readings
     await ensure_topics(settings, [topic])
     yield suffix, topic
     await delete_topics(kafka, lambda name: name.endswith(suffix))

@@ -7,13 +7,13 @@ from collections.abc import Callable
 
 from hazmon.settings import Settings
 
-from alerting.kafka_log import AlertingTopics
+from hazmon.topics import PlatformTopics
 from tests.alerting.support import CHEM, FIRE, MINE, T0, eventually, transition
 from tests.uplink.conftest import COUNTY, UpperBroker, collecting, running_uplink, uplink_settings
 from tests.uplink.test_forward import suffix_of
 
 
-async def test_colours_go_up_at_connection_and_on_change(start_service: Callable, names: AlertingTopics,
+async def test_colours_go_up_at_connection_and_on_change(start_service: Callable, names: PlatformTopics,
                                                          produce: Callable, alerting_settings: Settings,
                                                          upper: UpperBroker, unique: str) -> None:
     await start_service()
