@@ -9,7 +9,7 @@ forged log line, events with an 80 000-character text and messages for a made-up
 subscribed to the documented share group and to `#` and `$SYS/#`; connections under the platform's
 documented client ids, again and again; and 200 parked persistent sessions on its errors topics.
 
-The broker is a private Mosquitto of the run (configured by `hazmon.stack.mosquitto`, as the
+The broker is a private Mosquitto of the run (configured by `hzctl.stack.mosquitto`, as the
 local stack's, on spare ports, with the installation's secrets): the flood does not burden the
 broker other people's work shares, and the broker runs the current configuration (per-device ACL,
 per-session queue limits) whatever the shared one was started with.
@@ -57,7 +57,7 @@ from device_sim.load import load_devices  # noqa: E402
 from hazmon.registry import load_registry  # noqa: E402
 from hazmon.secrets import Secrets, load_secrets  # noqa: E402
 from hazmon.settings import PACKAGE_DIR, Settings, get_settings  # noqa: E402
-from hazmon.stack.mosquitto import Mosquitto  # noqa: E402
+from hzctl.stack.mosquitto import Mosquitto  # noqa: E402
 from tests.e2e.pipeline import IsolatedPipeline  # noqa: E402
 
 VICTIM_READINGS_S = 1000

@@ -30,7 +30,7 @@ import orjson  # noqa: E402
 
 from device_sim.county import write_county  # noqa: E402
 from device_sim.load import LoadPlan, Telemetry, load_devices, run_load  # noqa: E402
-from device_sim.run import broker_passwords  # noqa: E402
+from hzctl.stack.accounts import broker_passwords  # noqa: E402
 from hazmon.secrets import load_secrets  # noqa: E402
 from hazmon.settings import Settings, get_settings  # noqa: E402
 
@@ -86,7 +86,7 @@ async def paced_delivery(settings: Settings, county: Path, plan: LoadPlan) -> fl
             async for message in subscriber.messages:
                 received += marker in message.payload
         counter = asyncio.create_task(count())
-        await run_load(settings, county, plan)
+        await run_load(settings, county, plan, broker_passwords(settings, county))
         await asyncio.sleep(1.0)
         counter.cancel()
     return received / plan.seconds
@@ -98,7 +98,8 @@ async def bench(seconds: float, connections: int, readings: int) -> dict:
     if not county.is_dir():
         write_county(county, 40, seed=1)
     phase = seconds / 3
-    sim = await run_load(settings, county, LoadPlan(connections, 0.0, phase, readings, uuid.uuid4().hex[:8]))
+    sim = await run_load(settings, county, LoadPlan(connections, 0.0, phase, readings, uuid.uuid4().hex[:8]),
+                         broker_passwords(settings, county))
     ceiling = await bare_publishers(settings, county, connections, readings, phase)
     target = round(sim["messages_per_s"] / 2, -1)
     delivered = await paced_delivery(settings, county, LoadPlan(connections, target, phase, readings, uuid.uuid4().hex[:8]))

@@ -38,7 +38,7 @@ from paho.mqtt.properties import Properties  # noqa: E402
 from hazmon.secrets import Secrets  # noqa: E402
 from hazmon.settings import Settings, get_settings  # noqa: E402
 from hazmon.topics import PlatformTopics  # noqa: E402
-from hazmon.stack.mosquitto import register_enterprises  # noqa: E402
+from hzctl.stack.mosquitto import register_enterprises  # noqa: E402
 from ingest.mqtt_link import platform_client  # noqa: E402
 
 ENTERPRISE = "BENCH-INGEST-01"
@@ -150,7 +150,7 @@ async def adapter_rate(settings: Settings, secrets: Secrets, lines: dict[str, Pa
            "HAZMON_INGEST_ENTERPRISES": f'["{ENTERPRISE}"]', "HAZMON_KAFKA_TOPIC_SUFFIX": suffix,
            "HAZMON_INGEST_CLIENT_ID": f"bench-ingest{suffix}", "HAZMON_INGEST_SHARE_GROUP": f"bench{suffix}",
            "HAZMON_INGEST_SESSION_EXPIRY_S": "0", "HAZMON_LOG_LEVEL": "WARNING"}
-    adapter = subprocess.Popen([sys.executable, "-m", "hazmon.cli", "--log-level", "WARNING", "ingest", "run"],
+    adapter = subprocess.Popen([sys.executable, "-m", "hzctl.cli", "--log-level", "WARNING", "ingest", "run"],
                                env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
     consumer = AIOKafkaConsumer(PlatformTopics.with_suffix(suffix).readings, bootstrap_servers=settings.kafka_bootstrap,
                                 auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)

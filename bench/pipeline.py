@@ -42,7 +42,7 @@ from device_sim.load import load_devices  # noqa: E402
 from hazmon.registry import load_registry  # noqa: E402
 from hazmon.secrets import Secrets  # noqa: E402
 from hazmon.settings import PACKAGE_DIR, Settings, get_settings  # noqa: E402
-from hazmon.stack.mosquitto import register_enterprises  # noqa: E402
+from hzctl.stack.mosquitto import register_enterprises  # noqa: E402
 from tests.e2e.pipeline import IsolatedPipeline, spare_port  # noqa: E402
 from tests.kafka_admin import TopicClients  # noqa: E402
 

@@ -147,7 +147,7 @@ async def through_worker(settings: Settings, names: PlatformTopics, registry_dir
            "HAZMON_KAFKA_TOPIC_SUFFIX": names.suffix,
            "HAZMON_RULES_DATADIR": str(workdir / "faust"), "HAZMON_RULES_TICK_S": "3600"}
     log = (workdir / "worker.log").open("wb")
-    worker = subprocess.Popen([sys.executable, "-m", "hazmon.cli", "rules", "worker"], env=env, stdout=log,
+    worker = subprocess.Popen([sys.executable, "-m", "hzctl.cli", "rules", "worker"], env=env, stdout=log,
                               stderr=subprocess.STDOUT, start_new_session=True)
     try:
         async with GroupLag(settings, names.readings) as lag:

@@ -1,7 +1,7 @@
 """The uplink bench of issue #19: alarm changes from the county's rules topic through alerting, Kafka and
 the uplink to the upper platform's broker, live and after an outage of the upper broker.
 
-A private upper broker (``hazmon.stack.upper_broker``, as tests/uplink run it), the shared Kafka on the
+A private upper broker (``hzctl.stack.upper_broker``, as tests/uplink run it), the shared Kafka on the
 bench's own topics and InfluxDB database (dropped afterwards), an alerting service and the uplink in
 this process. Phase 1 (``--live-s``): alarms confirmed at ``--rate`` per second; each one's latency is
 from its transition's production to the upper platform's subscriber receiving its first version.

@@ -7,12 +7,13 @@ import argparse
 import asyncio
 import sys
 import uuid
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import orjson
 
 from hazmon.errors import UserError
-from hazmon.settings import get_settings
+from hazmon.settings import Settings, get_settings
 
 
 def _county(args: argparse.Namespace) -> int:
@@ -56,7 +57,9 @@ def _run(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(_scenario_file(args.scenario))
     directory, whole_county = _county_dir(args.county, args.seed)
-    report = asyncio.run(run_scenario(get_settings(), directory, scenario, args.speed, whole_county))
+    settings = get_settings()
+    passwords = args.grant_accounts(settings, directory)
+    report = asyncio.run(run_scenario(settings, directory, scenario, args.speed, passwords, whole_county))
     sys.stdout.write(orjson.dumps(report).decode() + "\n")
     return 0
 
@@ -66,7 +69,8 @@ def _load(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     plan = LoadPlan(args.connections, args.rate, args.seconds, args.readings, args.run_id or uuid.uuid4().hex[:8])
-    report = asyncio.run(run_load(settings, args.county or settings.registry_dir, plan))
+    directory = args.county or settings.registry_dir
+    report = asyncio.run(run_load(settings, directory, plan, args.grant_accounts(settings, directory)))
     sys.stdout.write(orjson.dumps(report).decode() + "\n")
     return 0
 
@@ -80,7 +84,12 @@ def _scenarios(_args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+GrantAccounts = Callable[[Settings, Path], Mapping[str, str]]
+"""Gives a registry directory's enterprises broker accounts; returns each one's MQTT password. The
+broker is not the simulator's to manage: the command line that registers ``sim`` passes it."""
+
+
+def register(subparsers: argparse._SubParsersAction, grant_accounts: GrantAccounts) -> None:
     parser = subparsers.add_parser("sim", help="device simulator: county generator, scenarios, load")
     sub = parser.add_subparsers(dest="sim_command", required=True, metavar="ACTION")
 
@@ -98,7 +107,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--scenario", required=True, help="a shipped scenario's name (hazmon sim scenarios) or a scenario file")
     run.add_argument("--speed", type=float, default=1.0,
                      help="time warp: scenario seconds per wall second; device time then starts in the past")
-    run.set_defaults(handler=_run)
+    run.set_defaults(handler=_run, grant_accounts=grant_accounts)
 
     sub.add_parser("scenarios", help="the shipped scenarios: name, duration, what they play").set_defaults(handler=_scenarios)
 
@@ -109,4 +118,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     load.add_argument("--seconds", type=float, default=10.0, help="how long to publish")
     load.add_argument("--readings", type=int, default=10, help="readings per message")
     load.add_argument("--run-id", help="marker carried in every payload (field \"sim\") to count this run's messages")
-    load.set_defaults(handler=_load)
+    load.set_defaults(handler=_load, grant_accounts=grant_accounts)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,6 @@ from hazmon.settings import Settings
 from device_sim.device import SimDevice
 from device_sim.hydrology import pond_state
 from device_sim.progress import show_progress, totals
-from device_sim.run import broker_passwords
 from device_sim.signals import signal
 from device_sim.stream import rng_for
 
@@ -109,10 +109,10 @@ def load_devices(registry_dir: Path, connections: int) -> list[tuple[str, str, l
     return devices[:connections]
 
 
-async def run_load(settings: Settings, registry_dir: Path, plan: LoadPlan) -> dict[str, Any]:
-    """Run the load and return the report: sent and acknowledged messages and readings, rates."""
+async def run_load(settings: Settings, registry_dir: Path, plan: LoadPlan, passwords: Mapping[str, str]) -> dict[str, Any]:
+    """Run the load, each enterprise connecting with its broker password of ``passwords``, and return the
+    report: sent and acknowledged messages and readings, rates."""
     chosen = load_devices(registry_dir, plan.connections)
-    passwords = await asyncio.to_thread(broker_passwords, settings, registry_dir)
     devices = [SimDevice(settings, e, d, passwords[e], client_id=f"sim-load-{plan.run_id}-{e}-{d}") for e, d, _ in chosen]
     payloads = [Telemetry(entries, plan.readings_per_message, plan.run_id) for _, _, entries in chosen]
     stats = [device.stats for device in devices]

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +22,12 @@ from device_sim.stream import generate
 log = logging.getLogger(__name__)
 
 
-def broker_passwords(settings: Settings, registry_dir: Path) -> dict[str, str]:
-    """Each enterprise's MQTT password, giving a generated county broker accounts live (SIGHUP)."""
-    from hazmon.stack.mosquitto import register_enterprises
-
-    current = register_enterprises(settings, registry_dir)
-    return {enterprise: entry.mqtt_password for enterprise, entry in current.enterprises.items()}
-
-
 async def run_scenario(settings: Settings, registry_dir: Path, scenario: Scenario, speed: float,
-                       whole_county: bool = False) -> dict[str, Any]:
+                       passwords: Mapping[str, str], whole_county: bool = False) -> dict[str, Any]:
     """Play ``scenario`` at ``speed``× on its enterprises' devices (``whole_county``: on every device of
-    the registry) and return the final report."""
+    the registry), each enterprise connecting with its broker password of ``passwords``, and return the
+    final report."""
     registry = load_registry(registry_dir)
-    passwords = await asyncio.to_thread(broker_passwords, settings, registry_dir)
     start_ms = device_start_ms(scenario.duration_s, speed)
     run = await asyncio.to_thread(generate, scenario, registry, start_ms, whole_county)
     devices = {key: SimDevice(settings, key[0], key[1], passwords[key[0]]) for key in run.devices()}

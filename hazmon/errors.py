@@ -1,5 +1,5 @@
 """Errors every command shares: :class:`UserError`, a mistake of the user's that the command line answers
-in a line (``hazmon: <message>`` on stderr, exit code 2) instead of a traceback (``hazmon.cli``)."""
+in a line (``hazmon: <message>`` on stderr, exit code 2) instead of a traceback (``hzctl.cli``)."""
 
 
 class UserError(Exception):

@@ -40,11 +40,11 @@ class Settings(BaseSettings):
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = 1883
     mqtt_platform_user: str = "hazmon-platform"
-    mqtt_tls_port: int = Field(default=8883, description="Mosquitto's TLS listener, with a server certificate from the installation's CA (hazmon.stack.certs, HOME/tls).")
+    mqtt_tls_port: int = Field(default=8883, description="Mosquitto's TLS listener, with a server certificate from the installation's CA (hzctl.stack.certs, HOME/tls).")
     mqtt_tls_names: list[str] = Field(default_factory=list, description="DNS names and IP addresses devices reach the broker by, in its server certificate besides localhost, 127.0.0.1, mqtt_host and alerting_public_url's host.")
     mqtt_session_expiry_max_h: int = Field(default=24, ge=1, description="Longest any MQTT session (an enterprise's parked ones included) outlives its connection: Mosquitto's persistent_client_expiration; at least ingest_session_expiry_s.")
 
-    kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="Kafka's brokers, comma-separated; the local stack runs one node per address (a cluster when several, hazmon.stack.kafka).")
+    kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="Kafka's brokers, comma-separated; the local stack runs one node per address (a cluster when several, hzctl.stack.kafka).")
     kafka_controller_port: int = Field(default=9093, description="The local stack's KRaft controller port (node n of a cluster: this + 2(n-1)).")
     kafka_partitions: int = 6
     kafka_replication_factor: int = Field(default=1, ge=1, description="Replicas of every platform topic and of the broker's own (3 on a three-broker cluster).")

@@ -38,7 +38,7 @@ def _run_faust(faust_log_level: str) -> int:
 
 
 def _keep_running(faust_log_level: str) -> int:
-    argv = [sys.executable, "-m", "hazmon.cli", "rules", "worker", "--no-restart", "--faust-log-level", faust_log_level]
+    argv = [sys.executable, "-m", "hzctl.cli", "rules", "worker", "--no-restart", "--faust-log-level", faust_log_level]
     stopping = False
     child: subprocess.Popen | None = None
 

@@ -42,7 +42,7 @@ def platform_secrets(settings: Settings, registry: Registry) -> Secrets:
 
 @pytest.fixture(scope="session")
 def stack_health(settings: Settings) -> dict[str, str | None]:
-    from hazmon.stack.manager import status
+    from hzctl.stack.manager import status
 
     return {state.name: state.problem for state in status(settings)}
 

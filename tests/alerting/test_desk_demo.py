@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestServer
 
-from hazmon.demo import Summary, _render, demo_officer, poll_api
-from hazmon.supervisor import Supervisor
+from hzctl.demo import Summary, _render, demo_officer, poll_api
+from hzctl.supervisor import Supervisor
 
 from alerting.api.routes import build_app
 from alerting.clock import ManualClock

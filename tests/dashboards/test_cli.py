@@ -6,7 +6,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from hazmon.cli import main
+from hzctl.cli import main
 from hazmon.registry import Registry
 from hazmon.settings import Settings
 
@@ -25,7 +25,7 @@ async def test_push_command_installs_into_grafana_and_a_second_run_writes_nothin
     try:
         for _ in range(2):
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "hazmon.cli", "dashboards", "push", "--grafana-url", grafana.url,
+                sys.executable, "-m", "hzctl.cli", "dashboards", "push", "--grafana-url", grafana.url,
                 "--token", "glsa_cli", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
             out, err = await asyncio.wait_for(process.communicate(), timeout=60)
             assert process.returncode == 0, err.decode()
@@ -42,7 +42,7 @@ async def test_push_refused_by_grafana_reports_it_and_fails() -> None:
     grafana = await FakeGrafana(token="the-right-one").start()
     try:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "hazmon.cli", "dashboards", "push", "--grafana-url", grafana.url,
+            sys.executable, "-m", "hzctl.cli", "dashboards", "push", "--grafana-url", grafana.url,
             "--token", "a-wrong-one", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
     finally:

@@ -50,7 +50,7 @@ def test_a_county_left_alone_raises_no_limit_alarm(tmp_path: Path) -> None:
 
 
 def test_the_county_command_writes_what_registry_check_accepts(tmp_path: Path, capsys) -> None:
-    from hazmon.cli import main
+    from hzctl.cli import main
 
     assert main(["sim", "county", "--enterprises", "6", "--seed", "2", "--out", str(tmp_path)]) == 0
     assert main(["registry", "check", str(tmp_path)]) == 0

@@ -18,6 +18,7 @@ from device_sim.clock import WarpClock
 from device_sim.device import SimDevice
 from device_sim.load import LoadPlan, run_load
 from device_sim.run import run_scenario
+from hzctl.stack.accounts import broker_passwords
 from device_sim.stream import MALFORMED_PAYLOADS, DeviceMessage
 
 pytestmark = pytest.mark.servers
@@ -41,7 +42,7 @@ async def next_payload(client: aiomqtt.Client, timeout: float = 10.0) -> dict:
 async def test_the_will_arrives_when_the_connection_drops(mosquitto: Settings, platform_secrets: Secrets,
                                                            unique: str, tmp_path) -> None:  # noqa: ANN001
     from hazmon.settings import PACKAGE_DIR
-    from hazmon.stack.mosquitto import register_enterprises
+    from hzctl.stack.mosquitto import register_enterprises
 
     device_id = f"SIMWILL{unique}"
     # a device of its own, registered (the broker's ACL allows only registered devices), whose
@@ -80,7 +81,7 @@ async def test_a_load_run_delivers_its_rate(mosquitto: Settings, platform_secret
     async with platform_client(mosquitto, platform_secrets, unique) as platform:
         await platform.subscribe("hazmon/v1/+/+/telemetry", qos=1)
         listener = asyncio.create_task(collect(platform, received))
-        report = await run_load(mosquitto, mosquitto.registry_dir, plan)
+        report = await run_load(mosquitto, mosquitto.registry_dir, plan, broker_passwords(mosquitto, mosquitto.registry_dir))
         await asyncio.sleep(1.0)
         listener.cancel()
     ours = [payload for _, payload in received if payload and payload.get("sim") == unique]
@@ -97,7 +98,8 @@ async def test_a_scenario_plays_over_mqtt_with_the_will(mosquitto: Settings, pla
         for enterprise in scenario.enterprises:
             await platform.subscribe(f"hazmon/v1/{enterprise}/+/#", qos=1)
         listener = asyncio.create_task(collect(platform, received))
-        report = await run_scenario(mosquitto, mosquitto.registry_dir, scenario, speed=2400.0)
+        report = await run_scenario(mosquitto, mosquitto.registry_dir, scenario, 2400.0,
+                                    broker_passwords(mosquitto, mosquitto.registry_dir))
         await asyncio.sleep(1.0)
         listener.cancel()
     start = report["device_start_ms"]
@@ -137,7 +139,8 @@ async def test_transport_faults_reach_the_broker_as_scripted(mosquitto: Settings
             async for message in platform.messages:
                 raw.append((str(message.topic), bytes(message.payload)))
         listener = asyncio.create_task(gather_raw())
-        report = await run_scenario(mosquitto, mosquitto.registry_dir, scenario, speed=1800.0)
+        report = await run_scenario(mosquitto, mosquitto.registry_dir, scenario, 1800.0,
+                                    broker_passwords(mosquitto, mosquitto.registry_dir))
         await asyncio.sleep(1.0)
         listener.cancel()
     start = report["device_start_ms"]

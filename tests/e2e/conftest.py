@@ -14,7 +14,7 @@ import pytest
 from device_sim.county import county_with_sample
 from hazmon.registry import load_registry
 from hazmon.settings import PACKAGE_DIR, Settings
-from hazmon.stack.mosquitto import register_enterprises
+from hzctl.stack.mosquitto import register_enterprises
 from tests.conftest import _require
 from tests.e2e.county_run import Outcome, play
 from tests.e2e.pipeline import IsolatedPipeline

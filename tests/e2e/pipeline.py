@@ -28,7 +28,7 @@ from aiokafka import AIOKafkaConsumer
 from hazmon.kafka_topics import ensure_topics
 from hazmon.topics import PlatformTopics
 from hazmon.settings import PACKAGE_DIR, Settings
-from hazmon.supervisor import Child, Supervisor
+from hzctl.supervisor import Child, Supervisor
 from tests.kafka_admin import delete_topics
 
 PROJECT_ROOT = PACKAGE_DIR.parent
@@ -97,7 +97,7 @@ class IsolatedPipeline:
     def sim(self, args: list[str]) -> subprocess.Popen:
         """A ``hazmon sim …`` child whose stdout (its JSON report) is piped back. It runs in the main
         HAZMON_HOME: it refreshes the broker's accounts, which live there."""
-        return subprocess.Popen([sys.executable, "-m", "hazmon.cli", "sim", *args], stdout=subprocess.PIPE,
+        return subprocess.Popen([sys.executable, "-m", "hzctl.cli", "sim", *args], stdout=subprocess.PIPE,
                                 stderr=(self.supervisor.log_dir / f"sim-{time.monotonic_ns()}.log").open("wb"),
                                 stdin=subprocess.DEVNULL, cwd=PROJECT_ROOT,
                                 env={**self.child_env(), "HAZMON_HOME": str(self.settings.home)})

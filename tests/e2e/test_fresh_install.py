@@ -18,7 +18,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from hazmon import topics
 from hazmon.kafka_topics import topic_configs
 from hazmon.settings import PACKAGE_DIR, Settings
-from hazmon.stack.mosquitto import register_enterprises
+from hzctl.stack.mosquitto import register_enterprises
 from tests.e2e.pipeline import IsolatedPipeline
 from tests.e2e.runs import isolated_county
 from tests.kafka_admin import topic_names

@@ -51,7 +51,7 @@ class AlertingChild:
         log_file = self.home / f"alerting-{self.starts}.log"
         with log_file.open("ab") as handle:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "hazmon.cli", "alerting", "run"],
+                [sys.executable, "-m", "hzctl.cli", "alerting", "run"],
                 stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=PACKAGE_DIR.parent,
                 env={**self.env, "HAZMON_API_PORT": str(port)}, start_new_session=True)
 

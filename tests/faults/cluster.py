@@ -1,4 +1,4 @@
-"""A three-broker Kafka cluster of a test's or a bench's own (the stack's nodes, hazmon.stack.kafka), on
+"""A three-broker Kafka cluster of a test's or a bench's own (the stack's nodes, hzctl.stack.kafka), on
 free ports and in a directory of its own: the shared broker is never stopped, this one is killed at will."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import socket
 from pathlib import Path
 
 from hazmon.settings import Settings
-from hazmon.stack.kafka import Kafka, cluster_settings, kafka_nodes
-from hazmon.stack.manager import up_together
+from hzctl.stack.kafka import Kafka, cluster_settings, kafka_nodes
+from hzctl.stack.manager import up_together
 
 BROKERS = 3
 HEAP_MB = 256     # three JVMs on a shared 2-core machine

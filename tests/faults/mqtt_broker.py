@@ -1,4 +1,4 @@
-"""A Mosquitto of a fault test's or bench's own, configured by hazmon.stack.mosquitto exactly as the stack's
+"""A Mosquitto of a fault test's or bench's own, configured by hzctl.stack.mosquitto exactly as the stack's
 own, on free ports, in a directory of its own, with a county's accounts: restarted at will (the shared
 broker never is). Two ways to restart it: as the stack does (``hazmon stack up``: ``prepare`` first),
 and as a service manager does (the same command again, its persistence file kept)."""
@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from hazmon.settings import PACKAGE_DIR, Settings
-from hazmon.stack.manager import up_one
-from hazmon.stack.mosquitto import Mosquitto
+from hzctl.stack.manager import up_one
+from hzctl.stack.mosquitto import Mosquitto
 from device_sim.county import county_with_sample
 from tests.faults.cluster import free_block
 

@@ -21,7 +21,7 @@ import pytest
 
 from hazmon.registry import load_registry
 from hazmon.settings import PACKAGE_DIR, Settings
-from hazmon.stack.mosquitto import register_enterprises
+from hzctl.stack.mosquitto import register_enterprises
 from device_sim.county import county_with_sample
 from tests.alerting.support import Receiver, eventually
 from tests.e2e.pipeline import IsolatedPipeline

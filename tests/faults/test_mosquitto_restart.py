@@ -2,12 +2,12 @@
 acknowledged (PUBACK) reaches Kafka, at least once (repeats counted), and the devices and ingest are
 connected again within seconds.
 
-The broker is the test's own (configured by hazmon.stack.mosquitto exactly as the stack's, on free
+The broker is the test's own (configured by hzctl.stack.mosquitto exactly as the stack's, on free
 ports in a directory of its own); ingest runs as a child on it (tests/e2e/pipeline.py) and writes to
 the shared Kafka on topics of its own. Two restarts:
 
 - ``through the stack``: stopped (SIGTERM) and started as ``hazmon stack up`` starts it, whose
-  ``prepare`` deletes the broker's persistence file (hazmon/stack/mosquitto.py): ingest's session, its
+  ``prepare`` deletes the broker's persistence file (hzctl/stack/mosquitto.py): ingest's session, its
   subscriptions and its queue are forgotten, so what devices publish until ingest has subscribed
   again, and what waited in the queue, is acknowledged to the devices and dropped. Fails until the
   stack keeps the file (docs/reliability.md says what to change).
@@ -56,7 +56,7 @@ def broker(settings: Settings) -> Iterator[OwnBroker]:
 
 @pytest.mark.parametrize("restart", [
     pytest.param(OwnBroker.restart_through_the_stack, id="through-the-stack", marks=pytest.mark.xfail(
-        strict=True, reason="hazmon/stack/mosquitto.py prepare() deletes mosquitto.db: ingest's session, "
+        strict=True, reason="hzctl/stack/mosquitto.py prepare() deletes mosquitto.db: ingest's session, "
                             "subscriptions and queue are forgotten at every start (docs/reliability.md)")),
     pytest.param(OwnBroker.restart_keeping_its_persistence, id="keeping-its-persistence", marks=pytest.mark.xfail(
         strict=True, reason="the restarted Mosquitto 2.0.11 does not give ingest its session back (session_present "
@@ -108,7 +108,7 @@ async def wait_subscribed(log_file: Path, times: int, timeout_s: float = 60.0) -
 
 
 
-@pytest.mark.xfail(strict=True, reason="Mosquitto 2.0.11, configured by hazmon/stack/mosquitto.py, forgets a persistent "
+@pytest.mark.xfail(strict=True, reason="Mosquitto 2.0.11, configured by hzctl/stack/mosquitto.py, forgets a persistent "
                                        "session across a SIGTERM restart although it writes mosquitto.db (docs/reliability.md)")
 async def test_a_persistent_session_survives_a_restart(broker: OwnBroker) -> None:
     """The cause of the losses above, alone: a client with a session expiry of an hour, subscribed, away while the

@@ -10,7 +10,7 @@ from importlib.metadata import version
 import pytest
 
 from device_sim.progress import show_progress
-from hazmon.cli import main
+from hzctl.cli import main
 from hazmon.settings import get_settings
 
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hazmon.cli import build_parser
+from hzctl.cli import build_parser
 from hazmon.settings import Settings
-from hazmon.stack.influxdb import INFLUXDB_VERSION
-from hazmon.stack.kafka import KAFKA_VERSION, Kafka
-from hazmon.stack.mosquitto import Mosquitto
+from hzctl.stack.influxdb import INFLUXDB_VERSION
+from hzctl.stack.kafka import KAFKA_VERSION, Kafka
+from hzctl.stack.mosquitto import Mosquitto
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"

@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 
 from device_sim.scenario import SCENARIO_DIR, load_scenario
-from hazmon.demo import DEMO_SCENARIOS, Summary, demo_scenarios
-from hazmon.supervisor import Supervisor
+from hzctl.demo import DEMO_SCENARIOS, Summary, demo_scenarios
+from hzctl.supervisor import Supervisor
 
 
 def test_demo_scenarios_play_the_shipped_ones_together_then_run_quietly(tmp_path: Path) -> None:

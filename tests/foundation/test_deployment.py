@@ -30,10 +30,10 @@ import yaml
 from hazmon.registry import load_registry
 from hazmon.secrets import load_secrets
 from hazmon.settings import Settings
-from hazmon.stack.influxdb import InfluxDB, query
-from hazmon.stack.installer import InstallError
-from hazmon.stack.mosquitto import Mosquitto
-from hazmon.stack.service import port_open
+from hzctl.stack.influxdb import InfluxDB, query
+from hzctl.stack.installer import InstallError
+from hzctl.stack.mosquitto import Mosquitto
+from hzctl.stack.service import port_open
 
 from alerting.influx import InfluxWriter
 from dashboards.locations import write_locations

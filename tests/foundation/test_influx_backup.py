@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from alerting.influx import InfluxWriter
-from hazmon.cli import main
+from hzctl.cli import main
 from hazmon.settings import Settings
 from tests.foundation.test_influx_retention import query
 

@@ -14,7 +14,7 @@ import pytest
 from hazmon.registry import Registry
 from hazmon.secrets import Secrets
 from hazmon.settings import Settings
-from hazmon.stack.mosquitto import Mosquitto, register_enterprises
+from hzctl.stack.mosquitto import Mosquitto, register_enterprises
 from tests.ingest.conftest import wait_for_account, write_registry
 
 pytestmark = pytest.mark.servers

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hazmon.cli import main
+from hzctl.cli import main
 from hazmon.registry import Registry, RegistryError, load_registry
 
 HEADER = """\

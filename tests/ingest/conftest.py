@@ -50,7 +50,7 @@ def write_registry(directory: Path, enterprise: str, extra_points: str = "") -> 
 @pytest.fixture(scope="session")
 def test_enterprise(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> IngestEnterprise:
     """One enterprise per test session, registered with the broker (its account added live)."""
-    from hazmon.stack.mosquitto import register_enterprises
+    from hzctl.stack.mosquitto import register_enterprises
 
     enterprise = "TINGEST-" + tmp_path_factory.getbasetemp().name.replace("pytest-", "")[-12:]
     directory = tmp_path_factory.mktemp("ingest-registry")

@@ -15,8 +15,8 @@ import orjson
 import pytest
 
 from hazmon.settings import Settings
-from hazmon.stack.kafka import Kafka
-from hazmon.stack.manager import up_one
+from hzctl.stack.kafka import Kafka
+from hzctl.stack.manager import up_one
 from ingest.adapter import IngestAdapter
 from hazmon.topics import PlatformTopics
 from tests.ingest.conftest import RECENT_MS, IngestEnterprise, ingest_settings_for, read_kafka

@@ -33,7 +33,7 @@ def adapter_env(settings: Settings) -> dict[str, str]:
 
 
 def start_adapter(settings: Settings, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "hazmon.cli", "ingest", "run"], env=adapter_env(settings),
+    return subprocess.Popen([sys.executable, "-m", "hzctl.cli", "ingest", "run"], env=adapter_env(settings),
                             stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
 
 

@@ -16,7 +16,7 @@ from paho.mqtt.properties import Properties
 
 from hazmon.secrets import load_secrets
 from hazmon.settings import Settings
-from hazmon.stack.mosquitto import register_enterprises
+from hzctl.stack.mosquitto import register_enterprises
 from ingest.mqtt_link import session_client_id
 from ingest.session_plan import plan_sessions
 from hazmon.topics import PlatformTopics

@@ -22,8 +22,8 @@ import pytest
 from hazmon.kafka_topics import ensure_topics
 from hazmon.secrets import Secrets, load_secrets
 from hazmon.settings import Settings
-from hazmon.stack.mosquitto import Mosquitto
-from hazmon.stack.service import port_open
+from hzctl.stack.mosquitto import Mosquitto
+from hzctl.stack.service import port_open
 from ingest.adapter import IngestAdapter
 from ingest.mqtt_link import end_session
 from ingest.session_plan import plan_sessions

@@ -42,7 +42,7 @@ class RulesWorker:
     def start(self) -> subprocess.Popen:
         """One more worker process of the same app (they split the partitions)."""
         handle = self.log.open("ab")
-        process = subprocess.Popen([sys.executable, "-m", "hazmon.cli", "rules", "worker"], env=self.env,
+        process = subprocess.Popen([sys.executable, "-m", "hzctl.cli", "rules", "worker"], env=self.env,
                                    stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
         self.processes.append(process)
         return process

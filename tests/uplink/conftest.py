@@ -1,4 +1,4 @@
-"""Fixtures of the uplink tests: an upper platform's broker of the test's own (``hazmon.stack.upper_broker``,
+"""Fixtures of the uplink tests: an upper platform's broker of the test's own (``hzctl.stack.upper_broker``,
 on a free port, stopped and started again at will), the upper platform's subscriber collecting what
 counties send, and a running uplink on the test's Kafka topics."""
 
@@ -25,9 +25,9 @@ from paho.mqtt.properties import Properties
 
 from hazmon.registry import load_registry
 from hazmon.settings import Settings
-from hazmon.stack.certs import ensure_certificates
-from hazmon.stack.service import port_open
-from hazmon.stack.upper_broker import write_upper_broker
+from hzctl.stack.certs import ensure_certificates
+from hzctl.stack.service import port_open
+from hzctl.stack.upper_broker import write_upper_broker
 from tests.alerting.conftest import alerting_settings, names, produce, receiver, start_service  # noqa: F401 - served here too
 from uplink.service import Uplink
 

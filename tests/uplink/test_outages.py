@@ -95,7 +95,7 @@ async def test_uplink_sigkilled_mid_run(kafka: str, settings: Settings, upper: U
     log = (tmp_path / "uplink.log").open("ab")
 
     def start() -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-m", "hazmon.cli", "uplink", "run"], env=env,
+        return subprocess.Popen([sys.executable, "-m", "hzctl.cli", "uplink", "run"], env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
 
     async with collecting(upper) as collector:

@@ -1,4 +1,4 @@
-"""The upper broker's accounts (hazmon.stack.upper_broker) on a real Mosquitto: a county publishes only under
+"""The upper broker's accounts (hzctl.stack.upper_broker) on a real Mosquitto: a county publishes only under
 its own ``up`` topics and reads only its own ``down`` topics (data standard §11)."""
 
 from __future__ import annotations

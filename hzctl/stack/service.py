@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 from hazmon.settings import Settings
-from hazmon.stack.process import ManagedProcess
+from hzctl.stack.process import ManagedProcess
 
 
 class Service(ABC):

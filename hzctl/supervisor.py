@@ -50,7 +50,7 @@ class Supervisor:
             raise RuntimeError(f"{name} is already running")
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_file = self.log_dir / f"{name}.log"
-        argv = [sys.executable, "-m", "hazmon.cli", *args]
+        argv = [sys.executable, "-m", "hzctl.cli", *args]
         with log_file.open("ab") as handle:
             process = subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                        env={**os.environ, **self.env, **(env or {}), "PYTHONUNBUFFERED": "1"},

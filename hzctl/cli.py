@@ -1,6 +1,6 @@
 """The ``hazmon`` command line: one entry point, a subcommand per job.
 
-Each subcommand lives in its package's ``cli`` module, which exposes ``register(subparsers)`` and
+Each subcommand lives in its package's ``cli`` module (this package's own: ``hzctl.*``), which exposes ``register(subparsers)`` and
 imports its heavy dependencies only when run, so ``hazmon --help`` stays fast. A user's mistake (a
 bad ``HAZMON_*`` value, a registry that does not validate, an unknown name) is answered on stderr
 in a line or a few and exit code 2, never with a traceback: raise ``hazmon.errors.UserError`` for it.
@@ -19,14 +19,15 @@ from pydantic import ValidationError
 from hazmon import logs
 from hazmon.errors import UserError
 from hazmon.registry import RegistryError
+from hzctl.stack.accounts import broker_passwords
 
 COMMAND_MODULES: tuple[str, ...] = (
-    "hazmon.stack.cli",
-    "hazmon.stack.influx_cli",
-    "hazmon.registry.cli",
-    "hazmon.secrets_cli",
-    "hazmon.config_cli",
-    "hazmon.demo",
+    "hzctl.stack.cli",
+    "hzctl.stack.influx_cli",
+    "hzctl.registry_cli",
+    "hzctl.secrets_cli",
+    "hzctl.config_cli",
+    "hzctl.demo",
     "stream_rules.cli",
     "ingest.cli",
     "dashboards.cli",
@@ -35,6 +36,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "device_sim.cli",
     "uplink.cli",
 )
+# what a stage's commands need from the operator's side, handed to its register() (stages never import hzctl)
+COMMAND_HOOKS: dict[str, dict[str, object]] = {"device_sim.cli": {"grant_accounts": broker_passwords}}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 USER_MISTAKE = 2   # the exit code argparse gives a bad command line, used for every user mistake
 
@@ -46,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"one of {', '.join(LOG_LEVELS)} (default INFO)")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+        importlib.import_module(name).register(subparsers, **COMMAND_HOOKS.get(name, {}))
     return parser
 
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from hazmon.settings import get_settings
-from hazmon.stack.influxdb import BackupError, backup, restore
+from hzctl.stack.influxdb import BackupError, backup, restore
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -8,9 +8,9 @@ import subprocess
 from pathlib import Path
 
 from hazmon.settings import Settings, get_settings
-from hazmon.stack.installer import InstallError, apt_install, run
-from hazmon.stack.kafka import cluster_settings
-from hazmon.stack.manager import StackError, down, services, status, up
+from hzctl.stack.installer import InstallError, apt_install, run
+from hzctl.stack.kafka import cluster_settings
+from hzctl.stack.manager import StackError, down, services, status, up
 
 
 def _print_states(states) -> int:
@@ -22,7 +22,7 @@ def _print_states(states) -> int:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    """The settings, for a Kafka cluster of ``--brokers`` nodes when given (hazmon.stack.kafka.cluster_settings)."""
+    """The settings, for a Kafka cluster of ``--brokers`` nodes when given (hzctl.stack.kafka.cluster_settings)."""
     return cluster_settings(get_settings(), args.brokers) if args.brokers else get_settings()
 
 
@@ -67,8 +67,8 @@ def _logs(args: argparse.Namespace) -> int:
 def _broker_auth(args: argparse.Namespace) -> int:
     """For deployments (docker-compose.yml): the broker's accounts as plain text for ``mosquitto_passwd -U``,
     and its TLS files (the installation's CA and server certificate, kept in HOME/tls)."""
-    from hazmon.stack.certs import ensure_certificates, server_names, tls_dir
-    from hazmon.stack.mosquitto import Mosquitto, write_broker_auth
+    from hzctl.stack.certs import ensure_certificates, server_names, tls_dir
+    from hzctl.stack.mosquitto import Mosquitto, write_broker_auth
 
     settings = get_settings()
     current, enterprise_ids = Mosquitto(settings).secrets()
@@ -83,7 +83,7 @@ def _broker_auth(args: argparse.Namespace) -> int:
 
 def _ca_cert(_: argparse.Namespace) -> int:
     """The CA certificate (PEM) devices trust for the broker's TLS listener (data standard §2)."""
-    from hazmon.stack.certs import tls_dir
+    from hzctl.stack.certs import tls_dir
 
     ca = tls_dir(get_settings()) / "ca.crt"
     if not ca.is_file():
@@ -95,7 +95,7 @@ def _ca_cert(_: argparse.Namespace) -> int:
 
 def _influx_init(_: argparse.Namespace) -> int:
     """For deployments (docker-compose.yml): InfluxDB's account (influx_password) and database, as ``up`` makes them."""
-    from hazmon.stack.influxdb import InfluxDB
+    from hzctl.stack.influxdb import InfluxDB
 
     settings = get_settings()
     try:

@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaConsumer
 
 from hazmon import topics
 from hazmon.settings import Settings, get_settings
-from hazmon.supervisor import Supervisor
+from hzctl.supervisor import Supervisor
 
 COLOR_NAMES = {"zh": {"red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝"},
                "en": {"red": "red", "orange": "orange", "yellow": "yellow", "blue": "blue"}}
@@ -118,7 +118,7 @@ async def demo_officer(home: Path, name: str = "duty") -> str:
     Made by ``hazmon users`` in a child process, as an operator would (hazmon/ does not import the stages); an
     account left by an earlier demo gets the new password instead (its old sessions end)."""
     password = token_urlsafe(12)
-    base = [sys.executable, "-m", "hazmon.cli", "users"]
+    base = [sys.executable, "-m", "hzctl.cli", "users"]
     env = {**os.environ, "HAZMON_HOME": str(home)}
     for argv in ([*base, "add", name, "--role", "duty", "--display-name", "演示值班员", "--password-stdin"],
                  [*base, "passwd", name, "--password-stdin"]):
@@ -213,7 +213,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> None:
     from device_sim.county import county_with_sample
     from hazmon.registry import load_registry
     from hazmon.settings import PACKAGE_DIR
-    from hazmon.stack.mosquitto import register_enterprises
+    from hzctl.stack.mosquitto import register_enterprises
 
     sample = PACKAGE_DIR / "sample_registry"
     generated = max(0, args.enterprises - len(list(sample.glob("*.yaml"))))
@@ -266,8 +266,8 @@ async def _run(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from hazmon.stack.installer import InstallError
-    from hazmon.stack.manager import StackError, up
+    from hzctl.stack.installer import InstallError
+    from hzctl.stack.manager import StackError, up
 
     settings = get_settings()
     try:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from hazmon import topics
 from hazmon.kafka_topics import ensure_topics_blocking
 from hazmon.settings import Settings
-from hazmon.stack.influxdb import InfluxDB
-from hazmon.stack.kafka import kafka_nodes
-from hazmon.stack.mosquitto import Mosquitto
-from hazmon.stack.service import Service, port_open
+from hzctl.stack.influxdb import InfluxDB
+from hzctl.stack.kafka import kafka_nodes
+from hzctl.stack.mosquitto import Mosquitto
+from hzctl.stack.service import Service, port_open
 
 
 class StackError(RuntimeError):
