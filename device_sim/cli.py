@@ -12,6 +12,7 @@ from pathlib import Path
 
 import orjson
 
+from hazmon.console import table
 from hazmon.errors import UserError
 from hazmon.settings import Settings, get_settings
 
@@ -78,9 +79,9 @@ def _load(args: argparse.Namespace) -> int:
 def _scenarios(_args: argparse.Namespace) -> int:
     from device_sim.scenario import load_scenario, shipped_scenarios
 
-    for path in shipped_scenarios():
-        scenario = load_scenario(path)
-        print(f"{path.stem:<22} {scenario.duration_s / 3600:5.1f} h  {scenario.description}")
+    rows = [(path.stem, f"{scenario.duration_s / 3600:.1f} h", scenario.description)
+            for path, scenario in ((path, load_scenario(path)) for path in shipped_scenarios())]
+    print("\n".join(table(rows)))
     return 0
 
 

@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 
+from hazmon.console import table
 from hazmon.registry import load_registry
 from hazmon.settings import Settings
 from ingest.directory import DeviceDirectory
@@ -63,8 +64,7 @@ class CheckReport:
             rows.append((printable(device), printable(point) if point else WHOLE_MESSAGE[language],
                          str(tally.accepted), str(sum(tally.refused.values())), reasons or "-",
                          printable(tally.last_detail) or "-"))
-        widths = [max(len(row[i]) for row in rows) for i in range(5)]
-        return ["  ".join(cell.ljust(width) for cell, width in zip(row[:5], widths)) + "  " + row[5] for row in rows]
+        return table(rows)
 
 
 async def watch_enterprise(settings: Settings, enterprise: str, seconds: float) -> CheckReport:
