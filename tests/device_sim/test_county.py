@@ -40,7 +40,7 @@ def test_a_county_left_alone_raises_no_limit_alarm(tmp_path: Path) -> None:
     registry = load_registry(tmp_path)
     quiet = Scenario(name="quiet", description="无注入", duration_s=1800, seed=1, enterprises=list(registry.enterprises))
     run = generate(quiet, registry, START_MS)
-    assert len(run.names.readings()) > 100
+    assert len(run.readings()) > 100
     for entry in registry:
         if entry.point.type is PointType.FIRE_DETECTOR:
             continue

@@ -27,7 +27,7 @@ class Series:
 
 def point_series(run: ScenarioRun) -> dict[tuple[str, str], Series]:
     rows: dict[tuple[str, str], list[tuple[int, float, int]]] = defaultdict(list)
-    for batch in run.names.readings():
+    for batch in run.readings():
         for point, ts, value, q in zip(batch["points"], batch["ts"], batch["values"], batch["q"]):
             rows[(batch["enterprise"], point)].append((ts, value, q))
     return {key: Series(value) for key, value in rows.items()}
