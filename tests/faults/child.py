@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -54,6 +55,11 @@ class AlertingChild:
                 [sys.executable, "-m", "hzctl.cli", "alerting", "run"],
                 stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=PACKAGE_DIR.parent,
                 env={**self.env, "HAZMON_API_PORT": str(port)}, start_new_session=True)
+
+    def undelivered(self, alarm_id: str) -> int:
+        """Rows of ``alarm_id`` in the child's outbox: notifications its ledger does not yet know delivered."""
+        with contextlib.closing(sqlite3.connect(self.home / "alerting" / "ledger.sqlite3", timeout=5)) as db:
+            return db.execute("SELECT count(*) FROM outbox WHERE alarm_id = ?", (alarm_id,)).fetchone()[0]
 
     def log(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.home.glob("alerting-*.log")))
