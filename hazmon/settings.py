@@ -167,6 +167,22 @@ class Settings(BaseSettings):
     uplink_readings_types: list[str] = Field(default_factory=list, description="Point types (§7) whose readings go up (§11 readings); empty: none.")
     uplink_readings_interval_s: float = Field(default=0.0, ge=0, description="At most one reading per point per this many seconds goes up (device time); 0: every reading.")
 
+    # --- prefecture (issue 19): the upper side, a hazmon serving the prefecture's view of its counties (docs/uplink.md) ---
+    prefecture_counties: dict[str, str] = Field(default_factory=dict, description="The counties reporting to this prefecture: county id (§11 county_id) → its name, as officers see it; each gets an account on the prefecture's broker.")
+    prefecture_broker_host: str = Field(default="127.0.0.1", description="The prefecture's broker the counties publish to (hazmon.stack.upper_broker), as `hazmon prefecture run` reaches it.")
+    prefecture_broker_port: int = Field(default=1884, description="Its port.")
+    prefecture_broker_tls_ca: Path | None = Field(default=None, description="CA certificate of the prefecture's broker (PEM) when it listens with TLS only.")
+    prefecture_platform_user: str = Field(default="prefecture-platform", description="The prefecture platform's own account on its broker (reads every up topic, writes the down topics).")
+    prefecture_platform_password: str | None = Field(default=None, description="Its password.")
+    prefecture_client_id: str = Field(default="hazmon-prefecture", description="MQTT client id of the prefecture's ingest (its persistent session, where the counties' messages wait); the down sender uses it with -down.")
+    prefecture_session_expiry_s: int = Field(default=7 * 86400, ge=0, description="How long the broker keeps the ingest's session (and the counties' messages for it) while it is away.")
+    prefecture_batch: int = Field(default=500, ge=1, le=65535, description="Most up messages recorded in one transaction (and unacknowledged at once: the session's Receive Maximum).")
+    prefecture_retry_s: float = Field(default=1.0, gt=0, description="Pause before the prefecture connects to its broker again after a failure (of the broker, InfluxDB or the record).")
+    prefecture_record_file: Path | None = Field(default=None, description="The prefecture's record of the counties' alarms, versions, heartbeats and its officers' actions (SQLite); default HOME/prefecture/record.sqlite3.")
+    prefecture_api_host: str = Field(default="127.0.0.1", description="The prefecture API's address.")
+    prefecture_api_port: int = Field(default=8410, description="The prefecture API's port.")
+    prefecture_officer_tokens: dict[str, str] = Field(default_factory=dict, description="The prefecture's officers: name (as the county's record will show it, prefecture/<name>) → bearer token of the prefecture API.")
+
     # --- device_sim (issue 4) ---
     sim_backoff_s: float = Field(default=0.5, gt=0, description="First pause before a simulated device reconnects; doubles per failure.")
     sim_backoff_max_s: float = Field(default=30.0, gt=0, description="Longest pause between a simulated device's reconnect attempts.")
@@ -184,6 +200,10 @@ class Settings(BaseSettings):
     @property
     def secrets_path(self) -> Path:
         return self.secrets_file or self.home / "secrets.json"
+
+    @property
+    def prefecture_record_path(self) -> Path:
+        return self.prefecture_record_file or self.home / "prefecture" / "record.sqlite3"
 
     @property
     def cache_path(self) -> Path:
