@@ -206,6 +206,16 @@ class Settings(BaseSettings):
         return self.prefecture_record_file or self.home / "prefecture" / "record.sqlite3"
 
     @property
+    def desk_path(self) -> Path:
+        """The duty desk's SQLite file: officer accounts, sessions, handovers (local state, in a backup)."""
+        return self.desk_file or self.home / "alerting" / "desk.sqlite3"
+
+    @property
+    def ledger_path(self) -> Path:
+        """The alarm ledger (SQLite): derived from the alarm topics, rebuilt from them when absent."""
+        return self.alerting_ledger_file or self.home / "alerting" / "ledger.sqlite3"
+
+    @property
     def cache_path(self) -> Path:
         return self.cache_dir or self.home / "cache"
 
