@@ -110,6 +110,7 @@ class Settings(BaseSettings):
     rules_commit_s: float = Field(default=1.0, gt=0, description="Faust commit interval (a transaction per interval with exactly-once).")
     rules_commit_timeout_s: float = Field(default=30.0, gt=0, description="A commit (with the batch before it) taking longer is stuck: the worker ends and a fresh one resumes from the last commit.")
     rules_stall_s: float = Field(default=60.0, gt=0, description="An input partition with records waiting that the worker has not read for this long ends the worker, and a fresh one resumes (stream_rules.stall_watch).")
+    rules_metrics_s: float = Field(default=10.0, gt=0, description="Period of the worker's pipeline metrics (input lag per partition, batch latency) on hazmon.pipeline-metrics.v1 (stream_rules.metrics).")
     rules_session_timeout_s: float = Field(default=6.0, gt=0, description="A dead worker's partitions move to the others after this.")
     rules_heartbeat_s: float = Field(default=1.5, gt=0, description="Consumer heartbeat interval.")
     rules_fetch_wait_ms: int = Field(default=100, gt=0, le=1500, description="Longest the broker holds the worker's fetch for data (stream_rules.fetch_wait).")
@@ -148,6 +149,7 @@ class Settings(BaseSettings):
         "Every enterprise's and pond's colour and every open or 待反馈 alarm written again this often, so dashboards find them however old (at most 600: the dashboards read the last 20 minutes)."))
     alerting_public_url: str | None = Field(default=None, description=(
         "Base URL of the API for links in notifications; default http://api_host:api_port; required when api_host is 0.0.0.0 or ::."))
+    alerting_metrics_s: float = Field(default=10.0, gt=0, description="Period of alerting's own pipeline metrics (input lag per partition, InfluxDB queue) written to InfluxDB (alerting.pipeline_metrics).")
 
     # --- uplink (issue 19): the county's reports to the upper platform (data standard §11, docs/uplink.md) ---
     uplink_county_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="This county's id on the upper platform (§11 county_id): its topics hazmon/v1/up|down/{county_id}/…; required by `hazmon uplink run`.")
