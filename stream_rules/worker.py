@@ -24,6 +24,7 @@ import faust
 import orjson
 from aiokafka.partitioner import murmur2
 
+from hazmon import topics
 from hazmon.registry.loader import load_registry
 from hazmon.registry.watch import RegistryWatch
 from hazmon.settings import Settings
@@ -31,6 +32,7 @@ from hazmon.wire import AlarmTransition
 from stream_rules.acked_offsets import drop_duplicate_acks
 from stream_rules.engine import RuleEngine
 from stream_rules.fetch_wait import limit_fetch_wait
+from stream_rules.metrics import RulesMetrics
 from stream_rules.recovery import TransactionalTableManager
 from stream_rules.runtime import Kind, TableRuntime
 from stream_rules.stall_watch import StallWatch
@@ -45,10 +47,15 @@ def partition_of(enterprise: str, partitions: int) -> int:
     return (murmur2(enterprise.encode()) & 0x7FFFFFFF) % partitions
 
 
+def metrics_topic(settings: Settings) -> str:
+    """Where the worker reports its lag and latency (``stream_rules.metrics``): its readings topic's sibling."""
+    return topics.sibling(settings.rules_readings_topic, topics.PIPELINE_METRICS)
+
+
 def topic_names(settings: Settings) -> list[str]:
     """The platform topics the worker reads and writes (its own internal topics are Faust's)."""
     return [settings.rules_readings_topic, settings.rules_events_topic, settings.rules_status_topic,
-            settings.rules_output_topic]
+            settings.rules_output_topic, metrics_topic(settings)]
 
 
 def build_app(settings: Settings, logging_config: dict | None = None) -> faust.App:
@@ -104,6 +111,8 @@ def build_app(settings: Settings, logging_config: dict | None = None) -> faust.A
 
     transactions = PartitionTransactions(app, settings.rules_readings_topic, before_commit=write_state,
                                          commit_timeout_s=settings.rules_commit_timeout_s)
+    inputs = [settings.rules_readings_topic, settings.rules_events_topic, settings.rules_status_topic]
+    metrics = RulesMetrics(app, inputs, metrics_topic(settings))
 
     async def emit(transitions: list[AlarmTransition]) -> None:
         for transition in transitions:
@@ -135,6 +144,7 @@ def build_app(settings: Settings, logging_config: dict | None = None) -> faust.A
                 async with transactions.batch(events):
                     records = [orjson.loads(event.value) for event in events]
                     await emit(runtime.process(kind, topic, [event.message.offset for event in events], records))
+                    metrics.batch_done(records, int(time.time() * 1000))
         return fatal(f"rules-{kind}", work)
 
     async def deadman(stream: faust.StreamT) -> None:
@@ -180,12 +190,15 @@ def build_app(settings: Settings, logging_config: dict | None = None) -> faust.A
             counters.clear()
             runtime.replayed.clear()
 
-    stall_watch = StallWatch(app, [settings.rules_readings_topic, settings.rules_events_topic,
-                                   settings.rules_status_topic], settings.rules_stall_s, app.crash)
+    stall_watch = StallWatch(app, inputs, settings.rules_stall_s, app.crash)
 
     @app.timer(STALL_CHECK_S, name="rules-stall-watch")
     async def stall_check() -> None:
         await stall_watch.check()
+
+    @app.timer(settings.rules_metrics_s, name="rules-metrics")
+    async def report_metrics() -> None:
+        await metrics.report()
 
     watch = RegistryWatch(settings.registry_dir, registry)
     watch.listeners.append(runtime.engine.set_registry)
