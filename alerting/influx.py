@@ -26,9 +26,10 @@ from influxdb_client import WritePrecision
 from influxdb_client.rest import ApiException
 from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 
+from hazmon.series import by_policy
 from hazmon.settings import Settings
 
-from alerting.retention import RetentionError, beyond_retention, by_policy, ensure_retention
+from alerting.retention import RetentionError, beyond_retention, ensure_retention
 
 log = logging.getLogger(__name__)
 _DROPPED = re.compile(r"dropped=(\d+)")

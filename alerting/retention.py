@@ -17,15 +17,12 @@ from __future__ import annotations
 
 import aiohttp
 
+from hazmon.series import DEFAULT_POLICY, RAW_POLICY, READING
 from hazmon.settings import Settings
 
-RAW_POLICY = "raw"
 LONG_POLICY = "long"
-DEFAULT_POLICY = "autogen"
-READING = "reading"
 HOURLY = "reading_1h"
 RESAMPLE_FOR = "2h"          # each run recomputes the last two hours: readings up to an hour late count
-_READING_LINE = READING + ","
 
 
 class RetentionError(RuntimeError):
@@ -36,19 +33,6 @@ def beyond_retention(exc: Exception) -> bool:
     """InfluxDB's answer to a write some of whose points are older than their policy's duration: it
     kept the others and dropped those, as the policy says (a backlog older than the raw retention)."""
     return getattr(exc, "status", None) == 400 and "points beyond retention policy" in str(getattr(exc, "body", ""))
-
-
-def policy_of(line: str) -> str:
-    """The retention policy a line-protocol line is written to."""
-    return RAW_POLICY if line.startswith(_READING_LINE) else DEFAULT_POLICY
-
-
-def by_policy(lines: list[str]) -> dict[str, list[str]]:
-    """``lines`` grouped by retention policy, each group in the original order."""
-    groups: dict[str, list[str]] = {}
-    for line in lines:
-        groups.setdefault(policy_of(line), []).append(line)
-    return groups
 
 
 def hourly_select(database: str, where: str = "") -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from hazmon import topics
+from hazmon import series, topics
 from hazmon.kafka_topics import ensure_topics
 from hazmon.registry import Registry, SiteKind
 from hazmon.registry.watch import RegistryWatch
@@ -236,7 +236,7 @@ class AlertingService:
             lag = 0
             for writer in self.topic_writers:
                 lag += await writer.lag()
-            self.influx.submit([lineproto.pipeline_line("writer", self.clock.now_ms(), lag=lag,
+            self.influx.submit([series.pipeline_line("writer", self.clock.now_ms(), lag=lag,
                                                         points_per_s=(now_written - written) / interval_s)])
             written = now_written
 

@@ -14,10 +14,9 @@ from collections.abc import Callable
 import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from hazmon import wire
+from hazmon import series, wire
 from hazmon.registry import Registry
 
-from alerting import lineproto
 from alerting.influx import InfluxWriter
 
 log = logging.getLogger(__name__)
@@ -40,7 +39,7 @@ class ReadingLines:
 
     def _prefix(self, enterprise: str, point: str) -> str | None:
         entry = self._registry.point(enterprise, point)
-        prefix = None if entry is None else lineproto.reading_prefix(enterprise, entry.site.id, point,
+        prefix = None if entry is None else series.reading_prefix(enterprise, entry.site.id, point,
                                                                      entry.point.type.value)
         self._prefixes[enterprise][point] = prefix
         return prefix
@@ -78,7 +77,7 @@ def lines_of(records: list[ConsumerRecord], record_lines: Callable[[dict], list[
 
 
 def ingest_stats_lines(records: list[ConsumerRecord]) -> list[str]:
-    return lines_of(records, lambda stats: [lineproto.ingest_stats_line(stats)])
+    return lines_of(records, lambda stats: [series.ingest_stats_line(stats)])
 
 
 class TopicWriter:

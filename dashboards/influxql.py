@@ -1,5 +1,5 @@
-"""InfluxQL of the dashboards: measurement names (data standard §9 and documented extensions) and
-the query shapes the panels share.
+"""InfluxQL of the dashboards: the query shapes the panels share, over the measurements of
+:mod:`hazmon.series`.
 
 Grafana fills ``$timeFilter``, ``$__interval`` and the dashboard variables (``$enterprise``,
 ``$site``) in before the query reaches InfluxDB; variables are matched as regular expressions so
@@ -12,15 +12,10 @@ from collections.abc import Iterable
 
 from hazmon.registry import Registry, SiteKind
 from hazmon.registry.loader import PointEntry
+from hazmon.series import ALARM, RAW_POLICY, READING
+from hazmon.series import influxql_string as quote
 
-READING = "reading"
-RAW_READING = f'"raw"."{READING}"'  # raw readings live in retention policy "raw" (alerting.retention)
-ALARM = "alarm"
-ENTERPRISE_RISK = "enterprise_risk"
-SITE_RISK = "site_risk"                  # alerting's extension: tailings pond colour
-PLATFORM_INGEST = "platform_ingest"      # alerting's extension: ingest counters per enterprise
-PIPELINE = "pipeline"                    # defined here (docs/dashboards.md): lag, latency, throughput
-ENTERPRISE_LOCATION = "enterprise_location"  # defined here: registry coordinates for the geomap
+RAW_READING = f'"{RAW_POLICY}"."{READING}"'
 
 # One alarm per point and rule (§8): escalation changes its level tag, so level is not part of the key.
 ALARM_KEY = '"enterprise", "site", "point", "rule"'
@@ -35,10 +30,6 @@ CONFIRMED = f"(\"transition\" = 'confirmed' OR (\"transition\" = 'raised' AND {_
 OPEN = f"\"state\" =~ /^(active|acknowledged)$/ AND (\"transition\" != 'raised' OR {_IMMEDIATE})"
 # On the alarm desk: open, or 待反馈 (cleared by the data before anyone acknowledged it, awaiting its note).
 ON_DESK = f"(({OPEN}) OR \"awaiting_feedback\" = true)"
-
-
-def quote(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def one_of(values: Iterable[str]) -> str:

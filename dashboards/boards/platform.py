@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders.dashboard import Dashboard
 
-from dashboards import influxql
+from hazmon import series
+
 from dashboards.boards.common import BoardContext, new_dashboard
 from dashboards.panels import timeseries_panel
 from dashboards.target import InfluxQL
 
 UID = "hazmon-platform"
-_INGEST = f'FROM "{influxql.PLATFORM_INGEST}" WHERE $timeFilter'
-_PIPELINE = f'FROM "{influxql.PIPELINE}" WHERE $timeFilter'
+_INGEST = f'FROM "{series.PLATFORM_INGEST}" WHERE $timeFilter'
+_PIPELINE = f'FROM "{series.PIPELINE}" WHERE $timeFilter'
 # (title key, query, alias, unit)
 PANELS: tuple[tuple[str, str, str, str], ...] = (
     ("readings_per_s", f'SELECT sum("accepted") / 60 {_INGEST} GROUP BY time(1m) fill(0)', "", "reqps"),

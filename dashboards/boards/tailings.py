@@ -8,6 +8,7 @@ from grafana_foundation_sdk.builders import stat
 from grafana_foundation_sdk.builders.dashboard import Dashboard
 from grafana_foundation_sdk.models.dashboard import DynamicConfigValue, Threshold
 
+from hazmon import series
 from hazmon.registry import SiteKind
 from hazmon.registry.loader import PointEntry
 
@@ -53,7 +54,7 @@ def rolling_rainfall_stat(context: BoardContext, window: str, title_key: str, st
 
 
 def pond_color_query() -> str:
-    return (f'SELECT last("level") FROM "{influxql.SITE_RISK}" WHERE time > now() - {influxql.CURRENT_LOOKBACK} '
+    return (f'SELECT last("level") FROM "{series.SITE_RISK}" WHERE time > now() - {influxql.CURRENT_LOOKBACK} '
             f'AND {influxql.selected("pond")} GROUP BY "enterprise", "site"')
 
 

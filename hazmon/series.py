@@ -1,0 +1,104 @@
+"""The time-series contract (data standard §9 and its documented extensions): InfluxDB 1.8 measurement,
+tag and field names, the retention policy that holds each measurement, line-protocol escaping and the
+lines of the measurements that several processes write or read.
+
+Writers (alerting's InfluxDB writer, the dashboards' location writer) build their lines here, readers
+(the dashboards, the desk, uplink) name what they read from here: a name changes in one place.
+Timestamps are milliseconds since the epoch (``precision=ms``).
+"""
+
+from __future__ import annotations
+
+import math
+
+# Measurements (docs/dashboards.md "What the dashboards read from InfluxDB").
+READING = "reading"                          # §9: tags READING_TAGS, field VALUE
+ALARM = "alarm"                              # §9 and alerting's extensions (docs/alerting.md)
+ENTERPRISE_RISK = "enterprise_risk"          # §9: tag enterprise; fields level, color, active_alarms
+SITE_RISK = "site_risk"                      # extension: tailings pond colour, tags enterprise, site
+PLATFORM_INGEST = "platform_ingest"          # extension: ingest counters per enterprise and window
+PIPELINE = "pipeline"                        # extension: platform health per component (lag, latency, throughput)
+ENTERPRISE_LOCATION = "enterprise_location"  # extension: registry coordinates for the county map
+
+# The reading measurement's tags and field.
+ENTERPRISE, SITE, POINT, TYPE = "enterprise", "site", "point", "type"
+READING_TAGS = (ENTERPRISE, POINT, SITE, TYPE)   # sorted: InfluxDB's own order, cheapest to parse
+VALUE = "value"
+
+# Retention policies (docs/timeseries.md). Raw readings live in RAW_POLICY; their 1-minute and 1-hour
+# aggregates are measurement READING again, in their own policies, with VALUE the bucket's mean and
+# AGGREGATE_FIELDS besides, so that one query reads any of the three by its policy name.
+RAW_POLICY = "raw"
+MINUTE_POLICY = "minute"
+HOUR_POLICY = "hour"
+DEFAULT_POLICY = "autogen"                   # everything else, kept for good (alarms: §8)
+READING_POLICIES = (RAW_POLICY, MINUTE_POLICY, HOUR_POLICY)
+MIN, MAX, SUM, COUNT = "min", "max", "sum", "count"
+AGGREGATE_FIELDS = (VALUE, MIN, MAX, SUM, COUNT)
+
+_TAG_ESCAPES = str.maketrans({",": r"\,", " ": r"\ ", "=": r"\="})
+_READING_LINE = READING + ","
+
+
+def tag(value: str) -> str:
+    """A tag value in line protocol; an empty value (not allowed by InfluxDB) is written ``-``."""
+    return value.translate(_TAG_ESCAPES) if value else "-"
+
+
+def string_field(value: str) -> str:
+    """A string field value in line protocol."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def number_field(value: float) -> str:
+    """A float field value in line protocol."""
+    return repr(float(value))
+
+
+def influxql_string(value: str) -> str:
+    """A string literal in InfluxQL (``'…'``), e.g. a tag value in a WHERE clause."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def reading_prefix(enterprise: str, site: str, point: str, point_type: str) -> str:
+    """Measurement and tags of one point's readings; computed once per point, reused per reading."""
+    return (f"{READING},{ENTERPRISE}={tag(enterprise)},{POINT}={tag(point)},{SITE}={tag(site)},"
+            f"{TYPE}={tag(point_type)} {VALUE}=")
+
+
+def reading_lines(prefix: str, ts: list[int], values: list[float]) -> list[str]:
+    """``reading`` lines of one point (``prefix`` from :func:`reading_prefix`); non-finite values skipped."""
+    return [f"{prefix}{v!r} {t}" for t, v in zip(ts, values) if math.isfinite(v)]
+
+
+def pipeline_line(component: str, ts: int, **fields: int | float) -> str:
+    """Platform health counters of ``component`` (measurement ``pipeline``, docs/dashboards.md)."""
+    values = ",".join(f"{k}={v}i" if isinstance(v, int) else f"{k}={number_field(v)}" for k, v in sorted(fields.items()))
+    return f"{PIPELINE},component={tag(component)} {values} {ts}"
+
+
+def ingest_stats_line(stats: dict) -> str:
+    """Ingest's counters of one enterprise and window (measurement ``platform_ingest``)."""
+    fields = [f"{name}={int(stats.get(name, 0))}i" for name in ("accepted", "duplicates", "gaps")]
+    fields += [f"refused_{reason}={int(n)}i" for reason, n in sorted((stats.get("refused") or {}).items())]
+    return f"{PLATFORM_INGEST},{ENTERPRISE}={tag(stats['enterprise'])} {','.join(fields)} {int(stats['window_end_ms'])}"
+
+
+def location_line(enterprise: str, lat: float, lon: float, name: str, town: str, ts: int) -> str:
+    """An enterprise's registry coordinates (measurement ``enterprise_location``)."""
+    return (f"{ENTERPRISE_LOCATION},{ENTERPRISE}={tag(enterprise)} lat={number_field(lat)},lon={number_field(lon)},"
+            f"name={string_field(name)},town={string_field(town)} {ts}")
+
+
+def policy_of(line: str) -> str:
+    """The retention policy a line-protocol line is written to: raw readings to RAW_POLICY, the rest
+    to DEFAULT_POLICY (aggregates are written by InfluxDB itself, docs/timeseries.md)."""
+    return RAW_POLICY if line.startswith(_READING_LINE) else DEFAULT_POLICY
+
+
+def by_policy(lines: list[str]) -> dict[str, list[str]]:
+    """``lines`` grouped by retention policy, each group in the original order."""
+    groups: dict[str, list[str]] = {}
+    for line in lines:
+        groups.setdefault(policy_of(line), []).append(line)
+    return groups
