@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "hazmon.stack.influx_cli",
     "hazmon.registry.cli",
     "hazmon.secrets_cli",
+    "hazmon.backup_cli",
     "hazmon.config_cli",
     "hazmon.demo",
     "stream_rules.cli",
@@ -34,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "alerting.desk.cli",
     "device_sim.cli",
     "uplink.cli",
+    "prefecture.cli",
 )
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 USER_MISTAKE = 2   # the exit code argparse gives a bad command line, used for every user mistake

@@ -1,0 +1,42 @@
+"""``hazmon backup DIR`` and ``hazmon restore DIR`` (hazmon/backup.py, docs/operations.md)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from hazmon.settings import get_settings
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from hazmon.backup import backup
+
+    backup(get_settings(), args.dir, topic_suffix=args.topic_suffix, with_influx=args.influx)
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from hazmon.backup import restore
+
+    restore(get_settings(), args.dir, topic_suffix=args.topic_suffix, force=args.force, with_influx=args.influx)
+    return 0
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dir", type=Path)
+    parser.add_argument("--topic-suffix", default="", help="the alarm topics' suffix (side-by-side runs, tests)")
+    parser.add_argument("--no-influx", dest="influx", action="store_false",
+                        help="leave InfluxDB out (a docker-compose deployment backs it up in its container)")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    save = subparsers.add_parser("backup", help="back up secrets, registry, desk accounts, the alarm record and "
+                                                "InfluxDB into a new directory")
+    _common(save)
+    save.set_defaults(handler=_backup)
+    load = subparsers.add_parser("restore", help="restore a backup into this installation (refused over data "
+                                                 "unless --force)")
+    _common(load)
+    load.add_argument("--force", action="store_true",
+                      help="replace what this installation holds (files, the alarm topics' records, the database)")
+    load.set_defaults(handler=_restore)
