@@ -14,9 +14,12 @@ SUBSCRIBE the ACL denies; it delivers nothing on it.
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
+
+import orjson
 
 from hazmon.exchange import down_filter, up_filter
 from hazmon.stack.certs import BrokerCertificates
@@ -30,6 +33,19 @@ def upper_acl_text(platform_user: str, counties: Mapping[str, str]) -> str:
     for county in sorted(counties):
         lines += [f"user {county}", f"topic write {up_filter(county)}", f"topic read {down_filter(county)}", ""]
     return "\n".join(lines)
+
+
+def county_passwords(path: Path, counties: Mapping[str, str]) -> dict[str, str]:
+    """Each county's password on the upper broker, kept in ``path`` (JSON, mode 0600): a county new to
+    ``counties`` gets a fresh one, the others keep theirs (the county has it as ``uplink_password``)."""
+    kept: dict[str, str] = orjson.loads(path.read_bytes()) if path.is_file() else {}
+    passwords = {county: kept.get(county) or secrets.token_urlsafe(24) for county in counties}
+    if passwords != kept:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(orjson.dumps(passwords, option=orjson.OPT_INDENT_2))
+    return passwords
 
 
 def write_upper_broker(directory: Path, port: int, platform_user: str, platform_password: str,

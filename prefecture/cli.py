@@ -1,0 +1,60 @@
+"""``hazmon prefecture``: the upper side of §11 (docs/uplink.md): ``run`` the prefecture's ingest, record, down
+sender and API; ``broker DIR`` writes its broker's accounts and ACL (one per county) for Mosquitto."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def _run(args: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+
+    from hazmon.settings import get_settings
+
+    from prefecture.service import Prefecture
+
+    async def serve() -> None:
+        """Until SIGTERM or SIGINT; what was received and not yet recorded comes again from the broker's session."""
+        prefecture = Prefecture(get_settings())
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await prefecture.start()
+        try:
+            await stop.wait()
+        finally:
+            await prefecture.stop()
+
+    asyncio.run(serve())
+    return 0
+
+
+def _broker(args: argparse.Namespace) -> int:
+    from hazmon.errors import UserError
+    from hazmon.settings import get_settings
+    from hazmon.stack.upper_broker import county_passwords, write_upper_broker
+
+    settings = get_settings()
+    if not settings.prefecture_counties or settings.prefecture_platform_password is None:
+        raise UserError("set HAZMON_PREFECTURE_COUNTIES and HAZMON_PREFECTURE_PLATFORM_PASSWORD first")
+    passwords = county_passwords(args.directory / "counties.json", settings.prefecture_counties)
+    conf = write_upper_broker(args.directory, args.port, settings.prefecture_platform_user,
+                              settings.prefecture_platform_password, passwords, host=args.host)
+    print(f"{conf}\n(each county's password, to give to its platform as HAZMON_UPLINK_PASSWORD: "
+          f"{args.directory / 'counties.json'})")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("prefecture", help="the prefecture (州): its counties' reports, record and actions")
+    sub = parser.add_subparsers(dest="prefecture_command", required=True, metavar="ACTION")
+    run = sub.add_parser("run", help="ingest the counties' up topics, serve the prefecture API, send actions down")
+    run.set_defaults(handler=_run)
+    broker = sub.add_parser("broker", help="write the prefecture broker's accounts (one per county) and ACL")
+    broker.add_argument("directory", type=Path, help="where mosquitto.conf, passwd, acl and counties.json go")
+    broker.add_argument("--port", type=int, default=1884)
+    broker.add_argument("--host", default="0.0.0.0")
+    broker.set_defaults(handler=_broker)
