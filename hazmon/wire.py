@@ -6,6 +6,8 @@ and the rules evaluate them as numpy arrays. Times are integer milliseconds sinc
 
 from __future__ import annotations
 
+import os
+import socket
 from enum import IntEnum
 from typing import Literal, NotRequired, TypedDict
 
@@ -159,11 +161,16 @@ class PipelineMetrics(TypedDict):
 
     v: int
     component: Component
-    instance: str                     # which process of the component (host and pid, or ingest's instance)
+    instance: str                     # which process of the component (``instance_name``)
     ts: int                           # the period's end
     lags: list[PartitionLag]          # each input partition it owns (ingest: none, its input is MQTT)
     latency: NotRequired[Latency]     # absent when no batch carried a receive time in the period
     gauges: NotRequired[dict[str, float]]   # component's own levels (ingest ``in_flight``, alerting ``influx_queue``)
+
+
+def instance_name() -> str:
+    """The ``instance`` of this process in its ``PipelineMetrics``: host and pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def latency_of(samples_ms: list[float]) -> Latency | None:

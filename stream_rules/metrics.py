@@ -17,8 +17,6 @@ rules, and an aborted batch's latency was still paid.
 
 from __future__ import annotations
 
-import os
-import socket
 import time
 from collections.abc import Collection, Sequence
 from typing import cast
@@ -30,17 +28,12 @@ from hazmon import wire
 from stream_rules.end_offsets import EndOffsets, next_to_read
 
 
-def instance_name() -> str:
-    """This process among the worker's: host and pid."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 class RulesMetrics:
     def __init__(self, app: faust.App, inputs: Collection[str], topic: str) -> None:
         self.app = app
         self.inputs = frozenset(inputs)
         self.topic = topic
-        self.instance = instance_name()
+        self.instance = wire.instance_name()
         self._latencies: list[float] = []   # one per batch since the last report
         self._ends = EndOffsets(app)
 
