@@ -37,7 +37,7 @@ from ingest.reasons import printable, text
 from ingest.sequence import SeqTracker, SeqVerdict
 from ingest.session_plan import SessionPlan
 from ingest.sessions import SessionPool
-from ingest.stats import IngestCounters
+from ingest.stats import FlushLatencies, IngestCounters
 from ingest.topics import KafkaTopics, split_topic
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,7 @@ class IngestAdapter:
         self._rules = ParseRules.from_settings(settings)
         self._limits = RateLimits(settings)
         self._counters = IngestCounters()
+        self._latencies = FlushLatencies()
         self._batch = FlushBatch(self._topics)
         self._flushing = 0              # messages of the batch being written now
         self._ready = asyncio.Event()   # the batch has messages
@@ -209,6 +210,7 @@ class IngestAdapter:
         records = batch.kafka_records()
         if records:
             await self._sink.write_until_done(records)
+            self._latencies.flushed((readings["recv_ms"] for readings in batch.readings.values()), now_ms())
         for link, mid in batch.acks:
             link.ack(mid)
         self._counters.merge(batch.counters)
@@ -242,6 +244,7 @@ class IngestAdapter:
     async def _publish_stats(self) -> None:
         records = [KafkaRecord(self._topics.stats, r["enterprise"].encode(), encode(r))
                    for r in self._counters.take_records(now_ms())]
+        records.append(KafkaRecord(self._topics.metrics, b"ingest", encode(self._latencies.take_record(now_ms(), self.in_flight))))
         self._limits.limited.clear()  # the next rate refusal or pause of an enterprise is logged again
         self._paused.clear()
         for cause, lost in self._answers_lost.items():  # one line per cause and period, not one per answer

@@ -51,9 +51,10 @@ class KafkaTopics:
     device_status: str
     deadletter: str
     stats: str
+    metrics: str
 
     @classmethod
     def from_settings(cls, settings: Settings) -> KafkaTopics:
         suffix = settings.ingest_topic_suffix
         return cls(topics.READINGS + suffix, topics.EVENTS + suffix, topics.DEVICE_STATUS + suffix,
-                   topics.DEADLETTER + suffix, topics.INGEST_STATS + suffix)
+                   topics.DEADLETTER + suffix, topics.INGEST_STATS + suffix, topics.PIPELINE_METRICS + suffix)
