@@ -25,6 +25,7 @@ from hazmon.secrets import Principal
 
 from alerting.api.auth import CALLER
 from alerting.desk.accounts import Accounts, Session
+from alerting.desk.alarm_chart import alarm_chart_routes
 from alerting.desk.feed import RELOAD, AlarmFeed
 from alerting.desk.county_map import county_map_svg
 from alerting.desk.enterprise import enterprise_routes
@@ -158,7 +159,8 @@ def desk_routes(source: DeskSource, secure_cookie: bool) -> list[web.AbstractRou
     return [web.get("/desk/login", login_form), web.post("/desk/login", login), web.post("/desk/logout", logout),
             web.get("/desk", desk), web.get("/desk/events", events), web.get("/desk/map", county_map),
             web.get("/desk/map.svg", county_map_image), web.static("/desk/static", STATIC_DIR),
-            *suppression_routes(source), *enterprise_routes(source)]
+            *suppression_routes(source), *enterprise_routes(source),
+            *alarm_chart_routes(source)]
 
 
 def _event(name: str, data: object) -> bytes:
