@@ -11,19 +11,32 @@ from __future__ import annotations
 
 import math
 
+from hazmon.wire import PipelineMetrics
+
 # Measurements (docs/dashboards.md "What the dashboards read from InfluxDB").
 READING = "reading"                          # §9: tags READING_TAGS, field VALUE
 ALARM = "alarm"                              # §9 and alerting's extensions (docs/alerting.md)
 ENTERPRISE_RISK = "enterprise_risk"          # §9: tag enterprise; fields level, color, active_alarms
 SITE_RISK = "site_risk"                      # extension: tailings pond colour, tags enterprise, site
 PLATFORM_INGEST = "platform_ingest"          # extension: ingest counters per enterprise and window
-PIPELINE = "pipeline"                        # extension: platform health per component (lag, latency, throughput)
+PIPELINE = "pipeline"                        # extension: platform health per component and process (PIPELINE_TAGS)
+PIPELINE_LAG = "pipeline_lag"                # extension: input lag per component, topic and partition (LAG_TAGS)
 ENTERPRISE_LOCATION = "enterprise_location"  # extension: registry coordinates for the county map
 
 # The reading measurement's tags and field.
 ENTERPRISE, SITE, POINT, TYPE = "enterprise", "site", "point", "type"
 READING_TAGS = (ENTERPRISE, POINT, SITE, TYPE)   # sorted: InfluxDB's own order, cheapest to parse
 VALUE = "value"
+
+# The pipeline measurements' tags and fields (docs/dashboards.md "Pipeline metrics"), from wire.PipelineMetrics.
+COMPONENT, INSTANCE, TOPIC, PARTITION = "component", "instance", "topic", "partition"
+PIPELINE_TAGS = (COMPONENT, INSTANCE)
+LAG_TAGS = (COMPONENT, PARTITION, TOPIC)
+LAG = "lag"                                  # integer: records behind (pipeline: the sum over the process's partitions)
+LATENCY_P50, LATENCY_P99, LATENCY_MAX, BATCHES = "latency_p50_ms", "latency_p99_ms", "latency_max_ms", "batches"
+IN_FLIGHT = "in_flight"                      # ingest: MQTT messages received and not yet acknowledged
+INFLUX_QUEUE = "influx_queue"                # alerting: lines waiting for InfluxDB
+POINTS_PER_S = "points_per_s"                # alerting: points written to InfluxDB per second over the period
 
 # Retention policies (docs/timeseries.md). Raw readings live in RAW_POLICY; their 1-minute and 1-hour
 # aggregates are measurement READING again, in their own policies, with VALUE the bucket's mean and
@@ -38,6 +51,7 @@ AGGREGATE_FIELDS = (VALUE, MIN, MAX, SUM, COUNT)
 
 _TAG_ESCAPES = str.maketrans({",": r"\,", " ": r"\ ", "=": r"\="})
 _READING_LINE = READING + ","
+_LAG_LINE = f"{PIPELINE_LAG},{COMPONENT}="
 
 
 def tag(value: str) -> str:
@@ -75,6 +89,23 @@ def pipeline_line(component: str, ts: int, **fields: int | float) -> str:
     """Platform health counters of ``component`` (measurement ``pipeline``, docs/dashboards.md)."""
     values = ",".join(f"{k}={v}i" if isinstance(v, int) else f"{k}={number_field(v)}" for k, v in sorted(fields.items()))
     return f"{PIPELINE},component={tag(component)} {values} {ts}"
+
+
+def pipeline_lines(record: PipelineMetrics) -> list[str]:
+    """One process's period (``wire.PipelineMetrics``): a ``pipeline`` point (the sum of its lags, its
+    latency summary, its gauges) and a ``pipeline_lag`` point per input partition."""
+    component, ts = tag(record["component"]), record["ts"]
+    fields = [f"{LAG}={sum(p['lag'] for p in record['lags'])}i"] if record["lags"] else []
+    latency = record.get("latency")
+    if latency is not None:
+        fields += [f"{LATENCY_P50}={number_field(latency['p50_ms'])}", f"{LATENCY_P99}={number_field(latency['p99_ms'])}",
+                   f"{LATENCY_MAX}={number_field(latency['max_ms'])}", f"{BATCHES}={int(latency['batches'])}i"]
+    fields += [f"{tag(name)}={number_field(value)}" for name, value in sorted((record.get("gauges") or {}).items())]
+    lines = [f"{_LAG_LINE}{component},{PARTITION}={int(p['partition'])},{TOPIC}={tag(p['topic'])} "
+             f"{LAG}={int(p['lag'])}i {ts}" for p in record["lags"]]
+    if fields:
+        lines.append(f"{PIPELINE},{COMPONENT}={component},{INSTANCE}={tag(record['instance'])} {','.join(fields)} {ts}")
+    return lines
 
 
 def ingest_stats_line(stats: dict) -> str:
