@@ -57,8 +57,9 @@ class Settings(BaseSettings):
     influx_db: str = "hazmon"
     influx_username: str = Field(default="hazmon", description="InfluxDB account of every hazmon client (an admin: it creates the database and its policies); used only with influx_password.")
     influx_password: str | None = Field(default=None, description="InfluxDB password; set, the stack runs InfluxDB with authentication and creates the account, and every client sends it; unset, no authentication (the local stack's default, docs/operations.md).")
-    influx_raw_retention_days: int = Field(default=30, ge=1, description="How long raw readings stay in InfluxDB (retention policy `raw`); hourly aggregates and alarms stay longer (docs/operations.md).")
-    influx_hourly_retention_days: int = Field(default=0, ge=0, description="How long the hourly min/mean/max of each point stay in InfluxDB (retention policy `long`); 0: for good.")
+    influx_raw_retention_days: int = Field(default=90, ge=1, description="How long raw readings stay in InfluxDB (retention policy `raw`); their aggregates and alarms stay longer (docs/timeseries.md).")
+    influx_minute_retention_days: int = Field(default=1095, ge=0, description="How long each point's 1-minute mean/min/max/sum/count stay in InfluxDB (retention policy `minute`); 0: for good.")
+    influx_hourly_retention_days: int = Field(default=0, ge=0, description="How long each point's 1-hour mean/min/max/sum/count stay in InfluxDB (retention policy `hour`); 0: for good.")
 
     api_host: str = "127.0.0.1"
     api_port: int = 8400
