@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from hazmon import series, wire
 from hazmon.registry import Registry
 
+from alerting.consumer_lag import consumer_lags
 from alerting.influx import InfluxWriter
 
 log = logging.getLogger(__name__)
@@ -93,14 +94,9 @@ class TopicWriter:
         self._max_in_flight = max_in_flight
         self.points_written = 0
 
-    async def lag(self) -> int:
-        """Records behind on the topic: the end of each assigned partition minus this writer's position."""
-        behind = 0
-        for tp in self._consumer.assignment():
-            end = self._consumer.highwater(tp)
-            if end is not None:
-                behind += max(0, end - await self._consumer.position(tp))
-        return behind
+    async def lags(self) -> list[wire.PartitionLag]:
+        """Records behind on each assigned partition of the topic."""
+        return await consumer_lags(self._consumer)
 
     async def run(self) -> None:
         """Fetch and encode the next batches while earlier ones are being written.
