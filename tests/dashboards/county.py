@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from hazmon import series
+from hazmon import series, topics, wire
 from hazmon.registry import Registry, SiteKind
 from hazmon.registry.models import PointType
 from hazmon.settings import Settings
@@ -93,10 +93,22 @@ def platform_lines(registry: Registry, now: int) -> list[str]:
              for e in sorted(registry.enterprises) for i in range(5)]
     for i in range(5):
         ts = now - i * MINUTE
-        lines += [series.pipeline_line("ingest", ts, lag=i),
-                  series.pipeline_line("rules", ts, lag=2 * i, latency_ms=40.0 + i),
-                  series.pipeline_line("writer", ts, lag=0, points_per_s=5000.0 + i)]
+        lines += [line for record in pipeline_records(ts, i) for line in series.pipeline_lines(record)]
     return lines
+
+
+def pipeline_records(ts: int, i: int) -> list[wire.PipelineMetrics]:
+    """What ingest, the rules worker and alerting report for one period (wire.PipelineMetrics)."""
+    def lags(topic: str, lag: int) -> list[wire.PartitionLag]:
+        return [wire.PartitionLag(topic=topic, partition=p, lag=lag + p) for p in range(3)]
+    latency = wire.latency_of([40.0 + i, 60.0 + i, 900.0])
+    return [wire.PipelineMetrics(v=1, component="ingest", instance="ingest-1", ts=ts, lags=[],
+                                 gauges={series.IN_FLIGHT: float(i)}, latency=latency),
+            wire.PipelineMetrics(v=1, component="rules", instance="rules-1", ts=ts, lags=lags(topics.READINGS, i),
+                                 latency=latency),
+            wire.PipelineMetrics(v=1, component="alerting", instance="alerting-1", ts=ts,
+                                 lags=lags(topics.ALARM_TRANSITIONS, 0) + lags(topics.READINGS, 2 * i),
+                                 gauges={series.INFLUX_QUEUE: 10.0 * i, series.POINTS_PER_S: 5000.0 + i})]
 
 
 async def seed_county(settings: Settings, database: str, registry: Registry) -> int:
