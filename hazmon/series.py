@@ -48,6 +48,12 @@ DEFAULT_POLICY = "autogen"                   # everything else, kept for good (a
 READING_POLICIES = (RAW_POLICY, MINUTE_POLICY, HOUR_POLICY)
 MIN, MAX, SUM, COUNT = "min", "max", "sum", "count"
 AGGREGATE_FIELDS = (VALUE, MIN, MAX, SUM, COUNT)
+# Which reading policy serves which time range (written at start with the policies, read by the dashboards'
+# variables): one point per policy in DEFAULT_POLICY, its time = the policy's duration in ms after the
+# epoch plus its rank (so that the finest policy is the first in time); fields POLICY_NAME, POLICY_MAX_SPAN_MS
+# (the longest range it serves) and POLICY_SUM_FIELD (the field a sum over buckets adds: VALUE raw, SUM aggregated).
+READING_POLICY = "reading_policy"
+POLICY_NAME, POLICY_MAX_SPAN_MS, POLICY_SUM_FIELD = "rp", "max_span_ms", "sum_field"
 
 _TAG_ESCAPES = str.maketrans({",": r"\,", " ": r"\ ", "=": r"\="})
 _READING_LINE = READING + ","
@@ -83,12 +89,6 @@ def reading_prefix(enterprise: str, site: str, point: str, point_type: str) -> s
 def reading_lines(prefix: str, ts: list[int], values: list[float]) -> list[str]:
     """``reading`` lines of one point (``prefix`` from :func:`reading_prefix`); non-finite values skipped."""
     return [f"{prefix}{v!r} {t}" for t, v in zip(ts, values) if math.isfinite(v)]
-
-
-def pipeline_line(component: str, ts: int, **fields: int | float) -> str:
-    """Platform health counters of ``component`` (measurement ``pipeline``, docs/dashboards.md)."""
-    values = ",".join(f"{k}={v}i" if isinstance(v, int) else f"{k}={number_field(v)}" for k, v in sorted(fields.items()))
-    return f"{PIPELINE},component={tag(component)} {values} {ts}"
 
 
 def pipeline_lines(record: PipelineMetrics) -> list[str]:
