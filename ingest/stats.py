@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from hazmon import wire
+from hazmon import series, wire
 from hazmon.wire import WIRE_VERSION
 
 
@@ -69,7 +69,7 @@ class FlushLatencies:
 
     def take_record(self, now_ms: int, in_flight: int) -> wire.PipelineMetrics:
         record = wire.PipelineMetrics(v=WIRE_VERSION, component="ingest", instance=self.instance, ts=now_ms, lags=[],
-                                      gauges={"in_flight": float(in_flight)})
+                                      gauges={series.IN_FLIGHT: float(in_flight)})
         latency = wire.latency_of(self.samples)
         self.samples = []
         if latency is not None:
