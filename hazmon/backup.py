@@ -35,7 +35,7 @@ import shutil
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -223,16 +223,15 @@ async def dump_alarm_record(home: Home, directory: Path, progress: Progress) -> 
     """Every committed record of the alarm topics up to their present ends, one gzipped file per topic."""
     consumer = AIOKafkaConsumer(bootstrap_servers=home.bootstrap, group_id=None, enable_auto_commit=False,
                                 isolation_level="read_committed", max_partition_fetch_bytes=4 * 1024 * 1024)
+    existing = await topic_partitions(home.bootstrap, home.topics.values())
+    for name in home.topics.values():
+        if name not in existing:
+            raise UserError(f"Kafka at {home.bootstrap} has no topic {name}: is the topic suffix right?")
     await consumer.start()
     try:
-        existing = await consumer.topics()
         ends: dict[TopicPartition, int] = {}
         for base in ALARM_RECORD:     # the actions' ends first: see the module's docstring
-            name = home.topics[base]
-            if name not in existing:
-                raise UserError(f"Kafka at {home.bootstrap} has no topic {name}: is the topic suffix right?")
-            partitions = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())]
-            ends.update(await consumer.end_offsets(partitions))
+            ends.update(await consumer.end_offsets(existing[home.topics[base]]))
         begins = await consumer.beginning_offsets(list(ends))
         consumer.assign(list(ends))
         for tp, begin in begins.items():
@@ -412,19 +411,31 @@ def file_conflicts(home: Home, directory: Path) -> list[str]:
 
 async def _partition_ranges(home: Home) -> dict[TopicPartition, tuple[int, int]]:
     """(first, end) offsets of each partition of the alarm topics that exist."""
+    partitions = [tp for found in (await topic_partitions(home.bootstrap, home.topics.values())).values() for tp in found]
+    if not partitions:
+        return {}
     consumer = AIOKafkaConsumer(bootstrap_servers=home.bootstrap, group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
-        existing = await consumer.topics()
-        partitions = [TopicPartition(name, p) for name in home.topics.values() if name in existing
-                      for p in sorted(consumer.partitions_for_topic(name) or ())]
-        if not partitions:
-            return {}
         begins = await consumer.beginning_offsets(partitions)
         ends = await consumer.end_offsets(partitions)
         return {tp: (begins[tp], ends[tp]) for tp in partitions}
     finally:
         await consumer.stop()
+
+
+async def topic_partitions(bootstrap: str, names: Iterable[str]) -> dict[str, list[TopicPartition]]:
+    """The partitions of each topic of ``names`` that exists (from the brokers now: a consumer's
+    ``partitions_for_topic`` answers from metadata it may have fetched before the topic was made)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        wanted = set(names) & set(await admin.list_topics())
+        described = await admin.describe_topics(sorted(wanted)) if wanted else []
+    finally:
+        await admin.close()
+    return {topic["topic"]: [TopicPartition(topic["topic"], p["partition"]) for p in sorted(
+        topic["partitions"], key=lambda p: p["partition"])] for topic in described}
 
 
 async def topic_conflicts(home: Home) -> list[str]:
