@@ -65,8 +65,9 @@ class InfluxWriter:
         self._task: asyncio.Task | None = None
 
     async def ensure_database(self) -> bool:
-        """Create the database, its retention policies and the hourly continuous query if missing
-        (idempotent); False when InfluxDB is unreachable or refuses. Tried again before the next write.
+        """Create the database, its retention policies, the continuous queries that downsample readings
+        and the policy choices of the dashboards, or bring them to the settings (idempotent, alerting.retention);
+        False when InfluxDB is unreachable or refuses. Tried again before the next write.
 
         Alarms must flow while InfluxDB is down, so a failure here is logged, not raised.
         """

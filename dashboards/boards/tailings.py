@@ -78,7 +78,7 @@ def build(context: BoardContext) -> Dashboard:
     rate = influxql.readings("displacement", "pond", select='derivative(mean("value"), 1h)')
     board.with_panel(series_panel(texts("displacement_rate"), rate, TYPE_UNITS["displacement"],
                                   context.points(KIND, "displacement"), rate_steps))
-    hourly = influxql.readings("rainfall", "pond", select='sum("value")', group="time(1h)")
+    hourly = influxql.readings("rainfall", "pond", select=influxql.SUM_OF_READINGS, group="time(1h)")
     board.with_panel(series_panel(texts("rain_1h"), hourly, TYPE_UNITS["rainfall"],
                                   context.points(KIND, "rainfall"), rainfall_1h_steps))
     return board
