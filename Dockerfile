@@ -11,6 +11,7 @@ COPY alerting ./alerting
 COPY device_sim ./device_sim
 COPY dashboards ./dashboards
 COPY uplink ./uplink
+COPY prefecture ./prefecture
 # the lock's exact versions (the ones the tests pass on) for whatever hazmon needs; its test tools stay out
 RUN pip install --no-cache-dir --constraint requirements.lock .
 COPY deploy/entrypoint.sh /usr/local/bin/hazmon-entrypoint
