@@ -1,5 +1,6 @@
 """``hazmon prefecture``: the upper side of §11 (docs/uplink.md): ``run`` the prefecture's ingest, record, down
-sender and API; ``broker DIR`` writes its broker's accounts and ACL (one per county) for Mosquitto."""
+sender and API; ``broker DIR`` writes its broker's accounts (one per county, passwords kept in DIR/counties.json),
+ACL and TLS certificates for Mosquitto."""
 
 from __future__ import annotations
 
@@ -35,14 +36,17 @@ def _run(args: argparse.Namespace) -> int:
 def _broker(args: argparse.Namespace) -> int:
     from hazmon.errors import UserError
     from hazmon.settings import get_settings
+    from hazmon.stack.certs import ensure_certificates
     from hazmon.stack.upper_broker import county_passwords, write_upper_broker
 
     settings = get_settings()
     if not settings.prefecture_counties or settings.prefecture_platform_password is None:
         raise UserError("set HAZMON_PREFECTURE_COUNTIES and HAZMON_PREFECTURE_PLATFORM_PASSWORD first")
     passwords = county_passwords(args.directory / "counties.json", settings.prefecture_counties)
+    tls = ensure_certificates(args.directory / "tls", ["localhost", "127.0.0.1", *args.tls_name]) if args.tls_name else None
     conf = write_upper_broker(args.directory, args.port, settings.prefecture_platform_user,
-                              settings.prefecture_platform_password, passwords, host=args.host)
+                              settings.prefecture_platform_password, passwords, host=args.host, tls=tls,
+                              hash_passwords=not args.unhashed)
     print(f"{conf}\n(each county's password, to give to its platform as HAZMON_UPLINK_PASSWORD: "
           f"{args.directory / 'counties.json'})")
     return 0
@@ -57,4 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     broker.add_argument("directory", type=Path, help="where mosquitto.conf, passwd, acl and counties.json go")
     broker.add_argument("--port", type=int, default=1884)
     broker.add_argument("--host", default="0.0.0.0")
+    broker.add_argument("--tls-name", action="append", default=[], metavar="NAME",
+                        help="TLS only, with a server certificate for NAME (repeatable; the CA in DIR/tls/ca.crt goes to the counties)")
+    broker.add_argument("--unhashed", action="store_true", help="leave the password file for the broker's container to hash")
     broker.set_defaults(handler=_broker)

@@ -49,11 +49,13 @@ def county_passwords(path: Path, counties: Mapping[str, str]) -> dict[str, str]:
 
 
 def write_upper_broker(directory: Path, port: int, platform_user: str, platform_password: str,
-                       counties: Mapping[str, str], host: str = "127.0.0.1", tls: BrokerCertificates | None = None) -> Path:
-    """Write the password file (hashed), the ACL and ``mosquitto.conf`` of an upper broker listening on
-    ``host:port`` into ``directory`` (its data in ``directory/data``); ``counties`` maps each county id
-    to its password; with ``tls`` (``hazmon.stack.certs.ensure_certificates``) the listener takes TLS
-    only, as it must between platforms. Returns the configuration file's path."""
+                       counties: Mapping[str, str], host: str = "127.0.0.1", tls: BrokerCertificates | None = None,
+                       hash_passwords: bool = True) -> Path:
+    """Write the password file (hashed; with ``hash_passwords`` off, in clear for the broker's own container
+    to hash, as docker-compose.prefecture.yml does), the ACL and ``mosquitto.conf`` of an upper broker
+    listening on ``host:port`` into ``directory`` (its data in ``directory/data``); ``counties`` maps each
+    county id to its password; with ``tls`` (``hazmon.stack.certs.ensure_certificates``) the listener
+    takes TLS only, as it must between platforms. Returns the configuration file's path."""
     directory.mkdir(parents=True, exist_ok=True)
     data = directory / "data"
     data.mkdir(exist_ok=True)
@@ -62,9 +64,10 @@ def write_upper_broker(directory: Path, port: int, platform_user: str, platform_
     with os.fdopen(fd, "w") as handle:
         handle.writelines(f"{user}:{password}\n" for user, password in [(platform_user, platform_password),
                                                                          *sorted(counties.items())])
-    result = subprocess.run(["mosquitto_passwd", "-U", str(passwd)], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise InstallError(f"mosquitto_passwd failed: {result.stderr.strip()}")
+    if hash_passwords:
+        result = subprocess.run(["mosquitto_passwd", "-U", str(passwd)], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise InstallError(f"mosquitto_passwd failed: {result.stderr.strip()}")
     acl = directory / "acl"
     acl.write_text(upper_acl_text(platform_user, counties))
     conf = directory / "mosquitto.conf"
