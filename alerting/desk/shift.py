@@ -53,13 +53,6 @@ WORDS = {
            "connectivity_note": "Online: last reading at most 3 periods old; counted at",
            "unavailable": "Sending and online figures unavailable (InfluxDB did not answer)"},
 }
-_POST_SCRIPT = """document.querySelectorAll("form[data-post]").forEach((form) => form.addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const r = await fetch(form.action, {method: "POST", credentials: "same-origin", body: JSON.stringify(
-    Object.fromEntries(new FormData(form))), headers: {"Content-Type": "application/json",
-    "X-CSRF-Token": document.body.dataset.csrf}});
-  if (r.ok) { location.reload(); } else { document.getElementById("error").textContent = (await r.json()).message; }
-}));"""
 
 
 def beijing_day(raw: str | None, now_ms: int) -> tuple[date, int, int]:
@@ -95,7 +88,7 @@ def shift_routes(source: DeskSource) -> list[web.AbstractRouteDef]:
                 body.append(f'<form data-post action="/desk/handover"><label>{w["note"]}<br><textarea name="note" id="note" '
                             f'rows="5" cols="80" required></textarea></label><br><button>{w["give"]}</button></form>')
             body.append("</section>")
-        return _page(w["handover"], session, "".join(body), script=_POST_SCRIPT)
+        return _page(w["handover"], session, "".join(body))
 
     async def give(request: web.Request) -> web.Response:
         session = signed_in(request, acting=True)
@@ -143,8 +136,8 @@ def shift_routes(source: DeskSource) -> list[web.AbstractRouteDef]:
         title = f'{w["report"]} {day.year}年{day.month}月{day.day}日' if language() == "zh" else f'{w["report"]} {day}'
         return _page(title, session, "".join(parts))
 
-    def _page(title: str, session: Session, content: str, script: str = "") -> web.Response:
-        return html(framed(title, language(), session.account, session.csrf, content, script))
+    def _page(title: str, session: Session, content: str) -> web.Response:
+        return html(framed(title, language(), session.account, session.csrf, content))
 
     return [web.get("/desk/handover", handover_page), web.post("/desk/handover", give),
             web.post("/desk/handover/{handover_id:\\d+}/take", take), web.get("/desk/report", report)]

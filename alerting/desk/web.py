@@ -119,7 +119,7 @@ def desk_routes(source: DeskSource, secure_cookie: bool) -> list[web.AbstractRou
 
     async def desk(request: web.Request) -> web.Response:
         session = signed_in(request)
-        return html(desk_page(language(), session.account, session.csrf))
+        return html(desk_page(language(), session.account, session.csrf, source.now_ms()))
 
     async def events(request: web.Request) -> web.StreamResponse:
         signed_in(request)
