@@ -112,6 +112,17 @@ def backup(settings: Settings, directory: Path, *, topic_suffix: str = "", with_
         raise UserError(f"no secrets file at {home.secrets}: is HAZMON_HOME (or HAZMON_SECRETS_FILE) right?")
     partial.mkdir(mode=0o700, parents=True)
     progress = Progress("backup", say)
+    try:
+        manifest = _save(settings, home, partial, with_influx, progress)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)   # no half backup left behind (a restore would refuse it anyway)
+        raise
+    partial.rename(directory)
+    say(f"[backup] done in {time.monotonic() - progress.started:.1f} s: {directory}")
+    return manifest
+
+
+def _save(settings: Settings, home: Home, partial: Path, with_influx: bool, progress: Progress) -> dict:
     items: dict[str, dict] = {}
 
     progress.next(f"secrets from {home.secrets}")
@@ -159,8 +170,6 @@ def backup(settings: Settings, directory: Path, *, topic_suffix: str = "", with_
                            "influx_db": home.database},
                 "items": items, "files": checksums(partial)}
     (partial / MANIFEST).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
-    partial.rename(directory)
-    say(f"[backup] done in {time.monotonic() - progress.started:.1f} s: {directory}")
     return manifest
 
 
