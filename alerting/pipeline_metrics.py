@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Protocol, cast
 
 from aiokafka import ConsumerRecord
 
@@ -28,7 +28,7 @@ class Lagging(Protocol):
 
 
 def pipeline_metrics_lines(records: list[ConsumerRecord]) -> list[str]:
-    return lines_of(records, series.pipeline_lines)
+    return lines_of(records, lambda record: series.pipeline_lines(cast(wire.PipelineMetrics, record)))
 
 
 class AlertingMetrics:
