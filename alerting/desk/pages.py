@@ -81,9 +81,11 @@ def who(t: dict[str, Any], account: Account, language: str) -> str:
     return f"{escape(account.display_name)}（{role}）" if language == "zh" else f"{escape(account.display_name)} ({role})"
 
 
-def nav(t: dict[str, Any]) -> str:
+def nav(t: dict[str, Any], account: Account) -> str:
+    """The desk's pages, less 交接班 for an enterprise's account (handovers are between duty rooms)."""
     links = (("/desk", "nav_list"), ("/desk/map", "nav_map"), ("/desk/suppressions", "nav_suppress"),
              ("/desk/handover", "nav_handover"), ("/desk/report", "nav_report"))
+    links = tuple(link for link in links if account.role != "enterprise" or link[1] != "nav_handover")
     return "<nav>" + " · ".join(f'<a href="{href}">{t[key]}</a>' for href, key in links) + "</nav>"
 
 
@@ -91,7 +93,7 @@ def framed(title: str, language: str, account: Account, csrf: str, content: str,
     """A desk page: the header with the navigation and who is signed in (not printed), then ``content``."""
     t = LABELS[language]
     return (f'{head(title, language)}<body data-language="{language}" data-csrf="{escape(csrf)}">'
-            f'<header class="noprint"><h1>{escape(title)}</h1>{nav(t)}<span>{who(t, account, language)}</span></header>'
+            f'<header class="noprint"><h1>{escape(title)}</h1>{nav(t, account)}<span>{who(t, account, language)}</span></header>'
             f'<main><h1 class="printonly">{escape(title)}</h1>{content}</main>{POST_SCRIPT}<script>{script}</script></body></html>')
 
 
@@ -122,7 +124,7 @@ def desk_page(language: str, account: Account, csrf: str, now_ms: int) -> str:
     acting = "" if account.acts else ' data-read-only="true"'
     return (f'{head(t["desk"], language)}<body data-language="{language}" data-csrf="{escape(csrf)}" '
             f'data-sound="off" data-now-ms="{now_ms}"{acting}>'
-            f'<header><h1>{t["desk"]}</h1>{nav(t)}<span id="status">{t["live"]}</span><span>{officer}</span>'
+            f'<header><h1>{t["desk"]}</h1>{nav(t, account)}<span id="status">{t["live"]}</span><span>{officer}</span>'
             f'<button id="enable-sound">{t["enable_sound"]}</button><button id="sign-out">{t["sign_out"]}</button></header>'
             f'<div id="banner" role="alert" hidden>{t["sound_on"]}</div><main>'
             f'<div class="bar">{filters}{times}<label>{t["sort"]} <select id="sort">{sorts}</select></label><label><input type="checkbox" id="filter-feedback"> {t["feedback_only"]}'
