@@ -56,6 +56,7 @@ MANIFEST = "manifest.json"
 ALARM_RECORD = (topics.ALARM_ACTIONS, topics.ALARM_TRANSITIONS)   # ends taken in this order (module doc)
 REGISTRY_SUFFIXES = (".yaml", ".yml")
 PROGRESS_EVERY_S = 5.0
+GZIP_LEVEL = 6            # gzip's default 9: 10 % smaller alarm records in 2.5 times the time
 PRODUCE_AT_ONCE = 5000   # records sent before their acknowledgements are awaited
 STEPS = 6
 
@@ -246,7 +247,8 @@ async def dump_alarm_record(home: Home, directory: Path, progress: Progress) -> 
         for tp, begin in begins.items():
             consumer.seek(tp, begin)
         base_of = {name: base for base, name in home.topics.items()}
-        files = {name: gzip.open(directory / f"{base_of[name]}.jsonl.gz", "wb") for name in home.topics.values()}
+        files = {name: gzip.open(directory / f"{base_of[name]}.jsonl.gz", "wb", compresslevel=GZIP_LEVEL)
+                 for name in home.topics.values()}
         counts: Counter[str] = Counter()
         alarms: set[str] = set()
         actions: Counter[str] = Counter()
@@ -256,11 +258,10 @@ async def dump_alarm_record(home: Home, directory: Path, progress: Progress) -> 
         try:
             while waiting:
                 for tp, records in (await consumer.getmany(*waiting, timeout_ms=500, max_records=5000)).items():
-                    for record in records:
-                        if record.offset >= ends[tp]:
-                            break
-                        files[tp.topic].write(_line(record))
-                        counts[tp.topic] += 1
+                    kept = [record for record in records if record.offset < ends[tp]]
+                    files[tp.topic].write(b"".join(map(_line, kept)))   # one compression call per batch
+                    counts[tp.topic] += len(kept)
+                    for record in kept:
                         _tally(base_of[tp.topic], record.value, alarms, actions)
                 for tp in list(waiting):
                     if await consumer.position(tp) >= ends[tp]:
