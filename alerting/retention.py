@@ -26,6 +26,8 @@ DAY_MS = 86_400_000
 FOREVER_MS = 4_000_000_000_000      # 2096: the time of a policy kept for good in READING_POLICY (below InfluxDB's 2262)
 MINUTE_RESAMPLE_FOR = "5m"          # each minute's run recomputes the last five: readings up to ~4 min late count
 HOUR_RESAMPLE_FOR = "2h"            # each hour's run recomputes the last two from the minute aggregates
+BUCKET_MS = {"1m": 60_000, "1h": 3_600_000}
+BACKFILL_BUCKETS = 60               # buckets per statement of run_aggregation
 
 
 @dataclass(frozen=True)
@@ -113,8 +115,12 @@ async def _run(session: aiohttp.ClientSession, url: str, q: str, database: str |
 async def run_aggregation(session: aiohttp.ClientSession, url: str, database: str, policy: ReadingPolicy,
                           start_ms: int, end_ms: int) -> None:
     """Compute ``policy``'s aggregates over ``[start_ms, end_ms)`` now, as its continuous query would
-    (readings that came later than its resample window, or a backfill)."""
-    await _run(session, url, aggregate_select(database, policy, f" WHERE time >= {start_ms}ms AND time < {end_ms}ms"))
+    (readings that came later than its resample window, a backfill), one window of BACKFILL_BUCKETS
+    buckets per statement so that none runs for long."""
+    step = BACKFILL_BUCKETS * BUCKET_MS[policy.bucket or ""]
+    for window in range(start_ms, end_ms, step):
+        where = f" WHERE time >= {window}ms AND time < {min(window + step, end_ms)}ms"
+        await _run(session, url, aggregate_select(database, policy, where))
 
 
 async def _ensure_policies(session: aiohttp.ClientSession, url: str, database: str, settings: Settings) -> None:

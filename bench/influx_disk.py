@@ -140,7 +140,8 @@ def settled(data: Path, wal: Path, quiet_s: float = 8.0, limit_s: float = 300.0)
         if du(wal) == 0 and time.time() - newest > quiet_s:
             return
         time.sleep(1)
-    raise TimeoutError("InfluxDB did not finish compacting")
+    raise TimeoutError(f"InfluxDB did not finish compacting: WAL {du(wal)} bytes, "
+                       f"files {sorted(str(f.relative_to(data)) for f in data.rglob('*') if f.is_file())}")
 
 
 def estimate(per_reading: dict[str, float], entries: list[PointEntry], settings: Settings) -> dict[str, dict]:
