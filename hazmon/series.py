@@ -39,15 +39,13 @@ INFLUX_QUEUE = "influx_queue"                # alerting: lines waiting for Influ
 POINTS_PER_S = "points_per_s"                # alerting: points written to InfluxDB per second over the period
 
 # Retention policies (docs/timeseries.md). Raw readings live in RAW_POLICY; their 1-minute and 1-hour
-# aggregates are measurement READING again, in their own policies, with VALUE the bucket's mean and
-# AGGREGATE_FIELDS besides, so that one query reads any of the three by its policy name.
+# aggregates are measurement READING again, in their own policies, with VALUE the bucket's mean and MIN,
+# MAX, SUM, COUNT besides, so that one query reads any of the three by its policy name.
 RAW_POLICY = "raw"
 MINUTE_POLICY = "minute"
 HOUR_POLICY = "hour"
 DEFAULT_POLICY = "autogen"                   # everything else, kept for good (alarms: §8)
-READING_POLICIES = (RAW_POLICY, MINUTE_POLICY, HOUR_POLICY)
 MIN, MAX, SUM, COUNT = "min", "max", "sum", "count"
-AGGREGATE_FIELDS = (VALUE, MIN, MAX, SUM, COUNT)
 # Which reading policy serves which time range (written at start with the policies, read by the dashboards'
 # variables): one point per policy in DEFAULT_POLICY, its time = the policy's duration in ms after the
 # epoch plus its rank (so that the finest policy is the first in time); fields POLICY_NAME, POLICY_MAX_SPAN_MS
