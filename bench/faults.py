@@ -10,7 +10,7 @@ SIGKILLed or SIGTERMed and started again at once; a server away for a third of t
 ``--outage-s``), then the rest of the phase to recover.
 
 Per fault: ``readings_lost`` (acknowledged to a device in the phase, not in Kafka at the end),
-``notifications_lost`` (alarms injected in the phase never notified), ``notifications_repeated``
+``notifications_lost`` (alarms injected in the phase never notified; which: ``alarms_not_notified``), ``notifications_repeated``
 (deliveries of a confirmation beyond the first), ``recovery_s`` (from the end of the fault until an
 alarm injected after it was notified: one alarm's latency included; null if none was); and totals.
 The last stdout line is one JSON object.
@@ -186,6 +186,7 @@ def report(feed: Feed, in_kafka: list[Reading], arrivals: list[tuple[str, float]
         per_fault[name] = {
             "readings_acked": len(acked), "readings_lost": len(acked - present),
             "alarms": len(alarms), "notifications_lost": len(alarms - set(first_arrival)),
+            "alarms_not_notified": sorted(alarms - set(first_arrival)),
             "notifications_repeated": sum(1 for key, _ in arrivals if key in alarms) - len(alarms & set(first_arrival)),
             "fault_s": round(ended - started, 1),
             "recovery_s": round(min(notified_after) - ended, 1) if notified_after else None}
