@@ -43,6 +43,8 @@ from pathlib import Path
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder
 
 from hazmon import topics
 from hazmon.errors import UserError
@@ -57,7 +59,7 @@ ALARM_RECORD = (topics.ALARM_ACTIONS, topics.ALARM_TRANSITIONS)   # ends taken i
 REGISTRY_SUFFIXES = (".yaml", ".yml")
 PROGRESS_EVERY_S = 5.0
 GZIP_LEVEL = 6            # gzip's default 9: 10 % smaller alarm records in 2.5 times the time
-PRODUCE_AT_ONCE = 5000   # records sent before their acknowledgements are awaited
+BATCH_BYTES = 1024 * 1024   # records written back to Kafka per batch, at most
 STEPS = 6
 
 Say = Callable[[str], None]
@@ -503,33 +505,51 @@ async def load_alarm_record(settings: Settings, home: Home, directory: Path, sav
             await admin.close()
         progress.line(f"alarm record: the records the topics held deleted ({len(stale)} partitions)")
     producer = AIOKafkaProducer(bootstrap_servers=home.bootstrap, enable_idempotence=True, acks="all",
-                                linger_ms=20, max_batch_size=1024 * 1024, max_request_size=8 * 1024 * 1024)
+                                max_batch_size=BATCH_BYTES, max_request_size=8 * 1024 * 1024)
     await producer.start()
     try:
         for base in reversed(ALARM_RECORD):   # transitions before the actions on them
             topic, entry = home.topics[base], saved[base]
             same_partitions = partitions[topic] == entry["partitions"]
-            sent: list[asyncio.Future] = []
-            shown, done = time.monotonic(), 0
             with gzip.open(directory / entry["file"], "rb") as lines:
-                for raw in lines:
-                    line = orjson.loads(raw)
-                    sent.append(await producer.send(
-                        topic, _bytes(line, "v"), key=_bytes(line, "k"), timestamp_ms=line["t"],
-                        partition=line["p"] if same_partitions else None,
-                        headers=[(name, base64.b64decode(data)) for name, data in line["h"]]))
-                    if len(sent) >= PRODUCE_AT_ONCE:
-                        await asyncio.gather(*sent)
-                        done, sent = done + len(sent), []
-                        if time.monotonic() - shown >= PROGRESS_EVERY_S:
-                            shown = time.monotonic()
-                            progress.line(f"alarm record: {topic} {done:,} of {entry['records']:,} records written")
-            await asyncio.gather(*sent)
+                await _produce(producer, topic, lines, None if same_partitions else partitions[topic], entry, progress)
             progress.line(f"alarm record: {topic} {entry['records']:,} records written"
                           + ("" if same_partitions else f" (by key: {partitions[topic]} partitions, the backup's "
                                                           f"{entry['partitions']})"))
     finally:
         await producer.stop()
+
+
+async def _produce(producer: AIOKafkaProducer, topic: str, lines: Iterable[bytes], by_key: int | None, entry: dict,
+                   progress: Progress) -> None:
+    """Each line's record into its saved partition (``by_key`` None) or into the partition of its key among
+    ``by_key``, in order, as whole batches (a send per record cost 60 µs of aiokafka's own work)."""
+    partition_of = DefaultPartitioner()
+    every = list(range(by_key or 0))
+    batches: dict[int, BatchBuilder] = {}
+    sent: list[asyncio.Future] = []
+    shown, done = time.monotonic(), 0
+    for raw in lines:
+        line = orjson.loads(raw)
+        record = {"key": _bytes(line, "k"), "value": _bytes(line, "v"), "timestamp": line["t"],
+                  "headers": [(name, base64.b64decode(data)) for name, data in line["h"]]}
+        partition = line["p"] if by_key is None else partition_of(record["key"], every, every)
+        if partition not in batches:
+            batches[partition] = producer.create_batch()
+        batch = batches[partition]
+        if batch.append(**record) is None:     # full: send it, start the next
+            sent.append(await producer.send_batch(batch, topic, partition=partition))
+            batch = batches[partition] = producer.create_batch()
+            if batch.append(**record) is None:
+                raise UserError(f"a record of {topic} is larger than a Kafka batch ({BATCH_BYTES} bytes)")
+        done += 1
+        if time.monotonic() - shown >= PROGRESS_EVERY_S:
+            shown = time.monotonic()
+            progress.line(f"alarm record: {topic} {done:,} of {entry['records']:,} records written")
+    for partition, batch in batches.items():
+        if batch.record_count():
+            sent.append(await producer.send_batch(batch, topic, partition=partition))
+    await asyncio.gather(*sent)
 
 
 def restore_influx_database(settings: Settings, directory: Path, database: str) -> None:

@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from alerting.desk.accounts import Accounts
 from alerting.influx import InfluxWriter
 from hazmon import topics
-from hazmon.backup import MANIFEST, backup, topic_partitions
+from hazmon.backup import MANIFEST, backup, restore, topic_partitions
 from hazmon.cli import main
 from hazmon.errors import UserError
 from hazmon.kafka_topics import ensure_topics
@@ -228,3 +228,24 @@ def test_a_backup_goes_into_a_new_directory_only(tmp_path: Path, influxdb: Setti
     (tmp_path / "b" / "other").write_text("x")
     with pytest.raises(UserError, match="not empty"):
         backup(installation(influxdb, tmp_path, "x"), tmp_path / "b")
+
+
+def test_into_topics_of_another_partition_count_each_enterprise_keeps_one_partition_and_its_order(
+        kafka: str, influxdb: Settings, unique: str, tmp_path: Path) -> None:
+    source = installation(influxdb, tmp_path / "source", "unused")
+    fresh = installation(influxdb, tmp_path / "fresh", "unused")
+    enterprises = [f"E{n}" for n in range(7)]
+    load_secrets(source.secrets_path, enterprises)
+    suffix, fresh_suffix = f".test-{unique}", f".test-{unique}r"
+    asyncio.run(write_alarm_record(source, suffix, enterprises))
+    asyncio.run(ensure_topics(fresh.model_copy(update={"kafka_partitions": 2}),
+                              [base + fresh_suffix for base in ALARM_TOPICS]))
+    backup(source, tmp_path / "b", topic_suffix=suffix, with_influx=False)
+    restore(fresh, tmp_path / "b", topic_suffix=fresh_suffix)
+    for base in ALARM_TOPICS:
+        saved, restored = (asyncio.run(records(s, base + x)) for s, x in ((source, suffix), (fresh, fresh_suffix)))
+        assert {r[0] for r in restored} <= {0, 1} and len(restored) == len(saved)
+        for enterprise in enterprises:
+            key = enterprise.encode()
+            assert len({r[0] for r in restored if r[1] == key}) <= 1
+            assert [r[1:] for r in restored if r[1] == key] == [r[1:] for r in saved if r[1] == key]
