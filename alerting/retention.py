@@ -113,13 +113,15 @@ async def _run(session: aiohttp.ClientSession, url: str, q: str, database: str |
 
 
 async def run_aggregation(session: aiohttp.ClientSession, url: str, database: str, policy: ReadingPolicy,
-                          start_ms: int, end_ms: int) -> None:
+                          start_ms: int, end_ms: int, condition: str = "") -> None:
     """Compute ``policy``'s aggregates over ``[start_ms, end_ms)`` now, as its continuous query would
-    (readings that came later than its resample window, a backfill), one window of BACKFILL_BUCKETS
+    (readings that came later than its resample window, a backfill), of the series matching
+    ``condition`` (InfluxQL, e.g. one enterprise; all when empty), one window of BACKFILL_BUCKETS
     buckets per statement so that none runs for long."""
     step = BACKFILL_BUCKETS * BUCKET_MS[policy.bucket or ""]
+    also = f" AND {condition}" if condition else ""
     for window in range(start_ms, end_ms, step):
-        where = f" WHERE time >= {window}ms AND time < {min(window + step, end_ms)}ms"
+        where = f" WHERE time >= {window}ms AND time < {min(window + step, end_ms)}ms{also}"
         await _run(session, url, aggregate_select(database, policy, where))
 
 
