@@ -11,6 +11,7 @@ and the points those writers wrote per second.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Protocol, cast
@@ -21,6 +22,9 @@ from hazmon import series, wire
 
 from alerting.influx import InfluxWriter
 from alerting.topic_writer import TopicWriter, lines_of
+
+
+log = logging.getLogger(__name__)
 
 
 class Lagging(Protocol):
@@ -57,4 +61,7 @@ class AlertingMetrics:
         self._written, self._since = sum(w.points_written for w in self.writers), time.monotonic()
         while True:
             await asyncio.sleep(period_s)
-            self.influx.submit(series.pipeline_lines(await self.take(self.now_ms())))
+            try:
+                self.influx.submit(series.pipeline_lines(await self.take(self.now_ms())))
+            except Exception as exc:  # noqa: BLE001 - Kafka busy or away: the next period tries again
+                log.warning("pipeline metrics not reported", extra={"error": repr(exc)[:300]})

@@ -17,6 +17,7 @@ rules, and an aborted batch's latency was still paid.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Collection, Sequence
 from operator import itemgetter
@@ -28,6 +29,7 @@ from faust.transport.consumer import Consumer
 from hazmon import wire
 from stream_rules.end_offsets import EndOffsets, next_to_read
 
+log = logging.getLogger("stream_rules.metrics")
 RECV_MS = itemgetter("recv_ms")
 
 
@@ -70,5 +72,8 @@ class RulesMetrics:
         """Send the period's record (call it every ``rules_metrics_s``). Skipped while partitions move."""
         if self.app.rebalancing or self.app.in_recovery:
             return
-        record = await self.take(int(time.time() * 1000))
-        await self.app.producer.send(self.topic, b"rules", wire.encode(record), None, None, None)
+        try:
+            record = await self.take(int(time.time() * 1000))
+            await self.app.producer.send(self.topic, b"rules", wire.encode(record), None, None, None)
+        except Exception as exc:  # noqa: BLE001 - Kafka busy or away: a metric is never worth the worker
+            log.warning("pipeline metrics not reported", extra={"error": repr(exc)[:300]})

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+import pytest
 from aiokafka import AIOKafkaProducer
 from faust.types import TP
 from yarl import URL
@@ -83,3 +84,15 @@ async def test_lag_per_input_partition_and_latency_per_period(kafka: str, settin
     await metrics.report()
     assert len(app.producer.sent) == 1                   # partitions moving: nothing to say
     await metrics._ends.stop()                           # its own consumer of the ends
+
+
+class BrokenProducer:
+    async def send(self, *args: Any) -> None:
+        raise ConnectionError("broker away")
+
+
+async def test_a_report_that_fails_is_logged_and_the_worker_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+    app = FakeApp(conf=None, consumer=FakeConsumer(set()), producer=BrokenProducer())  # type: ignore[arg-type]
+    metrics = RulesMetrics(app, ["hazmon.readings.v1"], "hazmon.pipeline-metrics.v1")  # type: ignore[arg-type]
+    await metrics.report()                               # a Faust timer's exception would end the worker
+    assert "pipeline metrics not reported" in caplog.text
