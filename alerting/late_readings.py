@@ -13,12 +13,13 @@ import re
 
 import aiohttp
 
-from hazmon.series import READING, influxql_string
+from hazmon.series import ENTERPRISE, READING, influxql_string, tag
 
 from alerting.retention import BUCKET_MS, ReadingPolicy, run_aggregation
 
 LATE_MS = 4 * 60_000      # older than this when written: the minute continuous query (FOR 5m) may not see it
-_ENTERPRISE = re.compile(rf"^{READING},enterprise=((?:[^,\\]|\\.)*),")
+_PREFIX = f"{READING},{ENTERPRISE}="
+_START = len(_PREFIX)
 _UNESCAPE = re.compile(r"\\(.)")
 
 
@@ -31,27 +32,31 @@ class LateSpans:
         self._spans: dict[str, tuple[int, int]] = {}
 
     def note(self, raw_lines: list[str], now_ms: int) -> None:
-        """Remember the late ones among ``raw_lines`` (reading lines just written to ``raw``)."""
-        cutoff, oldest = now_ms - LATE_MS, now_ms - self._keep_ms
+        """Remember the late ones among ``raw_lines`` (reading lines just written to ``raw``, whose
+        first tag is the enterprise: hazmon.series.reading_prefix)."""
+        cutoff, oldest, spans = now_ms - LATE_MS, now_ms - self._keep_ms, self._spans
         for line in raw_lines:
             ts = int(line[line.rfind(" ") + 1:])
-            if ts >= cutoff or ts < oldest:
+            if ts >= cutoff or ts < oldest or not line.startswith(_PREFIX):
                 continue
-            match = _ENTERPRISE.match(line)
-            if match is None:
-                continue
-            enterprise = _UNESCAPE.sub(r"\1", match.group(1))
-            self.keep({enterprise: (ts, ts)})
+            end = line.find(",", _START)
+            while line[end - 1] == "\\":                       # an escaped comma inside the tag value
+                end = line.find(",", end + 1)
+            key = line[_START:end]                              # as escaped in the line; unescaped by drain
+            span = spans.get(key)
+            spans[key] = (ts, ts) if span is None else (min(span[0], ts), max(span[1], ts))
 
     def drain(self) -> dict[str, tuple[int, int]]:
+        """The spans noted since the last drain, by enterprise id."""
         spans, self._spans = self._spans, {}
-        return spans
+        return {_UNESCAPE.sub(r"\1", key): span for key, span in spans.items()}
 
     def keep(self, spans: dict[str, tuple[int, int]]) -> None:
         """Put drained ``spans`` back (their aggregation failed), merged with those noted since."""
         for enterprise, (low, high) in spans.items():
-            before = self._spans.get(enterprise, (low, high))
-            self._spans[enterprise] = (min(before[0], low), max(before[1], high))
+            key = tag(enterprise)
+            before = self._spans.get(key, (low, high))
+            self._spans[key] = (min(before[0], low), max(before[1], high))
 
 
 async def aggregate_late(session: aiohttp.ClientSession, url: str, database: str,
