@@ -4,8 +4,8 @@ A generated county (``device_sim.county``, ``--enterprises``) reports ``--days``
 point's own ``period_s`` with the simulator's signals (model, sensor noise and resolution, one random
 millisecond phase per point); fire detectors report events, not readings, and are left out. The readings
 go through alerting's InfluxWriter into a private InfluxDB 1.8 (the stack's binary, its own data
-directory and ports, snapshots and full compactions after one cold second), the aggregates are computed
-as the continuous queries compute them (``alerting.retention.run_aggregation``), and once the shards are
+directory and ports, snapshots and full compactions after one cold second), which aggregates them as
+late readings (``alerting.late_readings``: the continuous queries' statement), and once the shards are
 fully compacted each policy's directory is measured (``du`` of the TSM files; the inmem index has none).
 
 The estimate scales the county to a rate: points = rate × the county's mean period; raw kept
@@ -43,7 +43,6 @@ from hazmon.settings import Settings, get_settings  # noqa: E402
 from hazmon.stack.influxdb import InfluxDB  # noqa: E402
 
 from alerting.influx import InfluxWriter  # noqa: E402
-from alerting.retention import reading_policies, run_aggregation  # noqa: E402
 from device_sim.county import write_county  # noqa: E402
 from device_sim.hydrology import pond_state  # noqa: E402
 from device_sim.signals import signal  # noqa: E402
@@ -62,38 +61,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def config(root: Path, http_port: int, rpc_port: int) -> str:
-    return f"""reporting-disabled = true
-bind-address = "127.0.0.1:{rpc_port}"
-[meta]
-  dir = "{root / 'meta'}"
-[data]
-  dir = "{root / 'data'}"
-  wal-dir = "{root / 'wal'}"
-  query-log-enabled = false
-  cache-snapshot-write-cold-duration = "1s"
-  compact-full-write-cold-duration = "1s"
-[http]
-  bind-address = "127.0.0.1:{http_port}"
-  log-enabled = false
-  max-body-size = 0
-[monitor]
-  store-enabled = false
-[continuous_queries]
-  enabled = false
-"""
+def private_influxdb(base: Settings, home: Path, port: int) -> InfluxDB:
+    """The stack's InfluxDB, configured under ``home`` on ``port`` (and ``port`` + 2), with snapshots and full
+    compactions after one cold second instead of InfluxDB's 10 minutes and 4 hours."""
+    settings = base.model_copy(update={"home": home, "cache_dir": base.cache_path, "influx_password": None,
+                                       "influx_url": f"http://127.0.0.1:{port}"})
+    server = InfluxDB(settings)
+    server.prepare()
+    conf = server.conf_dir / "influxdb.conf"
+    conf.write_text(conf.read_text().replace("[data]\n", '[data]\n  cache-snapshot-write-cold-duration = "1s"\n'
+                                                          '  compact-full-write-cold-duration = "1s"\n', 1))
+    return server
 
 
-def county_readings(entries: list[PointEntry], end_s: float, days: float) -> Iterator[list[str]]:
+def county_readings(entries: list[PointEntry], end_s: float, days: float, seed: int) -> Iterator[list[str]]:
     """``days`` of each point's readings up to ``end_s``, as line protocol, one list per point."""
     for entry in entries:
         period = float(entry.point.period_s)
         count = int(days * 86_400 / period)
         start_s = end_s - count * period
         t_s = start_s + period * np.arange(count)
-        pond = pond_state(rng_for(0, entry.enterprise, entry.site.id), start_s, count * period, [])
-        values = signal(entry, t_s, rng_for(0, entry.enterprise, entry.id), pond)
-        phase_ms = int(rng_for(1, entry.enterprise, entry.id).integers(0, 1000))
+        pond = pond_state(rng_for(seed, entry.enterprise, entry.site.id), start_s, count * period, [])
+        values = signal(entry, t_s, rng_for(seed, entry.enterprise, entry.id), pond)
+        phase_ms = int(rng_for(seed + 1_000, entry.enterprise, entry.id).integers(0, 1000))
         prefix = reading_prefix(entry.enterprise, entry.site.id, entry.point.id, entry.point.type.value)
         yield reading_lines(prefix, [int(t * 1000) + phase_ms for t in t_s], [float(v) for v in values])
 
@@ -109,8 +99,9 @@ async def rows(settings: Settings, policy: str) -> int:
     return int(series[0]["values"][0][1]) if series else 0
 
 
-async def fill(settings: Settings, readings: Iterator[list[str]], start_ms: int, end_ms: int) -> tuple[int, float]:
-    """Write the readings (in chunks, to bound memory) and their aggregates; readings written and seconds."""
+async def fill(settings: Settings, readings: Iterator[list[str]]) -> tuple[int, float]:
+    """Write the readings (in chunks, to bound memory; the writer aggregates them, alerting.late_readings);
+    readings written and the seconds of the writes."""
     writer = InfluxWriter(settings, database=DATABASE)
     count, seconds, chunk = 0, 0.0, []
     try:
@@ -124,11 +115,7 @@ async def fill(settings: Settings, readings: Iterator[list[str]], start_ms: int,
         await writer.write(chunk)
         count, seconds = count + len(chunk), seconds + time.monotonic() - began
     finally:
-        await writer.close()
-    async with aiohttp.ClientSession() as session:
-        for policy in reading_policies(settings):
-            if policy.bucket:
-                await run_aggregation(session, settings.influx_url, DATABASE, policy, start_ms, end_ms)
+        await writer.close()                  # the readings are late: closing, the writer aggregates them
     return count, seconds
 
 
@@ -164,36 +151,31 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--enterprises", type=int, default=20)
     parser.add_argument("--days", type=float, default=2.0)
+    parser.add_argument("--seed", type=int, default=1, help="the county's and the signals' seed")
     args = parser.parse_args()
     base = get_settings()
     with tempfile.TemporaryDirectory(prefix="hz-influx-disk-") as tmp:
         root = Path(tmp)
-        write_county(root / "registry", args.enterprises, seed=1)
+        write_county(root / "registry", args.enterprises, seed=args.seed)
         entries = [e for e in load_registry(root / "registry") if e.point.type is not PointType.FIRE_DETECTOR]
         end_s = float(int(time.time()) // 86_400 * 86_400)        # UTC midnight: whole one-day raw shards
-        port = free_port()
-        settings = base.model_copy(update={"influx_url": f"http://127.0.0.1:{port}", "influx_password": None})
-        (root / "influxdb.conf").write_text(config(root, port, free_port()))
-        server = subprocess.Popen([str(InfluxDB(base).binary), "run", "-config", str(root / "influxdb.conf")],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "GOMAXPROCS": "2"})
+        server = private_influxdb(base, root / "home", free_port())
+        settings, data = server.settings, server.data_dir
+        process = subprocess.Popen(server.argv(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   env={**os.environ, **server.env()})
         try:
-            for _ in range(100):
-                try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=1):
-                        break
-                except OSError:
-                    await asyncio.sleep(0.2)
-            start_ms = int((end_s - args.days * 86_400) * 1000) - 1000
-            count, write_s = await fill(settings, county_readings(entries, end_s, args.days), start_ms, int(end_s * 1000) + 1000)
-            await asyncio.to_thread(settled, root / "data", root / "wal")
+            while await asyncio.to_thread(server.health) is not None:
+                await asyncio.sleep(0.2)
+            count, write_s = await fill(settings, county_readings(entries, end_s, args.days, args.seed))
+            await asyncio.to_thread(settled, data / "data", data / "wal")
             counts = {policy: await rows(settings, policy) for policy in (RAW_POLICY, MINUTE_POLICY, HOUR_POLICY)}
-            sizes = {policy: du(root / "data" / DATABASE / policy) for policy in counts}
+            sizes = {policy: du(data / "data" / DATABASE / policy) for policy in counts}
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            process.terminate()
+            process.wait(timeout=30)
     per_reading = {policy: sizes[policy] / counts[policy] for policy in counts}
     print(orjson.dumps({
-        "enterprises": args.enterprises, "points": len(entries), "days": args.days, "readings": count,
+        "enterprises": args.enterprises, "seed": args.seed, "points": len(entries), "days": args.days, "readings": count,
         "rows": counts, "bytes": sizes, "bytes_per_row": {p: round(v, 2) for p, v in per_reading.items()},
         "write_readings_per_s": round(count / write_s), "one_year": estimate(per_reading, entries, settings),
     }).decode())
