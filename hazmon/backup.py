@@ -233,12 +233,12 @@ def _line(record: ConsumerRecord) -> bytes:
 
 async def dump_alarm_record(home: Home, directory: Path, progress: Progress) -> dict[str, dict]:
     """Every committed record of the alarm topics up to their present ends, one gzipped file per topic."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=home.bootstrap, group_id=None, enable_auto_commit=False,
-                                isolation_level="read_committed", max_partition_fetch_bytes=4 * 1024 * 1024)
     existing = await topic_partitions(home.bootstrap, home.topics.values())
     for name in home.topics.values():
         if name not in existing:
             raise UserError(f"Kafka at {home.bootstrap} has no topic {name}: is the topic suffix right?")
+    consumer = AIOKafkaConsumer(bootstrap_servers=home.bootstrap, group_id=None, enable_auto_commit=False,
+                                isolation_level="read_committed", max_partition_fetch_bytes=4 * 1024 * 1024)
     await consumer.start()
     try:
         ends: dict[TopicPartition, int] = {}

@@ -3,23 +3,45 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import urllib.error
+from collections.abc import Iterator
 from pathlib import Path
 
+from hazmon.errors import UserError
 from hazmon.settings import get_settings
 
 
 def _backup(args: argparse.Namespace) -> int:
     from hazmon.backup import backup
 
-    backup(get_settings(), args.dir, topic_suffix=args.topic_suffix, with_influx=args.influx)
+    with _servers_answer():
+        backup(get_settings(), args.dir, topic_suffix=args.topic_suffix, with_influx=args.influx)
     return 0
 
 
 def _restore(args: argparse.Namespace) -> int:
     from hazmon.backup import restore
 
-    restore(get_settings(), args.dir, topic_suffix=args.topic_suffix, force=args.force, with_influx=args.influx)
+    with _servers_answer():
+        restore(get_settings(), args.dir, topic_suffix=args.topic_suffix, force=args.force, with_influx=args.influx)
     return 0
+
+
+@contextlib.contextmanager
+def _servers_answer() -> Iterator[None]:
+    """Kafka or InfluxDB not answering (a wrong address, a server down) told in a line, not a traceback."""
+    from aiokafka.errors import KafkaConnectionError
+
+    settings = get_settings()
+    try:
+        yield
+    except KafkaConnectionError as down:
+        raise UserError(f"Kafka at {settings.kafka_bootstrap} does not answer ({down}): is it up, "
+                        "and HAZMON_KAFKA_BOOTSTRAP right?") from None
+    except urllib.error.URLError as down:
+        raise UserError(f"InfluxDB at {settings.influx_url} does not answer ({down.reason}): is it up, "
+                        "and HAZMON_INFLUX_URL right?") from None
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

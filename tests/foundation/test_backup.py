@@ -249,3 +249,15 @@ def test_into_topics_of_another_partition_count_each_enterprise_keeps_one_partit
             key = enterprise.encode()
             assert len({r[0] for r in restored if r[1] == key}) <= 1
             assert [r[1:] for r in restored if r[1] == key] == [r[1:] for r in saved if r[1] == key]
+
+
+def test_kafka_not_answering_is_told_in_a_line_and_leaves_no_partial_backup(
+        tmp_path: Path, environment: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    load_secrets(tmp_path / "home" / "secrets.json", ["E1"])
+    environment.setenv("HAZMON_HOME", str(tmp_path / "home"))
+    environment.setenv("HAZMON_KAFKA_BOOTSTRAP", "127.0.0.1:9")     # the discard port: nothing listens
+    get_settings.cache_clear()
+    assert main(["backup", str(tmp_path / "b")]) == 2
+    told = capsys.readouterr().err
+    assert "Kafka at 127.0.0.1:9 does not answer" in told and "Traceback" not in told
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]
