@@ -23,7 +23,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "roles": {"duty": "值班员", "town": "乡镇", "enterprise": "企业", "prefecture": "州级（只读）"},
         "need_comment": "请先填写签收意见", "nav_handover": "交接班", "nav_report": "值班日报", "nav_list": "实时报警", "nav_map": "风险一张图", "map_note": "每 15 秒更新；点击企业查看详情",
         "nav_suppress": "屏蔽", "feedback_only": "只看待反馈", "from": "报警时间从", "to": "到", "last_24h": "近 24 小时",
-        "last_7d": "近 7 天", "any_time": "不限时间", "sort": "排序",
+        "last_7d": "近 7 天", "any_time": "不限时间", "sort": "排序", "more": "显示更多",
         "sorts": {"newest": "最新在前", "oldest": "最早在前", "severity": "级别高在前", "unsigned": "未签收在前",
                   "enterprise": "按企业"},
     },
@@ -40,7 +40,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "need_comment": "Write a comment first", "nav_handover": "Handover", "nav_report": "Daily report",
         "nav_list": "Live alarms", "nav_map": "Risk map", "map_note": "Updated every 15 s; click an enterprise for details",
         "nav_suppress": "Suppressions", "feedback_only": "Awaiting feedback only", "from": "Raised from", "to": "to",
-        "last_24h": "Last 24 h", "last_7d": "Last 7 days", "any_time": "Any time", "sort": "Sort",
+        "last_24h": "Last 24 h", "last_7d": "Last 7 days", "any_time": "Any time", "sort": "Sort", "more": "Show more",
         "sorts": {"newest": "newest first", "oldest": "oldest first", "severity": "most severe first",
                   "unsigned": "unsigned first", "enterprise": "by enterprise"},
     },
@@ -133,6 +133,7 @@ def desk_page(language: str, account: Account, csrf: str, now_ms: int) -> str:
             f'<input id="ack-comment" placeholder="{t["comment"]}"><button id="ack-selected">{t["ack_selected"]}</button></div>'
             f'<table><thead><tr><th></th><th>{t["time"]}</th><th>{t["place"]}</th><th>{t["content"]}</th>'
             f'<th>{t["level"]}</th><th>{t["state"]}</th><th>{t["action"]}</th></tr></thead><tbody id="alarms"></tbody></table>'
+            f'<p><button id="more" type="button" hidden>{t["more"]}</button></p>'
             f'</main><script id="labels" type="application/json">{_labels_json(t)}</script>'
             f'{POST_SCRIPT}<script src="/desk/static/desk.js"></script></body></html>')
 

@@ -100,3 +100,20 @@ async def test_time_filter_presets_and_sort(start_service, produce, names, token
                            "ts": NOW, "by": "duty/王值班", "alarm": "hour", "comment": "已核实"})
         await asyncio.to_thread(Select(sort).select_by_value, "unsigned")
         await asyncio.to_thread(_expect, browser, ["new", "fire", "days3", "hour"])
+
+
+async def test_the_list_draws_its_first_hundred_and_more_on_request(start_service, produce, names, tokens, desk,  # noqa: F811
+                                                                     browser) -> None:
+    service = await start_service(ManualClock(NOW))
+    await produce(names.transitions, [transition(f"p{i:03d}", "confirmed", "TK01_LT", at=NOW - i * 60_000)
+                                      for i in range(150)])
+    await eventually(lambda: len(service.book.alarms) == 150, what="alarms folded")
+    async with TestServer(build_app(service, tokens, desk)) as server:
+        await asyncio.to_thread(_sign_in, browser, str(server.make_url("")).rstrip("/"), "wang")
+        await asyncio.to_thread(_expect, browser, [f"p{i:03d}" for i in range(100)])          # newest first, 100 drawn
+        assert await asyncio.to_thread(lambda: browser.find_element(By.ID, "count").text) == "150"
+        more = await asyncio.to_thread(browser.find_element, By.ID, "more")
+        assert await asyncio.to_thread(lambda: more.text) == "显示更多（100 / 150）"
+        await asyncio.to_thread(more.click)
+        await asyncio.to_thread(_expect, browser, [f"p{i:03d}" for i in range(150)])
+        assert not await asyncio.to_thread(more.is_displayed)

@@ -12,7 +12,9 @@
   let soundOn = false;
   let audio = null;
 
-  const row = (alarm, field) => (alarm.view.rows.find((r) => r.field === field) || {}).text || "";
+  const row = (alarm, field) => alarm.rows[field] || "";    // the list's words of the alarm (§10)
+  const PAGE = 100;                     // rows drawn at first; 显示更多 draws the next hundred
+  let drawn = PAGE;
   const facets = {
     state: (a) => [a.desk.state, a.desk.state],
     town: (a) => [a.desk.town, a.desk.town],
@@ -86,7 +88,10 @@
     const list = shown();
     document.getElementById("count").textContent = String(list.length);
     document.getElementById("feedback-count").textContent = String([...alarms.values()].filter((a) => a.awaiting_feedback).length);
-    document.getElementById("alarms").replaceChildren(...list.map((a) => {
+    const more = document.getElementById("more");
+    more.hidden = list.length <= drawn;
+    more.textContent = `${words.more}（${Math.min(drawn, list.length)} / ${list.length}）`;
+    document.getElementById("alarms").replaceChildren(...list.slice(0, drawn).map((a) => {
       const box = el("input", {type: "checkbox", class: "pick", "data-id": a.id});
       if (readOnly || !unsigned(a)) box.disabled = true;
       const actions = el("td", {});
@@ -164,6 +169,8 @@
     render();
   }));
   feedbackOnly.addEventListener("change", render);
+  document.getElementById("more").addEventListener("click", () => { drawn += PAGE; render(); });
+  document.querySelector(".bar").addEventListener("change", () => { drawn = PAGE; }, true);   // a new filter: its first page
   [from, to, sortBy].forEach((field) => field.addEventListener("change", render));
   document.querySelectorAll("button.preset").forEach((button) => button.addEventListener("click", () => {
     const hours = Number(button.dataset.hours);
