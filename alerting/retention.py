@@ -87,13 +87,21 @@ def continuous_query(database: str, policy: ReadingPolicy) -> str:
             f'RESAMPLE EVERY {policy.bucket} FOR {policy.resample_for} BEGIN {aggregate_select(database, policy)} END')
 
 
-def policy_lines(settings: Settings) -> list[str]:
+PolicyPoint = tuple[int, str, int, str]     # time (ms), POLICY_NAME, POLICY_MAX_SPAN_MS, POLICY_SUM_FIELD
+
+
+def policy_points(settings: Settings) -> list[PolicyPoint]:
     """The READING_POLICY points (hazmon.series): each policy's time is its duration plus its rank, so
     that a query for ``time >= now() - <range start>`` keeps the policies that still hold the range's
     start, and the first of them in time is the finest."""
-    return [f"{READING_POLICY} {POLICY_NAME}={string_field(p.name)},{POLICY_MAX_SPAN_MS}={p.max_span_ms}i,"
-            f"{POLICY_SUM_FIELD}={string_field(p.sum_field)} {(p.days * DAY_MS if p.days else FOREVER_MS) + rank}"
+    return [((p.days * DAY_MS if p.days else FOREVER_MS) + rank, p.name, p.max_span_ms, p.sum_field)
             for rank, p in enumerate(reading_policies(settings))]
+
+
+def _policy_line(point: PolicyPoint) -> str:
+    ts, name, max_span_ms, sum_field = point
+    return (f"{READING_POLICY} {POLICY_NAME}={string_field(name)},{POLICY_MAX_SPAN_MS}={max_span_ms}i,"
+            f"{POLICY_SUM_FIELD}={string_field(sum_field)} {ts}")
 
 
 async def _query(session: aiohttp.ClientSession, url: str, q: str, database: str | None = None) -> list[dict]:
@@ -153,21 +161,16 @@ async def _ensure_continuous_queries(session: aiohttp.ClientSession, url: str, d
 
 
 async def _ensure_policy_points(session: aiohttp.ClientSession, url: str, database: str, settings: Settings) -> None:
-    wanted = policy_lines(settings)
+    wanted = policy_points(settings)
     shown = await _run(session, url, f'SELECT * FROM "{DEFAULT_POLICY}"."{READING_POLICY}"', database)
-    if policy_lines_of(shown) == wanted:
+    if [(row["time"], row[POLICY_NAME], row[POLICY_MAX_SPAN_MS], row[POLICY_SUM_FIELD]) for row in shown] == wanted:
         return
     await _run(session, url, f'DROP MEASUREMENT "{READING_POLICY}"', database)
     async with session.post(f"{url}/write", params={"db": database, "rp": DEFAULT_POLICY, "precision": "ms"},
-                            data="\n".join(wanted).encode(), timeout=aiohttp.ClientTimeout(total=30)) as response:
+                            data="\n".join(map(_policy_line, wanted)).encode(),
+                            timeout=aiohttp.ClientTimeout(total=30)) as response:
         if response.status >= 300:
             raise RetentionError(f"{READING_POLICY}: {response.status} {await response.text()}")
-
-
-def policy_lines_of(rows: list[dict]) -> list[str]:
-    """READING_POLICY rows as read back, in the shape of :func:`policy_lines`."""
-    return [f"{READING_POLICY} {POLICY_NAME}={string_field(row[POLICY_NAME])},{POLICY_MAX_SPAN_MS}={row[POLICY_MAX_SPAN_MS]}i,"
-            f"{POLICY_SUM_FIELD}={string_field(row[POLICY_SUM_FIELD])} {row['time']}" for row in rows]
 
 
 async def ensure_retention(session: aiohttp.ClientSession, url: str, database: str, settings: Settings) -> None:

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from alerting.influx import InfluxWriter
-from alerting.retention import (FOREVER_MS, continuous_query, ensure_retention, policy_lines, reading_policies,
+from alerting.retention import (FOREVER_MS, continuous_query, ensure_retention, policy_points, reading_policies,
                                 run_aggregation)
 from hazmon.series import HOUR_POLICY, MINUTE_POLICY, RAW_POLICY, READING_POLICY
 from hazmon.settings import Settings
@@ -94,7 +94,7 @@ async def test_policies_continuous_queries_and_choices_are_made_and_follow_the_s
         "168h0m0s", "9600h0m0s", "87600h0m0s"]
     assert policies["autogen"]["default"] is True
     choices = await query(influxdb, database, f'SELECT * FROM "autogen"."{READING_POLICY}"')
-    assert [row["time"] for row in choices] == [int(line.rsplit(" ", 1)[1]) for line in policy_lines(shorter)]
+    assert [(row["time"], row["rp"], row["max_span_ms"], row["sum_field"]) for row in choices] == policy_points(shorter)
     assert [row["time"] for row in choices] == [7 * DAY_MS, 400 * DAY_MS + 1, 3650 * DAY_MS + 2]
 
 
