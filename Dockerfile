@@ -11,13 +11,16 @@ COPY alerting ./alerting
 COPY device_sim ./device_sim
 COPY dashboards ./dashboards
 COPY uplink ./uplink
+COPY prefecture ./prefecture
 # the lock's exact versions (the ones the tests pass on) for whatever hazmon needs; its test tools stay out
 RUN pip install --no-cache-dir --constraint requirements.lock .
 COPY deploy/entrypoint.sh /usr/local/bin/hazmon-entrypoint
 COPY deploy/ingest-instance.sh /usr/local/bin/hazmon-ingest-instance
 COPY deploy/connected.py /usr/local/lib/hazmon/connected.py
 ENV HAZMON_HOME=/var/lib/hazmon
-RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/hazmon --no-create-home --shell /usr/sbin/nologin hazmon \
+# group 1883 is the broker's user's in eclipse-mosquitto: `stack broker-auth --group 1883` hands it the accounts
+RUN groupadd --system --gid 1883 broker \
+ && useradd --system --uid 10001 --user-group --groups broker --home-dir /var/lib/hazmon --no-create-home --shell /usr/sbin/nologin hazmon \
  && mkdir -p /var/lib/hazmon /broker-auth /out/provisioning /out/dashboards \
  && chown hazmon:hazmon /var/lib/hazmon /broker-auth /out/provisioning /out/dashboards
 USER 10001:10001

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 
 import aiohttp
 
@@ -26,13 +27,16 @@ from influxdb_client import WritePrecision
 from influxdb_client.rest import ApiException
 from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 
+from hazmon.series import RAW_POLICY, by_policy
 from hazmon.settings import Settings
 
-from alerting.retention import RetentionError, beyond_retention, by_policy, ensure_retention
+from alerting.late_readings import LateSpans, aggregate_late
+from alerting.retention import DAY_MS, RetentionError, beyond_retention, ensure_retention, reading_policies
 
 log = logging.getLogger(__name__)
 _DROPPED = re.compile(r"dropped=(\d+)")
 _UNPARSABLE = "unable to parse"
+LATE_AGGREGATION_S = 60.0              # how often late readings' aggregates are computed (alerting.late_readings)
 
 
 def refused_lines(body: str) -> int:
@@ -62,10 +66,13 @@ class InfluxWriter:
         self._flushing = asyncio.Lock()        # one flush at a time: a caller's flush waits for the one under way
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._late = LateSpans(settings.influx_raw_retention_days * DAY_MS)   # late raw readings, not yet aggregated
+        self._late_task: asyncio.Task | None = None
 
     async def ensure_database(self) -> bool:
-        """Create the database, its retention policies and the hourly continuous query if missing
-        (idempotent); False when InfluxDB is unreachable or refuses. Tried again before the next write.
+        """Create the database, its retention policies, the continuous queries that downsample readings
+        and the policy choices of the dashboards, or bring them to the settings (idempotent, alerting.retention);
+        False when InfluxDB is unreachable or refuses. Tried again before the next write.
 
         Alarms must flow while InfluxDB is down, so a failure here is logged, not raised.
         """
@@ -80,13 +87,29 @@ class InfluxWriter:
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._flush_loop(), name="influx-flush")
+        self._late_task = asyncio.create_task(self._late_loop(), name="influx-late-aggregation")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        for task in (self._task, self._late_task):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         await self.flush()
+        await self.aggregate_late()
         await self._client.close()
+
+    async def aggregate_late(self) -> None:
+        """Aggregate the spans of the late readings written so far, per enterprise, as the continuous
+        queries would have (alerting.late_readings); on failure the spans are kept for the next time."""
+        spans = self._late.drain()
+        if not spans:
+            return
+        try:
+            async with aiohttp.ClientSession(headers=self._settings.influx_headers) as session:
+                await aggregate_late(session, self._url, self.database, reading_policies(self._settings), spans)
+        except (aiohttp.ClientError, TimeoutError, RetentionError) as exc:
+            self._late.keep(spans)
+            log.warning("late readings not aggregated, will retry", extra={"enterprises": len(spans), "error": str(exc)})
 
     async def write(self, lines: list[str]) -> None:
         """Write ``lines`` now, each into its retention policy, in batches of ``alerting_influx_batch``;
@@ -103,6 +126,8 @@ class InfluxWriter:
                     if exc.status != 400:
                         raise
                     self._set_aside(policy, len(chunk), exc)
+                if policy == RAW_POLICY:
+                    self._late.note(chunk, int(time.time() * 1000))
 
     def _set_aside(self, policy: str, lines: int, exc: ApiException) -> None:
         """Log (once, escaped) and count what InfluxDB refused of a write of ``lines`` lines; it kept the rest.
@@ -157,6 +182,11 @@ class InfluxWriter:
                                                                       "dropped": self.dropped, "error": str(exc)})
             finally:
                 self._writing = 0
+
+    async def _late_loop(self) -> None:
+        while True:
+            await asyncio.sleep(LATE_AGGREGATION_S)
+            await self.aggregate_late()
 
     async def _flush_loop(self) -> None:
         while True:

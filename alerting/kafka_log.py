@@ -24,6 +24,7 @@ from hazmon.topics import PlatformTopics
 from hazmon.wire import AlarmAction
 
 from alerting.book import AlarmBook
+from alerting.consumer_lag import consumer_lags
 from alerting.ledger import Ledger, Offsets, event_row
 from alerting.model import ActionRefused, Alarm, AlarmEvent
 
@@ -105,6 +106,10 @@ class AlarmLog:
 
     async def publish(self, action: AlarmAction) -> None:
         await self._producer.send_and_wait(self._names.actions, wire.encode(action), key=action["enterprise"].encode())
+
+    async def lags(self) -> list[wire.PartitionLag]:
+        """Records behind on each partition of the transitions and actions topics."""
+        return await consumer_lags(self._consumer)
 
     def applied(self, action_id: str) -> asyncio.Future[Alarm | None]:
         """A future resolved when this instance folded and recorded ``action_id`` (or failed with why it was refused)."""

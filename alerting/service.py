@@ -33,6 +33,7 @@ from alerting.notify.delivery import Channel, Deliverer
 from alerting.notify.message import Notification, NotifiedChange
 from alerting.notify.outbox import Outbox
 from alerting.notify.storm import StormControl
+from alerting.pipeline_metrics import AlertingMetrics, pipeline_metrics_lines
 from alerting.risk_tracker import RiskTracker
 from alerting.series_times import SeriesTimes
 from alerting.text import Texts
@@ -41,7 +42,6 @@ from alerting.topic_writer import ReadingLines, TopicWriter, ingest_stats_lines
 log = logging.getLogger(__name__)
 ACTION_TIMEOUT_S = 15.0
 STOP_DRAIN_S = 10.0   # at a stop, how long notifications under way may take; the outbox keeps the rest
-PIPELINE_INTERVAL_S = 10.0
 
 
 def channels_of(settings: Settings) -> list[Channel]:
@@ -92,7 +92,10 @@ class AlertingService:
                         self.reading_lines),
             TopicWriter(settings.kafka_bootstrap, names.ingest_stats, f"{settings.alerting_group}-stats", self.influx,
                         ingest_stats_lines),
+            TopicWriter(settings.kafka_bootstrap, self.names.metrics, f"{settings.alerting_group}-metrics", self.influx,
+                        pipeline_metrics_lines),
         ] if write_topics else []
+        self.metrics = AlertingMetrics(self.influx, [self.log, *self.topic_writers], self.topic_writers, self.clock.now_ms)
         self.feed = AlarmFeed()
         self._next_snapshot_ms: int | None = None   # the first snapshot one interval after the first tick
         self._tasks: list[asyncio.Task] = []
@@ -134,7 +137,8 @@ class AlertingService:
 
     async def start(self) -> None:
         partitions = await ensure_topics(self.settings, [self.names.transitions, self.names.actions,
-                                                         self.names.readings, self.names.ingest_stats, self.changes.topic])
+                                                         self.names.readings, self.names.ingest_stats, self.changes.topic,
+                                                         self.names.metrics])
         await self.influx.ensure_database()
         await self.influx.start()
         await self.deliverer.start()
@@ -150,7 +154,7 @@ class AlertingService:
                                            name="registry-watch")]
         self._tasks += [asyncio.create_task(w.run(), name="topic-writer") for w in self.topic_writers]
         if self.topic_writers:
-            self._tasks.append(asyncio.create_task(self.report_pipeline(PIPELINE_INTERVAL_S), name="pipeline-counters"))
+            self._tasks.append(asyncio.create_task(self.metrics.run(self.settings.alerting_metrics_s), name="pipeline-metrics"))
         for task in self._tasks:
             task.add_done_callback(self._log_crash)
 
@@ -226,19 +230,6 @@ class AlertingService:
         elif now_ms >= self._next_snapshot_ms:
             self.influx.submit(self.risk.snapshot(now_ms, self.registry.enterprises, self._ponds))
             self._next_snapshot_ms = now_ms + interval_ms
-
-    async def report_pipeline(self, interval_s: float) -> None:
-        """Every ``interval_s``: the writers' lag and points per second (``pipeline,component=writer``)."""
-        written = sum(w.points_written for w in self.topic_writers)
-        while True:
-            await asyncio.sleep(interval_s)
-            now_written = sum(w.points_written for w in self.topic_writers)
-            lag = 0
-            for writer in self.topic_writers:
-                lag += await writer.lag()
-            self.influx.submit([lineproto.pipeline_line("writer", self.clock.now_ms(), lag=lag,
-                                                        points_per_s=(now_written - written) / interval_s)])
-            written = now_written
 
     async def _sweep_loop(self) -> None:
         """Every last back-off step (at least two grouping windows): queue again what a full lane left in the outbox."""

@@ -14,10 +14,10 @@ from collections.abc import Callable
 import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from hazmon import wire
+from hazmon import series, wire
 from hazmon.registry import Registry
 
-from alerting import lineproto
+from alerting.consumer_lag import consumer_lags
 from alerting.influx import InfluxWriter
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class ReadingLines:
 
     def _prefix(self, enterprise: str, point: str) -> str | None:
         entry = self._registry.point(enterprise, point)
-        prefix = None if entry is None else lineproto.reading_prefix(enterprise, entry.site.id, point,
+        prefix = None if entry is None else series.reading_prefix(enterprise, entry.site.id, point,
                                                                      entry.point.type.value)
         self._prefixes[enterprise][point] = prefix
         return prefix
@@ -78,7 +78,7 @@ def lines_of(records: list[ConsumerRecord], record_lines: Callable[[dict], list[
 
 
 def ingest_stats_lines(records: list[ConsumerRecord]) -> list[str]:
-    return lines_of(records, lambda stats: [lineproto.ingest_stats_line(stats)])
+    return lines_of(records, lambda stats: [series.ingest_stats_line(stats)])
 
 
 class TopicWriter:
@@ -94,14 +94,9 @@ class TopicWriter:
         self._max_in_flight = max_in_flight
         self.points_written = 0
 
-    async def lag(self) -> int:
-        """Records behind on the topic: the end of each assigned partition minus this writer's position."""
-        behind = 0
-        for tp in self._consumer.assignment():
-            end = self._consumer.highwater(tp)
-            if end is not None:
-                behind += max(0, end - await self._consumer.position(tp))
-        return behind
+    async def lags(self) -> list[wire.PartitionLag]:
+        """Records behind on each assigned partition of the topic."""
+        return await consumer_lags(self._consumer)
 
     async def run(self) -> None:
         """Fetch and encode the next batches while earlier ones are being written.

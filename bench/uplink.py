@@ -1,15 +1,17 @@
 """The uplink bench of issue #19: alarm changes from the county's rules topic through alerting, Kafka and
 the uplink to the upper platform's broker, live and after an outage of the upper broker.
 
-A private upper broker (``hzctl.stack.upper_broker``, as tests/uplink run it), the shared Kafka on the
-bench's own topics and InfluxDB database (dropped afterwards), an alerting service and the uplink in
-this process. Phase 1 (``--live-s``): alarms confirmed at ``--rate`` per second; each one's latency is
-from its transition's production to the upper platform's subscriber receiving its first version.
-Phase 2: the upper broker stopped for ``--outage-s`` while alarms keep coming at the same rate, then
-started: ``catchup_per_s`` is the backlog over the time from the restart until all of it was received.
-``lost``: alarms produced and never received upward. The last stdout line is one JSON object:
-``forwarded_per_s``, ``catchup_per_s``, ``p99_county_to_prefecture_s`` (to the upper broker's subscriber:
-the prefecture's own record is not built), ``lost``. Goal: 0 lost, p99 < 2 s, catch-up ≥ 10× the live rate.
+Two platforms in this process: the county (the shared Kafka on the bench's own topics and InfluxDB
+database, an alerting service, the uplink) and the prefecture (a private upper broker, as tests/uplink
+run it, and ``prefecture.service.Prefecture``: its ingest, record and its own InfluxDB database); the
+databases are dropped afterwards. Phase 1 (``--live-s``): alarms confirmed at ``--rate`` per second; each
+one's latency is from its transition's production (wall clock) to its first version's commit in the
+prefecture's record (``received_at``). Phase 2: the prefecture's broker stopped for ``--outage-s`` while
+alarms keep coming at the same rate, then started: ``catchup_per_s`` is the backlog over the time from
+the restart until the record had all of it. ``lost``: alarms produced and never in the prefecture's
+record; ``repeats``: versions the record received again (sent again after the outage, not applied
+twice). The last stdout line is one JSON object: ``forwarded_per_s``, ``catchup_per_s``,
+``p99_county_to_prefecture_s``, ``lost``. Goal: 0 lost, p99 < 2 s, catch-up ≥ 10× the live rate.
 
 ``--backlog N`` measures the uplink alone instead: N alarm changes (1 000 alarms, versions in turn) put
 on the bench's alarm-changes topic first, then the uplink started; the JSON line has ``catchup_per_s``
@@ -35,15 +37,17 @@ from aiokafka import AIOKafkaProducer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hazmon.topics import PlatformTopics  # noqa: E402
 from alerting.service import AlertingService  # noqa: E402
 from hazmon import wire  # noqa: E402
+from hazmon.topics import PlatformTopics  # noqa: E402
 from hazmon.kafka_topics import ensure_topics  # noqa: E402
 from hazmon.registry import load_registry  # noqa: E402
 from hazmon.settings import get_settings  # noqa: E402
 from tests.alerting.support import transition  # noqa: E402
 from tests.kafka_admin import delete_topics, unique_name  # noqa: E402
-from tests.uplink.conftest import UpperBroker, collecting, running_uplink, uplink_settings  # noqa: E402
+from prefecture.service import Prefecture  # noqa: E402
+from tests.uplink.conftest import (COUNTY, UpperBroker, collecting, prefecture_settings, running_prefecture,  # noqa: E402
+                                   running_uplink, uplink_settings)
 from tests.uplink.test_outages import change  # noqa: E402
 
 POINTS = ("TK01_LT", "TK01_TT", "TK01_PT", "WK01_WL", "BLD1_TANK")
@@ -60,7 +64,7 @@ def private_home() -> Path:
 
 
 class Arrivals:
-    """When each alarm first reached the upper platform; ``wait`` until every alarm of ``sent`` did."""
+    """(``--backlog``) When each change first reached the upper broker's subscriber; ``wait`` until every one of ``sent`` did."""
 
     def __init__(self, sent: dict[str, float]) -> None:
         self.sent = sent
@@ -84,7 +88,7 @@ class Arrivals:
 
 async def produce_alarms(producer: AIOKafkaProducer, topic: str, prefix: str, rate: float, seconds: float,
                          sent: dict[str, float]) -> None:
-    """Confirmed alarms at ``rate`` per second for ``seconds``; ``sent`` gets each one's production time."""
+    """Confirmed alarms at ``rate`` per second for ``seconds``; ``sent`` gets each one's production time (wall clock)."""
     start = time.monotonic()
     n = 0
     while (elapsed := time.monotonic() - start) < seconds:
@@ -93,10 +97,21 @@ async def produce_alarms(producer: AIOKafkaProducer, topic: str, prefix: str, ra
             alarm_id = f"{prefix}{n:06d}"
             record = transition(alarm_id, "confirmed", POINTS[n % len(POINTS)], at=now_ms())
             await producer.send(topic, wire.encode(record), key=record["enterprise"].encode())
-            sent[alarm_id] = time.monotonic()
+            sent[alarm_id] = time.time()
             n += 1
         await asyncio.sleep(0.01)
     await producer.flush()
+
+
+async def record_arrivals(prefecture: Prefecture, alarms: set[str], timeout_s: float) -> dict[str, float]:
+    """When each alarm's first version reached the prefecture's record (wall clock, s), once all of ``alarms`` did
+    or after ``timeout_s`` (then some are lost)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        seen = {alarm: ms / 1000 for alarm, ms in (await prefecture.record.received_at(COUNTY, 1)).items()}
+        if alarms <= seen.keys() or time.monotonic() > deadline:
+            return seen
+        await asyncio.sleep(0.5)
 
 
 async def bench(rate: float, live_s: float, outage_s: float) -> dict:
@@ -110,37 +125,35 @@ async def bench(rate: float, live_s: float, outage_s: float) -> dict:
     upper.start()
     service = AlertingService(settings, load_registry(settings.registry_dir), write_topics=False)
     county = uplink_settings(settings, upper, names.suffix, f"bench-uplink-{unique}")
+    upper_settings = prefecture_settings(base, upper, home / "prefecture", f"bench_prefecture_{unique}")
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True, acks="all")
-    sent: dict[str, float] = {}
+    sent: dict[str, float] = {}   # alarm → when its transition was produced (wall clock, s)
     try:
         await service.start()
         await service.caught_up()
         await producer.start()
-        async with collecting(upper) as collector, running_uplink(county):
-            arrivals = Arrivals(sent)
-            first_seen = arrivals.first_seen
-            collector.on_message = arrivals.seen
-            await asyncio.sleep(2.0)   # the uplink connected
-            live_start = time.monotonic()
+        async with running_prefecture(upper_settings) as prefecture, running_uplink(county):
+            await asyncio.sleep(2.0)   # the uplink and the prefecture's ingest connected
+            live_start = time.time()
             await produce_alarms(producer, names.transitions, "live", rate, live_s, sent)
-            await arrivals.wait(60)
-            live_end = max(first_seen.values())
-            live = [first_seen[a] - sent[a] for a in sent if a in first_seen]
-            forwarded_per_s = len(live) / (live_end - live_start)
+            seen = await record_arrivals(prefecture, set(sent), 60)
+            live = [seen[a] - sent[a] for a in sent if a in seen]
+            forwarded_per_s = len(live) / (max(seen.values()) - live_start)
             upper.stop()
             await produce_alarms(producer, names.transitions, "outage", rate, outage_s, sent)
-            backlog = [a for a in sent if a.startswith("outage")]
-            restarted = time.monotonic()
+            backlog = {a for a in sent if a.startswith("outage")}
+            restarted = time.time()
             upper.start()
-            await arrivals.wait(max(120.0, outage_s))
-            drained = max(first_seen[a] for a in backlog)
-            catchup_per_s = len(backlog) / (drained - restarted)
+            seen = await record_arrivals(prefecture, set(sent), max(120.0, outage_s))
+            catchup_per_s = len(backlog) / (max(seen[a] for a in backlog if a in seen) - restarted)
             await asyncio.sleep(1.0)
-        lost = sum(1 for a in sent if a not in first_seen)
+            seen = await record_arrivals(prefecture, set(sent), 0)
+            repeats = prefecture.ingest.repeats
+        lost = sum(1 for a in sent if a not in seen)
         return {"rate": rate, "live_s": live_s, "outage_s": outage_s, "alarms": len(sent),
                 "forwarded_per_s": round(forwarded_per_s, 1), "catchup_per_s": round(catchup_per_s, 1),
                 "p50_county_to_prefecture_s": round(float(np.percentile(live, 50)), 3),
-                "p99_county_to_prefecture_s": round(float(np.percentile(live, 99)), 3), "lost": lost}
+                "p99_county_to_prefecture_s": round(float(np.percentile(live, 99)), 3), "repeats": repeats, "lost": lost}
     finally:
         await producer.stop()
         await service.stop()

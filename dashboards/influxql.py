@@ -1,5 +1,5 @@
-"""InfluxQL of the dashboards: measurement names (data standard §9 and documented extensions) and
-the query shapes the panels share.
+"""InfluxQL of the dashboards: the query shapes the panels share, over the measurements of
+:mod:`hazmon.series`.
 
 Grafana fills ``$timeFilter``, ``$__interval`` and the dashboard variables (``$enterprise``,
 ``$site``) in before the query reaches InfluxDB; variables are matched as regular expressions so
@@ -12,15 +12,17 @@ from collections.abc import Iterable
 
 from hazmon.registry import Registry, SiteKind
 from hazmon.registry.loader import PointEntry
+from hazmon.series import (ALARM, DEFAULT_POLICY, POLICY_MAX_SPAN_MS, POLICY_NAME, POLICY_SUM_FIELD, RAW_POLICY,
+                           READING, READING_POLICY)
+from hazmon.series import influxql_string as quote
 
-READING = "reading"
-RAW_READING = f'"raw"."{READING}"'  # raw readings live in retention policy "raw" (alerting.retention)
-ALARM = "alarm"
-ENTERPRISE_RISK = "enterprise_risk"
-SITE_RISK = "site_risk"                  # alerting's extension: tailings pond colour
-PLATFORM_INGEST = "platform_ingest"      # alerting's extension: ingest counters per enterprise
-PIPELINE = "pipeline"                    # defined here (docs/dashboards.md): lag, latency, throughput
-ENTERPRISE_LOCATION = "enterprise_location"  # defined here: registry coordinates for the geomap
+RAW_READING = f'"{RAW_POLICY}"."{READING}"'
+# Readings over the dashboard's range come from the policy the hidden variable POLICY_VARIABLE chooses for it
+# (raw, minute or hour: docs/timeseries.md); a sum over buckets adds the field SUM_VARIABLE names.
+POLICY_VARIABLE = "reading_rp"
+SUM_VARIABLE = "reading_sum"
+RANGE_READING = f'"${POLICY_VARIABLE}"."{READING}"'
+SUM_OF_READINGS = f'sum("${SUM_VARIABLE}")'
 
 # One alarm per point and rule (§8): escalation changes its level tag, so level is not part of the key.
 ALARM_KEY = '"enterprise", "site", "point", "rule"'
@@ -35,10 +37,6 @@ CONFIRMED = f"(\"transition\" = 'confirmed' OR (\"transition\" = 'raised' AND {_
 OPEN = f"\"state\" =~ /^(active|acknowledged)$/ AND (\"transition\" != 'raised' OR {_IMMEDIATE})"
 # On the alarm desk: open, or 待反馈 (cleared by the data before anyone acknowledged it, awaiting its note).
 ON_DESK = f"(({OPEN}) OR \"awaiting_feedback\" = true)"
-
-
-def quote(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def one_of(values: Iterable[str]) -> str:
@@ -72,15 +70,28 @@ def point_filter(entries: Iterable[PointEntry]) -> str | None:
     return "(" + " OR ".join(clauses) + ")" if clauses else None
 
 
+def policy_choice(field: str) -> str:
+    """The query of a variable that reads ``field`` of the finest reading policy that still holds the
+    range's start (``time >= now() - from``: each READING_POLICY point's time is its policy's duration)
+    and serves a range that long (``max_span_ms``); Grafana fills ``${__from}`` and ``${__to}`` (ms) in."""
+    return (f'SELECT first("{field}") FROM "{DEFAULT_POLICY}"."{READING_POLICY}" WHERE time >= now() - ${{__from}}ms '
+            f'AND "{POLICY_MAX_SPAN_MS}" >= ${{__to}} - ${{__from}}')
+
+
+POLICY_QUERY = policy_choice(POLICY_NAME)
+SUM_FIELD_QUERY = policy_choice(POLICY_SUM_FIELD)
+
+
 def readings(point_type: str, site_var: str, select: str = 'mean("value")',
              group: str = "time($__interval)") -> str:
-    """One series per point of ``point_type`` on the selected enterprise and site."""
-    return (f'SELECT {select} FROM {RAW_READING} WHERE $timeFilter AND "type" = {quote(point_type)} '
+    """One series per point of ``point_type`` on the selected enterprise and site, from the policy the
+    dashboard's range chose (``value`` is a reading or a bucket's mean; for sums, SUM_OF_READINGS)."""
+    return (f'SELECT {select} FROM {RANGE_READING} WHERE $timeFilter AND "type" = {quote(point_type)} '
             f'AND {selected(site_var)} GROUP BY {group}, "enterprise", "point" fill(none)')
 
 
 def rolling_rainfall(window: str, site_var: str) -> str:
-    """Rainfall summed over the last ``window``, per point (§7 rolling sums)."""
+    """Rainfall summed over the last ``window``, per point (§7 rolling sums; a recent window: always raw)."""
     return (f'SELECT sum("value") FROM {RAW_READING} WHERE time > now() - {window} AND "type" = \'rainfall\' '
             f'AND {selected(site_var)} GROUP BY "enterprise", "point"')
 

@@ -13,21 +13,13 @@ import time
 import aiohttp
 
 from hazmon.registry import Registry
-
-from dashboards.influxql import ENTERPRISE_LOCATION
+from hazmon.series import location_line
 
 log = logging.getLogger(__name__)
-_TAG_ESCAPES = str.maketrans({",": r"\,", " ": r"\ ", "=": r"\="})
-
-
-def _string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def location_lines(registry: Registry, ts_ms: int) -> list[str]:
-    return [f"{ENTERPRISE_LOCATION},enterprise={eid.translate(_TAG_ESCAPES)} "
-            f"lat={doc.enterprise.lat!r},lon={doc.enterprise.lon!r},name={_string(doc.enterprise.name)},"
-            f"town={_string(doc.enterprise.town)} {ts_ms}"
+    return [location_line(eid, doc.enterprise.lat, doc.enterprise.lon, doc.enterprise.name, doc.enterprise.town, ts_ms)
             for eid, doc in sorted(registry.enterprises.items())]
 
 

@@ -80,8 +80,10 @@ _TEXT: dict[str, tuple[str, str]] = {
     "refusals": ("拒收（按企业与原因）", "Refusals by enterprise and reason"),
     "duplicates_gaps": ("重复与丢失报文", "Duplicates and gaps"),
     "kafka_lag": ("Kafka 消费积压", "Kafka consumer lag"),
-    "rule_latency": ("规则处理延迟", "Rule latency"),
+    "rule_latency": ("规则处理延迟（接入 → 报警变化）", "Rule latency (ingest → alarm transition)"),
+    "ingest_latency": ("接入延迟（MQTT → Kafka）", "Ingest latency (MQTT → Kafka)"),
     "writer_throughput": ("写入吞吐量", "Writer throughput"),
+    "influx_queue": ("InfluxDB 待写队列", "InfluxDB write queue"),
     # risk colours and alarm states (value mappings)
     "blue": ("低风险（蓝）", "Low (blue)"),
     "yellow": ("一般风险（黄）", "Moderate (yellow)"),

@@ -58,8 +58,9 @@ class Settings(BaseSettings):
     influx_db: str = "hazmon"
     influx_username: str = Field(default="hazmon", description="InfluxDB account of every hazmon client (an admin: it creates the database and its policies); used only with influx_password.")
     influx_password: str | None = Field(default=None, description="InfluxDB password; set, the stack runs InfluxDB with authentication and creates the account, and every client sends it; unset, no authentication (the local stack's default, docs/operations.md).")
-    influx_raw_retention_days: int = Field(default=30, ge=1, description="How long raw readings stay in InfluxDB (retention policy `raw`); hourly aggregates and alarms stay longer (docs/operations.md).")
-    influx_hourly_retention_days: int = Field(default=0, ge=0, description="How long the hourly min/mean/max of each point stay in InfluxDB (retention policy `long`); 0: for good.")
+    influx_raw_retention_days: int = Field(default=90, ge=1, description="How long raw readings stay in InfluxDB (retention policy `raw`); their aggregates and alarms stay longer (docs/timeseries.md).")
+    influx_minute_retention_days: int = Field(default=1095, ge=0, description="How long each point's 1-minute mean/min/max/sum/count stay in InfluxDB (retention policy `minute`); 0: for good.")
+    influx_hourly_retention_days: int = Field(default=0, ge=0, description="How long each point's 1-hour mean/min/max/sum/count stay in InfluxDB (retention policy `hour`); 0: for good.")
 
     api_host: str = "127.0.0.1"
     api_port: int = 8400
@@ -88,7 +89,7 @@ class Settings(BaseSettings):
     ingest_max_age_s: int = Field(default=7 * 86400, gt=0, description="Readings (and events, statuses) older than this are refused as bad_ts (data standard §6 rev. 1.1).")
     ingest_event_text_max: int = Field(default=1000, ge=0, description="An event's text is cut to this many characters (the event itself is kept).")
     ingest_enterprise_max_msgs_s: float = Field(default=2000.0, ge=0, description="Messages per second one enterprise may publish; more are refused as rate_limited. 0: no limit.")
-    ingest_enterprise_max_bytes_s: int = Field(default=16 * 1024 * 1024, ge=0, description="Payload bytes per second one enterprise may publish; more are refused as rate_limited. 0: no limit.")
+    ingest_enterprise_max_bytes_s: int = Field(default=1024 * 1024, ge=0, description="Payload bytes per second one enterprise may publish (parsing costs about 75 ns a byte: 1 MiB/s is some 8 % of a core, ~15 times a 1 000-reading/s enterprise's need); more are refused as rate_limited. 0: no limit.")
     ingest_device_max_msgs_s: float = Field(default=200.0, ge=0, description="Messages per second one registered device may publish; more are refused as rate_limited. 0: no limit.")
     ingest_rate_burst_s: float = Field(default=60.0, gt=0, description="The rate limits (messages, bytes, answers) let this many seconds' worth through at once: what the broker queued while the adapter was away arrives in a burst.")
     ingest_enterprise_max_answers_s: float = Field(default=5.0, gt=0, description="Answers per second on one enterprise's errors topics, and log lines about its refusals; more are neither sent nor logged (the refusals are still kept and counted).")
@@ -106,6 +107,7 @@ class Settings(BaseSettings):
     rules_commit_s: float = Field(default=1.0, gt=0, description="Faust commit interval (a transaction per interval with exactly-once).")
     rules_commit_timeout_s: float = Field(default=30.0, gt=0, description="A commit (with the batch before it) taking longer is stuck: the worker ends and a fresh one resumes from the last commit.")
     rules_stall_s: float = Field(default=60.0, gt=0, description="An input partition with records waiting that the worker has not read for this long ends the worker, and a fresh one resumes (stream_rules.stall_watch).")
+    rules_metrics_s: float = Field(default=10.0, gt=0, description="Period of the worker's pipeline metrics (input lag per partition, batch latency) on hazmon.pipeline-metrics.v1 (stream_rules.metrics).")
     rules_session_timeout_s: float = Field(default=6.0, gt=0, description="A dead worker's partitions move to the others after this.")
     rules_heartbeat_s: float = Field(default=1.5, gt=0, description="Consumer heartbeat interval.")
     rules_fetch_wait_ms: int = Field(default=100, gt=0, le=1500, description="Longest the broker holds the worker's fetch for data (stream_rules.fetch_wait).")
@@ -144,6 +146,7 @@ class Settings(BaseSettings):
         "Every enterprise's and pond's colour and every open or 待反馈 alarm written again this often, so dashboards find them however old (at most 600: the dashboards read the last 20 minutes)."))
     alerting_public_url: str | None = Field(default=None, description=(
         "Base URL of the API for links in notifications; default http://api_host:api_port; required when api_host is 0.0.0.0 or ::."))
+    alerting_metrics_s: float = Field(default=10.0, gt=0, description="Period of alerting's own pipeline metrics (input lag per partition, InfluxDB queue) written to InfluxDB (alerting.pipeline_metrics).")
 
     # --- uplink (issue 19): the county's reports to the upper platform (data standard §11, docs/uplink.md) ---
     uplink_county_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="This county's id on the upper platform (§11 county_id): its topics hazmon/v1/up|down/{county_id}/…; required by `hazmon uplink run`.")
@@ -162,6 +165,22 @@ class Settings(BaseSettings):
     uplink_readings_types: list[str] = Field(default_factory=list, description="Point types (§7) whose readings go up (§11 readings); empty: none.")
     uplink_readings_interval_s: float = Field(default=0.0, ge=0, description="At most one reading per point per this many seconds goes up (device time); 0: every reading.")
 
+    # --- prefecture (issue 19): the upper side, a hazmon serving the prefecture's view of its counties (docs/uplink.md) ---
+    prefecture_counties: dict[str, str] = Field(default_factory=dict, description="The counties reporting to this prefecture: county id (§11 county_id) → its name, as officers see it; each gets an account on the prefecture's broker.")
+    prefecture_broker_host: str = Field(default="127.0.0.1", description="The prefecture's broker the counties publish to (hzctl.stack.upper_broker), as `hazmon prefecture run` reaches it.")
+    prefecture_broker_port: int = Field(default=1884, description="Its port.")
+    prefecture_broker_tls_ca: Path | None = Field(default=None, description="CA certificate of the prefecture's broker (PEM) when it listens with TLS only.")
+    prefecture_platform_user: str = Field(default="prefecture-platform", description="The prefecture platform's own account on its broker (reads every up topic, writes the down topics).")
+    prefecture_platform_password: str | None = Field(default=None, description="Its password.")
+    prefecture_client_id: str = Field(default="hazmon-prefecture", description="MQTT client id of the prefecture's ingest (its persistent session, where the counties' messages wait); the down sender uses it with -down.")
+    prefecture_session_expiry_s: int = Field(default=7 * 86400, ge=0, description="How long the broker keeps the ingest's session (and the counties' messages for it) while it is away.")
+    prefecture_batch: int = Field(default=500, ge=1, le=65535, description="Most up messages recorded in one transaction (and unacknowledged at once: the session's Receive Maximum).")
+    prefecture_retry_s: float = Field(default=1.0, gt=0, description="Pause before the prefecture connects to its broker again after a failure (of the broker, InfluxDB or the record).")
+    prefecture_record_file: Path | None = Field(default=None, description="The prefecture's record of the counties' alarms, versions, heartbeats and its officers' actions (SQLite); default HOME/prefecture/record.sqlite3.")
+    prefecture_api_host: str = Field(default="127.0.0.1", description="The prefecture API's address.")
+    prefecture_api_port: int = Field(default=8410, description="The prefecture API's port.")
+    prefecture_officer_tokens: dict[str, str] = Field(default_factory=dict, description="The prefecture's officers: name (as the county's record will show it, prefecture/<name>) → bearer token of the prefecture API.")
+
     # --- device_sim (issue 4) ---
     sim_backoff_s: float = Field(default=0.5, gt=0, description="First pause before a simulated device reconnects; doubles per failure.")
     sim_backoff_max_s: float = Field(default=30.0, gt=0, description="Longest pause between a simulated device's reconnect attempts.")
@@ -179,6 +198,20 @@ class Settings(BaseSettings):
     @property
     def secrets_path(self) -> Path:
         return self.secrets_file or self.home / "secrets.json"
+
+    @property
+    def prefecture_record_path(self) -> Path:
+        return self.prefecture_record_file or self.home / "prefecture" / "record.sqlite3"
+
+    @property
+    def desk_path(self) -> Path:
+        """The duty desk's SQLite file: officer accounts, sessions, handovers (local state, in a backup)."""
+        return self.desk_file or self.home / "alerting" / "desk.sqlite3"
+
+    @property
+    def ledger_path(self) -> Path:
+        """The alarm ledger (SQLite): derived from the alarm topics, rebuilt from them when absent."""
+        return self.alerting_ledger_file or self.home / "alerting" / "ledger.sqlite3"
 
     @property
     def cache_path(self) -> Path:

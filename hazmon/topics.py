@@ -4,7 +4,8 @@ Every topic is keyed by ``enterprise_id``: one enterprise's records share a part
 readings stay in order and everything the rules evaluate together (a voting group, a site's
 roll-up, an enterprise's risk colour) is seen by one worker. See docs/architecture.md. The one
 exception is ``ALARM_CHANGES``, keyed by alarm id: what matters there is one alarm's versions in
-order (the uplink forwards them upward, docs/uplink.md).
+order (the uplink forwards them upward, docs/uplink.md); and ``PIPELINE_METRICS``, keyed by the
+reporting component (docs/dashboards.md, "Pipeline metrics").
 
 The platform creates every topic itself, with these configs, before any process reads or writes it
 (``hazmon.kafka_topics.ensure_topics``): a topic a producer created by accident would take the
@@ -27,13 +28,14 @@ INGEST_STATS: Final = "hazmon.ingest-stats.v1"      # counters per enterprise an
 ALARM_TRANSITIONS: Final = "hazmon.alarm-transitions.v1"  # wire.AlarmTransition, from stream_rules
 ALARM_ACTIONS: Final = "hazmon.alarm-actions.v1"    # officers' actions (ack, close, suppress), from the API
 ALARM_CHANGES: Final = "hazmon.alarm-changes.v1"    # wire.AlarmChange: every change of an alarm, from alerting
+PIPELINE_METRICS: Final = "hazmon.pipeline-metrics.v1"  # wire.PipelineMetrics: a process's lag and latency per period
 
 ALL: Final = (READINGS, EVENTS, DEVICE_STATUS, DEADLETTER, INGEST_STATS, ALARM_TRANSITIONS, ALARM_ACTIONS,
-              ALARM_CHANGES)
+              ALARM_CHANGES, PIPELINE_METRICS)
 
 Keeping = Literal["input", "deadletter", "forever"]
 KEEPING: Final[dict[str, Keeping]] = {
-    READINGS: "input", EVENTS: "input", DEVICE_STATUS: "input", INGEST_STATS: "input",
+    READINGS: "input", EVENTS: "input", DEVICE_STATUS: "input", INGEST_STATS: "input", PIPELINE_METRICS: "input",
     ALARM_CHANGES: "input",   # a copy for the uplink's store and forward (§11: the county's retention, days)
     DEADLETTER: "deadletter",
     ALARM_TRANSITIONS: "forever", ALARM_ACTIONS: "forever",   # §8: alarms are kept for good
@@ -70,6 +72,7 @@ class PlatformTopics:
     transitions: str
     actions: str
     changes: str
+    metrics: str
 
     @classmethod
     def with_suffix(cls, suffix: str = "") -> PlatformTopics:

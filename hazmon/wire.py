@@ -6,6 +6,8 @@ and the rules evaluate them as numpy arrays. Times are integer milliseconds sinc
 
 from __future__ import annotations
 
+import os
+import socket
 from enum import IntEnum
 from typing import Literal, NotRequired, TypedDict
 
@@ -135,7 +137,56 @@ class AlarmChange(TypedDict):
     alarm: dict      # alerting's Alarm.to_json: §9's fields and the lifecycle
 
 
-def encode(record: ReadingBatch | Event | DeviceStatus | AlarmTransition | AlarmAction | AlarmChange | dict) -> bytes:
+Component = Literal["ingest", "rules", "alerting"]
+
+
+class PartitionLag(TypedDict):
+    topic: str
+    partition: int
+    lag: int     # records between the consumer's position and the partition's end
+
+
+class Latency(TypedDict):
+    """One period's batch latencies in ms (each batch's worst: its oldest record's), as ``latency_of`` sums them up."""
+
+    batches: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+
+
+class PipelineMetrics(TypedDict):
+    """One process's pipeline health over one period (``topics.PIPELINE_METRICS``, keyed by ``component``;
+    docs/dashboards.md, "Pipeline metrics"). Measured per batch, published once per period."""
+
+    v: int
+    component: Component
+    instance: str                     # which process of the component (``instance_name``)
+    ts: int                           # the period's end
+    lags: list[PartitionLag]          # each input partition it owns (ingest: none, its input is MQTT)
+    latency: NotRequired[Latency]     # absent when no batch carried a receive time in the period
+    gauges: NotRequired[dict[str, float]]   # component's own levels (ingest ``in_flight``, alerting ``influx_queue``)
+
+
+def instance_name() -> str:
+    """The ``instance`` of this process in its ``PipelineMetrics``: host and pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def latency_of(samples_ms: list[float]) -> Latency | None:
+    """``samples_ms`` (one per batch) summed up: nearest-rank p50 and p99, and the max; None for no sample."""
+    if not samples_ms:
+        return None
+    ordered = sorted(samples_ms)
+
+    def rank(p: int) -> float:
+        return float(ordered[max(0, -(-len(ordered) * p // 100) - 1)])
+
+    return Latency(batches=len(ordered), p50_ms=rank(50), p99_ms=rank(99), max_ms=float(ordered[-1]))
+
+
+def encode(record: ReadingBatch | Event | DeviceStatus | AlarmTransition | AlarmAction | AlarmChange
+           | PipelineMetrics | dict) -> bytes:
     return orjson.dumps(record)
 
 

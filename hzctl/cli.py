@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from hazmon import logs
 from hazmon.errors import UserError
 from hazmon.registry import RegistryError
+from hzctl.prefecture_broker import write_prefecture_broker
 from hzctl.stack.accounts import broker_passwords
 
 COMMAND_MODULES: tuple[str, ...] = (
@@ -26,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "hzctl.stack.influx_cli",
     "hzctl.registry_cli",
     "hzctl.secrets_cli",
+    "hzctl.backup_cli",
     "hzctl.config_cli",
     "hzctl.demo",
     "stream_rules.cli",
@@ -35,9 +37,11 @@ COMMAND_MODULES: tuple[str, ...] = (
     "alerting.desk.cli",
     "device_sim.cli",
     "uplink.cli",
+    "prefecture.cli",
 )
 # what a stage's commands need from the operator's side, handed to its register() (stages never import hzctl)
-COMMAND_HOOKS: dict[str, dict[str, object]] = {"device_sim.cli": {"grant_accounts": broker_passwords}}
+COMMAND_HOOKS: dict[str, dict[str, object]] = {"device_sim.cli": {"grant_accounts": broker_passwords},
+                                               "prefecture.cli": {"broker_command": write_prefecture_broker}}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 USER_MISTAKE = 2   # the exit code argparse gives a bad command line, used for every user mistake
 

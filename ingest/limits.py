@@ -14,7 +14,8 @@ registry, whatever topics a gateway makes up.
 
 An enterprise read through a broker session of its own (``ingest.session_plan``) is not refused
 for its own rates: its messages are taken, running its buckets into debt, and its session is not
-read until they are out of it (``spend``), so its backlog waits in its own broker queue. Devices,
+read until they are out of it (``spend``), so its backlog waits in its own broker queue; what the
+session had already received waits unparsed until then (``debt_s``). Devices,
 and enterprises sharing a session, are refused as above: pausing would hold up their neighbours.
 """
 
@@ -99,6 +100,16 @@ class RateLimits:
             bucket.tokens -= cost
             if bucket.tokens < 0:
                 wait = max(wait, -bucket.tokens / rate + RATE_PAUSE_S)
+        return wait
+
+    def debt_s(self, enterprise: str, now: float) -> float:
+        """How long (seconds) an enterprise with a session of its own is still in debt: what its
+        session received meanwhile waits unparsed that long."""
+        wait = 0.0
+        for scope, key, _ in self._enterprise_costs(enterprise, 0):
+            bucket = self._buckets.get(key)
+            if bucket is not None and bucket.refill(now) < 0:
+                wait = max(wait, -bucket.tokens / self._limits[scope])
         return wait
 
     @staticmethod

@@ -39,6 +39,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from hazmon.mqtt_kept import record_of
 from hazmon.secrets import load_secrets
 from hazmon.settings import Settings
 from ingest.session_plan import SessionPlan
@@ -173,14 +174,16 @@ class MqttLink:
 
     def subscribe(self, filters: list[str], gone: list[str]) -> None:
         """Subscribe to ``filters`` at QoS 1 and unsubscribe from ``gone`` (a session keeps its
-        subscriptions), in the background; ``subscribed`` completes with the SUBACKs and UNSUBACKs."""
+        subscriptions), in the background; ``subscribed`` completes with the SUBACKs and UNSUBACKs.
+        Each shared subscription comes with its record (``hazmon.mqtt_kept``): Mosquitto does not keep
+        shared subscriptions across a restart, the broker's start puts the recorded ones back."""
         self.subscribed = asyncio.create_task(self._subscribe(filters, gone))
 
     async def _subscribe(self, filters: list[str], gone: list[str]) -> None:
         for filter_ in filters:
-            await self.client.subscribe(filter_, qos=1)
+            await self.client.subscribe([(record_of(filter_), 1), (filter_, 1)])
         for filter_ in gone:
-            await self.client.unsubscribe(filter_)
+            await self.client.unsubscribe([filter_, record_of(filter_)])
 
     async def _wait_for_messages(self) -> None:
         gone: asyncio.Future[None] = self.client._disconnected  # noqa: SLF001 - what aiomqtt's iterator waits on

@@ -8,7 +8,15 @@ from collections.abc import Iterable
 
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from faust.transport.consumer import Consumer
 from faust.types import TP
+
+
+def next_to_read(consumer: Consumer, tp: TP) -> int:
+    """The next offset of ``tp`` Faust will hand to an agent: after the last one it handed (its read offset,
+    kept as records go to the agents), else the committed one (after a seek)."""
+    read = consumer._read_offset.get(tp)
+    return read + 1 if read is not None else consumer._committed_offset.get(tp) or 0
 
 
 class EndOffsets:

@@ -25,7 +25,7 @@ import faust
 from faust.transport.consumer import Consumer
 from faust.types import TP
 
-from stream_rules.end_offsets import EndOffsets
+from stream_rules.end_offsets import EndOffsets, next_to_read
 
 log = logging.getLogger("stream_rules.stall_watch")
 
@@ -58,7 +58,7 @@ class StallWatch:
         stalled = []
         for tp in assigned:
             read = consumer._read_offset.get(tp)     # the last offset handed to an agent (None: none yet)
-            waiting = ends[tp] > (read + 1 if read is not None else consumer._committed_offset.get(tp) or 0)
+            waiting = ends[tp] > next_to_read(consumer, tp)
             before, since = self._seen.get(tp, (read, now))
             since = since if before == read else now
             self._seen[tp] = (read, since)

@@ -32,6 +32,7 @@ from hazmon.wire import AlarmTransition
 from stream_rules.acked_offsets import drop_duplicate_acks
 from stream_rules.engine import RuleEngine
 from stream_rules.fetch_wait import limit_fetch_wait
+from stream_rules.metrics import RulesMetrics
 from stream_rules.recovery import TransactionalTableManager
 from stream_rules.runtime import Kind, TableRuntime
 from stream_rules.stall_watch import StallWatch
@@ -49,7 +50,7 @@ def partition_of(enterprise: str, partitions: int) -> int:
 def topic_names(settings: Settings) -> list[str]:
     """The platform topics the worker reads and writes (its own internal topics are Faust's)."""
     names = PlatformTopics.of(settings)
-    return [names.readings, names.events, names.device_status, names.transitions]
+    return [names.readings, names.events, names.device_status, names.transitions, names.metrics]
 
 
 def build_app(settings: Settings, logging_config: dict | None = None) -> faust.App:
@@ -106,6 +107,8 @@ def build_app(settings: Settings, logging_config: dict | None = None) -> faust.A
 
     transactions = PartitionTransactions(app, names.readings, before_commit=write_state,
                                          commit_timeout_s=settings.rules_commit_timeout_s)
+    inputs = [names.readings, names.events, names.device_status]
+    metrics = RulesMetrics(app, inputs, names.metrics)
 
     async def emit(transitions: list[AlarmTransition]) -> None:
         for transition in transitions:
@@ -137,6 +140,7 @@ def build_app(settings: Settings, logging_config: dict | None = None) -> faust.A
                 async with transactions.batch(events):
                     records = [orjson.loads(event.value) for event in events]
                     await emit(runtime.process(kind, topic, [event.message.offset for event in events], records))
+                    metrics.batch_done(records, int(time.time() * 1000))
         return fatal(f"rules-{kind}", work)
 
     async def deadman(stream: faust.StreamT) -> None:
@@ -182,12 +186,15 @@ def build_app(settings: Settings, logging_config: dict | None = None) -> faust.A
             counters.clear()
             runtime.replayed.clear()
 
-    stall_watch = StallWatch(app, [names.readings, names.events,
-                                   names.device_status], settings.rules_stall_s, app.crash)
+    stall_watch = StallWatch(app, inputs, settings.rules_stall_s, app.crash)
 
     @app.timer(STALL_CHECK_S, name="rules-stall-watch")
     async def stall_check() -> None:
         await stall_watch.check()
+
+    @app.timer(settings.rules_metrics_s, name="rules-metrics")
+    async def report_metrics() -> None:
+        await metrics.report()
 
     watch = RegistryWatch(settings.registry_dir, registry)
     watch.listeners.append(runtime.engine.set_registry)

@@ -36,6 +36,7 @@ dt{{font-weight:bold}} textarea,input,select{{width:100%;box-sizing:border-box}}
 <section><label>{t['token']} <input id="token" type="password"></label> <button id="save-token">{t['save']}</button></section>
 <p id="error" role="alert"></p>
 <section id="alarm"><p>{t['loading']}</p></section>
+<section id="readings"><img src="/desk/alarms/{escape(alarm_id)}/readings.svg" alt="" style="width:100%" onerror="this.parentNode.hidden=true"></section>
 <section><label>{t['officer']} <input id="officer"></label></section>
 <section id="ack-form"><label>{t['comment']}<textarea id="comment"></textarea></label>
 <button id="ack">{t['ack']}</button></section>

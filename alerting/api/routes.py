@@ -240,6 +240,9 @@ def _desk_source(service: AlertingService) -> DeskSource:
         stored = await service.ledger.closed_page(None, start_ms, (end_ms, ""), DAY_REPORT_MAX)
         return in_memory + [a for a in stored if a.id not in seen]
 
+    async def find_alarm(alarm_id: str) -> Alarm | None:
+        return service.book.get(alarm_id) or await service.ledger.alarm(alarm_id)
+
     def risk_of(enterprise: str) -> EnterpriseRisk:
         risk = service.risk.current(enterprise)
         offline = {a.device for a in service.book.of_enterprise(enterprise)
@@ -248,7 +251,7 @@ def _desk_source(service: AlertingService) -> DeskSource:
 
     return DeskSource(language=lambda: service.texts.language, registry=lambda: service.registry,
                       now_ms=service.clock.now_ms, moment=service.texts.moment, visible=visible, alarm_json=alarm_json,
-                      alarms_started=alarms_started, risk_of=risk_of, may_see=may_see, texts=lambda: service.texts,
+                      alarms_started=alarms_started, find_alarm=find_alarm, risk_of=risk_of, may_see=may_see, texts=lambda: service.texts,
                       suppressions=lambda: service.book.suppressions_at(service.clock.now_ms()),
                       readings=Readings(service.settings.influx_url, service.settings.influx_headers, service.influx.database))
 

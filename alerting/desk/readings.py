@@ -1,6 +1,6 @@
-"""What the enterprise view reads from InfluxDB 1.8 (its HTTP ``/query`` API): each point's last reading
-(``"raw"."reading"``, written by alerting's topic writer) and ingest's refusals by reason over a window
-(``platform_ingest``, fields ``refused_<reason>``)."""
+"""What the desk reads from InfluxDB 1.8 (its HTTP ``/query`` API): each point's last reading and one point's
+readings over a window (``"raw"."reading"``, written by alerting's topic writer), and ingest's refusals by
+reason over a window (``platform_ingest``, fields ``refused_<reason>``)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from alerting.retention import RAW_POLICY
+from hazmon.series import ENTERPRISE, PLATFORM_INGEST, POINT, RAW_POLICY, READING, VALUE, influxql_string
 
 TIMEOUT = aiohttp.ClientTimeout(total=10)
 REFUSED = "sum_refused_"
+_RAW = f'"{RAW_POLICY}"."{READING}"'      # raw readings, by their retention policy
 
 
 class InfluxUnavailable(Exception):
@@ -22,10 +23,6 @@ class InfluxUnavailable(Exception):
 class LastReading:
     ts: int          # ms since the epoch, the reading's own time
     value: float
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 @dataclass(frozen=True)
@@ -52,17 +49,30 @@ class Readings:
                             end_ms: int | None = None) -> dict[tuple[str, str], LastReading]:
         """(enterprise, point) → its newest reading in ``[start_ms, end_ms)`` (unbounded when None), of one
         enterprise or all; points that did not report are absent."""
-        where = [f'"enterprise" = {_literal(enterprise)}'] if enterprise is not None else []
+        where = [f'"{ENTERPRISE}" = {influxql_string(enterprise)}'] if enterprise is not None else []
         where += [f"time >= {start_ms}ms"] if start_ms is not None else []
         where += [f"time < {end_ms}ms"] if end_ms is not None else []
         clause = f" WHERE {' AND '.join(where)}" if where else ""
-        series = await self._series(f'SELECT last("value") FROM "{RAW_POLICY}"."reading"{clause} GROUP BY "enterprise", "point"')
-        return {(s["tags"]["enterprise"], s["tags"]["point"]): LastReading(int(s["values"][0][0]), float(s["values"][0][1]))
+        series = await self._series(f'SELECT last("{VALUE}") FROM {_RAW}{clause} GROUP BY "{ENTERPRISE}", "{POINT}"')
+        return {(s["tags"][ENTERPRISE], s["tags"][POINT]): LastReading(int(s["values"][0][0]), float(s["values"][0][1]))
                 for s in series}
+
+    async def window(self, enterprise: str, point: str, start_ms: int, end_ms: int,
+                     bucket_ms: int | None = None) -> list[tuple[int, float]]:
+        """One point's readings in ``[start_ms, end_ms]``, oldest first: each of them, or with ``bucket_ms`` each
+        bucket's minimum and maximum (two readings at the bucket's start, so that a spike is kept)."""
+        where = (f'"{ENTERPRISE}" = {influxql_string(enterprise)} AND "{POINT}" = {influxql_string(point)} '
+                 f"AND time >= {start_ms}ms AND time <= {end_ms}ms")
+        if bucket_ms is None:
+            series = await self._series(f'SELECT "{VALUE}" FROM {_RAW} WHERE {where}')
+            return [(int(ts), float(v)) for ts, v in series[0]["values"]] if series else []
+        series = await self._series(f'SELECT min("{VALUE}"), max("{VALUE}") FROM {_RAW} WHERE {where} '
+                                    f"GROUP BY time({bucket_ms}ms) fill(none)")
+        return [(int(ts), float(v)) for ts, low, high in (series[0]["values"] if series else []) for v in (low, high)]
 
     async def refusals(self, enterprise: str, start_ms: int, end_ms: int) -> dict[str, int]:
         """Reason → readings/messages ingest refused for ``enterprise`` in ``[start_ms, end_ms)`` (none: empty)."""
-        series = await self._series(f'SELECT sum(*) FROM "platform_ingest" WHERE "enterprise" = {_literal(enterprise)} '
+        series = await self._series(f'SELECT sum(*) FROM "{PLATFORM_INGEST}" WHERE "{ENTERPRISE}" = {influxql_string(enterprise)} '
                                     f"AND time >= {start_ms}ms AND time < {end_ms}ms")
         if not series:
             return {}

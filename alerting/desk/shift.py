@@ -40,7 +40,7 @@ WORDS = {
            "severity": "级别", "state": "状态", "handling": "签收 / 处置", "print": "打印或另存为 PDF", "day": "日期",
            "no_alarms": "当日无报警", "connectivity": "联网与在线", "network_rate": "联网率（当日有读数的点位）", "online_rate": "在线率",
            "enterprises_sending": "联网企业", "connectivity_note": "在线：最近读数不超过 3 个上报周期；在线率按此时刻计",
-           "unavailable": "联网率、在线率暂不可用（InfluxDB 无响应）"},
+           "unavailable": "联网率、在线率暂不可用（InfluxDB 无响应）", "not_enterprise": "交接班在值班室之间进行，企业账号不参与"},
     "en": {"handover": "Shift handover", "give": "Hand over", "take": "Take over", "note": "Note", "given": "Handed over",
            "taken": "Taken over", "pending": "Handover waiting", "none_pending": "No handover waiting",
            "open_items": "Alarms open at the handover", "report": "Daily duty report", "figures": "Assessment figures",
@@ -51,15 +51,9 @@ WORDS = {
            "day": "Day", "no_alarms": "No alarms that day", "connectivity": "Sending and online", "network_rate": "Points sending that day",
            "online_rate": "Points online", "enterprises_sending": "Enterprises sending",
            "connectivity_note": "Online: last reading at most 3 periods old; counted at",
-           "unavailable": "Sending and online figures unavailable (InfluxDB did not answer)"},
+           "unavailable": "Sending and online figures unavailable (InfluxDB did not answer)",
+           "not_enterprise": "Handovers are between duty rooms; an enterprise's account takes no part"},
 }
-_POST_SCRIPT = """document.querySelectorAll("form[data-post]").forEach((form) => form.addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const r = await fetch(form.action, {method: "POST", credentials: "same-origin", body: JSON.stringify(
-    Object.fromEntries(new FormData(form))), headers: {"Content-Type": "application/json",
-    "X-CSRF-Token": document.body.dataset.csrf}});
-  if (r.ok) { location.reload(); } else { document.getElementById("error").textContent = (await r.json()).message; }
-}));"""
 
 
 def beijing_day(raw: str | None, now_ms: int) -> tuple[date, int, int]:
@@ -76,8 +70,15 @@ def beijing_day(raw: str | None, now_ms: int) -> tuple[date, int, int]:
 def shift_routes(source: DeskSource) -> list[web.AbstractRouteDef]:
     language = source.language
 
+    def duty_room(request: web.Request, acting: bool = False) -> Session:
+        """The session of an account that takes part in handovers: not an enterprise's (their notes are the rooms')."""
+        session = signed_in(request, acting)
+        if session.account.role == "enterprise":
+            raise web.HTTPForbidden(text=WORDS[language()]["not_enterprise"])
+        return session
+
     async def handover_page(request: web.Request) -> web.Response:
-        session = signed_in(request)
+        session = duty_room(request)
         w = WORDS[language()]
         pending = await asyncio.to_thread(request.app[HANDOVERS].pending)
         caller: Principal = request[CALLER]
@@ -95,10 +96,10 @@ def shift_routes(source: DeskSource) -> list[web.AbstractRouteDef]:
                 body.append(f'<form data-post action="/desk/handover"><label>{w["note"]}<br><textarea name="note" id="note" '
                             f'rows="5" cols="80" required></textarea></label><br><button>{w["give"]}</button></form>')
             body.append("</section>")
-        return _page(w["handover"], session, "".join(body), script=_POST_SCRIPT)
+        return _page(w["handover"], session, "".join(body))
 
     async def give(request: web.Request) -> web.Response:
-        session = signed_in(request, acting=True)
+        session = duty_room(request, acting=True)
         caller: Principal = request[CALLER]
         note = str((await request.json()).get("note", ""))
         open_now = [a.id for a in source.visible(caller)]
@@ -106,7 +107,7 @@ def shift_routes(source: DeskSource) -> list[web.AbstractRouteDef]:
                                              source.now_ms()))
 
     async def take(request: web.Request) -> web.Response:
-        session = signed_in(request, acting=True)
+        session = duty_room(request, acting=True)
         handover_id = int(request.match_info["handover_id"])
         caller: Principal = request[CALLER]
         return await _stored(asyncio.to_thread(request.app[HANDOVERS].take, handover_id, principal_name(session, caller),
@@ -129,22 +130,27 @@ def shift_routes(source: DeskSource) -> list[web.AbstractRouteDef]:
             return doc.enterprise.name if doc is not None else enterprise
 
         figures = assess(alarms, town_of, start, end)
-        handovers = await asyncio.to_thread(request.app[HANDOVERS].between, start, end)
-        rows = [(w["county"], figures.county)] + [(f'{w["town"]}：{t}', f) for t, f in sorted(figures.towns.items())] + \
-            [(name_of(e), f) for e, f in sorted(figures.enterprises.items(), key=lambda kv: name_of(kv[0]))]
+        own = caller.enterprise if caller.role == "enterprise" else None
+        if own is not None:     # an enterprise's account: its own figures under its name, no room's handover notes
+            rows, handovers = [(name_of(own), figures.enterprises.get(own, Figures()))], []
+        else:
+            handovers = await asyncio.to_thread(request.app[HANDOVERS].between, start, end)
+            rows = [(w["county"], figures.county)] + [(f'{w["town"]}：{t}', f) for t, f in sorted(figures.towns.items())] + \
+                [(name_of(e), f) for e, f in sorted(figures.enterprises.items(), key=lambda kv: name_of(kv[0]))]
         parts = [f'<p class="noprint"><a href="?day={day - timedelta(days=1)}">‹</a> {w["day"]} {day} '
                  f'<a href="?day={day + timedelta(days=1)}">›</a> <button onclick="print()">{w["print"]}</button></p>',
                  f'<h2>{w["figures"]}</h2>', _figures_table(rows, w),
-                 await _connectivity_section(source, caller, start, min(end, source.now_ms()), w),
+                 await _connectivity_section(source, caller, start, min(end, source.now_ms()), w,
+                                             name_of(own) if own is not None else None),
                  f'<h2>{w["content"]}</h2>']
         parts.append(_alarms_table(sorted(alarms, key=lambda a: a.started_at), source, w) if alarms else f'<p>{w["no_alarms"]}</p>')
-        parts.append(f'<h2>{w["handover"]}</h2>' + "".join(f"<div class=\"handover\">{_handover_text(h, w, source)}</div>"
+        parts.append(("" if own is not None else f'<h2>{w["handover"]}</h2>') + "".join(f"<div class=\"handover\">{_handover_text(h, w, source)}</div>"
                                                          for h in handovers))
         title = f'{w["report"]} {day.year}年{day.month}月{day.day}日' if language() == "zh" else f'{w["report"]} {day}'
         return _page(title, session, "".join(parts))
 
-    def _page(title: str, session: Session, content: str, script: str = "") -> web.Response:
-        return html(framed(title, language(), session.account, session.csrf, content, script))
+    def _page(title: str, session: Session, content: str) -> web.Response:
+        return html(framed(title, language(), session.account, session.csrf, content))
 
     return [web.get("/desk/handover", handover_page), web.post("/desk/handover", give),
             web.post("/desk/handover/{handover_id:\\d+}/take", take), web.get("/desk/report", report)]
@@ -198,14 +204,16 @@ def _figures_table(rows: list[tuple[str, Figures]], w: dict[str, str]) -> str:
 
 
 async def _connectivity_section(source: DeskSource, caller: Principal, start_ms: int, at_ms: int,
-                                w: dict[str, str]) -> str:
-    """联网率 (points that sent that day, enterprises sending) and 在线率 (at the day's end, or now for today)."""
+                                w: dict[str, str], only: str | None) -> str:
+    """联网率 (points that sent that day, enterprises sending) and 在线率 (at the day's end, or now for today): of
+    the county and each town, or of what the caller sees under the one name ``only`` (an enterprise's account)."""
     try:
         last = await source.readings.last_readings(start_ms=start_ms, end_ms=at_ms + 1)
     except InfluxUnavailable:
         return f'<p id="connectivity" class="error">{w["unavailable"]}</p>'
     figures = connectivity(source.registry(), lambda e: source.may_see(caller, e), last, at_ms)
-    rows = [(w["county"], figures.county)] + [(f'{w["town"]}：{t}', c) for t, c in sorted(figures.towns.items())]
+    rows = [(only, figures.county)] if only is not None else \
+        [(w["county"], figures.county)] + [(f'{w["town"]}：{t}', c) for t, c in sorted(figures.towns.items())]
     head_cells = "".join(f"<th>{w[k]}</th>" for k in ("network_rate", "online_rate", "enterprises_sending"))
     body = "".join(f"<tr><th>{escape(name)}</th><td>{_percent(c.network_rate)}（{c.points_sending}/{c.points}）</td>"
                    f"<td>{_percent(c.online_rate)}（{c.points_online}/{c.points}）</td>"

@@ -46,6 +46,7 @@ class DeskSource:
     visible: Callable[[Principal], list[Alarm]]            # the open alarms a caller may see, newest first
     alarm_json: Callable[[Alarm], dict]                     # one alarm as the API gives it, ``view`` included
     alarms_started: Callable[[int, int], Awaitable[list[Alarm]]]   # open and closed, started in [start, end)
+    find_alarm: Callable[[str], Awaitable[Alarm | None]]   # one alarm, open or closed, by id (unscoped)
     risk_of: Callable[[str], EnterpriseRisk]                # an enterprise's colour, open alarms, devices offline
     may_see: Callable[[Principal, str], bool]
     texts: Callable[[], Texts]

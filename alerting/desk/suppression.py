@@ -36,13 +36,13 @@ if (form) form.addEventListener("submit", async (e) => {
   e.preventDefault();
   const [enterprise, point] = form.elements.point.value.split("/");
   const until = Date.parse(form.elements.until.value + ":00Z") - BEIJING_MS;
-  const r = await fetch(`/api/v1/enterprises/${encodeURIComponent(enterprise)}/points/${encodeURIComponent(point)}/suppress`,
-    {method: "POST", credentials: "same-origin", headers: {"Content-Type": "application/json",
-     "X-CSRF-Token": document.body.dataset.csrf}, body: JSON.stringify({reason: form.elements.reason.value,
-     expires_at: until})});
-  if (r.ok) { location.reload(); return; }
-  const problem = await r.json().catch(() => ({message: r.statusText}));
-  document.getElementById("error").textContent = problem.detail || problem.message;
+  try {
+    await window.deskPost(`/api/v1/enterprises/${encodeURIComponent(enterprise)}/points/${encodeURIComponent(point)}/suppress`,
+      {reason: form.elements.reason.value, expires_at: until});
+    location.reload();
+  } catch (refusal) {
+    document.getElementById("error").textContent = refusal.message;
+  }
 });"""
 
 

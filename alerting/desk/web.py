@@ -25,17 +25,21 @@ from hazmon.secrets import Principal
 
 from alerting.api.auth import CALLER
 from alerting.desk.accounts import Accounts, Session
+from alerting.desk.alarm_chart import alarm_chart_routes
 from alerting.desk.feed import RELOAD, AlarmFeed
 from alerting.desk.county_map import county_map_svg
 from alerting.desk.enterprise import enterprise_routes
 from alerting.desk.pages import desk_page, html, login_page, map_page
 from alerting.desk.source import DESK_SESSION, DeskSource, signed_in
 from alerting.desk.suppression import suppression_routes
+from alerting.desk.view import ListItems
+from alerting.model import Alarm
 
 SESSION_COOKIE = "hazmon_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 KEEPALIVE_S = 15.0
+SNAPSHOT_CHUNK = 500      # alarms of a snapshot written before the service's other work gets its turn
 ACCOUNTS = web.AppKey("desk_accounts", Accounts)
 FEED = web.AppKey("desk_feed", AlarmFeed)
 STATIC_DIR = Path(__file__).with_name("static")
@@ -118,7 +122,9 @@ def desk_routes(source: DeskSource, secure_cookie: bool) -> list[web.AbstractRou
 
     async def desk(request: web.Request) -> web.Response:
         session = signed_in(request)
-        return html(desk_page(language(), session.account, session.csrf))
+        return html(desk_page(language(), session.account, session.csrf, source.now_ms()))
+
+    items = ListItems()
 
     async def events(request: web.Request) -> web.StreamResponse:
         signed_in(request)
@@ -127,20 +133,35 @@ def desk_routes(source: DeskSource, secure_cookie: bool) -> list[web.AbstractRou
                                              "X-Accel-Buffering": "no"})
         await stream.prepare(request)
         with request.app[FEED].subscribe() as changes:
-            snapshot = [source.alarm_json(a) for a in source.visible(caller)]
-            await stream.write(_event("snapshot", snapshot))
-            while True:
-                try:
-                    change = await asyncio.wait_for(changes.get(), KEEPALIVE_S)
-                except TimeoutError:
-                    await stream.write(b": keepalive\n\n")
-                    continue
-                if isinstance(change, str):   # RELOAD: this page fell too far behind
-                    await stream.write(_event(RELOAD, None))
-                    return stream
-                alarm, kind = change
-                if source.may_see(caller, alarm.enterprise):
-                    await stream.write(_event("alarm", {"change": kind, "alarm": source.alarm_json(alarm)}))
+            try:
+                await _snapshot(stream, source.visible(caller))
+                while True:
+                    try:
+                        change = await asyncio.wait_for(changes.get(), KEEPALIVE_S)
+                    except TimeoutError:
+                        await stream.write(b": keepalive\n\n")
+                        continue
+                    if isinstance(change, str):   # RELOAD: this page fell too far behind
+                        await stream.write(_event(RELOAD, None))
+                        return stream
+                    alarm, kind = change
+                    if source.may_see(caller, alarm.enterprise):
+                        item = items.item(alarm, source.registry(), source.texts())
+                        await stream.write(b'event: alarm\ndata: {"change":' + orjson.dumps(kind) + b',"alarm":' + item
+                                           + b"}\n\n")
+            except ConnectionResetError:      # the page went away
+                return stream
+
+    async def _snapshot(stream: web.StreamResponse, alarms: list[Alarm]) -> None:
+        """``snapshot``: the open alarms as one event, written :data:`SNAPSHOT_CHUNK` at a time, the service's other
+        work (Kafka, the other pages) between them."""
+        registry, texts = source.registry(), source.texts()
+        await stream.write(b"event: snapshot\ndata: [")
+        for start in range(0, len(alarms), SNAPSHOT_CHUNK):
+            part = b",".join(items.item(a, registry, texts) for a in alarms[start:start + SNAPSHOT_CHUNK])
+            await stream.write(b"," + part if start else part)
+            await asyncio.sleep(0)
+        await stream.write(b"]\n\n")
 
     async def county_map(request: web.Request) -> web.Response:
         session = signed_in(request)
@@ -158,7 +179,8 @@ def desk_routes(source: DeskSource, secure_cookie: bool) -> list[web.AbstractRou
     return [web.get("/desk/login", login_form), web.post("/desk/login", login), web.post("/desk/logout", logout),
             web.get("/desk", desk), web.get("/desk/events", events), web.get("/desk/map", county_map),
             web.get("/desk/map.svg", county_map_image), web.static("/desk/static", STATIC_DIR),
-            *suppression_routes(source), *enterprise_routes(source)]
+            *suppression_routes(source), *enterprise_routes(source),
+            *alarm_chart_routes(source)]
 
 
 def _event(name: str, data: object) -> bytes:

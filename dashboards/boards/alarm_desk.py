@@ -9,6 +9,8 @@ from grafana_foundation_sdk.builders import stat, table
 from grafana_foundation_sdk.builders.dashboard import Dashboard
 from grafana_foundation_sdk.models.dashboard import DataTransformerConfig, DynamicConfigValue
 
+from hazmon import series
+
 from dashboards import influxql
 from dashboards.boards.common import BoardContext, new_dashboard
 from dashboards.panels import LEVEL_COLORS, STATE_COLORS, stat_panel, table_panel, value_map
@@ -17,9 +19,9 @@ from dashboards.text import Texts
 
 UID = "hazmon-alarm-desk"
 OPEN_COLUMNS = '"id", "level", "state", "awaiting_feedback", "message", "value", "limit", "escalation", "started_at"'
-CLOSED_QUERY = (f'SELECT "id", "level", "message", "note", "by" FROM "{influxql.ALARM}" WHERE $timeFilter '
+CLOSED_QUERY = (f'SELECT "id", "level", "message", "note", "by" FROM "{series.ALARM}" WHERE $timeFilter '
                 f'AND "state" = \'closed\' GROUP BY {influxql.ALARM_KEY}')
-ACK_QUERY = f'SELECT "started_at" FROM "{influxql.ALARM}" WHERE $timeFilter AND "transition" = \'acknowledged\''
+ACK_QUERY = f'SELECT "started_at" FROM "{series.ALARM}" WHERE $timeFilter AND "transition" = \'acknowledged\''
 TIER_COLORS = {"0": "text", "1": "orange", "2": "red"}
 
 

@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from grafana_foundation_sdk.builders import dashboard as dashboard_builders
 from grafana_foundation_sdk.builders import timeseries
 from grafana_foundation_sdk.cog import builder as cogbuilder
-from grafana_foundation_sdk.models.dashboard import AnnotationQuery, VariableModel, VariableOption
+from grafana_foundation_sdk.models.dashboard import (AnnotationQuery, VariableHide, VariableModel, VariableOption,
+                                                    VariableRefresh)
 
 from hazmon.registry import Registry, SiteKind
 from hazmon.registry.loader import PointEntry
+from hazmon.series import RAW_POLICY, VALUE
 
 from dashboards import influxql
 from dashboards.limits import point_threshold_steps
@@ -83,14 +85,31 @@ def site_variable(context: BoardContext, kind: SiteKind, name: str, label_key: s
     return _custom_variable(name, context.texts(label_key), options)
 
 
+def _without_interval_fields(model: VariableModel) -> VariableModel:
+    """``model`` without the interval-only fields (``auto``, ``auto_min``, ``auto_count``) that the SDK's
+    VariableModel emits by default and Grafana's dashboard schema does not define for other variables."""
+    model.auto = model.auto_min = model.auto_count = None
+    return model
+
+
 class RegistryVariable(dashboard_builders.CustomVariable):
-    """A custom variable without the interval-only fields (``auto``, ``auto_min``, ``auto_count``) that
-    the SDK's VariableModel emits by default and Grafana's dashboard schema does not define."""
+    """A custom variable (registry options) without the interval-only fields."""
 
     def build(self) -> VariableModel:
-        model = super().build()
-        model.auto = model.auto_min = model.auto_count = None
-        return model
+        return _without_interval_fields(super().build())
+
+
+class PolicyVariable(dashboard_builders.QueryVariable):
+    """A hidden query variable chosen again at each change of the time range, without the interval-only fields."""
+
+    def build(self) -> VariableModel:
+        return _without_interval_fields(super().build())
+
+
+def policy_variable(name: str, query: str, default: str) -> PolicyVariable:
+    """``name`` from ``query`` (influxql.policy_choice) over the dashboard's range; ``default`` until it runs."""
+    return (PolicyVariable(name).query(query).datasource(DATASOURCE).refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
+            .hide(VariableHide.HIDE_VARIABLE).current(VariableOption(selected=True, text=default, value=default)))
 
 
 def _custom_variable(name: str, label: str, options: dict[str, str]) -> RegistryVariable:
@@ -118,9 +137,12 @@ def limit_series_panel(context: BoardContext, kind: SiteKind, point_type: str, s
 
 def domain_dashboard(uid: str, title_key: str, context: BoardContext, kind: SiteKind, types: tuple[str, ...],
                      site_var: str = "site") -> dashboard_builders.Dashboard:
-    """A domain's dashboard: enterprise and site variables, then one limit-lined panel per point type."""
+    """A domain's dashboard: enterprise and site variables, the reading policy chosen by the time range
+    (hidden), then one limit-lined panel per point type."""
     board = (new_dashboard(uid, title_key, context).with_variable(enterprise_variable(context, kind))
-             .with_variable(site_variable(context, kind, site_var, site_var)))
+             .with_variable(site_variable(context, kind, site_var, site_var))
+             .with_variable(policy_variable(influxql.POLICY_VARIABLE, influxql.POLICY_QUERY, RAW_POLICY))
+             .with_variable(policy_variable(influxql.SUM_VARIABLE, influxql.SUM_FIELD_QUERY, VALUE)))
     for point_type in types:
         board.with_panel(limit_series_panel(context, kind, point_type, site_var))
     return board

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders.dashboard import Dashboard
 
+from hazmon import series
 from hazmon.registry import SiteKind
 
 from dashboards import influxql
@@ -21,7 +22,7 @@ def controller_events_query(context: BoardContext) -> str | None:
     detectors = influxql.point_filter(context.points(SiteKind.FIRE_UNIT, "fire_detector"))
     if detectors is None:
         return None
-    return (f'SELECT "message", "level", "transition", "id" FROM "{influxql.ALARM}" WHERE $timeFilter AND {detectors} '
+    return (f'SELECT "message", "level", "transition", "id" FROM "{series.ALARM}" WHERE $timeFilter AND {detectors} '
             f'AND {influxql.selected("site")} GROUP BY {influxql.ALARM_KEY}, "state"')
 
 

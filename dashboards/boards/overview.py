@@ -12,6 +12,7 @@ from grafana_foundation_sdk.builders.dashboard import Dashboard
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models.dashboard import DataTransformerConfig, DynamicConfigValue, Threshold
 
+from hazmon import series
 from hazmon.registry import SiteKind
 
 from dashboards import influxql
@@ -22,9 +23,9 @@ from dashboards.target import DATASOURCE, InfluxQL
 UID = "hazmon-overview"
 DOMAINS = (SiteKind.TAILINGS_POND, SiteKind.MAJOR_HAZARD, SiteKind.FIRE_UNIT)
 
-RISK_QUERY = (f'SELECT last("level") AS "level", "color", "active_alarms" FROM "{influxql.ENTERPRISE_RISK}" '
+RISK_QUERY = (f'SELECT last("level") AS "level", "color", "active_alarms" FROM "{series.ENTERPRISE_RISK}" '
               f'WHERE time > now() - {influxql.CURRENT_LOOKBACK} GROUP BY "enterprise"')
-LOCATION_QUERY = (f'SELECT last("lat") AS "lat", "lon", "name", "town" FROM "{influxql.ENTERPRISE_LOCATION}" '
+LOCATION_QUERY = (f'SELECT last("lat") AS "lat", "lon", "name", "town" FROM "{series.ENTERPRISE_LOCATION}" '
                   f'GROUP BY "enterprise"')
 JOIN_ON_ENTERPRISE = DataTransformerConfig(id_val="joinByField", options={"byField": "enterprise", "mode": "outer"})
 

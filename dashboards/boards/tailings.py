@@ -8,6 +8,7 @@ from grafana_foundation_sdk.builders import stat
 from grafana_foundation_sdk.builders.dashboard import Dashboard
 from grafana_foundation_sdk.models.dashboard import DynamicConfigValue, Threshold
 
+from hazmon import series
 from hazmon.registry import SiteKind
 from hazmon.registry.loader import PointEntry
 
@@ -53,7 +54,7 @@ def rolling_rainfall_stat(context: BoardContext, window: str, title_key: str, st
 
 
 def pond_color_query() -> str:
-    return (f'SELECT last("level") FROM "{influxql.SITE_RISK}" WHERE time > now() - {influxql.CURRENT_LOOKBACK} '
+    return (f'SELECT last("level") FROM "{series.SITE_RISK}" WHERE time > now() - {influxql.CURRENT_LOOKBACK} '
             f'AND {influxql.selected("pond")} GROUP BY "enterprise", "site"')
 
 
@@ -77,7 +78,7 @@ def build(context: BoardContext) -> Dashboard:
     rate = influxql.readings("displacement", "pond", select='derivative(mean("value"), 1h)')
     board.with_panel(series_panel(texts("displacement_rate"), rate, TYPE_UNITS["displacement"],
                                   context.points(KIND, "displacement"), rate_steps))
-    hourly = influxql.readings("rainfall", "pond", select='sum("value")', group="time(1h)")
+    hourly = influxql.readings("rainfall", "pond", select=influxql.SUM_OF_READINGS, group="time(1h)")
     board.with_panel(series_panel(texts("rain_1h"), hourly, TYPE_UNITS["rainfall"],
                                   context.points(KIND, "rainfall"), rainfall_1h_steps))
     return board

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import shutil
 import subprocess
 from pathlib import Path
@@ -66,18 +67,20 @@ def _logs(args: argparse.Namespace) -> int:
 
 def _broker_auth(args: argparse.Namespace) -> int:
     """For deployments (docker-compose.yml): the broker's accounts as plain text for ``mosquitto_passwd -U``,
-    and its TLS files (the installation's CA and server certificate, kept in HOME/tls)."""
+    and its TLS files (the installation's CA and server certificate, kept in HOME/tls); with ``--watch``,
+    the accounts again at every registry change (hzctl.stack.broker_auth_watch)."""
+    from hzctl.stack.broker_auth_watch import watch_accounts, write_accounts
     from hzctl.stack.certs import ensure_certificates, server_names, tls_dir
-    from hzctl.stack.mosquitto import Mosquitto, write_broker_auth
 
     settings = get_settings()
-    current, enterprise_ids = Mosquitto(settings).secrets()
-    passwd, acl = write_broker_auth(args.out, settings.mqtt_platform_user, current, enterprise_ids)
+    enterprises = write_accounts(settings, args.out, args.group)
     tls = ensure_certificates(tls_dir(settings), server_names(settings))
     for path in (tls.ca, tls.certificate, tls.key):
         shutil.copy(path, args.out / path.name)
-    print(f"[stack] wrote {passwd} and {acl} for {len(enterprise_ids)} enterprises, and the broker's TLS files "
-          f"for {', '.join(server_names(settings))}")
+    print(f"[stack] wrote passwd and acl into {args.out} for {enterprises} enterprises, and the broker's TLS files "
+          f"for {', '.join(server_names(settings))}", flush=True)
+    if args.watch:
+        asyncio.run(watch_accounts(settings, args.out, args.group, args.every))
     return 0
 
 
@@ -138,6 +141,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         command.set_defaults(handler=handler)
     auth = sub.add_parser("broker-auth", help="write the broker's password file (plain), ACL and TLS files for a deployment")
     auth.add_argument("--out", type=Path, required=True, help="directory to write passwd, acl, ca.crt, server.crt and server.key into")
+    auth.add_argument("--watch", action="store_true", help="keep running: write passwd and acl again whenever the registry changes")
+    auth.add_argument("--every", type=float, default=2.0, metavar="S", help="with --watch: how often to look at the registry (seconds)")
+    auth.add_argument("--group", type=int, metavar="GID", help="make passwd and acl readable by this group (the broker's user's: 1883 in eclipse-mosquitto)")
     auth.set_defaults(handler=_broker_auth)
     sub.add_parser("ca-cert", help="print the CA certificate devices trust for MQTT over TLS").set_defaults(handler=_ca_cert)
     sub.add_parser("influx-init", help="create InfluxDB's account (with influx_password) and database on a running InfluxDB, "

@@ -28,6 +28,7 @@ import pwd
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -157,12 +158,12 @@ class Mosquitto(Service):
 
     def prepare(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        # Start without the sessions of a previous run. Mosquitto 2.0.11 cannot check a session it
-        # restored from its persistence file against the password file (no password is kept), so
-        # every reload (SIGHUP: grant() sends one per registry change) "disconnects" it again and
-        # adds it to the session-expiry list once more; when it expires, the broker frees it while
-        # the list still points to it, and later crashes (use-after-free, seen under AddressSanitizer).
-        (self.data_dir / "mosquitto.db").unlink(missing_ok=True)
+        # mosquitto.db is kept: the sessions, their queues and subscriptions come back with the broker
+        # (docs/reliability.md "Mosquitto restarts"). Mosquitto 2.0.11 cannot check a session it
+        # restored against the password file (no password is kept): each reload (SIGHUP, from
+        # grant()) "disconnects" a restored session that has not connected again and adds it to the
+        # session-expiry list once more, and when it expires the broker frees it while the list
+        # still points to it (use-after-free). Sessions that come back (ingest, devices) are safe.
         with self._auth_lock():
             self._write_auth()
         tls = ensure_certificates(tls_dir(self.settings), server_names(self.settings))
@@ -183,7 +184,9 @@ class Mosquitto(Service):
             f"acl_file {self.conf_dir / 'acl'}",
             "persistence true",
             f"persistence_location {self.data_dir}/",
-            "autosave_interval 30",
+            # what a crash (SIGKILL, power) loses: the changes of the last 5 s (sessions, subscriptions,
+            # queues; a graceful stop writes everything); messages are never written before PUBACK
+            "autosave_interval 5",
             # per session: ingest has one per enterprise, so this is what one enterprise's messages may
             # queue while ingest is away (docs/ingest.md "Delivery guarantees": a large enterprise's
             # 15 minutes at 100 messages/s), and what one flood can take of the broker's memory
@@ -203,8 +206,11 @@ class Mosquitto(Service):
         ]))
 
     def argv(self) -> list[str]:
-        return [getattr(self, "binary", None) or shutil.which("mosquitto") or "/usr/sbin/mosquitto",
-                "-c", str(self.conf_dir / "mosquitto.conf")]
+        """Mosquitto, started by ``hzctl.stack.mosquitto_start``, which first puts the recorded shared
+        subscriptions back into its persistence file (a restart with this same command gets it too)."""
+        binary = getattr(self, "binary", None) or shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        return [sys.executable, "-m", "hzctl.stack.mosquitto_start", str(self.data_dir / "mosquitto.db"),
+                binary, "-c", str(self.conf_dir / "mosquitto.conf")]
 
     def health(self) -> str | None:
         current = load_secrets(self.settings.secrets_path)

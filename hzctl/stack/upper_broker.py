@@ -14,9 +14,12 @@ SUBSCRIBE the ACL denies; it delivers nothing on it.
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
+
+import orjson
 
 from hazmon.exchange import down_filter, up_filter
 from hzctl.stack.certs import BrokerCertificates
@@ -32,12 +35,27 @@ def upper_acl_text(platform_user: str, counties: Mapping[str, str]) -> str:
     return "\n".join(lines)
 
 
+def county_passwords(path: Path, counties: Mapping[str, str]) -> dict[str, str]:
+    """Each county's password on the upper broker, kept in ``path`` (JSON, mode 0600): a county new to
+    ``counties`` gets a fresh one, the others keep theirs (the county has it as ``uplink_password``)."""
+    kept: dict[str, str] = orjson.loads(path.read_bytes()) if path.is_file() else {}
+    passwords = {county: kept.get(county) or secrets.token_urlsafe(24) for county in counties}
+    if passwords != kept:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(orjson.dumps(passwords, option=orjson.OPT_INDENT_2))
+    return passwords
+
+
 def write_upper_broker(directory: Path, port: int, platform_user: str, platform_password: str,
-                       counties: Mapping[str, str], host: str = "127.0.0.1", tls: BrokerCertificates | None = None) -> Path:
-    """Write the password file (hashed), the ACL and ``mosquitto.conf`` of an upper broker listening on
-    ``host:port`` into ``directory`` (its data in ``directory/data``); ``counties`` maps each county id
-    to its password; with ``tls`` (``hzctl.stack.certs.ensure_certificates``) the listener takes TLS
-    only, as it must between platforms. Returns the configuration file's path."""
+                       counties: Mapping[str, str], host: str = "127.0.0.1", tls: BrokerCertificates | None = None,
+                       hash_passwords: bool = True) -> Path:
+    """Write the password file (hashed; with ``hash_passwords`` off, in clear for the broker's own container
+    to hash, as docker-compose.prefecture.yml does), the ACL and ``mosquitto.conf`` of an upper broker
+    listening on ``host:port`` into ``directory`` (its data in ``directory/data``); ``counties`` maps each
+    county id to its password; with ``tls`` (``hzctl.stack.certs.ensure_certificates``) the listener
+    takes TLS only, as it must between platforms. Returns the configuration file's path."""
     directory.mkdir(parents=True, exist_ok=True)
     data = directory / "data"
     data.mkdir(exist_ok=True)
@@ -46,9 +64,10 @@ def write_upper_broker(directory: Path, port: int, platform_user: str, platform_
     with os.fdopen(fd, "w") as handle:
         handle.writelines(f"{user}:{password}\n" for user, password in [(platform_user, platform_password),
                                                                          *sorted(counties.items())])
-    result = subprocess.run(["mosquitto_passwd", "-U", str(passwd)], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise InstallError(f"mosquitto_passwd failed: {result.stderr.strip()}")
+    if hash_passwords:
+        result = subprocess.run(["mosquitto_passwd", "-U", str(passwd)], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise InstallError(f"mosquitto_passwd failed: {result.stderr.strip()}")
     acl = directory / "acl"
     acl.write_text(upper_acl_text(platform_user, counties))
     conf = directory / "mosquitto.conf"

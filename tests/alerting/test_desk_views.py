@@ -15,9 +15,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
 
+from hazmon import series
 from hazmon.registry import PointType
 
-from alerting import lineproto
 from alerting.api.routes import build_app
 from alerting.clock import ManualClock
 from tests.alerting.support import CHEM, FIRE, MINE, T0, eventually, transition
@@ -109,11 +109,11 @@ async def test_enterprise_view_from_the_map(start_service, produce, names, token
     chem_points = {p: e for (owner, p), e in service.registry.points.items() if owner == CHEM}
     fresh, stale = "TK01_LT", "TK01_TT"                 # one read 20 s ago, one an hour ago (period 10 s: offline)
     await service.influx.write([
-        f"{lineproto.reading_prefix(CHEM, 'TK01', fresh, 'tank_level')}9.42 {NOW - 20_000}",
-        f"{lineproto.reading_prefix(CHEM, 'TK01', stale, 'temperature')}31.5 {NOW - 3_600_000}",
-        lineproto.ingest_stats_line({"enterprise": CHEM, "accepted": 100, "refused": {"bad_value": 3, "unknown_point": 1},
+        f"{series.reading_prefix(CHEM, 'TK01', fresh, 'tank_level')}9.42 {NOW - 20_000}",
+        f"{series.reading_prefix(CHEM, 'TK01', stale, 'temperature')}31.5 {NOW - 3_600_000}",
+        series.ingest_stats_line({"enterprise": CHEM, "accepted": 100, "refused": {"bad_value": 3, "unknown_point": 1},
                                      "window_end_ms": NOW - 600_000}),
-        lineproto.ingest_stats_line({"enterprise": CHEM, "accepted": 90, "refused": {"bad_value": 2},
+        series.ingest_stats_line({"enterprise": CHEM, "accepted": 90, "refused": {"bad_value": 2},
                                      "window_end_ms": NOW - 300_000})])
     await produce(names.transitions, [transition("a1", "confirmed", fresh, level="high", value=9.42, limit=9.0)])
     await eventually(lambda: service.book.get("a1") is not None, what="alarm folded")

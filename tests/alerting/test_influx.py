@@ -96,10 +96,10 @@ async def test_series_are_exact_and_a_replay_duplicates_nothing(start_service, p
     alarms = await query(alerting_settings, "SELECT started_at, note, transition FROM alarm")
     assert {r["started_at"] for r in alarms} == {T0}
     assert [(r["transition"], r["note"]) for r in alarms if r["note"] is not None] == [("closed", "处置完毕")]
-    counters = asyncio.create_task(service.report_pipeline(0.2))
+    counters = asyncio.create_task(service.metrics.run(0.2))
 
     async def pipeline_reported() -> bool:
-        rows = await query(alerting_settings, "SELECT lag, points_per_s FROM pipeline WHERE component = 'writer'")
+        rows = await query(alerting_settings, "SELECT lag, points_per_s FROM pipeline WHERE component = 'alerting'")
         return bool(rows) and rows[-1]["lag"] == 0
     await eventually(pipeline_reported, 10.0, "the writers' pipeline counters")
     counters.cancel()

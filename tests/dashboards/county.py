@@ -1,11 +1,12 @@
 """A small simulated county in InfluxDB: what the platform writes after readings, alarms and their
-handling, through the alerting package's own line protocol and InfluxDB writer.
+handling, through the shared time-series contract (hazmon.series), alerting's line protocol and InfluxDB writer.
 """
 
 from __future__ import annotations
 
 import time
 
+from hazmon import series, topics, wire
 from hazmon.registry import Registry, SiteKind
 from hazmon.registry.models import PointType
 from hazmon.settings import Settings
@@ -25,9 +26,9 @@ def reading_lines(registry: Registry, now: int) -> list[str]:
         if entry.point.type is PointType.FIRE_DETECTOR:
             continue
         low, high = entry.point.range
-        prefix = lineproto.reading_prefix(entry.enterprise, entry.site.id, entry.point.id, entry.point.type.value)
+        prefix = series.reading_prefix(entry.enterprise, entry.site.id, entry.point.id, entry.point.type.value)
         ts = [now - (20 - i) * MINUTE for i in range(20)]
-        lines += lineproto.reading_lines(prefix, ts, [low + (high - low) * (0.3 + 0.01 * i) for i in range(20)])
+        lines += series.reading_lines(prefix, ts, [low + (high - low) * (0.3 + 0.01 * i) for i in range(20)])
     return lines
 
 
@@ -87,15 +88,27 @@ def alarm_lines(registry: Registry, now: int) -> list[str]:
 
 
 def platform_lines(registry: Registry, now: int) -> list[str]:
-    lines = [lineproto.ingest_stats_line({"enterprise": e, "window_end_ms": now - i * MINUTE, "accepted": 100 + i,
+    lines = [series.ingest_stats_line({"enterprise": e, "window_end_ms": now - i * MINUTE, "accepted": 100 + i,
                                           "duplicates": 1, "gaps": i % 2, "refused": {"bad_value": 2, "unknown_point": 1}})
              for e in sorted(registry.enterprises) for i in range(5)]
     for i in range(5):
         ts = now - i * MINUTE
-        lines += [lineproto.pipeline_line("ingest", ts, lag=i),
-                  lineproto.pipeline_line("rules", ts, lag=2 * i, latency_ms=40.0 + i),
-                  lineproto.pipeline_line("writer", ts, lag=0, points_per_s=5000.0 + i)]
+        lines += [line for record in pipeline_records(ts, i) for line in series.pipeline_lines(record)]
     return lines
+
+
+def pipeline_records(ts: int, i: int) -> list[wire.PipelineMetrics]:
+    """What ingest, the rules worker and alerting report for one period (wire.PipelineMetrics)."""
+    def lags(topic: str, lag: int) -> list[wire.PartitionLag]:
+        return [wire.PartitionLag(topic=topic, partition=p, lag=lag + p) for p in range(3)]
+    latency = wire.latency_of([40.0 + i, 60.0 + i, 900.0])
+    return [wire.PipelineMetrics(v=1, component="ingest", instance="ingest-1", ts=ts, lags=[],
+                                 gauges={series.IN_FLIGHT: float(i)}, latency=latency),
+            wire.PipelineMetrics(v=1, component="rules", instance="rules-1", ts=ts, lags=lags(topics.READINGS, i),
+                                 latency=latency),
+            wire.PipelineMetrics(v=1, component="alerting", instance="alerting-1", ts=ts,
+                                 lags=lags(topics.ALARM_TRANSITIONS, 0) + lags(topics.READINGS, 2 * i),
+                                 gauges={series.INFLUX_QUEUE: 10.0 * i, series.POINTS_PER_S: 5000.0 + i})]
 
 
 async def seed_county(settings: Settings, database: str, registry: Registry) -> int:

@@ -91,7 +91,8 @@ def test_water_level_lines_are_flood_level_freeboard_and_crest(models: dict[str,
 def test_domain_variables_list_only_that_domains_sites(models: dict[str, dict], registry: Registry) -> None:
     ponds = {s.id for doc in registry.enterprises.values() for s in doc.sites if s.kind is SiteKind.TAILINGS_POND}
     variables = {v["name"]: v for v in models[tailings.UID]["templating"]["list"]}
-    assert set(variables) == {"enterprise", "pond"}
+    assert set(variables) == {"enterprise", "pond", "reading_rp", "reading_sum"}
+    assert variables["reading_rp"]["hide"] == variables["reading_sum"]["hide"] == 2   # chosen by the range, not shown
     assert {value.split(" : ")[1] for value in variables["pond"]["query"].split(", ")} == ponds
 
 

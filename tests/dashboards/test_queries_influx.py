@@ -21,11 +21,12 @@ pytestmark = pytest.mark.servers
 
 # What Grafana puts in before a query reaches InfluxDB.
 GRAFANA_MACROS = {"$timeFilter": "time > now() - 1h", "$__interval": "1m", "$enterprise": ".*", "$site": ".*",
-                  "$pond": ".*"}
+                  "$pond": ".*", "$reading_rp": "raw", "$reading_sum": "value"}   # the last hour: raw readings
 
 
-def grafana_interpolate(query: str) -> str:
-    for macro, value in GRAFANA_MACROS.items():
+def grafana_interpolate(query: str, policy: dict[str, str] | None = None) -> str:
+    """``query`` as Grafana sends it, over the last hour; ``policy``: other values of the reading policy variables."""
+    for macro, value in {**GRAFANA_MACROS, **(policy or {})}.items():
         query = query.replace(macro, value)
     return query
 
@@ -71,9 +72,10 @@ async def run(settings: Settings, database: str, query: str) -> dict:
     return body["results"][0]
 
 
-async def check_target(settings: Settings, database: str, where: str, target: dict) -> None:
+async def check_target(settings: Settings, database: str, where: str, target: dict,
+                       policy: dict[str, str] | None = None) -> None:
     """Raise AssertionError unless ``target`` returns non-empty series of its measurement and tags."""
-    query = grafana_interpolate(target["query"])
+    query = grafana_interpolate(target["query"], policy)
     result = await run(settings, database, query)
     assert "error" not in result, f"{where}: {result['error']}\n{query}"
     series = result.get("series", [])
@@ -92,6 +94,18 @@ async def test_every_panel_query_returns_the_series_it_expects(influxdb: Setting
     for where, target in found:
         await check_target(influxdb, county, where, target)
     assert len(found) >= 30
+
+
+@pytest.mark.parametrize("policy", ["minute", "hour"])
+async def test_every_reading_panel_reads_the_aggregates_too(influxdb: Settings, county: str, models: dict[str, dict],
+                                                             policy: str) -> None:
+    """The county's readings are late when written, so the writer aggregated them (alerting.late_readings):
+    each panel that reads the policy its range chooses returns its series from the aggregates as well."""
+    found = [(where, target) for where, target in targets(models) if "$reading_rp" in target["query"]
+             and not (policy == "hour" and "derivative(" in target["query"])]   # the county spans one hour: no rate
+    for where, target in found:
+        await check_target(influxdb, county, where, target, {"$reading_rp": policy, "$reading_sum": "sum"})
+    assert len(found) >= 10
 
 
 @pytest.mark.parametrize("query", [

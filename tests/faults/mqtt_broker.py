@@ -1,12 +1,14 @@
 """A Mosquitto of a fault test's or bench's own, configured by hzctl.stack.mosquitto exactly as the stack's
 own, on free ports, in a directory of its own, with a county's accounts: restarted at will (the shared
 broker never is). Two ways to restart it: as the stack does (``hazmon stack up``: ``prepare`` first),
-and as a service manager does (the same command again, its persistence file kept)."""
+and as a service manager does (the same command again, its persistence file kept), after a SIGTERM or
+a crash (SIGKILL)."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 import time
 from pathlib import Path
@@ -47,6 +49,16 @@ class OwnBroker:
 
     def restart_keeping_its_persistence(self) -> None:
         self.server.process.stop()
+        self._start_again()
+
+    def restart_after_a_crash(self) -> None:
+        """SIGKILL (Mosquitto writes nothing), then the same command again: it restores its last autosave."""
+        self.server.process.signal(signal.SIGKILL)
+        while self.server.process.pid() is not None:
+            time.sleep(0.05)
+        self._start_again()
+
+    def _start_again(self) -> None:
         self.server.process.start(self.server.argv())
         deadline = time.monotonic() + 30
         while self.server.health() is not None:

@@ -6,14 +6,15 @@ The broker is the test's own (configured by hzctl.stack.mosquitto exactly as the
 ports in a directory of its own); ingest runs as a child on it (tests/e2e/pipeline.py) and writes to
 the shared Kafka on topics of its own. Two restarts:
 
-- ``through the stack``: stopped (SIGTERM) and started as ``hazmon stack up`` starts it, whose
-  ``prepare`` deletes the broker's persistence file (hzctl/stack/mosquitto.py): ingest's session, its
-  subscriptions and its queue are forgotten, so what devices publish until ingest has subscribed
-  again, and what waited in the queue, is acknowledged to the devices and dropped. Fails until the
-  stack keeps the file (docs/reliability.md says what to change).
-- ``keeping its persistence``: SIGTERM (Mosquitto writes its sessions and queues to disk) and the same
-  command again, as a service manager restarts it. The sessions should come back with the broker and
-  the queue wait for ingest; they do not (``test_a_persistent_session_survives_a_restart``): fails too.
+- ``through the stack``: stopped (SIGTERM) and started as ``hazmon stack up`` starts it (``prepare``, then
+  ``argv``);
+- ``keeping its persistence``: SIGTERM and the same command again, as a service manager restarts it.
+
+Both keep ``mosquitto.db``: Mosquitto writes its sessions, their queues and their plain subscriptions to it
+on SIGTERM, and its start (``hzctl.stack.mosquitto_start``) puts back the shared subscriptions that
+Mosquitto 2.0 does not keep, from the records ingest's sessions hold (``hazmon.mqtt_kept``). Before that,
+both restarts lost what devices published until ingest had subscribed again (≈ 1 s), and the stack's lost
+ingest's queues too (``prepare`` deleted the file): docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ from pathlib import Path
 
 import aiomqtt
 import pytest
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from hazmon.registry import load_registry
 from hazmon.secrets import load_secrets
 from hazmon.settings import Settings
+from ingest.mqtt_link import ingest_link
+from ingest.session_plan import SessionPlan
 from tests.e2e.pipeline import INGEST_SUBSCRIBED, IsolatedPipeline
 from tests.faults.feed import Feed, progress, settled_losses
 from tests.faults.mqtt_broker import OwnBroker
@@ -54,14 +55,9 @@ def broker(settings: Settings) -> Iterator[OwnBroker]:
         own.stop()
 
 
-@pytest.mark.parametrize("restart", [
-    pytest.param(OwnBroker.restart_through_the_stack, id="through-the-stack", marks=pytest.mark.xfail(
-        strict=True, reason="hzctl/stack/mosquitto.py prepare() deletes mosquitto.db: ingest's session, "
-                            "subscriptions and queue are forgotten at every start (docs/reliability.md)")),
-    pytest.param(OwnBroker.restart_keeping_its_persistence, id="keeping-its-persistence", marks=pytest.mark.xfail(
-        strict=True, reason="the restarted Mosquitto 2.0.11 does not give ingest its session back (session_present "
-                            "false, test_a_persistent_session_survives_a_restart): what devices publish until ingest "
-                            "has subscribed again is dropped (docs/reliability.md)"))])
+@pytest.mark.parametrize("restart", [pytest.param(OwnBroker.restart_through_the_stack, id="through-the-stack"),
+                                     pytest.param(OwnBroker.restart_keeping_its_persistence,
+                                                  id="keeping-its-persistence")])
 async def test_a_broker_restart_under_load_loses_no_acknowledged_reading(broker: OwnBroker, kafka: str, influxdb: Settings,
                                                                          tmp_path: Path, unique: str, restart) -> None:
     own = broker.settings
@@ -108,29 +104,28 @@ async def wait_subscribed(log_file: Path, times: int, timeout_s: float = 60.0) -
 
 
 
-@pytest.mark.xfail(strict=True, reason="Mosquitto 2.0.11, configured by hzctl/stack/mosquitto.py, forgets a persistent "
-                                       "session across a SIGTERM restart although it writes mosquitto.db (docs/reliability.md)")
-async def test_a_persistent_session_survives_a_restart(broker: OwnBroker) -> None:
-    """The cause of the losses above, alone: a client with a session expiry of an hour, subscribed, away while the
-    broker restarts with its persistence file; on its return the broker must hand over what was published meanwhile
-    (a check by hand with paho saw ``session_present`` false after the restart)."""
-    own = broker.settings
+@pytest.mark.parametrize("restart", [pytest.param(OwnBroker.restart_through_the_stack, id="through-the-stack"),
+                                     pytest.param(OwnBroker.restart_keeping_its_persistence,
+                                                  id="keeping-its-persistence")])
+async def test_an_ingest_session_keeps_its_shared_subscriptions_across_a_restart(broker: OwnBroker, restart) -> None:
+    """The cause of the losses above, alone: an ingest session (persistent: clean start off, a session expiry)
+    subscribed through its share group, away while the broker restarts; what a device publishes meanwhile must wait
+    in its queue. Mosquitto 2.0 restores the session but not its shared subscriptions (hazmon.mqtt_kept), so without
+    the records that hzctl.stack.mosquitto_start turns back into them the message matches no subscription and is
+    dropped, although the broker acknowledged it."""
+    tag = uuid.uuid4().hex[:6]
+    own = broker.settings.model_copy(update={"ingest_client_id": f"faults-{tag}", "ingest_share_group": f"faults-{tag}"})
+    registry = load_registry(own.registry_dir)
+    enterprise = sorted(registry.enterprises)[0]
+    device = sorted(registry.devices(enterprise))[0]
+    plan = SessionPlan(f"e-{enterprise}", frozenset({enterprise}), True)
+    async with ingest_link(own, plan) as link:
+        await link.subscribed
+    await asyncio.to_thread(restart, broker)
     password = load_secrets(own.secrets_path).platform_mqtt_password
-    identifier = f"faults-session-{uuid.uuid4().hex[:6]}"
-
-    def client(clean_start: bool) -> aiomqtt.Client:
-        properties = Properties(PacketTypes.CONNECT)
-        properties.SessionExpiryInterval = 3600
-        return aiomqtt.Client(own.mqtt_host, own.mqtt_port, username=own.mqtt_platform_user, password=password,
-                              identifier=identifier, protocol=aiomqtt.ProtocolVersion.V5, clean_start=clean_start,
-                              properties=properties)
-
-    async with client(True) as subscriber:
-        await subscriber.subscribe("hazmon/faults/#", qos=1)
-    await asyncio.to_thread(broker.restart_keeping_its_persistence)
     async with aiomqtt.Client(own.mqtt_host, own.mqtt_port, username=own.mqtt_platform_user, password=password,
-                              protocol=aiomqtt.ProtocolVersion.V5) as publisher:
-        await publisher.publish("hazmon/faults/x", b"while away", qos=1)
-    async with client(False) as resumed, asyncio.timeout(5):
-        message = await anext(aiter(resumed.messages))
+                              protocol=aiomqtt.ProtocolVersion.V5) as device_side:
+        await device_side.publish(f"hazmon/v1/{enterprise}/{device}/telemetry", b"while away", qos=1)
+    async with ingest_link(own, plan) as link, asyncio.timeout(5):
+        message = await anext(link)
     assert message.payload == b"while away"

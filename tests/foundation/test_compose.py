@@ -153,6 +153,39 @@ def test_broker_config_matches_the_local_stack(settings: Settings, tmp_path: Pat
     assert local_conf.keys() == deployed.keys()
 
 
+def test_the_brokers_accounts_follow_the_registry(compose: dict) -> None:
+    """A removed enterprise kept its broker account until the broker's container restarted (#14).
+    The wiring tests/security/test_broker_auth_watch.py runs for real: a watch writes the accounts at
+    every registry change into a volume the broker's container reads; its entry point installs them
+    and reloads the broker, whose configuration names the files it installs."""
+    services = compose["services"]
+    watch = services["broker-auth-watch"]
+    args = build_parser().parse_args(watch["command"])
+    assert args.watch and args.every <= 5
+    assert f"./registry:{compose['x-hazmon-env']['HAZMON_REGISTRY_DIR']}:ro" in watch["volumes"]
+    volume_of = {mount.split(":")[1]: mount.split(":")[0] for mount in watch["volumes"]}
+    auth_volume = volume_of[str(args.out)]
+    assert auth_volume in compose["volumes"]
+    broker = services["mosquitto"]
+    mounts = {mount.split(":")[1]: mount for mount in broker["volumes"]}
+    script = (ROOT / "deploy/mosquitto/broker.sh").read_text()
+    auth_dir = re.search(r'auth="\$\{BROKER_AUTH_DIR:-([^}]+)\}"', script).group(1)
+    config_dir = re.search(r'conf="\$\{BROKER_CONFIG_DIR:-([^}]+)\}"', script).group(1)
+    assert mounts[auth_dir].split(":")[0] == auth_volume
+    assert not mounts[config_dir].endswith(":ro"), "broker.sh replaces passwd and acl there"
+    entry = broker["entrypoint"]
+    assert entry[0] == "sh" and mounts[entry[1]].split(":")[0] == "./deploy/mosquitto/broker.sh"
+    assert broker["command"][0] == "mosquitto"
+    conf = _options((ROOT / "deploy/mosquitto/mosquitto.conf").read_text())
+    assert conf["password_file"] == [f"{config_dir}/passwd"] and conf["acl_file"] == [f"{config_dir}/acl"]
+    # the broker runs as user mosquitto (uid and gid 1883 in eclipse-mosquitto), not root: the accounts
+    # are written readable by its group, of which the hazmon image's user is a member
+    assert broker["user"] == "mosquitto" and args.group == 1883
+    assert build_parser().parse_args(services["hazmon-init"]["command"]).group == 1883
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "groupadd --system --gid 1883" in dockerfile and "--groups broker" in dockerfile
+
+
 def test_kafka_config_matches_the_local_stack(compose: dict, settings: Settings) -> None:
     """The apache/kafka image turns KAFKA_SOME_KEY into some.key; addresses and paths differ by design."""
     where = {"listeners", "advertised.listeners", "controller.quorum.voters", "log.dirs"}

@@ -249,3 +249,32 @@ async def test_a_device_over_its_rate_does_not_hold_up_its_neighbours(
     assert sorted(ts for ts in got if ts < T0 + 1_000_000) == [T0 + n for n in range(20)]
     assert len(got) - 20 < 300
     assert answers and {a["reason"] for a in answers} == {"rate_limited"}
+
+
+async def test_an_enterprises_large_bad_messages_are_taken_at_its_byte_rate_only(
+        broker: Broker, platform_settings: Settings) -> None:
+    """250 KB messages of 1 000 bad readings each cost the adapter some 18 ms of CPU apiece (parsed,
+    1 000 refusals, one dead-letter record of the whole message): at the former default of 16 MiB/s
+    one enterprise could keep more than a core busy with them (bench/abuse.py). With the default
+    byte rate (burst cut to 1 s) the flood is taken at that rate only; the victim's readings pass."""
+    settings = platform_settings.model_copy(update={"ingest_rate_burst_s": 1.0})
+    topics = PlatformTopics.of(settings)
+    bad = orjson.dumps({"v": 1, "readings": [{"point": f"NOPE{i:04d}", "value": 1.0, "pad": "x" * 200}
+                                             for i in range(1000)]})
+    flood = 60
+
+    async def attack() -> None:
+        async with enterprise_client(broker, ATTACKER, "flood-bad-bytes") as flooder:
+            for _ in range(flood):
+                await flooder.publish(f"hazmon/v1/{ATTACKER}/RTU01/telemetry", bad, qos=1)
+
+    async with private_adapter(settings):
+        started = time.monotonic()
+        await asyncio.gather(attack(), publish_victim(broker, 40, 0, pause_s=0.05))
+        got = readings(await read_kafka(settings, topics.readings, lambda r: len(readings(r)) >= 40, timeout_s=6))
+        dead = await read_kafka(settings, topics.deadletter, lambda r: len(r) >= flood, timeout_s=3)
+        elapsed = time.monotonic() - started
+    assert sorted(got) == [T0 + n for n in range(40)]
+    taken = sum(header(record, "enterprise") == ATTACKER for record in dead)
+    allowed = settings.ingest_enterprise_max_bytes_s * (elapsed + 1.0) / len(bad)
+    assert taken <= allowed + 4 and taken < flood, (taken, allowed, elapsed)  # its rate, its burst, a few in flight

@@ -1,6 +1,7 @@
 """Fixtures of the uplink tests: an upper platform's broker of the test's own (``hzctl.stack.upper_broker``,
 on a free port, stopped and started again at will), the upper platform's subscriber collecting what
-counties send, and a running uplink on the test's Kafka topics."""
+counties send, a running uplink on the test's Kafka topics, and the prefecture's hazmon (``prefecture``)
+on that broker with its own record, InfluxDB database and API port."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import aiohttp
 import aiomqtt
 import orjson
 import pytest
@@ -28,12 +30,15 @@ from hazmon.settings import Settings
 from hzctl.stack.certs import ensure_certificates
 from hzctl.stack.service import port_open
 from hzctl.stack.upper_broker import write_upper_broker
+from prefecture.service import Prefecture
 from tests.alerting.conftest import alerting_settings, names, produce, receiver, start_service  # noqa: F401 - served here too
 from uplink.service import Uplink
 
 COUNTY, OTHER = "433127", "433126"   # 永顺县 and a neighbour
 UPPER_USER, UPPER_PASSWORD = "prefecture-platform", "upper-secret"
 PASSWORDS = {COUNTY: "county-secret", OTHER: "other-secret"}
+COUNTY_NAMES = {COUNTY: "永顺县", OTHER: "龙山县"}
+PREFECTURE_OFFICER, PREFECTURE_TOKEN = "李四", "prefecture-officer-token"
 
 
 def free_port() -> int:
@@ -180,3 +185,39 @@ def versions_in_order(arrived: list[int]) -> bool:
         elif version > highest:
             return False   # a gap: a version skipped (lost, or arriving after a newer one)
     return True
+
+
+def prefecture_settings(base: Settings, broker: UpperBroker, home: Path, database: str) -> Settings:
+    """The prefecture's own settings: its broker (the test's upper broker), record, InfluxDB database, API port."""
+    return base.model_copy(update={
+        "home": home, "influx_db": database, "prefecture_counties": COUNTY_NAMES, "prefecture_broker_port": broker.port,
+        "prefecture_broker_tls_ca": broker.tls.ca if broker.tls else None,
+        "prefecture_platform_user": UPPER_USER, "prefecture_platform_password": UPPER_PASSWORD,
+        "prefecture_client_id": f"prefecture-{home.name}", "prefecture_retry_s": 0.2, "prefecture_api_port": free_port(),
+        "prefecture_officer_tokens": {PREFECTURE_OFFICER: PREFECTURE_TOKEN}})
+
+
+@asynccontextmanager
+async def running_prefecture(settings: Settings) -> AsyncIterator[Prefecture]:
+    """The prefecture's hazmon, started on ``settings`` and stopped afterwards, its database dropped."""
+    prefecture = Prefecture(settings)
+    await prefecture.start()
+    try:
+        yield prefecture
+    finally:
+        await prefecture.stop()
+        async with aiohttp.ClientSession(headers=settings.influx_headers) as session:
+            await session.post(f"{settings.influx_url}/query", data={"q": f'DROP DATABASE "{settings.influx_db}"'})
+
+
+@pytest.fixture
+async def prefecture(influxdb: Settings, upper: UpperBroker, tmp_path: Path, unique: str) -> AsyncIterator[Prefecture]:
+    home = tmp_path / f"prefecture-{unique}"
+    async with running_prefecture(prefecture_settings(influxdb, upper, home, f"test_prefecture_{unique}")) as running:
+        yield running
+
+
+def prefecture_api(prefecture: Prefecture, token: str | None = PREFECTURE_TOKEN) -> aiohttp.ClientSession:
+    """A session on the prefecture's API, as its officer (or without a token)."""
+    return aiohttp.ClientSession(f"http://127.0.0.1:{prefecture.settings.prefecture_api_port}",
+                                 headers={"Authorization": f"Bearer {token}"} if token else {})

@@ -4,6 +4,10 @@ its own ``up`` topics and reads only its own ``down`` topics (data standard §11
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import aiomqtt
 import orjson
@@ -76,3 +80,25 @@ async def test_over_tls_only(kafka: str, settings: Settings, unique: str) -> Non
             await eventually(lambda: collector.messages, 30, "the registry summary over TLS")
         await delete_topics(kafka, lambda name: name.endswith(suffix))
     assert collector.messages[0]["county"] == COUNTY
+
+
+def test_the_prefectures_broker_accounts_from_its_counties(tmp_path: Path) -> None:
+    """``hazmon prefecture broker``: an account per county of HAZMON_PREFECTURE_COUNTIES, each fenced by the ACL;
+    a county added later gets a password, the others keep theirs (their uplinks have them)."""
+    directory = tmp_path / "broker"
+    env = {**os.environ, "HAZMON_PREFECTURE_PLATFORM_PASSWORD": "p", "HAZMON_HOME": str(tmp_path)}
+
+    def broker(counties: dict[str, str]) -> dict[str, str]:
+        subprocess.run([sys.executable, "-m", "hzctl.cli", "prefecture", "broker", str(directory), "--port", "18999",
+                        "--unhashed"], env={**env, "HAZMON_PREFECTURE_COUNTIES": orjson.dumps(counties).decode()},
+                       check=True, capture_output=True)
+        return orjson.loads((directory / "counties.json").read_bytes())
+
+    first = broker({COUNTY: "永顺县"})
+    second = broker({COUNTY: "永顺县", OTHER: "龙山县"})
+    assert second[COUNTY] == first[COUNTY] and len(second[OTHER]) >= 24
+    assert (directory / "counties.json").stat().st_mode & 0o077 == 0
+    acl = (directory / "acl").read_text()
+    assert f"user {OTHER}\ntopic write hazmon/v1/up/{OTHER}/#\ntopic read hazmon/v1/down/{OTHER}/#" in acl
+    passwd = (directory / "passwd").read_text()
+    assert f"{OTHER}:{second[OTHER]}" in passwd   # in clear: the broker's own container hashes it (--unhashed)

@@ -1,11 +1,10 @@
-// The duty desk's live alarm list (值班工作台): server-sent events from /desk/events, filters, sound and
+// The duty desk's live alarm list (值班工作台): server-sent events from /desk/events, filters (time too), sort, sound and
 // browser notifications for fire, red and second-level alarms until signed, 签收 one or many, the 待反馈 filter.
-// The session cookie signs the officer in; every change sends the page's CSRF token.
+// The session cookie signs the officer in; every change goes through window.deskPost (post.js, the CSRF token).
 "use strict";
 (() => {
   const body = document.body;
   const words = JSON.parse(document.getElementById("labels").textContent);
-  const csrf = body.dataset.csrf;
   const readOnly = body.dataset.readOnly === "true";
   const alarms = new Map();            // id -> alarm as /desk/events gives it
   const notified = new Set();          // ids a browser notification was shown for
@@ -13,7 +12,9 @@
   let soundOn = false;
   let audio = null;
 
-  const row = (alarm, field) => (alarm.view.rows.find((r) => r.field === field) || {}).text || "";
+  const row = (alarm, field) => alarm.rows[field] || "";    // the list's words of the alarm (§10)
+  const PAGE = 100;                     // rows drawn at first; 显示更多 draws the next hundred
+  let drawn = PAGE;
   const facets = {
     state: (a) => [a.desk.state, a.desk.state],
     town: (a) => [a.desk.town, a.desk.town],
@@ -28,17 +29,6 @@
     Object.entries(attrs || {}).forEach(([k, v]) => { if (k === "class") node.className = v; else node.setAttribute(k, v); });
     children.forEach((c) => node.append(c));
     return node;
-  }
-
-  async function post(url, payload) {
-    const response = await fetch(url, {method: "POST", credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf}, body: JSON.stringify(payload)});
-    if (response.status === 401) { location.href = "/desk/login?next=/desk"; return null; }
-    if (!response.ok) {
-      const problem = await response.json().catch(() => ({message: response.statusText}));
-      throw new Error(problem.message || response.statusText);
-    }
-    return response.json();
   }
 
   const asked = new URLSearchParams(location.search);   // e.g. /desk?enterprise=ID or /desk?awaiting_feedback=true
@@ -59,12 +49,38 @@
   const feedbackOnly = document.getElementById("filter-feedback");   // 待反馈: cleared before anyone signed
   feedbackOnly.checked = asked.get("awaiting_feedback") === "true";
 
+  // 报警时间从/到: Beijing time in the fields whatever the browser's zone; the presets count back from the
+  // service's clock (data-now-ms when the page was made, plus the time since), not the browser's
+  const BEIJING_MS = 8 * 3600 * 1000;
+  const loadedAt = Date.now();
+  const serviceNow = () => Number(body.dataset.nowMs) + (Date.now() - loadedAt);
+  const from = document.getElementById("filter-from");
+  const to = document.getElementById("filter-to");
+  const fieldMs = (field) => field.value ? Date.parse(field.value.slice(0, 16) + ":00Z") - BEIJING_MS : null;
+  const fieldText = (ms) => new Date(ms + BEIJING_MS).toISOString().slice(0, 16);
+  from.value = asked.get("from") || "";
+  to.value = asked.get("to") || "";
+
+  const severe = (a) => (a.rule === "fire" ? 10 : 0) + (a.sound ? 5 : 0) + a.severity;
+  const newest = (x, y) => y.started_at - x.started_at || y.id.localeCompare(x.id);
+  const sorts = {
+    newest,
+    oldest: (x, y) => -newest(x, y),
+    severity: (x, y) => severe(y) - severe(x) || newest(x, y),
+    unsigned: (x, y) => Number(unsigned(y)) - Number(unsigned(x)) || newest(x, y),
+    enterprise: (x, y) => row(x, "enterprise").localeCompare(row(y, "enterprise"), "zh") || newest(x, y),
+  };
+  const sortBy = document.getElementById("sort");
+  if (sorts[asked.get("sort")]) sortBy.value = asked.get("sort");
+
   function shown() {
     const chosen = Object.fromEntries(filterKeys.map((k) => [k, document.getElementById(`filter-${k}`).value || asked.get(k)]));
+    const [since, until] = [fieldMs(from), fieldMs(to)];
     return [...alarms.values()]
       .filter((a) => !feedbackOnly.checked || a.awaiting_feedback)
       .filter((a) => filterKeys.every((k) => !chosen[k] || facets[k](a)[0] === chosen[k]))
-      .sort((x, y) => y.started_at - x.started_at);
+      .filter((a) => (since === null || a.started_at >= since) && (until === null || a.started_at < until + 60000))
+      .sort(sorts[sortBy.value] || newest);
   }
 
   function render() {
@@ -72,7 +88,10 @@
     const list = shown();
     document.getElementById("count").textContent = String(list.length);
     document.getElementById("feedback-count").textContent = String([...alarms.values()].filter((a) => a.awaiting_feedback).length);
-    document.getElementById("alarms").replaceChildren(...list.map((a) => {
+    const more = document.getElementById("more");
+    more.hidden = list.length <= drawn;
+    more.textContent = `${words.more}（${Math.min(drawn, list.length)} / ${list.length}）`;
+    document.getElementById("alarms").replaceChildren(...list.slice(0, drawn).map((a) => {
       const box = el("input", {type: "checkbox", class: "pick", "data-id": a.id});
       if (readOnly || !unsigned(a)) box.disabled = true;
       const actions = el("td", {});
@@ -131,7 +150,7 @@
     const failed = [];
     for (const id of ids) {
       try {
-        const alarm = await post(`/api/v1/alarms/${encodeURIComponent(id)}/ack`, {comment});
+        const alarm = await window.deskPost(`/api/v1/alarms/${encodeURIComponent(id)}/ack`, {comment});
         if (alarm && alarms.has(id)) alarms.set(id, {...alarms.get(id), ...alarm});
       } catch (problem) {
         failed.push(`${id}: ${problem.message}`);
@@ -150,13 +169,22 @@
     render();
   }));
   feedbackOnly.addEventListener("change", render);
+  document.getElementById("more").addEventListener("click", () => { drawn += PAGE; render(); });
+  document.querySelector(".bar").addEventListener("change", () => { drawn = PAGE; }, true);   // a new filter: its first page
+  [from, to, sortBy].forEach((field) => field.addEventListener("change", render));
+  document.querySelectorAll("button.preset").forEach((button) => button.addEventListener("click", () => {
+    const hours = Number(button.dataset.hours);
+    from.value = hours ? fieldText(serviceNow() - hours * 3600 * 1000) : "";
+    to.value = "";
+    render();
+  }));
   document.getElementById("enable-sound").addEventListener("click", () => {
     soundOn = true;
     if (window.Notification && Notification.permission === "default") Notification.requestPermission();
     alarmSound();
   });
   document.getElementById("sign-out").addEventListener("click", async () => {
-    await fetch("/desk/logout", {method: "POST", credentials: "same-origin", headers: {"X-CSRF-Token": csrf}});
+    await window.deskPost("/desk/logout").catch(() => null);
     location.href = "/desk/login";
   });
 

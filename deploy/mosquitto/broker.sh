@@ -1,0 +1,45 @@
+#!/bin/sh
+# Entry point of the broker's container (docker-compose.yml): its accounts follow the registry.
+# `hazmon stack broker-auth --watch` (service broker-auth-watch) rewrites the plain password file and
+# the ACL in the broker-auth volume whenever ./registry changes; this script copies them into the
+# broker's configuration, hashes the passwords (mosquitto_passwd -U), renames them into place and
+# makes the broker reload them (SIGHUP), which closes the connections of accounts that are gone.
+# It does so once before the broker starts, then every BROKER_AUTH_POLL_S seconds if they changed.
+# The broker is exec'd, so it keeps this shell's PID ($$, 1 in the container) and gets stop signals.
+# Usage: broker.sh mosquitto -c /mosquitto/config/mosquitto.conf
+set -eu
+auth="${BROKER_AUTH_DIR:-/broker-auth}"
+conf="${BROKER_CONFIG_DIR:-/mosquitto/config}"
+every="${BROKER_AUTH_POLL_S:-2}"
+
+fingerprint() {
+  cat "$auth/passwd" "$auth/acl" | cksum
+}
+
+install_accounts() {
+  cp "$auth/passwd" "$conf/passwd.new" && cp "$auth/acl" "$conf/acl.new" || return 1
+  chmod 0600 "$conf/passwd.new" && mosquitto_passwd -U "$conf/passwd.new" || return 1
+  if [ "$(id -u)" = 0 ]; then   # a broker started as root reads its files as user mosquitto
+    chown mosquitto:mosquitto "$conf/passwd.new" "$conf/acl.new"
+  fi
+  mv "$conf/passwd.new" "$conf/passwd" && mv "$conf/acl.new" "$conf/acl"
+}
+
+watch_accounts() {
+  seen="$1"
+  while sleep "$every"; do
+    now=$(fingerprint 2>/dev/null) || continue
+    [ "$now" = "$seen" ] && continue
+    if install_accounts && kill -HUP "$$"; then
+      seen="$now"
+      echo "broker.sh: accounts changed, broker reloaded" >&2
+    else
+      echo "broker.sh: could not install the changed accounts; trying again" >&2
+    fi
+  done
+}
+
+seen=$(fingerprint)
+install_accounts
+watch_accounts "$seen" &
+exec "$@"

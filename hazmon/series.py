@@ -1,0 +1,133 @@
+"""The time-series contract (data standard §9 and its documented extensions): InfluxDB 1.8 measurement,
+tag and field names, the retention policy that holds each measurement, line-protocol escaping and the
+lines of the measurements that several processes write or read.
+
+Writers (alerting's InfluxDB writer, the dashboards' location writer) build their lines here, readers
+(the dashboards, the desk, uplink) name what they read from here: a name changes in one place.
+Timestamps are milliseconds since the epoch (``precision=ms``).
+"""
+
+from __future__ import annotations
+
+import math
+
+from hazmon.wire import PipelineMetrics
+
+# Measurements (docs/dashboards.md "What the dashboards read from InfluxDB").
+READING = "reading"                          # §9: tags READING_TAGS, field VALUE
+ALARM = "alarm"                              # §9 and alerting's extensions (docs/alerting.md)
+ENTERPRISE_RISK = "enterprise_risk"          # §9: tag enterprise; fields level, color, active_alarms
+SITE_RISK = "site_risk"                      # extension: tailings pond colour, tags enterprise, site
+PLATFORM_INGEST = "platform_ingest"          # extension: ingest counters per enterprise and window
+PIPELINE = "pipeline"                        # extension: platform health per component and process (PIPELINE_TAGS)
+PIPELINE_LAG = "pipeline_lag"                # extension: input lag per component, topic and partition (LAG_TAGS)
+ENTERPRISE_LOCATION = "enterprise_location"  # extension: registry coordinates for the county map
+
+# The reading measurement's tags and field.
+ENTERPRISE, SITE, POINT, TYPE = "enterprise", "site", "point", "type"
+READING_TAGS = (ENTERPRISE, POINT, SITE, TYPE)   # sorted: InfluxDB's own order, cheapest to parse
+VALUE = "value"
+
+# The pipeline measurements' tags and fields (docs/dashboards.md "Pipeline metrics"), from wire.PipelineMetrics.
+COMPONENT, INSTANCE, TOPIC, PARTITION = "component", "instance", "topic", "partition"
+PIPELINE_TAGS = (COMPONENT, INSTANCE)
+LAG_TAGS = (COMPONENT, PARTITION, TOPIC)
+LAG = "lag"                                  # integer: records behind (pipeline: the sum over the process's partitions)
+LATENCY_P50, LATENCY_P99, LATENCY_MAX, BATCHES = "latency_p50_ms", "latency_p99_ms", "latency_max_ms", "batches"
+IN_FLIGHT = "in_flight"                      # ingest: MQTT messages received and not yet acknowledged
+INFLUX_QUEUE = "influx_queue"                # alerting: lines waiting for InfluxDB
+POINTS_PER_S = "points_per_s"                # alerting: points written to InfluxDB per second over the period
+
+# Retention policies (docs/timeseries.md). Raw readings live in RAW_POLICY; their 1-minute and 1-hour
+# aggregates are measurement READING again, in their own policies, with VALUE the bucket's mean and MIN,
+# MAX, SUM, COUNT besides, so that one query reads any of the three by its policy name.
+RAW_POLICY = "raw"
+MINUTE_POLICY = "minute"
+HOUR_POLICY = "hour"
+DEFAULT_POLICY = "autogen"                   # everything else, kept for good (alarms: §8)
+MIN, MAX, SUM, COUNT = "min", "max", "sum", "count"
+# Which reading policy serves which time range (written at start with the policies, read by the dashboards'
+# variables): one point per policy in DEFAULT_POLICY, its time = the policy's duration in ms after the
+# epoch plus its rank (so that the finest policy is the first in time); fields POLICY_NAME, POLICY_MAX_SPAN_MS
+# (the longest range it serves) and POLICY_SUM_FIELD (the field a sum over buckets adds: VALUE raw, SUM aggregated).
+READING_POLICY = "reading_policy"
+POLICY_NAME, POLICY_MAX_SPAN_MS, POLICY_SUM_FIELD = "rp", "max_span_ms", "sum_field"
+
+_TAG_ESCAPES = str.maketrans({",": r"\,", " ": r"\ ", "=": r"\="})
+_READING_LINE = READING + ","
+_LAG_LINE = f"{PIPELINE_LAG},{COMPONENT}="
+
+
+def tag(value: str) -> str:
+    """A tag value in line protocol; an empty value (not allowed by InfluxDB) is written ``-``."""
+    return value.translate(_TAG_ESCAPES) if value else "-"
+
+
+def string_field(value: str) -> str:
+    """A string field value in line protocol."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def number_field(value: float) -> str:
+    """A float field value in line protocol."""
+    return repr(float(value))
+
+
+def influxql_string(value: str) -> str:
+    """A string literal in InfluxQL (``'…'``), e.g. a tag value in a WHERE clause."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def reading_prefix(enterprise: str, site: str, point: str, point_type: str) -> str:
+    """Measurement and tags of one point's readings; computed once per point, reused per reading."""
+    return (f"{READING},{ENTERPRISE}={tag(enterprise)},{POINT}={tag(point)},{SITE}={tag(site)},"
+            f"{TYPE}={tag(point_type)} {VALUE}=")
+
+
+def reading_lines(prefix: str, ts: list[int], values: list[float]) -> list[str]:
+    """``reading`` lines of one point (``prefix`` from :func:`reading_prefix`); non-finite values skipped."""
+    return [f"{prefix}{v!r} {t}" for t, v in zip(ts, values) if math.isfinite(v)]
+
+
+def pipeline_lines(record: PipelineMetrics) -> list[str]:
+    """One process's period (``wire.PipelineMetrics``): a ``pipeline`` point (the sum of its lags, its
+    latency summary, its gauges) and a ``pipeline_lag`` point per input partition."""
+    component, ts = tag(record["component"]), record["ts"]
+    fields = [f"{LAG}={sum(p['lag'] for p in record['lags'])}i"] if record["lags"] else []
+    latency = record.get("latency")
+    if latency is not None:
+        fields += [f"{LATENCY_P50}={number_field(latency['p50_ms'])}", f"{LATENCY_P99}={number_field(latency['p99_ms'])}",
+                   f"{LATENCY_MAX}={number_field(latency['max_ms'])}", f"{BATCHES}={int(latency['batches'])}i"]
+    fields += [f"{tag(name)}={number_field(value)}" for name, value in sorted((record.get("gauges") or {}).items())]
+    lines = [f"{_LAG_LINE}{component},{PARTITION}={int(p['partition'])},{TOPIC}={tag(p['topic'])} "
+             f"{LAG}={int(p['lag'])}i {ts}" for p in record["lags"]]
+    if fields:
+        lines.append(f"{PIPELINE},{COMPONENT}={component},{INSTANCE}={tag(record['instance'])} {','.join(fields)} {ts}")
+    return lines
+
+
+def ingest_stats_line(stats: dict) -> str:
+    """Ingest's counters of one enterprise and window (measurement ``platform_ingest``)."""
+    fields = [f"{name}={int(stats.get(name, 0))}i" for name in ("accepted", "duplicates", "gaps")]
+    fields += [f"refused_{reason}={int(n)}i" for reason, n in sorted((stats.get("refused") or {}).items())]
+    return f"{PLATFORM_INGEST},{ENTERPRISE}={tag(stats['enterprise'])} {','.join(fields)} {int(stats['window_end_ms'])}"
+
+
+def location_line(enterprise: str, lat: float, lon: float, name: str, town: str, ts: int) -> str:
+    """An enterprise's registry coordinates (measurement ``enterprise_location``)."""
+    return (f"{ENTERPRISE_LOCATION},{ENTERPRISE}={tag(enterprise)} lat={number_field(lat)},lon={number_field(lon)},"
+            f"name={string_field(name)},town={string_field(town)} {ts}")
+
+
+def policy_of(line: str) -> str:
+    """The retention policy a line-protocol line is written to: raw readings to RAW_POLICY, the rest
+    to DEFAULT_POLICY (aggregates are written by InfluxDB itself, docs/timeseries.md)."""
+    return RAW_POLICY if line.startswith(_READING_LINE) else DEFAULT_POLICY
+
+
+def by_policy(lines: list[str]) -> dict[str, list[str]]:
+    """``lines`` grouped by retention policy, each group in the original order."""
+    groups: dict[str, list[str]] = {}
+    for line in lines:
+        groups.setdefault(policy_of(line), []).append(line)
+    return groups

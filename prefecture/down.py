@@ -1,0 +1,58 @@
+"""The prefecture officers' actions down to their counties (§11 ``down/{county}/action``), from the record's
+``actions``: each is marked sent once the prefecture's broker acknowledged it (PUBACK). The county's
+uplink reads its down topic in a persistent session, so an action waits at the broker while the county's
+link is down; an action taken while the prefecture's broker is away waits in the record and goes when it
+is back. A repeat (sent, not yet marked, then a crash) is refused by the county's alarm book."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+
+import aiomqtt
+
+from hazmon.exchange import down_action_topic
+from hazmon.settings import Settings
+
+from prefecture.broker import broker_client
+from prefecture.record import CountyRecord
+
+log = logging.getLogger(__name__)
+SWEEP_S = 5.0   # the record is looked at this often even when nobody wakes the sender
+
+
+class DownSender:
+    def __init__(self, settings: Settings, record: CountyRecord) -> None:
+        self._settings = settings
+        self._record = record
+        self._wake = asyncio.Event()
+        self.sent = 0
+
+    def wake(self) -> None:
+        """An action was recorded: send it now."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                async with broker_client(self._settings, f"{self._settings.prefecture_client_id}-down", 1) as client:
+                    while True:
+                        self._wake.clear()
+                        await self._send(client)
+                        try:
+                            await asyncio.wait_for(self._wake.wait(), SWEEP_S)
+                        except TimeoutError:
+                            pass
+            except (aiomqtt.MqttError, sqlite3.Error) as exc:
+                log.warning("prefecture down link failed, connecting again", extra={"error": repr(exc)})
+            await asyncio.sleep(self._settings.prefecture_retry_s)
+
+    async def _send(self, client: aiomqtt.Client) -> None:
+        for action in await self._record.unsent():
+            await client.publish(down_action_topic(action.county), action.message(), qos=1)   # returns on its PUBACK
+            await self._record.mark_sent([action.id], time.time_ns() // 1_000_000)
+            self.sent += 1
+            log.info("prefecture action sent down", extra={"county": action.county, "alarm": repr(action.alarm),
+                                                           "by": repr(action.by), "action_id": action.id})

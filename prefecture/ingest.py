@@ -1,0 +1,79 @@
+"""The prefecture's ingest of its counties' ``up`` topics (data standard §11): into its record (alarms,
+versions, colours, heartbeats, registry summaries) and its InfluxDB (colours, heartbeats, readings).
+
+One connection with the platform account, in a persistent session (``prefecture_client_id``): what the
+counties publish while the prefecture is away waits at its broker. Messages are taken in batches of what
+has arrived (at most ``prefecture_batch``, also the session's Receive Maximum), applied to the record in
+one transaction and to InfluxDB, and only then acknowledged; a failure of either ends the connection, and
+the next one gets the unacknowledged batch again, which the record takes as repeats (docs/uplink.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+
+import aiohttp
+import aiomqtt
+
+from hazmon.exchange import UP_ALL
+from hazmon.settings import Settings
+
+from prefecture.broker import broker_client
+from prefecture.influx import CountyInflux
+from prefecture.record import CountyRecord
+from prefecture.up_messages import UpRefused, UpSorter
+
+log = logging.getLogger(__name__)
+
+
+class UpIngest:
+    def __init__(self, settings: Settings, record: CountyRecord, influx: CountyInflux) -> None:
+        self._settings = settings
+        self._record = record
+        self._influx = influx
+        self._counties = frozenset(settings.prefecture_counties)
+        self.connections = 0
+        self.versions = 0   # alarm versions new to the record
+        self.repeats = 0    # alarm versions it already had (a county's round sent again)
+        self.refused = 0
+
+    async def run(self) -> None:
+        """Until cancelled: connect, take messages in, and after a failure connect again."""
+        while True:
+            try:
+                async with broker_client(self._settings, self._settings.prefecture_client_id,
+                                         self._settings.prefecture_batch) as client:
+                    self.connections += 1
+                    log.info("prefecture ingest connected", extra={"port": self._settings.prefecture_broker_port})
+                    await self._serve(client)
+            except (aiomqtt.MqttError, aiohttp.ClientError, sqlite3.Error, TimeoutError) as exc:
+                log.warning("prefecture ingest down, connecting again", extra={"error": repr(exc)})
+            await asyncio.sleep(self._settings.prefecture_retry_s)
+
+    async def _serve(self, client: aiomqtt.Client) -> None:
+        await client.subscribe(UP_ALL, qos=1)
+        messages = aiter(client.messages)
+        while True:
+            batch = [await anext(messages)]
+            while len(client.messages) and len(batch) < self._settings.prefecture_batch:
+                batch.append(await anext(messages))
+            await self._apply(batch)
+            for message in batch:
+                client._client.ack(message.mid, message.qos)  # noqa: SLF001 - manual acks live on paho
+
+    async def _apply(self, batch: list[aiomqtt.Message]) -> None:
+        sorter = UpSorter(self._counties)
+        for message in batch:
+            payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
+            try:
+                sorter.add(message.topic.value, payload)
+            except UpRefused as refused:
+                self.refused += 1
+                log.warning("county message refused", extra={"topic": repr(message.topic.value), "reason": str(refused)})
+        recorded = await self._record.record(sorter.batch, time.time_ns() // 1_000_000)
+        await self._influx.write(sorter.lines)
+        self.versions += recorded.versions
+        self.repeats += recorded.repeats

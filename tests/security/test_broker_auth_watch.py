@@ -1,0 +1,140 @@
+"""A deployment's broker accounts follow its registry (issue #14): in docker-compose an enterprise
+removed from ./registry kept its broker account until the broker's container restarted. Here the
+two halves of the compose wiring run for real on a private Mosquitto: `hazmon stack broker-auth
+--watch` (the hazmon side) writes the accounts into a directory, and deploy/mosquitto/broker.sh (the
+broker container's entry point) installs them, hashed, and makes the broker reload."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiomqtt
+import paho.mqtt.client as paho
+import pytest
+
+from hazmon.secrets import Secrets, load_secrets
+from hazmon.settings import Settings
+from hzctl.stack.mosquitto import Mosquitto
+from hzctl.stack.service import port_open
+from tests.ingest.conftest import wait_for_account, write_registry
+from tests.security.conftest import ATTACKER, VICTIM, _free_port
+
+pytestmark = pytest.mark.servers
+ROOT = Path(__file__).resolve().parents[2]
+POLL_S = 0.5   # both halves look for changes this often (2 s in docker-compose.yml)
+
+
+@dataclass(frozen=True)
+class WatchedBroker:
+    settings: Settings
+    secrets: Secrets
+    registry: Path
+    watch_log: Path
+    broker_log: Path
+
+
+def _until(what: str, check: callable, timeout_s: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, f"{what} within {timeout_s:g} s; log:\n{log.read_text()[-3000:]}"
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def watched_broker(settings: Settings) -> Iterator[WatchedBroker]:
+    """The watch writing into ``auth/``; the broker started by broker.sh reading from there."""
+    home = Path(tempfile.mkdtemp(prefix="hazmon-broker-watch-"))
+    os.chmod(home, 0o755)  # the broker drops to user mosquitto, which must reach its files
+    registry, auth = home / "registry", home / "auth"
+    write_registry(registry, VICTIM)
+    write_registry(registry, ATTACKER)
+    port = _free_port()
+    private = settings.model_copy(update={"home": home, "mqtt_port": port, "mqtt_tls_port": _free_port(port + 1),
+                                          "secrets_file": None, "registry_dir": registry})
+    server = Mosquitto(private)
+    server.prepare()   # the configuration; its passwd and acl are replaced by broker.sh's
+    env = {**os.environ, "HAZMON_HOME": str(home), "HAZMON_REGISTRY_DIR": str(registry),
+           "HAZMON_MQTT_PORT": str(private.mqtt_port), "HAZMON_MQTT_TLS_PORT": str(private.mqtt_tls_port)}
+    env.pop("HAZMON_SECRETS_FILE", None)
+    watch_log, broker_log = home / "watch.log", home / "broker.log"
+    watch = subprocess.Popen([sys.executable, "-m", "hzctl.cli", "stack", "broker-auth", "--out", str(auth), "--watch",
+                              "--every", str(POLL_S)], cwd=ROOT, env=env, stdout=watch_log.open("wb"),
+                             stderr=subprocess.STDOUT)
+    broker = None
+    try:
+        _until("the watch writes the accounts", lambda: (auth / "passwd").is_file() and (auth / "acl").is_file(),
+               20, watch_log)
+        broker = subprocess.Popen(
+            ["sh", str(ROOT / "deploy/mosquitto/broker.sh"), *server.argv()],
+            env={**os.environ, "BROKER_AUTH_DIR": str(auth), "BROKER_CONFIG_DIR": str(server.conf_dir),
+                 "BROKER_AUTH_POLL_S": str(POLL_S)},
+            stdout=broker_log.open("wb"), stderr=subprocess.STDOUT)
+        _until("the broker listens", lambda: port_open(private.mqtt_port) or broker.poll() is not None, 10, broker_log)
+        assert broker.poll() is None, broker_log.read_text()
+        current = load_secrets(private.secrets_path)
+        wait_for_account(private, VICTIM, current.enterprise(VICTIM).mqtt_password)
+        yield WatchedBroker(private, current, registry, watch_log, broker_log)
+    finally:
+        for process in (broker, watch):
+            if process is not None:
+                process.terminate()
+                process.wait(10)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def connack(settings: Settings, username: str, password: str) -> str:
+    """The broker's answer to a login: "Success", "Not authorized", ..."""
+    answers: list[str] = []
+    client = paho.Client(paho.CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
+    client.username_pw_set(username, password)
+    client.on_connect = lambda _c, _u, _f, reason, _p: answers.append(str(reason))
+    client.connect(settings.mqtt_host, settings.mqtt_port, keepalive=5)
+    deadline = time.monotonic() + 3
+    while not answers and time.monotonic() < deadline:
+        client.loop(timeout=0.1)
+    client.disconnect()
+    return answers[0] if answers else "no CONNACK"
+
+
+async def test_an_enterprise_removed_from_the_registry_is_locked_out_by_the_watch(watched_broker: WatchedBroker) -> None:
+    broker = watched_broker
+    password = broker.secrets.enterprise(ATTACKER).mqtt_password
+    assert await asyncio.to_thread(connack, broker.settings, ATTACKER, password) == "Success"
+    async with aiomqtt.Client(broker.settings.mqtt_host, broker.settings.mqtt_port, username=ATTACKER,
+                              password=password, identifier="leaving-gw", protocol=aiomqtt.ProtocolVersion.V5) as connected:
+        (broker.registry / f"{ATTACKER}.yaml").unlink()
+        removed = time.monotonic()
+        with pytest.raises(aiomqtt.MqttError):  # the broker closes it when it reloads
+            async with asyncio.timeout(10):
+                while True:
+                    await connected.publish(f"hazmon/v1/{ATTACKER}/RTU01/telemetry", b'{"v":1,"readings":[]}', qos=1)
+                    await asyncio.sleep(0.2)
+    while (answer := await asyncio.to_thread(connack, broker.settings, ATTACKER, password)) == "Success":
+        assert time.monotonic() - removed < 10, "the removed enterprise may still log in"
+        await asyncio.sleep(0.2)
+    assert answer in ("Not authorized", "Bad user name or password"), answer
+    victim = broker.secrets.enterprise(VICTIM).mqtt_password
+    assert await asyncio.to_thread(connack, broker.settings, VICTIM, victim) == "Success"
+    assert "broker reloaded" in broker.broker_log.read_text()
+    assert "broker accounts rewritten" in broker.watch_log.read_text()
+
+
+async def test_an_enterprise_added_to_the_registry_gets_its_account(watched_broker: WatchedBroker) -> None:
+    broker = watched_broker
+    newcomer = "TSEC-NEWCOMER"
+    write_registry(broker.registry, newcomer)
+    watched = broker.settings
+    deadline = time.monotonic() + 10
+    while (password := load_secrets(watched.secrets_path).enterprises.get(newcomer)) is None:
+        assert time.monotonic() < deadline, broker.watch_log.read_text()[-3000:]
+        await asyncio.sleep(0.2)
+    await asyncio.to_thread(wait_for_account, watched, newcomer, password.mqtt_password, 10.0)
