@@ -243,7 +243,8 @@ class Ledger:
     async def closed_page(self, enterprise: str | None, since: int | None, before: PageKey | None,
                           limit: int) -> list[Alarm]:
         """Closed alarms, newest first (by ``started_at``, then id), strictly after the cursor ``before``."""
-        where, args = ["closed = 1"], []
+        where: list[str] = ["closed = 1"]
+        args: list[str | int] = []
         if enterprise is not None:
             where.append("enterprise = ?")
             args.append(enterprise)

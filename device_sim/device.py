@@ -63,7 +63,7 @@ class SimDevice:
     async def drop(self, client: aiomqtt.Client) -> None:
         """Lose the connection abruptly: no DISCONNECT packet, so the broker publishes the will."""
         sock = client._client.socket()   # the paho socket: there is no public way to lose a connection
-        if sock is not None:
+        if isinstance(sock, socket.socket):
             sock.shutdown(socket.SHUT_RDWR)
         self.stats.drops += 1
         self.stats.connected = False

@@ -20,7 +20,7 @@ def next_to_read(consumer: Consumer, tp: TP) -> int:
 
 
 class EndOffsets:
-    def __init__(self, app: faust.App) -> None:
+    def __init__(self, app: faust.types.AppT) -> None:
         self.app = app
         self._consumer: AIOKafkaConsumer | None = None
 

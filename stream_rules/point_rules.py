@@ -97,11 +97,13 @@ class PointRulesRunner:
             if held >= severity:
                 track.clear_since[k] = None
                 continue
-            start = ts if track.clear_since[k] is None else track.clear_since[k]
+            start = track.clear_since[k]
+            if start is None:
+                start = ts
             track.clear_since[k] = start
             if ts - start >= confirm_ms:
                 track.armed[k], track.clear_since[k] = False, None
-        confirmed = max((s for s in levels if track.since[s - 1] is not None and ts - track.since[s - 1] >= confirm_ms), default=0)
+        confirmed = max((s for s in levels if (since := track.since[s - 1]) is not None and ts - since >= confirm_ms), default=0)
         armed = max((s for s in levels if track.armed[s - 1]), default=0)
         key = f"limit|{pid}|{side}"
         current = self.book.open.get(key)

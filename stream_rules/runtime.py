@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, MutableMapping, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from hazmon.wire import AlarmTransition
 from stream_rules.engine import RuleEngine
@@ -35,7 +35,7 @@ class TableRuntime:
         """Apply ``records`` of one ``kind`` read from ``topic`` at ``offsets`` (one each, one partition per enterprise)."""
         known = {r["enterprise"] for r in records if r["enterprise"] in self.engine.catalogs}
         self._sync_in(known)
-        fresh: list[dict] = []
+        fresh: list[Any] = []   # wire records of ``kind``, as decoded (the engine's TypedDicts)
         newest: dict[str, int] = {}
         for offset, record in zip(offsets, records, strict=True):
             enterprise = record["enterprise"]

@@ -141,7 +141,8 @@ class PartitionTransactions:
             # owned: counted from the source topic's partitions alone, whatever else the assignment holds
             owned = {self.transactional_id(tp.partition) for tp in assigned if tp.topic == self.source_topic}
             ours = str(self.transactional_id(0))[:-1]   # "APP-GROUP-": the partition group's producers
-            for transactional_id in [t for t in producer._transaction_producers if t.startswith(ours) and t not in owned]:
+            running = producer._transaction_producers   # type: ignore[attr-defined]  # Faust's own; no public list
+            for transactional_id in [t for t in running if t.startswith(ours) and t not in owned]:
                 log.info("partition moved away: its producer stopped", extra={"transactional_id": transactional_id})
                 await producer.stop_transaction(transactional_id)
             await start_assigned(assigned, revoked, newly_assigned)

@@ -136,7 +136,7 @@ def build_app(settings: Settings, logging_config: dict | None = None) -> faust.A
 
     def batched(kind: Kind, topic: str, within: float) -> Callable[[faust.StreamT], Awaitable[None]]:
         async def work(stream: faust.StreamT) -> None:
-            async for events in stream.take_events(settings.rules_batch, within=within):
+            async for events in stream.take_events(settings.rules_batch, within=within):  # type: ignore[attr-defined]
                 async with transactions.batch(events):
                     records = [orjson.loads(event.value) for event in events]
                     await emit(runtime.process(kind, topic, [event.message.offset for event in events], records))
@@ -144,7 +144,7 @@ def build_app(settings: Settings, logging_config: dict | None = None) -> faust.A
         return fatal(f"rules-{kind}", work)
 
     async def deadman(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(partitions, within=settings.rules_batch_s):
+        async for events in stream.take_events(partitions, within=settings.rules_batch_s):  # type: ignore[attr-defined]
             async with transactions.batch(events):
                 for event in events:
                     message = event.message

@@ -81,7 +81,7 @@ def _color_defaults(point: Point, site: Site) -> dict[str, float]:
 
 
 def _colors(point: Point, site: Site) -> tuple[Limit, ...]:
-    direction: Direction = {PointType.WATER_LEVEL: "above", PointType.DISPLACEMENT: "above"}.get(point.type, "below")
+    direction: Direction = "above" if point.type in (PointType.WATER_LEVEL, PointType.DISPLACEMENT) else "below"
     given = point.colors
     if given is not None and given.direction != direction:
         raise ValueError(f"colors.direction must be {direction} for type {point.type.value}")

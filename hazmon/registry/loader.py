@@ -138,19 +138,19 @@ def _check_references(path: Path, root: yaml.Node | None, doc: EnterpriseFile) -
         if point.id in entries:
             report("id", f"duplicate point id {point.id!r}")
             continue
-        site = sites.get(point.site)
-        if site is None:
+        point_site = sites.get(point.site)
+        if point_site is None:
             report("site", f"site {point.site!r} is not among this file's sites")
             continue
         if point.range is None and point.type is not PointType.FIRE_DETECTOR:
             report("range", f"type {point.type.value} needs range: [low, high] (sensor faults and deadband use it)")
             continue
         try:
-            limits = effective_limits(point, site)
+            limits = effective_limits(point, point_site)
         except ValueError as exc:
             report("colors" if point.colors is not None or point.type in COLOR_TYPES else "limits", str(exc))
             continue
-        entries[point.id] = PointEntry(doc.enterprise.id, point, site, limits)
+        entries[point.id] = PointEntry(doc.enterprise.id, point, point_site, limits)
     return entries, problems
 
 

@@ -29,7 +29,9 @@ from hzctl.stack.installer import InstallError, run
 from hzctl.stack.service import Service
 
 TEMPLATES = Path(__file__).parent / "templates"
-KAFKA_VERSION = re.search(r"<kafka.version>([^<]+)<", (TEMPLATES / "kafka-pom.xml").read_text()).group(1)
+_VERSION = re.search(r"<kafka.version>([^<]+)<", (TEMPLATES / "kafka-pom.xml").read_text())
+assert _VERSION is not None, "templates/kafka-pom.xml names no <kafka.version>"
+KAFKA_VERSION = _VERSION.group(1)
 
 
 def _java_version_ok() -> bool:

@@ -37,7 +37,7 @@ class ServiceState:
 
 def groups(settings: Settings) -> list[list[Service]]:
     """The servers in start order; the members of a group (a Kafka cluster's nodes) start together."""
-    return [[Mosquitto(settings)], kafka_nodes(settings), [InfluxDB(settings)]]
+    return [[Mosquitto(settings)], list[Service](kafka_nodes(settings)), [InfluxDB(settings)]]
 
 
 def services(settings: Settings) -> list[Service]:
@@ -46,7 +46,7 @@ def services(settings: Settings) -> list[Service]:
 
 def _wait_healthy(service: Service, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
-    problem = "not checked"
+    problem: str | None = "not checked"
     while time.monotonic() < deadline:
         if service.process.pid() is None:
             raise StackError(f"{service.name} exited during start-up. Last lines of {service.process.log_file}:\n"
