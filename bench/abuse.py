@@ -276,12 +276,13 @@ async def victim_readings(run: IsolatedPipeline, loaded: set[tuple[str, str]],
 
 def latency_split(published: dict[str, tuple[float, float]], arrived: dict[str, tuple[float, int]],
                   devices: dict[str, tuple[str, str]], stamps: dict[tuple[str, str], tuple[int, int]]) -> dict:
-    """Each notified alarm's latency in four legs, percentiles of each (s) and the three slowest alarms' legs: the broker's queue and
+    """Each notified alarm's latency in four legs, percentiles of each (s) and the three slowest alarms' legs (``at_s``: when, from the first alarm): the broker's queue and
     ingest's reading (publication → ingest's ``recv_ms``), ingest (→ the Kafka record's timestamp), the
     rules (→ the transition's ``emitted_ms``, Kafka's commit and the rules worker's fetch included),
     after the rules (→ the webhook's arrival: alerting). Publication is the broker's PUBACK."""
     names = ("broker_to_ingest", "ingest_to_kafka", "rules", "after_rules")
     each: list[dict[str, float]] = []
+    first = min((sent for sent, _ in published.values()), default=0.0)
     for alarm, (sent, sent_ms) in published.items():
         if alarm not in arrived or devices[alarm] not in stamps:
             continue
@@ -289,7 +290,8 @@ def latency_split(published: dict[str, tuple[float, float]], arrived: dict[str, 
         recv_ms, produced_ms = stamps[devices[alarm]]
         legs = ((recv_ms - sent_ms) / 1000, (produced_ms - recv_ms) / 1000, (emitted_ms - produced_ms) / 1000,
                 came - sent - (emitted_ms - sent_ms) / 1000)
-        each.append({"total": round(came - sent, 3), **{n: round(v, 3) for n, v in zip(names, legs)}})
+        each.append({"at_s": round(sent - first, 1), "total": round(came - sent, 3),
+                     **{n: round(v, 3) for n, v in zip(names, legs)}})
     split: dict = {n: percentiles(np.array([e[n] for e in each])) for n in names}
     return {**split, "slowest_3": sorted(each, key=lambda e: -e["total"])[:3]}
 
