@@ -25,12 +25,15 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from hazmon import topics
+from hazmon.kafka_topics import ensure_topics
 from hazmon.registry import load_registry
 from hazmon.settings import Settings
 from hazmon.stack.certs import ensure_certificates
 from hazmon.stack.service import port_open
 from hazmon.stack.upper_broker import write_upper_broker
 from prefecture.service import Prefecture
+from tests.kafka_admin import delete_topics
 from tests.alerting.conftest import alerting_settings, names, produce, receiver, start_service  # noqa: F401 - served here too
 from uplink.service import Uplink
 
@@ -221,3 +224,13 @@ def prefecture_api(prefecture: Prefecture, token: str | None = PREFECTURE_TOKEN)
     """A session on the prefecture's API, as its officer (or without a token)."""
     return aiohttp.ClientSession(f"http://127.0.0.1:{prefecture.settings.prefecture_api_port}",
                                  headers={"Authorization": f"Bearer {token}"} if token else {})
+
+
+@pytest.fixture
+async def changes_topic(kafka: str, settings: Settings, unique: str) -> AsyncIterator[tuple[str, str]]:
+    """(suffix, topic) of the test's alarm-changes topic, deleted afterwards."""
+    suffix = f".test-uplink-{unique}"
+    topic = topics.ALARM_CHANGES + suffix
+    await ensure_topics(settings, [topic])
+    yield suffix, topic
+    await delete_topics(kafka, lambda name: name.endswith(suffix))

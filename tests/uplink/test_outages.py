@@ -10,17 +10,13 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from aiokafka import AIOKafkaProducer
 
-from hazmon import topics, wire
-from hazmon.kafka_topics import ensure_topics
+from hazmon import wire
 from hazmon.settings import Settings
 from tests.alerting.support import CHEM, eventually
-from tests.kafka_admin import delete_topics
 from tests.uplink.conftest import (COUNTY, Collector, UpperBroker, collecting, running_uplink, uplink_settings,
                                    versions_in_order)
 
@@ -30,16 +26,6 @@ ALARMS, VERSIONS = 40, 50   # 2 000 changes
 def change(alarm: str, version: int) -> wire.AlarmChange:
     return {"v": 1, "version": version, "change": "escalated", "ts": version, "by": None,
             "alarm": {"id": alarm, "enterprise": CHEM, "escalated_to": "enterprise", "state": "active", "value": version}}
-
-
-@pytest.fixture
-async def changes_topic(kafka: str, settings: Settings, unique: str) -> AsyncIterator[tuple[str, str]]:
-    """(suffix, topic) of the test's alarm-changes topic, deleted afterwards."""
-    suffix = f".test-uplink-{unique}"
-    topic = topics.ALARM_CHANGES + suffix
-    await ensure_topics(settings, [topic])
-    yield suffix, topic
-    await delete_topics(kafka, lambda name: name.endswith(suffix))
 
 
 async def produce_paced(kafka: str, topic: str, pause_s: float) -> None:
