@@ -40,6 +40,7 @@ class UpIngest:
         self.versions = 0   # alarm versions new to the record
         self.repeats = 0    # alarm versions it already had (a county's round sent again)
         self.refused = 0
+        self.subscribed = asyncio.Event()   # set once its session holds the subscription
 
     async def run(self) -> None:
         """Until cancelled: connect, take messages in, and after a failure connect again."""
@@ -55,6 +56,7 @@ class UpIngest:
 
     async def _serve(self, client: aiomqtt.Client) -> None:
         await client.subscribe(UP_ALL, qos=1)
+        self.subscribed.set()
         log.info("prefecture ingest subscribed", extra={"port": self._settings.prefecture_broker_port})
         messages = aiter(client.messages)
         while True:

@@ -202,10 +202,12 @@ def prefecture_settings(base: Settings, broker: UpperBroker, home: Path, databas
 
 @asynccontextmanager
 async def running_prefecture(settings: Settings) -> AsyncIterator[Prefecture]:
-    """The prefecture's hazmon, started on ``settings`` and stopped afterwards, its database dropped."""
+    """The prefecture's hazmon, started on ``settings`` and subscribed (its broker session exists: what counties
+    send from now on waits for it), stopped afterwards, its database dropped."""
     prefecture = Prefecture(settings)
     await prefecture.start()
     try:
+        await asyncio.wait_for(prefecture.ingest.subscribed.wait(), 60)
         yield prefecture
     finally:
         await prefecture.stop()
