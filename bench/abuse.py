@@ -330,9 +330,10 @@ async def measure_on(settings: Settings, broker: subprocess.Popen, county_dir: P
         machine_busy, attack_started = machine_cpu_seconds(), time.monotonic()
         published = await inject_alarms(settings, secrets, targets, seconds - 5)
         out, _ = await asyncio.to_thread(load.communicate)
+        report = orjson.loads(out.splitlines()[-1])
         attacks = await asyncio.to_thread(results.get, True, seconds + 120)
         await asyncio.to_thread(attacker_process.join, 30)
-        cpu_during = {name: f["cpu_percent"] for name, f in sampler.figures().items()}
+        cpu_during = {name: f["cpu_percent"] for name, f in sampler.figures(report["readings"]).items()}
         machine_percent = 100 * (machine_cpu_seconds() - machine_busy) / (time.monotonic() - attack_started)
         load_average = os.getloadavg()[0]
         progress("load and attack done; waiting for the pipeline to catch up")
@@ -341,11 +342,10 @@ async def measure_on(settings: Settings, broker: subprocess.Popen, county_dir: P
         sampling.cancel()
         await asyncio.sleep(3)   # the last notifications
         latencies = np.array([receiver.arrived[k][0] - sent for k, (sent, _) in published.items() if k in receiver.arrived])
-        report = orjson.loads(out.splitlines()[-1])
         injected = {f"{point}@{enterprise}": (enterprise, device) for enterprise, device, point, *_ in targets}
         in_kafka, stamps = await victim_readings(run, loaded, set(injected.values()))
         overall = percentiles(latencies)
-        figures = sampler.figures()
+        figures = sampler.figures(report["readings"])
         peak = {name: f["peak_rss_mb"] for name, f in figures.items() if name not in OUTSIDE}
         lost = max(0, report["readings"] - in_kafka)
         p99 = overall["p99"] if overall else None
