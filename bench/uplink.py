@@ -35,7 +35,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import aiohttp
 import numpy as np
 import orjson
 from aiokafka import AIOKafkaProducer
@@ -52,8 +51,8 @@ from hazmon.settings import get_settings  # noqa: E402
 from tests.alerting.support import transition  # noqa: E402
 from tests.kafka_admin import delete_topics, unique_name  # noqa: E402
 from prefecture.service import Prefecture  # noqa: E402
-from tests.uplink.conftest import (COUNTY, UpperBroker, collecting, prefecture_settings, running_prefecture,  # noqa: E402
-                                   running_uplink, uplink_settings)
+from tests.uplink.conftest import (COUNTY, UpperBroker, collecting, drop_database, prefecture_settings,  # noqa: E402
+                                   running_prefecture, running_uplink, uplink_settings)
 from tests.uplink.test_outages import change  # noqa: E402
 
 POINTS = ("TK01_LT", "TK01_TT", "TK01_PT", "WK01_WL", "BLD1_TANK")
@@ -166,9 +165,7 @@ async def bench(rate: float, live_s: float, outage_s: float) -> dict:
         await service.stop()
         upper.stop()
         await delete_topics(settings.kafka_bootstrap, lambda name: name.endswith(f".bench-uplink-{unique}"))
-        async with aiohttp.ClientSession() as session:
-            await session.post(f"{settings.influx_url}/query", data={"q": f'DROP DATABASE "{settings.influx_db}"'},
-                               headers=settings.influx_headers)
+        await drop_database(settings, settings.influx_db)
         shutil.rmtree(home, ignore_errors=True)
 
 

@@ -18,7 +18,6 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import aiohttp
 import orjson
 
 from hazmon.exchange import up_topic
@@ -28,7 +27,7 @@ from prefecture.service import Prefecture
 from alerting.clock import ManualClock
 from alerting.kafka_log import AlertingTopics
 from tests.alerting.support import T0, eventually, transition
-from tests.uplink.conftest import (COUNTY, COUNTY_NAMES, PREFECTURE_OFFICER, UpperBroker, prefecture_api,
+from tests.uplink.conftest import (COUNTY, COUNTY_NAMES, PREFECTURE_OFFICER, UpperBroker, drop_database, prefecture_api,
                                    prefecture_settings, running_uplink, uplink_settings)
 from tests.uplink.test_forward import suffix_of
 from tests.uplink.test_outages import ALARMS as OUTAGE_ALARMS
@@ -237,8 +236,7 @@ async def test_the_prefecture_killed_mid_run_loses_nothing(kafka: str, settings:
         prefecture.terminate()
         prefecture.wait(10)
         log.close()
-        async with aiohttp.ClientSession(headers=settings.influx_headers) as session:
-            await session.post(f"{settings.influx_url}/query", data={"q": f'DROP DATABASE "{upper_settings.influx_db}"'})
+        await drop_database(settings, upper_settings.influx_db)
     assert at_kill < OUTAGE_ALARMS * OUTAGE_VERSIONS
     assert recorded() == {f"a{n:02d}": list(range(1, OUTAGE_VERSIONS + 1)) for n in range(OUTAGE_ALARMS)}
 
