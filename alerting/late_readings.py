@@ -1,7 +1,7 @@
 """Readings written too late for the continuous queries, and their aggregation (docs/timeseries.md).
 
-The minute continuous query recomputes only the last ``MINUTE_RESAMPLE_FOR`` (5 minutes): a reading
-that reaches InfluxDB later (a device's 断点续传 backlog, a Kafka replay after an outage) is in ``raw``
+The minute continuous query recomputes only the last ``MINUTE_RESAMPLE_FOR`` (2 minutes): a reading
+that reaches InfluxDB more than a minute (a device's 断点续传 backlog, a Kafka replay after an outage) is in ``raw``
 but in no aggregate. The InfluxDB writer notes, per enterprise, the span of such readings it wrote
 (:meth:`LateSpans.note`, one look at each raw line's timestamp), and runs the continuous queries'
 aggregation over those spans, for that enterprise only, now and then (:func:`aggregate_late`).
@@ -17,7 +17,7 @@ from hazmon.series import ENTERPRISE, READING, influxql_string, tag
 
 from alerting.retention import BUCKET_MS, ReadingPolicy, run_aggregation
 
-LATE_MS = 4 * 60_000      # older than this when written: the minute continuous query (FOR 5m) may not see it
+LATE_MS = 60_000          # older than this when written: the minute continuous query (FOR 2m) may not see it
 _PREFIX = f"{READING},{ENTERPRISE}="
 _START = len(_PREFIX)
 _UNESCAPE = re.compile(r"\\(.)")

@@ -24,7 +24,7 @@ from hazmon.settings import Settings
 
 DAY_MS = 86_400_000
 FOREVER_MS = 4_000_000_000_000      # 2096: the time of a policy kept for good in READING_POLICY (below InfluxDB's 2262)
-MINUTE_RESAMPLE_FOR = "5m"          # each minute's run recomputes the last five: readings up to ~4 min late count
+MINUTE_RESAMPLE_FOR = "2m"          # each minute's run recomputes the last two: a reading up to 1 min late counts
 HOUR_RESAMPLE_FOR = "2h"            # each hour's run recomputes the last two from the minute aggregates
 BUCKET_MS = {"1m": 60_000, "1h": 3_600_000}
 BACKFILL_BUCKETS = 60               # buckets per statement of run_aggregation

@@ -276,12 +276,13 @@ async def victim_readings(run: IsolatedPipeline, loaded: set[tuple[str, str]],
 
 def latency_split(published: dict[str, tuple[float, float]], arrived: dict[str, tuple[float, int]],
                   devices: dict[str, tuple[str, str]], stamps: dict[tuple[str, str], tuple[int, int]]) -> dict:
-    """Each notified alarm's latency in four legs, percentiles of each (s) and the three slowest alarms' legs: the broker's queue and
+    """Each notified alarm's latency in four legs, percentiles of each (s) and the three slowest alarms' legs (``at_s``: when, from the first alarm): the broker's queue and
     ingest's reading (publication → ingest's ``recv_ms``), ingest (→ the Kafka record's timestamp), the
     rules (→ the transition's ``emitted_ms``, Kafka's commit and the rules worker's fetch included),
     after the rules (→ the webhook's arrival: alerting). Publication is the broker's PUBACK."""
     names = ("broker_to_ingest", "ingest_to_kafka", "rules", "after_rules")
     each: list[dict[str, float]] = []
+    first = min((sent for sent, _ in published.values()), default=0.0)
     for alarm, (sent, sent_ms) in published.items():
         if alarm not in arrived or devices[alarm] not in stamps:
             continue
@@ -289,7 +290,8 @@ def latency_split(published: dict[str, tuple[float, float]], arrived: dict[str, 
         recv_ms, produced_ms = stamps[devices[alarm]]
         legs = ((recv_ms - sent_ms) / 1000, (produced_ms - recv_ms) / 1000, (emitted_ms - produced_ms) / 1000,
                 came - sent - (emitted_ms - sent_ms) / 1000)
-        each.append({"total": round(came - sent, 3), **{n: round(v, 3) for n, v in zip(names, legs)}})
+        each.append({"at_s": round(sent - first, 1), "total": round(came - sent, 3),
+                     **{n: round(v, 3) for n, v in zip(names, legs)}})
     split: dict = {n: percentiles(np.array([e[n] for e in each])) for n in names}
     return {**split, "slowest_3": sorted(each, key=lambda e: -e["total"])[:3]}
 
@@ -328,9 +330,10 @@ async def measure_on(settings: Settings, broker: subprocess.Popen, county_dir: P
         machine_busy, attack_started = machine_cpu_seconds(), time.monotonic()
         published = await inject_alarms(settings, secrets, targets, seconds - 5)
         out, _ = await asyncio.to_thread(load.communicate)
+        report = orjson.loads(out.splitlines()[-1])
         attacks = await asyncio.to_thread(results.get, True, seconds + 120)
         await asyncio.to_thread(attacker_process.join, 30)
-        cpu_during = {name: f["cpu_percent"] for name, f in sampler.figures().items()}
+        cpu_during = {name: f["cpu_percent"] for name, f in sampler.figures(report["readings"]).items()}
         machine_percent = 100 * (machine_cpu_seconds() - machine_busy) / (time.monotonic() - attack_started)
         load_average = os.getloadavg()[0]
         progress("load and attack done; waiting for the pipeline to catch up")
@@ -339,11 +342,10 @@ async def measure_on(settings: Settings, broker: subprocess.Popen, county_dir: P
         sampling.cancel()
         await asyncio.sleep(3)   # the last notifications
         latencies = np.array([receiver.arrived[k][0] - sent for k, (sent, _) in published.items() if k in receiver.arrived])
-        report = orjson.loads(out.splitlines()[-1])
         injected = {f"{point}@{enterprise}": (enterprise, device) for enterprise, device, point, *_ in targets}
         in_kafka, stamps = await victim_readings(run, loaded, set(injected.values()))
         overall = percentiles(latencies)
-        figures = sampler.figures()
+        figures = sampler.figures(report["readings"])
         peak = {name: f["peak_rss_mb"] for name, f in figures.items() if name not in OUTSIDE}
         lost = max(0, report["readings"] - in_kafka)
         p99 = overall["p99"] if overall else None

@@ -3,7 +3,7 @@
 A scratch installation (a temporary home with the sample registry and a secrets file) gets
 ``--alarms`` alarm transitions of about 600 bytes each (the size of the rules worker's, Chinese
 text included) and one acknowledgement per two alarms on alarm topics of its own, and ``--readings``
-readings (one a minute per point, 60 points) in a scratch InfluxDB database made as alerting makes it; then it is backed up and restored into fresh topics and a fresh database, each step timed
+readings (one a minute per point, ``--points``) in a scratch InfluxDB database made as alerting makes it; then it is backed up and restored into fresh topics and a fresh database, each step timed
 from the progress lines. Topics and databases are deleted at the end. Last stdout line: JSON.
 
     .venv/bin/python bench/backup.py --alarms 200000 --readings 2000000
@@ -36,7 +36,6 @@ from hazmon.series import RAW_POLICY  # noqa: E402
 from hazmon.settings import PACKAGE_DIR, Settings, get_settings  # noqa: E402
 from hzctl.stack.influxdb import query  # noqa: E402
 
-POINTS = 60
 WRITE_AT_ONCE = 50_000
 
 
@@ -70,7 +69,7 @@ async def write_alarm_record(settings: Settings, suffix: str, alarms: int) -> No
         await producer.stop()
 
 
-async def write_readings(settings: Settings, readings: int) -> None:
+async def write_readings(settings: Settings, readings: int, points: int) -> None:
     """The database as alerting makes it (policies, continuous queries), then the readings straight into
     the raw policy: alerting's writer would also aggregate these days-old readings as late ones, which is
     its cost, not the backup's."""
@@ -83,8 +82,8 @@ async def write_readings(settings: Settings, readings: int) -> None:
     url = f"{settings.influx_url}/write?db={settings.influx_db}&rp={RAW_POLICY}&precision=ms"
     async with aiohttp.ClientSession(headers=settings.influx_headers) as session:
         for start in range(0, readings, WRITE_AT_ONCE):
-            body = "\n".join(f"reading,enterprise=E{n % 5},point=P{n % POINTS},site=S1,type=pressure "
-                              f"value={n % 997 / 10} {now - (n // POINTS) * 60_000}"
+            body = "\n".join(f"reading,enterprise=E{n % 5},point=P{n % points},site=S1,type=pressure "
+                              f"value={n % 997 / 10} {now - (n // points) * 60_000}"
                               for n in range(start, min(readings, start + WRITE_AT_ONCE)))
             async with session.post(url, data=body.encode()) as response:
                 assert response.status == 204, await response.text()
@@ -127,6 +126,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--alarms", type=int, default=200_000)
     parser.add_argument("--readings", type=int, default=2_000_000)
+    parser.add_argument("--points", type=int, default=60, help="one reading a minute each: readings / points minutes "
+                        "back, within the raw retention (90 days)")
     args = parser.parse_args()
     base = get_settings()
     tag = uuid.uuid4().hex[:8]
@@ -140,11 +141,12 @@ def main() -> None:
     load_secrets(source.secrets_path, ["91433127MA4CHEM001"])
     try:
         asyncio.run(write_alarm_record(source, suffix, args.alarms))
-        asyncio.run(write_readings(source, args.readings))
-        backup_s, backup_steps = timed("backup", lambda say: backup(source, root / "b", topic_suffix=suffix, say=say))
+        asyncio.run(write_readings(source, args.readings, args.points))
+        backup_s, backup_steps = timed("backup", lambda say: backup(source.model_copy(update={"kafka_topic_suffix": suffix}),
+                                                                       root / "b", say=say))
         size = sum(p.stat().st_size for p in (root / "b").rglob("*") if p.is_file())
-        restore_s, restore_steps = timed("restore", lambda say: restore(target, root / "b",
-                                                                         topic_suffix=restored_suffix, say=say))
+        restore_s, restore_steps = timed("restore", lambda say: restore(
+            target.model_copy(update={"kafka_topic_suffix": restored_suffix}), root / "b", say=say))
     finally:
         asyncio.run(delete_topics(base.kafka_bootstrap, f".bench-backup-{tag}"))
         for database in (source.influx_db, target.influx_db):

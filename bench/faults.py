@@ -150,7 +150,8 @@ class Bench:
                 await faults[name]()
                 ended = time.monotonic()
                 await asyncio.sleep(max(0.0, seconds - (ended - started)))
-                phases.append((name, started, ended, time.monotonic()))
+                repeat = sum(1 for phase in phases if phase[0].split("#")[0] == name)
+                phases.append((f"{name}#{repeat + 1}" if repeat else name, started, ended, time.monotonic()))
             stop.set()
             await feeding
             progress("faults done; counting")

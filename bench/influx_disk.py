@@ -3,14 +3,15 @@
 A generated county (``device_sim.county``, ``--enterprises``) reports ``--days`` of readings at each
 point's own ``period_s`` with the simulator's signals (model, sensor noise and resolution, one random
 millisecond phase per point); fire detectors report events, not readings, and are left out. The readings
-go through alerting's InfluxWriter into a private InfluxDB 1.8 (the stack's binary, its own data
-directory and ports, snapshots and full compactions after one cold second), which aggregates them as
+go through alerting's InfluxWriter into a private InfluxDB 1.8 (the stack's build and configuration, its own
+home and ports, snapshots and full compactions after one cold second), which aggregates them as
 late readings (``alerting.late_readings``: the continuous queries' statement), and once the shards are
 fully compacted each policy's directory is measured (``du`` of the TSM files; the inmem index has none).
 
 The estimate scales the county to a rate: points = rate × the county's mean period; raw kept
 ``influx_raw_retention_days``, a year of minute and hour aggregates (one row per point and bucket with at
-least one reading). Last stdout line: JSON.
+least one reading). ``aggregated_readings_per_s``: raw readings per second of the writer's aggregation
+(minute, then hour; what a continuous query's run costs per reading it reads). Last stdout line: JSON.
 
     .venv/bin/python bench/influx_disk.py --enterprises 20 --days 2
 """
@@ -99,9 +100,9 @@ async def rows(settings: Settings, policy: str) -> int:
     return int(series[0]["values"][0][1]) if series else 0
 
 
-async def fill(settings: Settings, readings: Iterator[list[str]]) -> tuple[int, float]:
-    """Write the readings (in chunks, to bound memory; the writer aggregates them, alerting.late_readings);
-    readings written and the seconds of the writes."""
+async def fill(settings: Settings, readings: Iterator[list[str]]) -> tuple[int, float, float]:
+    """Write the readings (in chunks, to bound memory) and let the writer aggregate them at close (they are
+    late: alerting.late_readings); readings written, seconds of the writes, seconds of the aggregation."""
     writer = InfluxWriter(settings, database=DATABASE)
     count, seconds, chunk = 0, 0.0, []
     try:
@@ -115,8 +116,9 @@ async def fill(settings: Settings, readings: Iterator[list[str]]) -> tuple[int, 
         await writer.write(chunk)
         count, seconds = count + len(chunk), seconds + time.monotonic() - began
     finally:
-        await writer.close()                  # the readings are late: closing, the writer aggregates them
-    return count, seconds
+        began = time.monotonic()
+        await writer.close()
+    return count, seconds, time.monotonic() - began
 
 
 def settled(data: Path, wal: Path, quiet_s: float = 8.0, limit_s: float = 300.0) -> None:
@@ -166,7 +168,7 @@ async def main() -> None:
         try:
             while await asyncio.to_thread(server.health) is not None:
                 await asyncio.sleep(0.2)
-            count, write_s = await fill(settings, county_readings(entries, end_s, args.days, args.seed))
+            count, write_s, aggregate_s = await fill(settings, county_readings(entries, end_s, args.days, args.seed))
             await asyncio.to_thread(settled, data / "data", data / "wal")
             counts = {policy: await rows(settings, policy) for policy in (RAW_POLICY, MINUTE_POLICY, HOUR_POLICY)}
             sizes = {policy: du(data / "data" / DATABASE / policy) for policy in counts}
@@ -177,7 +179,8 @@ async def main() -> None:
     print(orjson.dumps({
         "enterprises": args.enterprises, "seed": args.seed, "points": len(entries), "days": args.days, "readings": count,
         "rows": counts, "bytes": sizes, "bytes_per_row": {p: round(v, 2) for p, v in per_reading.items()},
-        "write_readings_per_s": round(count / write_s), "one_year": estimate(per_reading, entries, settings),
+        "write_readings_per_s": round(count / write_s), "aggregated_readings_per_s": round(count / aggregate_s),
+        "one_year": estimate(per_reading, entries, settings),
     }).decode())
 
 

@@ -17,7 +17,12 @@ twice). The last stdout line is one JSON object: ``forwarded_per_s``, ``catchup_
 on the bench's alarm-changes topic first, then the uplink started; the JSON line has ``catchup_per_s``
 from its start (connection and consumer group join included) until the upper platform had them all.
 
+``--prefecture-backlog N`` measures the prefecture's ingest alone: N alarm versions published by a county
+into the prefecture's broker session while it was stopped, then the prefecture started; ``catchup_per_s``
+from its start until its record had them all.
+
 Usage: .venv/bin/python bench/uplink.py [--rate 50] [--live-s 30] [--outage-s 600] | --backlog 20000
+       | --prefecture-backlog 20000
 """
 
 from __future__ import annotations
@@ -30,7 +35,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import aiohttp
 import numpy as np
 import orjson
 from aiokafka import AIOKafkaProducer
@@ -40,14 +44,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from alerting.service import AlertingService  # noqa: E402
 from hazmon import wire  # noqa: E402
 from hazmon.topics import PlatformTopics  # noqa: E402
+from hazmon.exchange import up_topic  # noqa: E402
 from hazmon.kafka_topics import ensure_topics  # noqa: E402
 from hazmon.registry import load_registry  # noqa: E402
 from hazmon.settings import get_settings  # noqa: E402
 from tests.alerting.support import transition  # noqa: E402
 from tests.kafka_admin import delete_topics, unique_name  # noqa: E402
 from prefecture.service import Prefecture  # noqa: E402
-from tests.uplink.conftest import (COUNTY, UpperBroker, collecting, prefecture_settings, running_prefecture,  # noqa: E402
-                                   running_uplink, uplink_settings)
+from tests.uplink.conftest import (COUNTY, UpperBroker, collecting, drop_database, prefecture_settings,  # noqa: E402
+                                   running_prefecture, running_uplink, uplink_settings)
 from tests.uplink.test_outages import change  # noqa: E402
 
 POINTS = ("TK01_LT", "TK01_TT", "TK01_PT", "WK01_WL", "BLD1_TANK")
@@ -132,23 +137,24 @@ async def bench(rate: float, live_s: float, outage_s: float) -> dict:
         await service.start()
         await service.caught_up()
         await producer.start()
-        async with running_prefecture(upper_settings) as prefecture, running_uplink(county):
-            await asyncio.sleep(2.0)   # the uplink and the prefecture's ingest connected
-            live_start = time.time()
-            await produce_alarms(producer, names.transitions, "live", rate, live_s, sent)
-            seen = await record_arrivals(prefecture, set(sent), 60)
-            live = [seen[a] - sent[a] for a in sent if a in seen]
-            forwarded_per_s = len(live) / (max(seen.values()) - live_start)
-            upper.stop()
-            await produce_alarms(producer, names.transitions, "outage", rate, outage_s, sent)
-            backlog = {a for a in sent if a.startswith("outage")}
-            restarted = time.time()
-            upper.start()
-            seen = await record_arrivals(prefecture, set(sent), max(120.0, outage_s))
-            catchup_per_s = len(backlog) / (max(seen[a] for a in backlog if a in seen) - restarted)
-            await asyncio.sleep(1.0)
-            seen = await record_arrivals(prefecture, set(sent), 0)
-            repeats = prefecture.ingest.repeats
+        async with running_prefecture(upper_settings) as prefecture:   # subscribed before the county sends
+            async with running_uplink(county):
+                await asyncio.sleep(2.0)   # the uplink connected
+                live_start = time.time()
+                await produce_alarms(producer, names.transitions, "live", rate, live_s, sent)
+                seen = await record_arrivals(prefecture, set(sent), 60)
+                live = [seen[a] - sent[a] for a in sent if a in seen]
+                forwarded_per_s = len(live) / (max(seen.values()) - live_start)
+                upper.stop()
+                await produce_alarms(producer, names.transitions, "outage", rate, outage_s, sent)
+                backlog = {a for a in sent if a.startswith("outage")}
+                restarted = time.time()
+                upper.start()
+                seen = await record_arrivals(prefecture, set(sent), max(120.0, outage_s))
+                catchup_per_s = len(backlog) / (max(seen[a] for a in backlog if a in seen) - restarted)
+                await asyncio.sleep(1.0)
+                seen = await record_arrivals(prefecture, set(sent), 0)
+                repeats = prefecture.ingest.repeats
         lost = sum(1 for a in sent if a not in seen)
         return {"rate": rate, "live_s": live_s, "outage_s": outage_s, "alarms": len(sent),
                 "forwarded_per_s": round(forwarded_per_s, 1), "catchup_per_s": round(catchup_per_s, 1),
@@ -159,9 +165,7 @@ async def bench(rate: float, live_s: float, outage_s: float) -> dict:
         await service.stop()
         upper.stop()
         await delete_topics(settings.kafka_bootstrap, lambda name: name.endswith(f".bench-uplink-{unique}"))
-        async with aiohttp.ClientSession() as session:
-            await session.post(f"{settings.influx_url}/query", data={"q": f'DROP DATABASE "{settings.influx_db}"'},
-                               headers=settings.influx_headers)
+        await drop_database(settings, settings.influx_db)
         shutil.rmtree(home, ignore_errors=True)
 
 
@@ -201,14 +205,47 @@ async def bench_backlog(records: int) -> dict:
         shutil.rmtree(home, ignore_errors=True)
 
 
+async def bench_prefecture_backlog(messages: int) -> dict:
+    """The prefecture's ingest alone: ``messages`` alarm versions (1 000 alarms) waiting in its broker session,
+    published by a county while it was stopped, then the prefecture started; until its record had them all."""
+    base = get_settings()
+    home = private_home()
+    upper = UpperBroker(home / "upper")
+    upper.start()
+    upper_settings = prefecture_settings(base, upper, home / "prefecture", f"bench_prefecture_{unique_name()}")
+    try:
+        async with running_prefecture(upper_settings):
+            pass   # started and subscribed: what the county sends from now on waits in its session
+        async with upper.county_client(COUNTY) as county:
+            for n in range(messages):
+                body = {"v": 1, "county": COUNTY, "id": f"a{n % 1000:04d}", "version": n // 1000 + 1, "change": "escalated",
+                        "changed_at": n, "changed_by": None, "enterprise": "E1", "state": "active", "escalated_to": "enterprise"}
+                await county.publish(up_topic(COUNTY, "alarm"), orjson.dumps(body), qos=1)
+        async with running_prefecture(upper_settings) as prefecture:
+            start = time.monotonic()
+            while prefecture.ingest.versions < messages and time.monotonic() - start < 600:
+                await asyncio.sleep(0.05)
+            seconds = time.monotonic() - start
+            recorded = prefecture.ingest.versions
+        return {"prefecture_backlog": messages, "catchup_per_s": round(recorded / seconds, 1), "seconds": round(seconds, 2),
+                "lost": messages - recorded}
+    finally:
+        upper.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=50.0, help="alarms confirmed per second")
     parser.add_argument("--live-s", type=float, default=30.0)
     parser.add_argument("--outage-s", type=float, default=600.0, help="how long the upper broker is stopped")
     parser.add_argument("--backlog", type=int, default=0, help="instead: the uplink alone against this many changes in Kafka")
+    parser.add_argument("--prefecture-backlog", type=int, default=0,
+                        help="instead: the prefecture's ingest alone against this many versions in its broker session")
     args = parser.parse_args()
-    if args.backlog:
+    if args.prefecture_backlog:
+        result = asyncio.run(bench_prefecture_backlog(args.prefecture_backlog))
+    elif args.backlog:
         result = asyncio.run(bench_backlog(args.backlog))
     else:
         result = asyncio.run(bench(args.rate, args.live_s, args.outage_s))

@@ -36,6 +36,7 @@ import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -50,6 +51,7 @@ from hazmon import topics
 from hazmon.errors import UserError
 from hazmon.kafka_topics import ensure_topics
 from hazmon.settings import Settings
+from hazmon.topics import PlatformTopics
 from hzctl.stack import influxdb
 from hzctl.stack.certs import tls_dir
 
@@ -79,9 +81,10 @@ class Home:
     database: str
 
     @classmethod
-    def of(cls, settings: Settings, topic_suffix: str = "") -> Home:
+    def of(cls, settings: Settings) -> Home:
+        names = PlatformTopics.of(settings)
         return cls(settings.secrets_path, tls_dir(settings), settings.registry_dir, settings.desk_path,
-                   settings.ledger_path, {base: base + topic_suffix for base in ALARM_RECORD},
+                   settings.ledger_path, {topics.ALARM_ACTIONS: names.actions, topics.ALARM_TRANSITIONS: names.transitions},
                    settings.kafka_bootstrap, settings.influx_db)
 
 
@@ -102,10 +105,10 @@ class Progress:
 
 # --- backup ---------------------------------------------------------------------------------------
 
-def backup(settings: Settings, directory: Path, *, topic_suffix: str = "", with_influx: bool = True,
+def backup(settings: Settings, directory: Path, *, with_influx: bool = True,
            say: Say = print) -> dict:
     """Back the installation of ``settings`` up into ``directory`` (absent or empty); the manifest."""
-    home = Home.of(settings, topic_suffix)
+    home = Home.of(settings)
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise UserError(f"{directory} exists and is not empty: back up into a new directory")
     partial = directory.with_name(directory.name + ".partial")
@@ -163,7 +166,7 @@ def _save(settings: Settings, home: Home, partial: Path, with_influx: bool, prog
 
     if with_influx:
         progress.next(f"InfluxDB database {home.database} (influxd backup -portable)")
-        items["influxdb"] = backup_influx(settings, home.database, partial / "influxdb")
+        items["influxdb"] = backup_influx(settings, home.database, partial / "influxdb", progress)
         progress.line(f"influxdb: {items['influxdb']['shards']} shards, {items['influxdb']['bytes']:,} bytes")
     else:
         progress.next("InfluxDB left out (--no-influx)")
@@ -299,22 +302,39 @@ def _tally(base: str, value: bytes | None, alarms: set[str], actions: Counter[st
         actions[str(record.get("action"))] += 1
 
 
-def backup_influx(settings: Settings, database: str, directory: Path) -> dict:
+def backup_influx(settings: Settings, database: str, directory: Path, progress: Progress) -> dict:
     if database not in influx_databases(settings):
         raise UserError(f"InfluxDB at {settings.influx_url} has no database {database!r}: is HAZMON_INFLUX_DB right? "
                         f"(--no-influx leaves InfluxDB out)")
-    try:
-        influxdb.backup(settings, directory, database)
-    except FileNotFoundError:
-        raise UserError(f"no influxd at {influxdb.InfluxDB(settings).binary}: `hazmon stack up` builds it; in a "
-                        "docker-compose deployment back InfluxDB up in its container (docs/operations.md) "
-                        "and use --no-influx here") from None
-    except influxdb.BackupError as failed:
-        raise UserError(str(failed)) from None
+    _influxd(settings, lambda: influxdb.backup(settings, directory, database), "back InfluxDB up", progress,
+             lambda: f"influxdb: {_bytes_in(directory):,} bytes copied so far")
     shards = [entry for manifest in directory.glob("*.manifest")
               for entry in json.loads(manifest.read_text())["files"]]
-    return {"database": database, "dir": "influxdb", "shards": len(shards),
-            "bytes": sum(p.stat().st_size for p in directory.iterdir() if p.is_file())}
+    return {"database": database, "dir": "influxdb", "shards": len(shards), "bytes": _bytes_in(directory)}
+
+
+def _bytes_in(directory: Path) -> int:
+    return sum(p.stat().st_size for p in directory.glob("*") if p.is_file())
+
+
+def _influxd(settings: Settings, work: Callable[[], None], doing: str, progress: Progress,
+             so_far: Callable[[], str]) -> None:
+    """``work`` (an influxd command, silent until it ends) in a thread, with a progress line every
+    ``PROGRESS_EVERY_S``; its failures told as the user's to act on."""
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(work)
+        while True:
+            try:
+                running.result(timeout=PROGRESS_EVERY_S)
+                return
+            except TimeoutError:
+                progress.line(so_far())
+            except FileNotFoundError:
+                raise UserError(f"no influxd at {influxdb.InfluxDB(settings).binary}: `hazmon stack up` builds it; in "
+                                f"a docker-compose deployment {doing} in its container (docs/operations.md) and use "
+                                "--no-influx here") from None
+            except influxdb.BackupError as failed:
+                raise UserError(str(failed)) from None
 
 
 def influx_databases(settings: Settings) -> set[str]:
@@ -324,10 +344,10 @@ def influx_databases(settings: Settings) -> set[str]:
 
 # --- restore --------------------------------------------------------------------------------------
 
-def restore(settings: Settings, directory: Path, *, topic_suffix: str = "", force: bool = False,
+def restore(settings: Settings, directory: Path, *, force: bool = False,
             with_influx: bool = True, say: Say = print) -> dict:
     """Restore the backup in ``directory`` into the installation of ``settings``; the backup's manifest."""
-    home = Home.of(settings, topic_suffix)
+    home = Home.of(settings)
     manifest = read_manifest(directory)
     items = manifest["items"]
     restore_influx = with_influx and "influxdb" in items
@@ -370,7 +390,7 @@ def restore(settings: Settings, directory: Path, *, topic_suffix: str = "", forc
 
     if restore_influx:
         progress.next(f"InfluxDB database {home.database} (influxd restore -portable)")
-        restore_influx_database(settings, directory / items["influxdb"]["dir"], home.database)
+        restore_influx_database(settings, directory / items["influxdb"]["dir"], home.database, progress)
         progress.line(f"influxdb: {items['influxdb']['shards']} shards restored as {home.database}")
     else:
         progress.next("InfluxDB left out" + (" (--no-influx)" if "influxdb" in items else " (not in the backup)"))
@@ -552,14 +572,10 @@ async def _produce(producer: AIOKafkaProducer, topic: str, lines: Iterable[bytes
     await asyncio.gather(*sent)
 
 
-def restore_influx_database(settings: Settings, directory: Path, database: str) -> None:
+def restore_influx_database(settings: Settings, directory: Path, database: str, progress: Progress) -> None:
     """``influxd restore`` never writes into an existing database: an existing one (empty, or --force) is dropped."""
     if database in influx_databases(settings):
         influxdb.query(settings, f"DROP DATABASE {_quoted(database)}")
-    try:
-        influxdb.restore(settings, directory, database)
-    except FileNotFoundError:
-        raise UserError(f"no influxd at {influxdb.InfluxDB(settings).binary}: `hazmon stack up` builds it; in a "
-                        "docker-compose deployment restore InfluxDB in its container (docs/operations.md)") from None
-    except influxdb.BackupError as failed:
-        raise UserError(str(failed)) from None
+    started = time.monotonic()
+    _influxd(settings, lambda: influxdb.restore(settings, directory, database), "restore InfluxDB", progress,
+             lambda: f"influxdb: restoring for {time.monotonic() - started:.0f} s")

@@ -16,7 +16,7 @@ def _backup(args: argparse.Namespace) -> int:
     from hzctl.backup import backup
 
     with _servers_answer():
-        backup(get_settings(), args.dir, topic_suffix=args.topic_suffix, with_influx=args.influx)
+        backup(get_settings(), args.dir, with_influx=args.influx)
     return 0
 
 
@@ -24,7 +24,7 @@ def _restore(args: argparse.Namespace) -> int:
     from hzctl.backup import restore
 
     with _servers_answer():
-        restore(get_settings(), args.dir, topic_suffix=args.topic_suffix, force=args.force, with_influx=args.influx)
+        restore(get_settings(), args.dir, force=args.force, with_influx=args.influx)
     return 0
 
 
@@ -46,7 +46,6 @@ def _servers_answer() -> Iterator[None]:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dir", type=Path)
-    parser.add_argument("--topic-suffix", default="", help="the alarm topics' suffix (side-by-side runs, tests)")
     parser.add_argument("--no-influx", dest="influx", action="store_false",
                         help="leave InfluxDB out (a docker-compose deployment backs it up in its container)")
 

@@ -43,9 +43,17 @@ DEFAULT_RULES = ParseRules.from_settings(Settings.model_construct())  # the sett
 @dataclass(frozen=True, slots=True)
 class Refusal:
     reason: Reason
-    detail: str
+    key: str                    # of its sentence in ingest.reasons
+    facts: dict[str, object]    # filled into the sentence
+    language: Language
     reading_index: int | None = None  # None: the whole message
     point: str | None = None
+
+    @property
+    def detail(self) -> str:
+        """The operator-facing sentence, formatted when asked: a message may carry 1 000 refusals, of
+        which a few are ever shown (formatting each was ~27 % of parsing such a message)."""
+        return text(self.key, self.language, **self.facts)
 
 
 @dataclass(slots=True)
@@ -113,7 +121,7 @@ def parse_message(kind: Kind, enterprise: str, device: str, payload: bytes, recv
 
 
 def _refuse(reason: Reason, key: str, language: Language, **facts: object) -> _Refused:
-    return _Refused(Refusal(reason, text(key, language, **facts)))
+    return _Refused(Refusal(reason, key, facts, language))
 
 
 def _decode(payload: bytes, language: Language) -> dict:
@@ -179,13 +187,13 @@ def _telemetry(body: dict, verdict: Verdict, directory: DeviceDirectory, languag
     recv_ms = verdict.recv_ms
     for index, reading in enumerate(readings):
         if type(reading) is not dict:
-            refusals.append(Refusal(Reason.BAD_SHAPE, text("reading_not_object", language, index=index), index))
+            refusals.append(Refusal(Reason.BAD_SHAPE, "reading_not_object", {"index": index}, language, index))
             continue
         point = reading.get("point")
         if type(point) is not str or point not in allowed:
             key = "events_only" if type(point) is str and directory.is_fire_detector(*device_key, point) \
                 else "unknown_point"
-            refusals.append(Refusal(Reason.UNKNOWN_POINT, text(key, language, index=index, point=_show(point)),
+            refusals.append(Refusal(Reason.UNKNOWN_POINT, key, {"index": index, "point": _show(point)}, language,
                                     index, point if type(point) is str else None))
             continue
         value = reading.get("value")
@@ -193,14 +201,14 @@ def _telemetry(body: dict, verdict: Verdict, directory: DeviceDirectory, languag
         if kind is int:
             value = float(value)
         elif kind is not float or not math.isfinite(value):
-            refusals.append(Refusal(Reason.BAD_VALUE, text("bad_value", language, index=index, point=point,
-                                                           value=_show(value)), index, point))
+            refusals.append(Refusal(Reason.BAD_VALUE, "bad_value", {"index": index, "point": point, "value": _show(value)},
+                                    language, index, point))
             continue
         quality = reading.get("q")
         q = 0 if quality is None else _QUALITY.get(quality) if type(quality) is str else None
         if q is None:
-            refusals.append(Refusal(Reason.BAD_VALUE, text("bad_quality", language, index=index, point=point,
-                                                           value=_show(quality)), index, point))
+            refusals.append(Refusal(Reason.BAD_VALUE, "bad_quality",
+                                    {"index": index, "point": point, "value": _show(quality)}, language, index, point))
             continue
         raw_ts = reading.get("ts")
         if raw_ts is None:
@@ -210,10 +218,9 @@ def _telemetry(body: dict, verdict: Verdict, directory: DeviceDirectory, languag
             ts, source, shown = parse_ts(raw_ts), int(TsSource.READING), raw_ts
             problem = ts_problem(ts, recv_ms, rules.max_age_ms)
         if problem is not None:
-            refusals.append(Refusal(Reason.BAD_TS, text("bad_reading_ts", language, index=index, point=point,
-                                                        value=_show(shown),
-                                                        problem=_problem_text(problem, language, rules)),
-                                    index, point))
+            refusals.append(Refusal(Reason.BAD_TS, "bad_reading_ts",
+                                    {"index": index, "point": point, "value": _show(shown),
+                                     "problem": _problem_text(problem, language, rules)}, language, index, point))
             continue
         out.points.append(point)
         out.ts.append(ts)

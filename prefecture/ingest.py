@@ -2,7 +2,8 @@
 versions, colours, heartbeats, registry summaries) and its InfluxDB (colours, heartbeats, readings).
 
 One connection with the platform account, in a persistent session (``prefecture_client_id``): what the
-counties publish while the prefecture is away waits at its broker. Messages are taken in batches of what
+counties publish while the prefecture is away waits at its broker, once the session exists (the broker
+keeps nothing for a subscriber it has never seen: the prefecture runs before the counties connect). Messages are taken in batches of what
 has arrived (at most ``prefecture_batch``, also the session's Receive Maximum), applied to the record in
 one transaction and to InfluxDB, and only then acknowledged; a failure of either ends the connection, and
 the next one gets the unacknowledged batch again, which the record takes as repeats (docs/uplink.md).
@@ -39,6 +40,7 @@ class UpIngest:
         self.versions = 0   # alarm versions new to the record
         self.repeats = 0    # alarm versions it already had (a county's round sent again)
         self.refused = 0
+        self.subscribed = asyncio.Event()   # set once its session holds the subscription
 
     async def run(self) -> None:
         """Until cancelled: connect, take messages in, and after a failure connect again."""
@@ -47,7 +49,6 @@ class UpIngest:
                 async with broker_client(self._settings, self._settings.prefecture_client_id,
                                          self._settings.prefecture_batch) as client:
                     self.connections += 1
-                    log.info("prefecture ingest connected", extra={"port": self._settings.prefecture_broker_port})
                     await self._serve(client)
             except (aiomqtt.MqttError, aiohttp.ClientError, sqlite3.Error, TimeoutError) as exc:
                 log.warning("prefecture ingest down, connecting again", extra={"error": repr(exc)})
@@ -55,6 +56,8 @@ class UpIngest:
 
     async def _serve(self, client: aiomqtt.Client) -> None:
         await client.subscribe(UP_ALL, qos=1)
+        self.subscribed.set()
+        log.info("prefecture ingest subscribed", extra={"port": self._settings.prefecture_broker_port})
         messages = aiter(client.messages)
         while True:
             batch = [await anext(messages)]

@@ -8,9 +8,10 @@ from __future__ import annotations
 import aiohttp
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from hazmon import topics, wire
+from hazmon import wire
 from hazmon.kafka_topics import ensure_topics
 from hazmon.settings import Settings
+from hazmon.topics import PlatformTopics
 
 from alerting.consumer_lag import consumer_lags
 from alerting.influx import InfluxWriter
@@ -18,7 +19,7 @@ from alerting.pipeline_metrics import pipeline_metrics_lines
 
 
 async def test_consumer_lag_is_the_end_minus_the_position(kafka: str, settings: Settings, unique: str) -> None:
-    topic = topics.PIPELINE_METRICS + f".test-lag-{unique}"
+    topic = PlatformTopics.with_suffix(f".test-lag-{unique}").metrics
     await ensure_topics(settings, [topic])
     producer = AIOKafkaProducer(bootstrap_servers=kafka)
     await producer.start()

@@ -16,7 +16,6 @@ import orjson
 import pytest
 
 from dashboards.boards import platform
-from hazmon import topics
 from hazmon.settings import PACKAGE_DIR, Settings
 from hzctl.stack.mosquitto import register_enterprises
 from tests.dashboards.test_queries_influx import grafana_interpolate
@@ -61,7 +60,7 @@ async def test_the_platform_board_shows_the_pipelines_lag_and_latency(
     run = IsolatedPipeline(settings, tmp_path / "home", tmp_path / "county", unique, secrets.duty_token,
                            enterprises=(enterprise,))
     run.env.update({"HAZMON_RULES_METRICS_S": "1", "HAZMON_ALERTING_METRICS_S": "1"})
-    readings, transitions = run.readings, run.transitions_topic
+    readings, transitions = run.names.readings, run.names.transitions
     try:
         await run.start()
         password = secrets.enterprise(enterprise).mqtt_password
@@ -87,7 +86,7 @@ async def test_the_platform_board_shows_the_pipelines_lag_and_latency(
         run.supervisor.stop_all()
         await run.drop_database()
         await run.drop_topics()
-    inputs = {readings, topics.EVENTS + run.suffix, topics.DEVICE_STATUS + run.suffix}
+    inputs = {run.names.readings, run.names.events, run.names.device_status}
     owned = {(r["topic"], r["partition"]) for r in partitions if r["component"] == "rules"}
     assert owned == {(t, str(p)) for t in inputs for p in range(settings.kafka_partitions)}   # every input partition
     assert {r["topic"] for r in lag if r["component"] == "alerting"} >= {transitions, readings}

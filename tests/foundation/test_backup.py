@@ -25,7 +25,7 @@ from hazmon.errors import UserError
 from hazmon.kafka_topics import ensure_topics
 from hazmon.registry import load_registry
 from hazmon.secrets import load_secrets
-from hazmon.series import RAW_POLICY, READING
+from hazmon.series import HOUR_POLICY, MINUTE_POLICY, RAW_POLICY, READING
 from hazmon.settings import PACKAGE_DIR, Settings, get_settings
 from hzctl.stack.certs import ensure_certificates, tls_dir
 from hzctl.stack.influxdb import query
@@ -54,7 +54,8 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]
 
 def use(environment: pytest.MonkeyPatch, settings: Settings) -> None:
     for name, value in (("HOME", settings.home), ("REGISTRY_DIR", settings.registry_dir),
-                        ("CACHE_DIR", settings.cache_path), ("INFLUX_DB", settings.influx_db)):
+                        ("CACHE_DIR", settings.cache_path), ("INFLUX_DB", settings.influx_db),
+                        ("KAFKA_TOPIC_SUFFIX", settings.kafka_topic_suffix)):
         environment.setenv(f"HAZMON_{name}", str(value))
     environment.delenv("HAZMON_SECRETS_FILE", raising=False)
     get_settings.cache_clear()
@@ -133,20 +134,22 @@ async def write_readings(settings: Settings) -> None:
 
 
 def influx_contents(settings: Settings, database: str) -> dict[str, list]:
-    """Every point of every measurement in every retention policy of ``database``, by ``policy.measurement``."""
+    """Every retention policy of ``database`` and every point written to it (not the continuous queries'
+    aggregates: those go on in the source, and ``influxd`` does not carry the queries, which alerting
+    makes again at its start), by ``policy.measurement``."""
     def series(statement: str) -> list[dict]:
         result = query(settings, statement)["results"][0]
         assert "error" not in result, (statement, result)
         return result.get("series", [])
 
-    policies = [row[0] for s in series(f'SHOW RETENTION POLICIES ON "{database}"') for row in s["values"]]
-    return {f"{policy}.{s['name']}": s["values"] for policy in policies
-            for s in series(f'SELECT * FROM "{database}"."{policy}"./.*/')}
+    policies = [row for s in series(f'SHOW RETENTION POLICIES ON "{database}"') for row in s["values"]]
+    return {"policies": policies, **{f"{policy[0]}.{s['name']}": s["values"] for policy in policies
+                                     if policy[0] not in (MINUTE_POLICY, HOUR_POLICY)
+                                     for s in series(f'SELECT * FROM "{database}"."{policy[0]}"./.*/')}}
 
 
 def same_contents(settings: Settings, source: str, restored: str) -> tuple[dict[str, list], dict[str, list]]:
-    """Both databases' contents, once equal or after 15 s: influxd opens restored shards after it returns,
-    and the continuous queries (in the backup) add aggregates to both at each minute."""
+    """Both databases' contents, once equal or after 15 s (influxd opens restored shards after it returns)."""
     deadline = time.monotonic() + 15
     while (found := (influx_contents(settings, source), influx_contents(settings, restored)))[0] != found[1] \
             and time.monotonic() < deadline:
@@ -170,10 +173,10 @@ def test_a_fresh_home_restored_holds_the_same_and_a_second_restore_is_refused(
     saved = {base: asyncio.run(records(source, base + suffix)) for base in ALARM_TOPICS}
     influx_before = influx_contents(source, databases[0])
     assert len(saved[topics.ALARM_TRANSITIONS]) == 30
-    assert len(influx_before[f"{RAW_POLICY}.{READING}"]) == 200   # (aggregates in other policies come each minute)
+    assert len(influx_before[f"{RAW_POLICY}.{READING}"]) == 200
 
-    use(environment, source)
-    assert main(["backup", str(tmp_path / "b"), "--topic-suffix", suffix]) == 0
+    use(environment, source.model_copy(update={"kafka_topic_suffix": suffix}))
+    assert main(["backup", str(tmp_path / "b")]) == 0
     out = capsys.readouterr().out
     assert "\r" not in out and "[backup 6/6]" in out, out
     manifest = orjson.loads((tmp_path / "b" / MANIFEST).read_bytes())
@@ -183,8 +186,8 @@ def test_a_fresh_home_restored_holds_the_same_and_a_second_restore_is_refused(
     assert manifest["items"]["desk"] == {"accounts": 1} and manifest["items"]["secrets"]["enterprises"] == 3
     assert manifest["platform_version"]
 
-    use(environment, fresh)
-    assert main(["restore", str(tmp_path / "b"), "--topic-suffix", fresh_suffix]) == 0
+    use(environment, fresh.model_copy(update={"kafka_topic_suffix": fresh_suffix}))
+    assert main(["restore", str(tmp_path / "b")]) == 0
     assert "\r" not in capsys.readouterr().out
     assert load_secrets(fresh.secrets_path, enterprises) == secrets
     assert sorted(p.name for p in tls_dir(fresh).iterdir()) == sorted(p.name for p in tls_dir(source).iterdir())
@@ -198,12 +201,12 @@ def test_a_fresh_home_restored_holds_the_same_and_a_second_restore_is_refused(
     before, restored = same_contents(fresh, *databases)
     assert restored == before and sum(map(len, before.values())) >= 201
 
-    assert main(["restore", str(tmp_path / "b"), "--topic-suffix", fresh_suffix]) == 2
+    assert main(["restore", str(tmp_path / "b")]) == 2
     refused = capsys.readouterr().err
     assert "already holds data" in refused and "Traceback" not in refused
     assert "--force" in refused and f"{topics.ALARM_TRANSITIONS}{fresh_suffix} holds records" in refused
 
-    assert main(["restore", str(tmp_path / "b"), "--topic-suffix", fresh_suffix, "--force"]) == 0
+    assert main(["restore", str(tmp_path / "b"), "--force"]) == 0
     for base in ALARM_TOPICS:    # replaced, not doubled
         assert asyncio.run(records(fresh, base + fresh_suffix)) == saved[base]
     before, restored = same_contents(fresh, *databases)
@@ -240,8 +243,8 @@ def test_into_topics_of_another_partition_count_each_enterprise_keeps_one_partit
     asyncio.run(write_alarm_record(source, suffix, enterprises))
     asyncio.run(ensure_topics(fresh.model_copy(update={"kafka_partitions": 2}),
                               [base + fresh_suffix for base in ALARM_TOPICS]))
-    backup(source, tmp_path / "b", topic_suffix=suffix, with_influx=False)
-    restore(fresh, tmp_path / "b", topic_suffix=fresh_suffix)
+    backup(source.model_copy(update={"kafka_topic_suffix": suffix}), tmp_path / "b", with_influx=False)
+    restore(fresh.model_copy(update={"kafka_topic_suffix": fresh_suffix}), tmp_path / "b")
     for base in ALARM_TOPICS:
         saved, restored = (asyncio.run(records(s, base + x)) for s, x in ((source, suffix), (fresh, fresh_suffix)))
         assert {r[0] for r in restored} <= {0, 1} and len(restored) == len(saved)
@@ -261,3 +264,15 @@ def test_kafka_not_answering_is_told_in_a_line_and_leaves_no_partial_backup(
     told = capsys.readouterr().err
     assert "Kafka at 127.0.0.1:9 does not answer" in told and "Traceback" not in told
     assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]
+
+
+def test_without_influxd_the_backup_says_where_to_back_influxdb_up_and_leaves_nothing(
+        kafka: str, influxdb: Settings, databases: tuple[str, str], unique: str, tmp_path: Path) -> None:
+    source = installation(influxdb, tmp_path / "source", databases[0]).model_copy(
+        update={"cache_dir": tmp_path / "empty-cache"})      # no influxd built there
+    load_secrets(source.secrets_path, ["E1"])
+    asyncio.run(write_readings(source))
+    asyncio.run(ensure_topics(source, [base + f".test-{unique}" for base in ALARM_TOPICS]))
+    with pytest.raises(UserError, match="no influxd at .*--no-influx"):
+        backup(source.model_copy(update={"kafka_topic_suffix": f".test-{unique}"}), tmp_path / "b")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["source"]

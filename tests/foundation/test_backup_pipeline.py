@@ -98,15 +98,15 @@ async def test_a_running_platform_backed_up_and_restored_into_a_fresh_home_shows
 
         source_settings = settings.model_copy(update={"home": source.home, "registry_dir": source.county_dir,
                                                       "secrets_file": settings.secrets_path, "cache_dir": settings.cache_path,
-                                                      "influx_db": source.influx_db})
-        manifest = await asyncio.to_thread(backup, source_settings, tmp_path / "backup", topic_suffix=source.suffix)
+                                                      "influx_db": source.influx_db, "kafka_topic_suffix": source.suffix})
+        manifest = await asyncio.to_thread(backup, source_settings, tmp_path / "backup")
         source.supervisor.stop_all()
         assert manifest["items"]["alarm_record"]["hazmon.alarm-transitions.v1"]["alarms"] == len(before)
 
         target = settings.model_copy(update={"home": fresh_home, "registry_dir": restored.county_dir,
                                              "secrets_file": None, "cache_dir": settings.cache_path,
-                                             "influx_db": restored.influx_db})
-        await asyncio.to_thread(restore, target, tmp_path / "backup", topic_suffix=restored.suffix)
+                                             "influx_db": restored.influx_db, "kafka_topic_suffix": restored.suffix})
+        await asyncio.to_thread(restore, target, tmp_path / "backup")
         assert load_secrets(fresh_home / "secrets.json").duty_token == platform_secrets.duty_token
         assert load_registry(restored.county_dir).enterprises.keys() == load_registry(source.county_dir).enterprises.keys()
         restored.start_alerting()

@@ -78,7 +78,7 @@ async def test_policies_continuous_queries_and_choices_are_made_and_follow_the_s
         RAW_POLICY: "2160h0m0s", MINUTE_POLICY: "26280h0m0s", HOUR_POLICY: "0s"}                # 90 d, 3 years, for good
     cqs = await continuous_queries(influxdb, database)
     assert set(cqs) == {"reading_1m", "reading_1h"}
-    assert "RESAMPLE EVERY 1m FOR 5m" in cqs["reading_1m"]
+    assert "RESAMPLE EVERY 1m FOR 2m" in cqs["reading_1m"]
     assert f"INTO {database}.{MINUTE_POLICY}.reading FROM {database}.{RAW_POLICY}.reading" in cqs["reading_1m"]
     assert f"INTO {database}.{HOUR_POLICY}.reading FROM {database}.{MINUTE_POLICY}.reading" in cqs["reading_1h"]
     choices = await query(influxdb, database, f'SELECT * FROM "autogen"."{READING_POLICY}"')

@@ -253,9 +253,9 @@ async def test_a_device_over_its_rate_does_not_hold_up_its_neighbours(
 
 async def test_an_enterprises_large_bad_messages_are_taken_at_its_byte_rate_only(
         broker: Broker, platform_settings: Settings) -> None:
-    """250 KB messages of 1 000 bad readings each cost the adapter some 18 ms of CPU apiece (parsed,
+    """250 KB messages of 1 000 bad readings each cost the adapter ~4 ms of CPU apiece (parsed,
     1 000 refusals, one dead-letter record of the whole message): at the former default of 16 MiB/s
-    one enterprise could keep more than a core busy with them (bench/abuse.py). With the default
+    one enterprise could keep a third of a core busy with them (bench/abuse.py). With the default
     byte rate (burst cut to 1 s) the flood is taken at that rate only; the victim's readings pass."""
     settings = platform_settings.model_copy(update={"ingest_rate_burst_s": 1.0})
     topics = PlatformTopics.of(settings)

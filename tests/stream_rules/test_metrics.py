@@ -18,6 +18,7 @@ from yarl import URL
 from hazmon import topics, wire
 from hazmon.kafka_topics import ensure_topics
 from hazmon.settings import Settings
+from hazmon.topics import PlatformTopics
 from stream_rules.metrics import RulesMetrics
 
 
@@ -51,7 +52,7 @@ class FakeApp:
 
 
 async def test_lag_per_input_partition_and_latency_per_period(kafka: str, settings: Settings, unique: str) -> None:
-    readings, ticks = topics.READINGS + f".test-metrics-{unique}", f"test-metrics-{unique}-deadman-ticks"
+    readings, ticks = PlatformTopics.with_suffix(f".test-metrics-{unique}").readings, f"test-metrics-{unique}-deadman-ticks"
     await ensure_topics(settings, [readings])
     producer = AIOKafkaProducer(bootstrap_servers=kafka)
     await producer.start()

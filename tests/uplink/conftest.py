@@ -25,12 +25,15 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from hazmon import topics
+from hazmon.kafka_topics import ensure_topics
 from hazmon.registry import load_registry
 from hazmon.settings import Settings
 from hzctl.stack.certs import ensure_certificates
 from hzctl.stack.service import port_open
 from hzctl.stack.upper_broker import write_upper_broker
 from prefecture.service import Prefecture
+from tests.kafka_admin import delete_topics
 from tests.alerting.conftest import alerting_settings, names, produce, receiver, start_service  # noqa: F401 - served here too
 from uplink.service import Uplink
 
@@ -199,15 +202,23 @@ def prefecture_settings(base: Settings, broker: UpperBroker, home: Path, databas
 
 @asynccontextmanager
 async def running_prefecture(settings: Settings) -> AsyncIterator[Prefecture]:
-    """The prefecture's hazmon, started on ``settings`` and stopped afterwards, its database dropped."""
+    """The prefecture's hazmon, started on ``settings`` and subscribed (its broker session exists: what counties
+    send from now on waits for it), stopped afterwards, its database dropped."""
     prefecture = Prefecture(settings)
     await prefecture.start()
     try:
+        await asyncio.wait_for(prefecture.ingest.subscribed.wait(), 60)
         yield prefecture
     finally:
         await prefecture.stop()
-        async with aiohttp.ClientSession(headers=settings.influx_headers) as session:
-            await session.post(f"{settings.influx_url}/query", data={"q": f'DROP DATABASE "{settings.influx_db}"'})
+        await drop_database(settings, settings.influx_db)
+
+
+async def drop_database(settings: Settings, database: str) -> None:
+    """Drop a platform's InfluxDB database of a test or bench (its response read, its connection released)."""
+    async with aiohttp.ClientSession(headers=settings.influx_headers) as session, session.post(
+            f"{settings.influx_url}/query", data={"q": f'DROP DATABASE "{database}"'}) as response:
+        response.raise_for_status()
 
 
 @pytest.fixture
@@ -221,3 +232,13 @@ def prefecture_api(prefecture: Prefecture, token: str | None = PREFECTURE_TOKEN)
     """A session on the prefecture's API, as its officer (or without a token)."""
     return aiohttp.ClientSession(f"http://127.0.0.1:{prefecture.settings.prefecture_api_port}",
                                  headers={"Authorization": f"Bearer {token}"} if token else {})
+
+
+@pytest.fixture
+async def changes_topic(kafka: str, settings: Settings, unique: str) -> AsyncIterator[tuple[str, str]]:
+    """(suffix, topic) of the test's alarm-changes topic, deleted afterwards."""
+    suffix = f".test-uplink-{unique}"
+    topic = topics.ALARM_CHANGES + suffix
+    await ensure_topics(settings, [topic])
+    yield suffix, topic
+    await delete_topics(kafka, lambda name: name.endswith(suffix))

@@ -10,18 +10,13 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from aiokafka import AIOKafkaProducer
 
 from hazmon import wire
-from hazmon.kafka_topics import ensure_topics
-from hazmon.topics import PlatformTopics
 from hazmon.settings import Settings
 from tests.alerting.support import CHEM, eventually
-from tests.kafka_admin import delete_topics
 from tests.uplink.conftest import (COUNTY, Collector, UpperBroker, collecting, running_uplink, uplink_settings,
                                    versions_in_order)
 
@@ -31,16 +26,6 @@ ALARMS, VERSIONS = 40, 50   # 2 000 changes
 def change(alarm: str, version: int) -> wire.AlarmChange:
     return {"v": 1, "version": version, "change": "escalated", "ts": version, "by": None,
             "alarm": {"id": alarm, "enterprise": CHEM, "escalated_to": "enterprise", "state": "active", "value": version}}
-
-
-@pytest.fixture
-async def changes_topic(kafka: str, settings: Settings, unique: str) -> AsyncIterator[tuple[str, str]]:
-    """(suffix, topic) of the test's alarm-changes topic, deleted afterwards."""
-    suffix = f".test-uplink-{unique}"
-    topic = PlatformTopics.with_suffix(suffix).changes
-    await ensure_topics(settings, [topic])
-    yield suffix, topic
-    await delete_topics(kafka, lambda name: name.endswith(suffix))
 
 
 async def produce_paced(kafka: str, topic: str, pause_s: float) -> None:
@@ -89,7 +74,7 @@ async def test_uplink_sigkilled_mid_run(kafka: str, settings: Settings, upper: U
     suffix, topic = changes_topic
     county = uplink_settings(settings, upper, suffix, f"test-uplink-{unique}")
     env = {**os.environ, **{f"HAZMON_{name.upper()}": str(getattr(county, name)) for name in (
-        "uplink_county_id", "uplink_port", "uplink_password", "uplink_client_id", "uplink_group", "kafka_topic_suffix",
+        "uplink_county_id", "uplink_port", "uplink_password", "uplink_client_id", "uplink_group", "uplink_topic_suffix",
         "uplink_retry_s", "uplink_max_inflight", "kafka_bootstrap")}}
 
     log = (tmp_path / "uplink.log").open("ab")

@@ -2,28 +2,37 @@
 InfluxDB database, its uplink) and the prefecture (``prefecture.service``: its own broker on a free port, its
 record, InfluxDB database and API). A county alarm escalated to 州 reaches the prefecture's record, the
 prefecture officer signs for it through the prefecture's API, and the county's record shows the 签收 by the
-upper officer; then the county's uplink SIGKILLed and the prefecture's broker stopped for a while, mid-run:
-the prefecture's record has every version of every alarm exactly once, as the county has it."""
+upper officer; then the county's uplink SIGKILLed and the prefecture's broker stopped for a while, mid-run,
+and the prefecture's own process SIGKILLed mid-run: the prefecture's record has every version of every
+alarm exactly once, as the county has it."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import orjson
+
+from hazmon.exchange import up_topic
 from hazmon.settings import Settings
 from prefecture.service import Prefecture
 
 from alerting.clock import ManualClock
 from hazmon.topics import PlatformTopics
 from tests.alerting.support import T0, eventually, transition
-from tests.uplink.conftest import (COUNTY, COUNTY_NAMES, PREFECTURE_OFFICER, UpperBroker, prefecture_api, running_uplink,
-                                   uplink_settings)
+from tests.uplink.conftest import (COUNTY, COUNTY_NAMES, PREFECTURE_OFFICER, UpperBroker, drop_database, prefecture_api,
+                                   prefecture_settings, running_uplink, uplink_settings)
 from tests.uplink.test_forward import suffix_of
+from tests.uplink.test_outages import ALARMS as OUTAGE_ALARMS
+from tests.uplink.test_outages import VERSIONS as OUTAGE_VERSIONS
+from tests.uplink.test_outages import produce_paced
 
 MIN = 60
 
@@ -167,3 +176,94 @@ async def test_nothing_lost_nothing_doubled_through_a_killed_uplink_and_a_stoppe
         assert (at_prefecture["version"], at_prefecture["state"]) == (alarm.revision, "cleared")
     assert prefecture.ingest.versions == total, prefecture.ingest.repeats   # each version applied once; what came again was a repeat
     assert prefecture.ingest.refused == 0
+
+
+def prefecture_process_env(settings: Settings) -> dict[str, str]:
+    names = ("prefecture_broker_port", "prefecture_platform_user", "prefecture_platform_password", "prefecture_client_id",
+             "prefecture_retry_s", "prefecture_api_port", "prefecture_record_file", "influx_db", "home")
+    env = {f"HAZMON_{name.upper()}": str(getattr(settings, name)) for name in names}
+    env["HAZMON_PREFECTURE_COUNTIES"] = orjson.dumps(settings.prefecture_counties).decode()
+    return {**os.environ, **env}
+
+
+async def test_the_prefecture_killed_mid_run_loses_nothing(kafka: str, settings: Settings, upper: UpperBroker,
+                                                           changes_topic: tuple[str, str], unique: str,
+                                                           tmp_path: Path) -> None:
+    """``hazmon prefecture run`` SIGKILLed while versions come in and started again: its ingest acknowledges a
+    batch only after the record's commit, so what it had not recorded comes again from its broker session."""
+    suffix, topic = changes_topic
+    county = uplink_settings(settings, upper, suffix, f"test-uplink-{unique}")
+    upper_settings = prefecture_settings(settings, upper, tmp_path / "prefecture", f"test_prefecture_{unique}").model_copy(
+        update={"prefecture_record_file": tmp_path / "prefecture" / "record.sqlite3"})
+    log = (tmp_path / "prefecture.log").open("ab")
+
+    def start_prefecture() -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "hzctl.cli", "prefecture", "run"],
+                                env=prefecture_process_env(upper_settings), stdout=log, stderr=subprocess.STDOUT)
+
+    def recorded() -> dict[str, list[int]]:
+        """The versions in the prefecture's record file (read while the process writes it: WAL)."""
+        path = upper_settings.prefecture_record_path
+        if not path.exists():
+            return {}
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            try:
+                rows = db.execute("SELECT id, version FROM versions WHERE county = ? ORDER BY id, version", (COUNTY,))
+                found: dict[str, list[int]] = {}
+                for alarm_id, version in rows:
+                    found.setdefault(alarm_id, []).append(version)
+                return found
+            except sqlite3.OperationalError:   # not created yet
+                return {}
+
+    prefecture = start_prefecture()
+    try:   # its session exists before the county publishes (the broker keeps nothing for an unknown subscriber)
+        await eventually(lambda: "prefecture ingest subscribed" in (tmp_path / "prefecture.log").read_text(), 120,
+                         "the prefecture subscribed")
+        async with running_uplink(county):
+            producing = asyncio.create_task(produce_paced(kafka, topic, 0.05))
+            await eventually(lambda: sum(map(len, recorded().values())) >= 5 * OUTAGE_ALARMS, 60,
+                             f"the first versions recorded: {(tmp_path / 'prefecture.log').read_text()[-2000:]}")
+            prefecture.send_signal(signal.SIGKILL)
+            prefecture.wait(10)
+            at_kill = sum(map(len, recorded().values()))
+            await asyncio.sleep(2.0)
+            prefecture = start_prefecture()
+            await producing
+            await eventually(lambda: sum(map(len, recorded().values())) >= OUTAGE_ALARMS * OUTAGE_VERSIONS,
+                             180, "every version recorded after the restart")
+    finally:
+        prefecture.terminate()
+        prefecture.wait(10)
+        log.close()
+        await drop_database(settings, upper_settings.influx_db)
+    assert at_kill < OUTAGE_ALARMS * OUTAGE_VERSIONS
+    assert recorded() == {f"a{n:02d}": list(range(1, OUTAGE_VERSIONS + 1)) for n in range(OUTAGE_ALARMS)}
+
+
+async def test_a_record_failing_for_a_while_loses_nothing(upper: UpperBroker, prefecture: Prefecture) -> None:
+    """The prefecture's record locked by another writer for longer than SQLite waits: the batch is not recorded,
+    so it is not acknowledged; the connection ends and the broker's session gives it again (fails when the
+    ingest acknowledges before its commit: checked)."""
+    def body(version: int) -> bytes:
+        return orjson.dumps({"v": 1, "county": COUNTY, "id": "L1", "version": version, "change": "escalated",
+                             "changed_at": version, "changed_by": None, "enterprise": "E1", "state": "active",
+                             "escalated_to": "enterprise"})
+
+    async def versions() -> list[int]:
+        return (await prefecture.record.versions(COUNTY)).get("L1", [])
+
+    async with upper.county_client(COUNTY) as county:
+        for version in range(1, 21):
+            await county.publish(up_topic(COUNTY, "alarm"), body(version), qos=1)
+        await eventually(lambda: prefecture.ingest.versions == 20, 30, "the first 20 versions recorded")
+        with contextlib.closing(sqlite3.connect(prefecture.settings.prefecture_record_path, isolation_level=None)) as other:
+            other.execute("BEGIN EXCLUSIVE")   # another writer holds the record past SQLite's 5 s busy wait
+            for version in range(21, 41):
+                await county.publish(up_topic(COUNTY, "alarm"), body(version), qos=1)
+            await asyncio.sleep(8.0)
+            assert prefecture.ingest.versions == 20
+            other.execute("ROLLBACK")
+        await eventually(lambda: prefecture.ingest.versions == 40, 60, "every version once the record is free")
+    assert await versions() == list(range(1, 41))
+    assert prefecture.ingest.connections >= 2   # the failure ended the connection: the batch came again
