@@ -121,7 +121,7 @@ class InfluxWriter:
                 chunk = policy_lines[start:start + self._batch]
                 try:
                     await self._api.write(bucket=f"{self.database}/{policy}", org="-", record="\n".join(chunk),
-                                          write_precision=WritePrecision.MS)
+                                          write_precision=WritePrecision.MS)  # type: ignore[arg-type]  # the client's constants are str
                 except ApiException as exc:
                     if exc.status != 400:
                         raise

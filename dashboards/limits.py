@@ -41,7 +41,7 @@ def point_threshold_steps(entry: PointEntry) -> list[Threshold]:
     design = entry.site.design
     if entry.point.type is PointType.WATER_LEVEL and design is not None:
         steps.append(Threshold(value=design.crest_elevation, color=CREST_COLOR))
-        steps[1:] = sorted(steps[1:], key=lambda step: step.value)
+        steps[1:] = sorted(steps[1:], key=lambda step: step.value if step.value is not None else float("-inf"))
     return steps
 
 

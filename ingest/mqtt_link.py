@@ -30,6 +30,7 @@ process holds at most the budget plus one message. A link can also be paused for
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -191,7 +192,7 @@ class MqttLink:
             raise aiomqtt.MqttError("Disconnected during message iteration") from gone.exception()
         self._arrived.clear()
         arrived = asyncio.ensure_future(self._arrived.wait())
-        waits = {arrived, gone} if self.subscribed.done() else {arrived, gone, self.subscribed}
+        waits: set[asyncio.Future[Any]] = {arrived, gone} if self.subscribed.done() else {arrived, gone, self.subscribed}
         try:
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -199,8 +200,10 @@ class MqttLink:
         self._raise_if_subscribing_failed()
 
     def _raise_if_subscribing_failed(self) -> None:
-        if self.subscribed.done() and not self.subscribed.cancelled() and self.subscribed.exception():
-            raise self.subscribed.exception()
+        if self.subscribed.done() and not self.subscribed.cancelled():
+            failure = self.subscribed.exception()
+            if failure is not None:
+                raise failure
 
     def _on_message(self, _client: paho.Client, _userdata: object, message: paho.MQTTMessage) -> None:
         size = len(message.payload)

@@ -156,6 +156,7 @@ async def _on_alarm(request: web.Request, kind: str, body_model: type[AckBody] |
     alarm, refusal = await _visible_alarm(request)
     if refusal is not None:
         return refusal
+    assert alarm is not None   # no refusal: the alarm is there and the caller may see it
     if not may_act(principal_of(request)):
         return watch_only()
     body = await parse_body(request, body_model)

@@ -49,7 +49,7 @@ def risk_map(context: BoardContext) -> geomap.Panel:
                                                       "size": {"fixed": 12}, "symbol": {"fixed": "img/icons/marker/circle.svg", "mode": "fixed"},
                                                       "text": {"field": "name", "mode": "field"}}}))
     panel = (geomap.Panel().title(context.texts("risk_map")).datasource(DATASOURCE).span(14).height(12)
-             .view(geomap.MapViewConfig().id("coords").lat(round(centre_lat, 4)).lon(round(centre_lon, 4)).zoom(10))
+             .view(geomap.MapViewConfig().id("coords").lat(round(centre_lat, 4)).lon(round(centre_lon, 4)).zoom(10))  # type: ignore[arg-type]  # the SDK types degrees as int
              .layers([markers]).with_transformation(JOIN_ON_ENTERPRISE)
              .mappings([risk_value_map(context.texts)]).thresholds(thresholds(RISK_STEPS)))
     for target in risk_targets():
