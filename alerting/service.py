@@ -75,7 +75,7 @@ class AlertingService:
         self.risk = RiskTracker(self.book, self.site_kind_of)
         self.influx = InfluxWriter(settings, influx_db)
         self.alarm_times = SeriesTimes()
-        self.ledger = Ledger(settings.alerting_ledger_file or settings.home / "alerting" / "ledger.sqlite3")
+        self.ledger = Ledger(settings.ledger_path)
         self.log = AlarmLog(settings.kafka_bootstrap, names, self.book, self.ledger, self._on_event)
         self.changes = ChangeTopic(settings.kafka_bootstrap, names.changes)
         self.deliverer = Deliverer(channels_of(settings), self.texts, settings.alerting_retry_s,
