@@ -58,7 +58,7 @@ from paho.mqtt.properties import Properties
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.pipeline import (  # noqa: E402
-    CONNECTIONS, GroupLag, ResourceSampler, WebhookReceiver, inject_alarms, injection_targets, percentiles, progress,
+    CONNECTIONS, GroupLag, Injection, ResourceSampler, WebhookReceiver, inject_alarms, injection_targets, percentiles, progress,
     wait_caught_up)
 from device_sim.county import county_with_sample  # noqa: E402
 from device_sim.load import load_devices  # noqa: E402
@@ -274,7 +274,7 @@ async def victim_readings(run: IsolatedPipeline, loaded: set[tuple[str, str]],
     return count_, stamps
 
 
-def latency_split(published: dict[str, tuple[float, float]], arrived: dict[str, tuple[float, int]],
+def latency_split(published: dict[str, Injection], arrived: dict[str, tuple[float, int]],
                   devices: dict[str, tuple[str, str]], stamps: dict[tuple[str, str], tuple[int, int]]) -> dict:
     """Each notified alarm's latency in four legs, percentiles of each (s) and the three slowest alarms' legs (``at_s``: when, from the first alarm): the broker's queue and
     ingest's reading (publication → ingest's ``recv_ms``), ingest (→ the Kafka record's timestamp), the
@@ -282,8 +282,9 @@ def latency_split(published: dict[str, tuple[float, float]], arrived: dict[str, 
     after the rules (→ the webhook's arrival: alerting). Publication is the broker's PUBACK."""
     names = ("broker_to_ingest", "ingest_to_kafka", "rules", "after_rules")
     each: list[dict[str, float]] = []
-    first = min((sent for sent, _ in published.values()), default=0.0)
-    for alarm, (sent, sent_ms) in published.items():
+    first = min((injection.acked for injection in published.values()), default=0.0)
+    for alarm, injection in published.items():
+        sent, sent_ms = injection.acked, injection.acked_ms
         if alarm not in arrived or devices[alarm] not in stamps:
             continue
         came, emitted_ms = arrived[alarm]
@@ -341,7 +342,7 @@ async def measure_on(settings: Settings, broker: subprocess.Popen, county_dir: P
             await wait_caught_up(run, lag, deadline_s=max(120.0, 2 * seconds))
         sampling.cancel()
         await asyncio.sleep(3)   # the last notifications
-        latencies = np.array([receiver.arrived[k][0] - sent for k, (sent, _) in published.items() if k in receiver.arrived])
+        latencies = np.array([receiver.arrived[k][0] - published[k].acked for k in published if k in receiver.arrived])
         injected = {f"{point}@{enterprise}": (enterprise, device) for enterprise, device, point, *_ in targets}
         in_kafka, stamps = await victim_readings(run, loaded, set(injected.values()))
         overall = percentiles(latencies)

@@ -4,10 +4,15 @@
 Reports the sustained readings/s end to end (readings in Kafka over the time from the first publish
 until the rules worker and alerting's InfluxDB writer have both committed the whole topic), the
 alarm latency (from the publish of the reading that completes a confirmation to the webhook
-notification arriving; p50, p99; and split where the rules worker emitted the alarm, from its
-``updated_at``: publish → emitted, emitted → webhook), readings published against readings in Kafka (loss), the rules
+notification arriving; p50, p99; and split in three from what the records carry: before the rules (publish →
+the Kafka record time of the readings batch that carried it; of it, publish → ingest's ``recv_ms``), the rules
+(record time → the transition's ``emitted_ms``, the webhook's ``updated_at``) and after the rules (emitted →
+webhook)), readings published against readings in Kafka (loss), the rules
 worker's consumer lag sampled every 5 s (peak, and its growth over the second half of the load:
-a growing backlog shows as a positive slope), CPU and peak RSS of each process, and a ceiling
+a growing backlog shows as a positive slope), CPU and peak RSS of each process, CPU-seconds per million
+readings published of each hazmon process, of hazmon's together, of each server of the local stack (Mosquitto,
+Kafka, InfluxDB: shared with whatever else runs on the machine) and of the load generator apart (its own
+account of its publishing), and a ceiling
 measured in the same run: what a bare paho subscriber takes from the broker of the same
 messages (bench/ingest.py's ceiling). ``--failover`` runs two rules workers and SIGKILLs one halfway: the time
 until every partition commits again and until the lag is back to its pre-kill level. Without
@@ -28,11 +33,13 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import orjson
 from aiohttp import web
+from aiokafka import AIOKafkaConsumer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -42,8 +49,9 @@ from device_sim.load import load_devices  # noqa: E402
 from hazmon.registry import load_registry  # noqa: E402
 from hazmon.secrets import Secrets  # noqa: E402
 from hazmon.settings import PACKAGE_DIR, Settings, get_settings  # noqa: E402
+from hzctl.stack.manager import services  # noqa: E402
 from hzctl.stack.mosquitto import register_enterprises  # noqa: E402
-from tests.e2e.pipeline import IsolatedPipeline, spare_port  # noqa: E402
+from tests.e2e.pipeline import IsolatedPipeline, spare_port, topic_partitions  # noqa: E402
 from tests.kafka_admin import TopicClients  # noqa: E402
 
 READINGS_PER_MESSAGE = 10   # default; --readings-per-message for a burst beyond one load process's message rate
@@ -51,6 +59,16 @@ CONNECTIONS = 40
 INJECTION_EVERY_S = 2.0
 GENERATED_ENTERPRISES = 60
 SWEEP_RATES = (1000, 5000, 10000, 20000, 40000, 60000, 80000)
+HAZMON_PROCESSES = ("ingest", "rules", "rules-2", "alerting")
+
+
+@dataclass(frozen=True)
+class Injection:
+    """One injected alarm's message: its device, and the broker's acknowledgement (monotonic, epoch ms)."""
+
+    device: str
+    acked: float
+    acked_ms: float
 
 
 class WebhookReceiver:
@@ -94,13 +112,13 @@ def injection_targets(county_dir: Path) -> list[tuple[str, str, str, float, floa
     return targets
 
 
-async def inject_alarms(settings: Settings, secrets: Secrets, targets: list, seconds: float) -> dict[str, tuple[float, float]]:
+async def inject_alarms(settings: Settings, secrets: Secrets, targets: list, seconds: float) -> dict[str, Injection]:
     """Every INJECTION_EVERY_S, one message whose readings stay beyond a point's limit for its whole
     confirmation time, the last reading stamped now: it completes the confirmation as it is published.
-    Returns alarm → (monotonic, epoch ms) of the broker's acknowledgement of that message."""
+    Returns alarm → its injection."""
     import aiomqtt
 
-    published: dict[str, tuple[float, float]] = {}
+    published: dict[str, Injection] = {}
     started = time.monotonic()
     for enterprise, device, point, threshold, period_s, confirm_s in targets:
         if time.monotonic() - started > seconds:
@@ -114,7 +132,7 @@ async def inject_alarms(settings: Settings, secrets: Secrets, targets: list, sec
                                   protocol=aiomqtt.ProtocolVersion.V5) as client:
             await client.publish(f"hazmon/v1/{enterprise}/{device}/telemetry",
                                  orjson.dumps({"v": 1, "ts": now_ms, "readings": readings}), qos=1)
-            published[f"{point}@{enterprise}"] = (time.monotonic(), time.time() * 1000)
+            published[f"{point}@{enterprise}"] = Injection(device, time.monotonic(), time.time() * 1000)
         await asyncio.sleep(INJECTION_EVERY_S)
     return published
 
@@ -159,8 +177,13 @@ def rss_bytes(pid: int) -> int:
     return total
 
 
+def server_pids() -> dict[str, int]:
+    """The local stack's servers that are running (``hazmon stack``'s pid files)."""
+    return {service.name: pid for service in services(get_settings()) if (pid := service.process.pid()) is not None}
+
+
 class ResourceSampler:
-    """CPU use and peak RSS of each child process (from /proc), sampled once a second."""
+    """CPU use and peak RSS of each process (from /proc: utime + stime of its tree), sampled once a second."""
 
     def __init__(self, pids: dict[str, int]) -> None:
         self.pids = pids
@@ -179,11 +202,29 @@ class ResourceSampler:
             self.peak_rss[name] = max(self.peak_rss[name], rss_bytes(pid))
             self.cpu_seen[name] = max(self.cpu_seen[name], cpu_seconds(pid))
 
-    def figures(self) -> dict[str, dict[str, float]]:
+    def figures(self, readings: int) -> dict[str, dict[str, float]]:
+        """Per process: CPU % of one core, CPU-seconds and CPU-seconds per million ``readings`` since the
+        start, peak RSS."""
         self._sample()
         elapsed = time.monotonic() - self.started
-        return {name: {"cpu_percent": round(100 * (self.cpu_seen[name] - self.cpu_start[name]) / elapsed, 1),
+        used = {name: self.cpu_seen[name] - self.cpu_start[name] for name in self.pids}
+        return {name: {"cpu_percent": round(100 * used[name] / elapsed, 1), "cpu_s": round(used[name], 2),
+                       "cpu_s_per_million_readings": per_million(used[name], readings),
                        "peak_rss_mb": round(self.peak_rss[name] / 2**20, 1)} for name in self.pids}
+
+
+def per_million(cpu_s: float, readings: int) -> float | None:
+    return round(cpu_s * 1e6 / readings, 2) if readings else None
+
+
+def cpu_figures(processes: dict[str, dict[str, float]], servers: list[str], load: dict, readings: int) -> dict:
+    """CPU-seconds per million readings published: each process, hazmon's own together, the servers, the load."""
+    hazmon_cpu = sum(figures["cpu_s"] for name, figures in processes.items() if name in HAZMON_PROCESSES)
+    return {"cpu_s_per_million_readings": {
+        **{name: figures["cpu_s_per_million_readings"] for name, figures in processes.items()},
+        "hazmon": per_million(hazmon_cpu, readings),
+        "servers": per_million(sum(processes[name]["cpu_s"] for name in servers), readings),
+        "load_generator": per_million(load["cpu_s"], load["readings"])}}
 
 
 class GroupLag(TopicClients):
@@ -216,6 +257,47 @@ async def ceiling(settings: Settings, seconds: float, per_message: int) -> float
         await asyncio.sleep(1)
         lines = payload_lines(directory, "ceiling", int(seconds * 3000) + 1000, per_message)
         return per_message * await asyncio.to_thread(bare_paho_rate, settings, secrets, lines, seconds)
+
+
+async def scan_readings(settings: Settings, topic: str, published: dict[str, Injection]) -> tuple[int, dict[str, tuple[int, int]]]:
+    """One pass over the committed readings topic: the readings in it (repeats included), and for each
+    injected alarm (ingest's ``recv_ms``, the Kafka record time) of the first batch of its device
+    received at or after its publish (the injected devices carry no load, so it is the injected message's)."""
+    wanted = {(alarm.split("@", 1)[1], injection.device): alarm for alarm, injection in published.items()}
+    found: dict[str, tuple[int, int]] = {}
+    readings = 0
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.kafka_bootstrap, group_id=None, auto_offset_reset="earliest",
+                                enable_auto_commit=False, isolation_level="read_committed")
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(list(await topic_partitions(consumer, topic)))
+        while any([await consumer.position(tp) < end for tp, end in ends.items()]):
+            for messages in (await consumer.getmany(timeout_ms=1000, max_records=5000)).values():
+                for message in messages:
+                    batch = orjson.loads(message.value)
+                    readings += len(batch["points"])
+                    alarm = wanted.get((batch["enterprise"], batch["device"]))
+                    if alarm and alarm not in found and batch["recv_ms"] >= published[alarm].acked_ms - 1000:
+                        found[alarm] = (batch["recv_ms"], message.timestamp)
+    finally:
+        await consumer.stop()
+    return readings, found
+
+
+def latency_breakdown(published: dict[str, Injection], arrived: dict[str, tuple[float, int]],
+                      batches: dict[str, tuple[int, int]]) -> dict:
+    """Alarm latency split where the records tell: publish → ingest's receipt → Kafka record (before the
+    rules), record → the transition's emission (the rules), emission → webhook (after the rules)."""
+    measured = [alarm for alarm in published if alarm in arrived and alarm in batches]
+    sent = np.array([published[a].acked_ms for a in measured])
+    received = np.array([batches[a][0] for a in measured], dtype=float)
+    recorded = np.array([batches[a][1] for a in measured], dtype=float)
+    emitted = np.array([arrived[a][1] for a in measured], dtype=float)
+    total = np.array([arrived[a][0] - published[a].acked for a in measured])
+    return {"alarms_measured": len(measured), "alarm_latency_breakdown_s": {
+        "before_rules": percentiles((recorded - sent) / 1000), "publish_to_ingest": percentiles((received - sent) / 1000),
+        "ingest_to_kafka": percentiles((recorded - received) / 1000), "rules": percentiles((emitted - recorded) / 1000),
+        "after_rules": percentiles(total - (emitted - sent) / 1000)}}
 
 
 def progress(text: str) -> None:
@@ -290,7 +372,8 @@ async def measure(rate: float, seconds: float, root: Path, failover: bool = Fals
         await run.wait_api()
         await asyncio.sleep(15)   # the rules worker joins its group
         progress(f"pipeline up; offering {rate:.0f} readings/s for {seconds:.0f} s")
-        sampler = ResourceSampler({c.name: c.process.pid for c in run.supervisor.children.values()})
+        servers = server_pids()
+        sampler = ResourceSampler({**{c.name: c.process.pid for c in run.supervisor.children.values()}, **servers})
         sampling = asyncio.create_task(sampler.run())
         async with GroupLag(settings, run.names.readings) as lag:
             lag_samples: list[tuple[float, int]] = []
@@ -309,14 +392,12 @@ async def measure(rate: float, seconds: float, root: Path, failover: bool = Fals
             report = orjson.loads(out.splitlines()[-1])
             caught_up = await wait_caught_up(run, lag, deadline_s=max(120.0, seconds))
         sampling.cancel()
+        processes = sampler.figures(report["readings"])
         await asyncio.sleep(3)   # the last notifications
-        notified = [(published[k], receiver.arrived[k]) for k in published if k in receiver.arrived]
-        latencies = np.array([arrived - sent for (sent, _), (arrived, _) in notified])
-        # the rules worker's emission splits each latency: publish → emitted, emitted → webhook
-        to_rules = np.array([(emitted - sent_ms) / 1000 for (_, sent_ms), (_, emitted) in notified])
+        latencies = np.array([receiver.arrived[k][0] - published[k].acked for k in published if k in receiver.arrived])
         overall = percentiles(latencies)
         progress("caught up; counting the readings in Kafka")
-        consumed = await run.kafka_readings()
+        consumed, batches = await scan_readings(settings, run.names.readings, published)
         return {
             "offered_readings_per_s": rate, "seconds": seconds, "readings_per_message": per_message,
             "published_readings_per_s": report["readings_per_s"],
@@ -327,8 +408,10 @@ async def measure(rate: float, seconds: float, root: Path, failover: bool = Fals
             "p50_alarm_latency_s": overall["p50"] if overall else None,
             "p99_alarm_latency_s": overall["p99"] if overall else None,
             "alarms_injected": len(published), "alarms_notified": len(latencies),
-            "alarm_latency_to_rules_s": percentiles(to_rules), "alarm_latency_after_rules_s": percentiles(latencies - to_rules),
-            "ceiling_passthrough_readings_per_s": round(ceiling_rps), "processes": sampler.figures(),
+            **latency_breakdown(published, receiver.arrived, batches),
+            **cpu_figures(processes, list(servers), report, report["readings"]),
+            "load_generator_cpu_s": report["cpu_s"],
+            "ceiling_passthrough_readings_per_s": round(ceiling_rps), "processes": processes,
             "dead_children": [c.name for c in run.supervisor.dead() if c.name != "rules-2"],
             **failover_figures, **lag_figures(lag_samples, load_started),
         }

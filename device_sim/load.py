@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import resource
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,13 +19,15 @@ from hazmon.registry import PointType, load_registry
 from hazmon.registry.loader import PointEntry
 from hazmon.settings import Settings
 
-from device_sim.device import SimDevice
+from device_sim.device import PublishWindow, SimDevice
 from device_sim.hydrology import pond_state
 from device_sim.progress import show_progress, totals
 from device_sim.signals import signal
 from device_sim.stream import rng_for
 
 SAMPLES_PER_POINT = 360   # an hour of baseline values per point, cycled
+TICK_S = 0.01             # the shortest sleep of a paced connection: what is due meanwhile goes together
+DRAIN_S = 30.0            # the longest wait for the last acknowledgements at the end
 
 
 @dataclass(frozen=True)
@@ -65,33 +68,25 @@ def baseline(entry: PointEntry, now_s: float) -> np.ndarray:
 
 
 async def publish_paced(device: SimDevice, telemetry: Telemetry, plan: LoadPlan, wall_start: float) -> None:
-    """Publish for ``plan.seconds`` at this connection's share of the rate, with a bounded QoS 1 window."""
+    """Publish for ``plan.seconds`` at this connection's share of the rate, with a bounded QoS 1 window: each
+    wake-up (at most every TICK_S) sends every message due by then that the window has room for."""
     interval = plan.connections / plan.rate if plan.rate else 0.0
-    window = asyncio.Semaphore(device.settings.sim_max_inflight)
+    total = int(plan.seconds / interval) + 1 if interval else None   # messages with due times inside the run
     topic = f"hazmon/v1/{device.enterprise}/{device.device}/telemetry"
-    pending: set[asyncio.Task] = set()
-
-    async def send(client: Any, payload: bytes, readings: int) -> None:
-        try:
-            await client.publish(topic, payload, qos=1)
-            device.stats.published += 1
-            device.stats.readings += readings
-        finally:
-            window.release()
-
     async with device.client() as client:
         await device.announce(client, None)
-        for n in itertools.count():
-            due = wall_start + n * interval
-            if due - wall_start >= plan.seconds or time.monotonic() - wall_start >= plan.seconds:
-                break
-            if (delay := due - time.monotonic()) > 0:
-                await asyncio.sleep(delay)
-            await window.acquire()
-            task = asyncio.create_task(send(client, *telemetry.next_payload()))
-            pending.add(task)
-            task.add_done_callback(pending.discard)
-        await asyncio.gather(*pending)
+        window = PublishWindow(client, device.stats, device.settings.sim_max_inflight, telemetry.per_message)
+        sent = 0
+        while (elapsed := time.monotonic() - wall_start) < plan.seconds and (total is None or sent < total):
+            due = min(int(elapsed / interval) + 1, total) if total is not None else sent + window.free
+            for _ in range(min(due - sent, window.free)):
+                window.publish(topic, telemetry.next_payload()[0])
+                sent += 1
+            if not window.free:
+                await window.wait_for_room()
+            elif total is not None:
+                await asyncio.sleep(max(TICK_S, wall_start + sent * interval - time.monotonic()))
+        await window.drain(DRAIN_S)
     device.stats.connected = False
 
 
@@ -116,7 +111,7 @@ async def run_load(settings: Settings, registry_dir: Path, plan: LoadPlan, passw
     devices = [SimDevice(settings, e, d, passwords[e], client_id=f"sim-load-{plan.run_id}-{e}-{d}") for e, d, _ in chosen]
     payloads = [Telemetry(entries, plan.readings_per_message, plan.run_id) for _, _, entries in chosen]
     stats = [device.stats for device in devices]
-    wall_start = time.monotonic()
+    wall_start, cpu_start = time.monotonic(), cpu_seconds()
     progress = asyncio.create_task(show_progress(settings.language, f"load {plan.run_id}",
                                                  lambda: time.monotonic() - wall_start, plan.seconds, stats,
                                                  settings.sim_progress_s))
@@ -125,8 +120,15 @@ async def run_load(settings: Settings, registry_dir: Path, plan: LoadPlan, passw
     finally:
         progress.cancel()
         await asyncio.gather(progress, return_exceptions=True)
-    elapsed = time.monotonic() - wall_start
+    elapsed, cpu_s = time.monotonic() - wall_start, cpu_seconds() - cpu_start
     sent = totals(stats)
     return {"run_id": plan.run_id, "connections": plan.connections, "target_rate": plan.rate,
             "seconds": round(elapsed, 3), "messages": sent["published"], "readings": sent["readings"],
-            "messages_per_s": round(sent["published"] / elapsed, 1), "readings_per_s": round(sent["readings"] / elapsed, 1)}
+            "messages_per_s": round(sent["published"] / elapsed, 1), "readings_per_s": round(sent["readings"] / elapsed, 1),
+            "cpu_s": round(cpu_s, 2), "cpu_s_per_million_readings": round(cpu_s * 1e6 / sent["readings"], 2) if sent["readings"] else None}
+
+
+def cpu_seconds() -> float:
+    """User and system CPU this process has used (the load's own cost, reported apart from the pipeline's)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime

@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaProducer
 from faust.types import TP
 from yarl import URL
 
-from hazmon import topics, wire
+from hazmon import wire
 from hazmon.kafka_topics import ensure_topics
 from hazmon.settings import Settings
 from hazmon.topics import PlatformTopics
@@ -66,7 +66,7 @@ async def test_lag_per_input_partition_and_latency_per_period(kafka: str, settin
     consumer._read_offset[TP(readings, 0)] = 2          # handed offsets 0..2 to an agent
     consumer._committed_offset[TP(readings, 1)] = 1     # after a seek to the committed offset
     app = FakeApp(conf=type("Conf", (), {"broker": [URL(f"kafka://{kafka}")]})(), consumer=consumer)
-    metrics = RulesMetrics(app, [readings], topics.PIPELINE_METRICS + f".test-metrics-{unique}")  # type: ignore[arg-type]
+    metrics = RulesMetrics(app, [readings], PlatformTopics.with_suffix(f".test-metrics-{unique}").metrics)  # type: ignore[arg-type]
 
     metrics.batch_done([{"recv_ms": 1_000}, {"recv_ms": 900}, {"enterprise": "no receive time"}], 1_250)
     metrics.batch_done([{"recv_ms": 1_200}], 1_250)

@@ -39,10 +39,11 @@ class RulesWorker:
     async def create_topics(self) -> None:
         await ensure_topics(self.settings, self.topics.values())
 
-    def start(self) -> subprocess.Popen:
-        """One more worker process of the same app (they split the partitions)."""
+    def start(self, module: str = "hzctl.cli") -> subprocess.Popen:
+        """One more worker process of the same app (they split the partitions); ``module`` another entry point
+        (``python -m module rules worker``) for a worker under test conditions."""
         handle = self.log.open("ab")
-        process = subprocess.Popen([sys.executable, "-m", "hzctl.cli", "rules", "worker"], env=self.env,
+        process = subprocess.Popen([sys.executable, "-m", module, "rules", "worker"], env=self.env,
                                    stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
         self.processes.append(process)
         return process

@@ -25,9 +25,9 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from hazmon import topics
 from hazmon.kafka_topics import ensure_topics
 from hazmon.registry import load_registry
+from hazmon.topics import PlatformTopics
 from hazmon.settings import Settings
 from hzctl.stack.certs import ensure_certificates
 from hzctl.stack.service import port_open
@@ -238,7 +238,7 @@ def prefecture_api(prefecture: Prefecture, token: str | None = PREFECTURE_TOKEN)
 async def changes_topic(kafka: str, settings: Settings, unique: str) -> AsyncIterator[tuple[str, str]]:
     """(suffix, topic) of the test's alarm-changes topic, deleted afterwards."""
     suffix = f".test-uplink-{unique}"
-    topic = topics.ALARM_CHANGES + suffix
+    topic = PlatformTopics.with_suffix(suffix).changes
     await ensure_topics(settings, [topic])
     yield suffix, topic
     await delete_topics(kafka, lambda name: name.endswith(suffix))

@@ -74,7 +74,7 @@ async def test_uplink_sigkilled_mid_run(kafka: str, settings: Settings, upper: U
     suffix, topic = changes_topic
     county = uplink_settings(settings, upper, suffix, f"test-uplink-{unique}")
     env = {**os.environ, **{f"HAZMON_{name.upper()}": str(getattr(county, name)) for name in (
-        "uplink_county_id", "uplink_port", "uplink_password", "uplink_client_id", "uplink_group", "uplink_topic_suffix",
+        "uplink_county_id", "uplink_port", "uplink_password", "uplink_client_id", "uplink_group", "kafka_topic_suffix",
         "uplink_retry_s", "uplink_max_inflight", "kafka_bootstrap")}}
 
     log = (tmp_path / "uplink.log").open("ab")
