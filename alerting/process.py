@@ -20,7 +20,7 @@ from hazmon.settings import Settings
 
 from alerting.api.auth import PRINCIPAL
 from alerting.api.routes import build_app
-from alerting.desk.accounts import Accounts, desk_file
+from alerting.desk.accounts import Accounts
 from alerting.desk.handover import Handovers
 from alerting.desk.source import DeskStores
 from alerting.service import AlertingService
@@ -45,7 +45,7 @@ async def serve(settings: Settings) -> None:
     tokens = token_index(load_secrets(settings.secrets_path, tuple(registry.enterprises)))
     service = AlertingService(settings, registry)
     await service.start()
-    records = desk_file(settings)
+    records = settings.desk_path
     desk = DeskStores(Accounts(records, settings.desk_session_h), Handovers(records))
     app = build_app(service, tokens, desk)
     service.registry_watch.listeners.append(functools.partial(app[PRINCIPAL].reload, settings.secrets_path))

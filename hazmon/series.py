@@ -22,6 +22,9 @@ PLATFORM_INGEST = "platform_ingest"          # extension: ingest counters per en
 PIPELINE = "pipeline"                        # extension: platform health per component and process (PIPELINE_TAGS)
 PIPELINE_LAG = "pipeline_lag"                # extension: input lag per component, topic and partition (LAG_TAGS)
 ENTERPRISE_LOCATION = "enterprise_location"  # extension: registry coordinates for the county map
+COUNTY_RISK = "county_risk"                  # the prefecture (§11): a county enterprise's colour, tags county, enterprise
+COUNTY_HEARTBEAT = "county_heartbeat"        # the prefecture: a county's heartbeat (enterprises, points, backlog), tag county
+COUNTY_READING = "county_reading"            # the prefecture: readings a county sends up, tags county, enterprise, device, point
 
 # The reading measurement's tags and field.
 ENTERPRISE, SITE, POINT, TYPE = "enterprise", "site", "point", "type"

@@ -14,11 +14,11 @@ import math
 
 import orjson
 
+from hazmon import series
 from hazmon.exchange import parse_up_topic
 
 from prefecture.record import UpBatch
 
-_TAG_ESCAPES = str.maketrans({",": r"\,", " ": r"\ ", "=": r"\="})
 _ALARM_FIELDS: dict[str, type | tuple[type, ...]] = {
     "id": str, "version": int, "change": str, "changed_at": int, "enterprise": str, "state": str, "escalated_to": str}
 _RISK_FIELDS: dict[str, type | tuple[type, ...]] = {
@@ -28,14 +28,6 @@ _HEARTBEAT_FIELDS: dict[str, type | tuple[type, ...]] = {"ts": int, "enterprises
 
 class UpRefused(ValueError):
     """A message the prefecture does not apply; the text says why."""
-
-
-def _tag(value: str) -> str:
-    return value.translate(_TAG_ESCAPES) if value else "-"
-
-
-def _string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _check(body: dict, fields: dict[str, type | tuple[type, ...]]) -> None:
@@ -77,13 +69,13 @@ class UpSorter:
         elif kind == "risk":
             _check(body, _RISK_FIELDS)
             self.batch.risk.append((county, body))
-            self.lines.append(f"county_risk,county={_tag(county)},enterprise={_tag(body['enterprise'])} "
-                              f"level={body['level']}i,color={_string(body['color'])},"
+            self.lines.append(f"{series.COUNTY_RISK},county={series.tag(county)},enterprise={series.tag(body['enterprise'])} "
+                              f"level={body['level']}i,color={series.string_field(body['color'])},"
                               f"active_alarms={body['active_alarms']}i {body['ts']}")
         elif kind == "heartbeat":
             _check(body, _HEARTBEAT_FIELDS)
             self.batch.heartbeats.append((county, body))
-            self.lines.append(f"county_heartbeat,county={_tag(county)} enterprises={body['enterprises']}i,"
+            self.lines.append(f"{series.COUNTY_HEARTBEAT},county={series.tag(county)} enterprises={body['enterprises']}i,"
                               f"points={body['points']}i,backlog={body['backlog']}i {body['ts']}")
         elif kind == "registry":
             _check(body, {"ts": int, "enterprises": list})
@@ -105,6 +97,6 @@ class UpSorter:
                     or not isinstance(value, int | float) or isinstance(value, bool)):
                 raise UpRefused("a reading needs point, value, ts and q")
             if math.isfinite(value):
-                lines.append(f"county_reading,county={_tag(county)},enterprise={_tag(enterprise)},device={_tag(device)},"
-                             f"point={_tag(point)} value={float(value)!r},q={_string(quality)} {ts}")
+                lines.append(f"{series.COUNTY_READING},county={series.tag(county)},enterprise={series.tag(enterprise)},device={series.tag(device)},"
+                             f"point={series.tag(point)} value={float(value)!r},q={series.string_field(quality)} {ts}")
         return lines

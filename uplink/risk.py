@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 import orjson
 
-from hazmon import wire
+from hazmon import series, wire
 from hazmon.registry import Registry
 from hazmon.settings import Settings
 
@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 POLL_S = 5.0
 FULL_ROUND_S = 300.0   # §11: all enterprises every 5 min
 # one selector: the other fields and the time are of the same, latest point
-QUERY = 'SELECT last("level") AS "level", "color", "active_alarms" FROM "autogen"."enterprise_risk" GROUP BY "enterprise"'
+QUERY = (f'SELECT last("level") AS "level", "color", "active_alarms" FROM "{series.DEFAULT_POLICY}"."{series.ENTERPRISE_RISK}" '
+         f'GROUP BY "{series.ENTERPRISE}"')
 Colour = tuple[int, str, int]   # level, color, active alarms
 BLUE: Colour = (0, "blue", 0)
 
@@ -48,9 +49,9 @@ class RiskForwarder:
                 response.raise_for_status()
                 body = await response.json(loads=orjson.loads)
         found: dict[str, tuple[Colour, int]] = {}
-        for series in body["results"][0].get("series", []):
-            ts, level, color, active = series["values"][0]
-            found[series["tags"]["enterprise"]] = ((int(level), str(color), int(active)), int(ts))
+        for result in body["results"][0].get("series", []):
+            ts, level, color, active = result["values"][0]
+            found[result["tags"][series.ENTERPRISE]] = ((int(level), str(color), int(active)), int(ts))
         return found
 
     async def run(self, publish: Callable[[bytes], Awaitable[None]], registry: Callable[[], Registry],

@@ -23,7 +23,6 @@ from typing import Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from hazmon.settings import Settings
 
 DeskRole = Literal["duty", "town", "enterprise", "prefecture"]
 ROLES: tuple[DeskRole, ...] = ("duty", "town", "enterprise", "prefecture")
@@ -40,11 +39,6 @@ CREATE TABLE IF NOT EXISTS session (
     csrf TEXT NOT NULL, created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS session_by_name ON session(name);
 """
-
-
-def desk_file(settings: Settings) -> Path:
-    """The desk's SQLite file: accounts, sessions, handovers."""
-    return settings.desk_file or settings.home / "alerting" / "desk.sqlite3"
 
 
 class AccountError(ValueError):

@@ -13,7 +13,7 @@ import sys
 from hazmon.errors import UserError
 from hazmon.settings import Settings, get_settings
 
-from alerting.desk.accounts import ROLES, AccountError, Accounts, desk_file
+from alerting.desk.accounts import ROLES, AccountError, Accounts
 
 
 def _password(args: argparse.Namespace) -> str:
@@ -27,7 +27,7 @@ def _password(args: argparse.Namespace) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     settings = get_settings()
-    accounts = Accounts(desk_file(settings), settings.desk_session_h)
+    accounts = Accounts(settings.desk_path, settings.desk_session_h)
     try:
         if args.users_command == "add":
             if args.enterprise is not None and args.enterprise not in _registered(settings):

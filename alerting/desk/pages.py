@@ -83,9 +83,9 @@ def who(t: dict[str, Any], account: Account, language: str) -> str:
 
 def nav(t: dict[str, Any], account: Account) -> str:
     """The desk's pages, less 交接班 for an enterprise's account (handovers are between duty rooms)."""
-    links = (("/desk", "nav_list"), ("/desk/map", "nav_map"), ("/desk/suppressions", "nav_suppress"),
+    every = (("/desk", "nav_list"), ("/desk/map", "nav_map"), ("/desk/suppressions", "nav_suppress"),
              ("/desk/handover", "nav_handover"), ("/desk/report", "nav_report"))
-    links = tuple(link for link in links if account.role != "enterprise" or link[1] != "nav_handover")
+    links = [link for link in every if account.role != "enterprise" or link[1] != "nav_handover"]
     return "<nav>" + " · ".join(f'<a href="{href}">{t[key]}</a>' for href, key in links) + "</nav>"
 
 
