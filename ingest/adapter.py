@@ -20,6 +20,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
+from typing import cast
 
 import paho.mqtt.client as paho
 
@@ -100,8 +101,8 @@ class IngestAdapter:
             await asyncio.wait([stopped, receiver, flusher], return_when=asyncio.FIRST_COMPLETED)
             if self._sessions.failure is not None:
                 raise self._sessions.failure
-            if flusher.done() and flusher.exception() is not None:
-                raise flusher.exception()
+            if flusher.done() and (failure := flusher.exception()) is not None:
+                raise failure
             log.info("stopping: draining in-flight messages", extra={"messages": len(self._batch)})
             self._draining = True  # the receiver takes no more; the connection stays for the acks
             self._ready.set()
@@ -158,7 +159,7 @@ class IngestAdapter:
         the session of an enterprise over its rate."""
         ack: Ack = (link, message.mid)
         topic = message.topic
-        payload = message.payload
+        payload = cast(bytes, message.payload)   # paho hands a received payload as bytes
         route = split_topic(topic)
         if route is None:  # outside the subscribed filters: cannot happen with the broker's routing
             log.warning("message on an unexpected topic acknowledged and ignored", extra={"topic": printable(topic)})

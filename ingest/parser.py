@@ -164,7 +164,7 @@ def _whole_message_ts(body: dict, recv_ms: int, language: Language, rules: Parse
     ts, source, problem = _message_ts(body, recv_ms, rules)
     if ts is None:
         raise _refuse(Reason.BAD_TS, "bad_message_ts", language, value=_show(body.get("ts")),
-                      problem=_problem_text(problem, language, rules))
+                      problem=_problem_text(problem or "", language, rules))
     return ts, source
 
 
@@ -197,10 +197,9 @@ def _telemetry(body: dict, verdict: Verdict, directory: DeviceDirectory, languag
                                     index, point if type(point) is str else None))
             continue
         value = reading.get("value")
-        kind = type(value)
-        if kind is int:
+        if type(value) is int:
             value = float(value)
-        elif kind is not float or not math.isfinite(value):
+        elif type(value) is not float or not math.isfinite(value):
             refusals.append(Refusal(Reason.BAD_VALUE, "bad_value", {"index": index, "point": point, "value": _show(value)},
                                     language, index, point))
             continue
@@ -223,7 +222,7 @@ def _telemetry(body: dict, verdict: Verdict, directory: DeviceDirectory, languag
                                      "problem": _problem_text(problem, language, rules)}, language, index, point))
             continue
         out.points.append(point)
-        out.ts.append(ts)
+        out.ts.append(ts)   # type: ignore[arg-type]  # no problem: a time
         out.values.append(value)
         out.q.append(q)
         out.ts_src.append(source)
