@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable
 
 import orjson
+from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from hazmon import series, wire
@@ -65,7 +66,7 @@ class ReadingLines:
         return lines
 
 
-def lines_of(records: list[ConsumerRecord], record_lines: Callable[[dict], list[str]]) -> list[str]:
+def lines_of(records: list[ConsumerRecord], record_lines: Callable[[Any], list[str]]) -> list[str]:
     """Lines of every record; a malformed record is logged and skipped, never stops the writer."""
     lines: list[str] = []
     for record in records:

@@ -9,6 +9,7 @@ import socket
 from dataclasses import dataclass, field
 
 import aiomqtt
+from typing import Any
 
 from hazmon.settings import Settings
 
@@ -41,7 +42,7 @@ class PublishWindow:
         self.paho, self.stats, self.size, self.readings_per_message = client._client, stats, size, readings_per_message
         self.in_flight = 0
         self.room = asyncio.Event()
-        forward = self.paho.on_publish   # aiomqtt's own, for the messages it published (the status)
+        forward: Any = self.paho.on_publish   # aiomqtt's own, for the messages it published (the status)
 
         def acknowledged(paho: object, userdata: object, mid: int, reason_code: object, properties: object) -> None:
             forward(paho, userdata, mid, reason_code, properties)
