@@ -28,6 +28,7 @@ install_accounts() {
 watch_accounts() {
   seen="$1"
   while sleep "$every"; do
+    kill -0 "$$" 2>/dev/null || exit 0   # the broker is gone: so is the watch (no orphan loop)
     now=$(fingerprint 2>/dev/null) || continue
     [ "$now" = "$seen" ] && continue
     if install_accounts && kill -HUP "$$"; then
