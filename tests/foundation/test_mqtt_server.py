@@ -15,6 +15,7 @@ from hazmon.registry import Registry
 from hazmon.secrets import Secrets
 from hazmon.settings import Settings
 from hzctl.stack.mosquitto import Mosquitto, register_enterprises
+from tests.mqtt_sessions import connack, held_session
 from tests.ingest.conftest import wait_for_account, write_registry
 
 pytestmark = pytest.mark.servers
@@ -116,19 +117,6 @@ async def test_enterprise_refused_on_a_device_it_has_not_registered(
         assert await asyncio.to_thread(_puback_reason, granted, enterprise, password, topic) == 135
 
 
-def _connack(settings: Settings, username: str, password: str) -> str:
-    client = paho.Client(paho.CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
-    client.username_pw_set(username, password)
-    answers: list[str] = []
-    client.on_connect = lambda _c, _u, _f, reason, _p: answers.append(str(reason))
-    client.connect(settings.mqtt_host, settings.mqtt_port)
-    deadline = time.monotonic() + 5
-    while not answers and time.monotonic() < deadline:
-        client.loop(timeout=0.1)
-    client.disconnect()
-    return answers[0] if answers else "no CONNACK"
-
-
 async def test_an_enterprise_removed_from_its_registry_loses_its_account(
         mosquitto: Settings, unique: str, tmp_path) -> None:  # noqa: ANN001
     """Issue #14: removed from the registry, an enterprise kept its broker account (every enterprise
@@ -139,17 +127,13 @@ async def test_an_enterprise_removed_from_its_registry_loses_its_account(
     write_registry(tmp_path, leaving)
     password = register_enterprises(mosquitto, tmp_path).enterprise(leaving).mqtt_password
     wait_for_account(mosquitto, leaving, password)
-    async with _client(mosquitto, leaving, password, f"gone-{unique}") as connected:
+    with held_session(mosquitto, leaving, password, f"gone-{unique}") as closed:
         (tmp_path / f"{leaving}.yaml").unlink()
         register_enterprises(mosquitto, tmp_path)
-        with pytest.raises(aiomqtt.MqttError):  # the broker closes it on reload
-            async with asyncio.timeout(5):
-                while True:
-                    await connected.publish(f"hazmon/v1/{leaving}/RTU01/telemetry", b'{"v":1,"readings":[]}', qos=1)
-                    await asyncio.sleep(0.2)
+        assert await asyncio.to_thread(closed.wait, 10), "the broker kept the removed enterprise's session"
     deadline = time.monotonic() + 5
-    while (answer := await asyncio.to_thread(_connack, mosquitto, leaving, password)) == "Success":
+    while (answer := await asyncio.to_thread(connack, mosquitto, leaving, password)) == "Success":
         assert time.monotonic() < deadline, "the removed enterprise may still log in"
         await asyncio.sleep(0.2)
     assert answer in ("Not authorized", "Bad user name or password"), answer
-    assert await asyncio.to_thread(_connack, mosquitto, staying, password) != "Success"  # not its password
+    assert await asyncio.to_thread(connack, mosquitto, staying, password) != "Success"  # not its password

@@ -12,20 +12,18 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import paho.mqtt.client as paho
 import pytest
 
 from hazmon.secrets import Secrets, load_secrets
 from hazmon.settings import Settings
 from hzctl.stack.mosquitto import Mosquitto
 from hzctl.stack.service import port_open
+from tests.mqtt_sessions import connack, held_session
 from tests.ingest.conftest import wait_for_account, write_registry
 from tests.security.conftest import ATTACKER, VICTIM, _free_port
 
@@ -92,45 +90,11 @@ def watched_broker(settings: Settings) -> Iterator[WatchedBroker]:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def connack(settings: Settings, username: str, password: str) -> str:
-    """The broker's answer to a login: "Success", "Not authorized", ..."""
-    answers: list[str] = []
-    client = paho.Client(paho.CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
-    client.username_pw_set(username, password)
-    client.on_connect = lambda _c, _u, _f, reason, _p: answers.append(str(reason))
-    client.connect(settings.mqtt_host, settings.mqtt_port, keepalive=5)
-    deadline = time.monotonic() + 3
-    while not answers and time.monotonic() < deadline:
-        client.loop(timeout=0.1)
-    client.disconnect()
-    return answers[0] if answers else "no CONNACK"
-
-
-@contextmanager
-def held_session(settings: Settings, username: str, password: str) -> Iterator[threading.Event]:
-    """A device's session kept open (paho's network thread); the event is set when the broker closes
-    it. (Not aiomqtt: a publish in flight when the broker closes the socket waits for its PUBACK until
-    aiomqtt's own timeout, which hid the close from an earlier version of this test.)"""
-    connected, closed = threading.Event(), threading.Event()
-    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="leaving-gw", protocol=paho.MQTTv5)
-    client.username_pw_set(username, password)
-    client.on_connect = lambda _c, _u, _f, reason, _p: connected.set() if not reason.is_failure else None
-    client.on_disconnect = lambda *_: closed.set()
-    client.connect(settings.mqtt_host, settings.mqtt_port, keepalive=30)
-    client.loop_start()
-    try:
-        assert connected.wait(5), "the session was not accepted"
-        yield closed
-    finally:
-        client.disconnect()
-        client.loop_stop()
-
-
 async def test_an_enterprise_removed_from_the_registry_is_locked_out_by_the_watch(watched_broker: WatchedBroker) -> None:
     broker = watched_broker
     password = broker.secrets.enterprise(ATTACKER).mqtt_password
     assert await asyncio.to_thread(connack, broker.settings, ATTACKER, password) == "Success"
-    with held_session(broker.settings, ATTACKER, password) as closed:
+    with held_session(broker.settings, ATTACKER, password, "leaving-gw") as closed:
         (broker.registry / f"{ATTACKER}.yaml").unlink()
         removed = time.monotonic()
         # the broker closes the session when it reloads its accounts
