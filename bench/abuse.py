@@ -26,7 +26,7 @@ broker's queue and ingest's reading, ingest, the rules, alerting; the three slow
 `peak_rss_mb` (per platform process, the run's Mosquitto included), `cpu_percent_during_attack`,
 `attacks` (what each attack sent or got), `goal_met`.
 
-Usage: .venv/bin/python bench/abuse.py --seconds 60
+Usage: .venv/bin/python bench/abuse.py --seconds 60 --alarm-every 0.25
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ from paho.mqtt.properties import Properties
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.pipeline import (  # noqa: E402
-    CONNECTIONS, GroupLag, Injection, ResourceSampler, WebhookReceiver, inject_alarms, injection_targets, percentiles, progress,
+    CONNECTIONS, INJECTION_EVERY_S, GroupLag, Injection, ResourceSampler, WebhookReceiver, inject_alarms, injection_targets, percentiles, progress,
     wait_caught_up)
 from device_sim.county import county_with_sample  # noqa: E402
 from device_sim.load import load_devices  # noqa: E402
@@ -297,14 +297,14 @@ def latency_split(published: dict[str, Injection], arrived: dict[str, tuple[floa
     return {**split, "slowest_3": sorted(each, key=lambda e: -e["total"])[:3]}
 
 
-async def measure(seconds: float, root: Path) -> dict:
+async def measure(seconds: float, root: Path, alarm_every_s: float) -> dict:
     county_dir = county_with_sample(root, ENTERPRISES, 5, PACKAGE_DIR / "sample_registry")
     with private_broker(get_settings(), county_dir) as (settings, broker):
-        return await measure_on(settings, broker, county_dir, seconds, root)
+        return await measure_on(settings, broker, county_dir, seconds, root, alarm_every_s)
 
 
 async def measure_on(settings: Settings, broker: subprocess.Popen, county_dir: Path, seconds: float,
-                     root: Path) -> dict:
+                     root: Path, alarm_every_s: float) -> dict:
     secrets: Secrets = load_secrets(settings.secrets_path)
     attacker, devices = attacker_of(county_dir)
     loaded = {(e, d) for e, d, _ in load_devices(county_dir, CONNECTIONS)}
@@ -329,7 +329,7 @@ async def measure_on(settings: Settings, broker: subprocess.Popen, county_dir: P
                                    "attacker": attacker_process.pid, "victim_publishers": load.pid})
         sampling = asyncio.create_task(sampler.run())
         machine_busy, attack_started = machine_cpu_seconds(), time.monotonic()
-        published = await inject_alarms(settings, secrets, targets, seconds - 5)
+        published = await inject_alarms(settings, secrets, targets, seconds - 5, alarm_every_s)
         out, _ = await asyncio.to_thread(load.communicate)
         report = orjson.loads(out.splitlines()[-1])
         attacks = await asyncio.to_thread(results.get, True, seconds + 120)
@@ -374,14 +374,16 @@ async def measure_on(settings: Settings, broker: subprocess.Popen, county_dir: P
         await web_runner.cleanup()
 
 
-async def main(seconds: float, keep: Path | None) -> dict:
+async def main(seconds: float, keep: Path | None, alarm_every_s: float) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        return await measure(seconds, keep or Path(tmp))
+        return await measure(seconds, keep or Path(tmp), alarm_every_s)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the victims publish and the attacker attacks")
+    parser.add_argument("--alarm-every", type=float, default=INJECTION_EVERY_S,
+                        help="seconds between injected alarms (0.25 gives ~200 alarms in 60 s: a p99 of 12 alarms is their maximum)")
     parser.add_argument("--keep", type=Path, help="put the run's files (county, logs of every process) here and keep them")
     args = parser.parse_args()
-    print(orjson.dumps(asyncio.run(main(args.seconds, args.keep))).decode())
+    print(orjson.dumps(asyncio.run(main(args.seconds, args.keep, args.alarm_every))).decode())
