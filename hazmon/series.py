@@ -2,7 +2,7 @@
 tag and field names, the retention policy that holds each measurement, line-protocol escaping and the
 lines of the measurements that several processes write or read.
 
-Writers (alerting's InfluxDB writer, the dashboards' location writer) build their lines here, readers
+Writers (alerting, whose lines the recorder writes, the recorder's own, the dashboards' location writer) build their lines here, readers
 (the dashboards, the desk, uplink) name what they read from here: a name changes in one place.
 Timestamps are milliseconds since the epoch (``precision=ms``).
 """
@@ -38,8 +38,9 @@ LAG_TAGS = (COMPONENT, PARTITION, TOPIC)
 LAG = "lag"                                  # integer: records behind (pipeline: the sum over the process's partitions)
 LATENCY_P50, LATENCY_P99, LATENCY_MAX, BATCHES = "latency_p50_ms", "latency_p99_ms", "latency_max_ms", "batches"
 IN_FLIGHT = "in_flight"                      # ingest: MQTT messages received and not yet acknowledged
-INFLUX_QUEUE = "influx_queue"                # alerting: lines waiting for InfluxDB
-POINTS_PER_S = "points_per_s"                # alerting: points written to InfluxDB per second over the period
+INFLUX_QUEUE = "influx_queue"                # recorder: lines waiting for InfluxDB
+POINTS_PER_S = "points_per_s"                # recorder: points written to InfluxDB per second over the period
+SET_ASIDE = "influx_set_aside"               # recorder: lines InfluxDB refused (400) since the process started
 
 # Retention policies (docs/timeseries.md). Raw readings live in RAW_POLICY; their 1-minute and 1-hour
 # aggregates are measurement READING again, in their own policies, with VALUE the bucket's mean and MIN,

@@ -4,8 +4,8 @@ Every topic is keyed by ``enterprise_id``: one enterprise's records share a part
 readings stay in order and everything the rules evaluate together (a voting group, a site's
 roll-up, an enterprise's risk colour) is seen by one worker. See docs/architecture.md. The one
 exception is ``ALARM_CHANGES``, keyed by alarm id: what matters there is one alarm's versions in
-order (the uplink forwards them upward, docs/uplink.md); and ``PIPELINE_METRICS``, keyed by the
-reporting component (docs/dashboards.md, "Pipeline metrics").
+order (the uplink forwards them upward, docs/uplink.md); ``PIPELINE_METRICS`` and ``SERIES``, keyed by
+the reporting component (docs/dashboards.md, "Pipeline metrics"; docs/architecture.md, "InfluxDB").
 
 The platform creates every topic itself, with these configs, before any process reads or writes it
 (``hazmon.kafka_topics.ensure_topics``): a topic a producer created by accident would take the
@@ -29,13 +29,15 @@ ALARM_TRANSITIONS: Final = "hazmon.alarm-transitions.v1"  # wire.AlarmTransition
 ALARM_ACTIONS: Final = "hazmon.alarm-actions.v1"    # officers' actions (ack, close, suppress), from the API
 ALARM_CHANGES: Final = "hazmon.alarm-changes.v1"    # wire.AlarmChange: every change of an alarm, from alerting
 PIPELINE_METRICS: Final = "hazmon.pipeline-metrics.v1"  # wire.PipelineMetrics: a process's lag and latency per period
+SERIES: Final = "hazmon.series.v1"                  # wire.SeriesLines: InfluxDB lines a stage computed, for the recorder
 
 ALL: Final = (READINGS, EVENTS, DEVICE_STATUS, DEADLETTER, INGEST_STATS, ALARM_TRANSITIONS, ALARM_ACTIONS,
-              ALARM_CHANGES, PIPELINE_METRICS)
+              ALARM_CHANGES, PIPELINE_METRICS, SERIES)
 
 Keeping = Literal["input", "deadletter", "forever"]
 KEEPING: Final[dict[str, Keeping]] = {
     READINGS: "input", EVENTS: "input", DEVICE_STATUS: "input", INGEST_STATS: "input", PIPELINE_METRICS: "input",
+    SERIES: "input",          # the recorder's backlog: alarms themselves are kept for good in their own topics
     ALARM_CHANGES: "input",   # a copy for the uplink's store and forward (§11: the county's retention, days)
     DEADLETTER: "deadletter",
     ALARM_TRANSITIONS: "forever", ALARM_ACTIONS: "forever",   # §8: alarms are kept for good
@@ -73,6 +75,7 @@ class PlatformTopics:
     actions: str
     changes: str
     metrics: str
+    series: str
 
     @classmethod
     def with_suffix(cls, suffix: str = "") -> PlatformTopics:

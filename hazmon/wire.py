@@ -137,7 +137,7 @@ class AlarmChange(TypedDict):
     alarm: dict      # alerting's Alarm.to_json: §9's fields and the lifecycle
 
 
-Component = Literal["ingest", "rules", "alerting"]
+Component = Literal["ingest", "rules", "alerting", "recorder"]
 
 
 class PartitionLag(TypedDict):
@@ -168,6 +168,17 @@ class PipelineMetrics(TypedDict):
     gauges: NotRequired[dict[str, float]]   # component's own levels (ingest ``in_flight``, alerting ``influx_queue``)
 
 
+class SeriesLines(TypedDict):
+    """InfluxDB lines a stage computed itself (``topics.SERIES``, keyed by ``component``): alerting's alarm
+    records, risk colours and its own pipeline metrics. The recorder writes them, each into its retention
+    policy (``hazmon.series.policy_of``). Line protocol built with ``hazmon.series``, times in ms; each
+    line's measurement, tags and time are its point's key, so a record written twice overwrites itself."""
+
+    v: int
+    component: Component
+    lines: list[str]
+
+
 def instance_name() -> str:
     """The ``instance`` of this process in its ``PipelineMetrics``: host and pid."""
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -186,7 +197,7 @@ def latency_of(samples_ms: list[float]) -> Latency | None:
 
 
 def encode(record: ReadingBatch | Event | DeviceStatus | AlarmTransition | AlarmAction | AlarmChange
-           | PipelineMetrics | dict) -> bytes:
+           | PipelineMetrics | SeriesLines | dict) -> bytes:
     return orjson.dumps(record)
 
 
