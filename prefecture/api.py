@@ -22,6 +22,7 @@ import orjson
 from aiohttp import web
 
 from hazmon.errors import UserError
+from hazmon.http_error import json_error
 from hazmon.settings import Settings
 
 from prefecture.down import DownSender
@@ -35,10 +36,6 @@ DOWN = web.AppKey("down", DownSender)
 SETTINGS = web.AppKey("settings", Settings)
 OFFICER = web.RequestKey("officer", str)
 ACTION_STATUS = {"unknown_alarm": 404, "not_escalated": 409, "closed": 409, "already_acknowledged": 409}
-
-
-def json_error(status: int, error: str, message: str) -> web.Response:
-    return web.json_response({"error": error, "message": message}, status=status)
 
 
 def officer_index(settings: Settings) -> dict[str, str]:

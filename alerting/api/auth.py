@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from hazmon.http_error import json_error
 from hazmon.registry import Registry
 from hazmon.secrets import Principal, load_secrets, token_index
 
@@ -36,10 +37,6 @@ class TokenIndex:
 PRINCIPAL = web.AppKey("principal_index", TokenIndex)
 CALLER = web.RequestKey("caller", Principal)
 PUBLIC_PATHS = frozenset({"/healthz", "/api/v1/openapi.json"})
-
-
-def json_error(status: int, error: str, message: str, **fields: str) -> web.Response:
-    return web.json_response({"error": error, "message": message, **fields}, status=status)
 
 
 @web.middleware
