@@ -137,5 +137,6 @@ async def ack(request: web.Request) -> web.Response:
     except ActionRefused as refused:
         return json_error(ACTION_STATUS[refused.code], refused.code, str(refused))
     request.app[DOWN].wake()
-    return _json({"id": action.id, "county": county, "alarm": alarm_id, "action": action.action, "by": action.by,
-                  "comment": action.comment, "ts": action.ts}, status=202)
+    down = action.down
+    return _json({"id": down["id"], "county": county, "alarm": alarm_id, "action": down["action"], "by": down["by"],
+                  "comment": down["comment"], "ts": down["ts"]}, status=202)

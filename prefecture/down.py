@@ -52,7 +52,7 @@ class DownSender:
     async def _send(self, client: aiomqtt.Client) -> None:
         for action in await self._record.unsent():
             await client.publish(down_action_topic(action.county), action.message(), qos=1)   # returns on its PUBACK
-            await self._record.mark_sent([action.id], time.time_ns() // 1_000_000)
+            await self._record.mark_sent([action.down["id"]], time.time_ns() // 1_000_000)
             self.sent += 1
-            log.info("prefecture action sent down", extra={"county": action.county, "alarm": repr(action.alarm),
-                                                           "by": repr(action.by), "action_id": action.id})
+            log.info("prefecture action sent down", extra={"county": action.county, "alarm": repr(action.down["alarm"]),
+                                                           "by": repr(action.down["by"]), "action_id": action.down["id"]})

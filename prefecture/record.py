@@ -91,21 +91,19 @@ class Recorded:
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    """A prefecture officer's action on a county's alarm, as it goes down (§11 ``down/{county}/action``)."""
+    """A prefecture officer's action on a county's alarm: the county it goes down to and the §11 body it goes
+    down as (``down/{county}/action``)."""
 
-    id: str
     county: str
-    alarm: str
-    action: str
-    by: str
-    comment: str
-    ts: int
-    enterprise: str
+    down: DownAction
 
     def message(self) -> bytes:
-        body: DownAction = {"v": 1, "id": self.id, "alarm": self.alarm, "action": self.action, "by": self.by,
-                            "comment": self.comment, "ts": self.ts, "enterprise": self.enterprise}
-        return orjson.dumps(body)
+        return orjson.dumps(self.down)
+
+
+def down_action(action_id: str, alarm: str, action: str, by: str, comment: str, ts: int, enterprise: str) -> DownAction:
+    return {"v": 1, "id": action_id, "alarm": alarm, "action": action, "by": by, "comment": comment, "ts": ts,
+            "enterprise": enterprise}
 
 
 class ActionRefused(Exception):
@@ -241,19 +239,18 @@ class CountyRecord:
                                     (county, alarm_id)).fetchone()
                 if alarm.get("acked_by") is not None or signed is not None:
                     raise ActionRefused("already_acknowledged", "the alarm is already signed for")
-                action = Action(action_id, county, alarm_id, "ack", by, comment, now_ms, alarm["enterprise"])
                 db.execute("INSERT INTO actions (id, county, alarm, action, by, comment, ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           (action.id, county, alarm_id, "ack", by, comment, now_ms))
-                return action
+                           (action_id, county, alarm_id, "ack", by, comment, now_ms))
+                return Action(county, down_action(action_id, alarm_id, "ack", by, comment, now_ms, alarm["enterprise"]))
         return await self._run(take)
 
     async def unsent(self) -> list[Action]:
         """The officers' actions not yet acknowledged by the broker, oldest first."""
         def read(db: sqlite3.Connection) -> list[Action]:
-            rows = db.execute("SELECT a.id, a.county, a.alarm, a.action, a.by, a.comment, a.ts, coalesce(m.enterprise, '')"
+            rows = db.execute("SELECT a.county, a.id, a.alarm, a.action, a.by, a.comment, a.ts, coalesce(m.enterprise, '')"
                               " FROM actions a LEFT JOIN alarms m ON m.county = a.county AND m.id = a.alarm"
                               " WHERE a.sent_at IS NULL ORDER BY a.ts, a.id").fetchall()
-            return [Action(*row) for row in rows]
+            return [Action(county, down_action(*fields)) for county, *fields in rows]
         return await self._run(read)
 
     async def mark_sent(self, action_ids: Iterable[str], at_ms: int) -> None:

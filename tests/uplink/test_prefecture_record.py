@@ -56,7 +56,7 @@ async def test_an_officer_signs_once_for_an_alarm_escalated_to_the_prefecture(re
     assert await record.unsent() == [action]
     assert orjson.loads(action.message()) == {"v": 1, "id": "id-p1", "alarm": "p1", "action": "ack", "by": "李四",
                                               "comment": "已签收", "ts": 5, "enterprise": "E1"}
-    await record.mark_sent([action.id], 7)
+    await record.mark_sent([action.down["id"]], 7)
     assert await record.unsent() == []
 
 
