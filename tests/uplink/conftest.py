@@ -14,9 +14,10 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Literal
 
 import aiohttp
 import aiomqtt
@@ -234,11 +235,19 @@ def prefecture_api(prefecture: Prefecture, token: str | None = PREFECTURE_TOKEN)
                                  headers={"Authorization": f"Bearer {token}"} if token else {})
 
 
+TopicOf = Callable[[Literal["changes", "readings"]], Awaitable[tuple[str, str]]]
+
+
 @pytest.fixture
-async def changes_topic(kafka: str, settings: Settings, unique: str) -> AsyncIterator[tuple[str, str]]:
-    """(suffix, topic) of the test's alarm-changes topic, deleted afterwards."""
+async def platform_topic(kafka: str, settings: Settings, unique: str) -> AsyncIterator[TopicOf]:
+    """A factory: ``await platform_topic("changes")`` is (suffix, topic) of the test's own platform topic of that
+    name (a ``PlatformTopics`` field), created; every topic of the test's suffix is deleted afterwards."""
     suffix = f".test-uplink-{unique}"
-    topic = PlatformTopics.with_suffix(suffix).changes
-    await ensure_topics(settings, [topic])
-    yield suffix, topic
+
+    async def create(name: Literal["changes", "readings"]) -> tuple[str, str]:
+        topic = getattr(PlatformTopics.with_suffix(suffix), name)
+        await ensure_topics(settings, [topic])
+        return suffix, topic
+
+    yield create
     await delete_topics(kafka, lambda name: name.endswith(suffix))

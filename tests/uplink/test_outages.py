@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaProducer
 from hazmon import wire
 from hazmon.settings import Settings
 from tests.alerting.support import CHEM, eventually
-from tests.uplink.conftest import (COUNTY, Collector, UpperBroker, collecting, running_uplink, uplink_settings,
+from tests.uplink.conftest import (COUNTY, Collector, TopicOf, UpperBroker, collecting, running_uplink, uplink_settings,
                                    versions_in_order)
 
 ALARMS, VERSIONS = 40, 50   # 2 000 changes
@@ -51,8 +51,8 @@ def assert_complete_and_ordered(collector: Collector) -> None:
 
 
 async def test_upper_broker_stopped_for_a_while(kafka: str, settings: Settings, upper: UpperBroker,
-                                               changes_topic: tuple[str, str], unique: str) -> None:
-    suffix, topic = changes_topic
+                                               platform_topic: TopicOf, unique: str) -> None:
+    suffix, topic = await platform_topic("changes")
     county = uplink_settings(settings, upper, suffix, f"test-uplink-{unique}").model_copy(update={"uplink_max_inflight": 20})
     async with collecting(upper) as collector, running_uplink(county) as uplink:
         producing = asyncio.create_task(produce_paced(kafka, topic, 0.02))
@@ -70,8 +70,8 @@ async def test_upper_broker_stopped_for_a_while(kafka: str, settings: Settings, 
 
 
 async def test_uplink_sigkilled_mid_run(kafka: str, settings: Settings, upper: UpperBroker,
-                                        changes_topic: tuple[str, str], unique: str, tmp_path: Path) -> None:
-    suffix, topic = changes_topic
+                                        platform_topic: TopicOf, unique: str, tmp_path: Path) -> None:
+    suffix, topic = await platform_topic("changes")
     county = uplink_settings(settings, upper, suffix, f"test-uplink-{unique}")
     env = {**os.environ, **{f"HAZMON_{name.upper()}": str(getattr(county, name)) for name in (
         "uplink_county_id", "uplink_port", "uplink_password", "uplink_client_id", "uplink_group", "kafka_topic_suffix",
@@ -106,11 +106,11 @@ async def test_uplink_sigkilled_mid_run(kafka: str, settings: Settings, upper: U
 
 
 async def test_upper_broker_refusing_for_a_while(kafka: str, settings: Settings, upper: UpperBroker,
-                                                 changes_topic: tuple[str, str], unique: str) -> None:
+                                                 platform_topic: TopicOf, unique: str) -> None:
     """The county's account may not publish for a while (its ACL entry taken away, the broker reloaded):
     each refused message has its PUBACK, "not authorized", and is not delivered; nothing is committed
     for it, and once the account may publish again everything goes up."""
-    suffix, topic = changes_topic
+    suffix, topic = await platform_topic("changes")
     county = uplink_settings(settings, upper, suffix, f"test-uplink-{unique}")
     acl = upper.home / "acl"
     allowed = acl.read_text()

@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 
-import pytest
 from aiokafka import AIOKafkaProducer
 
 from hazmon import wire
-from hazmon.kafka_topics import ensure_topics
-from hazmon.topics import PlatformTopics
 from hazmon.settings import Settings
 from tests.alerting.support import CHEM, T0, eventually
-from tests.kafka_admin import delete_topics
-from tests.uplink.conftest import COUNTY, UpperBroker, collecting, running_uplink, uplink_settings
-
-
-@pytest.fixture
-async def readings_topic(kafka: str, settings: Settings, unique: str) -> AsyncIterator[tuple[str, str]]:
-    suffix = f".test-uplink-{unique}"
-    topic = PlatformTopics.with_suffix(suffix).readings
-    await ensure_topics(settings, [topic])
-    yield suffix, topic
-    await delete_topics(kafka, lambda name: name.endswith(suffix))
+from tests.uplink.conftest import COUNTY, TopicOf, UpperBroker, collecting, running_uplink, uplink_settings
 
 
 def batch(points: list[str], ts: list[int], values: list[float]) -> wire.ReadingBatch:
@@ -31,8 +17,8 @@ def batch(points: list[str], ts: list[int], values: list[float]) -> wire.Reading
 
 
 async def test_chosen_types_thinned_per_interval(kafka: str, settings: Settings, upper: UpperBroker,
-                                                 readings_topic: tuple[str, str], unique: str) -> None:
-    suffix, topic = readings_topic
+                                                 platform_topic: TopicOf, unique: str) -> None:
+    suffix, topic = await platform_topic("readings")
     county = uplink_settings(settings, upper, suffix, f"test-uplink-{unique}").model_copy(update={
         "uplink_readings_types": ["tank_level"], "uplink_readings_interval_s": 60.0})
     producer = AIOKafkaProducer(bootstrap_servers=kafka, enable_idempotence=True, acks="all")

@@ -28,7 +28,7 @@ from alerting.clock import ManualClock
 from hazmon.topics import PlatformTopics
 from tests.alerting.support import T0, eventually, transition
 from tests.uplink.conftest import (COUNTY, COUNTY_NAMES, PREFECTURE_OFFICER, UpperBroker, drop_database, prefecture_api,
-                                   prefecture_settings, running_uplink, uplink_settings)
+                                   TopicOf, prefecture_settings, running_uplink, uplink_settings)
 from tests.uplink.test_forward import suffix_of
 from tests.uplink.test_outages import ALARMS as OUTAGE_ALARMS
 from tests.uplink.test_outages import VERSIONS as OUTAGE_VERSIONS
@@ -187,11 +187,11 @@ def prefecture_process_env(settings: Settings) -> dict[str, str]:
 
 
 async def test_the_prefecture_killed_mid_run_loses_nothing(kafka: str, settings: Settings, upper: UpperBroker,
-                                                           changes_topic: tuple[str, str], unique: str,
+                                                           platform_topic: TopicOf, unique: str,
                                                            tmp_path: Path) -> None:
     """``hazmon prefecture run`` SIGKILLed while versions come in and started again: its ingest acknowledges a
     batch only after the record's commit, so what it had not recorded comes again from its broker session."""
-    suffix, topic = changes_topic
+    suffix, topic = await platform_topic("changes")
     county = uplink_settings(settings, upper, suffix, f"test-uplink-{unique}")
     upper_settings = prefecture_settings(settings, upper, tmp_path / "prefecture", f"test_prefecture_{unique}").model_copy(
         update={"prefecture_record_file": tmp_path / "prefecture" / "record.sqlite3"})
