@@ -180,6 +180,7 @@ class Settings(BaseSettings):
     prefecture_api_host: str = Field(default="127.0.0.1", description="The prefecture API's address.")
     prefecture_api_port: int = Field(default=8410, description="The prefecture API's port.")
     prefecture_officer_tokens: dict[str, str] = Field(default_factory=dict, description="The prefecture's officers: name (as the county's record will show it, prefecture/<name>) → bearer token of the prefecture API.")
+    prefecture_public_url: str | None = Field(default=None, description="The prefecture desk's address as its officers reach it (behind a TLS proxy: https://…, which makes the desk's session cookie Secure); default http://prefecture_api_host:prefecture_api_port.")
 
     # --- device_sim (issue 4) ---
     sim_backoff_s: float = Field(default=0.5, gt=0, description="First pause before a simulated device reconnects; doubles per failure.")
