@@ -2,7 +2,7 @@
 :mod:`hazmon.series`.
 
 Grafana fills ``$timeFilter``, ``$__interval`` and the dashboard variables (``$enterprise``,
-``$site``) in before the query reaches InfluxDB; variables are matched as regular expressions so
+``$site``, ``$point``: lists of tag values read from InfluxDB, :func:`tag_values`) in before the query reaches InfluxDB; variables are matched as regular expressions so
 that "all" (``.*``) and multi-value selections (``(a|b)``) work alike.
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Iterable
 
 from hazmon.registry import Registry, SiteKind
 from hazmon.registry.loader import PointEntry
-from hazmon.series import (ALARM, DEFAULT_POLICY, POLICY_MAX_SPAN_MS, POLICY_NAME, POLICY_SUM_FIELD, RAW_POLICY,
-                           READING, READING_POLICY)
+from hazmon.series import (ALARM, DEFAULT_POLICY, ENTERPRISE, POINT, POLICY_MAX_SPAN_MS, POLICY_NAME, POLICY_SUM_FIELD,
+                           RAW_POLICY, READING, READING_POLICY, SITE, TYPE)
 from hazmon.series import influxql_string as quote
 
 RAW_READING = f'"{RAW_POLICY}"."{READING}"'
@@ -48,9 +48,19 @@ def variable(tag: str, name: str) -> str:
     return f'"{tag}" =~ /^${name}$/'
 
 
-def selected(site_var: str) -> str:
-    """The dashboard's enterprise and site selection (variables ``$enterprise`` and ``$<site_var>``)."""
-    return f'{variable("enterprise", "enterprise")} AND {variable("site", site_var)}'
+def selected(site_var: str, points: bool = False) -> str:
+    """The dashboard's enterprise and site selection (variables ``$enterprise`` and ``$<site_var>``), and its
+    point selection (``$point``) where ``points`` (a measurement with a point tag)."""
+    chosen = f'{variable(ENTERPRISE, ENTERPRISE)} AND {variable(SITE, site_var)}'
+    return f'{chosen} AND {variable(POINT, POINT)}' if points else chosen
+
+
+def tag_values(key: str, types: Iterable[str], within: str = "") -> str:
+    """The query of a variable listing the values of the reading tag ``key`` of points of ``types``, read
+    from InfluxDB when the dashboard loads: an enterprise or point that sends readings is listed without a
+    dashboard rebuild. ``within``: the selection of the variables it follows (enterprise → site → point)."""
+    where = f'"{TYPE}" =~ {one_of(types)}' + (f" AND {within}" if within else "")
+    return f'SHOW TAG VALUES FROM "{READING}" WITH KEY = "{key}" WHERE {where}'
 
 
 def site_filter(registry: Registry, kind: SiteKind) -> str | None:
@@ -87,13 +97,13 @@ def readings(point_type: str, site_var: str, select: str = 'mean("value")',
     """One series per point of ``point_type`` on the selected enterprise and site, from the policy the
     dashboard's range chose (``value`` is a reading or a bucket's mean; for sums, SUM_OF_READINGS)."""
     return (f'SELECT {select} FROM {RANGE_READING} WHERE $timeFilter AND "type" = {quote(point_type)} '
-            f'AND {selected(site_var)} GROUP BY {group}, "enterprise", "point" fill(none)')
+            f'AND {selected(site_var, points=True)} GROUP BY {group}, "enterprise", "point" fill(none)')
 
 
 def rolling_rainfall(window: str, site_var: str) -> str:
     """Rainfall summed over the last ``window``, per point (§7 rolling sums; a recent window: always raw)."""
     return (f'SELECT sum("value") FROM {RAW_READING} WHERE time > now() - {window} AND "type" = \'rainfall\' '
-            f'AND {selected(site_var)} GROUP BY "enterprise", "point"')
+            f'AND {selected(site_var, points=True)} GROUP BY "enterprise", "point"')
 
 
 def latest_alarms(where: str = "") -> str:

@@ -32,6 +32,12 @@ _TEXT: dict[str, tuple[str, str]] = {
     "town": ("乡镇", "Town"),
     "alarm_link": ("打开报警处置页面", "Open the alarm page"),
     "confirmed_alarms": ("已确认报警", "Confirmed alarms"),
+    # links above every dashboard
+    "other_dashboards": ("其他看板", "Other dashboards"),
+    "desk": ("值班工作台", "Duty desk"),
+    "desk_tooltip": ("签收、处置反馈、交接班", "Sign for and close alarms, hand over the shift"),
+    "assessment": ("考核指标（值班日报）", "Assessment figures (daily report)"),
+    "assessment_tooltip": ("联网率、在线率、签收及时率、处置率、误报率", "Sending, online, signed in time, closed, false alarms"),
     # dashboards
     "overview": ("县级总览", "County overview"),
     "alarm_desk": ("报警处置台", "Alarm desk"),

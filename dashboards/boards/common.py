@@ -1,5 +1,6 @@
-"""What every dashboard shares: its frame (uid, tags, refresh, time zone), registry-driven
-variables, and the confirmed-alarm annotations drawn on its time series panels."""
+"""What every dashboard shares: its frame (uid, tags, refresh, time zone), its links (the other dashboards,
+the duty desk and its 考核指标), the enterprise → site → point variables read from InfluxDB (no rebuild when
+the registry changes), and the confirmed-alarm annotations drawn on its time series panels."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from dataclasses import dataclass
 from grafana_foundation_sdk.builders import dashboard as dashboard_builders
 from grafana_foundation_sdk.builders import timeseries
 from grafana_foundation_sdk.cog import builder as cogbuilder
-from grafana_foundation_sdk.models.dashboard import (AnnotationQuery, VariableHide, VariableModel, VariableOption,
-                                                    VariableRefresh)
+from grafana_foundation_sdk.models.dashboard import (AnnotationQuery, DashboardLink, DashboardLinkType, VariableHide, VariableModel,
+                                                    VariableOption, VariableRefresh, VariableSort)
 
 from hazmon.registry import Registry, SiteKind
 from hazmon.registry.loader import PointEntry
-from hazmon.series import RAW_POLICY, VALUE
+from hazmon.series import ENTERPRISE, POINT, RAW_POLICY, SITE, VALUE
 
 from dashboards import influxql
 from dashboards.limits import point_threshold_steps
@@ -33,6 +34,11 @@ class BoardContext:
     texts: Texts
     api_url: str
 
+    @property
+    def desk_url(self) -> str:
+        """The duty desk (值班工作台), served by the API under ``/desk``."""
+        return f"{self.api_url.rstrip('/')}/desk"
+
     def points(self, kind: SiteKind, *types: str) -> list[PointEntry]:
         """Registered, enabled points of ``types`` on sites of ``kind``, in a stable order."""
         return sorted((e for e in self.registry if e.site.kind is kind and e.point.type.value in types
@@ -42,7 +48,20 @@ class BoardContext:
 def new_dashboard(uid: str, title_key: str, context: BoardContext) -> dashboard_builders.Dashboard:
     texts = context.texts
     return (dashboard_builders.Dashboard(texts(title_key)).uid(uid).tags([TAG]).timezone("browser")
-            .refresh("30s").time("now-6h", "now").readonly().annotation(ConfirmedAlarms(texts)))
+            .refresh("30s").time("now-6h", "now").readonly().annotation(ConfirmedAlarms(texts))
+            .links(board_links(context)))
+
+
+def board_links(context: BoardContext) -> list[cogbuilder.Builder[DashboardLink]]:
+    """The links above every dashboard: the other hazmon dashboards (same time range and selections), the duty
+    desk, and its 值班日报 with the day's 考核指标 (the figures are the desk's, not in InfluxDB)."""
+    texts = context.texts
+    return [dashboard_builders.DashboardLink(texts("other_dashboards")).type(DashboardLinkType.DASHBOARDS).tags([TAG])
+            .as_dropdown(False).keep_time(True).include_vars(True),
+            dashboard_builders.DashboardLink(texts("desk")).type(DashboardLinkType.LINK).url(context.desk_url)
+            .icon("external link").tooltip(texts("desk_tooltip")).target_blank(True),
+            dashboard_builders.DashboardLink(texts("assessment")).type(DashboardLinkType.LINK)
+            .url(f"{context.desk_url}/report").icon("doc").tooltip(texts("assessment_tooltip")).target_blank(True)]
 
 
 class InfluxAnnotation(AnnotationQuery):
@@ -71,18 +90,22 @@ class ConfirmedAlarms(cogbuilder.Builder[AnnotationQuery]):
         return self._internal
 
 
-def enterprise_variable(context: BoardContext, kind: SiteKind) -> RegistryVariable:
-    """Enterprises with a site of ``kind``, shown by name, matched by id."""
-    options = {eid: doc.enterprise.name for eid, doc in sorted(context.registry.enterprises.items())
-               if any(site.kind is kind for site in doc.sites)}
-    return _custom_variable("enterprise", context.texts("enterprise"), options)
+def tag_variable(name: str, label: str, query: str) -> TagVariable:
+    """A multi-value variable (all by default) listing what ``query`` (influxql.tag_values) finds in InfluxDB,
+    read again each time the dashboard loads."""
+    return (TagVariable(name).label(label).query(query).datasource(DATASOURCE).refresh(VariableRefresh.ON_DASHBOARD_LOAD)
+            .sort(VariableSort.ALPHABETICAL_ASC).multi(True).include_all(True).all_value(".*")
+            .current(VariableOption(selected=True, text="All", value=ALL)))
 
 
-def site_variable(context: BoardContext, kind: SiteKind, name: str, label_key: str) -> RegistryVariable:
-    """Sites of ``kind``, shown by name, matched by id (ids are unique within an enterprise only)."""
-    options = {site.id: site.name for _, doc in sorted(context.registry.enterprises.items())
-               for site in doc.sites if site.kind is kind}
-    return _custom_variable(name, context.texts(label_key), options)
+def selection_variables(context: BoardContext, types: tuple[str, ...], site_var: str) -> list[TagVariable]:
+    """Enterprise → site → point of the readings of ``types``, each listing only what the ones before select."""
+    texts = context.texts
+    enterprise = influxql.tag_values(ENTERPRISE, types)
+    site = influxql.tag_values(SITE, types, influxql.variable(ENTERPRISE, ENTERPRISE))
+    point = influxql.tag_values(POINT, types, influxql.selected(site_var))
+    return [tag_variable(ENTERPRISE, texts("enterprise"), enterprise), tag_variable(site_var, texts(site_var), site),
+            tag_variable(POINT, texts("point"), point)]
 
 
 def _without_interval_fields(model: VariableModel) -> VariableModel:
@@ -92,31 +115,17 @@ def _without_interval_fields(model: VariableModel) -> VariableModel:
     return model
 
 
-class RegistryVariable(dashboard_builders.CustomVariable):
-    """A custom variable (registry options) without the interval-only fields."""
+class TagVariable(dashboard_builders.QueryVariable):
+    """A query variable without the interval-only fields."""
 
     def build(self) -> VariableModel:
         return _without_interval_fields(super().build())
 
 
-class PolicyVariable(dashboard_builders.QueryVariable):
-    """A hidden query variable chosen again at each change of the time range, without the interval-only fields."""
-
-    def build(self) -> VariableModel:
-        return _without_interval_fields(super().build())
-
-
-def policy_variable(name: str, query: str, default: str) -> PolicyVariable:
-    """``name`` from ``query`` (influxql.policy_choice) over the dashboard's range; ``default`` until it runs."""
-    return (PolicyVariable(name).query(query).datasource(DATASOURCE).refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
+def policy_variable(name: str, query: str, default: str) -> TagVariable:
+    """A hidden ``name`` from ``query`` (influxql.policy_choice) over the dashboard's range; ``default`` until it runs."""
+    return (TagVariable(name).query(query).datasource(DATASOURCE).refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
             .hide(VariableHide.HIDE_VARIABLE).current(VariableOption(selected=True, text=default, value=default)))
-
-
-def _custom_variable(name: str, label: str, options: dict[str, str]) -> RegistryVariable:
-    values = ", ".join(f"{text} : {value}" for value, text in options.items())
-    return (RegistryVariable(name).label(label).values(values).multi(True).include_all(True)
-            .all_value(".*").current(VariableOption(selected=True, text="All", value=ALL)))
-
 
 
 # Grafana units of the §7 point types.
@@ -136,12 +145,14 @@ def limit_series_panel(context: BoardContext, kind: SiteKind, point_type: str, s
 
 
 def domain_dashboard(uid: str, title_key: str, context: BoardContext, kind: SiteKind, types: tuple[str, ...],
-                     site_var: str = "site") -> dashboard_builders.Dashboard:
-    """A domain's dashboard: enterprise and site variables, the reading policy chosen by the time range
-    (hidden), then one limit-lined panel per point type."""
-    board = (new_dashboard(uid, title_key, context).with_variable(enterprise_variable(context, kind))
-             .with_variable(site_variable(context, kind, site_var, site_var))
-             .with_variable(policy_variable(influxql.POLICY_VARIABLE, influxql.POLICY_QUERY, RAW_POLICY))
+                     site_var: str = "site", reading_types: tuple[str, ...] = ()) -> dashboard_builders.Dashboard:
+    """A domain's dashboard: enterprise, site and point variables over the readings of ``reading_types``
+    (default ``types``), the reading policy chosen by the time range (hidden), then one limit-lined panel per
+    point type."""
+    board = new_dashboard(uid, title_key, context)
+    for selection in selection_variables(context, reading_types or types, site_var):
+        board.with_variable(selection)
+    (board.with_variable(policy_variable(influxql.POLICY_VARIABLE, influxql.POLICY_QUERY, RAW_POLICY))
              .with_variable(policy_variable(influxql.SUM_VARIABLE, influxql.SUM_FIELD_QUERY, VALUE)))
     for point_type in types:
         board.with_panel(limit_series_panel(context, kind, point_type, site_var))

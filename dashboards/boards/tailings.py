@@ -71,7 +71,7 @@ def pond_color(context: BoardContext) -> stat.Panel:
 
 def build(context: BoardContext) -> Dashboard:
     texts = context.texts
-    board = domain_dashboard(UID, "tailings", context, KIND, LIMIT_TYPES, site_var="pond")
+    board = domain_dashboard(UID, "tailings", context, KIND, LIMIT_TYPES, site_var="pond", reading_types=(*LIMIT_TYPES, "rainfall"))
     board.with_panel(pond_color(context))
     board.with_panel(rolling_rainfall_stat(context, "1h", "rain_1h", rainfall_1h_steps))
     board.with_panel(rolling_rainfall_stat(context, "24h", "rain_24h", rainfall_24h_steps))

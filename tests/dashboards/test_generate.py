@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from hazmon.registry import Registry, SiteKind, load_registry
+from hazmon.registry import Registry, load_registry
 from hazmon.registry.models import PointType
 from hazmon.settings import Settings
 
 from dashboards.boards import alarm_desk, fire, major_hazard, tailings
+from dashboards.boards.common import TAG
 from dashboards.generate import dashboard_models, generated_files, write_files
 from dashboards.panels import series_name
 from tests.dashboards.support import all_panels
@@ -88,12 +89,37 @@ def test_water_level_lines_are_flood_level_freeboard_and_crest(models: dict[str,
     assert lines == [design.flood_level, design.crest_elevation - design.min_freeboard, design.crest_elevation]
 
 
-def test_domain_variables_list_only_that_domains_sites(models: dict[str, dict], registry: Registry) -> None:
-    ponds = {s.id for doc in registry.enterprises.values() for s in doc.sites if s.kind is SiteKind.TAILINGS_POND}
+def test_domain_variables_are_chained_influxdb_queries(models: dict[str, dict]) -> None:
+    """Enterprise → pond → point, each read from InfluxDB at load and following the ones before it
+    (what they list: tests/dashboards/test_variables.py, on the real InfluxDB)."""
     variables = {v["name"]: v for v in models[tailings.UID]["templating"]["list"]}
-    assert set(variables) == {"enterprise", "pond", "reading_rp", "reading_sum"}
+    assert list(variables) == ["enterprise", "pond", "point", "reading_rp", "reading_sum"]
     assert variables["reading_rp"]["hide"] == variables["reading_sum"]["hide"] == 2   # chosen by the range, not shown
-    assert {value.split(" : ")[1] for value in variables["pond"]["query"].split(", ")} == ponds
+    follows = {"enterprise": [], "pond": ["$enterprise"], "point": ["$enterprise", "$pond"]}
+    for name, before in follows.items():
+        variable = variables[name]
+        assert variable["type"] == "query" and variable["refresh"] == 1, name      # read when the dashboard loads
+        assert variable["query"].startswith('SHOW TAG VALUES FROM "reading" WITH KEY = '), name
+        assert [v for v in ("$enterprise", "$pond") if v in variable["query"]] == before, name
+        assert variable["multi"] and variable["includeAll"] and variable["allValue"] == ".*"
+
+
+def test_every_dashboard_links_to_the_others_and_to_the_desk(models: dict[str, dict], settings: Settings) -> None:
+    from dashboards.generate import api_url
+
+    for uid, model in models.items():
+        links = {link["type"]: link for link in model["links"] if link["type"] == "dashboards"}
+        assert links["dashboards"]["tags"] == [TAG] and links["dashboards"]["keepTime"], uid
+        urls = [link["url"] for link in model["links"] if link["type"] == "link"]
+        assert urls == [f"{api_url(settings)}/desk", f"{api_url(settings)}/desk/report"], uid
+        assert model["tags"] == [TAG], uid     # so that the others' tag link lists it
+
+
+def test_the_desk_links_follow_the_settings(registry: Registry, settings: Settings) -> None:
+    moved = settings.model_copy(update={"dashboards_api_url": "https://desk.county.example/"})
+    for model in dashboard_models(registry, moved, "zh").values():
+        assert [link["url"] for link in model["links"] if link["type"] == "link"] == [
+            "https://desk.county.example/desk", "https://desk.county.example/desk/report"]
 
 
 def test_open_alarm_rows_link_to_the_alarm_page(models: dict[str, dict], settings: Settings) -> None:
@@ -129,5 +155,6 @@ def test_a_larger_county_gives_every_point_its_own_override(tmp_path: Path, sett
             assert len(names) == len(set(names)), f"{model['uid']}/{panel['title']}: an override name repeats"
     tanks = _limit_overrides(_panel_of_type(models[major_hazard.UID], "tank_level"))
     assert len(tanks) == 20 and all(lines == [9.0, 10.5] for lines in tanks.values())
-    enterprises = next(v for v in models[tailings.UID]["templating"]["list"] if v["name"] == "enterprise")
-    assert len(enterprises["query"].split(", ")) == 20
+    sample = dashboard_models(load_registry(settings.registry_dir), settings, "zh")
+    for uid, model in models.items():    # the selections come from InfluxDB: a larger registry changes none
+        assert model["templating"] == sample[uid]["templating"], uid

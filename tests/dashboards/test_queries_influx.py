@@ -21,7 +21,7 @@ pytestmark = pytest.mark.servers
 
 # What Grafana puts in before a query reaches InfluxDB.
 GRAFANA_MACROS = {"$timeFilter": "time > now() - 1h", "$__interval": "1m", "$enterprise": ".*", "$site": ".*",
-                  "$pond": ".*", "$reading_rp": "raw", "$reading_sum": "value"}   # the last hour: raw readings
+                  "$pond": ".*", "$point": ".*", "$reading_rp": "raw", "$reading_sum": "value"}   # the last hour: raw readings
 
 
 def grafana_interpolate(query: str, policy: dict[str, str] | None = None) -> str:

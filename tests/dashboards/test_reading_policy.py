@@ -81,7 +81,7 @@ def panel_query(models: dict[str, dict], point_type: str, start_ms: int, end_ms:
                if f"\"type\" = '{point_type}'" in t["query"] and "$timeFilter" in t["query"]
                and ("$reading_sum" in t["query"]) == (point_type == "rainfall")]
     for macro, value in {"$timeFilter": f"time >= {start_ms}ms AND time <= {end_ms}ms", "$__interval": "1d",
-                         "$enterprise": ".*", "$pond": ".*", f"${POLICY_VARIABLE}": policy, f"${SUM_VARIABLE}": sum_field}.items():
+                         "$enterprise": ".*", "$pond": ".*", "$point": ".*", f"${POLICY_VARIABLE}": policy, f"${SUM_VARIABLE}": sum_field}.items():
         query = query.replace(macro, value)
     return query
 
