@@ -1,4 +1,4 @@
-# hazmon services (ingest, rules worker, alerting/API, one-shot set-up) for docker-compose.yml deployments.
+# hazmon services (ingest, rules worker, alerting/API, recorder, one-shot set-up) for docker-compose.yml deployments.
 # They run as user hazmon (uid 10001), never root. The directories compose mounts named volumes on are
 # made here and owned by hazmon, so that a fresh volume starts writable for it (docs/operations.md).
 FROM python:3.11-slim
@@ -8,6 +8,7 @@ COPY hazmon ./hazmon
 COPY ingest ./ingest
 COPY stream_rules ./stream_rules
 COPY alerting ./alerting
+COPY recorder ./recorder
 COPY device_sim ./device_sim
 COPY dashboards ./dashboards
 COPY uplink ./uplink

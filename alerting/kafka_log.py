@@ -24,7 +24,7 @@ from hazmon.topics import PlatformTopics
 from hazmon.wire import AlarmAction
 
 from alerting.book import AlarmBook
-from alerting.consumer_lag import consumer_lags
+from hazmon.consumer_lag import consumer_lags
 from alerting.ledger import Ledger, Offsets, event_row
 from alerting.model import ActionRefused, Alarm, AlarmEvent
 

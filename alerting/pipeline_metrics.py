@@ -1,28 +1,17 @@
-"""Pipeline metrics into InfluxDB (``pipeline`` and ``pipeline_lag``, hazmon.series; docs/dashboards.md).
-
-Ingest and the rules worker publish one ``wire.PipelineMetrics`` per period on
-``hazmon.pipeline-metrics.v1``; alerting writes them with a ``TopicWriter`` like the ingest counters
-(``pipeline_metrics_lines``). Alerting's own period, every ``alerting_metrics_s``, goes straight to its
-InfluxDB writer (``AlertingMetrics``): the lag of each of its input partitions (the alarm log's
-transitions and actions, and every topic its InfluxDB writers read), the lines waiting for InfluxDB,
-and the points those writers wrote per second.
-"""
+"""Alerting's own pipeline metrics (``pipeline_lag``, hazmon.series; docs/dashboards.md): every
+``alerting_metrics_s``, the lag of each partition of its alarm log (transitions and actions), as lines
+on ``hazmon.series.v1`` for the recorder to write, like alerting's other series."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Callable, Sequence
-from typing import Protocol, cast
-
-from aiokafka import ConsumerRecord
+from collections.abc import Callable
+from typing import Protocol
 
 from hazmon import series, wire
 
-from alerting.influx import InfluxWriter
-from alerting.topic_writer import TopicWriter, lines_of
-
+from alerting.series_topic import SeriesTopic
 
 log = logging.getLogger(__name__)
 
@@ -31,37 +20,23 @@ class Lagging(Protocol):
     async def lags(self) -> list[wire.PartitionLag]: ...
 
 
-def pipeline_metrics_lines(records: list[ConsumerRecord]) -> list[str]:
-    return lines_of(records, lambda record: series.pipeline_lines(cast(wire.PipelineMetrics, record)))
-
-
 class AlertingMetrics:
-    def __init__(self, influx: InfluxWriter, inputs: Sequence[Lagging], writers: Sequence[TopicWriter],
-                 now_ms: Callable[[], int]) -> None:
-        self.influx = influx
+    def __init__(self, series_topic: SeriesTopic, alarm_log: Lagging, now_ms: Callable[[], int]) -> None:
+        self.series_topic = series_topic
+        self.alarm_log = alarm_log
         self.now_ms = now_ms
-        self.inputs = inputs
-        self.writers = writers
         self.instance = wire.instance_name()
-        self._written = 0
-        self._since = time.monotonic()
 
     async def take(self, now_ms: int) -> wire.PipelineMetrics:
-        """The period's record; the next period starts."""
-        lags = [lag for source in self.inputs for lag in await source.lags()]
-        written, now = sum(w.points_written for w in self.writers), time.monotonic()
-        points_per_s = (written - self._written) / max(now - self._since, 1e-3)
-        self._written, self._since = written, now
+        """The period's record."""
         return wire.PipelineMetrics(v=wire.WIRE_VERSION, component="alerting", instance=self.instance, ts=now_ms,
-                                    lags=lags, gauges={series.INFLUX_QUEUE: float(self.influx.queued),
-                                                       series.POINTS_PER_S: points_per_s})
+                                    lags=await self.alarm_log.lags())
 
     async def run(self, period_s: float) -> None:
-        """Every ``period_s``, the period's lines into the InfluxDB writer's queue."""
-        self._written, self._since = sum(w.points_written for w in self.writers), time.monotonic()
+        """Every ``period_s``, the period's lines onto the series topic."""
         while True:
             await asyncio.sleep(period_s)
             try:
-                self.influx.submit(series.pipeline_lines(await self.take(self.now_ms())))
+                self.series_topic.submit(series.pipeline_lines(await self.take(self.now_ms())))
             except Exception as exc:  # noqa: BLE001 - Kafka busy or away: the next period tries again
                 log.warning("pipeline metrics not reported", extra={"error": repr(exc)[:300]})

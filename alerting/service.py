@@ -1,9 +1,9 @@
-"""The alerting process: folds the alarm log, escalates, notifies, writes InfluxDB, feeds the API.
+"""The alerting process: folds the alarm log, escalates, notifies, feeds the API and the recorder.
 
 One :class:`AlertingService` per process. The alarm path (a folded transition → notification) only
-queues work: InfluxDB lines go to the background writer, notifications to the ledger's outbox and,
-once it is committed, to the channel workers, Grafana annotations to their own tasks; nothing on it
-waits for InfluxDB.
+queues work: InfluxDB lines go onto ``hazmon.series.v1`` for the recorder (alerting writes no
+InfluxDB), notifications to the ledger's outbox and, once it is committed, to the channel workers,
+Grafana annotations to their own tasks; nothing on it waits for InfluxDB.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from alerting.clock import Clock, SystemClock
 from alerting.desk.feed import AlarmFeed
 from alerting.escalation import due_escalations
 from alerting.grafana import GrafanaAnnotator
-from alerting.influx import InfluxWriter
 from alerting.kafka_log import AlarmLog
 from alerting.ledger import Ledger
 from alerting.model import ESCALATION_PREFIX, Alarm, AlarmEvent
@@ -33,11 +32,11 @@ from alerting.notify.delivery import Channel, Deliverer
 from alerting.notify.message import Notification, NotifiedChange
 from alerting.notify.outbox import Outbox
 from alerting.notify.storm import StormControl
-from alerting.pipeline_metrics import AlertingMetrics, pipeline_metrics_lines
+from alerting.pipeline_metrics import AlertingMetrics
 from alerting.risk_tracker import RiskTracker
 from alerting.series_times import SeriesTimes
+from alerting.series_topic import SeriesTopic
 from alerting.text import Texts
-from alerting.topic_writer import ReadingLines, TopicWriter, ingest_stats_lines
 
 log = logging.getLogger(__name__)
 ACTION_TIMEOUT_S = 15.0
@@ -59,8 +58,7 @@ def suppression_json(suppression: Suppression) -> dict:
 
 
 class AlertingService:
-    def __init__(self, settings: Settings, registry: Registry, *, clock: Clock | None = None,
-                 influx_db: str | None = None, write_topics: bool = True) -> None:
+    def __init__(self, settings: Settings, registry: Registry, *, clock: Clock | None = None) -> None:
         names = PlatformTopics.of(settings)
         self.settings = settings
         self.registry = registry
@@ -70,10 +68,9 @@ class AlertingService:
         self.book = AlarmBook(self.texts)
         self.registry_watch = RegistryWatch(settings.registry_dir, registry)
         self.registry_watch.listeners.append(self.set_registry)
-        self.reading_lines = ReadingLines(registry)
         self.set_registry(registry)
         self.risk = RiskTracker(self.book, self.site_kind_of)
-        self.influx = InfluxWriter(settings, influx_db)
+        self.series = SeriesTopic(settings.kafka_bootstrap, names.series)
         self.alarm_times = SeriesTimes()
         self.ledger = Ledger(settings.ledger_path)
         self.log = AlarmLog(settings.kafka_bootstrap, names, self.book, self.ledger, self._on_event)
@@ -87,15 +84,7 @@ class AlertingService:
         self.grafana = GrafanaAnnotator(settings.grafana_url, settings.grafana_token) if settings.grafana_url else None
         self.public_url = settings.alerting_public_url or f"http://{settings.api_host}:{settings.api_port}"
         self._delays_ms = (int(settings.alerting_escalate_county_s * 1000), int(settings.alerting_escalate_prefecture_s * 1000))
-        self.topic_writers = [
-            TopicWriter(settings.kafka_bootstrap, names.readings, f"{settings.alerting_group}-readings", self.influx,
-                        self.reading_lines),
-            TopicWriter(settings.kafka_bootstrap, names.ingest_stats, f"{settings.alerting_group}-stats", self.influx,
-                        ingest_stats_lines),
-            TopicWriter(settings.kafka_bootstrap, self.names.metrics, f"{settings.alerting_group}-metrics", self.influx,
-                        pipeline_metrics_lines),
-        ] if write_topics else []
-        self.metrics = AlertingMetrics(self.influx, [self.log, *self.topic_writers], self.topic_writers, self.clock.now_ms)
+        self.metrics = AlertingMetrics(self.series, self.log, self.clock.now_ms)
         self.feed = AlarmFeed()
         self._next_snapshot_ms: int | None = None   # the first snapshot one interval after the first tick
         self._tasks: list[asyncio.Task] = []
@@ -104,14 +93,12 @@ class AlertingService:
     # --- the registry (reloaded while running) --------------------------------------------
 
     def set_registry(self, registry: Registry) -> None:
-        """Use ``registry`` from now on: site names and kinds, reading tags, the enterprises that are
-        snapshotted and whose tokens are valid. Alarms of a removed enterprise stay in the book and
-        the ledger (named by id); its readings are no longer written (unknown, as ingest refuses them)."""
+        """Use ``registry`` from now on: site names and kinds, the enterprises that are snapshotted and
+        whose tokens are valid. Alarms of a removed enterprise stay in the book and the ledger (named by id)."""
         self.registry = registry
         self._site_kinds = {(e, site.id): site.kind for e, doc in registry.enterprises.items() for site in doc.sites}
         self._site_names = {(e, site.id): site.name for e, doc in registry.enterprises.items() for site in doc.sites}
         self._ponds = [key for key, kind in self._site_kinds.items() if kind is SiteKind.TAILINGS_POND]
-        self.reading_lines.set_registry(registry)
 
     # --- registry look-ups ---------------------------------------------------------------
 
@@ -137,24 +124,20 @@ class AlertingService:
 
     async def start(self) -> None:
         partitions = await ensure_topics(self.settings, [self.names.transitions, self.names.actions,
-                                                         self.names.readings, self.names.ingest_stats, self.changes.topic,
-                                                         self.names.metrics])
-        await self.influx.ensure_database()
-        await self.influx.start()
+                                                         self.changes.topic, self.series.topic])
+        await self.series.start()
         await self.deliverer.start()
         await self.ledger.open()
         await self.outbox.sweep()   # what the last process left due
         await self.changes.start()
         await self.log.start(partitions)
-        self.influx.submit(self.risk.restore(self.clock.now_ms()))
+        self.series.submit(self.risk.restore(self.clock.now_ms()))
         self._tasks = [asyncio.create_task(self.log.run(), name="alarm-log"),
                        asyncio.create_task(self._tick_loop(), name="alarm-ticks"),
                        asyncio.create_task(self._sweep_loop(), name="outbox-sweep"),
                        asyncio.create_task(self.registry_watch.watch(self.settings.alerting_registry_poll_s),
-                                           name="registry-watch")]
-        self._tasks += [asyncio.create_task(w.run(), name="topic-writer") for w in self.topic_writers]
-        if self.topic_writers:
-            self._tasks.append(asyncio.create_task(self.metrics.run(self.settings.alerting_metrics_s), name="pipeline-metrics"))
+                                           name="registry-watch"),
+                       asyncio.create_task(self.metrics.run(self.settings.alerting_metrics_s), name="pipeline-metrics")]
         for task in self._tasks:
             task.add_done_callback(self._log_crash)
 
@@ -185,7 +168,7 @@ class AlertingService:
         await self.changes.stop()
         await self.log.stop()
         await self.ledger.close()
-        await self.influx.close()
+        await self.series.stop()
 
     # --- what happens on a change ----------------------------------------------------------
 
@@ -194,7 +177,7 @@ class AlertingService:
         written_at = self.alarm_times.claim(lineproto.alarm_series(alarm), event.ts)
         lines = [lineproto.alarm_line(alarm, event.kind, written_at, event.by)]
         lines += self.risk.update(alarm.enterprise, event.ts)
-        self.influx.submit(lines)
+        self.series.submit(lines)
         log.info("alarm changed", extra={"alarm": alarm.id, "enterprise": alarm.enterprise, "point": alarm.point,
                                          "change": event.kind, "state": alarm.state, "live": live})
         if live:
@@ -223,12 +206,12 @@ class AlertingService:
         for action in due_escalations(self.book, now_ms, self._delays_ms):
             log.info("escalating", extra={"alarm": action["alarm"], "tier": action["tier"]})
             await self.log.publish(action)
-        self.influx.submit(self.risk.age(now_ms))
+        self.series.submit(self.risk.age(now_ms))
         interval_ms = int(self.settings.alerting_risk_snapshot_s * 1000)
         if self._next_snapshot_ms is None:
             self._next_snapshot_ms = now_ms + interval_ms
         elif now_ms >= self._next_snapshot_ms:
-            self.influx.submit(self.risk.snapshot(now_ms, self.registry.enterprises, self._ponds))
+            self.series.submit(self.risk.snapshot(now_ms, self.registry.enterprises, self._ponds))
             self._next_snapshot_ms = now_ms + interval_ms
 
     async def _sweep_loop(self) -> None:

@@ -62,7 +62,7 @@ async def produce(bootstrap: str, topic: str, records: list[dict]) -> None:
 async def started(settings: Settings, names: PlatformTopics, now_ms: int) -> tuple[AlertingService, float]:
     """A service caught up on the alarm log, and the seconds from its start until then."""
     service = AlertingService(settings.model_copy(update={"kafka_topic_suffix": names.suffix}),
-                              load_registry(settings.registry_dir), clock=ManualClock(now_ms), write_topics=False)
+                              load_registry(settings.registry_dir), clock=ManualClock(now_ms))
     began = time.perf_counter()
     await service.start()
     await service.caught_up(timeout_s=600.0)

@@ -3,7 +3,7 @@
 A scratch installation (a temporary home with the sample registry and a secrets file) gets
 ``--alarms`` alarm transitions of about 600 bytes each (the size of the rules worker's, Chinese
 text included) and one acknowledgement per two alarms on alarm topics of its own, and ``--readings``
-readings (one a minute per point, ``--points``) in a scratch InfluxDB database made as alerting makes it; then it is backed up and restored into fresh topics and a fresh database, each step timed
+readings (one a minute per point, ``--points``) in a scratch InfluxDB database made as the recorder makes it; then it is backed up and restored into fresh topics and a fresh database, each step timed
 from the progress lines. Topics and databases are deleted at the end. Last stdout line: JSON.
 
     .venv/bin/python bench/backup.py --alarms 200000 --readings 2000000
@@ -27,7 +27,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from alerting.influx import InfluxWriter  # noqa: E402
+from recorder.influx import InfluxWriter  # noqa: E402
 from hazmon import topics  # noqa: E402
 from hzctl.backup import backup, restore  # noqa: E402
 from hazmon.kafka_topics import ensure_topics  # noqa: E402
@@ -70,8 +70,8 @@ async def write_alarm_record(settings: Settings, suffix: str, alarms: int) -> No
 
 
 async def write_readings(settings: Settings, readings: int, points: int) -> None:
-    """The database as alerting makes it (policies, continuous queries), then the readings straight into
-    the raw policy: alerting's writer would also aggregate these days-old readings as late ones, which is
+    """The database as the recorder makes it (policies, continuous queries), then the readings straight into
+    the raw policy: the recorder's writer would also aggregate these days-old readings as late ones, which is
     its cost, not the backup's."""
     writer = InfluxWriter(settings)
     try:

@@ -219,7 +219,7 @@ async def main(alarms: int, rounds: int) -> dict:
     browser: WebDriver | None = None
     desk = DeskStores(Accounts(home / "desk.sqlite3"), Handovers(home / "desk.sqlite3"))
     desk.accounts.add("bench", "duty", PASSWORD, display_name="基准值班员")
-    service = AlertingService(settings, registry, clock=ManualClock(now_ms), write_topics=False)
+    service = AlertingService(settings, registry, clock=ManualClock(now_ms))
     runner: web.AppRunner | None = None
     stalls: list[tuple[float, float]] = []
     phases: dict[str, float] = {}

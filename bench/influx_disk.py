@@ -3,9 +3,9 @@
 A generated county (``device_sim.county``, ``--enterprises``) reports ``--days`` of readings at each
 point's own ``period_s`` with the simulator's signals (model, sensor noise and resolution, one random
 millisecond phase per point); fire detectors report events, not readings, and are left out. The readings
-go through alerting's InfluxWriter into a private InfluxDB 1.8 (the stack's build and configuration, its own
+go through the recorder's InfluxWriter into a private InfluxDB 1.8 (the stack's build and configuration, its own
 home and ports, snapshots and full compactions after one cold second), which aggregates them as
-late readings (``alerting.late_readings``: the continuous queries' statement), and once the shards are
+late readings (``recorder.late_readings``: the continuous queries' statement), and once the shards are
 fully compacted each policy's directory is measured (``du`` of the TSM files; the inmem index has none).
 
 The estimate scales the county to a rate: points = rate × the county's mean period; raw kept
@@ -43,7 +43,7 @@ from hazmon.series import HOUR_POLICY, MINUTE_POLICY, RAW_POLICY, reading_lines,
 from hazmon.settings import Settings, get_settings  # noqa: E402
 from hzctl.stack.influxdb import InfluxDB  # noqa: E402
 
-from alerting.influx import InfluxWriter  # noqa: E402
+from recorder.influx import InfluxWriter  # noqa: E402
 from device_sim.county import write_county  # noqa: E402
 from device_sim.hydrology import pond_state  # noqa: E402
 from device_sim.signals import signal  # noqa: E402
@@ -102,7 +102,7 @@ async def rows(settings: Settings, policy: str) -> int:
 
 async def fill(settings: Settings, readings: Iterator[list[str]]) -> tuple[int, float, float]:
     """Write the readings (in chunks, to bound memory) and let the writer aggregate them at close (they are
-    late: alerting.late_readings); readings written, seconds of the writes, seconds of the aggregation."""
+    late: recorder.late_readings); readings written, seconds of the writes, seconds of the aggregation."""
     writer = InfluxWriter(settings, database=DATABASE)
     count, seconds, chunk = 0, 0.0, []
     try:

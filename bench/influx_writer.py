@@ -1,7 +1,7 @@
-"""Benchmark: points per second the alerting reading writer puts into the real InfluxDB.
+"""Benchmark: points per second the recorder's reading writer puts into the real InfluxDB.
 
 Produces ``ReadingBatch`` records to a fresh Kafka topic, then times the reading writer
-(``alerting.topic_writer.TopicWriter`` with ``ReadingLines``: Kafka → line protocol → InfluxDB in
+(``recorder.topic_writer.TopicWriter`` with ``ReadingLines``: Kafka → line protocol → InfluxDB in
 batches, committing after each write) and, in the same run, a bare line-protocol HTTP POST of the
 same points to ``/write`` (the ceiling), alternating for ``--rounds`` rounds, each on fresh scratch
 databases; the best round of each side counts. Databases and topic are deleted at the end. Last stdout line: JSON with ``points_per_s`` and ``ceiling_points_per_s``.
@@ -31,8 +31,8 @@ from hazmon.topics import PlatformTopics
 from hazmon.registry import load_registry
 from hazmon.settings import Settings, get_settings
 
-from alerting.influx import InfluxWriter
-from alerting.topic_writer import ReadingLines, TopicWriter
+from recorder.influx import InfluxWriter
+from recorder.topic_writer import ReadingLines, TopicWriter
 
 ENTERPRISE = "BENCH0000000000001"
 POINTS = 2000

@@ -128,7 +128,7 @@ async def bench(rate: float, live_s: float, outage_s: float) -> dict:
                                        "alerting_group": f"bench-uplink-{unique}", "alerting_influx_flush_s": 0.2})
     upper = UpperBroker(home / "upper")
     upper.start()
-    service = AlertingService(settings, load_registry(settings.registry_dir), write_topics=False)
+    service = AlertingService(settings, load_registry(settings.registry_dir))
     county = uplink_settings(settings, upper, names.suffix, f"bench-uplink-{unique}")
     upper_settings = prefecture_settings(base, upper, home / "prefecture", f"bench_prefecture_{unique}")
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True, acks="all")

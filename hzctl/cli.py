@@ -35,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dashboards.cli",
     "alerting.cli",
     "alerting.desk.cli",
+    "recorder.cli",
     "device_sim.cli",
     "uplink.cli",
     "prefecture.cli",

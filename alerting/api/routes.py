@@ -22,6 +22,7 @@ from alerting.api.paging import PageRefused, alarm_page as listing_page, decode_
 from alerting.book import SUPPRESSION_MAX_MS
 from alerting.desk.county_map import EnterpriseRisk
 from alerting.desk.readings import Readings
+from alerting.desk.report_pdf import PdfFont
 from alerting.desk.shift import HANDOVERS, shift_routes
 from alerting.desk.source import DeskSource, DeskStores
 from alerting.desk.view import desk_fields
@@ -39,13 +40,11 @@ def _service(request: web.Request) -> AlertingService:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 once the alarm log is folded and every loop runs; 503 while starting or when a loop died.
-    ``influx_set_aside``: lines InfluxDB refused (400) since start, logged and never retried."""
+    """200 once the alarm log is folded and every loop runs; 503 while starting or when a loop died."""
     service = _service(request)
     caught_up, dead = service.log.caught_up.is_set(), service.dead_tasks()
     status = "failed" if dead else "ok" if caught_up else "starting"
-    return web.json_response({"status": status, "caught_up": caught_up, "stopped_loops": dead,
-                              "influx_set_aside": service.influx.set_aside},
+    return web.json_response({"status": status, "caught_up": caught_up, "stopped_loops": dead},
                              status=200 if status == "ok" else 503)
 
 
@@ -254,7 +253,8 @@ def _desk_source(service: AlertingService) -> DeskSource:
                       now_ms=service.clock.now_ms, moment=service.texts.moment, visible=visible, alarm_json=alarm_json,
                       alarms_started=alarms_started, find_alarm=find_alarm, risk_of=risk_of, may_see=may_see, texts=lambda: service.texts,
                       suppressions=lambda: service.book.suppressions_at(service.clock.now_ms()),
-                      readings=Readings(service.settings.influx_url, service.settings.influx_headers, service.influx.database))
+                      readings=Readings(service.settings.influx_url, service.settings.influx_headers, service.settings.influx_db),
+                      pdf_font=PdfFont(service.settings.desk_pdf_font, service.settings.desk_pdf_font_index))
 
 
 async def _close_feed(app: web.Application) -> None:

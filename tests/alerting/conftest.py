@@ -21,6 +21,7 @@ from hazmon.settings import Settings
 from alerting.clock import ManualClock
 from hazmon.topics import PlatformTopics
 from alerting.service import AlertingService
+from recorder.service import Recorder
 from tests.alerting.support import CHEM, T0, Receiver
 from tests.kafka_admin import delete_topics
 
@@ -87,10 +88,8 @@ async def start_service(alerting_settings: Settings, registry: Registry):
     """Start services on the test's topics (several share the log); all are stopped at the end."""
     started: list[AlertingService] = []
 
-    async def start(clock: ManualClock | None = None, settings: Settings | None = None,
-                    write_topics: bool = False) -> AlertingService:
-        service = AlertingService(settings or alerting_settings, registry, clock=clock or ManualClock(T0),
-                                  write_topics=write_topics)
+    async def start(clock: ManualClock | None = None, settings: Settings | None = None) -> AlertingService:
+        service = AlertingService(settings or alerting_settings, registry, clock=clock or ManualClock(T0))
         await service.start()
         await service.caught_up()
         started.append(service)
@@ -99,6 +98,23 @@ async def start_service(alerting_settings: Settings, registry: Registry):
     yield start
     for service in started:
         await service.stop()
+
+
+@pytest.fixture
+async def start_recorder(alerting_settings: Settings, registry: Registry):
+    """Start recorders on the test's topics and database (alerting's lines reach InfluxDB only through one);
+    all are stopped at the end."""
+    started: list[Recorder] = []
+
+    async def start(settings: Settings | None = None, registry_of_test: Registry | None = None) -> Recorder:
+        recorder = Recorder(settings or alerting_settings, registry_of_test or registry)
+        await recorder.start()
+        started.append(recorder)
+        return recorder
+
+    yield start
+    for recorder in started:
+        await recorder.stop()
 
 
 @pytest.fixture

@@ -1,14 +1,19 @@
-"""Helpers of the alerting tests: transition records as stream_rules emits them, a local HTTP receiver."""
+"""Helpers of the alerting tests: transition records as stream_rules emits them, a local HTTP receiver,
+InfluxDB queried and written as the desk reads it and the recorder writes it."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
 
+import aiohttp
 import orjson
 from aiohttp import web
 
+from hazmon.settings import Settings
 from hazmon.wire import AlarmTransition
+
+from recorder.influx import InfluxWriter
 
 CHEM = "91433127MA4CHEM001"
 MINE = "91433127MA4MINE002"
@@ -87,3 +92,21 @@ async def eventually(check: Callable[[], bool | Awaitable[bool]], timeout_s: flo
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting for {what or check}")
         await asyncio.sleep(0.05)
+
+
+async def query(settings: Settings, q: str) -> list[dict]:
+    """Rows of InfluxQL ``q`` on the settings' database, times in ms."""
+    async with aiohttp.ClientSession() as session, session.get(
+            f"{settings.influx_url}/query", params={"db": settings.influx_db, "q": q, "epoch": "ms"}) as response:
+        body = await response.json()
+    series = body["results"][0].get("series", [])
+    return [dict(zip(s["columns"], row)) for s in series for row in s["values"]]
+
+
+async def write_influx(settings: Settings, lines: list[str]) -> None:
+    """Write ``lines`` into the settings' database now, as the recorder does (policies made first)."""
+    writer = InfluxWriter(settings)
+    try:
+        await writer.write(lines)
+    finally:
+        await writer.close()

@@ -17,7 +17,7 @@ from hazmon import series
 from alerting.api.routes import build_app
 from alerting.clock import ManualClock
 from alerting.desk.readings import Readings
-from tests.alerting.support import CHEM, MINE, T0, eventually, transition
+from tests.alerting.support import CHEM, MINE, T0, eventually, transition, write_influx
 from tests.alerting.test_desk import PASSWORD, _shot, _sign_in, _until, desk  # noqa: F401
 
 pytestmark = pytest.mark.servers
@@ -38,7 +38,7 @@ async def test_the_alarm_page_charts_the_points_readings_from_influxdb(start_ser
     level = series.reading_prefix(CHEM, "TF01", "TK01_LT", "tank_level")
     shown = [(T0 + s * 1000, round(8.0 + 1.6 * (s + 1800) / 2400, 3)) for s in range(-1800, 601, 10)]   # 08:10 → 08:50
     shown[60] = (shown[60][0], 11.2)                                              # one spike at 08:20
-    await service.influx.write([f"{level}{v!r} {ts}" for ts, v in shown]
+    await write_influx(service.settings, [f"{level}{v!r} {ts}" for ts, v in shown]
                                + [f"{level}3.0 {T0 - 2 * 3_600_000}",                           # long before: not drawn
                                   f"{series.reading_prefix(CHEM, 'TF01', 'TK01_TT', 'temperature')}99.0 {T0}"])
     await produce(names.transitions, [transition("a1", "confirmed", "TK01_LT", level="high", value=9.2, limit=9.0),
@@ -68,7 +68,7 @@ async def test_the_alarm_page_charts_the_points_readings_from_influxdb(start_ser
         limit_y = float(re.search(r'data-value="9"><line [^>]*y1="([\d.]+)"', svg).group(1))
         assert drawn[0][1] > limit_y > drawn[-1][1]                      # 8.0 m under the 9 m line, 9.4 m above it
         # a long window is read as buckets' minimum and maximum: the spike is kept
-        readings = Readings(service.settings.influx_url, service.settings.influx_headers, service.influx.database)
+        readings = Readings(service.settings.influx_url, service.settings.influx_headers, service.settings.influx_db)
         buckets = await readings.window(CHEM, "TK01_LT", T0 - 1_800_000, NOW - 1, bucket_ms=600_000)
         assert len(buckets) == 2 * 5 and max(v for _, v in buckets) == 11.2 and min(v for _, v in buckets) == 8.0
         async with duty.get(server.make_url("/desk/alarms/m1/readings.svg")) as no_readings:

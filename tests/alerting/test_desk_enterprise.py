@@ -19,7 +19,7 @@ from hazmon import series
 
 from alerting.api.routes import build_app
 from alerting.clock import ManualClock
-from tests.alerting.support import CHEM, MINE, T0, eventually, transition
+from tests.alerting.support import CHEM, MINE, T0, eventually, transition, write_influx
 from tests.alerting.test_desk import PASSWORD, _shot, _sign_in, _until, _wait_rows, desk  # noqa: F401
 
 pytestmark = pytest.mark.servers
@@ -79,7 +79,7 @@ async def _event(stream: aiohttp.ClientResponse) -> tuple[str, object]:
 async def test_each_enterprise_account_sees_its_own_and_nothing_of_another(start_service, produce, names, tokens, desk,  # noqa: F811
                                                                           browser) -> None:
     service = await start_service(ManualClock(NOW))
-    await service.influx.write([f"{series.reading_prefix(CHEM, 'TF01', 'TK01_LT', 'tank_level')}9.42 {NOW - 20_000}",
+    await write_influx(service.settings, [f"{series.reading_prefix(CHEM, 'TF01', 'TK01_LT', 'tank_level')}9.42 {NOW - 20_000}",
                                 f"{series.reading_prefix(MINE, 'WK01', 'WK01_WL', 'water_level')}411.6 {NOW - 20_000}",
                                 series.ingest_stats_line({"enterprise": MINE, "accepted": 9, "refused": {"bad_value": 7},
                                                           "window_end_ms": NOW - 30_000})])

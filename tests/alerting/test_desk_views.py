@@ -20,7 +20,7 @@ from hazmon.registry import PointType
 
 from alerting.api.routes import build_app
 from alerting.clock import ManualClock
-from tests.alerting.support import CHEM, FIRE, MINE, T0, eventually, transition
+from tests.alerting.support import CHEM, FIRE, MINE, T0, eventually, transition, write_influx
 from tests.alerting.test_desk import PASSWORD, _rows, _shot, _sign_in, _until, _wait_rows, desk  # noqa: F401
 
 pytestmark = pytest.mark.servers
@@ -108,7 +108,7 @@ async def test_enterprise_view_from_the_map(start_service, produce, names, token
     service = await start_service(ManualClock(NOW))
     chem_points = {p: e for (owner, p), e in service.registry.points.items() if owner == CHEM}
     fresh, stale = "TK01_LT", "TK01_TT"                 # one read 20 s ago, one an hour ago (period 10 s: offline)
-    await service.influx.write([
+    await write_influx(service.settings, [
         f"{series.reading_prefix(CHEM, 'TK01', fresh, 'tank_level')}9.42 {NOW - 20_000}",
         f"{series.reading_prefix(CHEM, 'TK01', stale, 'temperature')}31.5 {NOW - 3_600_000}",
         series.ingest_stats_line({"enterprise": CHEM, "accepted": 100, "refused": {"bad_value": 3, "unknown_point": 1},

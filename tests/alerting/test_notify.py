@@ -103,13 +103,14 @@ async def test_storm_groups_one_enterprise_but_never_delays_fire() -> None:
 @pytest.mark.servers
 async def test_alarm_path_never_waits_on_influxdb(start_service, produce, names, alerting_settings,
                                                   receiver: Receiver) -> None:
-    """With InfluxDB unreachable, alarms are still folded and notified; the lines wait in the writer."""
+    """With InfluxDB unreachable, alarms are still folded and notified; their lines go on the series topic
+    (alerting writes no InfluxDB: the recorder does, docs/architecture.md)."""
     down = alerting_settings.model_copy(update={"influx_url": "http://127.0.0.1:9"})
     service = await start_service(ManualClock(T0), settings=down)
     await produce(names.transitions, [transition("d1", "confirmed", "TK01_LT", level="high_high", at=T0)])
     await eventually(lambda: len(receiver.bodies) == 3, 10.0, "notifications while InfluxDB is down")
     assert service.risk.current(CHEM).color == "red"
-    assert service.influx.queued == 2   # the alarm record and the risk colour, kept for when InfluxDB returns
+    await eventually(lambda: service.series.sent == 2, 10.0, "the alarm record and the risk colour on the series topic")
 
 
 def test_english_texts_when_settings_language_is_en() -> None:

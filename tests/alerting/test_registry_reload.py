@@ -22,9 +22,9 @@ from alerting.api.routes import build_app
 from alerting.clock import ManualClock
 from hazmon.topics import PlatformTopics
 from alerting.service import AlertingService
+from recorder.service import Recorder
 from tests.alerting.conftest import DUTY_TOKEN
-from tests.alerting.support import CHEM, FIRE, T0, eventually, transition
-from tests.alerting.test_influx import query
+from tests.alerting.support import CHEM, FIRE, T0, eventually, query, transition
 
 pytestmark = pytest.mark.servers
 CHEM_FILE = f"{CHEM}.yaml"
@@ -33,24 +33,30 @@ NEW_POINT = "  - {id: TK02_LT, site: TF01, device: RTU02, type: tank_level, rang
 
 @pytest.fixture
 async def running(alerting_settings: Settings, names: PlatformTopics, tmp_path: Path,
-                  settings: Settings) -> AsyncIterator[tuple[AlertingService, Path]]:
-    """A service on a copy of the sample registry that the test edits, checked every 0.2 s."""
+                  settings: Settings) -> AsyncIterator[tuple[AlertingService, Path, Recorder]]:
+    """A service and a recorder (which writes the readings) on a copy of the sample registry that the test
+    edits, checked every 0.2 s."""
     directory = tmp_path / "registry"
     shutil.copytree(settings.registry_dir, directory)
     changed = alerting_settings.model_copy(update={"registry_dir": directory, "alerting_registry_poll_s": 0.2})
-    service = AlertingService(changed, load_registry(directory), clock=ManualClock(T0), write_topics=True)
+    service = AlertingService(changed, load_registry(directory), clock=ManualClock(T0))
+    recorder = Recorder(changed, load_registry(directory))
     await service.start()
+    await recorder.start()
     await service.caught_up()
-    yield service, directory
+    yield service, directory, recorder
+    await recorder.stop()
     await service.stop()
 
 
 async def test_a_point_added_while_running_gets_its_readings_written_and_a_new_site_name_shows(
         running, produce, names, alerting_settings: Settings) -> None:
-    service, directory = running
+    service, directory, recorder = running
     chem = directory / CHEM_FILE
     chem.write_text(chem.read_text(encoding="utf-8").replace("1号储罐区", "一号储罐区") + NEW_POINT, encoding="utf-8")
-    await eventually(lambda: service.registry.point(CHEM, "TK02_LT") is not None, timeout_s=30, what="the registry reloaded")
+    await eventually(lambda: service.registry.point(CHEM, "TK02_LT") is not None
+                     and recorder.registry_watch.current.point(CHEM, "TK02_LT") is not None,
+                     timeout_s=30, what="the registry reloaded by both")
     await produce(names.readings, [ReadingBatch(v=1, enterprise=CHEM, device="RTU02", recv_ms=T0, points=["TK02_LT"],
                                                 ts=[T0], values=[7.25], q=[0], ts_src=[0])])
 
@@ -65,7 +71,7 @@ async def test_a_point_added_while_running_gets_its_readings_written_and_a_new_s
 
 async def test_an_enterprise_removed_from_the_registry_loses_its_api_token(
         running, tokens: dict[str, Principal]) -> None:
-    service, directory = running
+    service, directory, _ = running
     async with TestClient(TestServer(build_app(service, tokens))) as client:
         def listing(token: str):
             return client.get("/api/v1/alarms", headers={"Authorization": f"Bearer {token}"})
@@ -78,7 +84,7 @@ async def test_an_enterprise_removed_from_the_registry_loses_its_api_token(
 
 
 async def test_an_enterprise_added_to_the_registry_gets_its_api_token(running, tmp_path: Path) -> None:
-    service, directory = running
+    service, directory, _ = running
     secrets_path = tmp_path / "secrets.json"
     index = TokenIndex(token_index(load_secrets(secrets_path, tuple(service.registry.enterprises))),
                        lambda: service.registry.enterprises)

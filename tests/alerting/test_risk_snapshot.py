@@ -10,16 +10,16 @@ from hazmon.registry import Registry, SiteKind
 from hazmon.settings import Settings
 
 from alerting.clock import ManualClock
-from tests.alerting.support import CHEM, FIRE, MINE, T0, eventually, transition
-from tests.alerting.test_influx import query
+from tests.alerting.support import CHEM, FIRE, MINE, T0, eventually, query, transition
 
 pytestmark = pytest.mark.servers
 
 
-async def test_snapshot_writes_every_colour_and_desk_alarm(start_service, produce, names, registry: Registry,
-                                                           alerting_settings: Settings) -> None:
+async def test_snapshot_writes_every_colour_and_desk_alarm(start_service, start_recorder, produce, names,
+                                                           registry: Registry, alerting_settings: Settings) -> None:
     clock = ManualClock(T0)
     service = await start_service(clock)
+    await start_recorder()                                 # alerting's lines reach InfluxDB through the recorder
     await produce(names.transitions, [
         transition("open-red", "confirmed", "TK01_LT", level="high_high", value=10.8, limit=10.5, at=T0),
         transition("pond", "confirmed", "WK01_WL", level="high", value=5.0, limit=4.0, at=T0),

@@ -12,7 +12,7 @@ from hazmon.registry.models import PointType
 from hazmon.settings import Settings
 
 from alerting import lineproto
-from alerting.influx import InfluxWriter
+from recorder.influx import InfluxWriter
 from alerting.model import Alarm
 from alerting.risk import RiskColor
 from dashboards.locations import location_lines

@@ -99,7 +99,7 @@ async def test_every_panel_query_returns_the_series_it_expects(influxdb: Setting
 @pytest.mark.parametrize("policy", ["minute", "hour"])
 async def test_every_reading_panel_reads_the_aggregates_too(influxdb: Settings, county: str, models: dict[str, dict],
                                                              policy: str) -> None:
-    """The county's readings are late when written, so the writer aggregated them (alerting.late_readings):
+    """The county's readings are late when written, so the writer aggregated them (recorder.late_readings):
     each panel that reads the policy its range chooses returns its series from the aggregates as well."""
     found = [(where, target) for where, target in targets(models) if "$reading_rp" in target["query"]
              and not (policy == "hour" and "derivative(" in target["query"])]   # the county spans one hour: no rate

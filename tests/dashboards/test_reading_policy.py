@@ -16,7 +16,7 @@ from hazmon.registry.models import PointType
 from hazmon.series import HOUR_POLICY, MINUTE_POLICY, RAW_POLICY, reading_prefix
 from hazmon.settings import Settings
 
-from alerting.influx import InfluxWriter
+from recorder.influx import InfluxWriter
 from dashboards.boards import tailings
 from dashboards.influxql import POLICY_VARIABLE, SUM_VARIABLE
 from tests.dashboards.support import all_panels

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.alerting.conftest import alerting_settings, names, produce, receiver, start_service, tokens
+from tests.alerting.conftest import alerting_settings, names, produce, receiver, start_recorder, start_service, tokens
 
-__all__ = ["alerting_settings", "names", "produce", "receiver", "start_service", "tokens"]
+__all__ = ["alerting_settings", "names", "produce", "receiver", "start_recorder", "start_service", "tokens"]

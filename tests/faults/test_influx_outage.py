@@ -1,4 +1,5 @@
-"""InfluxDB down for alerting: nothing queued within the bound is lost, and the queue's memory is bounded."""
+"""InfluxDB down for the recorder: nothing queued within the bound is lost, the queue's memory is bounded,
+and what waits in Kafka (readings, alerting's lines) is written once InfluxDB is back."""
 
 from __future__ import annotations
 
@@ -14,14 +15,14 @@ from hazmon.settings import Settings
 
 from hazmon.wire import ReadingBatch
 
-from alerting.influx import InfluxWriter
+from recorder.influx import InfluxWriter
 from hazmon.topics import PlatformTopics
 from tests.alerting.support import CHEM, T0, eventually
 from tests.faults.proxy import Proxy
 
 
 def probe_lines(start: int, count: int) -> list[str]:
-    """Alarm-path-like lines of a measurement of the test's own, one per millisecond."""
+    """Lines of a measurement of the test's own, one per millisecond, with a text field like an alarm's."""
     return [f"fault_probe,enterprise=E{i % 7},point=P{i % 13} value={i}i,message=\"第{i}条报警记录 limit exceeded\" {T0 + i}"
             for i in range(start, start + count)]
 
@@ -50,7 +51,7 @@ async def proxy(influxdb: Settings) -> Proxy:
     await server.down()
 
 
-async def test_alarm_path_lines_survive_an_outage(alerting_settings: Settings, proxy: Proxy) -> None:
+async def test_submitted_lines_survive_an_outage(alerting_settings: Settings, proxy: Proxy) -> None:
     settings = alerting_settings.model_copy(update={"influx_url": proxy.url})
     writer = InfluxWriter(settings)
     assert await writer.ensure_database()
@@ -78,7 +79,7 @@ async def test_queue_is_bounded_while_influx_is_down(alerting_settings: Settings
     await writer.start()
     tracemalloc.start()
     try:
-        with caplog.at_level(logging.ERROR, logger="alerting.influx"):
+        with caplog.at_level(logging.ERROR, logger="recorder.influx"):
             for batch in range(100):             # 100 000 lines against a bound of 20 000
                 writer.submit(probe_lines(batch * 1000, 1000))
                 await asyncio.sleep(0)
@@ -95,11 +96,10 @@ async def test_queue_is_bounded_while_influx_is_down(alerting_settings: Settings
         await writer.close()
 
 
-async def test_readings_wait_in_kafka_through_an_outage(start_service, produce, names: PlatformTopics,
+async def test_readings_wait_in_kafka_through_an_outage(start_recorder, produce, names: PlatformTopics,
                                                         alerting_settings: Settings, proxy: Proxy) -> None:
     """The reading writer commits its offsets only after a write: what InfluxDB could not take is read again."""
-    service = await start_service(settings=alerting_settings.model_copy(update={"influx_url": proxy.url}),
-                                  write_topics=True)
+    recorder = await start_recorder(alerting_settings.model_copy(update={"influx_url": proxy.url}))
 
     def batch(first: int) -> ReadingBatch:
         return ReadingBatch(v=1, enterprise=CHEM, device="RTU01", recv_ms=T0 + first * 1000 + 999,
@@ -114,4 +114,4 @@ async def test_readings_wait_in_kafka_through_an_outage(start_service, produce, 
     assert await count(alerting_settings, '"raw".reading') == 100
     await proxy.up()
     await eventually(holds(alerting_settings, 1100, '"raw".reading'), 60, "every reading after the outage")
-    assert service.dead_tasks() == []
+    assert recorder.dead_tasks() == []

@@ -17,7 +17,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from alerting.desk.accounts import Accounts
-from alerting.influx import InfluxWriter
+from recorder.influx import InfluxWriter
 from hazmon import topics
 from hzctl.backup import MANIFEST, backup, restore, topic_partitions
 from hzctl.cli import main

@@ -35,7 +35,7 @@ from hzctl.stack.installer import InstallError
 from hzctl.stack.mosquitto import Mosquitto
 from hzctl.stack.service import port_open
 
-from alerting.influx import InfluxWriter
+from recorder.influx import InfluxWriter
 from dashboards.locations import write_locations
 from dashboards.provisioning import datasources_yaml
 from dashboards.text import Texts

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-STAGES = ("ingest", "stream_rules", "alerting", "uplink", "prefecture", "device_sim", "dashboards")
+STAGES = ("ingest", "stream_rules", "alerting", "recorder", "uplink", "prefecture", "device_sim", "dashboards")
 PROJECT = ("hazmon", "hzctl", "tests", "bench", *STAGES)
 
 

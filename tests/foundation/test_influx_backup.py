@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from alerting.influx import InfluxWriter
+from recorder.influx import InfluxWriter
 from hzctl.cli import main
 from hazmon.settings import Settings
 from tests.foundation.test_influx_retention import query

@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from alerting.influx import InfluxWriter
-from alerting.retention import (FOREVER_MS, continuous_query, ensure_retention, policy_points, reading_policies,
+from recorder.influx import InfluxWriter
+from recorder.retention import (FOREVER_MS, continuous_query, ensure_retention, policy_points, reading_policies,
                                 run_aggregation)
 from hazmon.series import HOUR_POLICY, MINUTE_POLICY, RAW_POLICY, READING_POLICY
 from hazmon.settings import Settings

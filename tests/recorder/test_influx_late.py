@@ -1,5 +1,5 @@
 """Readings written later than the continuous queries look back are aggregated by the writer itself
-(alerting.late_readings, docs/timeseries.md): on the real InfluxDB for the enterprise they belong to, and
+(recorder.late_readings, docs/timeseries.md): on the real InfluxDB for the enterprise they belong to, and
 the spans noted from the lines as written."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 from hazmon.series import HOUR_POLICY, MINUTE_POLICY
 from hazmon.settings import Settings
 
-from alerting.influx import InfluxWriter
-from alerting.late_readings import LATE_MS, LateSpans
+from recorder.influx import InfluxWriter
+from recorder.late_readings import LATE_MS, LateSpans
 from tests.foundation.test_influx_retention import query, reading
 
 MINUTE_MS = 60_000

@@ -15,7 +15,7 @@ import aiohttp
 
 from hazmon.series import ENTERPRISE, READING, influxql_string, tag
 
-from alerting.retention import BUCKET_MS, ReadingPolicy, run_aggregation
+from recorder.retention import BUCKET_MS, ReadingPolicy, run_aggregation
 
 LATE_MS = 60_000          # older than this when written: the minute continuous query (FOR 2m) may not see it
 _PREFIX = f"{READING},{ENTERPRISE}="

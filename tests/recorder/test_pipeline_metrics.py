@@ -1,4 +1,4 @@
-"""alerting's side of the pipeline metrics on the real servers: a consumer's lag per partition is the
+"""The recorder's side of the pipeline metrics on the real servers: a consumer's lag per partition is the
 broker's end minus its position (asked of the broker, also for a consumer that has not fetched), and
 a PipelineMetrics record read from the metrics topic becomes the ``pipeline`` and ``pipeline_lag``
 points the 平台运行 board reads."""
@@ -13,9 +13,9 @@ from hazmon.kafka_topics import ensure_topics
 from hazmon.settings import Settings
 from hazmon.topics import PlatformTopics
 
-from alerting.consumer_lag import consumer_lags
-from alerting.influx import InfluxWriter
-from alerting.pipeline_metrics import pipeline_metrics_lines
+from hazmon.consumer_lag import consumer_lags
+from recorder.influx import InfluxWriter
+from recorder.pipeline_metrics import pipeline_metrics_lines
 
 
 async def test_consumer_lag_is_the_end_minus_the_position(kafka: str, settings: Settings, unique: str) -> None:

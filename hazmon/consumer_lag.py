@@ -1,6 +1,6 @@
-"""How far a Kafka consumer of alerting is behind: per assigned partition, the partition's end (for a
-``read_committed`` consumer its last stable offset, as the broker answers ``end_offsets``) minus the
-consumer's position. Asked of the broker, so a consumer that stopped fetching still shows its lag."""
+"""The ``lag`` of ``wire.PartitionLag`` (pipeline metrics) of a Kafka consumer: per assigned partition,
+the partition's end (for a ``read_committed`` consumer its last stable offset, as the broker answers
+``end_offsets``) minus the consumer's position. Asked of the broker, so a consumer that stopped fetching still shows its lag."""
 
 from __future__ import annotations
 

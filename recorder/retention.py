@@ -1,7 +1,7 @@
 """InfluxDB retention and downsampling (issue #16, docs/timeseries.md): the policies that keep readings
 and their aggregates, the continuous queries that fill the aggregates, the points that tell the
 dashboards which policy serves which time range, and the statements that bring a database to all of
-it (idempotent: :class:`alerting.influx.InfluxWriter` runs them before its first write).
+it (idempotent: :class:`recorder.influx.InfluxWriter` runs them before its first write).
 
 - ``raw`` keeps measurement ``reading`` for ``influx_raw_retention_days`` (90);
 - ``minute`` keeps ``reading`` again, one point per point and minute: ``value`` the mean, ``min``,

@@ -1,4 +1,5 @@
-"""Kafka topic → InfluxDB: accepted readings (``reading``) and the platform's counters.
+"""Kafka topic → InfluxDB: accepted readings (``reading``), the platform's counters and the lines other
+stages computed (``hazmon.series.v1``: alerting's alarms, risk colours and metrics).
 
 Reads in batches with a consumer group, writes each batch in one request and commits the offsets
 only after InfluxDB accepted it: at-least-once, and a replay overwrites the same points.
@@ -11,15 +12,16 @@ import logging
 from collections import deque
 from collections.abc import Callable
 
+from typing import Any, cast
+
 import orjson
-from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from hazmon import series, wire
 from hazmon.registry import Registry
 
-from alerting.consumer_lag import consumer_lags
-from alerting.influx import InfluxWriter
+from hazmon.consumer_lag import consumer_lags
+from recorder.influx import InfluxWriter
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +84,18 @@ def ingest_stats_lines(records: list[ConsumerRecord]) -> list[str]:
     return lines_of(records, lambda stats: [series.ingest_stats_line(stats)])
 
 
+def series_lines(records: list[ConsumerRecord]) -> list[str]:
+    """The lines of ``wire.SeriesLines`` records, as their stage made them."""
+    return lines_of(records, lambda record: [str(line) for line in cast(wire.SeriesLines, record)["lines"]])
+
+
 class TopicWriter:
     def __init__(self, bootstrap: str, topic: str, group: str, influx: InfluxWriter, to_lines: RecordsToLines,
                  max_records: int = 2000, max_in_flight: int = 2) -> None:
         self._consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group,
                                           enable_auto_commit=False, auto_offset_reset="earliest",
                                           max_partition_fetch_bytes=8 * 1024 * 1024)
-        self._topic = topic
+        self.topic = topic
         self._influx = influx
         self._to_lines = to_lines
         self._max_records = max_records
@@ -129,7 +136,7 @@ class TopicWriter:
         await task
         await self._consumer.commit(offsets)
         self.points_written += points
-        log.debug("points written", extra={"topic": self._topic, "points": points})
+        log.debug("points written", extra={"topic": self.topic, "points": points})
 
     async def _write_until_accepted(self, lines: list[str]) -> None:
         """Offsets are committed only after a write succeeded, so a failing InfluxDB holds the topic back."""
@@ -138,6 +145,6 @@ class TopicWriter:
                 await self._influx.write(lines)
                 return
             except Exception as exc:  # noqa: BLE001 - InfluxDB down or failing (what it refuses is set aside): try again
-                log.warning("influx write failed, retrying", extra={"topic": self._topic, "points": len(lines),
+                log.warning("influx write failed, retrying", extra={"topic": self.topic, "points": len(lines),
                                                                     "error": str(exc)})
                 await asyncio.sleep(1.0)

@@ -1,28 +1,23 @@
-"""InfluxDB after a scenario (readings, counters, transitions, actions) holds exactly what it implies, and still exactly that after a forced replay."""
+"""InfluxDB after a scenario (readings, counters, transitions, actions) holds exactly what it implies, and still
+exactly that after a forced replay: alerting puts its lines on the series topic, the recorder writes them
+and everything else (real Kafka and InfluxDB)."""
 
 from __future__ import annotations
 
 import asyncio
 
-import aiohttp
 import pytest
 
 from hazmon.settings import Settings
 from hazmon.wire import AlarmAction, ReadingBatch
 
 from alerting.clock import ManualClock
-from tests.alerting.support import CHEM, T0, eventually, transition
+from alerting.service import AlertingService
+from recorder.service import Recorder
+from tests.alerting.support import CHEM, T0, eventually, query, transition
 
 pytestmark = pytest.mark.servers
 S = 1000
-
-
-async def query(settings: Settings, q: str) -> list[dict]:
-    async with aiohttp.ClientSession() as session, session.get(
-            f"{settings.influx_url}/query", params={"db": settings.influx_db, "q": q, "epoch": "ms"}) as response:
-        body = await response.json()
-    series = body["results"][0].get("series", [])
-    return [dict(zip(s["columns"], row)) for s in series for row in s["values"]]
 
 
 async def snapshot(settings: Settings) -> dict[str, list]:
@@ -66,9 +61,16 @@ def action(kind: str, ts: int, **fields) -> AlarmAction:
     return AlarmAction(v=1, action_id=f"{kind}-{ts}", action=kind, enterprise=CHEM, ts=ts, by="duty", alarm="c1", **fields)
 
 
-async def test_series_are_exact_and_a_replay_duplicates_nothing(start_service, produce, names,
+def all_lines_written(recorder: Recorder, *services: AlertingService):
+    """A check for :func:`eventually`: the recorder wrote every line the services put on the series topic."""
+    writer = next(w for w in recorder.writers if w.topic == recorder.names.series)
+    return lambda: writer.points_written == sum(service.series.sent for service in services)
+
+
+async def test_series_are_exact_and_a_replay_duplicates_nothing(start_service, start_recorder, produce, names,
                                                                 alerting_settings: Settings) -> None:
-    service = await start_service(ManualClock(T0), write_topics=True)
+    service = await start_service(ManualClock(T0))
+    recorder = await start_recorder()
     batch = ReadingBatch(v=1, enterprise=CHEM, device="RTU01", recv_ms=T0 + 20 * S,
                          points=["TK01_LT", "TK01_TT", "TK01_LT", "TK01_LT"], ts=[T0, T0, T0 + 10 * S, T0 + 20 * S],
                          values=[9.6, 30.5, 10.7, 9.0], q=[0, 0, 0, 0], ts_src=[0, 0, 0, 0])
@@ -96,41 +98,47 @@ async def test_series_are_exact_and_a_replay_duplicates_nothing(start_service, p
     alarms = await query(alerting_settings, "SELECT started_at, note, transition FROM alarm")
     assert {r["started_at"] for r in alarms} == {T0}
     assert [(r["transition"], r["note"]) for r in alarms if r["note"] is not None] == [("closed", "处置完毕")]
-    counters = asyncio.create_task(service.metrics.run(0.2))
+    counters = [asyncio.create_task(service.metrics.run(0.2)), asyncio.create_task(recorder.metrics.run(0.2))]
 
     async def pipeline_reported() -> bool:
-        rows = await query(alerting_settings, "SELECT lag, points_per_s FROM pipeline WHERE component = 'alerting'")
-        return bool(rows) and rows[-1]["lag"] == 0
-    await eventually(pipeline_reported, 10.0, "the writers' pipeline counters")
-    counters.cancel()
+        alerting = await query(alerting_settings, "SELECT lag FROM pipeline WHERE component = 'alerting'")
+        recording = await query(alerting_settings, "SELECT lag, points_per_s, influx_set_aside FROM pipeline "
+                                                   "WHERE component = 'recorder'")
+        return (bool(alerting) and alerting[-1]["lag"] == 0 and bool(recording) and recording[-1]["lag"] == 0
+                and recording[-1]["influx_set_aside"] == 0)
+    await eventually(pipeline_reported, 10.0, "alerting's and the recorder's pipeline counters")
+    for task in counters:
+        task.cancel()
     await service.stop()
-    # forced replay: a new instance without a ledger folds the whole log again, and a new group reads the readings again
+    # forced replay: a new instance without a ledger folds the whole log again and puts its lines on the
+    # series topic again; a recorder of a new group reads every topic again
     replay_settings = alerting_settings.model_copy(update={"alerting_group": alerting_settings.alerting_group + "-replay",
                                                            "alerting_ledger_file": alerting_settings.home / "replay.sqlite3"})
-    replayed = await start_service(ManualClock(T0 + 80 * S), settings=replay_settings, write_topics=True)
-    await eventually(lambda: sum(w.points_written for w in replayed.topic_writers) == 5, 20.0,
+    replayed = await start_service(ManualClock(T0 + 80 * S), settings=replay_settings)
+    rerecorder = await start_recorder(replay_settings)
+    await eventually(lambda: sum(w.points_written for w in rerecorder.writers[:2]) == 5, 20.0,
                      "readings and counters re-written")
-    await replayed.influx.flush()
+    await eventually(all_lines_written(rerecorder, service, replayed), 20.0, "alerting's lines re-written")
     assert replayed.book.get("c1") is None and (await replayed.ledger.alarm("c1")).state == "closed"   # left memory
     assert await snapshot(alerting_settings) == expected
 
 
-async def test_two_changes_of_one_series_in_one_millisecond_are_two_points(start_service, produce, names,
-                                                                          alerting_settings: Settings) -> None:
+async def test_two_changes_of_one_series_in_one_millisecond_are_two_points(start_service, start_recorder, produce,
+                                                                          names, alerting_settings: Settings) -> None:
     """Two recorded fire events of one point in one batch share the tags and the emitted time: both are
     written (the second a millisecond later), and a replay rewrites the same two points."""
     recorded = [transition(alarm_id, "recorded", "FAC1_Z07", rule="fire", level=None, value=None, limit=None, at=T0)
                 for alarm_id in ("r1", "r2")]
-    service = await start_service(ManualClock(T0), write_topics=False)
+    service = await start_service(ManualClock(T0))
+    recorder = await start_recorder()
     await produce(names.transitions, recorded)
     await eventually(lambda: service.book.get("r2") is not None)
-    await service.influx.flush()
+    await eventually(all_lines_written(recorder, service), 20.0, "alerting's lines written")
     expected = [(T0, "r1"), (T0 + 1, "r2")]
     assert [(r["time"], r["id"]) for r in await query(alerting_settings, "SELECT id FROM alarm")] == expected
     await service.stop()
-    replay_settings = alerting_settings.model_copy(update={"alerting_group": alerting_settings.alerting_group + "-replay",
-                                                           "alerting_ledger_file": alerting_settings.home / "replay.sqlite3"})
-    replayed = await start_service(ManualClock(T0), settings=replay_settings, write_topics=False)
+    replay_settings = alerting_settings.model_copy(update={"alerting_ledger_file": alerting_settings.home / "replay.sqlite3"})
+    replayed = await start_service(ManualClock(T0), settings=replay_settings)
     await eventually(lambda: replayed.book.get("r2") is not None)
-    await replayed.influx.flush()
+    await eventually(all_lines_written(recorder, service, replayed), 20.0, "the replay's lines written")
     assert [(r["time"], r["id"]) for r in await query(alerting_settings, "SELECT id FROM alarm")] == expected

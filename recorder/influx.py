@@ -1,8 +1,8 @@
 """Batched, asynchronous writes to InfluxDB 1.8 through influxdb-client's v2 compatibility API.
 
-Two ways in: :meth:`InfluxWriter.write` awaits one batch (the Kafka topic writers, which commit
-offsets only after it), and :meth:`InfluxWriter.submit`, which queues lines and returns at once, so
-that the alarm path never waits on InfluxDB; a background task flushes the queue in batches. While
+The recorder's one way to InfluxDB (docs/architecture.md): :meth:`InfluxWriter.write` awaits one batch
+(the Kafka topic writers, which commit offsets only after it), and :meth:`InfluxWriter.submit`, which
+queues lines and returns at once (the recorder's own metrics); a background task flushes the queue in batches. While
 InfluxDB is down the queue keeps what it could not write, up to ``alerting_influx_queue_max`` lines;
 beyond that the oldest are dropped, counted in :attr:`InfluxWriter.dropped` and logged as an error.
 
@@ -10,7 +10,7 @@ Lines InfluxDB refuses (HTTP 400: a field type conflict, an unparsable line, poi
 retention policy) are set aside, never retried: InfluxDB 1.8 has already written the other lines of
 that request (``partial write``), and the same lines would be refused again forever, holding up
 everything behind them. Each refusal is logged once, its text escaped, and the lines it dropped are
-counted in :attr:`InfluxWriter.set_aside` (``/healthz``; points beyond retention are only logged). Other failures (InfluxDB down, 5xx, a
+counted in :attr:`InfluxWriter.set_aside` (the recorder's gauge ``influx_set_aside``; points beyond retention are only logged). Other failures (InfluxDB down, 5xx, a
 missing database, authentication) raise, and the callers try again.
 """
 
@@ -30,13 +30,13 @@ from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 from hazmon.series import RAW_POLICY, by_policy
 from hazmon.settings import Settings
 
-from alerting.late_readings import LateSpans, aggregate_late
-from alerting.retention import DAY_MS, RetentionError, beyond_retention, ensure_retention, reading_policies
+from recorder.late_readings import LateSpans, aggregate_late
+from recorder.retention import DAY_MS, RetentionError, beyond_retention, ensure_retention, reading_policies
 
 log = logging.getLogger(__name__)
 _DROPPED = re.compile(r"dropped=(\d+)")
 _UNPARSABLE = "unable to parse"
-LATE_AGGREGATION_S = 60.0              # how often late readings' aggregates are computed (alerting.late_readings)
+LATE_AGGREGATION_S = 60.0              # how often late readings' aggregates are computed (recorder.late_readings)
 
 
 def refused_lines(body: str) -> int:
@@ -51,7 +51,7 @@ class InfluxWriter:
     def __init__(self, settings: Settings, database: str | None = None) -> None:
         self.database = database or settings.influx_db
         self._settings = settings
-        self._ensured = False                  # database and retention policies made (alerting.retention)
+        self._ensured = False                  # database and retention policies made (recorder.retention)
         self._batch = settings.alerting_influx_batch
         self._flush_s = settings.alerting_influx_flush_s
         self._queue_max = settings.alerting_influx_queue_max
@@ -71,10 +71,10 @@ class InfluxWriter:
 
     async def ensure_database(self) -> bool:
         """Create the database, its retention policies, the continuous queries that downsample readings
-        and the policy choices of the dashboards, or bring them to the settings (idempotent, alerting.retention);
+        and the policy choices of the dashboards, or bring them to the settings (idempotent, recorder.retention);
         False when InfluxDB is unreachable or refuses. Tried again before the next write.
 
-        Alarms must flow while InfluxDB is down, so a failure here is logged, not raised.
+        The recorder starts while InfluxDB is down (its topics wait in Kafka), so a failure here is logged, not raised.
         """
         try:
             async with aiohttp.ClientSession(headers=self._settings.influx_headers) as session:
@@ -100,7 +100,7 @@ class InfluxWriter:
 
     async def aggregate_late(self) -> None:
         """Aggregate the spans of the late readings written so far, per enterprise, as the continuous
-        queries would have (alerting.late_readings); on failure the spans are kept for the next time."""
+        queries would have (recorder.late_readings); on failure the spans are kept for the next time."""
         spans = self._late.drain()
         if not spans:
             return

@@ -7,7 +7,7 @@ import asyncio
 
 from hazmon.settings import Settings
 
-from alerting.influx import InfluxWriter
+from recorder.influx import InfluxWriter
 
 
 async def test_a_flush_waits_for_the_one_under_way_and_queued_counts_its_lines(settings: Settings) -> None:

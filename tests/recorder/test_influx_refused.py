@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from hazmon.settings import Settings
 from hazmon.wire import ReadingBatch
 
-from alerting.api.routes import build_app
-from alerting.clock import ManualClock
-from alerting.influx import InfluxWriter
-from tests.alerting.support import CHEM, T0, eventually
-from tests.alerting.test_influx import query
+from recorder.influx import InfluxWriter
+from tests.alerting.support import CHEM, T0, eventually, query
 
 pytestmark = pytest.mark.servers
 WEEKS_LATER = T0 + 60 * 86_400_000     # another shard of the raw policy, where ``value`` is still a float
@@ -36,28 +32,26 @@ def reading(ts: int, value: float) -> ReadingBatch:
 
 
 async def test_a_refused_batch_of_readings_is_set_aside_and_the_writer_moves_on(
-        start_service, produce, names, tokens, alerting_settings: Settings) -> None:
-    service = await start_service(ManualClock(T0), write_topics=True)
+        start_recorder, produce, names, alerting_settings: Settings) -> None:
+    recorder = await start_recorder()
     await write_raw(alerting_settings, "raw",
                     f'reading,enterprise={CHEM},site=TF01,point=TK01_LT,type=tank_level value="broken" {T0 - 1000}')
     await produce(names.readings, [reading(T0, 9.6), reading(WEEKS_LATER, 9.7)])
 
     async def refused_batch_committed() -> bool:
-        return sum(w.points_written for w in service.topic_writers) >= 2
+        return recorder.points_written >= 2
     await eventually(refused_batch_committed, timeout_s=15, what="the batch with a refused line committed")
-    assert service.influx.set_aside == 1
+    assert recorder.influx.set_aside == 1
     await produce(names.readings, [reading(WEEKS_LATER + 1000, 9.8)])   # behind it: written, not held up
 
     async def later_written() -> bool:
         rows = await query(alerting_settings, f'SELECT value FROM "raw".reading WHERE time >= {WEEKS_LATER}ms')
         return [r["value"] for r in rows] == [9.7, 9.8]
     await eventually(later_written, timeout_s=15, what="the readings behind the refused one in InfluxDB")
-    async with TestClient(TestServer(build_app(service, tokens))) as client:
-        health = await (await client.get("/healthz")).json()
-    assert health["influx_set_aside"] == 1
+    assert (await recorder.metrics.take(T0))["gauges"]["influx_set_aside"] == 1    # on the 平台运行 board
 
 
-async def test_refused_lines_on_the_alarm_path_are_set_aside_not_queued_again(alerting_settings: Settings) -> None:
+async def test_refused_lines_of_the_submit_queue_are_set_aside_not_queued_again(alerting_settings: Settings) -> None:
     writer = InfluxWriter(alerting_settings)
     await writer.ensure_database()
     await write_raw(alerting_settings, "autogen", f'alarm,enterprise={CHEM} value="broken" {T0 - 1000}')
