@@ -22,6 +22,7 @@ from alerting.api.paging import PageRefused, alarm_page as listing_page, decode_
 from alerting.book import SUPPRESSION_MAX_MS
 from alerting.desk.county_map import EnterpriseRisk
 from alerting.desk.readings import Readings
+from alerting.desk.report_pdf import PdfFont
 from alerting.desk.shift import HANDOVERS, shift_routes
 from alerting.desk.source import DeskSource, DeskStores
 from alerting.desk.view import desk_fields
@@ -252,7 +253,8 @@ def _desk_source(service: AlertingService) -> DeskSource:
                       now_ms=service.clock.now_ms, moment=service.texts.moment, visible=visible, alarm_json=alarm_json,
                       alarms_started=alarms_started, find_alarm=find_alarm, risk_of=risk_of, may_see=may_see, texts=lambda: service.texts,
                       suppressions=lambda: service.book.suppressions_at(service.clock.now_ms()),
-                      readings=Readings(service.settings.influx_url, service.settings.influx_headers, service.settings.influx_db))
+                      readings=Readings(service.settings.influx_url, service.settings.influx_headers, service.settings.influx_db),
+                      pdf_font=PdfFont(service.settings.desk_pdf_font, service.settings.desk_pdf_font_index))
 
 
 async def _close_feed(app: web.Application) -> None:

@@ -3,14 +3,15 @@
 The daily report is one printable page of a Beijing-time day: the 考核指标 of the county, each
 town and each enterprise (alerting/desk/assessment.py), 联网率 and 在线率 of the county and each town
 (alerting/desk/connectivity.py, from InfluxDB), every alarm that started that day with
-how it was handled, and the day's handovers. Browsers print it, or save it as a PDF file, as it
-is (print styles hide the navigation).
+how it was handled, and the day's handovers. Browsers print it as it is (print styles hide the
+navigation); ``/desk/report.pdf?day=`` gives the same report as a PDF file (alerting/desk/report_pdf.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from html import escape
 
@@ -26,18 +27,23 @@ from alerting.desk.connectivity import connectivity
 from alerting.desk.handover import Handover, HandoverRefused, Handovers
 from alerting.desk.pages import framed, html
 from alerting.desk.readings import InfluxUnavailable
+from alerting.desk.report_pdf import FontMissing, Section, Table, report_pdf
 from alerting.desk.source import DeskSource, signed_in
 from alerting.model import Alarm
 
 DAY_MS = 86_400_000
 HANDOVERS = web.AppKey("desk_handovers", Handovers)
+FIGURE_HEADS = ("alarms", "sign_rate", "disposal_rate", "false_rate", "to_sign", "to_close")
+CONNECTIVITY_HEADS = ("network_rate", "online_rate", "enterprises_sending")
+ALARM_HEADS = ("time", "enterprise", "content", "severity", "state", "handling")
+ALARM_WIDTHS = (14, 26, 26, 8, 8, 18)     # relative widths of the PDF's alarm columns
 WORDS = {
     "zh": {"handover": "交接班", "give": "交班", "take": "签收交接", "note": "交接说明", "given": "交班", "taken": "接班",
            "pending": "待签收的交接", "none_pending": "没有待签收的交接", "open_items": "交接时未关闭的报警",
            "report": "值班日报", "figures": "考核指标", "county": "全县", "town": "乡镇", "enterprise": "企业",
            "alarms": "报警数", "sign_rate": "签收及时率（5分钟内）", "disposal_rate": "处置率", "false_rate": "误报率",
            "to_sign": "平均签收用时（分钟）", "to_close": "平均处置用时（分钟）", "time": "报警时间", "content": "报警内容",
-           "severity": "级别", "state": "状态", "handling": "签收 / 处置", "print": "打印或另存为 PDF", "day": "日期",
+           "severity": "级别", "state": "状态", "handling": "签收 / 处置", "print": "打印", "pdf": "下载 PDF 文件", "day": "日期",
            "no_alarms": "当日无报警", "connectivity": "联网与在线", "network_rate": "联网率（当日有读数的点位）", "online_rate": "在线率",
            "enterprises_sending": "联网企业", "connectivity_note": "在线：最近读数不超过 3 个上报周期；在线率按此时刻计",
            "unavailable": "联网率、在线率暂不可用（InfluxDB 无响应）", "not_enterprise": "交接班在值班室之间进行，企业账号不参与"},
@@ -47,13 +53,26 @@ WORDS = {
            "county": "County", "town": "Town", "enterprise": "Enterprise", "alarms": "Alarms",
            "sign_rate": "Signed within 5 min", "disposal_rate": "Closed with a note", "false_rate": "False alarms",
            "to_sign": "Mean minutes to sign", "to_close": "Mean minutes to close", "time": "Raised", "content": "Alarm",
-           "severity": "Level", "state": "State", "handling": "Signed / closed", "print": "Print or save as PDF",
+           "severity": "Level", "state": "State", "handling": "Signed / closed", "print": "Print", "pdf": "Download the PDF file",
            "day": "Day", "no_alarms": "No alarms that day", "connectivity": "Sending and online", "network_rate": "Points sending that day",
            "online_rate": "Points online", "enterprises_sending": "Enterprises sending",
            "connectivity_note": "Online: last reading at most 3 periods old; counted at",
            "unavailable": "Sending and online figures unavailable (InfluxDB did not answer)",
            "not_enterprise": "Handovers are between duty rooms; an enterprise's account takes no part"},
 }
+
+
+@dataclass(frozen=True)
+class DailyReport:
+    """A day's report in words, as the caller may see it: the page and the PDF file show the same."""
+
+    title: str
+    day: date
+    figures: list[tuple[str, list[str]]]                                 # (county, town or enterprise, FIGURE_HEADS)
+    connectivity: tuple[list[tuple[str, list[str]]], str] | None         # (rows of CONNECTIVITY_HEADS, note); None: no InfluxDB
+    alarms: list[list[str]]                                              # ALARM_HEADS, by start time
+    handovers: list[tuple[str, str, str]]                                # (given and taken, note, open items)
+    duty_room: bool                                                      # not an enterprise's account: handovers shown
 
 
 def beijing_day(raw: str | None, now_ms: int) -> tuple[date, int, int]:
@@ -113,8 +132,8 @@ def shift_routes(source: DeskSource) -> list[web.AbstractRouteDef]:
         return await _stored(asyncio.to_thread(request.app[HANDOVERS].take, handover_id, principal_name(session, caller),
                                              source.now_ms()))
 
-    async def report(request: web.Request) -> web.Response:
-        session = signed_in(request)
+    async def daily_report(request: web.Request) -> DailyReport:
+        """The day's report as the caller may see it: an enterprise's account its own figures and alarms only."""
         caller: Principal = request[CALLER]
         w = WORDS[language()]
         day, start, end = beijing_day(request.query.get("day"), source.now_ms())
@@ -137,23 +156,58 @@ def shift_routes(source: DeskSource) -> list[web.AbstractRouteDef]:
             handovers = await asyncio.to_thread(request.app[HANDOVERS].between, start, end)
             rows = [(w["county"], figures.county)] + [(f'{w["town"]}：{t}', f) for t, f in sorted(figures.towns.items())] + \
                 [(name_of(e), f) for e, f in sorted(figures.enterprises.items(), key=lambda kv: name_of(kv[0]))]
-        parts = [f'<p class="noprint"><a href="?day={day - timedelta(days=1)}">‹</a> {w["day"]} {day} '
-                 f'<a href="?day={day + timedelta(days=1)}">›</a> <button onclick="print()">{w["print"]}</button></p>',
-                 f'<h2>{w["figures"]}</h2>', _figures_table(rows, w),
-                 await _connectivity_section(source, caller, start, min(end, source.now_ms()), w,
-                                             name_of(own) if own is not None else None),
-                 f'<h2>{w["content"]}</h2>']
-        parts.append(_alarms_table(sorted(alarms, key=lambda a: a.started_at), source, w) if alarms else f'<p>{w["no_alarms"]}</p>')
-        parts.append(("" if own is not None else f'<h2>{w["handover"]}</h2>') + "".join(f"<div class=\"handover\">{_handover_text(h, w, source)}</div>"
-                                                         for h in handovers))
         title = f'{w["report"]} {day.year}年{day.month}月{day.day}日' if language() == "zh" else f'{w["report"]} {day}'
-        return _page(title, session, "".join(parts))
+        return DailyReport(
+            title=title, day=day, figures=[(name, _figure_cells(f)) for name, f in rows],
+            connectivity=await _connectivity(source, caller, start, min(end, source.now_ms()), w,
+                                             name_of(own) if own is not None else None),
+            alarms=[_alarm_cells(a, source) for a in sorted(alarms, key=lambda a: a.started_at)],
+            handovers=[_handover_lines(h, w, source) for h in handovers], duty_room=own is None)
+
+    async def report(request: web.Request) -> web.Response:
+        session = signed_in(request)
+        w = WORDS[language()]
+        r = await daily_report(request)
+        parts = [f'<p class="noprint"><a href="?day={r.day - timedelta(days=1)}">‹</a> {w["day"]} {r.day} '
+                 f'<a href="?day={r.day + timedelta(days=1)}">›</a> <button onclick="print()">{w["print"]}</button> '
+                 f'<a id="pdf" href="/desk/report.pdf?day={r.day}" download>{w["pdf"]}</a></p>',
+                 f'<h2>{w["figures"]}</h2>', _grid(w, FIGURE_HEADS, r.figures, "figures"), _connectivity_html(r.connectivity, w),
+                 f'<h2>{w["content"]}</h2>']
+        parts.append(_grid(w, ALARM_HEADS, [(None, cells) for cells in r.alarms], "alarms") if r.alarms else f'<p>{w["no_alarms"]}</p>')
+        parts.append((f'<h2>{w["handover"]}</h2>' if r.duty_room else "") + "".join(
+            f'<div class="handover"><p>{escape(given)}</p><blockquote>{escape(note)}</blockquote><p>{escape(items)}</p></div>'
+            for given, note, items in r.handovers))
+        return _page(r.title, session, "".join(parts))
+
+    async def report_pdf_file(request: web.Request) -> web.Response:
+        """The same report as a PDF file, to download, keep or send on."""
+        signed_in(request)
+        w = WORDS[language()]
+        r = await daily_report(request)
+        figures: list[Table | str] = [Table(["", *(w[k] for k in FIGURE_HEADS)], [[n, *c] for n, c in r.figures])]
+        if r.connectivity is None:
+            figures.append(w["unavailable"])
+        else:
+            rows, note = r.connectivity
+            figures += [Table(["", *(w[k] for k in CONNECTIVITY_HEADS)], [[n, *c] for n, c in rows]), note]
+        sections = [Section(w["figures"], figures)]
+        sections.append(Section(w["content"], [Table([w[k] for k in ALARM_HEADS], r.alarms, ALARM_WIDTHS)]
+                                if r.alarms else [w["no_alarms"]]))
+        if r.duty_room:
+            sections.append(Section(w["handover"], ["\n".join(lines) for lines in r.handovers]))
+        try:
+            body = await asyncio.to_thread(report_pdf, r.title, sections, source.pdf_font)
+        except FontMissing as missing:
+            raise web.HTTPServiceUnavailable(text=str(missing)) from None
+        return web.Response(body=body, content_type="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="hazmon-report-{r.day}.pdf"'})
 
     def _page(title: str, session: Session, content: str) -> web.Response:
         return html(framed(title, language(), session.account, session.csrf, content))
 
     return [web.get("/desk/handover", handover_page), web.post("/desk/handover", give),
-            web.post("/desk/handover/{handover_id:\\d+}/take", take), web.get("/desk/report", report)]
+            web.post("/desk/handover/{handover_id:\\d+}/take", take), web.get("/desk/report", report),
+            web.get("/desk/report.pdf", report_pdf_file)]
 
 
 def principal_name(session: Session, caller: Principal) -> str:
@@ -168,10 +222,15 @@ async def _stored(work: Awaitable[Handover]) -> web.Response:
     return web.json_response({"id": handover.id, "given_by": handover.given_by, "taken_by": handover.taken_by})
 
 
+def _handover_lines(h: Handover, w: dict[str, str], source: DeskSource) -> tuple[str, str, str]:
+    """Who handed over and took over when, the note, how many items were open."""
+    taken = f'；{w["taken"]}：{h.taken_by} {source.moment(h.taken_at)}' if h.taken_by and h.taken_at else ""
+    return f'{w["given"]}：{h.given_by} {source.moment(h.given_at)}{taken}', h.note, f'{w["open_items"]}：{len(h.open_alarms)}'
+
+
 def _handover_text(h: Handover, w: dict[str, str], source: DeskSource) -> str:
-    taken = f'；{w["taken"]}：{escape(h.taken_by)} {source.moment(h.taken_at)}' if h.taken_by and h.taken_at else ""
-    return (f'<p>{w["given"]}：{escape(h.given_by)} {source.moment(h.given_at)}{taken}</p>'
-            f'<blockquote>{escape(h.note)}</blockquote><p>{w["open_items"]}：{len(h.open_alarms)}</p>')
+    given, note, items = _handover_lines(h, w, source)
+    return f'<p>{escape(given)}</p><blockquote>{escape(note)}</blockquote><p>{escape(items)}</p>'
 
 
 def _items(ids: list[str], source: DeskSource, caller: Principal) -> str:
@@ -191,46 +250,55 @@ def _percent(value: float | int | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
 
 
-def _figures_table(rows: list[tuple[str, Figures]], w: dict[str, str]) -> str:
-    head_cells = "".join(f"<th>{w[k]}</th>" for k in ("alarms", "sign_rate", "disposal_rate", "false_rate", "to_sign", "to_close"))
-    body = []
-    for name, figures in rows:
-        f = figures.as_json()
-        cells = [str(f["alarms"]), _percent(f["sign_in_time_rate"]), _percent(f["disposal_rate"]), _percent(f["false_alarm_rate"]),
-                 "–" if f["mean_minutes_to_sign"] is None else str(f["mean_minutes_to_sign"]),
-                 "–" if f["mean_minutes_to_close"] is None else str(f["mean_minutes_to_close"])]
-        body.append(f"<tr><th>{escape(name)}</th>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    return f'<table class="figures"><thead><tr><th></th>{head_cells}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+def _figure_cells(figures: Figures) -> list[str]:
+    """One row of 考核指标, in the order of FIGURE_HEADS."""
+    f = figures.as_json()
+    return [str(f["alarms"]), _percent(f["sign_in_time_rate"]), _percent(f["disposal_rate"]), _percent(f["false_alarm_rate"]),
+            "–" if f["mean_minutes_to_sign"] is None else str(f["mean_minutes_to_sign"]),
+            "–" if f["mean_minutes_to_close"] is None else str(f["mean_minutes_to_close"])]
 
 
-async def _connectivity_section(source: DeskSource, caller: Principal, start_ms: int, at_ms: int,
-                                w: dict[str, str], only: str | None) -> str:
+def _grid(w: dict[str, str], heads: tuple[str, ...], rows: Sequence[tuple[str | None, list[str]]], css: str,
+          element_id: str = "") -> str:
+    """A table of ``rows`` (each with a row heading, or None for none) under the column headings ``heads``."""
+    named = any(name is not None for name, _ in rows)
+    head_cells = ("<th></th>" if named else "") + "".join(f"<th>{w[k]}</th>" for k in heads)
+    body = "".join("<tr>" + (f"<th>{escape(name)}</th>" if name is not None else "") + "".join(
+        f"<td>{escape(c)}</td>" for c in cells) + "</tr>" for name, cells in rows)
+    id_attr = f' id="{element_id}"' if element_id else ""
+    return f'<table{id_attr} class="{css}"><thead><tr>{head_cells}</tr></thead><tbody>{body}</tbody></table>'
+
+
+async def _connectivity(source: DeskSource, caller: Principal, start_ms: int, at_ms: int, w: dict[str, str],
+                        only: str | None) -> tuple[list[tuple[str, list[str]]], str] | None:
     """联网率 (points that sent that day, enterprises sending) and 在线率 (at the day's end, or now for today): of
-    the county and each town, or of what the caller sees under the one name ``only`` (an enterprise's account)."""
+    the county and each town, or of what the caller sees under the one name ``only`` (an enterprise's account);
+    rows in the order of CONNECTIVITY_HEADS and the note of when, or None when InfluxDB does not answer."""
     try:
         last = await source.readings.last_readings(start_ms=start_ms, end_ms=at_ms + 1)
     except InfluxUnavailable:
-        return f'<p id="connectivity" class="error">{w["unavailable"]}</p>'
+        return None
     figures = connectivity(source.registry(), lambda e: source.may_see(caller, e), last, at_ms)
-    rows = [(only, figures.county)] if only is not None else \
+    named = [(only, figures.county)] if only is not None else \
         [(w["county"], figures.county)] + [(f'{w["town"]}：{t}', c) for t, c in sorted(figures.towns.items())]
-    head_cells = "".join(f"<th>{w[k]}</th>" for k in ("network_rate", "online_rate", "enterprises_sending"))
-    body = "".join(f"<tr><th>{escape(name)}</th><td>{_percent(c.network_rate)}（{c.points_sending}/{c.points}）</td>"
-                   f"<td>{_percent(c.online_rate)}（{c.points_online}/{c.points}）</td>"
-                   f"<td>{c.enterprises_sending}/{c.enterprises}</td></tr>" for name, c in rows)
-    return (f'<h3>{w["connectivity"]}</h3><table id="connectivity" class="figures"><thead><tr><th></th>{head_cells}</tr></thead><tbody>{body}'
-            f'</tbody></table><p>{w["connectivity_note"]} {source.moment(at_ms)}</p>')
+    rows = [(name, [f"{_percent(c.network_rate)}（{c.points_sending}/{c.points}）", f"{_percent(c.online_rate)}（{c.points_online}/{c.points}）",
+                    f"{c.enterprises_sending}/{c.enterprises}"]) for name, c in named]
+    return rows, f'{w["connectivity_note"]} {source.moment(at_ms)}'
 
 
-def _alarms_table(alarms: list[Alarm], source: DeskSource, w: dict[str, str]) -> str:
-    body = []
-    for alarm in alarms:
-        shown = source.alarm_json(alarm)
-        rows = {r["field"]: r["text"] for r in shown["view"]["rows"]}
-        place = " / ".join(x for x in (rows.get("enterprise"), rows.get("site"), rows.get("point") or rows.get("device")) if x)
-        handled = " ".join(x for x in (rows.get("acked_by"), rows.get("acked_at"), rows.get("ack_comment"),
-                                       rows.get("closed_by"), rows.get("close_note")) if x)
-        body.append("<tr>" + "".join(f"<td>{escape(x)}</td>" for x in (
-            rows.get("started_at", ""), place, rows.get("message", ""), rows.get("severity", ""), shown["desk"]["state"], handled)) + "</tr>")
-    head_cells = "".join(f"<th>{w[k]}</th>" for k in ("time", "enterprise", "content", "severity", "state", "handling"))
-    return f'<table class="alarms"><thead><tr>{head_cells}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+def _connectivity_html(figures: tuple[list[tuple[str, list[str]]], str] | None, w: dict[str, str]) -> str:
+    if figures is None:
+        return f'<p id="connectivity" class="error">{w["unavailable"]}</p>'
+    rows, note = figures
+    return (f'<h3>{w["connectivity"]}</h3>{_grid(w, CONNECTIVITY_HEADS, rows, "figures", "connectivity")}'
+            f'<p>{escape(note)}</p>')
+
+
+def _alarm_cells(alarm: Alarm, source: DeskSource) -> list[str]:
+    """One alarm of the day in words, in the order of ALARM_HEADS."""
+    shown = source.alarm_json(alarm)
+    rows = {r["field"]: r["text"] for r in shown["view"]["rows"]}
+    place = " / ".join(x for x in (rows.get("enterprise"), rows.get("site"), rows.get("point") or rows.get("device")) if x)
+    handled = " ".join(x for x in (rows.get("acked_by"), rows.get("acked_at"), rows.get("ack_comment"),
+                                   rows.get("closed_by"), rows.get("close_note")) if x)
+    return [rows.get("started_at", ""), place, rows.get("message", ""), rows.get("severity", ""), shown["desk"]["state"], handled]

@@ -17,6 +17,7 @@ from alerting.desk.accounts import Accounts, Session
 from alerting.desk.county_map import EnterpriseRisk
 from alerting.desk.handover import Handovers
 from alerting.desk.readings import Readings
+from alerting.desk.report_pdf import PdfFont
 from alerting.model import Alarm
 from alerting.text import Texts
 
@@ -52,6 +53,7 @@ class DeskSource:
     texts: Callable[[], Texts]
     suppressions: Callable[[], list[Suppression]]          # the suppressions (屏蔽) in force
     readings: Readings                                      # last readings and ingest's refusals, from InfluxDB
+    pdf_font: PdfFont                                       # the CJK font of the daily report's PDF file
 
 
 def signed_in(request: web.Request, acting: bool = False) -> Session:
