@@ -40,9 +40,9 @@ KAFKA_LAG = (f'SELECT sum("{series.LAG}") FROM (SELECT last("{series.LAG}") AS "
 RULE_LATENCY = latency("rules")
 INGEST_LATENCY = latency("ingest")
 WRITER_THROUGHPUT = (f'SELECT sum("{series.POINTS_PER_S}") FROM (SELECT mean("{series.POINTS_PER_S}") AS '
-                     f'"{series.POINTS_PER_S}" {_PIPELINE} AND {component("alerting")} {_BY_TIME}, '
+                     f'"{series.POINTS_PER_S}" {_PIPELINE} AND {component("recorder")} {_BY_TIME}, '
                      f'"{series.INSTANCE}") WHERE $timeFilter {_BY_TIME} fill(none)')
-INFLUX_QUEUE = (f'SELECT max("{series.INFLUX_QUEUE}") {_PIPELINE} AND {component("alerting")} '
+INFLUX_QUEUE = (f'SELECT max("{series.INFLUX_QUEUE}") {_PIPELINE} AND {component("recorder")} '
                 f'{_BY_TIME}, "{series.INSTANCE}" fill(none)')
 
 # (title key, query, alias, unit)
