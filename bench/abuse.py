@@ -21,8 +21,9 @@ it busy during the attack is reported too (`others_cpu_percent`, `load_average_1
 
 Goal: the victims lose nothing, their p99 alarm latency stays under 1 s, every process's memory
 stays under its bound (`BOUNDS_MB`). The last stdout line is one JSON object: `victim_lost`,
-`victim_p99_alarm_latency_s`, `victim_alarm_latency_split_s` (where the alarms' time went: the
-broker's queue and ingest's reading, ingest, the rules, alerting; the three slowest alarms' legs),
+`victim_p99_alarm_latency_s`, `victim_alarm_latency_split_s` (where the alarms' time went, as
+bench/pipeline.py splits it: the broker's queue and ingest's reading, ingest, the rules, alerting;
+the three slowest alarms' legs),
 `peak_rss_mb` (per platform process, the run's Mosquitto included), `cpu_percent_during_attack`,
 `attacks` (what each attack sent or got), `goal_met`.
 
@@ -44,29 +45,28 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from itertools import count, cycle
 from pathlib import Path
 
 import aiomqtt
 import numpy as np
 import orjson
-from aiokafka import AIOKafkaConsumer
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.pipeline import (  # noqa: E402
-    CONNECTIONS, INJECTION_EVERY_S, GroupLag, Injection, ResourceSampler, WebhookReceiver, inject_alarms, injection_targets, percentiles, progress,
-    wait_caught_up)
+    CONNECTIONS, INJECTION_EVERY_S, GroupLag, ResourceSampler, WebhookReceiver, inject_alarms, injection_targets,
+    latency_breakdown, percentiles, progress, scan_readings, wait_caught_up)
 from device_sim.county import county_with_sample  # noqa: E402
 from device_sim.load import load_devices  # noqa: E402
 from hazmon.registry import load_registry  # noqa: E402
 from hazmon.secrets import Secrets, load_secrets  # noqa: E402
 from hazmon.settings import PACKAGE_DIR, Settings, get_settings  # noqa: E402
 from hzctl.stack.mosquitto import Mosquitto  # noqa: E402
-from tests.e2e.pipeline import IsolatedPipeline, topic_partitions  # noqa: E402
+from tests.e2e.pipeline import IsolatedPipeline  # noqa: E402
 
 VICTIM_READINGS_S = 1000
 READINGS_PER_MESSAGE = 10
@@ -242,61 +242,6 @@ def private_broker(settings: Settings, county_dir: Path) -> Iterator[tuple[Setti
         shutil.rmtree(home, ignore_errors=True)
 
 
-async def readings_with_times(run: IsolatedPipeline) -> AsyncIterator[tuple[dict, int]]:
-    """Every committed ReadingBatch of the run up to the topic's present end, with its Kafka record
-    timestamp (ms: when ingest produced it)."""
-    consumer = AIOKafkaConsumer(run.names.readings, bootstrap_servers=run.settings.kafka_bootstrap, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False, isolation_level="read_committed")
-    await consumer.start()
-    try:
-        partitions = list(await topic_partitions(consumer, run.names.readings))
-        ends = await consumer.end_offsets(partitions)
-        while any([await consumer.position(p) < end for p, end in ends.items()]):
-            for messages in (await consumer.getmany(timeout_ms=1000, max_records=5000)).values():
-                for message in messages:
-                    yield orjson.loads(message.value), message.timestamp
-    finally:
-        await consumer.stop()
-
-
-async def victim_readings(run: IsolatedPipeline, loaded: set[tuple[str, str]],
-                          injected: set[tuple[str, str]]) -> tuple[int, dict[tuple[str, str], tuple[int, int]]]:
-    """The load's readings in Kafka, and for each injected device its first batch's (ingest's
-    receipt ``recv_ms``, Kafka record timestamp)."""
-    count_ = 0
-    stamps: dict[tuple[str, str], tuple[int, int]] = {}
-    async for record, produced_ms in readings_with_times(run):
-        source = (record["enterprise"], record["device"])
-        if source in loaded:
-            count_ += len(record["points"])
-        elif source in injected:
-            stamps.setdefault(source, (record["recv_ms"], produced_ms))
-    return count_, stamps
-
-
-def latency_split(published: dict[str, Injection], arrived: dict[str, tuple[float, int]],
-                  devices: dict[str, tuple[str, str]], stamps: dict[tuple[str, str], tuple[int, int]]) -> dict:
-    """Each notified alarm's latency in four legs, percentiles of each (s) and the three slowest alarms' legs (``at_s``: when, from the first alarm): the broker's queue and
-    ingest's reading (publication → ingest's ``recv_ms``), ingest (→ the Kafka record's timestamp), the
-    rules (→ the transition's ``emitted_ms``, Kafka's commit and the rules worker's fetch included),
-    after the rules (→ the webhook's arrival: alerting). Publication is the broker's PUBACK."""
-    names = ("broker_to_ingest", "ingest_to_kafka", "rules", "after_rules")
-    each: list[dict[str, float]] = []
-    first = min((injection.acked for injection in published.values()), default=0.0)
-    for alarm, injection in published.items():
-        sent, sent_ms = injection.acked, injection.acked_ms
-        if alarm not in arrived or devices[alarm] not in stamps:
-            continue
-        came, emitted_ms = arrived[alarm]
-        recv_ms, produced_ms = stamps[devices[alarm]]
-        legs = ((recv_ms - sent_ms) / 1000, (produced_ms - recv_ms) / 1000, (emitted_ms - produced_ms) / 1000,
-                came - sent - (emitted_ms - sent_ms) / 1000)
-        each.append({"at_s": round(sent - first, 1), "total": round(came - sent, 3),
-                     **{n: round(v, 3) for n, v in zip(names, legs)}})
-    split: dict = {n: percentiles(np.array([e[n] for e in each])) for n in names}
-    return {**split, "slowest_3": sorted(each, key=lambda e: -e["total"])[:3]}
-
-
 async def measure(seconds: float, root: Path, alarm_every_s: float) -> dict:
     county_dir = county_with_sample(root, ENTERPRISES, 5, PACKAGE_DIR / "sample_registry")
     with private_broker(get_settings(), county_dir) as (settings, broker):
@@ -343,8 +288,7 @@ async def measure_on(settings: Settings, broker: subprocess.Popen, county_dir: P
         sampling.cancel()
         await asyncio.sleep(3)   # the last notifications
         latencies = np.array([receiver.arrived[k][0] - published[k].acked for k in published if k in receiver.arrived])
-        injected = {f"{point}@{enterprise}": (enterprise, device) for enterprise, device, point, *_ in targets}
-        in_kafka, stamps = await victim_readings(run, loaded, set(injected.values()))
+        in_kafka, batches = await scan_readings(settings, run.names.readings, published, counted=loaded)
         overall = percentiles(latencies)
         figures = sampler.figures(report["readings"])
         peak = {name: f["peak_rss_mb"] for name, f in figures.items() if name not in OUTSIDE}
@@ -355,7 +299,7 @@ async def measure_on(settings: Settings, broker: subprocess.Popen, county_dir: P
             "victim_readings_in_kafka": in_kafka, "victim_lost": lost,
             "victim_p50_alarm_latency_s": overall["p50"] if overall else None, "victim_p99_alarm_latency_s": p99,
             "alarms_injected": len(published), "alarms_notified": len(latencies),
-            "victim_alarm_latency_split_s": latency_split(published, receiver.arrived, injected, stamps),
+            "victim_alarm_latency_split_s": latency_breakdown(published, receiver.arrived, batches)["alarm_latency_breakdown_s"],
             "peak_rss_mb": peak, "rss_bounds_mb": BOUNDS_MB,
             # of one core, while the attack ran (100 = one core of the machine's two)
             "cpu_percent_during_attack": cpu_during,

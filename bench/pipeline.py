@@ -263,11 +263,12 @@ async def ceiling(settings: Settings, seconds: float, per_message: int) -> float
         return per_message * await asyncio.to_thread(bare_paho_rate, settings, secrets, lines, seconds)
 
 
-async def scan_readings(settings: Settings, topic: str, published: dict[str, Injection]) -> tuple[int, dict[str, tuple[int, int]]]:
-    """One pass over the committed readings topic: the readings in it (repeats included), and for each
-    injected alarm (ingest's ``recv_ms``, the Kafka record time) of the first batch of its device
-    received at or after its publish with its point (the injected devices carry no load, so it is the
-    injected message's)."""
+async def scan_readings(settings: Settings, topic: str, published: dict[str, Injection],
+                        counted: set[tuple[str, str]] | None = None) -> tuple[int, dict[str, tuple[int, int]]]:
+    """One pass over the committed readings topic: the readings in it (repeats included; only those of
+    the ``counted`` (enterprise, device) pairs when given), and for each injected alarm (ingest's
+    ``recv_ms``, the Kafka record time) of the first batch of its device received at or after its
+    publish with its point (the injected devices carry no load, so it is the injected message's)."""
     wanted: dict[tuple[str, str], list[str]] = {}
     for alarm, injection in published.items():
         wanted.setdefault((alarm.split("@", 1)[1], injection.device), []).append(alarm)
@@ -282,7 +283,8 @@ async def scan_readings(settings: Settings, topic: str, published: dict[str, Inj
             for messages in (await consumer.getmany(timeout_ms=1000, max_records=5000)).values():
                 for message in messages:
                     batch = orjson.loads(message.value)
-                    readings += len(batch["points"])
+                    if counted is None or (batch["enterprise"], batch["device"]) in counted:
+                        readings += len(batch["points"])
                     for alarm in wanted.get((batch["enterprise"], batch["device"]), ()):
                         if (alarm not in found and batch["recv_ms"] >= published[alarm].acked_ms - 1000
                                 and alarm.split("@", 1)[0] in batch["points"]):
@@ -295,17 +297,22 @@ async def scan_readings(settings: Settings, topic: str, published: dict[str, Inj
 def latency_breakdown(published: dict[str, Injection], arrived: dict[str, tuple[float, int]],
                       batches: dict[str, tuple[int, int]]) -> dict:
     """Alarm latency split where the records tell: publish → ingest's receipt → Kafka record (before the
-    rules), record → the transition's emission (the rules), emission → webhook (after the rules)."""
+    rules), record → the transition's emission (the rules), emission → webhook (after the rules); and
+    the three slowest alarms' legs (``at_s``: seconds after the first injection)."""
     measured = [alarm for alarm in published if alarm in arrived and alarm in batches]
     sent = np.array([published[a].acked_ms for a in measured])
     received = np.array([batches[a][0] for a in measured], dtype=float)
     recorded = np.array([batches[a][1] for a in measured], dtype=float)
     emitted = np.array([arrived[a][1] for a in measured], dtype=float)
     total = np.array([arrived[a][0] - published[a].acked for a in measured])
+    legs = {"publish_to_ingest": (received - sent) / 1000, "ingest_to_kafka": (recorded - received) / 1000,
+            "rules": (emitted - recorded) / 1000, "after_rules": total - (emitted - sent) / 1000}
+    first = min((injection.acked for injection in published.values()), default=0.0)
+    each = [{"at_s": round(published[a].acked - first, 1), "total": round(float(total[i]), 3),
+             **{name: round(float(leg[i]), 3) for name, leg in legs.items()}} for i, a in enumerate(measured)]
     return {"alarms_measured": len(measured), "alarm_latency_breakdown_s": {
-        "before_rules": percentiles((recorded - sent) / 1000), "publish_to_ingest": percentiles((received - sent) / 1000),
-        "ingest_to_kafka": percentiles((recorded - received) / 1000), "rules": percentiles((emitted - recorded) / 1000),
-        "after_rules": percentiles(total - (emitted - sent) / 1000)}}
+        "before_rules": percentiles((recorded - sent) / 1000), **{name: percentiles(leg) for name, leg in legs.items()},
+        "slowest_3": sorted(each, key=lambda e: -e["total"])[:3]}}
 
 
 def progress(text: str) -> None:
