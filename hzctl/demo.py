@@ -1,8 +1,8 @@
 """``hazmon demo``: the whole platform on this machine, with a simulated county, in one command.
 
 Brings the local stack up, generates a county (default 30 enterprises across the three domains),
-gives its enterprises broker accounts, starts ingest, the rules worker, alerting (API and duty desk) and
-the simulated devices, makes a demo officer's desk account (``duty``, a new password printed once), then
+gives its enterprises broker accounts, starts ingest, the rules worker, alerting (API and duty desk), the
+recorder (everything into InfluxDB) and the simulated devices, makes a demo officer's desk account (``duty``, a new password printed once), then
 shows a live console summary in the desk's words (names, not codes) until Ctrl-C, which stops everything
 it started and nothing else.
 """
@@ -183,8 +183,9 @@ async def _wait_api(settings: Settings, supervisor: Supervisor, timeout_s: float
     deadline = time.monotonic() + timeout_s
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
         while time.monotonic() < deadline:
-            if not supervisor.children["alerting"].alive:
-                raise RuntimeError(f"alerting exited:\n{supervisor.children['alerting'].log_tail()}")
+            for name in ("alerting", "recorder"):
+                if not supervisor.children[name].alive:
+                    raise RuntimeError(f"{name} exited:\n{supervisor.children[name].log_tail()}")
             with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
                 async with http.get(url) as response:
                     if response.status == 200:
@@ -231,6 +232,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> None:
         supervisor.start("ingest", ["ingest", "run"])
         supervisor.start("rules", ["rules", "worker"])
         supervisor.start("alerting", ["alerting", "run"])
+        supervisor.start("recorder", ["recorder", "run"])
         print("[demo] waiting for the API …", flush=True)
         await _wait_api(settings, supervisor, 90)
         supervisor.start("sim", ["sim", "run", "--county", str(county_dir), "--scenario", str(warped),
@@ -260,7 +262,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> None:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
     finally:
-        print("[demo] stopping ingest, rules, alerting and the simulator …", flush=True)
+        print("[demo] stopping ingest, rules, alerting, the recorder and the simulator …", flush=True)
         await asyncio.to_thread(supervisor.stop_all)
         print("[demo] stopped", flush=True)
 

@@ -1,4 +1,4 @@
-"""Running hazmon's own processes (ingest, rules workers, alerting, simulator) as children.
+"""Running hazmon's own processes (ingest, rules workers, alerting, the recorder, simulator) as children.
 
 Used by ``hazmon demo``, the end-to-end tests and the pipeline benchmark: each child is a
 ``hazmon`` subcommand in its own process group with its own log file, and :meth:`Supervisor.stop_all`

@@ -150,6 +150,7 @@ async def play(run: IsolatedPipeline, spec: RunSpec, scenario: Scenario, truth: 
     run.start_ingest()
     run.start_rules()
     run.start_alerting()
+    run.start_recorder()
     await run.wait_started()
     first_seen: dict[str, int] = {}
     duty = officer.OfficerLog()

@@ -1,4 +1,4 @@
-"""An isolated whole pipeline on the local stack: ingest, a rules worker and alerting as children.
+"""An isolated whole pipeline on the local stack: ingest, a rules worker, alerting and the recorder as children.
 
 Everything a run touches is its own: a temporary HAZMON_HOME, Kafka topics with a unique suffix,
 consumer groups, the MQTT client id and share group, an InfluxDB database and an API port. The
@@ -91,6 +91,10 @@ class IsolatedPipeline:
     def start_alerting(self) -> Child:
         return self.supervisor.start("alerting", ["alerting", "run"])
 
+    def start_recorder(self) -> Child:
+        """The recorder: readings, counters, metrics and alerting's alarm and risk lines into InfluxDB."""
+        return self.supervisor.start("recorder", ["recorder", "run"])
+
     def child_env(self) -> dict[str, str]:
         return {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
 
@@ -106,9 +110,10 @@ class IsolatedPipeline:
         deadline = time.monotonic() + timeout_s
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
             while time.monotonic() < deadline:
-                child = self.supervisor.children["alerting"]
-                if not child.alive:
-                    raise RuntimeError(f"alerting exited:\n{child.log_tail()}")
+                for name in ("alerting", "recorder"):
+                    child = self.supervisor.children.get(name)
+                    if child is not None and not child.alive:
+                        raise RuntimeError(f"{name} exited:\n{child.log_tail()}")
                 with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
                     async with http.get(f"{self.api}/healthz") as response:
                         if response.status == 200:
@@ -117,11 +122,12 @@ class IsolatedPipeline:
         raise RuntimeError(f"the API did not answer within {timeout_s:.0f} s")
 
     async def start(self) -> None:
-        """Ingest, one rules worker and alerting, until they answer (``wait_started``); topics made first."""
+        """Ingest, one rules worker, alerting and the recorder, until they answer (``wait_started``); topics made first."""
         await self.create_topics()
         self.start_ingest()
         self.start_rules()
         self.start_alerting()
+        self.start_recorder()
         await self.wait_started()
 
     async def wait_started(self, timeout_s: float = 90.0) -> None:

@@ -62,6 +62,7 @@ async def test_a_fresh_install_raises_the_first_fire_and_offline(
     try:
         run.start_rules()
         run.start_alerting()
+        run.start_recorder()
         await run.wait_api()
         run.start_ingest()
         await run.wait_started()

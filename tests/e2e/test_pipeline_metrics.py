@@ -1,8 +1,9 @@
-"""The platform watches itself (issue 16): a small isolated pipeline (ingest, one rules worker, alerting
-on the local stack) takes a device's readings, and the 平台运行 board's own queries, as Grafana sends
-them, return what the processes reported through hazmon.pipeline-metrics.v1 and alerting wrote to
-InfluxDB: the Kafka lag of every input partition of the rules worker and of alerting, the rule
-latency and the ingest latency (p50 ≤ p99 ≤ max), and alerting's InfluxDB queue."""
+"""The platform watches itself (issue 16): a small isolated pipeline (ingest, one rules worker, alerting,
+the recorder on the local stack) takes a device's readings, and the 平台运行 board's own queries, as
+Grafana sends them, return what the processes reported (hazmon.pipeline-metrics.v1, alerting's lines on
+hazmon.series.v1) and the recorder wrote to InfluxDB: the Kafka lag of every input partition of the
+rules worker, of alerting and of the recorder, the rule latency and the ingest latency
+(p50 ≤ p99 ≤ max), and the recorder's InfluxDB queue."""
 
 from __future__ import annotations
 
@@ -79,6 +80,8 @@ async def test_the_platform_board_shows_the_pipelines_lag_and_latency(
         ingest = await until_rows(run, platform.INGEST_LATENCY, bool, "ingest latency")
         lag = await until_rows(run, platform.KAFKA_LAG, lambda rows: any(
             r["component"] == "alerting" and r["topic"] == transitions for r in rows), "alerting's lag")
+        lag = await until_rows(run, platform.KAFKA_LAG, lambda rows: any(
+            r["component"] == "recorder" and r["topic"] == readings for r in rows), "the recorder's lag")
         queue = await until_rows(run, platform.INFLUX_QUEUE, bool, "InfluxDB queue")
         partitions = await rows_of(run, 'SELECT last("lag") FROM "pipeline_lag" WHERE $timeFilter '
                                         'GROUP BY "component", "topic", "partition"')
@@ -89,7 +92,8 @@ async def test_the_platform_board_shows_the_pipelines_lag_and_latency(
     inputs = {run.names.readings, run.names.events, run.names.device_status}
     owned = {(r["topic"], r["partition"]) for r in partitions if r["component"] == "rules"}
     assert owned == {(t, str(p)) for t in inputs for p in range(settings.kafka_partitions)}   # every input partition
-    assert {r["topic"] for r in lag if r["component"] == "alerting"} >= {transitions, readings}
+    assert {r["topic"] for r in lag if r["component"] == "alerting"} >= {transitions, run.names.actions}
+    assert {r["topic"] for r in lag if r["component"] == "recorder"} >= {readings, run.names.series}
     for rows in (latency, ingest):
         for row in rows:
             assert 0 <= row["p50"] <= row["p99"] <= row["max"] < REPORTED_WITHIN_S * 1000, rows
