@@ -48,19 +48,25 @@ async def test_the_daily_report_downloads_as_a_pdf_file_with_its_alarms_in_chine
                 server.make_url(f"/desk/report.pdf?day={DAY}"), allow_redirects=False) as refused:
             assert refused.status == 303 and refused.headers["Location"].startswith("/desk/login")
 
-        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as duty:
-            async with duty.post(server.make_url("/desk/login"), data={"name": "wang", "password": PASSWORD},
-                                 headers={"Origin": base}, allow_redirects=False) as signed:
-                assert signed.status == 303
-            async with duty.get(server.make_url(f"/desk/report.pdf?day={DAY}")) as response:
-                assert response.status == 200, await response.text()
-                assert response.content_type == "application/pdf"
-                assert f"hazmon-report-{DAY}.pdf" in response.headers["Content-Disposition"]
-                body = await response.read()
-        text = pdf_text(body)
+        async def pdf_of(name: str) -> str:
+            """The day's PDF file as account ``name`` downloads it, in text."""
+            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+                async with http.post(server.make_url("/desk/login"), data={"name": name, "password": PASSWORD},
+                                     headers={"Origin": base}, allow_redirects=False) as signed:
+                    assert signed.status == 303
+                async with http.get(server.make_url(f"/desk/report.pdf?day={DAY}")) as response:
+                    assert response.status == 200, await response.text()
+                    assert response.content_type == "application/pdf"
+                    assert f"hazmon-report-{DAY}.pdf" in response.headers["Content-Disposition"]
+                    return pdf_text(await response.read())
+
+        text = await pdf_of("wang")
         for words in ("值班日报 2025年11月29日", "考核指标", "全县", *ALARM_NAMES, "永顺县青天坪矿业有限公司"):
             assert words in text, words
         assert MINE not in text and "high" not in text          # names and words, not codes (§10)
+        desk.accounts.add("mine-safety", "enterprise", PASSWORD, "矿山安全员", MINE)
+        own = await pdf_of("mine-safety")                         # an enterprise's account: its own alarms only
+        assert ALARM_NAMES[0] in own and ALARM_NAMES[1] not in own and "全县" not in own
 
         # the officer clicks the page's link; Chromium saves the file
         downloads = tmp_path / "downloads"
