@@ -118,6 +118,16 @@ def test_dashboards_and_map_are_built_from_the_deployments_registry(compose: dic
     assert {"grafana-provisioning", "grafana-dashboards"} <= {mount.split(":")[0] for mount in grafana}
 
 
+def test_the_recorder_runs_beside_alerting_with_the_influx_password(compose: dict) -> None:
+    """Alerting writes no InfluxDB (docs/architecture.md): without the recorder nothing reaches it."""
+    commands = {name: _hazmon_argv(service)[:2] for name, service in compose["services"].items()
+                if service.get("image", "").startswith("hazmon:")}
+    assert commands["alerting"] == ["alerting", "run"] and commands["recorder"] == ["recorder", "run"]
+    recorder = compose["services"]["recorder"]
+    assert "hazmon_influx_password" in recorder["secrets"] and "profiles" not in recorder
+    assert "8086" in recorder["healthcheck"]["test"]
+
+
 def test_grafana_token_comes_from_a_secret(compose: dict) -> None:
     """Secrets named hazmon_<setting> become HAZMON_<SETTING> (deploy/entrypoint.sh); every secret a
     hazmon service gets is one (others, such as Grafana's admin password, are for other images)."""
