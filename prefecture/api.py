@@ -1,7 +1,8 @@
 """The prefecture's HTTP API: its counties, their alarms as its record has them, and its officers' 签收 of an
-alarm escalated to the prefecture, which goes down to the county (§11 ``down/{county}/action``).
+alarm escalated to the prefecture, which goes down to the county (§11 ``down/{county}/action``). The same
+server carries the desk's pages under ``/desk`` (``prefecture.desk``, its own sign-in).
 
-Every route needs a prefecture officer's bearer token (``prefecture_officer_tokens``); the officer's name
+Every API route needs a prefecture officer's bearer token (``prefecture_officer_tokens``); the officer's name
 is the token's, so the county's record names who signed (``prefecture/<name>``). Counties are shown with
 their names (``prefecture_counties``), as officers see them (§10).
 
@@ -13,24 +14,21 @@ their names (``prefecture_counties``), as officers see them (§10).
 
 from __future__ import annotations
 
-import re
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 
 import orjson
 from aiohttp import web
 
-from hazmon.errors import UserError
 from hazmon.http_error import json_error
 from hazmon.settings import Settings
 
-from prefecture.down import DownSender
+from prefecture.desk import PrefectureDesk
+from prefecture.down import COMMENT_MAX, DownSender
+from prefecture.figures import county_online
+from prefecture.officers import Officers
 from prefecture.record import ActionRefused, CountyRecord
 
-OFFICER_NAME = re.compile(r"^[^\x00-\x1f/]{1,64}$")   # as the county takes it (uplink.messages)
-COMMENT_MAX = 1000
-ONLINE_S = 180   # a county whose heartbeat (every 60 s) is older than this is shown offline
 RECORD = web.AppKey("record", CountyRecord)
 DOWN = web.AppKey("down", DownSender)
 SETTINGS = web.AppKey("settings", Settings)
@@ -38,24 +36,15 @@ OFFICER = web.RequestKey("officer", str)
 ACTION_STATUS = {"unknown_alarm": 404, "not_escalated": 409, "closed": 409, "already_acknowledged": 409}
 
 
-def officer_index(settings: Settings) -> dict[str, str]:
-    """Token → officer name; UserError for a name the county would refuse."""
-    for name in settings.prefecture_officer_tokens:
-        if not OFFICER_NAME.match(name):
-            raise UserError(f"prefecture officer name {name!r}: 1-64 characters, no '/' or control characters")
-    return {token: name for name, token in settings.prefecture_officer_tokens.items()}
-
-
 def build_app(settings: Settings, record: CountyRecord, down: DownSender) -> web.Application:
-    officers = officer_index(settings)
+    officers = Officers(settings)
 
     @web.middleware
     async def bearer(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
-        if request.path == "/healthz":
-            return await handler(request)
+        if request.path == "/healthz" or request.path == "/desk" or request.path.startswith("/desk/"):
+            return await handler(request)   # the desk's pages check their own sign-in (prefecture.desk)
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        name = next((officers[t] for t in officers if secrets.compare_digest(t, token.strip())), None) \
-            if scheme.lower() == "bearer" else None
+        name = officers.named(token) if scheme.lower() == "bearer" else None
         if name is None:
             return json_error(401, "unauthorized", "缺少或无效的访问令牌 (missing or invalid bearer token)")
         request[OFFICER] = name
@@ -68,6 +57,7 @@ def build_app(settings: Settings, record: CountyRecord, down: DownSender) -> web
     app.router.add_get("/api/v1/prefecture/alarms", alarms)
     app.router.add_get("/api/v1/prefecture/alarms/{county}/{alarm}", alarm)
     app.router.add_post("/api/v1/prefecture/alarms/{county}/{alarm}/ack", ack)
+    app.router.add_routes(PrefectureDesk(settings, record, down, officers).routes())
     return app
 
 
@@ -93,7 +83,7 @@ async def counties(request: web.Request) -> web.Response:
         beat = entry.get("heartbeat") or {}
         beat_at = entry.get("heartbeat_at")
         listing.append({"county": county, "name": name, "heartbeat_at": beat_at,
-                        "online": beat_at is not None and now_ms - beat_at <= ONLINE_S * 1000,
+                        "online": county_online(beat_at, now_ms),
                         "enterprises": beat.get("enterprises"), "points": beat.get("points"), "backlog": beat.get("backlog"),
                         "open_alarms": entry.get("open_alarms", 0),
                         "escalated_to_prefecture": entry.get("escalated_to_prefecture", 0)})
@@ -132,11 +122,9 @@ async def ack(request: web.Request) -> web.Response:
     if not isinstance(comment, str) or len(comment) > COMMENT_MAX:
         return json_error(400, "bad_request", f"comment: text of at most {COMMENT_MAX} characters")
     try:
-        action = await request.app[RECORD].take_ack(f"pa-{secrets.token_hex(8)}", county, alarm_id, request[OFFICER],
-                                                    comment, time.time_ns() // 1_000_000)
+        action = await request.app[DOWN].sign(county, alarm_id, request[OFFICER], comment)
     except ActionRefused as refused:
         return json_error(ACTION_STATUS[refused.code], refused.code, str(refused))
-    request.app[DOWN].wake()
     down = action.down
     return _json({"id": down["id"], "county": county, "alarm": alarm_id, "action": down["action"], "by": down["by"],
                   "comment": down["comment"], "ts": down["ts"]}, status=202)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import sqlite3
 import time
 
@@ -17,10 +18,11 @@ from hazmon.exchange import down_action_topic
 from hazmon.settings import Settings
 
 from prefecture.broker import broker_client
-from prefecture.record import CountyRecord
+from prefecture.record import Action, CountyRecord
 
 log = logging.getLogger(__name__)
 SWEEP_S = 5.0   # the record is looked at this often even when nobody wakes the sender
+COMMENT_MAX = 1000   # as the county takes it (uplink.messages)
 
 
 class DownSender:
@@ -30,9 +32,12 @@ class DownSender:
         self._wake = asyncio.Event()
         self.sent = 0
 
-    def wake(self) -> None:
-        """An action was recorded: send it now."""
+    async def sign(self, county: str, alarm_id: str, officer: str, comment: str) -> Action:
+        """An officer's 签收 (API or desk): recorded, then sent down now; ActionRefused as the record refuses it."""
+        action = await self._record.take_ack(f"pa-{secrets.token_hex(8)}", county, alarm_id, officer, comment,
+                                             time.time_ns() // 1_000_000)
         self._wake.set()
+        return action
 
     async def run(self) -> None:
         while True:

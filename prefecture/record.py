@@ -214,6 +214,33 @@ class CountyRecord:
             return found
         return await self._run(read)
 
+    async def registry(self, county: str) -> dict | None:
+        """The county's latest registry summary (§11 ``up/{county}/registry``), or None before its first."""
+        def read(db: sqlite3.Connection) -> dict | None:
+            row = db.execute("SELECT registry FROM counties WHERE county = ?", (county,)).fetchone()
+            return None if row is None or row[0] is None else orjson.loads(row[0])
+        return await self._run(read)
+
+    async def alarms_changed_since(self, county: str, since_ms: int) -> list[dict]:
+        """The county's alarms not cleared nor closed, and those whose latest change is at or after ``since_ms``
+        (every alarm started since is among them): what the county's figures are computed from."""
+        return await self._run(lambda db: [orjson.loads(body) for (body,) in db.execute(
+            "SELECT body FROM alarms WHERE county = ? AND (changed_at >= ? OR state IN ('active', 'acknowledged'))",
+            (county, since_ms))])
+
+    async def escalated_open(self, limit: int = 500) -> list[tuple[str, dict, dict | None]]:
+        """Every county's alarms escalated to the prefecture and not closed, newest change first: (county, the
+        alarm, the prefecture's own 签收 of it as ``{"by", "ts", "sent_at"}`` or None)."""
+        def read(db: sqlite3.Connection) -> list[tuple[str, dict, dict | None]]:
+            rows = db.execute(
+                "SELECT a.county, a.body, x.by, x.ts, x.sent_at FROM alarms a LEFT JOIN actions x"
+                " ON x.county = a.county AND x.alarm = a.id AND x.action = 'ack'"
+                " WHERE a.escalated_to = 'prefecture' AND a.state != 'closed' ORDER BY a.changed_at DESC LIMIT ?",
+                (limit,)).fetchall()
+            return [(county, orjson.loads(body), None if by is None else {"by": by, "ts": ts, "sent_at": sent})
+                    for county, body, by, ts, sent in rows]
+        return await self._run(read)
+
     async def risk(self, county: str) -> list[dict]:
         return await self._run(lambda db: [
             {"enterprise": e, "level": level, "color": color, "active_alarms": active, "ts": ts}
