@@ -142,3 +142,35 @@ async def test_two_changes_of_one_series_in_one_millisecond_are_two_points(start
     await eventually(lambda: replayed.book.get("r2") is not None)
     await eventually(all_lines_written(recorder, service, replayed), 20.0, "the replay's lines written")
     assert [(r["time"], r["id"]) for r in await query(alerting_settings, "SELECT id FROM alarm")] == expected
+
+
+async def databases(settings: Settings) -> list[str]:
+    return [row["name"] for row in await query(settings, "SHOW DATABASES")]
+
+
+async def test_alerting_writes_no_influxdb_the_recorder_writes_its_alarm_states(
+        start_service, start_recorder, produce, names, alerting_settings: Settings) -> None:
+    """Alerting alone folds an alarm, notifies and puts its lines on Kafka, and InfluxDB does not even hold
+    the database; a recorder started later writes the alarm's states and the enterprise's colour."""
+    service = await start_service(ManualClock(T0))
+    await produce(names.transitions, [
+        transition("w1", "confirmed", "TK01_LT", value=9.6, started_at=T0, at=T0 + 10 * S),
+        transition("w1", "escalated", "TK01_LT", level="high_high", value=10.7, limit=10.5, started_at=T0, at=T0 + 20 * S),
+    ])
+    await eventually(lambda: service.series.sent == 4, 20.0, "two alarm records and two colours on the series topic")
+    await asyncio.sleep(1.0)                    # a writer inside alerting would have flushed by now (0.1 s)
+    assert alerting_settings.influx_db not in await databases(alerting_settings)
+    await start_recorder()
+
+    async def states() -> list[tuple]:
+        rows = await query(alerting_settings, "SELECT id, state, level, transition FROM alarm")
+        return [(r["time"], r["id"], r["state"], r["level"], r["transition"]) for r in rows]
+    await eventually(lambda: _equals(states, [(T0 + 10 * S, "w1", "active", "high", "confirmed"),
+                                              (T0 + 20 * S, "w1", "active", "high_high", "escalated")]),
+                     20.0, "the alarm's states written by the recorder")
+    risk = await query(alerting_settings, "SELECT color FROM enterprise_risk")
+    assert [(r["time"], r["color"]) for r in risk] == [(T0 + 10 * S, "yellow"), (T0 + 20 * S, "red")]
+
+
+async def _equals(rows, expected: list) -> bool:
+    return await rows() == expected
