@@ -62,9 +62,9 @@ def action(kind: str, ts: int, **fields) -> AlarmAction:
 
 
 def all_lines_written(recorder: Recorder, *services: AlertingService):
-    """A check for :func:`eventually`: the recorder wrote every line the services put on the series topic."""
+    """A check for :func:`eventually`: the recorder wrote every line the services submitted to the series topic."""
     writer = next(w for w in recorder.writers if w.topic == recorder.names.series)
-    return lambda: writer.points_written == sum(service.series.sent for service in services)
+    return lambda: writer.points_written == sum(service.series.lines for service in services)
 
 
 async def test_series_are_exact_and_a_replay_duplicates_nothing(start_service, start_recorder, produce, names,
@@ -157,7 +157,7 @@ async def test_alerting_writes_no_influxdb_the_recorder_writes_its_alarm_states(
         transition("w1", "confirmed", "TK01_LT", value=9.6, started_at=T0, at=T0 + 10 * S),
         transition("w1", "escalated", "TK01_LT", level="high_high", value=10.7, limit=10.5, started_at=T0, at=T0 + 20 * S),
     ])
-    await eventually(lambda: service.series.sent == 4, 20.0, "two alarm records and two colours on the series topic")
+    await eventually(lambda: service.series.lines == 4 and service.series.queued == 0, 20.0, "two alarm records and two colours on the series topic")
     await asyncio.sleep(1.0)                    # a writer inside alerting would have flushed by now (0.1 s)
     assert alerting_settings.influx_db not in await databases(alerting_settings)
     await start_recorder()
