@@ -153,7 +153,8 @@ class PrefectureDesk:
         raise web.HTTPSeeOther(f"/desk?{urlencode(outcome)}")
 
     async def _county_row(self, county: str, known: dict, day_start: int, day_end: int, now_ms: int
-                          ) -> tuple[CountyRow, dict | None, list[dict]]:
+                          ) -> tuple[CountyRow, dict | None]:
+        """The county's row of figures, and its registry summary (None before its first)."""
         entry = known.get(county, {})
         registry = await self._record.registry(county)
         alarms = await self._record.alarms_changed_since(county, day_start)
@@ -161,7 +162,7 @@ class PrefectureDesk:
         beat = entry.get("heartbeat") or {}
         row = CountyRow(county, self._counties[county], figures, entry.get("heartbeat_at"), entry.get("open_alarms", 0),
                         entry.get("escalated_to_prefecture", 0), beat.get("backlog"))
-        return row, registry, alarms
+        return row, registry
 
     def _alarm_row(self, county: str, alarm: dict, registry: dict | None, own_ack: dict | None) -> AlarmRow:
         enterprise = next((e for e in (registry or {}).get("enterprises", []) if e["id"] == alarm["enterprise"]), None)
@@ -182,7 +183,7 @@ class PrefectureDesk:
         known = await self._record.counties()
         rows, registries = [], {}
         for county in sorted(self._counties):
-            row, registries[county], _ = await self._county_row(county, known, start, end, now_ms)
+            row, registries[county] = await self._county_row(county, known, start, end, now_ms)
             rows.append(row)
         escalated = [self._alarm_row(county, alarm, registries.get(county), own)
                      for county, alarm, own in await self._record.escalated_open() if county in self._counties]
@@ -195,7 +196,7 @@ class PrefectureDesk:
             raise web.HTTPNotFound(text="没有这个县 (unknown county)")
         now_ms = time.time_ns() // 1_000_000
         day, start, end = _day(request.query.get("day"), now_ms)
-        row, registry, _ = await self._county_row(county, await self._record.counties(), start, end, now_ms)
+        row, registry = await self._county_row(county, await self._record.counties(), start, end, now_ms)
         colours = {r["enterprise"]: r for r in await self._record.risk(county)}
         ranked = []
         for e in (registry or {}).get("enterprises", []):
