@@ -114,7 +114,7 @@ class Settings(BaseSettings):
     rules_datadir: Path | None = Field(default=None, description="Faust data directory; default HOME/rules/APP_ID.")
 
     # --- alerting (issue 6) ---
-    alerting_group: str = Field(default="hazmon-alerting", description="Kafka consumer group of the InfluxDB writers.")
+    alerting_group: str = Field(default="hazmon-alerting", description="Kafka consumer groups of the recorder's InfluxDB writers (this name plus -readings, -stats, -metrics, -series; the alerting_ name kept so that an upgrade resumes their offsets, docs/recorder.md).")
     alerting_webhooks: list[str] = Field(default_factory=list, description="Generic JSON webhook URLs for alarm notifications.")
     alerting_dingtalk_urls: list[str] = Field(default_factory=list, description="DingTalk robot webhook URLs.")
     alerting_wecom_urls: list[str] = Field(default_factory=list, description="WeCom (企业微信) robot webhook URLs.")
@@ -133,12 +133,12 @@ class Settings(BaseSettings):
     alerting_deadletter_file: Path | None = Field(default=None, description="Undeliverable notifications (JSON lines); default HOME/alerting/deadletter.jsonl.")
     alerting_escalate_county_s: float = Field(default=300.0, gt=0, description="Unacknowledged second-level/red alarm → county duty desk.")
     alerting_escalate_prefecture_s: float = Field(default=900.0, gt=0, description="Unacknowledged → prefecture (州).")
-    alerting_influx_batch: int = Field(default=5000, gt=0, description="Points per InfluxDB write.")
-    alerting_influx_flush_s: float = Field(default=0.5, gt=0, description="Longest wait before a partial batch is written.")
+    alerting_influx_batch: int = Field(default=5000, gt=0, description="Points per InfluxDB write (the recorder).")
+    alerting_influx_flush_s: float = Field(default=0.5, gt=0, description="Longest wait before the recorder writes a partial batch of its own metrics.")
     alerting_influx_queue_max: int = Field(default=100_000, gt=0, description=(
-        "Alarm-path InfluxDB lines kept in memory while InfluxDB is down (memory: docs/alerting.md); beyond it the oldest are dropped, logged."))
+        "The recorder's own metrics lines kept in memory while InfluxDB is down (docs/recorder.md); beyond it the oldest are dropped, logged."))
     alerting_registry_poll_s: float = Field(default=5.0, gt=0, description=(
-        "How often alerting checks the registry directory for changes (new points' readings, names in texts, API tokens of removed enterprises)."))
+        "How often alerting and the recorder check the registry directory for changes (names in texts, API tokens of removed enterprises; the recorder: new points' readings)."))
     desk_file: Path | None = Field(default=None, description="The duty desk's own records (SQLite): officer accounts, sessions, handovers; default HOME/alerting/desk.sqlite3.")
     desk_session_h: float = Field(default=12.0, gt=0, le=24 * 7, description="How long a desk sign-in lasts (a shift and its handover); the cookie and the server's record end together.")
     desk_pdf_font: Path = Field(default=Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"), description=(
@@ -149,7 +149,7 @@ class Settings(BaseSettings):
         "Every enterprise's and pond's colour and every open or 待反馈 alarm written again this often, so dashboards find them however old (at most 600: the dashboards read the last 20 minutes)."))
     alerting_public_url: str | None = Field(default=None, description=(
         "Base URL of the API for links in notifications; default http://api_host:api_port; required when api_host is 0.0.0.0 or ::."))
-    alerting_metrics_s: float = Field(default=10.0, gt=0, description="Period of alerting's own pipeline metrics (input lag per partition, InfluxDB queue) written to InfluxDB (alerting.pipeline_metrics).")
+    alerting_metrics_s: float = Field(default=10.0, gt=0, description="Period of alerting's and the recorder's own pipeline metrics (input lag per partition; the recorder's InfluxDB queue, points per second, lines set aside), written to InfluxDB by the recorder.")
 
     # --- uplink (issue 19): the county's reports to the upper platform (data standard §11, docs/uplink.md) ---
     uplink_county_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="This county's id on the upper platform (§11 county_id): its topics hazmon/v1/up|down/{county_id}/…; required by `hazmon uplink run`.")
