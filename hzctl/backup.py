@@ -356,7 +356,7 @@ def restore(settings: Settings, directory: Path, *, force: bool = False,
         conflicts.append(f"InfluxDB database {home.database!r} holds data")
     if conflicts and not force:
         raise UserError("this installation already holds data, restore refused:\n  " + "\n  ".join(conflicts)
-                        + "\n(--force replaces it with the backup's; stop ingest, rules and alerting first)")
+                        + "\n(--force replaces it with the backup's; stop ingest, rules, alerting and the recorder first)")
     progress = Progress("restore", say)
     say(f"[restore] backup of {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(manifest['created_ms'] / 1000))}, "
         f"platform {manifest['platform_version']} (this is {version('hazmon')})")
@@ -394,7 +394,7 @@ def restore(settings: Settings, directory: Path, *, force: bool = False,
         progress.line(f"influxdb: {items['influxdb']['shards']} shards restored as {home.database}")
     else:
         progress.next("InfluxDB left out" + (" (--no-influx)" if "influxdb" in items else " (not in the backup)"))
-    say(f"[restore] done in {time.monotonic() - progress.started:.1f} s: start alerting, it folds the alarm record "
+    say(f"[restore] done in {time.monotonic() - progress.started:.1f} s: start alerting and the recorder; alerting folds the alarm record "
         "into a new ledger")
     return manifest
 

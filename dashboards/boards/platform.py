@@ -1,5 +1,5 @@
 """平台运行 (platform health): readings per second, refusals by enterprise and reason, duplicates and
-gaps (``platform_ingest``, ingest's counters written by alerting); Kafka consumer lag per component and
+gaps (``platform_ingest``, ingest's counters written by the recorder); Kafka consumer lag per component and
 topic, rule and ingest latency (p50, p99, max), InfluxDB writer throughput and queue (``pipeline`` and
 ``pipeline_lag``: the processes' ``wire.PipelineMetrics``, docs/dashboards.md "Pipeline metrics").
 
