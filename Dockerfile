@@ -2,9 +2,12 @@
 # They run as user hazmon (uid 10001), never root. The directories compose mounts named volumes on are
 # made here and owned by hazmon, so that a fresh volume starts writable for it (docs/operations.md).
 FROM python:3.11-slim
+# the daily report's PDF embeds a CJK font (setting desk_pdf_font: Noto Sans CJK, Debian's fonts-noto-cjk)
+RUN apt-get update && apt-get install --no-install-recommends -y fonts-noto-cjk && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml README.md requirements.lock ./
 COPY hazmon ./hazmon
+COPY hzctl ./hzctl
 COPY ingest ./ingest
 COPY stream_rules ./stream_rules
 COPY alerting ./alerting

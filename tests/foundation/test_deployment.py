@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -306,3 +307,17 @@ def _running(argv: list[str], log: Path, ready: Callable[[], bool]) -> Iterator[
             process.terminate()
             process.wait(10)
             shutil.rmtree(log.parent, ignore_errors=True)
+
+
+def test_the_image_holds_every_package_and_the_reports_font() -> None:
+    """The image's `hazmon` command is hzctl's: a Dockerfile without `COPY hzctl` installed a command
+    that could not start (found after the CLI moved to hzctl/). The daily report's PDF embeds the CJK
+    font `desk_pdf_font` names, which Debian's fonts-noto-cjk installs (the image is Debian's slim)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = [name.rstrip("*") for name in project["tool"]["setuptools"]["packages"]["find"]["include"]]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "hzctl" in packages
+    for package in packages:
+        assert f"COPY {package} ./{package}\n" in dockerfile, package
+    assert str(Settings.model_fields["desk_pdf_font"].default).startswith("/usr/share/fonts/opentype/noto/")
+    assert re.search(r"apt-get install [^\n]*fonts-noto-cjk", dockerfile), "the PDF report's font"
