@@ -35,7 +35,8 @@ from hzctl.stack.service import port_open
 from hzctl.stack.upper_broker import write_upper_broker
 from prefecture.service import Prefecture
 from tests.kafka_admin import delete_topics
-from tests.alerting.conftest import alerting_settings, browser, names, produce, receiver, start_service  # noqa: F401 - served here too
+from tests.alerting.conftest import (alerting_settings, browser, names, produce, receiver, start_recorder,  # noqa: F401 - served here too
+                                    start_service)
 from uplink.service import Uplink
 
 COUNTY, OTHER = "433127", "433126"   # 永顺县 and a neighbour

@@ -59,12 +59,14 @@ def _row_text(browser: WebDriver, alarm_id: str) -> str:
     return browser.find_element(By.CSS_SELECTOR, f"tr[data-alarm='{alarm_id}']").text
 
 
-async def test_the_prefecture_officer_sees_signs_and_counts(start_service: Callable, names: PlatformTopics,
-                                                            produce: Callable, alerting_settings: Settings,
+async def test_the_prefecture_officer_sees_signs_and_counts(start_service: Callable, start_recorder: Callable,
+                                                            names: PlatformTopics, produce: Callable,
+                                                            alerting_settings: Settings,
                                                             upper: UpperBroker, prefecture: Prefecture, unique: str,
                                                             browser: WebDriver) -> None:
     clock = ManualClock(T0)
     service = await start_service(clock)
+    await start_recorder()   # the county's colours reach its InfluxDB through its recorder
     county = uplink_settings(alerting_settings, upper, suffix_of(names), f"test-uplink-{unique}")
     base = f"http://127.0.0.1:{prefecture.settings.prefecture_api_port}"
     # the county's day first, its uplink started afterwards (a county joining the exchange): what it sends at

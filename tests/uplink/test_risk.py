@@ -1,5 +1,5 @@
 """§11 risk: every enterprise's colour at connection, and a change as alerting computes it (a real alerting
-service writing the test's InfluxDB database, the uplink reading it)."""
+service, a recorder writing its colours to the test's InfluxDB database, the uplink reading it)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from tests.uplink.conftest import COUNTY, UpperBroker, collecting, running_uplin
 from tests.uplink.test_forward import suffix_of
 
 
-async def test_colours_go_up_at_connection_and_on_change(start_service: Callable, names: PlatformTopics,
-                                                         produce: Callable, alerting_settings: Settings,
-                                                         upper: UpperBroker, unique: str) -> None:
+async def test_colours_go_up_at_connection_and_on_change(start_service: Callable, start_recorder: Callable,
+                                                         names: PlatformTopics, produce: Callable,
+                                                         alerting_settings: Settings, upper: UpperBroker,
+                                                         unique: str) -> None:
     await start_service()
+    await start_recorder()   # alerting's colours reach InfluxDB through the recorder
     settings = uplink_settings(alerting_settings, upper, suffix_of(names), f"test-uplink-{unique}")
     async with collecting(upper, "risk") as collector, running_uplink(settings):
         await eventually(lambda: {m["enterprise"] for m in collector.messages} >= {CHEM, MINE, FIRE}, 30,
