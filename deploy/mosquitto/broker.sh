@@ -5,12 +5,17 @@
 # broker's configuration, hashes the passwords (mosquitto_passwd -U), renames them into place and
 # makes the broker reload them (SIGHUP), which closes the connections of accounts that are gone.
 # It does so once before the broker starts, then every BROKER_AUTH_POLL_S seconds if they changed.
+# Then the start step: Mosquitto 2.0 does not keep shared subscriptions in its persistence file, so
+# `python3 -m hzctl.stack.mosquitto_start` puts ingest's back into it (from the records its sessions
+# hold) before it execs the broker (docs/reliability.md, "Mosquitto restarts"); its modules lie beside
+# this script in the image (deploy/mosquitto/Dockerfile), standard library only.
 # The broker is exec'd, so it keeps this shell's PID ($$, 1 in the container) and gets stop signals.
 # Usage: broker.sh mosquitto -c /mosquitto/config/mosquitto.conf
 set -eu
 auth="${BROKER_AUTH_DIR:-/broker-auth}"
 conf="${BROKER_CONFIG_DIR:-/mosquitto/config}"
 every="${BROKER_AUTH_POLL_S:-2}"
+db="${BROKER_DB:-/mosquitto/data/mosquitto.db}"   # mosquitto.conf's persistence_location + mosquitto.db
 
 fingerprint() {
   cat "$auth/passwd" "$auth/acl" | cksum
@@ -43,4 +48,6 @@ watch_accounts() {
 seen=$(fingerprint)
 install_accounts
 watch_accounts "$seen" &
-exec "$@"
+PYTHONPATH=$(cd "$(dirname "$0")" && pwd)
+export PYTHONPATH
+exec python3 -m hzctl.stack.mosquitto_start "$db" "$@"

@@ -94,7 +94,7 @@ def main(argv: list[str]) -> None:
     added = restore_shared_subscriptions(db)
     if added:
         print(f"hazmon: {added} shared subscriptions of persistent sessions put back into {db}", flush=True)
-    os.execv(command[0], command)
+    os.execvp(command[0], command)   # a bare name (the image's `mosquitto`) is looked up on PATH
 
 
 if __name__ == "__main__":
