@@ -4,6 +4,7 @@ data on volumes, every service health-checked, ingest scalable, dashboards from 
 
 from __future__ import annotations
 
+import json
 import re
 import os
 import subprocess
@@ -17,6 +18,7 @@ from hazmon.settings import Settings
 from hzctl.stack.influxdb import INFLUXDB_VERSION
 from hzctl.stack.kafka import KAFKA_VERSION, Kafka
 from hzctl.stack.mosquitto import Mosquitto
+from tests import broker_image
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -46,7 +48,9 @@ def test_same_server_versions_as_the_local_stack(compose: dict) -> None:
     assert images["influxdb"] == f"influxdb:{INFLUXDB_VERSION.lstrip('v')}"
     debian = subprocess.run(["mosquitto", "-h"], capture_output=True, text=True).stdout
     version = re.search(r"version (\S+)", debian).group(1)
-    assert images["mosquitto"] == f"eclipse-mosquitto:{version}"
+    # the broker's own image (deploy/mosquitto/Dockerfile) is built FROM it; the one-shot uses it as it is
+    assert re.findall(r"^FROM (\S+)$", broker_image.DOCKERFILE.read_text(), re.MULTILINE) == [f"eclipse-mosquitto:{version}"]
+    assert images["mosquitto-config"] == f"eclipse-mosquitto:{version}"
 
 
 def test_settings_names_are_real_settings(compose: dict) -> None:
@@ -183,9 +187,9 @@ def test_the_brokers_accounts_follow_the_registry(compose: dict) -> None:
     config_dir = re.search(r'conf="\$\{BROKER_CONFIG_DIR:-([^}]+)\}"', script).group(1)
     assert mounts[auth_dir].split(":")[0] == auth_volume
     assert not mounts[config_dir].endswith(":ro"), "broker.sh replaces passwd and acl there"
-    entry = broker["entrypoint"]
-    assert entry[0] == "sh" and mounts[entry[1]].split(":")[0] == "./deploy/mosquitto/broker.sh"
-    assert broker["command"][0] == "mosquitto"
+    entry = json.loads(broker_image.instruction("ENTRYPOINT"))
+    assert entry[0] == "sh" and broker_image.copied()["deploy/mosquitto/broker.sh"] == entry[1]
+    assert json.loads(broker_image.instruction("CMD"))[0] == "mosquitto"
     conf = _options((ROOT / "deploy/mosquitto/mosquitto.conf").read_text())
     assert conf["password_file"] == [f"{config_dir}/passwd"] and conf["acl_file"] == [f"{config_dir}/acl"]
     # the broker runs as user mosquitto (uid and gid 1883 in eclipse-mosquitto), not root: the accounts
@@ -194,6 +198,36 @@ def test_the_brokers_accounts_follow_the_registry(compose: dict) -> None:
     assert build_parser().parse_args(services["hazmon-init"]["command"]).group == 1883
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "groupadd --system --gid 1883" in dockerfile and "--groups broker" in dockerfile
+
+
+def test_the_brokers_container_starts_it_as_the_local_stack_does(compose: dict) -> None:
+    """Mosquitto 2.0 does not keep shared subscriptions in mosquitto.db: docker-compose's broker lost
+    what devices published during a restart until ingest had subscribed again (#20), as the local stack
+    did before its start step. The broker's service is built from deploy/mosquitto/Dockerfile, whose
+    entry point runs that step on the file on the broker's volume, from the modules the image copies,
+    with the Python the image installs (tests/faults/test_broker_image_restart.py runs them)."""
+    broker = compose["services"]["mosquitto"]
+    assert broker["build"] == {"context": ".", "dockerfile": str(broker_image.DOCKERFILE.relative_to(ROOT))}
+    assert "entrypoint" not in broker and "command" not in broker, "the image's ENTRYPOINT and CMD"
+    assert broker["image"] == f"hazmon-mosquitto:{compose['x-hazmon-service']['image'].split(':')[1]}"
+    script = (ROOT / "deploy/mosquitto/broker.sh").read_text()
+    step = re.search(r'^exec python3 -m (\S+) "\$db" "\$@"$', script, re.MULTILINE)
+    assert step, "broker.sh execs the start step, which execs the broker"
+    assert re.search(r"^RUN apk add --no-cache python3$", broker_image.DOCKERFILE.read_text(), re.MULTILINE)
+    # the step's module and what it imports of hazmon, beside broker.sh (its PYTHONPATH), nothing more
+    copied = broker_image.copied()
+    lib = Path(copied["deploy/mosquitto/broker.sh"]).parent
+    module = Path(*step.group(1).split(".")).with_suffix(".py")
+    needed = {module, Path("hazmon/mqtt_kept.py")} | {parent / "__init__.py" for parent in module.parents
+                                                       if parent != Path(".")} | {Path("hazmon/__init__.py")}
+    assert {Path(source) for source in copied if source.endswith(".py")} == needed
+    assert all(Path(copied[str(path)]) == lib / path for path in needed)
+    imported = re.findall(r"^(?:from|import) (\S+)", (ROOT / module).read_text(), re.MULTILINE)
+    assert [name for name in imported if name.split(".")[0] in ("hazmon", "hzctl")] == ["hazmon.mqtt_kept"]
+    # the file the step rewrites is Mosquitto's, on the broker's named volume
+    db = re.search(r'^db="\$\{BROKER_DB:-([^}]+)\}"', script, re.MULTILINE).group(1)
+    location = _options((ROOT / "deploy/mosquitto/mosquitto.conf").read_text())["persistence_location"]
+    assert [db] == [location[0] + "mosquitto.db"] and str(Path(db).parent) in _named_volume_mounts(compose, broker)
 
 
 def test_kafka_config_matches_the_local_stack(compose: dict, settings: Settings) -> None:

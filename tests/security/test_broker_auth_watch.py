@@ -2,7 +2,7 @@
 removed from ./registry kept its broker account until the broker's container restarted. Here the
 two halves of the compose wiring run for real on a private Mosquitto: `hazmon stack broker-auth
 --watch` (the hazmon side) writes the accounts into a directory, and deploy/mosquitto/broker.sh (the
-broker container's entry point) installs them, hashed, and makes the broker reload."""
+broker container's entry point, run from the image's files) installs them, hashed, and makes the broker reload."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from hazmon.secrets import Secrets, load_secrets
 from hazmon.settings import Settings
 from hzctl.stack.mosquitto import Mosquitto
 from hzctl.stack.service import port_open
+from tests.broker_image import image_env, lay_out
 from tests.mqtt_sessions import connack, held_session
 from tests.ingest.conftest import wait_for_account, write_registry
 from tests.security.conftest import ATTACKER, VICTIM, _free_port
@@ -72,10 +73,11 @@ def watched_broker(settings: Settings) -> Iterator[WatchedBroker]:
     try:
         _until("the watch writes the accounts", lambda: (auth / "passwd").is_file() and (auth / "acl").is_file(),
                20, watch_log)
+        image = home / "image"   # the broker's container: its entry point and files (tests/broker_image.py)
         broker = subprocess.Popen(
-            ["sh", str(ROOT / "deploy/mosquitto/broker.sh"), *server.argv()],
-            env={**os.environ, "BROKER_AUTH_DIR": str(auth), "BROKER_CONFIG_DIR": str(server.conf_dir),
-                 "BROKER_AUTH_POLL_S": str(POLL_S)},
+            [*lay_out(image), "mosquitto", "-c", str(server.conf_dir / "mosquitto.conf")], cwd=image,
+            env=image_env(image, BROKER_AUTH_DIR=str(auth), BROKER_CONFIG_DIR=str(server.conf_dir),
+                          BROKER_AUTH_POLL_S=str(POLL_S), BROKER_DB=str(server.data_dir / "mosquitto.db")),
             stdout=broker_log.open("wb"), stderr=subprocess.STDOUT)
         _until("the broker listens", lambda: port_open(private.mqtt_port) or broker.poll() is not None, 10, broker_log)
         assert broker.poll() is None, broker_log.read_text()
