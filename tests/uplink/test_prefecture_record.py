@@ -89,3 +89,25 @@ def test_risk_heartbeat_and_readings_become_points_tagged_with_the_county() -> N
         f"county_heartbeat,county={COUNTY} enterprises=3i,points=9i,backlog=0i 6",
         f'county_reading,county={COUNTY},enterprise=E1,device=D1,point=P1 value=1.0,q="good" 7']
     assert [county for county, _ in sorter.batch.risk + sorter.batch.heartbeats] == [COUNTY, COUNTY]
+
+
+def colour(color: str, level: int, ts: int) -> tuple[str, dict]:
+    return COUNTY, {"v": 1, "county": COUNTY, "enterprise": "E1", "color": color, "level": level, "active_alarms": level,
+                    "ts": ts}
+
+
+async def test_a_colour_is_the_countys_latest_word_whatever_its_time(record: CountyRecord) -> None:
+    """Risk carries no version (§11): the record keeps the colour the county sent last, so that a colour stamped
+    earlier than the one before it (a late reading) still shows and the next full round corrects anything."""
+    await record.record(UpBatch(risk=[colour("blue", 0, 0), colour("orange", 2, 900)]), 10)
+    await record.record(UpBatch(risk=[colour("red", 3, 500)]), 20)   # stamped before the orange it follows
+    assert [(r["color"], r["ts"]) for r in await record.risk(COUNTY)] == [("red", 500)]
+    await record.record(UpBatch(risk=[colour("yellow", 1, 400), colour("blue", 0, 0)]), 30)
+    assert [(r["color"], r["ts"]) for r in await record.risk(COUNTY)] == [("blue", 0)]
+
+
+def test_a_colour_without_a_time_of_its_own_is_no_point() -> None:
+    """The county's blue for an enterprise nothing coloured yet (``ts`` 0) goes to the record, not to InfluxDB."""
+    sorter = UpSorter(frozenset({COUNTY}))
+    sorter.add(up_topic(COUNTY, "risk"), orjson.dumps(colour("blue", 0, 0)[1]))
+    assert [r["color"] for _, r in sorter.batch.risk] == ["blue"] and sorter.lines == []
