@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pwd
 import shutil
 import subprocess
 import tempfile
@@ -55,7 +56,8 @@ class ImageBroker:
         image = self.home / "image"
         command = json.loads(instruction("CMD"))
         assert command[1:] == ["-c", "/mosquitto/config/mosquitto.conf"], command
-        self.argv = [*lay_out(image), command[0], "-c", str(self.server.conf_dir / "mosquitto.conf")]
+        self.argv = [*as_the_brokers_user(self.server.conf_dir, self.home / "auth", self.server.data_dir),
+                     *lay_out(image), command[0], "-c", str(self.server.conf_dir / "mosquitto.conf")]
         self.env = image_env(image, BROKER_AUTH_DIR=str(self.home / "auth"), BROKER_CONFIG_DIR=str(self.server.conf_dir),
                              BROKER_DB=str(self.server.data_dir / "mosquitto.db"))
         self.log = self.home / "broker.log"
@@ -82,6 +84,18 @@ class ImageBroker:
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
+
+
+def as_the_brokers_user(*directories: Path) -> list[str]:
+    """The container runs as user mosquitto (docker-compose.yml), the start step included, not as
+    root: so does the test when it can (root: setpriv), with what mosquitto-config hands that user."""
+    if os.geteuid() != 0:
+        return []
+    user = pwd.getpwnam("mosquitto")
+    for directory in directories:
+        for path in (directory, *directory.rglob("*")):
+            os.chown(path, user.pw_uid, user.pw_gid)
+    return ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--init-groups"]
 
 
 @pytest.fixture
