@@ -39,6 +39,11 @@ def parse_up_topic(topic: str) -> tuple[str, str] | None:
     return parts[3], parts[4]
 
 
+# §11 ``up/{county}/risk``: the ``ts`` of an enterprise's colour when the county has written none yet (blue):
+# no time of its own, so it is no point of a time series; the upper side keeps the colour a county sent last
+RISK_NO_TIME = 0
+
+
 class DownAction(TypedDict):
     """§11 ``down/{county}/action``: an upper officer's 签收 (``ack``) with a comment on an alarm escalated to the
     upper platform; ``id`` is the upper platform's action id, ``enterprise`` the alarm's (as the county has it)."""

@@ -200,9 +200,10 @@ class PrefectureDesk:
         colours = {r["enterprise"]: r for r in await self._record.risk(county)}
         ranked = []
         for e in (registry or {}).get("enterprises", []):
-            risk = colours.get(e["id"], {})   # none yet: blue, as the county sends an enterprise without alarms
+            risk = colours.get(e["id"], {})   # none yet: blue, as the county sends an enterprise not coloured yet
             ranked.append((-risk.get("level", 0), e["name"], EnterpriseRow(
-                e["name"], e["town"], risk.get("color", "blue"), risk.get("active_alarms", 0), risk.get("ts"))))
+                e["name"], e["town"], risk.get("color", "blue"), risk.get("active_alarms", 0),
+                risk.get("ts") or None)))   # RISK_NO_TIME: a blue without a time of its own
         enterprises = [row for *_, row in sorted(ranked, key=lambda r: r[:2])]
         open_alarms = await self._record.alarms(county, open_only=True, limit=500)
         own = {alarm["id"]: ack for c, alarm, ack in await self._record.escalated_open() if c == county}

@@ -5,6 +5,9 @@ and the prefecture officers' actions waiting to go down (docs/uplink.md).
 Keyed by ``(county, alarm id)``: alarm ids are the county's own. A version is recorded once (primary key
 ``(county, id, version)``: a repeat from the county's store and forward changes nothing and is counted
 as a repeat), and the current alarm is replaced only by a higher version, so the record never goes back.
+An enterprise's colour has no version: the record keeps the one its county sent last (messages of a topic
+arrive in the order the county published them, a repeat among them only before what followed it), so the
+county's full round every 5 minutes sets every colour right, whatever time each colour was stamped with.
 A county's message is applied in the same transaction as the rest of its batch, and the batch is
 acknowledged to the broker only after that commit: a crash before it gets the batch again.
 
@@ -58,11 +61,11 @@ ON CONFLICT (county, id) DO UPDATE SET version = excluded.version, enterprise = 
     state = excluded.state, escalated_to = excluded.escalated_to, changed_at = excluded.changed_at,
     received_at = excluded.received_at, body = excluded.body
 WHERE excluded.version > alarms.version"""
-_LATER_RISK = """
+# a colour carries no version (§11): the county's last word is its colour, whatever its time (docs/uplink.md)
+_LAST_RISK = """
 INSERT INTO risk (county, enterprise, level, color, active_alarms, ts) VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (county, enterprise) DO UPDATE SET level = excluded.level, color = excluded.color,
-    active_alarms = excluded.active_alarms, ts = excluded.ts
-WHERE excluded.ts >= risk.ts"""
+    active_alarms = excluded.active_alarms, ts = excluded.ts"""
 _HEARTBEAT = """
 INSERT INTO counties (county, heartbeat_at, heartbeat) VALUES (?, ?, ?)
 ON CONFLICT (county) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, heartbeat = excluded.heartbeat
@@ -151,7 +154,7 @@ class CountyRecord:
                 repeats += 1 - new
                 db.execute(_HIGHER_VERSION, (county, alarm["id"], alarm["version"], alarm["enterprise"], alarm["state"],
                                              alarm["escalated_to"], alarm["changed_at"], received_at, orjson.dumps(alarm)))
-            db.executemany(_LATER_RISK, [(county, r["enterprise"], r["level"], r["color"], r["active_alarms"], r["ts"])
+            db.executemany(_LAST_RISK, [(county, r["enterprise"], r["level"], r["color"], r["active_alarms"], r["ts"])
                                          for county, r in batch.risk])
             db.executemany(_HEARTBEAT, [(county, h["ts"], orjson.dumps(h)) for county, h in batch.heartbeats])
             db.executemany(_REGISTRY, [(county, r["ts"], orjson.dumps(r)) for county, r in batch.registries])

@@ -15,7 +15,7 @@ import math
 import orjson
 
 from hazmon import series
-from hazmon.exchange import parse_up_topic
+from hazmon.exchange import RISK_NO_TIME, parse_up_topic
 
 from prefecture.record import UpBatch
 
@@ -69,9 +69,10 @@ class UpSorter:
         elif kind == "risk":
             _check(body, _RISK_FIELDS)
             self.batch.risk.append((county, body))
-            self.lines.append(f"{series.COUNTY_RISK},county={series.tag(county)},enterprise={series.tag(body['enterprise'])} "
-                              f"level={body['level']}i,color={series.string_field(body['color'])},"
-                              f"active_alarms={body['active_alarms']}i {body['ts']}")
+            if body["ts"] != RISK_NO_TIME:   # blue for an enterprise nothing coloured yet: no moment, no point
+                self.lines.append(f"{series.COUNTY_RISK},county={series.tag(county)},enterprise={series.tag(body['enterprise'])} "
+                                  f"level={body['level']}i,color={series.string_field(body['color'])},"
+                                  f"active_alarms={body['active_alarms']}i {body['ts']}")
         elif kind == "heartbeat":
             _check(body, _HEARTBEAT_FIELDS)
             self.batch.heartbeats.append((county, body))

@@ -3,7 +3,9 @@
 The colours are alerting's, read where alerting writes them for everyone (§9: InfluxDB ``enterprise_risk``,
 on every change and every ``alerting_risk_snapshot_s``), so the uplink needs nothing more from alerting.
 A colour is a state, not a history: nothing of it is stored for an outage; the full round at each
-connection and every 5 minutes brings the upper platform up to date.
+connection and every 5 minutes brings the upper platform up to date (the upper side keeps the colour a county
+sent last, whatever its time). An enterprise alerting has written no colour for goes up blue with
+``RISK_NO_TIME``: it claims no moment, so the colour alerting writes next, at whatever time, follows it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import aiohttp
 import orjson
 
 from hazmon import series, wire
+from hazmon.exchange import RISK_NO_TIME
 from hazmon.registry import Registry
 from hazmon.settings import Settings
 
@@ -54,8 +57,7 @@ class RiskForwarder:
             found[result["tags"][series.ENTERPRISE]] = ((int(level), str(color), int(active)), int(ts))
         return found
 
-    async def run(self, publish: Callable[[bytes], Awaitable[None]], registry: Callable[[], Registry],
-                  now_ms: Callable[[], int]) -> None:
+    async def run(self, publish: Callable[[bytes], Awaitable[None]], registry: Callable[[], Registry]) -> None:
         """Publish the full round now and every 5 minutes, and the changes found every 5 seconds between."""
         loop = asyncio.get_running_loop()
         next_round = loop.time()
@@ -69,7 +71,7 @@ class RiskForwarder:
                 full = loop.time() >= next_round
                 enterprises = set(registry().enterprises) | set(colours) if full else set(colours)
                 for enterprise in sorted(enterprises):
-                    colour, ts = colours.get(enterprise, (BLUE, now_ms()))
+                    colour, ts = colours.get(enterprise, (BLUE, RISK_NO_TIME))
                     if full or self.sent.get(enterprise) != colour:
                         await publish(risk_message(self.county_id, enterprise, colour, ts))
                         self.sent[enterprise] = colour

@@ -107,7 +107,7 @@ class Uplink:
             group.create_task(self._receive_down(link), name="down")
             group.create_task(self._heartbeat(link), name="heartbeat")
             group.create_task(self.risk.run(partial(link.publish, up_topic(self.county_id, "risk")),
-                                            lambda: self.registry_watch.current, now_ms), name="risk")
+                                            lambda: self.registry_watch.current), name="risk")
 
     async def _registry_changed(self, registry: Registry) -> None:
         self.readings_up.set_registry(registry)

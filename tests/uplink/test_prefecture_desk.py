@@ -71,7 +71,7 @@ async def test_the_prefecture_officer_sees_signs_and_counts(start_service: Calla
     base = f"http://127.0.0.1:{prefecture.settings.prefecture_api_port}"
     # the county's day first, its uplink started afterwards (a county joining the exchange): what it sends at
     # connection holds every version and each enterprise's colour as alerting wrote it (the chemical plant red
-    # at the county's time; a colour sent before it, blue at the wall clock's time, would outrank it: docs/uplink.md)
+    # at the county's time; the uplink connected first is test_risk's)
     await produce(names.transitions, [
         transition("d1", "confirmed", "TK01_LT", level="high_high", value=10.8, limit=10.5, at=T0, message=D1),
         transition("d2", "confirmed", "TK01_TT", level="high", value=48.2, limit=45.0, at=T0, message=D2)])
