@@ -214,16 +214,17 @@ def test_the_brokers_container_starts_it_as_the_local_stack_does(compose: dict) 
     step = re.search(r'^exec python3 -m (\S+) "\$db" "\$@"$', script, re.MULTILINE)
     assert step, "broker.sh execs the start step, which execs the broker"
     assert re.search(r"^RUN apk add --no-cache python3$", broker_image.DOCKERFILE.read_text(), re.MULTILINE)
-    # the step's module and what it imports of hazmon, beside broker.sh (its PYTHONPATH), nothing more
+    # the step's module, the project modules it imports and their packages' __init__.py, beside broker.sh
+    # (its PYTHONPATH), nothing else of the project
+    source = (ROOT / Path(*step.group(1).split(".")).with_suffix(".py")).read_text()
+    modules = [step.group(1), *(name for name in re.findall(r"^(?:from|import) (\S+)", source, re.MULTILINE)
+                                if name.split(".")[0] in ("hazmon", "hzctl"))]
+    needed = {Path(*name.split(".")[:n], "__init__.py") for name in modules for n in range(1, name.count(".") + 1)}
+    needed |= {Path(*name.split(".")).with_suffix(".py") for name in modules}
     copied = broker_image.copied()
     lib = Path(copied["deploy/mosquitto/broker.sh"]).parent
-    module = Path(*step.group(1).split(".")).with_suffix(".py")
-    needed = {module, Path("hazmon/mqtt_kept.py")} | {parent / "__init__.py" for parent in module.parents
-                                                       if parent != Path(".")} | {Path("hazmon/__init__.py")}
     assert {Path(source) for source in copied if source.endswith(".py")} == needed
     assert all(Path(copied[str(path)]) == lib / path for path in needed)
-    imported = re.findall(r"^(?:from|import) (\S+)", (ROOT / module).read_text(), re.MULTILINE)
-    assert [name for name in imported if name.split(".")[0] in ("hazmon", "hzctl")] == ["hazmon.mqtt_kept"]
     # the file the step rewrites is Mosquitto's, on the broker's named volume
     db = re.search(r'^db="\$\{BROKER_DB:-([^}]+)\}"', script, re.MULTILINE).group(1)
     location = _options((ROOT / "deploy/mosquitto/mosquitto.conf").read_text())["persistence_location"]
