@@ -321,3 +321,17 @@ def test_the_image_holds_every_package_and_the_reports_font() -> None:
         assert f"COPY {package} ./{package}\n" in dockerfile, package
     assert str(Settings.model_fields["desk_pdf_font"].default).startswith("/usr/share/fonts/opentype/noto/")
     assert re.search(r"apt-get install [^\n]*fonts-noto-cjk", dockerfile), "the PDF report's font"
+
+
+def test_a_build_sends_no_secrets_and_everything_the_images_copy() -> None:
+    """Both images build from the repository's root: without a .dockerignore, `docker compose build`
+    sent the whole checkout to the Docker daemon, ./secrets included (and a developer's .venv and
+    .hazmon, gigabytes)."""
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")}
+    assert {"secrets", ".git", ".venv", ".hazmon", "registry"} <= ignored
+    for dockerfile in (ROOT / "Dockerfile", ROOT / "deploy/mosquitto/Dockerfile"):
+        for source in re.findall(r"^COPY (?:--\S+ )*(.+) \S+$", dockerfile.read_text(), re.MULTILINE):
+            for path in source.split():
+                assert path.split("/")[0] not in ignored, (dockerfile.name, path)
+                assert (ROOT / path).exists(), (dockerfile.name, path)
