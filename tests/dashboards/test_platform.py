@@ -38,8 +38,8 @@ async def database(influxdb: Settings, unique: str) -> AsyncIterator[str]:
     minute = (int(time.time() * 1000) - 5 * 60_000) // 60_000 * 60_000   # one whole minute, five minutes ago
     records = [record("rules", "a:1", minute + 10_000, {0: 5, 1: 7}, [10.0, 20.0, 30.0]),
                record("rules", "b:2", minute + 20_000, {2: 1}, [400.0]),
-               record("alerting", "c:3", minute + 30_000, {0: 2}, influx_queue=12.0, points_per_s=100.0),
-               record("alerting", "d:4", minute + 40_000, {1: 0}, influx_queue=3.0, points_per_s=50.0)]
+               record("recorder", "c:3", minute + 30_000, {0: 2}, influx_queue=12.0, points_per_s=100.0),
+               record("recorder", "d:4", minute + 40_000, {1: 0}, influx_queue=3.0, points_per_s=50.0)]
     await write_lines(influxdb, name, [line for r in records for line in series.pipeline_lines(r)])
     yield name
     async with aiohttp.ClientSession() as http:
@@ -58,7 +58,7 @@ async def rows(settings: Settings, database: str, query: str) -> list[dict]:
 
 async def test_pipeline_panels_read_what_the_processes_wrote(influxdb: Settings, database: str) -> None:
     lag = await rows(influxdb, database, platform.KAFKA_LAG)
-    assert sorted((r["component"], r["topic"], r["sum"]) for r in lag) == [("alerting", READINGS, 2),
+    assert sorted((r["component"], r["topic"], r["sum"]) for r in lag) == [("recorder", READINGS, 2),
                                                                           ("rules", READINGS, 13)]
     (latency,) = await rows(influxdb, database, platform.RULE_LATENCY)
     assert (latency["p50"], latency["p99"], latency["max"]) == (400.0, 400.0, 400.0)   # the worse worker's
