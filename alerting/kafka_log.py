@@ -31,7 +31,9 @@ from alerting.model import ActionRefused, Alarm, AlarmEvent
 log = logging.getLogger(__name__)
 
 OnEvent = Callable[[AlarmEvent, bool], None]   # (event, live): live is False while replaying history
+OnFolded = Callable[[], None]   # after each batch or replay slice: what is evaluated once per batch (colours)
 REPLAY_CHUNK = 20_000   # history records folded between two ledger writes while catching up
+REPLAY_SLICE = 500      # history records folded between two turns of the event loop (the API answers meanwhile)
 
 
 def _decode(record: ConsumerRecord) -> dict | None:
@@ -51,12 +53,13 @@ def _decode(record: ConsumerRecord) -> dict | None:
 
 class AlarmLog:
     def __init__(self, bootstrap: str, names: PlatformTopics, book: AlarmBook, ledger: Ledger,
-                 on_event: OnEvent) -> None:
+                 on_event: OnEvent, on_folded: OnFolded) -> None:
         self._bootstrap = bootstrap
         self._names = names
         self._book = book
         self._ledger = ledger
         self._on_event = on_event
+        self._on_folded = on_folded
         # the rules worker writes transitions in Kafka transactions: a killed worker's aborted
         # records stay in the log and must not be folded (read_committed skips them)
         self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
@@ -123,6 +126,7 @@ class AlarmLog:
             await self._recall([value for _, value in values])
             for topic, value in values:
                 self._fold(topic, value, live=True)
+            self._on_folded()
             await self._record()
 
     def _decoded(self, tp: TopicPartition, records: list[ConsumerRecord]) -> list[dict]:
@@ -162,8 +166,11 @@ class AlarmLog:
         for start in range(0, len(history), REPLAY_CHUNK):
             chunk = history[start:start + REPLAY_CHUNK]
             await self._recall([value for *_, value in chunk])
-            for _, _, topic, value in chunk:
-                self._fold(topic, value, live=False)
+            for first in range(0, len(chunk), REPLAY_SLICE):
+                for _, _, topic, value in chunk[first:first + REPLAY_SLICE]:
+                    self._fold(topic, value, live=False)
+                self._on_folded()
+                await asyncio.sleep(0)   # a long history: the API, the desk and /healthz answer while it folds
             # closed alarms leave memory as the history goes; the offsets only once all of it is folded
             await self._record(offsets=start + REPLAY_CHUNK >= len(history))
         self.replayed = len(history)
@@ -172,6 +179,7 @@ class AlarmLog:
         await self._recall([value for _, value in later])
         for topic, value in later:
             self._fold(topic, value, live=True)
+        self._on_folded()
         await self._record()
 
     async def _recall(self, values: list[dict]) -> None:

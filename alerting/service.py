@@ -73,7 +73,7 @@ class AlertingService:
         self.series = SeriesTopic(settings.kafka_bootstrap, names.series)
         self.alarm_times = SeriesTimes()
         self.ledger = Ledger(settings.ledger_path)
-        self.log = AlarmLog(settings.kafka_bootstrap, names, self.book, self.ledger, self._on_event)
+        self.log = AlarmLog(settings.kafka_bootstrap, names, self.book, self.ledger, self._on_event, self._on_folded)
         self.changes = ChangeTopic(settings.kafka_bootstrap, names.changes)
         self.deliverer = Deliverer(channels_of(settings), self.texts, settings.alerting_retry_s,
                                    settings.alerting_deadletter_file or settings.home / "alerting" / "deadletter.jsonl",
@@ -175,9 +175,8 @@ class AlertingService:
     def _on_event(self, event: AlarmEvent, live: bool) -> None:
         alarm = event.alarm
         written_at = self.alarm_times.claim(lineproto.alarm_series(alarm), event.ts)
-        lines = [lineproto.alarm_line(alarm, event.kind, written_at, event.by)]
-        lines += self.risk.update(alarm.enterprise, event.ts)
-        self.series.submit(lines)
+        self.series.submit([lineproto.alarm_line(alarm, event.kind, written_at, event.by)])
+        self.risk.changed(alarm.enterprise, event.ts)   # the colour: once per batch (_on_folded)
         log.info("alarm changed", extra={"alarm": alarm.id, "enterprise": alarm.enterprise, "point": alarm.point,
                                          "change": event.kind, "state": alarm.state, "live": live})
         if live:
@@ -193,6 +192,12 @@ class AlertingService:
             task = asyncio.create_task(self.grafana.annotate(alarm, event.ts))
             self._side_tasks.add(task)
             task.add_done_callback(self._side_tasks.discard)
+
+    def _on_folded(self) -> None:
+        """After each folded batch: the colours its changes moved."""
+        lines = self.risk.flush()
+        if lines:
+            self.series.submit(lines)
 
     async def _notification_settled(self, channel_key: str, notification: Notification) -> None:
         await self.outbox.settled(channel_key, notification)
