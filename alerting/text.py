@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from hazmon.duty_words import ALARM_STATES, AWAITING_FEEDBACK
+from hazmon.duty_words import TIERS as DUTY_TIERS
 from hazmon.officer_time import beijing_text
 
 from alerting.model import CLOSE_CAUSES, ESCALATION_PREFIX, FIRST_LEVELS, SECOND_LEVELS
@@ -26,9 +28,9 @@ _RULE_WORDS = {"fire": ("火警", "fire alarm"), "fault": ("设备故障", "devi
                "trend": ("趋势预警", "trend warning"), "platform": ("平台数据中断", "platform data outage")}
 _COLOR_WORDS = {"red": ("红色预警", "red warning"), "orange": ("橙色预警", "orange warning"),
                 "yellow": ("黄色预警", "yellow warning"), "blue": ("蓝色预警", "blue warning")}
-_TIERS = ("企业", "县应急管理局值班室", "州应急管理局"), ("enterprise", "county duty desk", "prefecture")
-_STATES = {"active": ("未签收", "active"), "acknowledged": ("已签收", "acknowledged"), "cleared": ("已恢复", "cleared"),
-           "closed": ("已关闭", "closed")}
+# the Chinese words are the ones every desk uses (hazmon.duty_words); English beside them
+_TIERS = tuple(DUTY_TIERS.values()), ("enterprise", "county duty desk", "prefecture")
+_STATES = {state: (word, state) for state, word in ALARM_STATES.items()}
 # the alarm page's rows (§10: names and units, the codes only under 详细信息)
 _LABELS = {"message": ("报警内容", "Message"), "severity": ("类别", "Kind"), "enterprise": ("企业", "Enterprise"),
            "site": ("单元", "Site"), "point": ("点位", "Point"), "device": ("设备", "Device"),
@@ -93,7 +95,7 @@ class Texts:
 
     def state_word(self, state: str, awaiting_feedback: bool) -> str:
         """未签收, or 已恢复（待反馈）… (where a column already says 状态)."""
-        return _STATES[state][self._index] + (("（待反馈）", " (awaiting feedback)")[self._index] if awaiting_feedback else "")
+        return _STATES[state][self._index] + ((f"（{AWAITING_FEEDBACK}）", " (awaiting feedback)")[self._index] if awaiting_feedback else "")
 
     def cause(self, cause: str) -> str:
         """处置反馈's cause in words; a free-text cause recorded before the codes (issue 17) as it was written."""
