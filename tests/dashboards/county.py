@@ -1,5 +1,5 @@
 """A small simulated county in InfluxDB: what the platform writes after readings, alarms and their
-handling, through the shared time-series contract (hazmon.series), alerting's line protocol and InfluxDB writer.
+handling, through the shared time-series contract (hazmon.series), alerting's line protocol and the recorder's InfluxDB writer.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def platform_lines(registry: Registry, now: int) -> list[str]:
 
 
 def pipeline_records(ts: int, i: int) -> list[wire.PipelineMetrics]:
-    """What ingest, the rules worker and alerting report for one period (wire.PipelineMetrics)."""
+    """What ingest, the rules worker, alerting and the recorder report for one period (wire.PipelineMetrics)."""
     def lags(topic: str, lag: int) -> list[wire.PartitionLag]:
         return [wire.PartitionLag(topic=topic, partition=p, lag=lag + p) for p in range(3)]
     latency = wire.latency_of([40.0 + i, 60.0 + i, 900.0])
@@ -107,12 +107,13 @@ def pipeline_records(ts: int, i: int) -> list[wire.PipelineMetrics]:
             wire.PipelineMetrics(v=1, component="rules", instance="rules-1", ts=ts, lags=lags(topics.READINGS, i),
                                  latency=latency),
             wire.PipelineMetrics(v=1, component="alerting", instance="alerting-1", ts=ts,
-                                 lags=lags(topics.ALARM_TRANSITIONS, 0) + lags(topics.READINGS, 2 * i),
+                                 lags=lags(topics.ALARM_TRANSITIONS, 0)),
+            wire.PipelineMetrics(v=1, component="recorder", instance="recorder-1", ts=ts, lags=lags(topics.READINGS, 2 * i),
                                  gauges={series.INFLUX_QUEUE: 10.0 * i, series.POINTS_PER_S: 5000.0 + i})]
 
 
 async def seed_county(settings: Settings, database: str, registry: Registry) -> int:
-    """Create ``database`` and write the county into it with alerting's InfluxDB writer; returns the point count."""
+    """Create ``database`` and write the county into it with the recorder's InfluxDB writer; returns the point count."""
     now = int(time.time() * 1000)
     lines = [*reading_lines(registry, now), *alarm_lines(registry, now), *platform_lines(registry, now),
              *location_lines(registry, now)]
@@ -121,7 +122,7 @@ async def seed_county(settings: Settings, database: str, registry: Registry) -> 
 
 
 async def write_lines(settings: Settings, database: str, lines: list[str]) -> None:
-    """Create ``database`` and write ``lines`` into it with alerting's InfluxDB writer."""
+    """Create ``database`` and write ``lines`` into it with the recorder's InfluxDB writer."""
     writer = InfluxWriter(settings, database=database)
     try:
         await writer.ensure_database()
