@@ -66,7 +66,7 @@ from hazmon.registry import load_registry  # noqa: E402
 from hazmon.secrets import Secrets, load_secrets  # noqa: E402
 from hazmon.settings import PACKAGE_DIR, Settings, get_settings  # noqa: E402
 from hzctl.stack.mosquitto import Mosquitto  # noqa: E402
-from tests.e2e.pipeline import IsolatedPipeline  # noqa: E402
+from testbed.pipeline import IsolatedPipeline  # noqa: E402
 
 VICTIM_READINGS_S = 1000
 READINGS_PER_MESSAGE = 10

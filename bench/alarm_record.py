@@ -1,6 +1,6 @@
 """Benchmark: the alarm record with years of alarms: alerting's restart and the listing of every open alarm.
 
-Produces ``--alarms`` historic alarms over two years (``tests/alerting/history.py``: one in
+Produces ``--alarms`` historic alarms over two years (``testbed/alarm_history.py``: one in
 ``--open-every`` still open, the oldest among them, the rest acknowledged, cleared and closed) to
 fresh alarm topics, lets one alerting service fold them from the topics (as every restart did before
 the ledger), then restarts alerting ``--restarts`` times, each after ``--tail`` new transitions
@@ -39,8 +39,8 @@ from hazmon import wire  # noqa: E402
 from hazmon.registry import load_registry  # noqa: E402
 from hazmon.secrets import Secrets, token_index  # noqa: E402
 from hazmon.settings import Settings, get_settings  # noqa: E402
-from tests.alerting.history import historic_log  # noqa: E402
-from tests.kafka_admin import delete_topics  # noqa: E402
+from testbed.alarm_history import historic_log  # noqa: E402
+from testbed.kafka_admin import delete_topics  # noqa: E402
 
 DUTY_TOKEN = "bench-duty-token"
 GOAL_RESTART_S = 10.0

@@ -35,9 +35,7 @@ import aiohttp
 import orjson
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
-from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -56,8 +54,8 @@ from hazmon.registry import PointType, Registry, load_registry  # noqa: E402
 from hazmon.secrets import Secrets, token_index  # noqa: E402
 from hazmon.settings import get_settings  # noqa: E402
 from hazmon.topics import PlatformTopics  # noqa: E402
-from tests.alerting.conftest import CHROMIUM_FLAGS  # noqa: E402
-from tests.kafka_admin import delete_topics  # noqa: E402
+from testbed.browser import chromium  # noqa: E402
+from testbed.kafka_admin import delete_topics  # noqa: E402
 
 PASSWORD = "bench-desk-password"
 GOAL_PUSH_MS = 1000.0
@@ -129,13 +127,9 @@ async def api_first_page_ms(http: aiohttp.ClientSession, base: str) -> float:
     return (time.perf_counter() - began) * 1000
 
 
-def chromium(profile: Path) -> WebDriver:
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "chromium"
-    options.page_load_strategy = "eager"     # the rows are the measure, not the load event (the event stream is open)
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    browser = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "chromedriver"), options=options)
+def desk_browser(profile: Path) -> WebDriver:
+    """Chromium as an officer's desk: eager loading, since the rows are the measure, not the load event (the event stream stays open)."""
+    browser = chromium(profile, page_load_strategy="eager")
     browser.set_window_size(1400, 900)
     return browser
 
@@ -237,7 +231,7 @@ async def main(alarms: int, rounds: int) -> dict:
         await site.start()
         base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # noqa: SLF001 - the port the OS picked
         http = await signed_in(base)
-        browser = await asyncio.to_thread(chromium, home / "chromium-profile")
+        browser = await asyncio.to_thread(desk_browser, home / "chromium-profile")
         await asyncio.to_thread(browser_sign_in, browser, base)
         snapshots, api_pages, first_pages, pushes = [], [], [], []
         new = opened(registry, rounds, now_ms + 1000, "new-")

@@ -1,11 +1,11 @@
 """The fault bench of issue #20: the whole pipeline under a steady load with alarms injected every few
 seconds, while faults come one after another; what each lost and how long the platform took to recover.
 
-The servers that are faulted are the bench's own: a three-broker Kafka cluster (tests/faults/cluster.py),
-a Mosquitto (tests/faults/mqtt_broker.py), a TCP proxy in front of the shared InfluxDB and one in front
-of the webhook receiver (tests/faults/proxy.py); ingest, a rules worker and alerting run as children
-(tests/e2e/pipeline.py). Devices publish QoS 1 and publish again what was not acknowledged
-(tests/faults/feed.py). Each fault has a phase of ``--seconds``: the fault at its start (a process
+The servers that are faulted are the bench's own: a three-broker Kafka cluster (testbed/faults/cluster.py),
+a Mosquitto (testbed/faults/mqtt_broker.py), a TCP proxy in front of the shared InfluxDB and one in front
+of the webhook receiver (testbed/faults/proxy.py); ingest, a rules worker and alerting run as children
+(testbed/pipeline.py). Devices publish QoS 1 and publish again what was not acknowledged
+(testbed/faults/feed.py). Each fault has a phase of ``--seconds``: the fault at its start (a process
 SIGKILLed or SIGTERMed and started again at once; a server away for a third of the phase, at most
 ``--outage-s``), then the rest of the phase to recover.
 
@@ -38,17 +38,17 @@ from bench.pipeline import WebhookReceiver  # noqa: E402
 from hazmon.registry import load_registry  # noqa: E402
 from hazmon.secrets import load_secrets  # noqa: E402
 from hazmon.settings import Settings, get_settings  # noqa: E402
-from tests.e2e.pipeline import IsolatedPipeline  # noqa: E402
-from tests.faults.cluster import Cluster  # noqa: E402
-from tests.faults.feed import Feed, Reading, progress, reading_keys  # noqa: E402
-from tests.faults.kafka_watch import TopicWatch  # noqa: E402
-from tests.faults.mqtt_broker import OwnBroker  # noqa: E402
-from tests.faults.proxy import Proxy  # noqa: E402
-from tests.kafka_admin import unique_name  # noqa: E402
+from testbed.pipeline import IsolatedPipeline  # noqa: E402
+from testbed.faults.cluster import Cluster  # noqa: E402
+from testbed.faults.feed import Feed, Reading, progress, reading_keys  # noqa: E402
+from testbed.faults.kafka_watch import TopicWatch  # noqa: E402
+from testbed.faults.mqtt_broker import OwnBroker  # noqa: E402
+from testbed.faults.proxy import Proxy  # noqa: E402
+from testbed.kafka_admin import unique_name  # noqa: E402
 
 ENTERPRISES = 120          # enough devices beyond the load's to inject a new alarm every few seconds
 CONNECTIONS = 40
-READINGS_PER_MESSAGE = 5   # about: a device's measured points per message (tests/faults/feed.py)
+READINGS_PER_MESSAGE = 5   # about: a device's measured points per message (testbed/faults/feed.py)
 ALARM_EVERY_S = 3.0
 
 

@@ -52,8 +52,8 @@ from hazmon.secrets import Secrets  # noqa: E402
 from hazmon.settings import PACKAGE_DIR, Settings, get_settings  # noqa: E402
 from hzctl.stack.manager import services  # noqa: E402
 from hzctl.stack.mosquitto import register_enterprises  # noqa: E402
-from tests.e2e.pipeline import IsolatedPipeline, spare_port, topic_partitions  # noqa: E402
-from tests.kafka_admin import TopicClients  # noqa: E402
+from testbed.pipeline import IsolatedPipeline, spare_port, topic_partitions  # noqa: E402
+from testbed.kafka_admin import TopicClients  # noqa: E402
 
 READINGS_PER_MESSAGE = 10   # default; --readings-per-message for a burst beyond one load process's message rate
 CONNECTIONS = 40

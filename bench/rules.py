@@ -46,7 +46,7 @@ from hazmon.registry.models import PointType  # noqa: E402
 from hazmon.settings import Settings, get_settings  # noqa: E402
 from hazmon.topics import PlatformTopics  # noqa: E402
 from hazmon.wire import ReadingBatch  # noqa: E402
-from tests.kafka_admin import delete_topics  # noqa: E402
+from testbed.kafka_admin import delete_topics  # noqa: E402
 from stream_rules.engine import RuleEngine  # noqa: E402
 
 T0_MS = 1_764_000_000_000

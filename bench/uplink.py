@@ -48,12 +48,11 @@ from hazmon.exchange import up_topic  # noqa: E402
 from hazmon.kafka_topics import ensure_topics  # noqa: E402
 from hazmon.registry import load_registry  # noqa: E402
 from hazmon.settings import get_settings  # noqa: E402
-from tests.alerting.support import transition  # noqa: E402
-from tests.kafka_admin import delete_topics, unique_name  # noqa: E402
+from testbed.alerting import transition  # noqa: E402
+from testbed.kafka_admin import delete_topics, unique_name  # noqa: E402
 from prefecture.service import Prefecture  # noqa: E402
-from tests.uplink.conftest import (COUNTY, UpperBroker, collecting, drop_database, prefecture_settings,  # noqa: E402
-                                   running_prefecture, running_uplink, uplink_settings)
-from tests.uplink.test_outages import change  # noqa: E402
+from testbed.uplink import (COUNTY, UpperBroker, alarm_change, collecting, drop_database, prefecture_settings,  # noqa: E402
+                            running_prefecture, running_uplink, uplink_settings)
 
 POINTS = ("TK01_LT", "TK01_TT", "TK01_PT", "WK01_WL", "BLD1_TANK")
 
@@ -184,7 +183,7 @@ async def bench_backlog(records: int) -> dict:
         await producer.start()
         for n in range(records):
             alarm = f"a{n % 1000:04d}"
-            await producer.send(topic, wire.encode(change(alarm, n // 1000 + 1)), key=alarm.encode())
+            await producer.send(topic, wire.encode(alarm_change(alarm, n // 1000 + 1)), key=alarm.encode())
         await producer.flush()
         await producer.stop()
         sent = {f"a{n % 1000:04d}-{n // 1000 + 1}": 0.0 for n in range(records)}   # alarm-version, as produced

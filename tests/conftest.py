@@ -18,7 +18,7 @@ import pytest
 from hazmon.registry import Registry, load_registry
 from hazmon.secrets import Secrets, load_secrets
 from hazmon.settings import Settings, get_settings
-from tests.kafka_admin import SESSION_TAG, delete_topics, topic_names, unique_name
+from testbed.kafka_admin import SESSION_TAG, delete_topics, topic_names, unique_name
 
 
 T = TypeVar("T")

@@ -9,8 +9,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiokafka import AIOKafkaProducer
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from hazmon import wire
@@ -22,8 +20,9 @@ from alerting.clock import ManualClock
 from hazmon.topics import PlatformTopics
 from alerting.service import AlertingService
 from recorder.service import Recorder
-from tests.alerting.support import CHEM, T0, Receiver
-from tests.kafka_admin import delete_topics
+from testbed.alerting import CHEM, T0, Receiver
+from testbed.browser import ChromiumMissing, chromium
+from testbed.kafka_admin import delete_topics
 
 DUTY_TOKEN = "duty-token"
 POINT_NAMES = {"TK01_LT": "1号储罐液位", "TK01_TT": "1号储罐温度", "TK01_PT": "1号储罐压力"}
@@ -131,20 +130,11 @@ async def produce(kafka: str) -> AsyncIterator[Callable]:
     await producer.stop()
 
 
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
-                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage")
-
-
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[WebDriver]:
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and driver):
-        pytest.fail("Debian packages chromium and chromium-driver are needed: apt-get install -y chromium chromium-driver",
-                    pytrace=False)
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"):
-        options.add_argument(flag)
-    session = webdriver.Chrome(service=Service(driver), options=options)
+    try:
+        session = chromium(tmp_path / "chromium-profile")
+    except ChromiumMissing as missing:
+        pytest.fail(str(missing), pytrace=False)
     yield session
     session.quit()

@@ -20,9 +20,9 @@ from alerting.api.routes import build_app
 from alerting.clock import ManualClock
 from alerting.service import AlertingService
 from tests.alerting.conftest import DUTY_TOKEN
-from tests.alerting.history import MIN_MS, YEAR_MS, historic_log
-from tests.alerting.support import CHEM, FIRE, MINE, T0, Receiver, eventually, transition
-from tests.kafka_admin import delete_topics
+from testbed.alarm_history import MIN_MS, YEAR_MS, historic_log
+from testbed.alerting import CHEM, FIRE, MINE, T0, Receiver, eventually, transition
+from testbed.kafka_admin import delete_topics
 
 pytestmark = pytest.mark.servers
 DUTY = {"Authorization": f"Bearer {DUTY_TOKEN}"}

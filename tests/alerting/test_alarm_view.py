@@ -11,7 +11,7 @@ from hazmon.wire import PLATFORM_ENTERPRISE
 from alerting.alarm_view import alarm_view
 from alerting.model import Alarm
 from alerting.text import Texts
-from tests.alerting.support import CHEM, T0
+from testbed.alerting import CHEM, T0
 
 RULE_LEVELS = [("limit", "high_high"), ("limit", "low"), ("vote", "high"), ("rainfall", "high_1h"), ("trend", None),
                ("trend", "high_high"), ("fault", None), ("offline", None), ("fire", None), ("rollup", "red"),

@@ -14,7 +14,7 @@ from alerting.api.routes import build_app
 from alerting.clock import ManualClock
 from alerting.service import AlertingService
 from tests.alerting.conftest import DUTY_TOKEN
-from tests.alerting.support import CHEM, FIRE, MINE, T0, eventually, transition
+from testbed.alerting import CHEM, FIRE, MINE, T0, eventually, transition
 
 pytestmark = pytest.mark.servers
 DUTY = {"Authorization": f"Bearer {DUTY_TOKEN}"}

@@ -13,7 +13,7 @@ from alerting.model import ActionRefused
 from alerting.risk import enterprise_risk, pond_colors
 from alerting.risk_tracker import RiskTracker
 from alerting.text import Texts
-from tests.alerting.support import CHEM, FIRE, MINE, T0, transition
+from testbed.alerting import CHEM, FIRE, MINE, T0, transition
 
 MIN = 60_000
 DELAYS = (5 * MIN, 15 * MIN)

@@ -23,7 +23,7 @@ from alerting.clock import ManualClock
 from alerting.desk.accounts import Accounts
 from alerting.desk.handover import Handovers
 from alerting.desk.source import DeskStores
-from tests.alerting.support import CHEM, FIRE, MINE, T0, eventually, transition
+from testbed.alerting import CHEM, FIRE, MINE, T0, eventually, transition
 
 pytestmark = pytest.mark.servers
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "desk"

@@ -18,7 +18,7 @@ from alerting.api.routes import build_app
 from alerting.clock import ManualClock
 from alerting.desk.accounts import Accounts
 from tests.alerting.conftest import DUTY_TOKEN
-from tests.alerting.support import CHEM, FIRE, MINE, T0, eventually, transition
+from testbed.alerting import CHEM, FIRE, MINE, T0, eventually, transition
 
 pytestmark = pytest.mark.servers
 

@@ -19,7 +19,7 @@ from hazmon import series
 
 from alerting.api.routes import build_app
 from alerting.clock import ManualClock
-from tests.alerting.support import CHEM, MINE, T0, eventually, transition, write_influx
+from testbed.alerting import CHEM, MINE, T0, eventually, transition, write_influx
 from tests.alerting.test_desk import PASSWORD, _shot, _sign_in, _until, _wait_rows, desk  # noqa: F401
 
 pytestmark = pytest.mark.servers

@@ -16,7 +16,7 @@ from selenium.webdriver.support.ui import Select
 
 from alerting.api.routes import build_app
 from alerting.clock import ManualClock
-from tests.alerting.support import T0, eventually, transition
+from testbed.alerting import T0, eventually, transition
 from tests.alerting.test_desk import _rows, _shot, _sign_in, _until, _wait_rows, desk  # noqa: F401
 
 pytestmark = pytest.mark.servers

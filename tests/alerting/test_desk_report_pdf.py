@@ -20,7 +20,7 @@ from selenium.webdriver.common.by import By
 from alerting.api.routes import build_app
 from alerting.clock import ManualClock
 from alerting.desk.report_pdf import FontMissing, PdfFont, Section, report_pdf
-from tests.alerting.support import MINE, T0, eventually, transition
+from testbed.alerting import MINE, T0, eventually, transition
 from tests.alerting.test_desk import PASSWORD, SCREENSHOTS, _sign_in, _until, desk  # noqa: F401
 
 pytestmark = pytest.mark.servers

@@ -7,7 +7,7 @@ import pytest
 from hazmon.settings import Settings
 
 from alerting.clock import ManualClock
-from tests.alerting.support import CHEM, T0, Receiver, eventually, transition
+from testbed.alerting import CHEM, T0, Receiver, eventually, transition
 
 pytestmark = pytest.mark.servers
 

@@ -13,7 +13,7 @@ from hazmon.wire import AlarmAction
 
 from alerting.clock import ManualClock
 from alerting.model import ActionRefused
-from tests.alerting.support import CHEM, T0, Receiver, eventually, transition
+from testbed.alerting import CHEM, T0, Receiver, eventually, transition
 
 pytestmark = pytest.mark.servers
 MIN = 60_000

@@ -14,7 +14,7 @@ from alerting.notify.delivery import Channel, Deliverer
 from alerting.notify.message import Notification, NotifiedChange
 from alerting.notify.storm import StormControl
 from alerting.text import Texts
-from tests.alerting.support import CHEM, FIRE, T0, Receiver, eventually, transition
+from testbed.alerting import CHEM, FIRE, T0, Receiver, eventually, transition
 
 ZH = Texts("zh")
 

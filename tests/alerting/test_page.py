@@ -17,7 +17,7 @@ from hazmon.registry import Registry
 from alerting.api.routes import build_app
 from alerting.clock import ManualClock
 from tests.alerting.conftest import DUTY_TOKEN
-from tests.alerting.support import CHEM, T0, eventually, transition
+from testbed.alerting import CHEM, T0, eventually, transition
 
 pytestmark = pytest.mark.servers
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "desk"

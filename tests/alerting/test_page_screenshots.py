@@ -21,7 +21,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from alerting.api.routes import build_app
 from alerting.clock import ManualClock
 from tests.alerting.conftest import DUTY_TOKEN
-from tests.alerting.support import T0, eventually, transition
+from testbed.alerting import T0, eventually, transition
 from tests.alerting.test_page import CODES, registry  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.servers

@@ -24,7 +24,7 @@ from hazmon.topics import PlatformTopics
 from alerting.service import AlertingService
 from recorder.service import Recorder
 from tests.alerting.conftest import DUTY_TOKEN
-from tests.alerting.support import CHEM, FIRE, T0, eventually, query, transition
+from testbed.alerting import CHEM, FIRE, T0, eventually, query, transition
 
 pytestmark = pytest.mark.servers
 CHEM_FILE = f"{CHEM}.yaml"

@@ -15,7 +15,7 @@ import pytest
 
 from alerting import risk
 from alerting.kafka_log import AlarmLog
-from tests.alerting.support import T0, transition
+from testbed.alerting import T0, transition
 
 pytestmark = pytest.mark.servers
 ALARMS = 3000                       # open alarms of one enterprise

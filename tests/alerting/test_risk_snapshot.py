@@ -10,7 +10,7 @@ from hazmon.registry import Registry, SiteKind
 from hazmon.settings import Settings
 
 from alerting.clock import ManualClock
-from tests.alerting.support import CHEM, FIRE, MINE, T0, eventually, query, transition
+from testbed.alerting import CHEM, FIRE, MINE, T0, eventually, query, transition
 
 pytestmark = pytest.mark.servers
 

@@ -17,9 +17,9 @@ from hazmon.settings import PACKAGE_DIR, Settings
 from hzctl.stack.mosquitto import register_enterprises
 from tests.conftest import _require
 from tests.e2e.county_run import Outcome, play
-from tests.e2e.pipeline import IsolatedPipeline
+from testbed.pipeline import IsolatedPipeline
 from tests.e2e.runs import COUNTY, RUNS, TAILINGS, RunSpec, combined, isolated_county
-from tests.kafka_admin import unique_name
+from testbed.kafka_admin import unique_name
 
 COUNTY_ENTERPRISES = 20   # generated, plus the sample registry's three that the shipped scenarios name
 COUNTY_SEED = 8

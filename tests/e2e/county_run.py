@@ -19,7 +19,7 @@ from device_sim.scenario import ExpectedAlarm, Scenario
 from device_sim.stream import ScenarioRun
 from hazmon.registry import Registry
 from tests.e2e import officer
-from tests.e2e.pipeline import IsolatedPipeline
+from testbed.pipeline import IsolatedPipeline
 from tests.e2e.runs import RunSpec, Truth, write_scenario
 from tests.e2e.truth import only, played, readings_sent
 

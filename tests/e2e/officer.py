@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 from hazmon.registry.limits import COLOR_ORDER
-from tests.e2e.pipeline import IsolatedPipeline
+from testbed.pipeline import IsolatedPipeline
 
 OFFICER = "e2e"
 ACK = {"comment": "已通知企业核查（端到端测试）", "officer": OFFICER}

@@ -19,9 +19,9 @@ from hazmon import topics
 from hazmon.kafka_topics import topic_configs
 from hazmon.settings import PACKAGE_DIR, Settings
 from hzctl.stack.mosquitto import register_enterprises
-from tests.e2e.pipeline import IsolatedPipeline
+from testbed.pipeline import IsolatedPipeline
 from tests.e2e.runs import isolated_county
-from tests.kafka_admin import topic_names
+from testbed.kafka_admin import topic_names
 
 pytestmark = pytest.mark.servers
 FIRE_ENTERPRISE = "12433127MB1FIRE003"    # of the sample registry: detector FAC1_Z07, transmission unit FTU01

@@ -20,7 +20,7 @@ from dashboards.boards import platform
 from hazmon.settings import PACKAGE_DIR, Settings
 from hzctl.stack.mosquitto import register_enterprises
 from tests.dashboards.test_queries_influx import grafana_interpolate
-from tests.e2e.pipeline import IsolatedPipeline
+from testbed.pipeline import IsolatedPipeline
 from tests.e2e.runs import isolated_county
 
 pytestmark = pytest.mark.servers

@@ -22,7 +22,7 @@ import orjson
 from hazmon.settings import PACKAGE_DIR, Settings
 
 from hazmon.topics import PlatformTopics
-from tests.e2e.pipeline import spare_port
+from testbed.pipeline import spare_port
 
 
 class AlertingChild:

@@ -29,7 +29,7 @@ from hzctl.stack.mosquitto import Mosquitto, write_broker_auth
 from ingest.mqtt_link import ingest_link
 from ingest.session_plan import SessionPlan
 from tests.broker_image import image_env, instruction, lay_out
-from tests.faults.cluster import free_block
+from testbed.faults.cluster import free_block
 from tests.ingest.conftest import write_registry
 
 pytestmark = pytest.mark.servers

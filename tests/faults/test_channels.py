@@ -14,9 +14,9 @@ from hazmon.settings import Settings
 from hazmon.topics import PlatformTopics
 from alerting.notify.delivery import Channel, Deliverer
 from alerting.notify.message import Notification
-from tests.alerting.support import T0, Receiver, eventually, transition
+from testbed.alerting import T0, Receiver, eventually, transition
 from tests.alerting.test_notify import ZH, change, notification
-from tests.faults.proxy import Proxy
+from testbed.faults.proxy import Proxy
 
 
 async def test_a_robots_non_json_200_does_not_end_its_worker(receiver: Receiver, tmp_path: Path) -> None:

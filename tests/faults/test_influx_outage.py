@@ -17,8 +17,8 @@ from hazmon.wire import ReadingBatch
 
 from recorder.influx import InfluxWriter
 from hazmon.topics import PlatformTopics
-from tests.alerting.support import CHEM, T0, eventually
-from tests.faults.proxy import Proxy
+from testbed.alerting import CHEM, T0, eventually
+from testbed.faults.proxy import Proxy
 
 
 def probe_lines(start: int, count: int) -> list[str]:

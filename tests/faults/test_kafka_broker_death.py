@@ -1,8 +1,8 @@
 """A Kafka broker of a three-broker cluster SIGKILLed under load, restarted later: no reading lost,
 ingest and the rules moving again within 30 s, alarms raised and notified while it is dead.
 
-The cluster is the module's own (tests/faults/cluster.py: the stack's nodes on free ports); ingest, a
-rules worker and alerting run on it (tests/e2e/pipeline.py), devices publish over the shared Mosquitto,
+The cluster is the module's own (testbed/faults/cluster.py: the stack's nodes on free ports); ingest, a
+rules worker and alerting run on it (testbed/pipeline.py), devices publish over the shared Mosquitto,
 and the broker killed is the one leading the most partitions of the readings topic. The scenario runs
 once; each test checks a part of what it measured.
 """
@@ -23,12 +23,12 @@ from hazmon.registry import load_registry
 from hazmon.settings import PACKAGE_DIR, Settings
 from hzctl.stack.mosquitto import register_enterprises
 from device_sim.county import county_with_sample
-from tests.alerting.support import Receiver, eventually
-from tests.e2e.pipeline import IsolatedPipeline
-from tests.faults.cluster import Cluster
-from tests.faults.feed import Feed, progress, settled_losses
-from tests.faults.kafka_watch import TopicWatch
-from tests.kafka_admin import unique_name
+from testbed.alerting import Receiver, eventually
+from testbed.pipeline import IsolatedPipeline
+from testbed.faults.cluster import Cluster
+from testbed.faults.feed import Feed, progress, settled_losses
+from testbed.faults.kafka_watch import TopicWatch
+from testbed.kafka_admin import unique_name
 
 pytestmark = pytest.mark.servers
 ENTERPRISES = 30

@@ -3,7 +3,7 @@ acknowledged (PUBACK) reaches Kafka, at least once (repeats counted), and the de
 connected again within seconds.
 
 The broker is the test's own (configured by hzctl.stack.mosquitto exactly as the stack's, on free
-ports in a directory of its own); ingest runs as a child on it (tests/e2e/pipeline.py) and writes to
+ports in a directory of its own); ingest runs as a child on it (testbed/pipeline.py) and writes to
 the shared Kafka on topics of its own. Two restarts:
 
 - ``through the stack``: stopped (SIGTERM) and started as ``hazmon stack up`` starts it (``prepare``, then
@@ -33,9 +33,9 @@ from hazmon.secrets import load_secrets
 from hazmon.settings import Settings
 from ingest.mqtt_link import ingest_link
 from ingest.session_plan import SessionPlan
-from tests.e2e.pipeline import INGEST_SUBSCRIBED, IsolatedPipeline
-from tests.faults.feed import Feed, progress, settled_losses
-from tests.faults.mqtt_broker import OwnBroker
+from testbed.pipeline import INGEST_SUBSCRIBED, IsolatedPipeline
+from testbed.faults.feed import Feed, progress, settled_losses
+from testbed.faults.mqtt_broker import OwnBroker
 
 pytestmark = pytest.mark.servers
 ENTERPRISES = 4

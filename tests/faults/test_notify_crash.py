@@ -12,7 +12,7 @@ import pytest
 from hazmon.settings import Settings
 
 from hazmon.topics import PlatformTopics
-from tests.alerting.support import T0, Receiver, eventually, transition
+from testbed.alerting import T0, Receiver, eventually, transition
 from tests.faults.child import AlertingChild
 
 

@@ -17,8 +17,8 @@ import asyncio
 from hazmon.settings import Settings
 
 from hazmon.topics import PlatformTopics
-from tests.alerting.support import T0, Receiver, eventually, transition
-from tests.faults.proxy import Proxy
+from testbed.alerting import T0, Receiver, eventually, transition
+from testbed.faults.proxy import Proxy
 
 OUTAGE_ALARMS = ("TK01_LT", "TK01_TT", "TK01_PT", "WK01_WL", "WK01_DS1")
 

@@ -22,9 +22,9 @@ from hazmon.secrets import load_secrets
 from hazmon.settings import PACKAGE_DIR, Settings
 from hzctl.stack.mosquitto import register_enterprises
 from tests.e2e.officer import ACK
-from tests.e2e.pipeline import IsolatedPipeline
+from testbed.pipeline import IsolatedPipeline
 from tests.e2e.runs import isolated_county
-from tests.kafka_admin import unique_name
+from testbed.kafka_admin import unique_name
 
 pytestmark = pytest.mark.servers
 FIRE = "12433127MB1FIRE003"    # of the sample registry: detector FAC1_Z07, transmission unit FTU01

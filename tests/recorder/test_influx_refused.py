@@ -13,7 +13,7 @@ from hazmon.settings import Settings
 from hazmon.wire import ReadingBatch
 
 from recorder.influx import InfluxWriter
-from tests.alerting.support import CHEM, T0, eventually, query
+from testbed.alerting import CHEM, T0, eventually, query
 
 pytestmark = pytest.mark.servers
 WEEKS_LATER = T0 + 60 * 86_400_000     # another shard of the raw policy, where ``value`` is still a float

@@ -14,7 +14,7 @@ from hazmon.wire import AlarmAction, ReadingBatch
 from alerting.clock import ManualClock
 from alerting.service import AlertingService
 from recorder.service import Recorder
-from tests.alerting.support import CHEM, T0, eventually, query, transition
+from testbed.alerting import CHEM, T0, eventually, query, transition
 
 pytestmark = pytest.mark.servers
 S = 1000

@@ -10,7 +10,7 @@ import pytest
 from hazmon.kafka_topics import topic_configs
 from hazmon.settings import Settings
 from hazmon.topics import keeping
-from tests.kafka_admin import topic_names
+from testbed.kafka_admin import topic_names
 from tests.stream_rules.worker_process import RulesWorker
 
 pytestmark = pytest.mark.servers

@@ -18,7 +18,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faust.types import TP
 
 from stream_rules.recovery import TransactionalTableManager
-from tests.kafka_admin import unique_name
+from testbed.kafka_admin import unique_name
 
 pytestmark = pytest.mark.usefixtures("kafka")
 

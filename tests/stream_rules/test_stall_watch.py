@@ -14,7 +14,7 @@ from faust.types import TP
 from yarl import URL
 
 from stream_rules.stall_watch import PartitionStalled, StallWatch
-from tests.kafka_admin import delete_topics, unique_name
+from testbed.kafka_admin import delete_topics, unique_name
 
 pytestmark = pytest.mark.usefixtures("kafka")
 STALL_S = 0.3

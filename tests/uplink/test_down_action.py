@@ -13,9 +13,9 @@ from hazmon.exchange import down_action_topic
 from hazmon.settings import Settings
 
 from hazmon.topics import PlatformTopics
-from tests.alerting.support import CHEM, T0, eventually, transition
-from tests.uplink.conftest import (COUNTY, OTHER, UPPER_PASSWORD, UPPER_USER, UpperBroker, collecting, running_uplink,
-                                   uplink_settings)
+from testbed.alerting import CHEM, T0, eventually, transition
+from testbed.uplink import (COUNTY, OTHER, UPPER_PASSWORD, UPPER_USER, UpperBroker, collecting, running_uplink,
+                            uplink_settings)
 from tests.uplink.test_forward import suffix_of
 
 

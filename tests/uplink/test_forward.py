@@ -10,8 +10,8 @@ from hazmon.exchange import up_topic
 from hazmon.settings import Settings
 
 from hazmon.topics import PlatformTopics
-from tests.alerting.support import CHEM, MINE, T0, eventually, transition
-from tests.uplink.conftest import COUNTY, UpperBroker, collecting, running_uplink, uplink_settings, versions_in_order
+from testbed.alerting import CHEM, MINE, T0, eventually, transition
+from testbed.uplink import COUNTY, UpperBroker, collecting, running_uplink, uplink_settings, versions_in_order
 
 
 def suffix_of(names: PlatformTopics) -> str:

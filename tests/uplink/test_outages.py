@@ -16,16 +16,11 @@ from aiokafka import AIOKafkaProducer
 
 from hazmon import wire
 from hazmon.settings import Settings
-from tests.alerting.support import CHEM, eventually
-from tests.uplink.conftest import (COUNTY, Collector, TopicOf, UpperBroker, collecting, running_uplink, uplink_settings,
-                                   versions_in_order)
+from testbed.alerting import eventually
+from testbed.uplink import (COUNTY, Collector, TopicOf, UpperBroker, alarm_change, collecting, running_uplink,
+                            uplink_settings, versions_in_order)
 
 ALARMS, VERSIONS = 40, 50   # 2 000 changes
-
-
-def change(alarm: str, version: int) -> wire.AlarmChange:
-    return {"v": 1, "version": version, "change": "escalated", "ts": version, "by": None,
-            "alarm": {"id": alarm, "enterprise": CHEM, "escalated_to": "enterprise", "state": "active", "value": version}}
 
 
 async def produce_paced(kafka: str, topic: str, pause_s: float) -> None:
@@ -35,7 +30,7 @@ async def produce_paced(kafka: str, topic: str, pause_s: float) -> None:
     try:
         for version in range(1, VERSIONS + 1):
             for n in range(ALARMS):
-                await producer.send(topic, wire.encode(change(f"a{n:02d}", version)), key=f"a{n:02d}".encode())
+                await producer.send(topic, wire.encode(alarm_change(f"a{n:02d}", version)), key=f"a{n:02d}".encode())
             await producer.flush()
             await asyncio.sleep(pause_s)
     finally:

@@ -22,8 +22,8 @@ from prefecture.figures import Rate, county_figures, signed_in_time
 from prefecture.service import Prefecture
 
 from alerting.clock import ManualClock
-from tests.alerting.support import CHEM, FIRE, MINE, T0, eventually, transition
-from tests.uplink.conftest import COUNTY, PREFECTURE_OFFICER, PREFECTURE_TOKEN, UpperBroker, running_uplink, uplink_settings
+from testbed.alerting import CHEM, FIRE, MINE, T0, eventually, transition
+from testbed.uplink import COUNTY, PREFECTURE_OFFICER, PREFECTURE_TOKEN, UpperBroker, running_uplink, uplink_settings
 from tests.uplink.test_forward import suffix_of
 from uplink.risk import RiskForwarder
 

@@ -13,7 +13,7 @@ import pytest
 from hazmon.exchange import up_topic
 from prefecture.record import ActionRefused, CountyRecord, UpBatch
 from prefecture.up_messages import UpRefused, UpSorter
-from tests.uplink.conftest import COUNTY, OTHER
+from testbed.uplink import COUNTY, OTHER
 
 
 def alarm(version: int, state: str = "active", escalated_to: str = "prefecture", alarm_id: str = "a1") -> dict:

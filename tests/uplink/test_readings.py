@@ -7,8 +7,8 @@ from aiokafka import AIOKafkaProducer
 
 from hazmon import wire
 from hazmon.settings import Settings
-from tests.alerting.support import CHEM, T0, eventually
-from tests.uplink.conftest import COUNTY, TopicOf, UpperBroker, collecting, running_uplink, uplink_settings
+from testbed.alerting import CHEM, T0, eventually
+from testbed.uplink import COUNTY, TopicOf, UpperBroker, collecting, running_uplink, uplink_settings
 
 
 def batch(points: list[str], ts: list[int], values: list[float]) -> wire.ReadingBatch:

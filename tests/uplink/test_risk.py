@@ -12,8 +12,8 @@ from hazmon.exchange import up_topic
 from hazmon.settings import Settings
 from hazmon.topics import PlatformTopics
 from prefecture.service import Prefecture
-from tests.alerting.support import CHEM, FIRE, MINE, T0, eventually, transition
-from tests.uplink.conftest import COUNTY, UpperBroker, collecting, running_uplink, uplink_settings
+from testbed.alerting import CHEM, FIRE, MINE, T0, eventually, transition
+from testbed.uplink import COUNTY, UpperBroker, collecting, running_uplink, uplink_settings
 from tests.uplink.test_forward import suffix_of
 from uplink.risk import RiskForwarder
 

@@ -26,9 +26,9 @@ from prefecture.service import Prefecture
 
 from alerting.clock import ManualClock
 from hazmon.topics import PlatformTopics
-from tests.alerting.support import T0, eventually, transition
-from tests.uplink.conftest import (COUNTY, COUNTY_NAMES, PREFECTURE_OFFICER, UpperBroker, drop_database, prefecture_api,
-                                   TopicOf, prefecture_settings, running_uplink, uplink_settings)
+from testbed.alerting import T0, eventually, transition
+from testbed.uplink import (COUNTY, COUNTY_NAMES, PREFECTURE_OFFICER, UpperBroker, drop_database, prefecture_api,
+                            TopicOf, prefecture_settings, running_uplink, uplink_settings)
 from tests.uplink.test_forward import suffix_of
 from tests.uplink.test_outages import ALARMS as OUTAGE_ALARMS
 from tests.uplink.test_outages import VERSIONS as OUTAGE_VERSIONS

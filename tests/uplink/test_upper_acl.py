@@ -15,10 +15,10 @@ import pytest
 
 from hazmon.exchange import down_action_topic, up_topic
 from hazmon.settings import Settings
-from tests.alerting.support import eventually
-from tests.kafka_admin import delete_topics
-from tests.uplink.conftest import (COUNTY, OTHER, PASSWORDS, UPPER_PASSWORD, UPPER_USER, UpperBroker, collecting,
-                                   running_uplink, upper_broker, uplink_settings)
+from testbed.alerting import eventually
+from testbed.kafka_admin import delete_topics
+from testbed.uplink import (COUNTY, OTHER, PASSWORDS, UPPER_PASSWORD, UPPER_USER, UpperBroker, collecting,
+                            running_uplink, upper_broker, uplink_settings)
 from uplink.link import UpperLink, UpperLinkError
 
 

@@ -24,7 +24,7 @@ from hazmon.registry import load_registry
 from hazmon.secrets import Secrets
 from hazmon.settings import Settings
 from device_sim.load import baseline, load_devices
-from tests.e2e.pipeline import IsolatedPipeline
+from testbed.pipeline import IsolatedPipeline
 
 Reading = tuple[str, str, str, int]   # enterprise, device, point, ts
 

@@ -10,7 +10,7 @@ import time
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
-from tests.kafka_admin import TopicClients
+from testbed.kafka_admin import TopicClients
 
 
 class TopicWatch(TopicClients):

@@ -1,5 +1,5 @@
-"""Helpers of the alerting tests: transition records as stream_rules emits them, a local HTTP receiver,
-InfluxDB queried and written as the desk reads it and the recorder writes it."""
+"""Alarms for the alerting tests and benches: transition records as stream_rules emits them, a local HTTP
+receiver, waiting for a condition, InfluxDB queried and written as the desk reads it and the recorder writes it."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from hazmon.settings import PACKAGE_DIR, Settings
 from hzctl.stack.manager import up_one
 from hzctl.stack.mosquitto import Mosquitto
 from device_sim.county import county_with_sample
-from tests.faults.cluster import free_block
+from testbed.faults.cluster import free_block
 
 
 class OwnBroker:

@@ -5,7 +5,7 @@ consumer groups, the MQTT client id and share group, an InfluxDB database and an
 broker accounts are the main secrets file's (the broker's password file is built from it), so the
 children get ``HAZMON_SECRETS_FILE`` pointing there. MQTT topics are the broker's, shared: given
 ``enterprises`` (ids of the run's own), ingest subscribes to those only and no other run's devices
-reach it. Used by the end-to-end tests and ``bench/pipeline.py``.
+reach it. Used by the end-to-end and fault tests and by ``bench/pipeline.py``, ``bench/faults.py`` and ``bench/abuse.py``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from hazmon.kafka_topics import ensure_topics
 from hazmon.topics import PlatformTopics
 from hazmon.settings import PACKAGE_DIR, Settings
 from hzctl.supervisor import Child, Supervisor
-from tests.kafka_admin import delete_topics
+from testbed.kafka_admin import delete_topics
 
 PROJECT_ROOT = PACKAGE_DIR.parent
 INGEST_SUBSCRIBED = "mqtt connected"   # ingest's log line once its subscriptions are in place

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from tests.e2e.pipeline import spare_port
+from testbed.pipeline import spare_port
 
 
 class Proxy:
