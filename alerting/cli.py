@@ -1,4 +1,4 @@
-"""``hazmon alerting run``: alarm state, escalation, notifications, InfluxDB writers and the API in one process."""
+"""``hazmon alerting run``: alarm state, escalation, notifications and the API in one process (its InfluxDB points go to the recorder)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("alerting", help="alarm lifecycle, notifications, InfluxDB writers, duty API")
+    parser = subparsers.add_parser("alerting", help="alarm lifecycle, notifications, duty API (run the recorder beside it)")
     sub = parser.add_subparsers(dest="alerting_command", required=True, metavar="ACTION")
     run = sub.add_parser("run", help="run the alerting process (HTTP API on settings.api_host:api_port)")
     run.set_defaults(handler=_run)
