@@ -13,6 +13,7 @@ from hazmon.wire import AlarmTransition
 
 from device_sim.alarm_truth import judge
 from device_sim.field import Truth
+from testbed.false_alarms import judge_county
 
 T0 = 1_764_000_000_000
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,8 +107,6 @@ def test_a_short_run_of_the_bench_prints_its_json() -> None:
     assert "false alarms:" in done.stderr
 
 
-def test_judge_county_can_be_called_from_a_test() -> None:
-    from bench.false_alarms import judge_county
-
+def test_judge_county_summarises_a_small_county() -> None:
     summary = judge_county(0.5, 3, 1).summary()
     assert SUMMARY_KEYS <= set(summary) and summary["expected"] > 0 and summary["point_days"] > 0

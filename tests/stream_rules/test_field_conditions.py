@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.false_alarms import judge_county
+from testbed.false_alarms import judge_county
 
 
 @pytest.mark.parametrize("seed", [3, 4])
