@@ -61,7 +61,7 @@ INJECTION_EVERY_S = 2.0   # default; --alarm-every for more alarms in a short ru
 VOTING_TYPES = (PointType.COMBUSTIBLE_GAS, PointType.TOXIC_GAS)
 GENERATED_ENTERPRISES = 60
 SWEEP_RATES = (1000, 5000, 10000, 20000, 40000, 60000, 80000)
-HAZMON_PROCESSES = ("ingest", "rules", "rules-2", "alerting")
+HAZMON_PROCESSES = ("ingest", "rules", "rules-2", "alerting", "recorder")
 
 
 @dataclass(frozen=True)
@@ -384,6 +384,7 @@ async def measure(rate: float, seconds: float, root: Path, failover: bool = Fals
         if failover:
             run.start_rules("rules-2")
         run.start_alerting()
+        run.start_recorder()                      # the readings into InfluxDB, as in production
         await run.wait_api()
         await asyncio.sleep(15)   # the rules worker joins its group
         progress(f"pipeline up; offering {rate:.0f} readings/s for {seconds:.0f} s")
