@@ -1,6 +1,8 @@
 """Who may import whom (docs/architecture.md): ``hazmon`` holds the contracts every process shares and
 imports no stage; a stage imports ``hazmon`` and itself, never another stage nor ``hzctl`` (the
-command line, demo, supervisor and local stack), which sits above them all."""
+command line, demo, supervisor and local stack), which sits above them all. The harness ``testbed``
+serves ``tests`` and ``bench``, which never import each other; nothing the platform runs imports any
+of the three."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGES = ("ingest", "stream_rules", "alerting", "recorder", "uplink", "prefecture", "device_sim", "dashboards")
-PROJECT = ("hazmon", "hzctl", "tests", "bench", *STAGES)
+PROJECT = ("hazmon", "hzctl", "tests", "bench", "testbed", *STAGES)
+HARNESS = {"tests", "bench", "testbed"}
 
 
 def imported_packages(path: Path) -> dict[str, int]:
@@ -44,6 +47,22 @@ def test_a_stage_imports_only_hazmon_and_itself(stage: str) -> None:
 
 def test_hazmon_imports_no_stage_and_not_the_command_line() -> None:
     assert violations("hazmon", {"hazmon"}) == []
+
+
+def test_the_command_line_imports_no_test_bench_or_testbed() -> None:
+    assert violations("hzctl", set(PROJECT) - HARNESS) == []
+
+
+def test_a_bench_imports_no_test() -> None:
+    assert violations("bench", set(PROJECT) - {"tests"}) == []
+
+
+def test_a_test_imports_no_bench() -> None:
+    assert violations("tests", set(PROJECT) - {"bench"}) == []
+
+
+def test_the_testbed_imports_neither_tests_nor_benches() -> None:
+    assert violations("testbed", set(PROJECT) - {"tests", "bench"}) == []
 
 
 def test_the_check_sees_an_import_inside_a_function(tmp_path: Path) -> None:
