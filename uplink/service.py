@@ -88,6 +88,8 @@ class Uplink:
                                                                         "error": "; ".join(map(str, failures.exceptions))})
                 finally:
                     self._link = None
+                if (task := asyncio.current_task()) is not None and task.cancelling():
+                    raise asyncio.CancelledError   # a stop met the failure (a disconnect's MqttError replaced it): no retry
                 await asyncio.sleep(self.settings.uplink_retry_s)
         finally:
             watch.cancel()
