@@ -8,7 +8,7 @@ index is a multiple of 20, otherwise escalated to the county and the prefecture 
 
 from __future__ import annotations
 
-from hazmon.wire import AlarmAction, AlarmTransition
+from hazmon.wire import ActionKind, AlarmAction, AlarmTransition, Transition
 
 from alerting.escalation import ESCALATOR
 
@@ -16,7 +16,7 @@ YEAR_MS = 365 * 86_400_000
 MIN_MS = 60_000
 
 
-def _transition(alarm_id: str, kind: str, enterprise: str, point: str, level: str, started_at: int,
+def _transition(alarm_id: str, kind: Transition, enterprise: str, point: str, level: str, started_at: int,
                 at: int) -> AlarmTransition:
     return AlarmTransition(v=1, id=alarm_id, transition=kind, enterprise=enterprise, site="S1", device=f"D-{point}",
                            point=point, rule="limit", level=level, severity=2 if level == "high_high" else 1,
@@ -25,9 +25,10 @@ def _transition(alarm_id: str, kind: str, enterprise: str, point: str, level: st
                            message_en=f"{point} level alarm")
 
 
-def _action(kind: str, alarm_id: str, enterprise: str, ts: int, **fields: str | int) -> AlarmAction:
-    return AlarmAction(v=1, action_id=f"history-{kind}-{alarm_id}-{fields.get('tier', 0)}", action=kind,  # type: ignore[typeddict-item]
-                       enterprise=enterprise, ts=ts, by=ESCALATOR if kind == "escalate" else "duty/历史值班", alarm=alarm_id, **fields)
+def _action(kind: ActionKind, alarm_id: str, enterprise: str, ts: int, **fields: str | int) -> AlarmAction:
+    return AlarmAction(v=1, action_id=f"history-{kind}-{alarm_id}-{fields.get('tier', 0)}", action=kind,
+                       enterprise=enterprise, ts=ts, by=ESCALATOR if kind == "escalate" else "duty/历史值班", alarm=alarm_id,
+                       **fields)  # type: ignore[typeddict-item]  # the action's own fields: comment, note, cause, measures, tier
 
 
 def historic_log(count: int, now_ms: int, enterprises: list[str], *, years: float = 2.0,

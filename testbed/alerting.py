@@ -11,7 +11,7 @@ import orjson
 from aiohttp import web
 
 from hazmon.settings import Settings
-from hazmon.wire import AlarmTransition
+from hazmon.wire import AlarmTransition, Rule, Transition
 
 from recorder.influx import InfluxWriter
 
@@ -27,7 +27,7 @@ _POINTS = {  # point → (enterprise, site, device)
 }
 
 
-def transition(alarm_id: str, kind: str, point: str, *, rule: str = "limit", level: str | None = "high",
+def transition(alarm_id: str, kind: Transition, point: str, *, rule: Rule = "limit", level: str | None = "high",
                value: float | None = 9.5, limit: float | None = 9.0, started_at: int | None = None, at: int = T0,
                message: str = "1号储罐液位高报警") -> AlarmTransition:
     enterprise, site, device = _POINTS[point]
@@ -71,8 +71,7 @@ class Receiver:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # noqa: SLF001 - the port the OS picked
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"   # the port the OS picked
         return self
 
     async def stop(self) -> None:
