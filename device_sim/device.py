@@ -143,6 +143,8 @@ class SimDevice:
                 self.stats.connected = False
                 log.warning("device connection failed, retrying", extra={
                     "enterprise": self.enterprise, "device": self.device, "error": str(exc), "backoff_s": backoff})
+                if (task := asyncio.current_task()) is not None and task.cancelling():
+                    raise asyncio.CancelledError from exc   # a stop met the failure (a disconnect's error replaced it): no retry
                 await asyncio.sleep(backoff)
                 backoff = min(2 * backoff, self.settings.sim_backoff_max_s)
         return self.stats

@@ -129,6 +129,8 @@ class SessionPool:
                 self._subscribed.discard(plan.name)
                 self._update_connected()
                 log.warning("mqtt connection lost, reconnecting", extra={"session": plan.name, "error": str(exc)})
+                if (task := asyncio.current_task()) is not None and task.cancelling():
+                    raise asyncio.CancelledError from exc   # a stop met the failure (a disconnect's error replaced it): no retry
                 await asyncio.sleep(self._settings.ingest_retry_s)
             finally:
                 self.links.pop(plan.name, None)

@@ -52,6 +52,8 @@ class DownSender:
                             pass
             except (aiomqtt.MqttError, sqlite3.Error) as exc:
                 log.warning("prefecture down link failed, connecting again", extra={"error": repr(exc)})
+            if (task := asyncio.current_task()) is not None and task.cancelling():
+                raise asyncio.CancelledError   # a stop met the failure (a disconnect's error replaced it): no retry
             await asyncio.sleep(self._settings.prefecture_retry_s)
 
     async def _send(self, client: aiomqtt.Client) -> None:

@@ -52,6 +52,8 @@ class UpIngest:
                     await self._serve(client)
             except (aiomqtt.MqttError, aiohttp.ClientError, sqlite3.Error, TimeoutError) as exc:
                 log.warning("prefecture ingest down, connecting again", extra={"error": repr(exc)})
+            if (task := asyncio.current_task()) is not None and task.cancelling():
+                raise asyncio.CancelledError   # a stop met the failure (a disconnect's error replaced it): no retry
             await asyncio.sleep(self._settings.prefecture_retry_s)
 
     async def _serve(self, client: aiomqtt.Client) -> None:
