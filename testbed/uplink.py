@@ -127,6 +127,8 @@ class Collector:
                         if self.on_message is not None:
                             self.on_message(body)
             except aiomqtt.MqttError:
+                if (task := asyncio.current_task()) is not None and task.cancelling():
+                    raise asyncio.CancelledError from None   # the stop met a failing disconnect: no reconnecting
                 await asyncio.sleep(0.2)
 
     def alarm_versions(self) -> dict[str, list[int]]:
@@ -137,6 +139,16 @@ class Collector:
         return versions
 
 
+async def stopped(task: asyncio.Task, timeout_s: float) -> None:
+    """Cancel ``task`` and wait at most ``timeout_s`` for its end, raising its error; one that goes on fails here
+    (``asyncio.wait_for`` would cancel it again and wait for it without end)."""
+    task.cancel()
+    await asyncio.wait({task}, timeout=timeout_s)
+    assert task.done(), f"{task.get_name()} still running {timeout_s} s after its stop"
+    if not task.cancelled() and (error := task.exception()) is not None:
+        raise error
+
+
 @asynccontextmanager
 async def collecting(broker: UpperBroker, kind: str = "alarm") -> AsyncIterator[Collector]:
     collector = Collector(broker, kind)
@@ -145,9 +157,7 @@ async def collecting(broker: UpperBroker, kind: str = "alarm") -> AsyncIterator[
         await asyncio.wait_for(collector.subscribed.wait(), 10)
         yield collector
     finally:
-        collector.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await collector.task
+        await stopped(collector.task, 15)
 
 
 def uplink_settings(base: Settings, broker: UpperBroker, suffix: str, group: str) -> Settings:
@@ -165,9 +175,7 @@ async def running_uplink(settings: Settings) -> AsyncIterator[Uplink]:
     try:
         yield uplink
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, 30)   # a stop that hangs fails the test instead of the session
+        await stopped(task, 30)
 
 
 def versions_in_order(arrived: list[int]) -> bool:
