@@ -76,7 +76,7 @@ GUESSED_CLIENT_IDS = ("hazmon-ingest-1", "hazmon-ingest-2", "hazmon-ingest", "ha
 PARKED_SESSIONS = 200
 PARKED_EXPIRY_S = 600  # long enough for the run, short enough not to burden the shared broker for a day
 OUTSIDE = ("attacker", "victim_publishers")  # processes modelling machines elsewhere: not the platform's CPU
-BOUNDS_MB = {"ingest": 300, "rules": 400, "alerting": 300, "mosquitto": 1024}
+BOUNDS_MB = {"ingest": 300, "rules": 400, "alerting": 300, "recorder": 300, "mosquitto": 1024}
 
 
 def attacker_of(county_dir: Path) -> tuple[str, list[tuple[str, list[str]]]]:
