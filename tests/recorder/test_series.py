@@ -80,9 +80,13 @@ async def test_series_are_exact_and_a_replay_duplicates_nothing(start_service, s
     await produce(names.transitions, [
         transition("c1", "raised", "TK01_LT", value=9.6, started_at=T0, at=T0 + 5 * S),
         transition("c1", "confirmed", "TK01_LT", value=9.6, started_at=T0, at=T0 + 10 * S),
+    ])
+    await eventually(lambda: service.book.get("c1") is not None and service.book.get("c1").state == "active"
+                     and service.book.get("c1").revision >= 2, what="raised and confirmed folded")
+    await produce(names.transitions, [       # a batch of its own: colours are evaluated once per folded batch
         transition("c1", "escalated", "TK01_LT", level="high_high", value=10.7, limit=10.5, started_at=T0, at=T0 + 20 * S),
     ])
-    await eventually(lambda: service.book.get("c1") is not None and service.book.get("c1").level == "high_high")
+    await eventually(lambda: service.book.get("c1").level == "high_high")
     await service.act(action("ack", T0 + 30 * S, comment="到场"))
     await produce(names.transitions, [transition("c1", "cleared", "TK01_LT", level="high_high", value=9.0, limit=10.5,
                                                  started_at=T0, at=T0 + 60 * S)])
@@ -153,10 +157,10 @@ async def test_alerting_writes_no_influxdb_the_recorder_writes_its_alarm_states(
     """Alerting alone folds an alarm, notifies and puts its lines on Kafka, and InfluxDB does not even hold
     the database; a recorder started later writes the alarm's states and the enterprise's colour."""
     service = await start_service(ManualClock(T0))
-    await produce(names.transitions, [
-        transition("w1", "confirmed", "TK01_LT", value=9.6, started_at=T0, at=T0 + 10 * S),
-        transition("w1", "escalated", "TK01_LT", level="high_high", value=10.7, limit=10.5, started_at=T0, at=T0 + 20 * S),
-    ])
+    await produce(names.transitions, [transition("w1", "confirmed", "TK01_LT", value=9.6, started_at=T0, at=T0 + 10 * S)])
+    await eventually(lambda: service.book.get("w1") is not None)   # colours are evaluated once per folded batch
+    await produce(names.transitions, [transition("w1", "escalated", "TK01_LT", level="high_high", value=10.7,
+                                                 limit=10.5, started_at=T0, at=T0 + 20 * S)])
     await eventually(lambda: service.series.lines == 4 and service.series.queued == 0, 20.0, "two alarm records and two colours on the series topic")
     await asyncio.sleep(1.0)                    # a writer inside alerting would have flushed by now (0.1 s)
     assert alerting_settings.influx_db not in await databases(alerting_settings)
