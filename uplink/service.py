@@ -104,12 +104,14 @@ class Uplink:
         await link.publish(up_topic(self.county_id, "registry"),
                            registry_message(self.county_id, self.registry_watch.current, now_ms()))
         async with asyncio.TaskGroup() as group:
-            for forwarder in self.forwarders:
-                group.create_task(forwarder.run(link), name=f"forward {forwarder.topic}")
-            group.create_task(self._receive_down(link), name="down")
-            group.create_task(self._heartbeat(link), name="heartbeat")
-            group.create_task(self.risk.run(partial(link.publish, up_topic(self.county_id, "risk")),
-                                            lambda: self.registry_watch.current), name="risk")
+            tasks = [group.create_task(forwarder.run(link), name=f"forward {forwarder.topic}") for forwarder in self.forwarders]
+            tasks.append(group.create_task(self._receive_down(link), name="down"))
+            tasks.append(group.create_task(self._heartbeat(link), name="heartbeat"))
+            tasks.append(group.create_task(self.risk.run(partial(link.publish, up_topic(self.county_id, "risk")),
+                                                         lambda: self.registry_watch.current), name="risk"))
+            # a failing task cancels this wait, and here Python 3.11's TaskGroup takes its cancel back; from its
+            # exit it would not, and the run's task would seem cancelling() (stopping) ever after
+            await asyncio.wait(tasks)
 
     async def _registry_changed(self, registry: Registry) -> None:
         self.readings_up.set_registry(registry)
