@@ -13,10 +13,14 @@ Faust 0.15.3 gets three things wrong when it recovers a table partition; the fir
 * It recovers until it has applied the record at ``end − 1``. Under transactions that offset is
   the last transaction's commit marker, which a read_committed consumer never receives, so it
   waited for two idle 5 s polls of the changelog before it noticed: ~10 s of every failover.
-  Every transaction that wrote to a changelog partition wrote a record to it before its marker,
-  so the last record it can receive is at ``end − 2``, and recovery now targets that. If the
-  last transaction was aborted (a crash) that record never comes, and Faust's idle-poll
-  fallback ends the recovery as before: slower, never wrong.
+  Targeting ``end − 2`` (the record before that marker) ended the wait when the last transaction
+  committed, but not after a crash, whose last transaction is aborted: its records never come
+  either, and the fault bench's rules kill still waited the two idle polls (~11 s of 36 s).
+  Recovery now targets each partition's last committed record, found by reading its tail
+  (``EndOffsets.last_committed``: a read_committed read of the last records, wider if they were
+  all aborted); a partition without a committed record needs no recovery. Only a partition whose
+  committed records lie before the widest tail gets ``end − 2`` and Faust's idle-poll fallback:
+  slower, never wrong.
 * At the end of a recovery (``on_recovery_completed``, and ``_resume_streams`` when there was nothing
   to recover) it resumed the stream partitions *before* seeking them to their committed offsets,
   with the flow already running. In that window, long on a loaded machine, the fetcher handed records
@@ -49,9 +53,9 @@ class TransactionalRecovery(Recovery):
     async def _build_highwaters(self, consumer: ConsumerT, tps: Set[TP], destination: Counter[TP], title: str) -> None:
         if self._end_offsets is None:
             self._end_offsets = EndOffsets(self.app)
-        ends = await self._end_offsets.of(tps)
+        last = await self._end_offsets.last_committed(tps)
         destination.clear()
-        destination.update({tp: end - 2 if end >= 2 else end - 1 for tp, end in ends.items()})
+        destination.update(last)
         self.log.info("Last committed changelog records for %s partitions: %s", title,
                       {f"{tp.topic}[{tp.partition}]": offset for tp, offset in sorted(destination.items())})
 
