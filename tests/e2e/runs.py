@@ -11,11 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
 from device_sim.scenario import SCENARIO_DIR, ExpectedAlarm, Scenario
+from hazmon.secrets import Secrets
+from hazmon.settings import PACKAGE_DIR, Settings
+from hzctl.stack.mosquitto import register_enterprises
+from testbed.pipeline import IsolatedPipeline
 
 E2E_SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 TIME_KEYS = ("at_s", "until_s", "from_s", "to_s")   # what a shift moves; durations stay
@@ -128,3 +132,20 @@ def isolated_county(source: Path, out: Path, suffix: str) -> dict[str, str]:
         ids[old] = document["enterprise"]["id"] = f"{old}-{suffix}"
         (out / f"{ids[old]}.yaml").write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
     return ids
+
+
+class SampleCounty(NamedTuple):
+    run: IsolatedPipeline
+    ids: dict[str, str]    # the sample registry's enterprise id → this run's
+    secrets: Secrets       # the broker accounts of this run's enterprises
+
+
+def sample_county(settings: Settings, tmp_path: Path, unique: str, *enterprises: str) -> SampleCounty:
+    """The sample registry as a county of this run's own (``tmp_path/county``, ids suffixed with
+    ``unique``, broker accounts granted) and an isolated pipeline over it (home ``tmp_path/home``)
+    whose load and alarms concern ``enterprises`` (sample ids)."""
+    ids = isolated_county(PACKAGE_DIR / "sample_registry", tmp_path / "county", unique)
+    secrets = register_enterprises(settings, tmp_path / "county")
+    run = IsolatedPipeline(settings, tmp_path / "home", tmp_path / "county", unique, secrets.duty_token,
+                           enterprises=tuple(ids[e] for e in enterprises))
+    return SampleCounty(run, ids, secrets)

@@ -15,12 +15,10 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from hazmon import topics
 from hazmon.kafka_topics import topic_configs
-from hazmon.settings import PACKAGE_DIR, Settings
-from hzctl.stack.mosquitto import register_enterprises
+from hazmon.settings import Settings
 from testbed.pipeline import IsolatedPipeline
-from tests.e2e.runs import isolated_county
+from tests.e2e.runs import sample_county
 from testbed.kafka_admin import topic_names
 
 pytestmark = pytest.mark.servers
@@ -52,12 +50,9 @@ async def _wait_for_alarms(run: IsolatedPipeline, rules: set[str], timeout_s: fl
 
 async def test_a_fresh_install_raises_the_first_fire_and_offline(
         mosquitto: Settings, kafka: str, influxdb: Settings, settings: Settings, tmp_path: Path, unique: str) -> None:
-    ids = isolated_county(PACKAGE_DIR / "sample_registry", tmp_path / "county", unique)
-    secrets = register_enterprises(settings, tmp_path / "county")
+    run, ids, secrets = sample_county(settings, tmp_path, unique, FIRE_ENTERPRISE)
     enterprise = ids[FIRE_ENTERPRISE]
-    run = IsolatedPipeline(settings, tmp_path / "home", tmp_path / "county", unique, secrets.duty_token,
-                           enterprises=(enterprise,))
-    own = [name + run.suffix for name in topics.ALL]
+    own = list(run.names.all())
     assert not set(own) & await topic_names(kafka)
     try:
         run.start_rules()

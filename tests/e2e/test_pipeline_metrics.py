@@ -17,11 +17,10 @@ import orjson
 import pytest
 
 from dashboards.boards import platform
-from hazmon.settings import PACKAGE_DIR, Settings
-from hzctl.stack.mosquitto import register_enterprises
+from hazmon.settings import Settings
 from tests.dashboards.test_queries_influx import grafana_interpolate
 from testbed.pipeline import IsolatedPipeline
-from tests.e2e.runs import isolated_county
+from tests.e2e.runs import sample_county
 
 pytestmark = pytest.mark.servers
 CHEM = "91433127MA4CHEM001"    # of the sample registry: device RTU01 with TK01_LT and TK01_TT
@@ -55,11 +54,8 @@ async def until_rows(run: IsolatedPipeline, query: str, wanted, what: str) -> li
 
 async def test_the_platform_board_shows_the_pipelines_lag_and_latency(
         mosquitto: Settings, kafka: str, influxdb: Settings, settings: Settings, tmp_path: Path, unique: str) -> None:
-    ids = isolated_county(PACKAGE_DIR / "sample_registry", tmp_path / "county", unique)
-    secrets = register_enterprises(settings, tmp_path / "county")
+    run, ids, secrets = sample_county(settings, tmp_path, unique, CHEM)
     enterprise = ids[CHEM]
-    run = IsolatedPipeline(settings, tmp_path / "home", tmp_path / "county", unique, secrets.duty_token,
-                           enterprises=(enterprise,))
     run.env.update({"HAZMON_RULES_METRICS_S": "1", "HAZMON_ALERTING_METRICS_S": "1"})
     readings, transitions = run.names.readings, run.names.transitions
     try:

@@ -19,11 +19,10 @@ import pytest
 from hzctl.backup import backup, restore
 from hazmon.registry import load_registry
 from hazmon.secrets import load_secrets
-from hazmon.settings import PACKAGE_DIR, Settings
-from hzctl.stack.mosquitto import register_enterprises
+from hazmon.settings import Settings
 from tests.e2e.officer import ACK
 from testbed.pipeline import IsolatedPipeline
-from tests.e2e.runs import isolated_county
+from tests.e2e.runs import sample_county
 from testbed.kafka_admin import unique_name
 
 pytestmark = pytest.mark.servers
@@ -88,10 +87,7 @@ async def settled_details(run: IsolatedPipeline, ids: set[str]) -> dict[str, dic
 
 async def test_a_running_platform_backed_up_and_restored_into_a_fresh_home_shows_the_same_alarms_and_readings(
         mosquitto: Settings, kafka: str, influxdb: Settings, settings: Settings, tmp_path: Path, unique: str) -> None:
-    ids = isolated_county(PACKAGE_DIR / "sample_registry", tmp_path / "county", unique)
-    platform_secrets = register_enterprises(settings, tmp_path / "county")
-    source = IsolatedPipeline(settings, tmp_path / "home", tmp_path / "county", unique, platform_secrets.duty_token,
-                              enterprises=(ids[FIRE], ids[CHEM]))
+    source, ids, platform_secrets = sample_county(settings, tmp_path, unique, FIRE, CHEM)
     fresh_home = tmp_path / "fresh-home"
     fresh_settings = settings.model_copy(update={"secrets_file": fresh_home / "secrets.json"})
     restored = IsolatedPipeline(fresh_settings, fresh_home, tmp_path / "fresh-registry", unique_name(),
