@@ -10,6 +10,7 @@ works through a backlog, several times: every event's transition must be committ
 
 from __future__ import annotations
 
+import signal
 from collections import Counter
 from pathlib import Path
 
@@ -47,11 +48,14 @@ def _expected_ids() -> set[str]:
             for k in range(ROUNDS * EVENTS_PER_ROUND) for enterprise in ENTERPRISES}
 
 
-@pytest.mark.parametrize("module", ["hzctl.cli", "tests.stream_rules.slow_seek_worker"], ids=["worker", "slow-seek"])
+@pytest.mark.parametrize(("module", "signum"), [("hzctl.cli", signal.SIGKILL),
+                                               ("tests.stream_rules.slow_seek_worker", signal.SIGKILL),
+                                               ("hzctl.cli", signal.SIGTERM)], ids=["worker", "slow-seek", "stopped"])
 async def test_kills_while_catching_up_a_backlog_lose_and_repeat_nothing(kafka: str, settings: Settings, unique: str,
-                                                                         tmp_path: Path, module: str) -> None:
+                                                                         tmp_path: Path, module: str, signum: int) -> None:
     """``slow-seek``: the seek of the stream partitions at the end of a recovery is slow, as on the loaded
-    machine of the fault bench: Faust 0.15.3 resumed the partitions before it, and lost what they delivered."""
+    machine of the fault bench: Faust 0.15.3 resumed the partitions before it, and lost what they delivered.
+    ``stopped``: SIGTERM, a clean stop (the fault bench's rules-term phase lost four alarms once)."""
     worker = RulesWorker(settings, unique, tmp_path)
     worker.env["HAZMON_REGISTRY_DIR"] = str(_registry(tmp_path / "registry"))
     await worker.create_topics()
@@ -66,7 +70,7 @@ async def test_kills_while_catching_up_a_backlog_lose_and_repeat_nothing(kafka: 
                     batches = await output.getmany(timeout_ms=60_000)
                     assert batches, worker.log.read_text()[-3000:]
                     seen += sum(len(records) for records in batches.values())
-                worker.kill()
+                worker.kill(signum=signum)
         await worker.produce("events", _events(ROUNDS - 1))
         worker.start(module)
         out = await worker.transitions(until=len(expected), timeout_s=240, quiet_s=8)

@@ -65,11 +65,11 @@ class RulesWorker:
         finally:
             await admin.close()
 
-    def kill(self, process: subprocess.Popen | None = None) -> None:
-        """SIGKILL ``process``, or every worker still running."""
+    def kill(self, process: subprocess.Popen | None = None, signum: int = signal.SIGKILL) -> None:
+        """SIGKILL (or ``signum``: SIGTERM is a clean stop) ``process``, or every worker still running."""
         for victim in [process] if process is not None else list(self.processes):
             if victim.poll() is None:
-                os.killpg(victim.pid, signal.SIGKILL)
+                os.killpg(victim.pid, signum)
             victim.wait(timeout=60)
             self.processes.remove(victim)
 
