@@ -5,8 +5,8 @@ The fault bench's rules kill: the worker died with a transaction open that had w
 the changelog; its successor aborted it, and recovery targeted ``end − 2``, an aborted record no
 read_committed consumer receives, so Faust ended the recovery only after two idle 5 s polls (~11 s of
 36 s). Here the worker is killed while the changelog holds an open transaction's records (checked after
-the kill, so no race), restarted, and the targets its recovery logs are compared with the last record a
-read_committed consumer receives before the aborted ones.
+the kill, so no race) after a first backlog committed state, restarted, and the targets its recovery logs
+are compared with the last record a read_committed consumer receives before the aborted ones.
 """
 
 from __future__ import annotations
@@ -71,10 +71,15 @@ async def _last_committed_before(bootstrap: str, tp: TopicPartition, before: int
 
 
 async def _kill_with_changelog_transaction_open(worker: RulesWorker, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
-    """Feed backlogs and kill the worker until it dies with a transaction open on the changelog (checked after
-    the kill); the written ends of the partitions where one is open (its aborted records end before them)."""
+    """A first backlog worked through (committed state to recover), then more backlogs, killing the worker
+    until it dies with a transaction open on the changelog (checked after the kill); the written ends of the
+    partitions where one is open (its aborted records end before them)."""
+    await worker.produce("events", _events(0))
+    worker.start()
+    await worker.transitions(until=len(_events(0)), timeout_s=120, quiet_s=1)
+    worker.kill()
     async with _OpenTransactions(worker.bootstrap, partitions) as transactions:
-        for round_ in range(5):
+        for round_ in range(1, 6):
             await worker.produce("events", _events(round_))
             worker.start()
             loop = asyncio.get_running_loop()
