@@ -284,7 +284,7 @@ async def measure_on(settings: Settings, broker: subprocess.Popen, county_dir: P
         load_average = os.getloadavg()[0]
         progress("load and attack done; waiting for the pipeline to catch up")
         async with GroupLag(settings, run.names.readings) as lag:
-            await wait_caught_up(run, lag, deadline_s=max(120.0, 2 * seconds))
+            await wait_caught_up(run, lag, deadline_s=max(120.0, 2 * seconds), topic_still=False)
         sampling.cancel()
         await asyncio.sleep(3)   # the last notifications
         latencies = np.array([receiver.arrived[k][0] - published[k].acked for k in published if k in receiver.arrived])
