@@ -4,17 +4,14 @@ expects: non-empty, from the measurement it names, with exactly the tags it grou
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 
 import re
 
 import aiohttp
 import pytest
 
-from hazmon.registry import Registry
 from hazmon.settings import Settings
 
-from tests.dashboards.county import seed_county
 from tests.dashboards.support import all_panels
 
 pytestmark = pytest.mark.servers
@@ -55,13 +52,6 @@ def targets(models: dict[str, dict]) -> list[tuple[str, dict]]:
     return found
 
 
-@pytest.fixture
-async def county(influxdb: Settings, registry: Registry, unique: str) -> AsyncIterator[str]:
-    database = f"hz_dash_{unique}"
-    await seed_county(influxdb, database, registry)
-    yield database
-    async with aiohttp.ClientSession() as session:
-        await session.post(f"{influxdb.influx_url}/query", data={"q": f'DROP DATABASE "{database}"'})
 
 
 async def run(settings: Settings, database: str, query: str) -> dict:

@@ -6,7 +6,6 @@ listed as soon as its readings are written (no rebuild of the dashboards)."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -17,7 +16,7 @@ from hazmon.registry.loader import PointEntry
 from hazmon.settings import Settings
 
 from dashboards.boards import fire, major_hazard, tailings
-from tests.dashboards.county import seed_county, write_lines
+from tests.dashboards.county import write_lines
 
 pytestmark = pytest.mark.servers
 
@@ -26,13 +25,6 @@ DOMAIN_TYPES = {major_hazard.UID: set(major_hazard.TYPES), fire.UID: set(fire.TY
 SITE_VARIABLE = {major_hazard.UID: "site", fire.UID: "site", tailings.UID: "pond"}
 
 
-@pytest.fixture
-async def county(influxdb: Settings, registry: Registry, unique: str) -> AsyncIterator[str]:
-    database = f"hz_vars_{unique}"
-    await seed_county(influxdb, database, registry)
-    yield database
-    async with aiohttp.ClientSession() as session:
-        await session.post(f"{influxdb.influx_url}/query", data={"q": f'DROP DATABASE "{database}"'})
 
 
 def variable_queries(model: dict) -> dict[str, str]:
