@@ -48,16 +48,26 @@ def _expected_ids() -> set[str]:
             for k in range(ROUNDS * EVENTS_PER_ROUND) for enterprise in ENTERPRISES}
 
 
-@pytest.mark.parametrize(("module", "signum"), [("hzctl.cli", signal.SIGKILL),
-                                               ("tests.stream_rules.slow_seek_worker", signal.SIGKILL),
-                                               ("hzctl.cli", signal.SIGTERM)], ids=["worker", "slow-seek", "stopped"])
+LOADED = "tests.stream_rules.loaded_worker"
+
+
+@pytest.mark.parametrize(("module", "signum", "env"), [
+    ("hzctl.cli", signal.SIGKILL, {}),
+    (LOADED, signal.SIGKILL, {}),
+    (LOADED, signal.SIGKILL, {"HAZMON_TEST_DROP_BEFORE_SEEK": "1"}),
+    ("hzctl.cli", signal.SIGTERM, {})], ids=["worker", "slow-seek", "dropped-before-seek", "stopped"])
 async def test_kills_while_catching_up_a_backlog_lose_and_repeat_nothing(kafka: str, settings: Settings, unique: str,
-                                                                         tmp_path: Path, module: str, signum: int) -> None:
+                                                                         tmp_path: Path, module: str, signum: int,
+                                                                         env: dict[str, str]) -> None:
     """``slow-seek``: the seek of the stream partitions at the end of a recovery is slow, as on the loaded
     machine of the fault bench: Faust 0.15.3 resumed the partitions before it, and lost what they delivered.
+    ``dropped-before-seek``: what was fetched before that seek was dropped (CI, 2026-12-07: two partitions
+    never committed were never read again, 3 000 of 7 200 transitions missing): aiokafka's seek to the
+    committed offsets leaves a partition without one where the dropped fetch left it.
     ``stopped``: SIGTERM, a clean stop (the fault bench's rules-term phase lost four alarms once)."""
     worker = RulesWorker(settings, unique, tmp_path)
     worker.env["HAZMON_REGISTRY_DIR"] = str(_registry(tmp_path / "registry"))
+    worker.env.update(env)
     await worker.create_topics()
     expected = _expected_ids()
     try:
