@@ -10,8 +10,8 @@ The words come from :mod:`alerting.text`, units and quantity names from the regi
 from __future__ import annotations
 
 from hazmon.registry import Registry
-from hazmon.registry.loader import PointEntry
 from hazmon.registry.models import POINT_TYPE_NAMES, POINT_UNITS
+from hazmon.registry.names import point_name
 from hazmon.wire import PLATFORM_ENTERPRISE
 
 from alerting.model import Alarm
@@ -22,17 +22,6 @@ Row = dict[str, str]
 
 def _number(value: float, unit: str) -> str:
     return f"{value:.6g} {unit}".rstrip()
-
-
-def point_name(registry: Registry, entry: PointEntry, language: str) -> str:
-    """A point as officers read it (§10): its registry name, else its quantity, numbered among its site's points
-    of that quantity when there are several (可燃气体浓度 2), never its id."""
-    if entry.point.name:
-        return entry.point.name
-    quantity = POINT_TYPE_NAMES[entry.point.type][0 if language == "zh" else 1]
-    alike = sorted(e.point.id for (enterprise, _), e in registry.points.items()
-                   if enterprise == entry.enterprise and e.site.id == entry.site.id and e.point.type == entry.point.type)
-    return quantity if len(alike) == 1 else f"{quantity} {alike.index(entry.point.id) + 1}"
 
 
 def alarm_view(alarm: Alarm, registry: Registry, texts: Texts, suppression: dict | None) -> dict:

@@ -12,9 +12,9 @@ from aiohttp import web
 
 from hazmon.registry.loader import PointEntry
 from hazmon.registry.models import POINT_UNITS, ColorLimits, Point
+from hazmon.registry.names import point_name
 from hazmon.secrets import Principal
 
-from alerting.alarm_view import point_name
 from alerting.api.auth import CALLER
 from alerting.desk.chart import WORDS, Limit, Mark, readings_chart_svg
 from alerting.desk.connectivity import reports_readings

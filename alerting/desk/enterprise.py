@@ -12,9 +12,9 @@ from aiohttp import web
 from hazmon.registry import Registry
 from hazmon.registry.loader import PointEntry
 from hazmon.registry.models import POINT_TYPE_NAMES, POINT_UNITS, SITE_KIND_NAMES
+from hazmon.registry.names import point_name
 from hazmon.secrets import Principal
 
-from alerting.alarm_view import point_name
 from alerting.api.auth import CALLER
 from alerting.desk.connectivity import online, reports_readings
 from alerting.desk.county_map import WORDS as RISK_WORDS

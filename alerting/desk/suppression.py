@@ -9,9 +9,9 @@ from html import escape
 
 from aiohttp import web
 
+from hazmon.registry.names import point_name
 from hazmon.secrets import Principal
 
-from alerting.alarm_view import point_name
 from alerting.api.auth import CALLER
 from alerting.desk.pages import framed, html
 from alerting.desk.source import DeskSource, signed_in

@@ -9,8 +9,8 @@ import orjson
 
 from hazmon.registry import Registry
 from hazmon.registry.models import SITE_KIND_NAMES
+from hazmon.registry.names import point_name
 
-from alerting.alarm_view import point_name
 from alerting.model import FIRST_LEVELS, SECOND_LEVELS, Alarm
 from alerting.text import Texts
 

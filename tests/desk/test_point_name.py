@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from hazmon.registry import load_registry
+from hazmon.registry.names import point_name
 from hazmon.settings import Settings
 
-from alerting.alarm_view import point_name
 
 CHEM = "91433127MA4CHEM001"
 
