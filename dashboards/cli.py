@@ -1,4 +1,5 @@
-"""``hazmon dashboards build|push|locations``: regenerate, install into Grafana, feed the county map."""
+"""``hazmon dashboards build|push|locations``: regenerate, install into Grafana, feed the
+county map and the variables' names from the registry."""
 
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ def _locations(args: argparse.Namespace) -> int:
     settings = get_settings()
     count = asyncio.run(write_locations(load_registry(settings.registry_dir), settings.influx_url, settings.influx_db,
                                           settings.influx_headers))
-    print(f"{count} enterprise location(s) written to {settings.influx_db}")
+    print(f"{count} enterprise(s) with their points' names written to {settings.influx_db}")
     return 0
 
 
@@ -79,6 +80,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     push.add_argument("--language", choices=("zh", "en"), help="operator text language (default: settings.language)")
     push.add_argument("--influx-url", help="InfluxDB URL as Grafana reaches it (default: settings.dashboards_influx_url)")
     push.set_defaults(handler=_push)
-    locations = sub.add_parser("locations", help="write registry coordinates to InfluxDB for the county map")
+    locations = sub.add_parser("locations", help="write registry coordinates and names to InfluxDB (county map, variables)")
     locations.set_defaults(handler=_locations)
 

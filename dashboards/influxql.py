@@ -2,8 +2,8 @@
 :mod:`hazmon.series`.
 
 Grafana fills ``$timeFilter``, ``$__interval`` and the dashboard variables (``$enterprise``,
-``$site``, ``$point``: lists of tag values read from InfluxDB, :func:`tag_values`) in before the query reaches InfluxDB; variables are matched as regular expressions so
-that "all" (``.*``) and multi-value selections (``(a|b)``) work alike.
+``$site``, ``$point``: ids of registered points read from InfluxDB, :func:`tag_values`) in before the query reaches
+InfluxDB; variables are matched as regular expressions so that "all" (``.*``) and multi-value selections (``(a|b)``) work alike.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from collections.abc import Iterable
 
 from hazmon.registry import Registry, SiteKind
 from hazmon.registry.loader import PointEntry
-from hazmon.series import (ALARM, DEFAULT_POLICY, ENTERPRISE, POINT, POLICY_MAX_SPAN_MS, POLICY_NAME, POLICY_SUM_FIELD,
-                           RAW_POLICY, READING, READING_POLICY, SITE, TYPE)
+from hazmon.series import (ALARM, DEFAULT_POLICY, ENTERPRISE, ENTERPRISE_LABEL, POINT, POINT_LABEL, POLICY_MAX_SPAN_MS,
+                           POLICY_NAME, POLICY_SUM_FIELD, RAW_POLICY, READING, READING_POLICY, REGISTRY_POINT, SITE, SITE_LABEL,
+                           TYPE)
 from hazmon.series import influxql_string as quote
 
 RAW_READING = f'"{RAW_POLICY}"."{READING}"'
@@ -37,6 +38,8 @@ CONFIRMED = f"(\"transition\" = 'confirmed' OR (\"transition\" = 'raised' AND {_
 OPEN = f"\"state\" =~ /^(active|acknowledged)$/ AND (\"transition\" != 'raised' OR {_IMMEDIATE})"
 # On the alarm desk: open, or 待反馈 (cleared by the data before anyone acknowledged it, awaiting its note).
 ON_DESK = f"(({OPEN}) OR \"awaiting_feedback\" = true)"
+# The registry_point tag that labels each id tag with its name.
+LABELS = {ENTERPRISE: ENTERPRISE_LABEL, SITE: SITE_LABEL, POINT: POINT_LABEL}
 
 
 def one_of(values: Iterable[str]) -> str:
@@ -56,11 +59,13 @@ def selected(site_var: str, points: bool = False) -> str:
 
 
 def tag_values(key: str, types: Iterable[str], within: str = "") -> str:
-    """The query of a variable listing the values of the reading tag ``key`` of points of ``types``, read
-    from InfluxDB when the dashboard loads: an enterprise or point that sends readings is listed without a
-    dashboard rebuild. ``within``: the selection of the variables it follows (enterprise → site → point)."""
+    """The query of a variable listing the registered enterprises, sites or points (``key``: their id tag) that
+    have points of ``types``, as "<id> <name>" labels of ``registry_point`` (``hazmon dashboards locations``);
+    the variable's regex ``series.LABEL_PATTERN`` shows officers the name and keeps the id as the value the
+    panels filter by. Read from InfluxDB when the dashboard loads: a point the registry gains is listed without
+    a dashboard rebuild. ``within``: the selection of the variables it follows (enterprise → site → point)."""
     where = f'"{TYPE}" =~ {one_of(types)}' + (f" AND {within}" if within else "")
-    return f'SHOW TAG VALUES FROM "{READING}" WITH KEY = "{key}" WHERE {where}'
+    return f'SHOW TAG VALUES FROM "{REGISTRY_POINT}" WITH KEY = "{LABELS[key]}" WHERE {where}'
 
 
 def site_filter(registry: Registry, kind: SiteKind) -> str | None:

@@ -2,7 +2,7 @@
 tag and field names, the retention policy that holds each measurement, line-protocol escaping and the
 lines of the measurements that several processes write or read.
 
-Writers (alerting, whose lines the recorder writes, the recorder's own, the dashboards' location writer) build their lines here, readers
+Writers (alerting, whose lines the recorder writes, the recorder's own, the dashboards' writer of registry locations and names) build their lines here, readers
 (the dashboards, the desk, uplink) name what they read from here: a name changes in one place.
 Timestamps are milliseconds since the epoch (``precision=ms``).
 """
@@ -22,6 +22,7 @@ PLATFORM_INGEST = "platform_ingest"          # extension: ingest counters per en
 PIPELINE = "pipeline"                        # extension: platform health per component and process (PIPELINE_TAGS)
 PIPELINE_LAG = "pipeline_lag"                # extension: input lag per component, topic and partition (LAG_TAGS)
 ENTERPRISE_LOCATION = "enterprise_location"  # extension: registry coordinates for the county map
+REGISTRY_POINT = "registry_point"            # extension: each registered point with its names, for the dashboards' variables
 COUNTY_RISK = "county_risk"                  # the prefecture (§11): a county enterprise's colour, tags county, enterprise
 COUNTY_HEARTBEAT = "county_heartbeat"        # the prefecture: a county's heartbeat (enterprises, points, backlog), tag county
 COUNTY_READING = "county_reading"            # the prefecture: readings a county sends up, tags county, enterprise, device, point
@@ -30,6 +31,13 @@ COUNTY_READING = "county_reading"            # the prefecture: readings a county
 ENTERPRISE, SITE, POINT, TYPE = "enterprise", "site", "point", "type"
 READING_TAGS = (ENTERPRISE, POINT, SITE, TYPE)   # sorted: InfluxDB's own order, cheapest to parse
 VALUE = "value"
+
+# The registry_point measurement: the reading tags (ids, what the dashboards filter by) and a label per level,
+# "<id> <name>" (LABEL_PATTERN parses it back); field UNIT, the point's §7 unit.
+ENTERPRISE_LABEL, SITE_LABEL, POINT_LABEL = "enterprise_label", "site_label", "point_label"
+UNIT = "unit"
+# A label as a Grafana variable regex (JavaScript named groups): the id is the value, the name the text.
+LABEL_PATTERN = r"/^(?<value>[A-Za-z0-9_-]+) (?<text>.+)$/"
 
 # The pipeline measurements' tags and fields (docs/dashboards.md "Pipeline metrics"), from wire.PipelineMetrics.
 COMPONENT, INSTANCE, TOPIC, PARTITION = "component", "instance", "topic", "partition"
@@ -121,6 +129,22 @@ def location_line(enterprise: str, lat: float, lon: float, name: str, town: str,
     """An enterprise's registry coordinates (measurement ``enterprise_location``)."""
     return (f"{ENTERPRISE_LOCATION},{ENTERPRISE}={tag(enterprise)} lat={number_field(lat)},lon={number_field(lon)},"
             f"name={string_field(name)},town={string_field(town)} {ts}")
+
+
+def label(identifier: str, name: str) -> str:
+    """An id and the name officers read for it, in one tag value (LABEL_PATTERN; §1 ids hold no space); the
+    name's runs of white space (line breaks too) become one space, a backslash a slash (line protocol escapes)."""
+    return f"{identifier} {' '.join(name.replace(chr(92), '/').split())}"
+
+
+def registry_point_line(enterprise: tuple[str, str], site: tuple[str, str], point: tuple[str, str], point_type: str,
+                        unit: str, ts: int) -> str:
+    """A registered point (measurement ``registry_point``): ``enterprise``, ``site`` and ``point`` are
+    ``(id, name)``; the ids are tagged as on its readings, each with its :func:`label`."""
+    (eid, ename), (sid, sname), (pid, pname) = enterprise, site, point
+    return (f"{REGISTRY_POINT},{ENTERPRISE}={tag(eid)},{ENTERPRISE_LABEL}={tag(label(eid, ename))},{POINT}={tag(pid)},"
+            f"{POINT_LABEL}={tag(label(pid, pname))},{SITE}={tag(sid)},{SITE_LABEL}={tag(label(sid, sname))},"
+            f"{TYPE}={tag(point_type)} {UNIT}={string_field(unit)} {ts}")
 
 
 def policy_of(line: str) -> str:

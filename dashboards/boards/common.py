@@ -14,7 +14,7 @@ from grafana_foundation_sdk.models.dashboard import (AnnotationQuery, DashboardL
 
 from hazmon.registry import Registry, SiteKind
 from hazmon.registry.loader import PointEntry
-from hazmon.series import ENTERPRISE, POINT, RAW_POLICY, SITE, VALUE
+from hazmon.series import ENTERPRISE, LABEL_PATTERN, POINT, RAW_POLICY, SITE, VALUE
 
 from dashboards import influxql
 from dashboards.limits import point_threshold_steps
@@ -92,8 +92,9 @@ class ConfirmedAlarms(cogbuilder.Builder[AnnotationQuery]):
 
 def tag_variable(name: str, label: str, query: str) -> TagVariable:
     """A multi-value variable (all by default) listing what ``query`` (influxql.tag_values) finds in InfluxDB,
-    read again each time the dashboard loads."""
-    return (TagVariable(name).label(label).query(query).datasource(DATASOURCE).refresh(VariableRefresh.ON_DASHBOARD_LOAD)
+    read again each time the dashboard loads: officers see the names, the value is the id (LABEL_PATTERN)."""
+    return (TagVariable(name).label(label).query(query).regex(LABEL_PATTERN).datasource(DATASOURCE)
+            .refresh(VariableRefresh.ON_DASHBOARD_LOAD)
             .sort(VariableSort.ALPHABETICAL_ASC).multi(True).include_all(True).all_value(".*")
             .current(VariableOption(selected=True, text="All", value=ALL)))
 

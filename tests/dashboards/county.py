@@ -15,7 +15,7 @@ from alerting import lineproto
 from recorder.influx import InfluxWriter
 from alerting.model import Alarm
 from alerting.risk import RiskColor
-from dashboards.locations import location_lines
+from dashboards.locations import location_lines, name_lines
 
 MINUTE = 60_000
 
@@ -116,7 +116,7 @@ async def seed_county(settings: Settings, database: str, registry: Registry) -> 
     """Create ``database`` and write the county into it with the recorder's InfluxDB writer; returns the point count."""
     now = int(time.time() * 1000)
     lines = [*reading_lines(registry, now), *alarm_lines(registry, now), *platform_lines(registry, now),
-             *location_lines(registry, now)]
+             *location_lines(registry, now), *name_lines(registry, now)]
     await write_lines(settings, database, lines)
     return len(lines)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from hazmon.registry import Registry, load_registry
 from hazmon.registry.models import PointType
+from hazmon.series import LABEL_PATTERN
 from hazmon.settings import Settings
 
 from dashboards.boards import alarm_desk, fire, major_hazard, tailings
@@ -90,8 +91,8 @@ def test_water_level_lines_are_flood_level_freeboard_and_crest(models: dict[str,
 
 
 def test_domain_variables_are_chained_influxdb_queries(models: dict[str, dict]) -> None:
-    """Enterprise → pond → point, each read from InfluxDB at load and following the ones before it
-    (what they list: tests/dashboards/test_variables.py, on the real InfluxDB)."""
+    """Enterprise → pond → point, each read from InfluxDB at load and following the ones before it, the registry's
+    "<id> <name>" labels split by the regex (what they list: tests/dashboards/test_variables.py, on the real InfluxDB)."""
     variables = {v["name"]: v for v in models[tailings.UID]["templating"]["list"]}
     assert list(variables) == ["enterprise", "pond", "point", "reading_rp", "reading_sum"]
     assert variables["reading_rp"]["hide"] == variables["reading_sum"]["hide"] == 2   # chosen by the range, not shown
@@ -99,7 +100,8 @@ def test_domain_variables_are_chained_influxdb_queries(models: dict[str, dict]) 
     for name, before in follows.items():
         variable = variables[name]
         assert variable["type"] == "query" and variable["refresh"] == 1, name      # read when the dashboard loads
-        assert variable["query"].startswith('SHOW TAG VALUES FROM "reading" WITH KEY = '), name
+        assert variable["query"].startswith('SHOW TAG VALUES FROM "registry_point" WITH KEY = '), name
+        assert variable["regex"] == LABEL_PATTERN, name
         assert [v for v in ("$enterprise", "$pond") if v in variable["query"]] == before, name
         assert variable["multi"] and variable["includeAll"] and variable["allValue"] == ".*"
 
