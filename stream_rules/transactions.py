@@ -40,9 +40,12 @@ closes them:
   outputs never committed) would hold the batch lock, and every input with it, for good: past
   ``rules_commit_timeout_s`` the worker crashes and ``hazmon rules worker`` starts a fresh one.
 
-Outputs are visible to ``read_committed`` consumers only once their transaction commits, so a
-batch that sent any (alarms are rare) commits at once instead of waiting for Faust's timer: the
-alarm path pays one commit, the quiet bulk of readings keeps the timer's batching.
+Outputs (alarm transitions: every record on the transitions topic is one the desk waits for) are
+visible to ``read_committed`` consumers only once their transaction commits, so a batch that sent
+any commits, at once, the transactions of the partitions it sent them to, and only those, instead
+of waiting for Faust's timer (``rules_commit_s``); the quiet bulk of readings, and the state of
+every other partition, keep the timer's batching. A partition's transaction holds only that
+partition's outputs, state and offsets, so committing it alone keeps them together.
 """
 
 from __future__ import annotations
@@ -69,7 +72,7 @@ class PartitionTransactions:
         self.commit_timeout_s = commit_timeout_s  # past it a commit (or the batch holding its lock) is stuck
         self._lock = asyncio.Lock()
         self._installed = False
-        self._sent = False
+        self._sent_to: set[int] = set()   # partitions the running batch sent outputs to: committed after it
 
     def transactional_id(self, partition: int) -> str | None:
         if not self.app.in_transaction:
@@ -78,8 +81,9 @@ class PartitionTransactions:
         return f"{self.app.conf.id}-{group}-{partition}"
 
     async def send(self, topic: str, key: bytes | None, value: bytes, partition: int) -> Awaitable[Any]:
-        """Queue an output to ``topic``/``partition`` inside that partition's open transaction."""
-        self._sent = True
+        """Queue an output to ``topic``/``partition`` inside that partition's open transaction; the batch
+        commits that transaction when it ends."""
+        self._sent_to.add(partition)
         return await self.send_state(topic, key, value, partition)
 
     async def send_state(self, topic: str, key: bytes | None, value: bytes, partition: int) -> Awaitable[Any]:
@@ -100,14 +104,15 @@ class PartitionTransactions:
 
     @asynccontextmanager
     async def batch(self, events: Iterable[faust.EventT]) -> AsyncIterator[None]:
-        """Process a batch with no commit in between; its events are acknowledged before the lock opens."""
+        """Process a batch with no commit in between; its events are acknowledged before the lock opens. Then
+        the transactions of the partitions it sent outputs to commit, not waiting for the timer."""
         async with self._lock:
             yield
             for event in events:
                 event.ack()
-            sent, self._sent = self._sent, False
-        if sent:
-            await self.app.consumer.commit()
+            sent_to, self._sent_to = self._sent_to, set()
+        if sent_to:
+            await self.app.consumer.commit({tp for tp in self.app.consumer.assignment() if tp.partition in sent_to})
 
     def install(self) -> None:
         """Guard every commit and, under exactly-once, mend the producers; idempotent. Call it at the app's
