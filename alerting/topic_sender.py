@@ -20,11 +20,11 @@ log = logging.getLogger(__name__)
 
 
 class TopicSender:
-    def __init__(self, bootstrap: str, topic: str, task_name: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, task_name: str, *, request_timeout_ms: int = 40_000) -> None:
         self.topic = topic
         self._task_name = task_name
         self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all",
-                                          linger_ms=5)
+                                          linger_ms=5, request_timeout_ms=request_timeout_ms)
         self._queue: deque[tuple[bytes, bytes]] = deque()
         self._queued = asyncio.Event()
         self._task: asyncio.Task | None = None
