@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from hazmon.registry.boundary import BOUNDARY_FILE
+
 # Towns of 永顺县 with approximate centres (lat, lon); enterprises are placed within ~3 km of them.
 TOWNS: dict[str, tuple[float, float]] = {
     "灵溪镇": (28.99, 109.86), "首车镇": (29.17, 109.66), "芙蓉镇": (28.84, 109.97), "石堤镇": (28.93, 109.63),
@@ -154,10 +156,10 @@ def write_county(out: Path, enterprises: int, seed: int) -> list[Path]:
 
 def county_with_sample(home: Path, enterprises: int, seed: int, sample_dir: Path) -> Path:
     """A county of ``enterprises`` generated enterprises plus the sample registry's (which the shipped
-    scenarios name), under ``home/sim``; written once, reused after."""
+    scenarios name) and its county boundary, under ``home/sim``; written once, reused after."""
     out = home / "sim" / f"county-{enterprises}-seed{seed}"
     if not out.is_dir():
         write_county(out, enterprises, seed)
-        for path in sorted(sample_dir.glob("*.yaml")):
+        for path in [*sorted(sample_dir.glob("*.yaml")), *sorted(sample_dir.glob(BOUNDARY_FILE))]:
             (out / path.name).write_bytes(path.read_bytes())
     return out

@@ -58,7 +58,7 @@ from hzctl.stack.certs import tls_dir
 FORMAT = 1
 MANIFEST = "manifest.json"
 ALARM_RECORD = (topics.ALARM_ACTIONS, topics.ALARM_TRANSITIONS)   # ends taken in this order (module doc)
-REGISTRY_SUFFIXES = (".yaml", ".yml")
+REGISTRY_SUFFIXES = (".yaml", ".yml", ".geojson")   # the enterprises' files and the county boundary
 PROGRESS_EVERY_S = 5.0
 GZIP_LEVEL = 6            # gzip's default 9: 10 % smaller alarm records in 2.5 times the time
 BATCH_BYTES = 1024 * 1024   # records written back to Kafka per batch, at most
@@ -180,7 +180,7 @@ def _save(settings: Settings, home: Home, partial: Path, with_influx: bool, prog
 
 
 def registry_files(directory: Path) -> Iterator[Path]:
-    """The registry's YAML files, relative to ``directory``."""
+    """The registry's files (the enterprises' YAML, the county boundary), relative to ``directory``."""
     if directory.is_dir():
         for path in directory.rglob("*"):
             if path.is_file() and path.suffix in REGISTRY_SUFFIXES:

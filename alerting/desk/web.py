@@ -173,8 +173,9 @@ def desk_routes(source: DeskSource, secure_cookie: bool) -> list[web.AbstractRou
 
     def _map_svg(request: web.Request) -> str:
         caller: Principal = request[CALLER]
-        seen = [doc.enterprise for e, doc in source.registry().enterprises.items() if source.may_see(caller, e)]
-        return county_map_svg(seen, source.risk_of, language())
+        registry = source.registry()
+        seen = [doc.enterprise for e, doc in registry.enterprises.items() if source.may_see(caller, e)]
+        return county_map_svg(seen, source.risk_of, language(), registry.boundary)
 
     return [web.get("/desk/login", login_form), web.post("/desk/login", login), web.post("/desk/logout", logout),
             web.get("/desk", desk), web.get("/desk/events", events), web.get("/desk/map", county_map),

@@ -1,4 +1,5 @@
-"""Loading a registry directory: YAML files validated into a :class:`Registry`.
+"""Loading a registry directory: YAML files validated into a :class:`Registry`, with the county's boundary
+when the directory ships one (:mod:`hazmon.registry.boundary`).
 
 Every problem is reported with the file, the line and the field it is about, all problems of a
 directory at once, so that an enterprise fixes its file in one round.
@@ -14,6 +15,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from hazmon.registry.boundary import BOUNDARY_FILE, BoundaryError, CountyBoundary, load_boundary
 from hazmon.registry.limits import COLOR_TYPES, EffectiveLimits, effective_limits
 from hazmon.registry.models import EnterpriseFile, Point, PointType, Site
 from hazmon.settings import get_settings
@@ -64,6 +66,7 @@ class Registry:
     points: dict[tuple[str, str], PointEntry]
     fingerprint: str
     files: dict[str, Path] = field(default_factory=dict)
+    boundary: CountyBoundary | None = None     # the county's, when the directory ships county.geojson
 
     def point(self, enterprise: str, point_id: str) -> PointEntry | None:
         return self.points.get((enterprise, point_id))
@@ -170,16 +173,18 @@ def registry_files(directory: Path) -> list[Path]:
 
 
 def fingerprint(directory: Path) -> str:
-    """A digest of the directory's registry files (names and contents), to notice changes."""
+    """A digest of the directory's registry files and boundary file (names and contents), to notice changes."""
     digest = hashlib.sha256()
-    for path in registry_files(directory):
+    boundary = directory / BOUNDARY_FILE
+    for path in [*registry_files(directory), *([boundary] if boundary.is_file() else [])]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
 def load_registry(directory: Path, platform_user: str | None = None) -> Registry:
-    """Validate every registry file of ``directory``; raises :class:`RegistryError` listing all problems.
+    """Validate every registry file of ``directory`` and its ``county.geojson`` if any; raises :class:`RegistryError`
+    listing all problems.
 
     No enterprise may take the platform's MQTT username (``platform_user``, default the setting
     ``mqtt_platform_user``): its broker account would be the platform's, with the platform's rights;
@@ -212,6 +217,13 @@ def load_registry(directory: Path, platform_user: str | None = None) -> Registry
         enterprises[ent_id] = doc
         files[ent_id] = path
         points.update({(ent_id, pid): entry for pid, entry in entries.items()})
+    boundary: CountyBoundary | None = None
+    try:
+        boundary = load_boundary(directory)
+    except BoundaryError as exc:
+        problems += [Problem(directory / BOUNDARY_FILE, None, where, what) for where, what in exc.problems]
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(directory / BOUNDARY_FILE, None, "", f"unreadable: {exc}"))
     if problems:
         raise RegistryError(problems)
-    return Registry(enterprises, points, fingerprint(directory), files)
+    return Registry(enterprises, points, fingerprint(directory), files, boundary)
