@@ -56,6 +56,7 @@ from prefecture.record import Recorded, UpBatch  # noqa: E402
 from prefecture.service import Prefecture  # noqa: E402
 from testbed.uplink import (COUNTY, UpperBroker, alarm_change, collecting, drop_database, prefecture_settings,  # noqa: E402
                             running_prefecture, running_uplink, uplink_settings)
+from uplink.link import UpperLink  # noqa: E402
 from uplink.service import Uplink  # noqa: E402
 
 POINTS = ("TK01_LT", "TK01_TT", "TK01_PT", "WK01_WL", "BLD1_TANK")
@@ -71,7 +72,7 @@ STAGES = ("alerting", "to_uplink", "upper_puback", "to_prefecture", "record_comm
 class Stages:
     """(live phase) When each alarm's first version passed each step on its way, wall clock (s): its transition
     produced (the bench), alerting's change produced (the alarm-changes record's CreateTime), the uplink's read
-    of it, the upper broker's PUBACK of its round, the prefecture's ingest taking its batch, and the record's
+    of it, the upper broker's PUBACK of it, the prefecture's ingest taking its batch, and the record's
     commit of that batch. Timed by wrapping the steps of the uplink and the prefecture running in this process
     (``time_uplink``, ``time_prefecture``)."""
 
@@ -102,31 +103,26 @@ class Stages:
 
 def time_uplink(uplink: Uplink, stages: Stages) -> None:
     """Note, for the alarm changes' forwarder, each version 1's CreateTime and read time (its bodies are made as
-    a round is read) and its round's PUBACK (the commit is called once every PUBACK of the round came)."""
-    forwarder = uplink.forwarder
-    bodies, commit = forwarder._bodies, forwarder._consumer.commit
-    round_alarms: list[str] = []
+    a round is read), and the PUBACK of each version 1 the uplink publishes (its future's result)."""
+    bodies, send = uplink.forwarder._bodies, UpperLink.send
 
     def timed_bodies(records: list) -> list[bytes]:
         now = time.time()
         for record in records:
             change = wire.decode(record.value)
             if change["version"] == 1:
-                alarm = change["alarm"]["id"]
-                stages.emitted.setdefault(alarm, record.timestamp / 1000)
-                stages.read.setdefault(alarm, now)
-                round_alarms.append(alarm)
+                stages.emitted.setdefault(change["alarm"]["id"], record.timestamp / 1000)
+                stages.read.setdefault(change["alarm"]["id"], now)
         return bodies(records)
 
-    async def timed_commit(offsets: dict) -> None:
-        now = time.time()
-        for alarm in round_alarms:
-            stages.puback.setdefault(alarm, now)
-        round_alarms.clear()
-        await commit(offsets)
+    def timed_send(link: UpperLink, topic: str, payload: bytes) -> asyncio.Future[int]:
+        waiter = send(link, topic, payload)
+        if topic.endswith("/alarm") and (body := orjson.loads(payload))["version"] == 1:
+            waiter.add_done_callback(lambda _: stages.puback.setdefault(body["id"], time.time()))
+        return waiter
 
-    forwarder._bodies = timed_bodies
-    forwarder._consumer.commit = timed_commit  # type: ignore[method-assign]
+    uplink.forwarder._bodies = timed_bodies
+    UpperLink.send = timed_send  # type: ignore[method-assign, assignment]
 
 
 def time_prefecture(prefecture: Prefecture, stages: Stages) -> None:
