@@ -1,7 +1,7 @@
 """Panel factories shared by the dashboards: point series with limit lines, alarm tables, stats.
 
 A point's series is named ``enterprise/point`` by the query's alias; an override per registered
-point gives it an operator-facing name and the point's own limit lines (see :mod:`dashboards.limits`).
+point gives it its name as officers read it (§10, ``BoardContext.point_label``) and the point's own limit lines (see :mod:`dashboards.limits`).
 """
 
 from __future__ import annotations
@@ -39,10 +39,6 @@ def series_name(entry: PointEntry) -> str:
     return f"{entry.enterprise}/{entry.point.id}"
 
 
-def display_name(entry: PointEntry) -> str:
-    return f"{entry.site.name} {entry.point.name or entry.point.id}"
-
-
 def thresholds_config(steps: list[Threshold]) -> dict[str, object]:
     return {"mode": ThresholdsMode.ABSOLUTE.value, "steps": [step.to_json() for step in steps]}
 
@@ -66,11 +62,11 @@ def timeseries_panel(title: str, unit: str) -> timeseries.Panel:
 
 
 def series_panel(title: str, query: str, unit: str, entries: Iterable[PointEntry],
-                 steps_of: StepsOf) -> timeseries.Panel:
-    """A time series panel of one query, one override per point: its name and its limit lines."""
+                 steps_of: StepsOf, name_of: Callable[[PointEntry], str]) -> timeseries.Panel:
+    """A time series panel of one query, one override per point: its name (``name_of``) and its limit lines."""
     panel = timeseries_panel(title, unit).with_target(InfluxQL(query).alias(SERIES_ALIAS))
     for entry in sorted(entries, key=series_name):
-        panel.override_by_name(series_name(entry), [DynamicConfigValue(id_val="displayName", value=display_name(entry)),
+        panel.override_by_name(series_name(entry), [DynamicConfigValue(id_val="displayName", value=name_of(entry)),
                                                      *limit_override(steps_of(entry), common.GraphThresholdsStyleMode.DASHED)])
     return panel
 

@@ -14,6 +14,7 @@ from grafana_foundation_sdk.models.dashboard import (AnnotationQuery, DashboardL
 
 from hazmon.registry import Registry, SiteKind
 from hazmon.registry.loader import PointEntry
+from hazmon.registry.names import point_name
 from hazmon.series import ENTERPRISE, LABEL_PATTERN, POINT, RAW_POLICY, SITE, VALUE
 
 from dashboards import influxql
@@ -38,6 +39,10 @@ class BoardContext:
     def desk_url(self) -> str:
         """The duty desk (值班工作台), served by the API under ``/desk``."""
         return f"{self.api_url.rstrip('/')}/desk"
+
+    def point_label(self, entry: PointEntry) -> str:
+        """A point's series as officers read it (§10): its site's name and its own (never its id)."""
+        return f"{entry.site.name} {point_name(self.registry, entry, self.texts.language)}"
 
     def points(self, kind: SiteKind, *types: str) -> list[PointEntry]:
         """Registered, enabled points of ``types`` on sites of ``kind``, in a stable order."""
@@ -142,7 +147,7 @@ TYPE_UNITS: dict[str, str] = {
 def limit_series_panel(context: BoardContext, kind: SiteKind, point_type: str, site_var: str) -> timeseries.Panel:
     """One §7 point type on the selected sites, each point with its registry limit lines."""
     return series_panel(context.texts(point_type), influxql.readings(point_type, site_var), TYPE_UNITS[point_type],
-                        context.points(kind, point_type), point_threshold_steps)
+                        context.points(kind, point_type), point_threshold_steps, context.point_label)
 
 
 def domain_dashboard(uid: str, title_key: str, context: BoardContext, kind: SiteKind, types: tuple[str, ...],

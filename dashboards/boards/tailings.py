@@ -49,6 +49,7 @@ def rolling_rainfall_stat(context: BoardContext, window: str, title_key: str, st
                        span=6).unit(TYPE_UNITS["rainfall"])
     for entry in context.points(KIND, "rainfall"):
         panel.override_by_name(series_name(entry), [
+            DynamicConfigValue(id_val="displayName", value=context.point_label(entry)),
             DynamicConfigValue(id_val="thresholds", value=thresholds_config(steps_of(entry)))])
     return panel
 
@@ -77,8 +78,8 @@ def build(context: BoardContext) -> Dashboard:
     board.with_panel(rolling_rainfall_stat(context, "24h", "rain_24h", rainfall_24h_steps))
     rate = influxql.readings("displacement", "pond", select='derivative(mean("value"), 1h)')
     board.with_panel(series_panel(texts("displacement_rate"), rate, TYPE_UNITS["displacement"],
-                                  context.points(KIND, "displacement"), rate_steps))
+                                  context.points(KIND, "displacement"), rate_steps, context.point_label))
     hourly = influxql.readings("rainfall", "pond", select=influxql.SUM_OF_READINGS, group="time(1h)")
     board.with_panel(series_panel(texts("rain_1h"), hourly, TYPE_UNITS["rainfall"],
-                                  context.points(KIND, "rainfall"), rainfall_1h_steps))
+                                  context.points(KIND, "rainfall"), rainfall_1h_steps, context.point_label))
     return board

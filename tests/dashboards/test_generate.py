@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from hazmon.registry import Registry, load_registry
 from hazmon.registry.models import PointType
 from hazmon.series import LABEL_PATTERN
@@ -160,3 +162,22 @@ def test_a_larger_county_gives_every_point_its_own_override(tmp_path: Path, sett
     sample = dashboard_models(load_registry(settings.registry_dir), settings, "zh")
     for uid, model in models.items():    # the selections come from InfluxDB: a larger registry changes none
         assert model["templating"] == sample[uid]["templating"], uid
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_every_point_series_is_named_as_officers_read_it(registry: Registry, settings: Settings, language: str) -> None:
+    """§10: a point's series (``enterprise/point``) is shown by its site's and its own name, never by an id, in every
+    panel that draws one (the rolling rainfall stats too)."""
+    ids = {*registry.enterprises, *(e.site.id for e in registry), *(e.point.id for e in registry)}
+    named: set[str] = set()
+    for uid, model in dashboard_models(registry, settings, language).items():
+        for panel in all_panels(model):
+            for override in panel.get("fieldConfig", {}).get("overrides", []):
+                series = override["matcher"]["options"]
+                if series not in {series_name(e) for e in registry}:
+                    continue
+                names = [p["value"] for p in override["properties"] if p["id"] == "displayName"]
+                assert names, f"{uid}/{panel['title']}: {series} shown as its ids"
+                assert not any(i in names[0].split() for i in ids), f"{uid}/{panel['title']}: {names[0]!r}"
+                named.add(series)
+    assert named == {series_name(e) for e in registry if e.point.type is not PointType.FIRE_DETECTOR and e.point.enabled}
