@@ -129,14 +129,14 @@ def time_prefecture(prefecture: Prefecture, stages: Stages) -> None:
     """Note when the ingest took each version 1 in a batch, and when the record committed that batch."""
     apply, record = prefecture.ingest._apply, prefecture.record.record
 
-    async def timed_apply(batch: list) -> None:
+    async def timed_apply(batch: list) -> list[str]:
         now = time.time()
         for message in batch:
             if message.topic.value.endswith("/alarm"):
                 body = orjson.loads(message.payload)
                 if body["version"] == 1:
                     stages.ingested.setdefault(body["id"], now)
-        await apply(batch)
+        return await apply(batch)
 
     async def timed_record(batch: UpBatch, received_at: int) -> Recorded:
         recorded = await record(batch, received_at)

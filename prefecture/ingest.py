@@ -4,9 +4,11 @@ versions, colours, heartbeats, registry summaries) and its InfluxDB (colours, he
 One connection with the platform account, in a persistent session (``prefecture_client_id``): what the
 counties publish while the prefecture is away waits at its broker, once the session exists (the broker
 keeps nothing for a subscriber it has never seen: the prefecture runs before the counties connect). Messages are taken in batches of what
-has arrived (at most ``prefecture_batch``, also the session's Receive Maximum), applied to the record in
-one transaction and to InfluxDB, and only then acknowledged; a failure of either ends the connection, and
-the next one gets the unacknowledged batch again, which the record takes as repeats (docs/uplink.md).
+has arrived (at most ``prefecture_batch``, also the session's Receive Maximum) and applied to the record in
+one transaction; a task of its own then writes each recorded batch's points to InfluxDB, batch after batch,
+and only then acknowledges the batch, so a slow InfluxDB write holds no later alarm back from the record
+while nothing is acknowledged before both have it. A failure of either ends the connection, and the next
+one gets the unacknowledged batches again, which the record takes as repeats (docs/uplink.md).
 """
 
 from __future__ import annotations
@@ -60,16 +62,35 @@ class UpIngest:
         await client.subscribe(UP_ALL, qos=1)
         self.subscribed.set()
         log.info("prefecture ingest subscribed", extra={"port": self._settings.prefecture_broker_port})
+        recorded: asyncio.Queue[tuple[list[aiomqtt.Message], list[str]]] = asyncio.Queue()
+        writer = asyncio.create_task(self._write_and_ack(client, recorded), name="prefecture-influx")
         messages = aiter(client.messages)
+        try:
+            while True:
+                first = asyncio.ensure_future(anext(messages))
+                await asyncio.wait({first, writer}, return_when=asyncio.FIRST_COMPLETED)
+                if writer.done():
+                    first.cancel()
+                    writer.result()   # its failure ends the connection
+                batch = [await first]
+                while len(client.messages) and len(batch) < self._settings.prefecture_batch:
+                    batch.append(await anext(messages))
+                recorded.put_nowait((batch, await self._apply(batch)))
+        finally:
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)
+
+    async def _write_and_ack(self, client: aiomqtt.Client,
+                             recorded: asyncio.Queue[tuple[list[aiomqtt.Message], list[str]]]) -> None:
+        """Each recorded batch's points into InfluxDB, in order, then the batch acknowledged to the broker."""
         while True:
-            batch = [await anext(messages)]
-            while len(client.messages) and len(batch) < self._settings.prefecture_batch:
-                batch.append(await anext(messages))
-            await self._apply(batch)
+            batch, lines = await recorded.get()
+            await self._influx.write(lines)
             for message in batch:
                 client._client.ack(message.mid, message.qos)  # noqa: SLF001 - manual acks live on paho
 
-    async def _apply(self, batch: list[aiomqtt.Message]) -> None:
+    async def _apply(self, batch: list[aiomqtt.Message]) -> list[str]:
+        """Record the batch (one transaction); its InfluxDB lines."""
         sorter = UpSorter(self._counties)
         for message in batch:
             payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
@@ -79,6 +100,6 @@ class UpIngest:
                 self.refused += 1
                 log.warning("county message refused", extra={"topic": repr(message.topic.value), "reason": str(refused)})
         recorded = await self._record.record(sorter.batch, time.time_ns() // 1_000_000)
-        await self._influx.write(sorter.lines)
         self.versions += recorded.versions
         self.repeats += recorded.repeats
+        return sorter.lines
