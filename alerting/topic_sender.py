@@ -104,7 +104,8 @@ class TopicSender:
                 await self._deliver(self._producer)
             except Exception as failure:  # noqa: BLE001 - whatever the producer raised, a new one sends again
                 log.warning("delivery failed, sending what is not acknowledged again through a new producer",
-                            extra={"topic": self.topic, "records": self.queued, "error": repr(failure)})
+                            extra={"topic": self.topic, "records": self.queued, "error": repr(failure)},
+                            exc_info=not isinstance(failure, KafkaError))   # a traceback for the unexpected
             await self._settle()
             await self._close(self._producer)
             self._producer = None
