@@ -37,7 +37,7 @@ from aiokafka.partitioner import DefaultPartitioner
 
 log = logging.getLogger(__name__)
 RETRY_S = 1.0           # between a failed delivery (or a producer that would not start) and the next producer
-CLOSE_S = 5.0           # how long a producer may take to close once nothing more is awaited of it
+CLOSE_S = 1.0           # how long a producer may take to close once nothing more is awaited of it
 
 
 @dataclass(slots=True)
@@ -58,7 +58,7 @@ class _Lane:
 
 class TopicSender:
     def __init__(self, bootstrap: str, topic: str, task_name: str, *, request_timeout_ms: int = 40_000,
-                 stop_timeout_s: float = 5.0) -> None:
+                 stop_timeout_s: float = 3.0) -> None:
         self.topic = topic
         self._bootstrap = bootstrap
         self._task_name = task_name
