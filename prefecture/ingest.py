@@ -65,20 +65,22 @@ class UpIngest:
         recorded: asyncio.Queue[tuple[list[aiomqtt.Message], list[str]]] = asyncio.Queue()
         writer = asyncio.create_task(self._write_and_ack(client, recorded), name="prefecture-influx")
         messages = aiter(client.messages)
+        first: asyncio.Future[aiomqtt.Message] | None = None   # the next batch's first message, awaited with the writer
         try:
             while True:
                 first = asyncio.ensure_future(anext(messages))
                 await asyncio.wait({first, writer}, return_when=asyncio.FIRST_COMPLETED)
                 if writer.done():
-                    first.cancel()
                     writer.result()   # its failure ends the connection
                 batch = [await first]
                 while len(client.messages) and len(batch) < self._settings.prefecture_batch:
                     batch.append(await anext(messages))
                 recorded.put_nowait((batch, await self._apply(batch)))
         finally:
-            writer.cancel()
-            await asyncio.gather(writer, return_exceptions=True)
+            pending: list[asyncio.Future] = [writer] if first is None else [writer, first]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)   # a disconnect's error in the iteration taken too
 
     async def _write_and_ack(self, client: aiomqtt.Client,
                              recorded: asyncio.Queue[tuple[list[aiomqtt.Message], list[str]]]) -> None:
