@@ -38,11 +38,15 @@ def drop_duplicate_acks(consumer: ConsumerT) -> None:
         if twice:
             acked[:] = sorted(unique)
         in_gaps = [offset for offset in acked if gaps.overlaps(offset)] if gaps else []
+        gap_spans = sorted((interval.begin, interval.end) for interval in gaps) if gaps else []
         for offset in in_gaps:
             gaps.chop(offset, offset + 1)
         if twice or in_gaps:
             log.info("acknowledged offsets counted once before the commit", extra={
-                "topic": tp.topic, "partition": tp.partition, "duplicates": twice, "also_in_gaps": len(in_gaps)})
+                "topic": tp.topic, "partition": tp.partition, "duplicates": twice, "also_in_gaps": len(in_gaps),
+                "in_gaps": in_gaps[:10], "gaps": gap_spans[:10], "acked": [acked[0], acked[-1], len(acked)] if acked else [],
+                "committed": consumer._committed_offset.get(tp),  # type: ignore[attr-defined]
+                "read": consumer._read_offset.get(tp)})  # type: ignore[attr-defined]
         return first_run(tp)
 
     consumer._new_offset = new_offset  # type: ignore[attr-defined]  # Faust calls it by attribute

@@ -33,6 +33,7 @@ from stream_rules.acked_offsets import drop_duplicate_acks
 from stream_rules.engine import RuleEngine
 from stream_rules.fetch_wait import limit_fetch_wait
 from stream_rules.metrics import RulesMetrics
+from stream_rules.paused_fetches import drain_only_active
 from stream_rules.recovery import TransactionalTableManager
 from stream_rules.runtime import Kind, TableRuntime
 from stream_rules.stall_watch import StallWatch
@@ -160,10 +161,12 @@ def build_app(settings: Settings, logging_config: dict | None = None) -> faust.A
 
     async def on_start() -> None:
         """Before the consumer joins its group, so before any rebalance or commit (an app task would start
-        only after the first recovery): see stream_rules.acked_offsets, .fetch_wait and .transactions."""
+        only after the first recovery): see stream_rules.acked_offsets, .fetch_wait, .paused_fetches and
+        .transactions."""
         await start_app()
         drop_duplicate_acks(app.consumer)
         limit_fetch_wait(app.consumer._thread, settings.rules_fetch_wait_ms)  # type: ignore[attr-defined]
+        drain_only_active(app.consumer._thread)  # type: ignore[attr-defined]
         transactions.install()
 
     app.on_start = on_start  # type: ignore[method-assign]  # mode's Service.start calls it by attribute
