@@ -53,6 +53,14 @@ def _expected_ids() -> set[str]:
             for k in range(ROUNDS * EVENTS_PER_ROUND) for enterprise in ENTERPRISES}
 
 
+def _assert_each_recorded_once(out: list[dict], expected: set[str], worker: RulesWorker) -> None:
+    recorded = Counter(t["id"] for t in out if t["rule"] == "fire" and t["transition"] == "recorded")
+    missing = expected - set(recorded)
+    repeated = {i: n for i, n in recorded.items() if n > 1}
+    assert not missing and not repeated and set(recorded) == expected, (
+        f"{len(missing)} missing, {len(repeated)} repeated of {len(expected)}\n" + worker.log.read_text()[-3000:])
+
+
 LOADED = "tests.stream_rules.loaded_worker"
 
 
@@ -94,11 +102,7 @@ async def test_kills_while_catching_up_a_backlog_lose_and_repeat_nothing(kafka: 
         out = await worker.transitions(until=len(expected), timeout_s=240, quiet_s=8)
     finally:
         worker.kill()
-    recorded = Counter(t["id"] for t in out if t["rule"] == "fire" and t["transition"] == "recorded")
-    missing = expected - set(recorded)
-    repeated = {i: n for i, n in recorded.items() if n > 1}
-    assert not missing and not repeated and set(recorded) == expected, (
-        f"{len(missing)} missing, {len(repeated)} repeated of {len(expected)}\n" + worker.log.read_text()[-3000:])
+    _assert_each_recorded_once(out, expected, worker)
 
 
 @pytest.mark.parametrize(("module", "signum", "env"), [
@@ -147,8 +151,4 @@ async def test_restarts_while_records_keep_arriving_lose_and_repeat_nothing(kafk
     finally:
         arrivals.cancel()
         worker.kill()
-    recorded = Counter(t["id"] for t in out if t["rule"] == "fire" and t["transition"] == "recorded")
-    missing = expected - set(recorded)
-    repeated = {i: n for i, n in recorded.items() if n > 1}
-    assert not missing and not repeated and set(recorded) == expected, (
-        f"{len(missing)} missing, {len(repeated)} repeated of {len(expected)}\n" + worker.log.read_text()[-3000:])
+    _assert_each_recorded_once(out, expected, worker)
