@@ -97,7 +97,7 @@ class Settings(BaseSettings):
     # --- stream_rules (issue 5) ---
     rules_app_id: str = Field(default="hazmon-rules", description="Faust app id: consumer group, changelog and transactional id prefix.")
     rules_batch: int = Field(default=5000, gt=0, description="Most records the worker takes from a stream at once.")
-    rules_batch_s: float = Field(default=0.2, gt=0, description="Longest wait for a batch of readings to fill.")
+    rules_batch_s: float = Field(default=0.05, gt=0, description="Longest wait for a batch of readings (statuses, deadman ticks) to fill; an alarm-completing reading waits up to this before the rules see it.")
     rules_event_batch_s: float = Field(default=0.02, gt=0, description="Longest wait for a batch of controller events (fire goes out at once).")
     rules_tick_s: float = Field(default=5.0, gt=0, description="Interval of the processing-time deadman that notices silent devices.")
     rules_lateness_s: float = Field(default=60.0, ge=0, description="How far one partition's records may lag another's: silence is judged this much behind the receiving clock.")
