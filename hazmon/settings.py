@@ -143,6 +143,7 @@ class Settings(BaseSettings):
     desk_session_h: float = Field(default=12.0, gt=0, le=24 * 7, description="How long a desk sign-in lasts (a shift and its handover); the cookie and the server's record end together.")
     desk_pdf_font: Path = Field(default=Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"), description=(
         "The CJK font embedded in the 值班日报 PDF file (TrueType/OpenType, or a .ttc collection); default Debian's fonts-noto-cjk."))
+    desk_assessment_s: float = Field(default=300.0, gt=0, le=3600, description="Period of the 考核指标 written to InfluxDB (measurement assessment, for Grafana): the Beijing day so far, and the day before once it has ended.")
     desk_pdf_font_index: int = Field(default=2, ge=0, description="The face of desk_pdf_font when it is a collection (.ttc): Noto Sans CJK's 2 is Simplified Chinese (SC).")
     alerting_ledger_file: Path | None = Field(default=None, description="The alarm ledger (SQLite); default HOME/alerting/ledger.sqlite3.")
     alerting_risk_snapshot_s: float = Field(default=300.0, gt=0, le=600, description=(
