@@ -193,10 +193,11 @@ class AlarmLog:
             self._book.restore(await self._ledger.alarms(missing))
 
     async def _record(self, offsets: bool = True) -> None:
-        """Write what the folded records changed (and how far they reach), then let closed alarms go and answer the API."""
+        """Write what the folded records changed (and how far they reach) with the records for other stages
+        they made (``Ledger.stage_unsent``), then let closed alarms go and answer the API."""
         alarms, suppressions = self._book.take_changes()
         reached = {key: at for key, at in self._positions.items() if offsets and self._recorded.get(key) != at}
-        if alarms or suppressions or self._events or reached:
+        if alarms or suppressions or self._events or reached or self._ledger.unsent_staged:
             events, self._events = self._events, []
             await self._ledger.write(alarms, events, suppressions, reached)
             self._recorded.update(reached)

@@ -11,7 +11,12 @@ offsets only move forward, so several instances on one host may share the file.
 The ``outbox`` holds every notification due per channel, written in the same transaction as the
 alarm change that calls for it (staged with :meth:`Ledger.stage_outbox`, committed by the next
 :meth:`Ledger.write`, handed on only after that commit) and deleted once delivered or dead-lettered:
-a restart re-sends what it still holds. SQLite runs on three
+a restart re-sends what it still holds. The ``unsent`` table is the same for alerting's records for
+other stages (``alerting.topic_sender``): a record queued is staged (:meth:`Ledger.stage_unsent`) and
+committed by the next :meth:`Ledger.write`, the one of the batch that made it (with that batch's offsets),
+and deleted once Kafka acknowledged it (:meth:`Ledger.stage_sent`, committed by a later write): a restart
+queues again what it still holds, so the offsets may pass a record Kafka has not acknowledged yet.
+SQLite runs on three
 threads of its own, never on the event loop: the writer, look-ups by id (on the alarm path, so never
 behind a long page) and pages. Why SQLite, with figures: docs/alerting.md.
 """
@@ -35,6 +40,8 @@ T = TypeVar("T")
 Offsets = dict[tuple[str, int], int]   # (topic, partition) → the next offset to fold
 OutboxKey = tuple[str, int, str]       # (alarm id, revision, channel)
 OutboxRow = tuple[str, int, str, str, bytes]   # OutboxKey + (enterprise, the change as JSON)
+UnsentKey = tuple[str, str, int]       # (topic, the sender's run, the record's number in that run)
+UnsentRow = tuple[str, str, int, bytes, bytes]   # UnsentKey + (key, value)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alarms (
@@ -51,6 +58,9 @@ CREATE TABLE IF NOT EXISTS suppressions (
 CREATE TABLE IF NOT EXISTS outbox (
     alarm_id TEXT NOT NULL, revision INTEGER NOT NULL, channel TEXT NOT NULL, enterprise TEXT NOT NULL,
     change BLOB NOT NULL, PRIMARY KEY (alarm_id, revision, channel));   -- notifications not yet delivered
+CREATE TABLE IF NOT EXISTS unsent (
+    topic TEXT NOT NULL, run TEXT NOT NULL, number INTEGER NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL,
+    PRIMARY KEY (topic, run, number));   -- records for other stages queued and not yet acknowledged by Kafka
 CREATE TABLE IF NOT EXISTS offsets (
     topic TEXT NOT NULL, partition INTEGER NOT NULL, next INTEGER NOT NULL, PRIMARY KEY (topic, partition));
 """
@@ -88,6 +98,12 @@ def alarm_row(alarm: Alarm) -> tuple[str, str, int, int, int, bytes]:
     """The stored body is the API's JSON of the alarm: one serialisation serves the ledger and the API."""
     return (alarm.id, alarm.enterprise, alarm.started_at, int(alarm.closed_at is not None), alarm.revision,
             alarm.json_bytes(None))
+
+
+def _write_unsent(db: sqlite3.Connection, rows: list[UnsentRow], acknowledged: list[UnsentKey]) -> None:
+    """Records queued, then those acknowledged (a record may be both: acknowledged before its first write)."""
+    db.executemany("INSERT OR REPLACE INTO unsent VALUES (?, ?, ?, ?, ?)", rows)
+    db.executemany("DELETE FROM unsent WHERE topic = ? AND run = ? AND number = ?", acknowledged)
 
 
 def _alarm(body: bytes) -> Alarm:
@@ -134,6 +150,8 @@ class Ledger:
         self._pages = _Connection(path, "ledger-pages")
         self._outbox: list[OutboxRow] = []
         self._after_commit: list[Callable[[], None]] = []
+        self._unsent: list[UnsentRow] = []
+        self._sent: list[UnsentKey] = []
         self.resumed = False   # the last restore found offsets: the topics' tail was never committed here
 
     async def open(self) -> None:
@@ -156,12 +174,27 @@ class Ledger:
         self._outbox += rows
         self._after_commit.append(then)
 
+    def stage_unsent(self, topic: str, run: str, number: int, key: bytes, value: bytes) -> None:
+        """A record queued for ``topic``: kept from the next :meth:`write` on until :meth:`stage_sent` names it."""
+        self._unsent.append((topic, run, number, key, value))
+
+    def stage_sent(self, topic: str, entries: Iterable[tuple[str, int]]) -> None:
+        """Records of ``topic`` (``(run, number)``) Kafka acknowledged: deleted by the next :meth:`write`."""
+        self._sent += [(topic, run, number) for run, number in entries]
+
+    @property
+    def unsent_staged(self) -> bool:
+        """Records queued or acknowledged since the last write: the next write is due even without a change."""
+        return bool(self._unsent or self._sent)
+
     async def write(self, alarms: list[Alarm], events: list[tuple], suppressions: list[Suppression],
                     offsets: Offsets) -> None:
         """One transaction: the changed alarms (serialised here, on the loop), their lifecycle entries, the
-        notifications they call for, offsets."""
+        notifications they call for, offsets, the records for other stages queued and acknowledged since."""
         outbox_rows, self._outbox = self._outbox, []
         after_commit, self._after_commit = self._after_commit, []
+        unsent_rows, self._unsent = self._unsent, []
+        sent_keys, self._sent = self._sent, []
         alarm_rows = [alarm_row(a) for a in alarms]
         suppression_rows = [(s.enterprise, s.point, s.since, s.expires_at, s.reason, s.by) for s in suppressions]
         offset_rows = [(topic, partition, next_offset) for (topic, partition), next_offset in offsets.items()]
@@ -174,6 +207,7 @@ class Ledger:
                 db.executemany("INSERT OR IGNORE INTO suppressions VALUES (?, ?, ?, ?, ?, ?)", suppression_rows)
                 db.executemany(_UPSERT_OFFSET, offset_rows)
                 db.executemany("INSERT OR IGNORE INTO outbox VALUES (?, ?, ?, ?, ?)", outbox_rows)
+                _write_unsent(db, unsent_rows, sent_keys)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
@@ -183,9 +217,34 @@ class Ledger:
             await self._writer.run(commit)
         except BaseException:
             self._outbox[:0], self._after_commit[:0] = outbox_rows, after_commit   # due with the next write
+            self._unsent[:0], self._sent[:0] = unsent_rows, sent_keys
             raise
         for then in after_commit:
             then()
+
+    async def write_unsent(self) -> None:
+        """Only the records for other stages queued and acknowledged since the last write (at a stop, once the
+        alarm log no longer writes: what a batch cut short staged besides is made again from its records)."""
+        unsent_rows, self._unsent = self._unsent, []
+        sent_keys, self._sent = self._sent, []
+
+        def commit(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                _write_unsent(db, unsent_rows, sent_keys)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+        if unsent_rows or sent_keys:
+            await self._writer.run(commit)
+
+    async def unsent(self, topic: str) -> list[tuple[tuple[str, int], bytes, bytes]]:
+        """Records of ``topic`` committed and not known acknowledged, in the order they were queued:
+        ``((run, number), key, value)``."""
+        return await self._pages.run(lambda db: [((run, number), key, value) for run, number, key, value in db.execute(
+            "SELECT run, number, key, value FROM unsent WHERE topic = ? ORDER BY rowid", (topic,))])
 
     async def outbox_done(self, keys: list[OutboxKey]) -> None:
         """Notifications delivered or dead-lettered: no restart sends them again."""

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from hazmon import wire
 
-from alerting.topic_sender import TopicSender
+from alerting.topic_sender import Journal, TopicSender
 
 RECORD_LINES = 1000     # lines per record: a risk snapshot of a province stays far below Kafka's 1 MB records
 KEY = b"alerting"
 
 
 class SeriesTopic(TopicSender):
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        super().__init__(bootstrap, topic, "series-lines")
+    def __init__(self, bootstrap: str, topic: str, journal: Journal | None = None) -> None:
+        super().__init__(bootstrap, topic, "series-lines", journal=journal)
         self.lines = 0          # lines submitted since start
 
     def submit(self, lines: list[str]) -> None:

@@ -70,11 +70,12 @@ class AlertingService:
         self.registry_watch.listeners.append(self.set_registry)
         self.set_registry(registry)
         self.risk = RiskTracker(self.book, self.site_kind_of)
-        self.series = SeriesTopic(settings.kafka_bootstrap, names.series)
-        self.alarm_times = SeriesTimes()
         self.ledger = Ledger(settings.ledger_path)
+        # records for other stages are kept in the ledger until Kafka acknowledged them (Ledger.stage_unsent)
+        self.series = SeriesTopic(settings.kafka_bootstrap, names.series, self.ledger)
+        self.alarm_times = SeriesTimes()
         self.log = AlarmLog(settings.kafka_bootstrap, names, self.book, self.ledger, self._on_event, self._on_folded)
-        self.changes = ChangeTopic(settings.kafka_bootstrap, names.changes)
+        self.changes = ChangeTopic(settings.kafka_bootstrap, names.changes, self.ledger)
         self.deliverer = Deliverer(channels_of(settings), self.texts, settings.alerting_retry_s,
                                    settings.alerting_deadletter_file or settings.home / "alerting" / "deadletter.jsonl",
                                    queue_max=settings.alerting_notify_queue_max, settled=self._notification_settled,
@@ -125,9 +126,9 @@ class AlertingService:
     async def start(self) -> None:
         partitions = await ensure_topics(self.settings, [self.names.transitions, self.names.actions,
                                                          self.changes.topic, self.series.topic])
-        await self.series.start()
-        await self.deliverer.start()
         await self.ledger.open()
+        await self.series.start()   # the senders queue first what the last process left unacknowledged
+        await self.deliverer.start()
         await self.outbox.sweep()   # what the last process left due
         await self.changes.start()
         await self.log.start(partitions)
@@ -165,10 +166,10 @@ class AlertingService:
             log.warning("notifications still due at stop, kept in the outbox for the next start")
         await asyncio.gather(*self._side_tasks, return_exceptions=True)
         await self.deliverer.close()
-        await self.changes.stop()
+        await asyncio.gather(self.changes.stop(), self.series.stop())
+        await self.ledger.write_unsent()   # what the senders queued and Kafka acknowledged since the log's last write
         await self.log.stop()
         await self.ledger.close()
-        await self.series.stop()
 
     # --- what happens on a change ----------------------------------------------------------
 

@@ -19,7 +19,14 @@ other batches are settled it is closed, and a new producer (a new producer id: t
 numbers have a gap Kafka would refuse) sends every record not yet acknowledged again, in queue order.
 While Kafka is away the records wait in memory (the alarm log waits with them: nothing new is folded
 without Kafka). :meth:`TopicSender.stop` waits up to ``stop_timeout_s`` for what is queued to be
-acknowledged and logs, at error level, how many records it could not deliver. Used by
+acknowledged and logs, at error level, how many records it could not deliver.
+
+Across a crash: with a :class:`Journal` (alerting's ledger), each record queued is also staged there and
+each one acknowledged is named there, for its owner to commit (the ledger does with the alarm log's next
+write: a record made by folding a batch is committed together with that batch's offsets, so the offsets
+never pass a record that neither Kafka nor the ledger holds). :meth:`TopicSender.start` queues first what
+the journal still holds, in the order it was queued: records a killed process left unacknowledged (or
+acknowledged just before the kill, not yet marked: a repeat of the same record, as the docs allow). Used by
 ``alerting.change_topic`` (for the uplink) and ``alerting.series_topic`` (for the recorder).
 """
 
@@ -28,8 +35,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -40,11 +49,25 @@ RETRY_S = 1.0           # between a failed delivery (or a producer that would no
 CLOSE_S = 1.0           # how long a producer may take to close once nothing more is awaited of it
 
 
+Entry = tuple[str, int]   # a record in the journal: (the run that queued it, its number in that run)
+
+
+class Journal(Protocol):
+    """Where the records queued are kept until Kafka acknowledged them (``alerting.ledger.Ledger``)."""
+
+    def stage_unsent(self, topic: str, run: str, number: int, key: bytes, value: bytes) -> None: ...
+
+    def stage_sent(self, topic: str, entries: list[Entry]) -> None: ...
+
+    async def unsent(self, topic: str) -> list[tuple[Entry, bytes, bytes]]: ...
+
+
 @dataclass(slots=True)
 class _Record:
     number: int         # place in the queue: the order records are sent again after a failure
     key: bytes
     value: bytes
+    entry: Entry        # its place in the journal
 
 
 @dataclass(slots=True)
@@ -58,8 +81,10 @@ class _Lane:
 
 class TopicSender:
     def __init__(self, bootstrap: str, topic: str, task_name: str, *, request_timeout_ms: int = 40_000,
-                 stop_timeout_s: float = 3.0) -> None:
+                 stop_timeout_s: float = 3.0, journal: Journal | None = None) -> None:
         self.topic = topic
+        self._journal = journal
+        self._run_id = uuid.uuid4().hex[:12]
         self._bootstrap = bootstrap
         self._task_name = task_name
         self._request_timeout_ms = request_timeout_ms
@@ -82,13 +107,27 @@ class TopicSender:
         return self._accepted - self.sent
 
     async def start(self) -> None:
+        """Queue what the journal holds (a previous run's records not known acknowledged), then start sending."""
+        if self._journal is not None:
+            left = await self._journal.unsent(self.topic)
+            for entry, key, value in left:
+                self._queue(key, value, entry)
+            if left:
+                log.warning("records a previous run left unacknowledged queued again",
+                            extra={"topic": self.topic, "records": len(left)})
         self._producer = self._new_producer()
         await self._producer.start()
         self._task = asyncio.create_task(self._run(), name=self._task_name)
 
     def enqueue(self, key: bytes, value: bytes) -> None:
-        """Queue one record; never blocks."""
-        self._incoming.append(_Record(self._accepted, key, value))
+        """Queue one record (and stage it in the journal); never blocks."""
+        entry = (self._run_id, self._accepted)
+        if self._journal is not None:
+            self._journal.stage_unsent(self.topic, *entry, key, value)
+        self._queue(key, value, entry)
+
+    def _queue(self, key: bytes, value: bytes, entry: Entry) -> None:
+        self._incoming.append(_Record(self._accepted, key, value, entry))
         self._accepted += 1
         self._all_acknowledged.clear()
         self._wake.set()
@@ -147,8 +186,9 @@ class TopicSender:
         count, lane.in_flight = lane.in_flight, 0
         failure = delivery.exception() if not delivery.cancelled() else KafkaError("delivery cancelled")
         if failure is None:
-            for _ in range(count):
-                lane.records.popleft()
+            done = [lane.records.popleft().entry for _ in range(count)]
+            if self._journal is not None:
+                self._journal.stage_sent(self.topic, done)
             self.sent += count
             if not self.queued:
                 self._all_acknowledged.set()
@@ -199,7 +239,7 @@ class TopicSender:
 
     async def stop(self) -> None:
         """Wait up to ``stop_timeout_s`` for every queued record to be acknowledged, then close; logs what
-        could not be delivered."""
+        could not be delivered (with a journal, kept there for the next start)."""
         if self._task is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._all_acknowledged.wait(), self._stop_timeout_s)
