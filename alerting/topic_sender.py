@@ -4,9 +4,9 @@ acknowledged them.
 :meth:`TopicSender.enqueue` is called from the service's change callback, which is synchronous and on
 the alarm path: the record is only queued there, and one task sends the queue through an idempotent
 producer (``acks=all``). The guarantee: a record queued is delivered at least once, and each key's records
-reach their partition in the order they were queued; a record appears twice only when a delivery failed
-without Kafka saying whether it was written (a produce request lost with its broker), and then the copies
-are adjacent in the partition.
+reach their partition in the order they were queued; within one run, a record appears twice only when a
+delivery failed without Kafka saying whether it was written (a produce request lost with its broker), and
+then the copies are adjacent in the partition (across a crash: below).
 
 How: the records wait in one lane per partition (the producer's key partitioner picks it), in queue order.
 Each lane has at most one batch with the producer at a time, of as many of its first records as fit

@@ -1,4 +1,4 @@
-"""Alerting killed (SIGKILL) while its records for other stages wait for Kafka: after the restart every alarm
+"""Alerting killed (SIGKILL) or stopped (SIGTERM) while its records for other stages wait for Kafka: after the restart every alarm
 change reaches the changes topic (for the uplink) and every alarm record line the series topic (for the
 recorder), a repeat only with the same alarm id and version.
 
@@ -6,7 +6,8 @@ The window is made certain on a three-broker cluster of this module's own (testb
 shared broker is never stopped): the alarm log's topics live on broker 1, the changes and series topics on
 broker 2, which the test stops. Alerting goes on folding transitions and recording them in its ledger
 (offsets included) while nothing it sends for other stages can be acknowledged; it is killed then, broker 2
-comes back, alerting starts again.
+comes back, alerting starts again. Once everything arrived the ledger holds no record for other stages
+(each acknowledged one is deleted, or every restart would send it again).
 """
 
 from __future__ import annotations
@@ -136,6 +137,12 @@ def folded_offsets(child: AlertingChild, topic: str) -> int:
         return db.execute("SELECT coalesce(sum(next), 0) FROM offsets WHERE topic = ?", (topic,)).fetchone()[0]
 
 
+def unsent(child: AlertingChild) -> int:
+    """Records for other stages the child's ledger holds (not known acknowledged)."""
+    with ledger(child) as db:
+        return db.execute("SELECT count(*) FROM unsent").fetchone()[0]
+
+
 def recorded_changes(child: AlertingChild) -> tuple[set[tuple[str, int]], set[tuple[str, str]]]:
     """What the ledger says happened: every (alarm id, version) and every (alarm id, change kind)."""
     with ledger(child) as db:
@@ -172,8 +179,10 @@ def transitions_of(first: int, count: int) -> list[dict]:
     return records
 
 
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 async def test_records_for_other_stages_unacknowledged_at_a_kill_arrive_after_restart(
-        child: AlertingChild, cluster: Cluster, topics: PlatformTopics, output_broker: Kafka, produce_on_cluster) -> None:
+        child: AlertingChild, cluster: Cluster, topics: PlatformTopics, output_broker: Kafka, produce_on_cluster,
+        signum: int) -> None:
     bootstrap = cluster.settings.kafka_bootstrap
     child.start()
     await child.healthy()
@@ -189,7 +198,7 @@ async def test_records_for_other_stages_unacknowledged_at_a_kill_arrive_after_re
     await produce_on_cluster(topics.transitions, during)
     await eventually(lambda: folded_offsets(child, topics.transitions) == len(before) + len(during), 60,
                      "the transitions folded and recorded in the ledger with their offsets")
-    child.kill(signal.SIGKILL)
+    child.kill(signum)
 
     await asyncio.to_thread(cluster.restart, output_broker)
     child.start()
@@ -208,3 +217,4 @@ async def test_records_for_other_stages_unacknowledged_at_a_kill_arrive_after_re
     assert kinds - lines == set(), f"alarm lines lost: {len(kinds - lines)} of {len(kinds)}"
     # a repeat carries the same id and version (what a receiver folds): nothing on the topic the ledger does not know
     assert set(got) <= versions
+    await eventually(lambda: unsent(child) == 0, 30, "the ledger's unsent records deleted once acknowledged")
