@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+import aiohttp
 import pytest
 
 from hazmon.registry import Registry, load_registry
@@ -99,6 +100,16 @@ def influxdb(stack_health: dict[str, str | None], settings: Settings) -> Setting
 def unique() -> str:
     """A short unique suffix for topic, group and database names of one test (this session's tag first)."""
     return unique_name()
+
+
+@pytest.fixture
+async def database(influxdb: Settings, unique: str) -> AsyncIterator[str]:
+    """The name of a database of the test's own on the real InfluxDB (created by whoever writes first),
+    dropped after the test. A module's own ``database`` fixture may ask for this one to fill it."""
+    name = f"hz_test_{unique}"
+    yield name
+    async with aiohttp.ClientSession() as session:
+        await session.post(f"{influxdb.influx_url}/query", data={"q": f'DROP DATABASE "{name}"'})
 
 
 @pytest.fixture

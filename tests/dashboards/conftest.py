@@ -3,9 +3,7 @@ seeded county's InfluxDB database."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
 
 from hazmon.registry import Registry
@@ -27,10 +25,7 @@ def models_en(registry: Registry, settings: Settings) -> dict[str, dict]:
 
 
 @pytest.fixture
-async def county(influxdb: Settings, registry: Registry, unique: str) -> AsyncIterator[str]:
+async def county(influxdb: Settings, registry: Registry, database: str) -> str:
     """A database of its own with the sample county's series written as the recorder writes them; dropped after."""
-    database = f"hz_dash_{unique}"
     await seed_county(influxdb, database, registry)
-    yield database
-    async with aiohttp.ClientSession() as session:
-        await session.post(f"{influxdb.influx_url}/query", data={"q": f'DROP DATABASE "{database}"'})
+    return database

@@ -6,7 +6,6 @@ throughput the sum of alerting's processes."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -33,17 +32,14 @@ def record(component: str, instance: str, ts: int, lags: dict[int, int], latency
 
 
 @pytest.fixture
-async def database(influxdb: Settings, unique: str) -> AsyncIterator[str]:
-    name = f"hz_platform_{unique}"
+async def database(influxdb: Settings, database: str) -> str:
     minute = (int(time.time() * 1000) - 5 * 60_000) // 60_000 * 60_000   # one whole minute, five minutes ago
     records = [record("rules", "a:1", minute + 10_000, {0: 5, 1: 7}, [10.0, 20.0, 30.0]),
                record("rules", "b:2", minute + 20_000, {2: 1}, [400.0]),
                record("recorder", "c:3", minute + 30_000, {0: 2}, influx_queue=12.0, points_per_s=100.0),
                record("recorder", "d:4", minute + 40_000, {1: 0}, influx_queue=3.0, points_per_s=50.0)]
-    await write_lines(influxdb, name, [line for r in records for line in series.pipeline_lines(r)])
-    yield name
-    async with aiohttp.ClientSession() as http:
-        await http.post(f"{influxdb.influx_url}/query", data={"q": f'DROP DATABASE "{name}"'})
+    await write_lines(influxdb, database, [line for r in records for line in series.pipeline_lines(r)])
+    return database
 
 
 async def rows(settings: Settings, database: str, query: str) -> list[dict]:

@@ -6,7 +6,6 @@ the hourly aggregates, one over the last hours the raw readings."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -27,16 +26,13 @@ DAY_MS = 24 * HOUR_MS
 
 
 @pytest.fixture
-async def database(influxdb: Settings, unique: str) -> AsyncIterator[str]:
-    name = f"hz_policy_{unique}"
-    writer = InfluxWriter(influxdb, database=name)
+async def database(influxdb: Settings, database: str) -> str:
+    writer = InfluxWriter(influxdb, database=database)
     try:
         assert await writer.ensure_database()            # the policies and their choices, as at the platform's start
     finally:
         await writer.close()
-    yield name
-    async with aiohttp.ClientSession() as session:
-        await session.post(f"{influxdb.influx_url}/query", data={"q": f'DROP DATABASE "{name}"'})
+    return database
 
 
 async def run(settings: Settings, database: str, query: str) -> list[dict]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -31,14 +30,6 @@ async def query(settings: Settings, database: str, q: str) -> list[dict]:
     assert "error" not in result, (q, result)
     return [{"series": series.get("name"), **series.get("tags", {}), **dict(zip(series["columns"], row))}
             for series in result.get("series", []) for row in series.get("values", [])]
-
-
-@pytest.fixture
-async def database(influxdb: Settings, unique: str) -> AsyncIterator[str]:
-    name = f"hz_retention_{unique}"
-    yield name
-    async with aiohttp.ClientSession() as session:
-        await session.post(f"{influxdb.influx_url}/query", data={"q": f'DROP DATABASE "{name}"'})
 
 
 async def ensure(settings: Settings, database: str) -> None:

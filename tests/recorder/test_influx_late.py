@@ -5,9 +5,7 @@ the spans noted from the lines as written."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
 
 from hazmon.series import HOUR_POLICY, MINUTE_POLICY
@@ -36,14 +34,6 @@ def test_only_late_readings_within_the_retention_are_noted_per_enterprise() -> N
     spans.keep({"E1": (5, 9)})
     spans.keep({"E1": (3, 6)})
     assert spans.drain() == {"E1": (3, 9)}
-
-
-@pytest.fixture
-async def database(influxdb: Settings, unique: str) -> AsyncIterator[str]:
-    name = f"hz_late_{unique}"
-    yield name
-    async with aiohttp.ClientSession() as session:
-        await session.post(f"{influxdb.influx_url}/query", data={"q": f'DROP DATABASE "{name}"'})
 
 
 @pytest.mark.servers
