@@ -26,6 +26,7 @@ REGISTRY_POINT = "registry_point"            # extension: each registered point 
 COUNTY_RISK = "county_risk"                  # the prefecture (§11): a county enterprise's colour, tags county, enterprise
 COUNTY_HEARTBEAT = "county_heartbeat"        # the prefecture: a county's heartbeat (enterprises, points, backlog), tag county
 COUNTY_READING = "county_reading"            # the prefecture: readings a county sends up, tags county, enterprise, device, point
+ASSESSMENT = "assessment"                    # extension: the desk's 考核指标 of a Beijing day (assessment_line, below)
 
 # The reading measurement's tags and field.
 ENTERPRISE, SITE, POINT, TYPE = "enterprise", "site", "point", "type"
@@ -49,6 +50,19 @@ IN_FLIGHT = "in_flight"                      # ingest: MQTT messages received an
 INFLUX_QUEUE = "influx_queue"                # recorder: lines waiting for InfluxDB
 POINTS_PER_S = "points_per_s"                # recorder: points written to InfluxDB per second over the period
 SET_ASIDE = "influx_set_aside"               # recorder: lines InfluxDB refused (400) since the process started
+
+# The assessment measurement (docs/dashboards.md "考核指标"): one point per Beijing day and scope, stamped with the
+# day's start (each write of the day replaces the last). Tags: SCOPE (COUNTY_SCOPE, TOWN_SCOPE, ENTERPRISE_SCOPE), TOWN (the town's name; "-" for
+# the county), ENTERPRISE (its id; "-" for a town or the county) and NAME, what officers read (the county's word, the
+# town's or the enterprise's name). Fields: ALARMS and the points counted (integers), the rates as fractions of 1 and
+# the mean minutes; a figure with nothing to count (no alarm signed, InfluxDB silent) is left out.
+SCOPE, TOWN, NAME = "scope", "town", "name"
+COUNTY_SCOPE, TOWN_SCOPE, ENTERPRISE_SCOPE = "county", "town", "enterprise"
+ALARMS, SIGN_IN_TIME_RATE, DISPOSAL_RATE, FALSE_ALARM_RATE = "alarms", "sign_in_time_rate", "disposal_rate", "false_alarm_rate"
+MINUTES_TO_SIGN, MINUTES_TO_CLOSE = "mean_minutes_to_sign", "mean_minutes_to_close"
+NETWORK_RATE, ONLINE_RATE = "network_rate", "online_rate"
+POINTS, POINTS_SENDING, POINTS_ONLINE, ENTERPRISES_SENDING = "points", "points_sending", "points_online", "enterprises_sending"
+ASSESSMENT_COUNTS = (ALARMS, POINTS, POINTS_SENDING, POINTS_ONLINE, ENTERPRISES_SENDING)
 
 # Retention policies (docs/timeseries.md). Raw readings live in RAW_POLICY; their 1-minute and 1-hour
 # aggregates are measurement READING again, in their own policies, with VALUE the bucket's mean and MIN,
@@ -129,6 +143,16 @@ def location_line(enterprise: str, lat: float, lon: float, name: str, town: str,
     """An enterprise's registry coordinates (measurement ``enterprise_location``)."""
     return (f"{ENTERPRISE_LOCATION},{ENTERPRISE}={tag(enterprise)} lat={number_field(lat)},lon={number_field(lon)},"
             f"name={string_field(name)},town={string_field(town)} {ts}")
+
+
+def assessment_line(scope: str, town: str, enterprise: str, name: str, figures: dict[str, float | int | None],
+                    day_start_ms: int) -> str:
+    """One scope's 考核指标 of the day starting at ``day_start_ms`` (measurement ``assessment``): ``figures`` by field
+    name (ASSESSMENT_COUNTS as integers, the rest as floats; None left out)."""
+    fields = [f"{key}={int(value)}i" if key in ASSESSMENT_COUNTS else f"{key}={number_field(value)}"
+              for key, value in sorted(figures.items()) if value is not None]
+    return (f"{ASSESSMENT},{ENTERPRISE}={tag(enterprise)},{NAME}={tag(name)},{SCOPE}={tag(scope)},{TOWN}={tag(town)} "
+            f"{','.join(fields)} {day_start_ms}")
 
 
 def label(identifier: str, name: str) -> str:
