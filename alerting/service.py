@@ -22,7 +22,9 @@ from alerting import lineproto
 from alerting.book import AlarmBook, Suppression
 from alerting.change_topic import ChangeTopic
 from alerting.clock import Clock, SystemClock
+from alerting.desk.assessment_series import AssessmentSeries
 from alerting.desk.feed import AlarmFeed
+from alerting.desk.readings import Readings
 from alerting.escalation import due_escalations
 from alerting.grafana import GrafanaAnnotator
 from alerting.kafka_log import AlarmLog
@@ -41,6 +43,7 @@ from alerting.text import Texts
 log = logging.getLogger(__name__)
 ACTION_TIMEOUT_S = 15.0
 STOP_DRAIN_S = 10.0   # at a stop, how long notifications under way may take; the outbox keeps the rest
+DAY_REPORT_MAX = 100_000   # closed alarms of one day the daily report and the 考核指标 read from the ledger
 
 
 def channels_of(settings: Settings) -> list[Channel]:
@@ -87,6 +90,9 @@ class AlertingService:
         self._delays_ms = (int(settings.alerting_escalate_county_s * 1000), int(settings.alerting_escalate_prefecture_s * 1000))
         self.metrics = AlertingMetrics(self.series, self.log, self.clock.now_ms)
         self.feed = AlarmFeed()
+        self.readings = Readings(settings.influx_url, settings.influx_headers, settings.influx_db)
+        self.assessment = AssessmentSeries(self.alarms_started, lambda: self.registry, self.readings,
+                                           lambda: self.texts.language, self.series.submit, self.clock.now_ms)
         self._next_snapshot_ms: int | None = None   # the first snapshot one interval after the first tick
         self._tasks: list[asyncio.Task] = []
         self._side_tasks: set[asyncio.Task] = set()
@@ -121,6 +127,13 @@ class AlertingService:
         doc = self.registry.enterprises.get(enterprise)
         return doc.enterprise.name if doc is not None else enterprise
 
+    async def alarms_started(self, start_ms: int, end_ms: int) -> list[Alarm]:
+        """The alarms, open and closed (from the ledger), that started in ``[start_ms, end_ms)``."""
+        in_memory = [a for a in self.book.newest_first() if start_ms <= a.started_at < end_ms]
+        seen = {a.id for a in in_memory}
+        stored = await self.ledger.closed_page(None, start_ms, (end_ms, ""), DAY_REPORT_MAX)
+        return in_memory + [a for a in stored if a.id not in seen]
+
     # --- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -138,7 +151,8 @@ class AlertingService:
                        asyncio.create_task(self._sweep_loop(), name="outbox-sweep"),
                        asyncio.create_task(self.registry_watch.watch(self.settings.alerting_registry_poll_s),
                                            name="registry-watch"),
-                       asyncio.create_task(self.metrics.run(self.settings.alerting_metrics_s), name="pipeline-metrics")]
+                       asyncio.create_task(self.metrics.run(self.settings.alerting_metrics_s), name="pipeline-metrics"),
+                       asyncio.create_task(self.assessment.run(self.settings.desk_assessment_s), name="assessment-series")]
         for task in self._tasks:
             task.add_done_callback(self._log_crash)
 

@@ -21,7 +21,6 @@ from alerting.api.page import alarm_page
 from alerting.api.paging import PageRefused, alarm_page as listing_page, decode_cursor, page_limit
 from alerting.book import SUPPRESSION_MAX_MS
 from alerting.desk.county_map import EnterpriseRisk
-from alerting.desk.readings import Readings
 from alerting.desk.report_pdf import PdfFont
 from alerting.desk.shift import HANDOVERS, shift_routes
 from alerting.desk.source import DeskSource, DeskStores
@@ -32,7 +31,6 @@ from alerting.service import AlertingService, suppression_json
 
 SERVICE = web.AppKey("service", AlertingService)
 STATIC_DIR = Path(__file__).with_name("static")
-DAY_REPORT_MAX = 100_000   # closed alarms of one day the daily report reads from the ledger
 
 
 def _service(request: web.Request) -> AlertingService:
@@ -234,12 +232,6 @@ def _desk_source(service: AlertingService) -> DeskSource:
     def visible(principal: Principal) -> list[Alarm]:
         return [a for a in service.book.newest_first() if a.state != "closed" and may_see(principal, a.enterprise)]
 
-    async def alarms_started(start_ms: int, end_ms: int) -> list[Alarm]:
-        in_memory = [a for a in service.book.newest_first() if start_ms <= a.started_at < end_ms]
-        seen = {a.id for a in in_memory}
-        stored = await service.ledger.closed_page(None, start_ms, (end_ms, ""), DAY_REPORT_MAX)
-        return in_memory + [a for a in stored if a.id not in seen]
-
     async def find_alarm(alarm_id: str) -> Alarm | None:
         return service.book.get(alarm_id) or await service.ledger.alarm(alarm_id)
 
@@ -251,9 +243,9 @@ def _desk_source(service: AlertingService) -> DeskSource:
 
     return DeskSource(language=lambda: service.texts.language, registry=lambda: service.registry,
                       now_ms=service.clock.now_ms, moment=service.texts.moment, visible=visible, alarm_json=alarm_json,
-                      alarms_started=alarms_started, find_alarm=find_alarm, risk_of=risk_of, may_see=may_see, texts=lambda: service.texts,
+                      alarms_started=service.alarms_started, find_alarm=find_alarm, risk_of=risk_of, may_see=may_see, texts=lambda: service.texts,
                       suppressions=lambda: service.book.suppressions_at(service.clock.now_ms()),
-                      readings=Readings(service.settings.influx_url, service.settings.influx_headers, service.settings.influx_db),
+                      readings=service.readings,
                       pdf_font=PdfFont(service.settings.desk_pdf_font, service.settings.desk_pdf_font_index))
 
 

@@ -46,11 +46,12 @@ class Connectivity:
 class CountyConnectivity:
     county: Connectivity = field(default_factory=Connectivity)
     towns: dict[str, Connectivity] = field(default_factory=dict)
+    enterprises: dict[str, Connectivity] = field(default_factory=dict)
 
 
 def connectivity(registry: Registry, seen: Callable[[str], bool], last: dict[tuple[str, str], LastReading],
                  at_ms: int) -> CountyConnectivity:
-    """The county's and each town's figures over the enterprises ``seen`` (those the officer may see)."""
+    """The county's, each town's and each enterprise's figures over the enterprises ``seen`` (those the officer may see)."""
     result = CountyConnectivity()
     entries: dict[str, list[PointEntry]] = {}
     for (enterprise, _), entry in registry.points.items():
@@ -59,7 +60,8 @@ def connectivity(registry: Registry, seen: Callable[[str], bool], last: dict[tup
     for enterprise, doc in registry.enterprises.items():
         if not seen(enterprise):
             continue
-        scopes = (result.county, result.towns.setdefault(doc.enterprise.town, Connectivity()))
+        scopes = (result.county, result.towns.setdefault(doc.enterprise.town, Connectivity()),
+                  result.enterprises.setdefault(enterprise, Connectivity()))
         points = entries.get(enterprise, [])
         sending = [e for e in points if (enterprise, e.point.id) in last]
         up = sum(online(e, last[(enterprise, e.point.id)], at_ms) for e in sending)

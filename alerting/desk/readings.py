@@ -45,15 +45,16 @@ class Readings:
             raise InfluxUnavailable(str(result["error"]))
         return result.get("series", [])
 
-    async def last_readings(self, enterprise: str | None = None, start_ms: int | None = None,
-                            end_ms: int | None = None) -> dict[tuple[str, str], LastReading]:
+    async def last_readings(self, enterprise: str | None = None, start_ms: int | None = None, end_ms: int | None = None,
+                            policy: str = RAW_POLICY) -> dict[tuple[str, str], LastReading]:
         """(enterprise, point) → its newest reading in ``[start_ms, end_ms)`` (unbounded when None), of one
-        enterprise or all; points that did not report are absent."""
+        enterprise or all; points that did not report are absent. From the aggregates of ``policy`` (MINUTE_POLICY,
+        HOUR_POLICY: a scan of buckets, not of every reading) the time is the newest bucket's start."""
         where = [f'"{ENTERPRISE}" = {influxql_string(enterprise)}'] if enterprise is not None else []
         where += [f"time >= {start_ms}ms"] if start_ms is not None else []
         where += [f"time < {end_ms}ms"] if end_ms is not None else []
         clause = f" WHERE {' AND '.join(where)}" if where else ""
-        series = await self._series(f'SELECT last("{VALUE}") FROM {_RAW}{clause} GROUP BY "{ENTERPRISE}", "{POINT}"')
+        series = await self._series(f'SELECT last("{VALUE}") FROM "{policy}"."{READING}"{clause} GROUP BY "{ENTERPRISE}", "{POINT}"')
         return {(s["tags"][ENTERPRISE], s["tags"][POINT]): LastReading(int(s["values"][0][0]), float(s["values"][0][1]))
                 for s in series}
 

@@ -1,0 +1,123 @@
+"""The 考核指标 as a time series for Grafana (issue 17; docs/dashboards.md "考核指标"): every ``desk_assessment_s``
+the figures of the Beijing day so far, per county, town and enterprise, as ``assessment`` lines (hazmon.series) onto
+alerting's series topic for the recorder to write. A day's point is stamped with the day's start, so each write of
+the day replaces the last; the first write after a day has ended (and the first after a start, for the day before)
+writes that day's final figures. The figures are the daily report's: alerting/desk/assessment.py over the alarms
+that started that day, 联网率 and 在线率 (alerting/desk/connectivity.py) from the readings in InfluxDB (the last
+RECENT_MS raw, the hours before from the hourly aggregates); when InfluxDB does not answer those two are left out of
+the lines and the next period writes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from hazmon import series
+from hazmon.officer_time import BEIJING, beijing
+from hazmon.registry import Registry
+
+from alerting.desk.assessment import Figures, assess
+from alerting.desk.connectivity import Connectivity, connectivity
+from alerting.desk.readings import InfluxUnavailable, LastReading, Readings
+from alerting.desk.shift import DAY_MS, WORDS
+from alerting.model import Alarm
+
+log = logging.getLogger(__name__)
+RECENT_MS = 3 * 3_600_000   # read from the raw readings: the hourly aggregates of older hours are written by then
+
+
+def day_start_ms(ts_ms: int) -> int:
+    """The start of the Beijing day holding ``ts_ms``."""
+    day = beijing(ts_ms).date()
+    return int(datetime(day.year, day.month, day.day, tzinfo=BEIJING).timestamp() * 1000)
+
+
+def _fields(figures: Figures, reach: Connectivity | None) -> dict[str, float | int | None]:
+    handled = figures.as_json()
+    fields: dict[str, float | int | None] = {
+        series.ALARMS: handled["alarms"], series.SIGN_IN_TIME_RATE: handled["sign_in_time_rate"],
+        series.DISPOSAL_RATE: handled["disposal_rate"], series.FALSE_ALARM_RATE: handled["false_alarm_rate"],
+        series.MINUTES_TO_SIGN: handled["mean_minutes_to_sign"], series.MINUTES_TO_CLOSE: handled["mean_minutes_to_close"]}
+    if reach is not None and reach.points:
+        fields |= {series.NETWORK_RATE: reach.network_rate, series.ONLINE_RATE: reach.online_rate,
+                   series.POINTS: reach.points, series.POINTS_SENDING: reach.points_sending,
+                   series.POINTS_ONLINE: reach.points_online, series.ENTERPRISES_SENDING: reach.enterprises_sending}
+    return fields
+
+
+class AssessmentSeries:
+    """Writes the 考核指标 of alerting's alarms and the registry's points, through ``submit`` (the series topic)."""
+
+    def __init__(self, alarms_started: Callable[[int, int], Awaitable[list[Alarm]]], registry: Callable[[], Registry],
+                 readings: Readings, language: Callable[[], str], submit: Callable[[list[str]], None],
+                 now_ms: Callable[[], int]) -> None:
+        self.alarms_started = alarms_started
+        self.registry = registry
+        self.readings = readings
+        self.language = language
+        self.submit = submit
+        self.now_ms = now_ms
+        self._written_day: int | None = None    # the start of the day last written
+
+    async def lines(self, day_ms: int, at_ms: int) -> list[str]:
+        """The lines of the day starting at ``day_ms``, 在线率 counted at ``at_ms`` (its end once it is over)."""
+        registry = self.registry()
+        end_ms = day_ms + DAY_MS
+        figures = assess(await self.alarms_started(day_ms, end_ms), lambda e: _town(registry, e), day_ms, end_ms)
+        try:
+            reach = connectivity(registry, lambda _: True, await self.last_readings(day_ms, at_ms), at_ms)
+        except InfluxUnavailable as unavailable:
+            log.warning("联网率 and 在线率 not written: InfluxDB did not answer", extra={"error": str(unavailable)[:300]})
+            reach = None
+        county = WORDS[self.language()]["county"]
+        lines = [series.assessment_line(series.COUNTY_SCOPE, "", "", county,
+                                        _fields(figures.county, reach.county if reach else None), day_ms)]
+        towns = {doc.enterprise.town for doc in registry.enterprises.values()} | set(figures.towns)
+        lines += [series.assessment_line(series.TOWN_SCOPE, town, "", town, _fields(
+            figures.towns.get(town, Figures()), reach.towns.get(town) if reach else None), day_ms) for town in sorted(towns)]
+        enterprises = set(registry.enterprises) | set(figures.enterprises)
+        lines += [series.assessment_line(series.ENTERPRISE_SCOPE, _town(registry, e), e, _name(registry, e), _fields(
+            figures.enterprises.get(e, Figures()), reach.enterprises.get(e) if reach else None), day_ms)
+            for e in sorted(enterprises)]
+        return lines
+
+    async def last_readings(self, day_ms: int, at_ms: int) -> dict[tuple[str, str], LastReading]:
+        """Each point's last reading of the day up to ``at_ms``: the last RECENT_MS from the raw readings, the hours
+        before from the hourly aggregates (a day's scan of the raw readings every period would be a day of 20 000
+        readings/s; a point last heard of before the recent window has its hour's start as its time)."""
+        recent_ms = max(day_ms, at_ms - RECENT_MS)
+        last = await self.readings.last_readings(start_ms=day_ms, end_ms=recent_ms, policy=series.HOUR_POLICY) \
+            if recent_ms > day_ms else {}
+        return last | await self.readings.last_readings(start_ms=recent_ms, end_ms=at_ms + 1)
+
+    async def write(self) -> None:
+        """The day so far, after the final figures of the day before when it has ended since the last write."""
+        now = self.now_ms()
+        today = day_start_ms(now)
+        if self._written_day != today:
+            ended = self._written_day if self._written_day is not None else today - DAY_MS
+            self.submit(await self.lines(ended, ended + DAY_MS))
+        self.submit(await self.lines(today, now))
+        self._written_day = today
+
+    async def run(self, period_s: float) -> None:
+        """:meth:`write` every ``period_s`` (the first one period after the start: the alarm log caught up by then)."""
+        while True:
+            await asyncio.sleep(period_s)
+            try:
+                await self.write()
+            except Exception:  # noqa: BLE001 - the ledger or Kafka busy: the next period tries again
+                log.exception("考核指标 not written")
+
+
+def _town(registry: Registry, enterprise: str) -> str:
+    doc = registry.enterprises.get(enterprise)
+    return doc.enterprise.town if doc is not None else ""
+
+
+def _name(registry: Registry, enterprise: str) -> str:
+    doc = registry.enterprises.get(enterprise)
+    return doc.enterprise.name if doc is not None else enterprise
