@@ -15,11 +15,11 @@ from hazmon.registry import Registry
 from hazmon.settings import Settings
 
 from dashboards import provisioning
-from dashboards.boards import alarm_desk, fire, major_hazard, overview, platform, tailings
+from dashboards.boards import alarm_desk, assessment, fire, major_hazard, overview, platform, tailings
 from dashboards.boards.common import BoardContext
 from dashboards.text import Language, Texts
 
-BOARDS = (overview, alarm_desk, tailings, major_hazard, fire, platform)
+BOARDS = (overview, alarm_desk, tailings, major_hazard, fire, platform, assessment)
 DATASOURCES_FILE = Path("provisioning/datasources/hazmon.yaml")
 PROVIDERS_FILE = Path("provisioning/dashboards/hazmon.yaml")
 DASHBOARDS_DIR = Path("dashboards")

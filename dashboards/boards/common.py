@@ -59,7 +59,7 @@ def new_dashboard(uid: str, title_key: str, context: BoardContext) -> dashboard_
 
 def board_links(context: BoardContext) -> list[cogbuilder.Builder[DashboardLink]]:
     """The links above every dashboard: the other hazmon dashboards (same time range and selections), the duty
-    desk, and its 值班日报 with the day's 考核指标 (the figures are the desk's, not in InfluxDB)."""
+    desk, and its 值班日报 with the day's 考核指标 (the 考核指标 board draws them over time)."""
     texts = context.texts
     return [dashboard_builders.DashboardLink(texts("other_dashboards")).type(DashboardLinkType.DASHBOARDS).tags([TAG])
             .as_dropdown(False).keep_time(True).include_vars(True),

@@ -112,11 +112,25 @@ def pipeline_records(ts: int, i: int) -> list[wire.PipelineMetrics]:
                                  gauges={series.INFLUX_QUEUE: 10.0 * i, series.POINTS_PER_S: 5000.0 + i})]
 
 
+def assessment_lines(registry: Registry, now: int) -> list[str]:
+    """考核指标 of the county, each town and each enterprise (alerting/desk/assessment_series.py's lines), stamped
+    within the last hour so that the generic check's range finds them (a day's point is stamped at the day's start)."""
+    figures = {series.ALARMS: 4, series.SIGN_IN_TIME_RATE: 0.5, series.DISPOSAL_RATE: 0.75, series.FALSE_ALARM_RATE: 0.25,
+               series.MINUTES_TO_SIGN: 3.5, series.MINUTES_TO_CLOSE: 42.0, series.NETWORK_RATE: 0.9,
+               series.ONLINE_RATE: 0.8, series.POINTS: 10, series.POINTS_SENDING: 9, series.POINTS_ONLINE: 8}
+    ts = now - MINUTE
+    towns = sorted({doc.enterprise.town for doc in registry.enterprises.values()})
+    return ([series.assessment_line(series.COUNTY_SCOPE, "", "", "全县", figures, ts)]
+            + [series.assessment_line(series.TOWN_SCOPE, town, "", town, figures, ts) for town in towns]
+            + [series.assessment_line(series.ENTERPRISE_SCOPE, doc.enterprise.town, eid, doc.enterprise.name, figures, ts)
+               for eid, doc in sorted(registry.enterprises.items())])
+
+
 async def seed_county(settings: Settings, database: str, registry: Registry) -> int:
     """Create ``database`` and write the county into it with the recorder's InfluxDB writer; returns the point count."""
     now = int(time.time() * 1000)
     lines = [*reading_lines(registry, now), *alarm_lines(registry, now), *platform_lines(registry, now),
-             *location_lines(registry, now), *name_lines(registry, now)]
+             *location_lines(registry, now), *name_lines(registry, now), *assessment_lines(registry, now)]
     await write_lines(settings, database, lines)
     return len(lines)
 

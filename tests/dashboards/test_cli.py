@@ -10,7 +10,7 @@ from hzctl.cli import main
 from hazmon.registry import Registry
 from hazmon.settings import Settings
 
-from dashboards.generate import generated_files
+from dashboards.generate import BOARDS, generated_files
 from tests.dashboards.fake_grafana import FakeGrafana
 
 
@@ -32,8 +32,8 @@ async def test_push_command_installs_into_grafana_and_a_second_run_writes_nothin
             writes = len(grafana.writes)
     finally:
         await grafana.stop()
-    assert "unchanged 8" in out.decode()
-    assert writes == 8 and len(grafana.dashboards) == 6
+    assert f"unchanged {len(BOARDS) + 2}" in out.decode()     # the data source, the folder and every board
+    assert writes == len(BOARDS) + 2 and len(grafana.dashboards) == len(BOARDS)
     assert {r.authorization for r in grafana.requests} == {"Bearer glsa_cli"}
 
 
