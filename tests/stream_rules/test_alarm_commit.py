@@ -22,7 +22,7 @@ from tests.stream_rules.county import REGISTRY_YAML, T0
 from tests.stream_rules.worker_process import RulesWorker
 
 pytestmark = pytest.mark.servers
-ARRIVAL_TIMEOUT_S = 90     # a worker's start and one batch on a loaded machine; the commit interval is 3 600 s
+ARRIVAL_TIMEOUT_S = 150    # a worker's start and one batch on a loaded machine; the commit interval is 3 600 s
 ROUNDS = 10                # alarms sent until the quiet reading has been processed before one of them commits
 
 
@@ -56,12 +56,19 @@ async def _ends(bootstrap: str, tp: TopicPartition, isolation_level: str) -> int
         await consumer.stop()
 
 
-async def _committed_offsets(bootstrap: str, group: str) -> dict[TopicPartition, int]:
+async def _committed_offsets(bootstrap: str, group: str, until: tuple[TopicPartition, int]) -> dict[TopicPartition, int]:
+    """The group's committed offsets once ``until`` (partition, offset) is among them: the broker writes a
+    transaction's offsets to the group a moment after its outputs become visible."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        offsets = await admin.list_consumer_group_offsets(group)
-        return {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
+        for _ in range(60):
+            offsets = await admin.list_consumer_group_offsets(group)
+            committed = {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
+            if committed.get(until[0]) == until[1]:
+                break
+            await asyncio.sleep(0.5)
+        return committed
     finally:
         await admin.close()
 
@@ -91,12 +98,12 @@ async def test_a_transition_commits_at_once_and_alone(kafka: str, settings: Sett
             await asyncio.sleep(0.5)
         else:
             pytest.fail(f"the quiet reading was not processed in {ROUNDS} rounds: {worker.log.read_text()[-3000:]}")
-        committed = await _committed_offsets(kafka, app_id)
+        events_tp = TopicPartition(worker.topics["events"], partition_of(alarming, settings.kafka_partitions))
+        committed = await _committed_offsets(kafka, app_id, until=(events_tp, len(arrived)))
         quiet_state_committed = await _ends(kafka, quiet_state, "read_committed")
     finally:
         worker.kill()
     assert {t["enterprise"] for t in arrived} == {alarming}
-    events_tp = TopicPartition(worker.topics["events"], partition_of(alarming, settings.kafka_partitions))
     readings_tp = TopicPartition(worker.topics["readings"], quiet_state.partition)
     assert committed.get(events_tp) == len(arrived)       # the alarm's partition: committed with its outputs
     assert readings_tp not in committed                    # the quiet partition: left for the timer
