@@ -6,7 +6,6 @@ enterprise, named as officers read them (§10), never by id."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -27,14 +26,6 @@ pytestmark = pytest.mark.servers
 MINUTE = 60_000
 CHEM, MINE = "91433127MA4CHEM001", "91433127MA4MINE002"
 RANGE = {"$timeFilter": "time > now() - 3d"}    # yesterday's and today's points (each stamped at its day's start)
-
-
-@pytest.fixture
-async def database(influxdb: Settings, unique: str) -> AsyncIterator[str]:
-    name = f"hz_assess_{unique}"
-    yield name
-    async with aiohttp.ClientSession() as http:
-        await http.post(f"{influxdb.influx_url}/query", data={"q": f'DROP DATABASE "{name}"'})
 
 
 def day_alarms(registry: Registry, now: int) -> list[Alarm]:
