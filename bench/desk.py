@@ -233,11 +233,17 @@ def start_load(pipeline: IsolatedPipeline, county_dir: Path, rate: float, second
                          "--run-id", pipeline.unique])
 
 
-async def flowing(lag: GroupLag, load: subprocess.Popen) -> None:
+def sim_logs(log_dir: Path) -> str:
+    """The end of each ``hazmon sim`` child's log (testbed/pipeline.py ``sim``)."""
+    return "".join(path.read_text(errors="replace")[-2000:] for path in sorted(log_dir.glob("sim-*.log")))
+
+
+async def flowing(lag: GroupLag, load: subprocess.Popen, log_dir: Path) -> None:
     """Until the load's readings reach the readings topic (its process starts slowly on a busy machine)."""
     while not sum((await lag.ends()).values()):
         if load.poll() is not None:
-            raise RuntimeError("the load ended before any reading reached Kafka")
+            said = await asyncio.to_thread(sim_logs, log_dir)
+            raise RuntimeError(f"the load ended (exit {load.returncode}) before any reading reached Kafka:\n{said}")
         await asyncio.sleep(0.5)
 
 
@@ -290,6 +296,7 @@ async def main(alarms: int, rounds: int, load_rate: float, load_seconds: float) 
     lag_samples: list[tuple[float, int]] = []
     under_load: list[bool] = []
     loaded: dict = {}
+    http: aiohttp.ClientSession | None = None
     try:
         if pipeline is not None:
             await pipeline.create_topics()
@@ -312,7 +319,7 @@ async def main(alarms: int, rounds: int, load_rate: float, load_seconds: float) 
             lag = await lag_clients.enter_async_context(GroupLag(settings, names.readings))
             load, load_started = start_load(pipeline, registry_dir, load_rate, load_seconds), time.monotonic()
             lag_sampling = asyncio.create_task(sample_lag(lag, pipeline.env["HAZMON_RULES_APP_ID"], 5.0, lag_samples))
-            await flowing(lag, load)
+            await flowing(lag, load, pipeline.supervisor.log_dir)
             await asyncio.sleep(LOAD_WARM_UP_S)
             carried = (sum((await lag.ends()).values()), time.monotonic())
         snapshots, api_pages, first_pages, pushes = [], [], [], []
@@ -325,7 +332,6 @@ async def main(alarms: int, rounds: int, load_rate: float, load_seconds: float) 
             first_pages.append(await asyncio.to_thread(browser_first_page_ms, browser, base, open_now))
             pushes.append(await push_ms(producer, names.transitions, http, base, browser, new[i]))
             under_load.append(load is not None and load.poll() is None)
-        await http.close()
         if load is not None:
             readings_then, then = carried
             carried_per_s = (sum((await lag.ends()).values()) - readings_then) / (time.monotonic() - then)
@@ -333,6 +339,8 @@ async def main(alarms: int, rounds: int, load_rate: float, load_seconds: float) 
             loaded = await asyncio.to_thread(load_figures, load, lag_samples, load_started, under_load, pushes)
             loaded["readings_topic_records_per_s_during_rounds"] = round(carried_per_s)   # ingest's batches, not readings
     finally:
+        if http is not None:
+            await http.close()
         watcher.cancel()
         if lag_sampling is not None:
             lag_sampling.cancel()
