@@ -98,16 +98,20 @@ class RuleEngine:
         for record in readings:
             if self._known(record["enterprise"]):
                 touched.setdefault(record["enterprise"], []).append(record)
+        status_received: dict[str, float] = {}   # enterprise → newest recv_ms of its statuses in this call
         for status in statuses:
             if self._known(status["enterprise"]):
                 apply_status(self.catalogs[status["enterprise"]], self.state(status["enterprise"]), status)
                 touched.setdefault(status["enterprise"], [])
+                status_received[status["enterprise"]] = max(status_received.get(status["enterprise"], -np.inf),
+                                                            status["recv_ms"])
         for enterprise, records in touched.items():
             book = self._book(enterprise, out)
             state, catalog = self.state(enterprise), self.catalogs[enterprise]
             if records:
                 self._readings(catalog, state, book, records)
-            self._judge_silence(catalog, state, book, state.arrival_ms)
+            # a status is judged when it was received, also for an enterprise that has sent no reading yet
+            self._judge_silence(catalog, state, book, max(state.arrival_ms, status_received.get(enterprise, -np.inf)))
             if np.isfinite(state.watermark):
                 judge_ponds(catalog, book, int(state.watermark))
         return out
@@ -142,6 +146,8 @@ class RuleEngine:
         The clock an enterprise is judged at never goes back, so a batch never undoes what a tick found."""
         state.judged_ms = max(state.judged_ms, receiving_ms)
         receiving_ms = state.judged_ms
+        if not np.isfinite(receiving_ms):
+            return                      # nothing received from or about the enterprise yet: no clock to judge at
         if not np.isfinite(state.silence_from):
             state.silence_from = state.arrival_ms if np.isfinite(state.arrival_ms) else self.receiving_ms
         state.silence_from = max(state.silence_from, self.resumed_ms)

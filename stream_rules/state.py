@@ -102,7 +102,8 @@ class EnterpriseState:
             {k: LevelTrack(**t) for k, t in data["tracks"].items()},
             data["fault_good_since"], data["changed"], data["windows"], data["noise"], data["trend_since"], data["calm_since"],
             data["back_since"],
-            data["status_offline"], alarms_from_json(data["alarms"]), data.get("applied", {}),
+            {device: [_scalar(after), ts] for device, (after, ts) in data["status_offline"].items()},
+            alarms_from_json(data["alarms"]), data.get("applied", {}),
         )
 
 
@@ -113,6 +114,8 @@ def _finite(data: dict) -> dict:
         data[name] = [None if not np.isfinite(x) else float(x) for x in array.tolist()]
     for name in ("watermark", "arrival_ms", "silence_from", "judged_ms"):
         data[name] = data[name] if np.isfinite(data[name]) else None
+    data["status_offline"] = {device: [after if np.isfinite(after) else None, ts]   # −∞: any data clears it
+                              for device, (after, ts) in data["status_offline"].items()}
     return data
 
 

@@ -174,3 +174,20 @@ def test_silence_is_kept_across_a_dump_and_load(registry: Registry) -> None:
         restarted.load(enterprise, engine.dump(enterprise))
     out = live(restarted, 100, 300, devices=("GW1",))
     assert offline(out) == [("GW2", "raised")]
+
+
+def test_a_device_that_never_sent_data_goes_offline_and_back_across_a_restart(registry: Registry) -> None:
+    """Seen in bench/pipeline.py under overload (devices' connections dropped before their first reading):
+    the will of a device that had sent nothing, then ``online: true``, crashed the engine (a silence
+    clock of −∞), and the will's "data must pass" time (−∞) was stored as null, so after a restart the
+    device's first reading crashed it too; the worker restarted onto the same record for good."""
+    engine = RuleEngine(registry, clock=lambda: 0)
+    will = T0 + 100_000
+    assert offline(engine.process(statuses=[status(False, will, will, TsSource.PLATFORM)])) == [("GW2", "raised")]
+    restarted = RuleEngine(registry, clock=lambda: 0)
+    restarted.load(OTHER, engine.dump(OTHER))
+    assert offline(restarted.process(statuses=[status(True, will + 1_000, will + 1_000)])) == [("GW2", "cleared")]
+    engine.process(statuses=[status(False, will + 2_000, will + 2_000, TsSource.PLATFORM)])
+    restarted = RuleEngine(registry, clock=lambda: 0)
+    restarted.load(OTHER, engine.dump(OTHER))
+    assert offline(restarted.process(readings=[gateway("GW2", will + 3_000, will + 3_000)])) == [("GW2", "cleared")]
