@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -116,9 +117,10 @@ async def start_recorder(alerting_settings: Settings, registry: Registry):
         await recorder.stop()
 
 
-@pytest.fixture
-async def produce(kafka: str) -> AsyncIterator[Callable]:
-    producer = AIOKafkaProducer(bootstrap_servers=kafka, enable_idempotence=True, acks="all")
+@asynccontextmanager
+async def record_sender(bootstrap: str) -> AsyncIterator[Callable[[str, list[dict]], Awaitable[None]]]:
+    """``send(topic, records)``: wire records keyed by enterprise, flushed before it returns."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
     await producer.start()
 
     async def send(topic: str, records: list[dict]) -> None:
@@ -126,8 +128,16 @@ async def produce(kafka: str) -> AsyncIterator[Callable]:
             await producer.send(topic, wire.encode(record), key=record["enterprise"].encode())
         await producer.flush()
 
-    yield send
-    await producer.stop()
+    try:
+        yield send
+    finally:
+        await producer.stop()
+
+
+@pytest.fixture
+async def produce(kafka: str) -> AsyncIterator[Callable]:
+    async with record_sender(kafka) as send:
+        yield send
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from hazmon import wire
@@ -30,6 +30,7 @@ from hazmon.topics import PlatformTopics
 from hzctl.stack.kafka import Kafka
 from testbed.alerting import T0, Receiver, eventually, transition
 from testbed.faults.cluster import Cluster
+from tests.alerting.conftest import record_sender
 from tests.faults.child import AlertingChild
 
 pytestmark = pytest.mark.servers
@@ -39,16 +40,6 @@ OUTPUT_NODE = 2     # the changes and series topics: stopped while alerting fold
 ALARMS = 12
 LINE_ID = re.compile(r'(?:^|[ ,])id="([^"]*)"')
 LINE_TRANSITION = re.compile(r'[ ,]transition="([^"]*)"')
-
-
-@pytest.fixture(scope="module")
-def cluster(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    own = Cluster(settings, tmp_path_factory.mktemp("alerting-records-cluster"))
-    try:
-        own.start()
-        yield own
-    finally:
-        own.stop()
 
 
 @pytest.fixture
@@ -97,16 +88,8 @@ def child(alerting_settings: Settings, cluster: Cluster, topics: PlatformTopics,
 
 @pytest.fixture
 async def produce_on_cluster(cluster: Cluster) -> AsyncIterator:
-    producer = AIOKafkaProducer(bootstrap_servers=cluster.settings.kafka_bootstrap, enable_idempotence=True, acks="all")
-    await producer.start()
-
-    async def send(topic: str, records: list[dict]) -> None:
-        for record in records:
-            await producer.send(topic, wire.encode(record), key=record["enterprise"].encode())
-        await producer.flush()
-
-    yield send
-    await producer.stop()
+    async with record_sender(cluster.settings.kafka_bootstrap) as send:
+        yield send
 
 
 async def read_all(bootstrap: str, topic: str) -> list[bytes]:

@@ -21,7 +21,6 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.partitioner import murmur2
 
-from hazmon.settings import Settings
 from hzctl.stack.kafka import Kafka
 from alerting.topic_sender import TopicSender
 from testbed.alerting import eventually
@@ -41,16 +40,6 @@ def keys_of(partition: int, count: int) -> list[bytes]:
 
 
 KEYS = keys_of(0, 3) + keys_of(1, 2)        # three alarms on the broker that goes away, two on one that stays
-
-
-@pytest.fixture(scope="module")
-def cluster(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    own = Cluster(settings, tmp_path_factory.mktemp("topic-sender-cluster"))
-    try:
-        own.start()
-        yield own
-    finally:
-        own.stop()
 
 
 @pytest.fixture
