@@ -106,6 +106,19 @@ def _write_unsent(db: sqlite3.Connection, rows: list[UnsentRow], acknowledged: l
     db.executemany("DELETE FROM unsent WHERE topic = ? AND run = ? AND number = ?", acknowledged)
 
 
+def _in_transaction(work: Callable[[sqlite3.Connection], None]) -> Callable[[sqlite3.Connection], None]:
+    """``work`` as one write transaction (begun IMMEDIATE: the write lock at once), rolled back if it raises."""
+    def run(db: sqlite3.Connection) -> None:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            work(db)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+    return run
+
+
 def _alarm(body: bytes) -> Alarm:
     alarm = Alarm.from_record(orjson.loads(body))
     alarm.cached_json = (alarm.revision, body)
@@ -199,22 +212,16 @@ class Ledger:
         suppression_rows = [(s.enterprise, s.point, s.since, s.expires_at, s.reason, s.by) for s in suppressions]
         offset_rows = [(topic, partition, next_offset) for (topic, partition), next_offset in offsets.items()]
 
-        def commit(db: sqlite3.Connection) -> None:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.executemany(_UPSERT_ALARM, alarm_rows)
-                db.executemany("INSERT OR IGNORE INTO alarm_events VALUES (?, ?, ?, ?, ?)", events)
-                db.executemany("INSERT OR IGNORE INTO suppressions VALUES (?, ?, ?, ?, ?, ?)", suppression_rows)
-                db.executemany(_UPSERT_OFFSET, offset_rows)
-                db.executemany("INSERT OR IGNORE INTO outbox VALUES (?, ?, ?, ?, ?)", outbox_rows)
-                _write_unsent(db, unsent_rows, sent_keys)
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        def write(db: sqlite3.Connection) -> None:
+            db.executemany(_UPSERT_ALARM, alarm_rows)
+            db.executemany("INSERT OR IGNORE INTO alarm_events VALUES (?, ?, ?, ?, ?)", events)
+            db.executemany("INSERT OR IGNORE INTO suppressions VALUES (?, ?, ?, ?, ?, ?)", suppression_rows)
+            db.executemany(_UPSERT_OFFSET, offset_rows)
+            db.executemany("INSERT OR IGNORE INTO outbox VALUES (?, ?, ?, ?, ?)", outbox_rows)
+            _write_unsent(db, unsent_rows, sent_keys)
 
         try:
-            await self._writer.run(commit)
+            await self._writer.run(_in_transaction(write))
         except BaseException:
             self._outbox[:0], self._after_commit[:0] = outbox_rows, after_commit   # due with the next write
             self._unsent[:0], self._sent[:0] = unsent_rows, sent_keys
@@ -228,17 +235,8 @@ class Ledger:
         unsent_rows, self._unsent = self._unsent, []
         sent_keys, self._sent = self._sent, []
 
-        def commit(db: sqlite3.Connection) -> None:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                _write_unsent(db, unsent_rows, sent_keys)
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-
         if unsent_rows or sent_keys:
-            await self._writer.run(commit)
+            await self._writer.run(_in_transaction(lambda db: _write_unsent(db, unsent_rows, sent_keys)))
 
     async def unsent(self, topic: str) -> list[tuple[tuple[str, int], bytes, bytes]]:
         """Records of ``topic`` committed and not known acknowledged, in the order they were queued:
