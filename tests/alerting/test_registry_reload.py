@@ -93,6 +93,14 @@ async def test_an_enterprise_added_to_the_registry_gets_its_api_token(running, t
     text = (directory / CHEM_FILE).read_text(encoding="utf-8").replace(CHEM, added).replace("永顺县灵溪化工有限公司", "新企业")
     (directory / f"{added}.yaml").write_text(text, encoding="utf-8")
     await eventually(lambda: added in service.registry.enterprises, timeout_s=30, what="the registry reloaded")
-    token = load_secrets(secrets_path).enterprise(added).api_token
-    principal = index.principal(token)
+
+    def added_principal() -> Principal | None:
+        """The principal of the added enterprise's token; None until its listener has run (it runs after
+        the registry is in use)."""
+        try:
+            return index.principal(load_secrets(secrets_path).enterprise(added).api_token)
+        except KeyError:
+            return None
+    await eventually(lambda: added_principal() is not None, timeout_s=10, what="the added enterprise's token known")
+    principal = added_principal()
     assert principal is not None and (principal.role, principal.enterprise) == ("enterprise", added)
