@@ -51,19 +51,22 @@ class Forwarder:
     async def stop(self) -> None:
         """Commit what the upper broker acknowledged and the committer had not yet, then leave the group."""
         try:
-            await asyncio.wait_for(self._commit_acknowledged(), STOP_COMMIT_S)
+            async with asyncio.timeout(STOP_COMMIT_S):
+                await self._commit_acknowledged()
         except (KafkaError, TimeoutError) as exc:   # sent again after the restart: repeats, nothing lost
             log.warning("acknowledged offsets not committed at the stop", extra={"topic": self.topic, "error": repr(exc)})
         await self._consumer.stop()
 
     async def backlog(self) -> int:
-        """Records in Kafka not yet acknowledged by the upper broker."""
-        partitions = self._consumer.assignment()
+        """Records in Kafka not yet acknowledged by the upper broker. The ends are read last: the forwarder goes
+        on meanwhile, and what it acknowledged before they are read is below them (never a negative count)."""
+        partitions = list(self._consumer.assignment())
         if not partitions:
             return 0
-        ends = await self._consumer.end_offsets(list(partitions))
-        committed = {tp: await self._consumer.committed(tp) for tp in partitions}
-        return sum(end - max(committed[tp] or 0, self._acknowledged.get(tp, 0)) for tp, end in ends.items())
+        committed = {tp: await self._consumer.committed(tp) or 0 for tp in partitions}
+        done = {tp: max(offset, self._acknowledged.get(tp, 0)) for tp, offset in committed.items()}
+        ends = await self._consumer.end_offsets(partitions)
+        return sum(end - done[tp] for tp, end in ends.items())
 
     async def run(self, link: UpperLink) -> None:
         """Forward until the link fails (UpperLinkError or another aiomqtt.MqttError) or a commit fails (KafkaError)."""

@@ -68,3 +68,44 @@ async def test_a_slow_commit_holds_no_change_back(kafka: str, settings: Settings
     finally:
         answer.set()
         await producer.stop()
+
+
+async def test_the_backlog_never_counts_below_zero_while_changes_go_up(
+        kafka: str, settings: Settings, upper: UpperBroker, platform_topic: TopicOf, unique: str) -> None:
+    """The heartbeat's backlog reads Kafka's committed offsets and ends while the forwarder goes on; a change
+    acknowledged while that read waits for Kafka must not be counted below the end (CI saw ``backlog: -1``)."""
+    suffix, topic = await platform_topic("changes")
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, enable_idempotence=True, acks="all")
+    await producer.start()
+    asked = asyncio.Event()
+    answer = asyncio.Event()   # Kafka answers the backlog's reads of committed offsets only once set
+
+    async def send(version: int) -> None:
+        await producer.send_and_wait(topic, wire.encode(alarm_change("a01", version)), key=b"a01")
+
+    try:
+        async with collecting(upper) as collector, \
+                running_uplink(uplink_settings(settings, upper, suffix, f"test-uplink-{unique}")) as uplink:
+            forwarder = uplink.forwarder
+            await send(1)
+            await eventually(lambda: forwarder.forwarded == 1, 30, "version 1 acknowledged upward")
+            consumer = forwarder._consumer
+            committed = consumer.committed
+
+            async def slow_committed(partition: TopicPartition) -> int | None:
+                asked.set()
+                await answer.wait()
+                return await committed(partition)
+
+            consumer.committed = slow_committed  # type: ignore[method-assign]
+            backlog = asyncio.create_task(forwarder.backlog())
+            await asyncio.wait_for(asked.wait(), 10)
+            await send(2)
+            await eventually(lambda: forwarder.forwarded == 2, 30, "version 2 acknowledged while the backlog is read")
+            answer.set()
+            assert await asyncio.wait_for(backlog, 30) == 0
+            consumer.committed = committed  # type: ignore[method-assign]
+            assert [m["version"] for m in collector.messages] == [1, 2]
+    finally:
+        answer.set()
+        await producer.stop()
