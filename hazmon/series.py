@@ -50,6 +50,7 @@ IN_FLIGHT = "in_flight"                      # ingest: MQTT messages received an
 INFLUX_QUEUE = "influx_queue"                # recorder: lines waiting for InfluxDB
 POINTS_PER_S = "points_per_s"                # recorder: points written to InfluxDB per second over the period
 SET_ASIDE = "influx_set_aside"               # recorder: lines InfluxDB refused (400) since the process started
+RULES_SET_ASIDE = "rules_set_aside"          # rules: input records dead-lettered (unreadable, or the engine failed on them) since start
 
 # The assessment measurement (docs/dashboards.md "考核指标"): one point per Beijing day and scope, stamped with the
 # day's start (each write of the day replaces the last). Tags: SCOPE (COUNTY_SCOPE, TOWN_SCOPE, ENTERPRISE_SCOPE), TOWN (the town's name; "-" for

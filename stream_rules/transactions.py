@@ -80,18 +80,20 @@ class PartitionTransactions:
         group = self.app.assignor.group_for_topic(self.source_topic)
         return f"{self.app.conf.id}-{group}-{partition}"
 
-    async def send(self, topic: str, key: bytes | None, value: bytes, partition: int) -> Awaitable[Any]:
+    async def send(self, topic: str, key: bytes | None, value: bytes, partition: int,
+                   headers: list[tuple[str, bytes]] | None = None) -> Awaitable[Any]:
         """Queue an output to ``topic``/``partition`` inside that partition's open transaction; the batch
         commits that transaction when it ends."""
         self._sent_to.add(partition)
-        return await self.send_state(topic, key, value, partition)
+        return await self.send_state(topic, key, value, partition, headers)
 
-    async def send_state(self, topic: str, key: bytes | None, value: bytes, partition: int) -> Awaitable[Any]:
+    async def send_state(self, topic: str, key: bytes | None, value: bytes, partition: int,
+                         headers: list[tuple[str, bytes]] | None = None) -> Awaitable[Any]:
         """Like ``send``, for state (changelog) records: no immediate commit is asked for."""
         transactional_id = self.transactional_id(partition)
         if transactional_id is not None:
             await self._resume([transactional_id])
-        return await self.app.producer.send(topic, key, value, partition, None, None, transactional_id=transactional_id)
+        return await self.app.producer.send(topic, key, value, partition, None, headers, transactional_id=transactional_id)
 
     async def _resume(self, transactional_ids: Iterable[str]) -> None:
         """Begin the next transaction of each producer that is between two (its last one committed)."""
