@@ -21,6 +21,7 @@ from hazmon.registry import Registry
 
 from alerting.desk.assessment import Figures, assess
 from alerting.desk.connectivity import Connectivity, connectivity
+from alerting.desk.day_figures import by_scope, enterprise_town
 from alerting.desk.readings import InfluxUnavailable, LastReading, Readings
 from alerting.desk.shift import DAY_MS, WORDS
 from alerting.model import Alarm
@@ -66,23 +67,16 @@ class AssessmentSeries:
         """The lines of the day starting at ``day_ms``, 在线率 counted at ``at_ms`` (its end once it is over)."""
         registry = self.registry()
         end_ms = day_ms + DAY_MS
-        figures = assess(await self.alarms_started(day_ms, end_ms), lambda e: _town(registry, e), day_ms, end_ms)
+        figures = assess(await self.alarms_started(day_ms, end_ms), lambda e: enterprise_town(registry, e), day_ms, end_ms)
         try:
             reach = connectivity(registry, lambda _: True, await self.last_readings(day_ms, at_ms), at_ms)
         except InfluxUnavailable as unavailable:
             log.warning("联网率 and 在线率 not written: InfluxDB did not answer", extra={"error": str(unavailable)[:300]})
             reach = None
         county = WORDS[self.language()]["county"]
-        lines = [series.assessment_line(series.COUNTY_SCOPE, "", "", county,
-                                        _fields(figures.county, reach.county if reach else None), day_ms)]
-        towns = {doc.enterprise.town for doc in registry.enterprises.values()} | set(figures.towns)
-        lines += [series.assessment_line(series.TOWN_SCOPE, town, "", town, _fields(
-            figures.towns.get(town, Figures()), reach.towns.get(town) if reach else None), day_ms) for town in sorted(towns)]
-        enterprises = set(registry.enterprises) | set(figures.enterprises)
-        lines += [series.assessment_line(series.ENTERPRISE_SCOPE, _town(registry, e), e, _name(registry, e), _fields(
-            figures.enterprises.get(e, Figures()), reach.enterprises.get(e) if reach else None), day_ms)
-            for e in sorted(enterprises)]
-        return lines
+        return [series.assessment_line(row.scope, row.town, row.enterprise, county if row.scope == series.COUNTY_SCOPE else row.name,
+                                       _fields(row.handled, row.reach), day_ms)
+                for row in by_scope(registry, figures, reach, lambda _: True)]
 
     async def last_readings(self, day_ms: int, at_ms: int) -> dict[tuple[str, str], LastReading]:
         """Each point's last reading of the day up to ``at_ms``: the last RECENT_MS from the raw readings, the hours
@@ -112,12 +106,3 @@ class AssessmentSeries:
             except Exception:  # noqa: BLE001 - the ledger or Kafka busy: the next period tries again
                 log.exception("考核指标 not written")
 
-
-def _town(registry: Registry, enterprise: str) -> str:
-    doc = registry.enterprises.get(enterprise)
-    return doc.enterprise.town if doc is not None else ""
-
-
-def _name(registry: Registry, enterprise: str) -> str:
-    doc = registry.enterprises.get(enterprise)
-    return doc.enterprise.name if doc is not None else enterprise

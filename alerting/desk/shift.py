@@ -1,8 +1,8 @@
 """The shift's records on the desk: 交接班 (``/desk/handover``) and 值班日报 (``/desk/report?day=YYYY-MM-DD``).
 
-The daily report is one printable page of a Beijing-time day: the 考核指标 of the county, each
-town and each enterprise (alerting/desk/assessment.py), 联网率 and 在线率 of the county and each town
-(alerting/desk/connectivity.py, from InfluxDB), every alarm that started that day with
+The daily report is one printable page of a Beijing-time day: for the county, each town and each enterprise
+the caller sees (by name, alerting/desk/day_figures.py; an enterprise with no alarm too), the 考核指标
+(alerting/desk/assessment.py) and 联网率 and 在线率 (alerting/desk/connectivity.py, from InfluxDB), every alarm that started that day with
 how it was handled, and the day's handovers. Browsers print it as it is (print styles hide the
 navigation); ``/desk/report.pdf?day=`` gives the same report as a PDF file (alerting/desk/report_pdf.py).
 """
@@ -17,13 +17,15 @@ from html import escape
 
 from aiohttp import web
 
+from hazmon import series
 from hazmon.officer_time import BEIJING, beijing
 from hazmon.secrets import Principal
 
 from alerting.api.auth import CALLER
 from alerting.desk.accounts import Session
 from alerting.desk.assessment import Figures, assess
-from alerting.desk.connectivity import connectivity
+from alerting.desk.connectivity import Connectivity, CountyConnectivity, connectivity
+from alerting.desk.day_figures import ScopeFigures, by_scope, enterprise_town
 from alerting.desk.handover import Handover, HandoverRefused, Handovers
 from alerting.desk.pages import framed, html
 from alerting.desk.readings import InfluxUnavailable
@@ -34,7 +36,9 @@ from alerting.model import Alarm
 DAY_MS = 86_400_000
 HANDOVERS = web.AppKey("desk_handovers", Handovers)
 FIGURE_HEADS = ("alarms", "sign_rate", "disposal_rate", "false_rate", "to_sign", "to_close")
+FIGURE_WIDTHS = (30, 8, 14, 9, 9, 15, 15)     # relative widths of the PDF's 考核指标 columns: a whole enterprise name
 CONNECTIVITY_HEADS = ("network_rate", "online_rate", "enterprises_sending")
+CONNECTIVITY_WIDTHS = (30, 28, 28, 14)        # the names' column as wide as in the 考核指标 above
 ALARM_HEADS = ("time", "enterprise", "content", "severity", "state", "handling")
 ALARM_WIDTHS = (14, 26, 26, 8, 8, 18)     # relative widths of the PDF's alarm columns
 WORDS = {
@@ -139,28 +143,21 @@ def shift_routes(source: DeskSource) -> list[web.AbstractRouteDef]:
         day, start, end = beijing_day(request.query.get("day"), source.now_ms())
         alarms = [a for a in await source.alarms_started(start, end) if source.may_see(caller, a.enterprise)]
         registry = source.registry()
-
-        def town_of(enterprise: str) -> str:
-            doc = registry.enterprises.get(enterprise)
-            return doc.enterprise.town if doc is not None else ""
-
-        def name_of(enterprise: str) -> str:
-            doc = registry.enterprises.get(enterprise)
-            return doc.enterprise.name if doc is not None else enterprise
-
-        figures = assess(alarms, town_of, start, end)
+        figures = assess(alarms, lambda e: enterprise_town(registry, e), start, end)
+        at = min(end, source.now_ms())      # 在线率 at the day's end, or now for today
+        reach = await _reach(source, caller, start, at)
+        rows = by_scope(registry, figures, reach, lambda e: source.may_see(caller, e))
         own = caller.enterprise if caller.role == "enterprise" else None
         if own is not None:     # an enterprise's account: its own figures under its name, no room's handover notes
-            rows, handovers = [(name_of(own), figures.enterprises.get(own, Figures()))], []
+            rows, handovers = [r for r in rows if r.enterprise == own], []
         else:
             handovers = await asyncio.to_thread(request.app[HANDOVERS].between, start, end)
-            rows = [(w["county"], figures.county)] + [(f'{w["town"]}：{t}', f) for t, f in sorted(figures.towns.items())] + \
-                [(name_of(e), f) for e, f in sorted(figures.enterprises.items(), key=lambda kv: name_of(kv[0]))]
+        named = [(_scope_name(r, w), r) for r in rows]
         title = f'{w["report"]} {day.year}年{day.month}月{day.day}日' if language() == "zh" else f'{w["report"]} {day}'
         return DailyReport(
-            title=title, day=day, figures=[(name, _figure_cells(f)) for name, f in rows],
-            connectivity=await _connectivity(source, caller, start, min(end, source.now_ms()), w,
-                                             name_of(own) if own is not None else None),
+            title=title, day=day, figures=[(name, _figure_cells(r.handled)) for name, r in named],
+            connectivity=None if reach is None else ([(name, _connectivity_cells(r.reach)) for name, r in named if r.reach is not None],
+                                                     f'{w["connectivity_note"]} {source.moment(at)}'),
             alarms=[_alarm_cells(a, source) for a in sorted(alarms, key=lambda a: a.started_at)],
             handovers=[_handover_lines(h, w, source) for h in handovers], duty_room=own is None)
 
@@ -184,12 +181,13 @@ def shift_routes(source: DeskSource) -> list[web.AbstractRouteDef]:
         signed_in(request)
         w = WORDS[language()]
         r = await daily_report(request)
-        figures: list[Table | str] = [Table(["", *(w[k] for k in FIGURE_HEADS)], [[n, *c] for n, c in r.figures])]
+        figures: list[Table | str] = [Table(["", *(w[k] for k in FIGURE_HEADS)], [[n, *c] for n, c in r.figures], FIGURE_WIDTHS)]
         if r.connectivity is None:
             figures.append(w["unavailable"])
         else:
             rows, note = r.connectivity
-            figures += [Table(["", *(w[k] for k in CONNECTIVITY_HEADS)], [[n, *c] for n, c in rows]), note]
+            figures += [w["connectivity"], Table(["", *(w[k] for k in CONNECTIVITY_HEADS)], [[n, *c] for n, c in rows],
+                                                 CONNECTIVITY_WIDTHS), note]
         sections = [Section(w["figures"], figures)]
         sections.append(Section(w["content"], [Table([w[k] for k in ALARM_HEADS], r.alarms, ALARM_WIDTHS)]
                                 if r.alarms else [w["no_alarms"]]))
@@ -269,21 +267,27 @@ def _grid(w: dict[str, str], heads: tuple[str, ...], rows: Sequence[tuple[str | 
     return f'<table{id_attr} class="{css}"><thead><tr>{head_cells}</tr></thead><tbody>{body}</tbody></table>'
 
 
-async def _connectivity(source: DeskSource, caller: Principal, start_ms: int, at_ms: int, w: dict[str, str],
-                        only: str | None) -> tuple[list[tuple[str, list[str]]], str] | None:
-    """联网率 (points that sent that day, enterprises sending) and 在线率 (at the day's end, or now for today): of
-    the county and each town, or of what the caller sees under the one name ``only`` (an enterprise's account);
-    rows in the order of CONNECTIVITY_HEADS and the note of when, or None when InfluxDB does not answer."""
+async def _reach(source: DeskSource, caller: Principal, start_ms: int, at_ms: int) -> CountyConnectivity | None:
+    """联网与在线 of what the caller sees: points that sent from ``start_ms``, online at ``at_ms``; None when InfluxDB
+    does not answer."""
     try:
         last = await source.readings.last_readings(start_ms=start_ms, end_ms=at_ms + 1)
     except InfluxUnavailable:
         return None
-    figures = connectivity(source.registry(), lambda e: source.may_see(caller, e), last, at_ms)
-    named = [(only, figures.county)] if only is not None else \
-        [(w["county"], figures.county)] + [(f'{w["town"]}：{t}', c) for t, c in sorted(figures.towns.items())]
-    rows = [(name, [f"{_percent(c.network_rate)}（{c.points_sending}/{c.points}）", f"{_percent(c.online_rate)}（{c.points_online}/{c.points}）",
-                    f"{c.enterprises_sending}/{c.enterprises}"]) for name, c in named]
-    return rows, f'{w["connectivity_note"]} {source.moment(at_ms)}'
+    return connectivity(source.registry(), lambda e: source.may_see(caller, e), last, at_ms)
+
+
+def _scope_name(row: ScopeFigures, w: dict[str, str]) -> str:
+    """A row's heading: 全县, 乡镇：<name>, or the enterprise's name."""
+    if row.scope == series.COUNTY_SCOPE:
+        return w["county"]
+    return f'{w["town"]}：{row.name}' if row.scope == series.TOWN_SCOPE else row.name
+
+
+def _connectivity_cells(c: Connectivity) -> list[str]:
+    """One row of 联网与在线, in the order of CONNECTIVITY_HEADS."""
+    return [f"{_percent(c.network_rate)}（{c.points_sending}/{c.points}）", f"{_percent(c.online_rate)}（{c.points_online}/{c.points}）",
+            f"{c.enterprises_sending}/{c.enterprises}"]
 
 
 def _connectivity_html(figures: tuple[list[tuple[str, list[str]]], str] | None, w: dict[str, str]) -> str:

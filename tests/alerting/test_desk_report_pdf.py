@@ -80,10 +80,15 @@ async def test_the_daily_report_downloads_as_a_pdf_file_with_its_alarms_in_chine
         await asyncio.to_thread(_until, browser, lambda b: saved.is_file() and saved.stat().st_size > 0)
         assert all(words in pdf_text(saved.read_bytes()) for words in ALARM_NAMES)
 
+    await asyncio.to_thread(shoot_first_page, saved, "desk-report-pdf")
+
+
+def shoot_first_page(pdf: Path, name: str) -> None:
+    """The file's first page as ``docs/desk/<name>.png``, when poppler's pdftoppm is installed."""
     if shutil.which("pdftoppm"):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(subprocess.run, ["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile",
-                                                 str(saved), str(SCREENSHOTS / "desk-report-pdf")], check=True)
+        subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", str(pdf), str(SCREENSHOTS / name)],
+                       check=True)
 
 
 def test_a_missing_font_is_named_with_its_setting(tmp_path: Path) -> None:
