@@ -11,6 +11,9 @@ Lag of an input partition: its end (the last stable offset, ``stream_rules.end_o
 offset Faust hands to an agent; the deadman's ticks are no input. Asked of the broker once per period
 (by a consumer of its own that ends with the process).
 
+Gauge ``rules_set_aside``: the input records this process dead-lettered since it started (records it cannot
+evaluate, ``stream_rules.dead_letters``); it grows only when a producer or the engine is at fault.
+
 The record is sent outside any transaction (like the deadman's ticks): a metric is no output of the
 rules, and an aborted batch's latency was still paid.
 """
@@ -26,7 +29,7 @@ from typing import cast
 import faust
 from faust.transport.consumer import Consumer
 
-from hazmon import wire
+from hazmon import series, wire
 from stream_rules.end_offsets import EndOffsets, next_to_read
 
 log = logging.getLogger("stream_rules.metrics")
@@ -40,6 +43,7 @@ class RulesMetrics:
         self.topic = topic
         self.instance = wire.instance_name()
         self._latencies: list[float] = []   # one per batch since the last report
+        self.set_aside_total = 0             # input records dead-lettered since the start
         self._ends = EndOffsets(app)
 
     def batch_done(self, records: Sequence[dict], done_ms: int) -> None:
@@ -51,6 +55,10 @@ class RulesMetrics:
         if oldest is not None:
             self._latencies.append(float(done_ms - oldest))
 
+    def set_aside(self, records: int) -> None:
+        """``records`` input records of a batch were dead-lettered."""
+        self.set_aside_total += records
+
     async def lags(self) -> list[wire.PartitionLag]:
         consumer = cast(Consumer, self.app.consumer)
         assigned = sorted(tp for tp in consumer.assignment() if tp.topic in self.inputs)
@@ -61,7 +69,7 @@ class RulesMetrics:
     async def take(self, now_ms: int) -> wire.PipelineMetrics:
         """The period's record; the next period starts."""
         record = wire.PipelineMetrics(v=wire.WIRE_VERSION, component="rules", instance=self.instance, ts=now_ms,
-                                      lags=await self.lags())
+                                      lags=await self.lags(), gauges={series.RULES_SET_ASIDE: float(self.set_aside_total)})
         latency = wire.latency_of(self._latencies)
         self._latencies = []
         if latency is not None:

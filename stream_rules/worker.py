@@ -12,10 +12,16 @@ The deadman is an input too: a timer puts a tick (processing time) on the app's 
 one per partition it owns, and an agent judges silence when it reads it. So the deadman's alarms
 commit in the partition's transaction like all others, and a replay after a crash judges the same
 tick at the same time.
+
+A record the rules cannot evaluate (not JSON, not the wire shape, in another enterprise's partition,
+or one the engine raises on) is set aside: dead-lettered in its batch's transaction, counted, logged,
+and the batch goes on without it (``stream_rules.admission``, ``.runtime``, ``.dead_letters``). Only what
+concerns the worker itself (Kafka, a transaction, a commit) goes on to ``fatal``.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -30,17 +36,20 @@ from hazmon.settings import Settings
 from hazmon.topics import PlatformTopics
 from hazmon.wire import AlarmTransition
 from stream_rules.acked_offsets import drop_duplicate_acks
+from stream_rules.admission import Kind, Unfit, admit
+from stream_rules.dead_letters import DeadLetter
 from stream_rules.engine import RuleEngine
 from stream_rules.fetch_wait import limit_fetch_wait
 from stream_rules.metrics import RulesMetrics
 from stream_rules.paused_fetches import drain_only_active
 from stream_rules.recovery import TransactionalTableManager
-from stream_rules.runtime import Kind, TableRuntime
+from stream_rules.runtime import TableRuntime
 from stream_rules.stall_watch import StallWatch
 from stream_rules.transactions import PartitionTransactions
 
 log = logging.getLogger("stream_rules.worker")
 STALL_CHECK_S = 5.0   # how often the stall watch looks (stream_rules.stall_watch)
+ENTERPRISES_CACHED = 65_536   # partitions of this many enterprise ids kept (murmur2 in Python: ~6 µs each)
 
 
 def partition_of(enterprise: str, partitions: int) -> int:
@@ -51,7 +60,7 @@ def partition_of(enterprise: str, partitions: int) -> int:
 def topic_names(settings: Settings) -> list[str]:
     """The platform topics the worker reads and writes (its own internal topics are Faust's)."""
     names = PlatformTopics.of(settings)
-    return [names.readings, names.events, names.device_status, names.transitions, names.metrics]
+    return [names.readings, names.events, names.device_status, names.transitions, names.metrics, names.deadletter]
 
 
 def build_app(settings: Settings, logging_config: dict | None = None) -> faust.App:
@@ -135,12 +144,42 @@ def build_app(settings: Settings, logging_config: dict | None = None) -> faust.A
         agent.__name__ = name.replace("-", "_")
         return agent
 
+    async def dead_letter(letters: list[DeadLetter]) -> None:
+        for letter in letters:
+            await transactions.send(names.deadletter, letter.key, letter.value, letter.partition, letter.headers())
+            letter.log()
+        metrics.set_aside(len(letters))
+
+    enterprise_partition = functools.lru_cache(maxsize=ENTERPRISES_CACHED)(lambda e: partition_of(e, partitions))
+
+    async def evaluate(kind: Kind, topic: str, events: list[faust.EventT]) -> list[dict]:
+        """One batch of ``topic``: the records the rules can read evaluated and their transitions sent, the
+        others dead-lettered; the records evaluated."""
+        fit: list[faust.EventT] = []
+        records: list[dict] = []
+        letters: list[DeadLetter] = []
+        for event in events:
+            message = event.message
+            try:
+                records.append(admit(kind, event.value, message.partition, enterprise_partition))
+                fit.append(event)
+            except Unfit as unfit:
+                letters.append(DeadLetter.of(topic, message.partition, message.offset, message.key, event.value, unfit))
+
+        def engine_failed(position: int, error: Exception) -> None:
+            message = fit[position].message
+            letters.append(DeadLetter.engine_failed(topic, message.partition, message.offset, message.key,
+                                                    fit[position].value, error))
+
+        await emit(runtime.process(kind, topic, [event.message.offset for event in fit], records, engine_failed))
+        await dead_letter(letters)
+        return records
+
     def batched(kind: Kind, topic: str, within: float) -> Callable[[faust.StreamT], Awaitable[None]]:
         async def work(stream: faust.StreamT) -> None:
             async for events in stream.take_events(settings.rules_batch, within=within):  # type: ignore[attr-defined]
                 async with transactions.batch(events):
-                    records = [orjson.loads(event.value) for event in events]
-                    await emit(runtime.process(kind, topic, [event.message.offset for event in events], records))
+                    records = await evaluate(kind, topic, events)
                     metrics.batch_done(records, int(time.time() * 1000))
         return fatal(f"rules-{kind}", work)
 
