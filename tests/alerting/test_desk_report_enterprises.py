@@ -21,7 +21,7 @@ from alerting.clock import ManualClock
 from testbed.alerting import CHEM, FIRE, MINE, T0, eventually, transition, write_influx
 from tests.alerting.conftest import DUTY_TOKEN
 from tests.alerting.test_desk import PASSWORD, _shot, _sign_in, desk  # noqa: F401
-from tests.alerting.test_desk_report_pdf import pdf_text, shoot_first_page
+from tests.alerting.test_desk_report_pdf import pdf_text, report_pdf_of, shoot_first_page
 
 pytestmark = pytest.mark.servers
 NOW = T0 + 60_000                      # 2025-11-29 08:41 Beijing time
@@ -91,13 +91,7 @@ async def test_the_daily_report_gives_each_enterprise_its_figures_and_connectivi
         async def pdf_of(name: str) -> str:
             """The day's PDF file as account ``name`` downloads it (kept in tmp_path), in text without blanks (pypdf
             sets a cell apart from the next or not, and a long name may wrap in its cell)."""
-            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-                async with http.post(server.make_url("/desk/login"), data={"name": name, "password": PASSWORD},
-                                     headers={"Origin": base}, allow_redirects=False) as signed:
-                    assert signed.status == 303
-                async with http.get(server.make_url(f"/desk/report.pdf?day={DAY}")) as response:
-                    assert response.status == 200, await response.text()
-                    body = await response.read()
+            body = await report_pdf_of(server, name, DAY)
             (tmp_path / f"{name}.pdf").write_bytes(body)
             return "".join(pdf_text(body).split())
 

@@ -50,15 +50,7 @@ async def test_the_daily_report_downloads_as_a_pdf_file_with_its_alarms_in_chine
 
         async def pdf_of(name: str) -> str:
             """The day's PDF file as account ``name`` downloads it, in text."""
-            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-                async with http.post(server.make_url("/desk/login"), data={"name": name, "password": PASSWORD},
-                                     headers={"Origin": base}, allow_redirects=False) as signed:
-                    assert signed.status == 303
-                async with http.get(server.make_url(f"/desk/report.pdf?day={DAY}")) as response:
-                    assert response.status == 200, await response.text()
-                    assert response.content_type == "application/pdf"
-                    assert f"hazmon-report-{DAY}.pdf" in response.headers["Content-Disposition"]
-                    return pdf_text(await response.read())
+            return pdf_text(await report_pdf_of(server, name, DAY))
 
         text = await pdf_of("wang")
         for words in ("值班日报 2025年11月29日", "考核指标", "全县", *ALARM_NAMES, "永顺县青天坪矿业有限公司"):
@@ -81,6 +73,19 @@ async def test_the_daily_report_downloads_as_a_pdf_file_with_its_alarms_in_chine
         assert all(words in pdf_text(saved.read_bytes()) for words in ALARM_NAMES)
 
     await asyncio.to_thread(shoot_first_page, saved, "desk-report-pdf")
+
+
+async def report_pdf_of(server: TestServer, name: str, day: str) -> bytes:
+    """The PDF file of ``day``'s report as account ``name`` downloads it after signing in."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.post(server.make_url("/desk/login"), data={"name": name, "password": PASSWORD},
+                             headers={"Origin": str(server.make_url("")).rstrip("/")}, allow_redirects=False) as signed:
+            assert signed.status == 303
+        async with http.get(server.make_url(f"/desk/report.pdf?day={day}")) as response:
+            assert response.status == 200, await response.text()
+            assert response.content_type == "application/pdf"
+            assert f"hazmon-report-{day}.pdf" in response.headers["Content-Disposition"]
+            return await response.read()
 
 
 def shoot_first_page(pdf: Path, name: str) -> None:
