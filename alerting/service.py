@@ -167,7 +167,8 @@ class AlertingService:
             log.error("alerting loop stopped", exc_info=task.exception(), extra={"task": task.get_name()})
 
     async def caught_up(self, timeout_s: float = 60.0) -> None:
-        await asyncio.wait_for(self.log.caught_up.wait(), timeout_s)
+        async with asyncio.timeout(timeout_s):
+            await self.log.caught_up.wait()
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -175,7 +176,8 @@ class AlertingService:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self.storm.flush()
         try:
-            await asyncio.wait_for(self.deliverer.drain(), STOP_DRAIN_S)
+            async with asyncio.timeout(STOP_DRAIN_S):
+                await self.deliverer.drain()
         except TimeoutError:
             log.warning("notifications still due at stop, kept in the outbox for the next start")
         await asyncio.gather(*self._side_tasks, return_exceptions=True)
@@ -257,4 +259,5 @@ class AlertingService:
         self.book.check_action(action)
         applied = self.log.applied(action["action_id"])
         await self.log.publish(action)
-        return await asyncio.wait_for(applied, ACTION_TIMEOUT_S)
+        async with asyncio.timeout(ACTION_TIMEOUT_S):
+            return await applied

@@ -242,7 +242,8 @@ class TopicSender:
         could not be delivered (with a journal, kept there for the next start)."""
         if self._task is not None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._all_acknowledged.wait(), self._stop_timeout_s)
+                async with asyncio.timeout(self._stop_timeout_s):
+                    await self._all_acknowledged.wait()
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None

@@ -115,7 +115,8 @@ class SimDevice:
         self.stats.connected = False
         log.info("device connection dropped", extra={"enterprise": self.enterprise, "device": self.device})
         try:
-            await asyncio.wait_for(asyncio.shield(client._disconnected), timeout=5)
+            async with asyncio.timeout(5):
+                await asyncio.shield(client._disconnected)
         except (TimeoutError, aiomqtt.MqttError):
             pass   # the broker has seen the connection go either way
 

@@ -205,8 +205,9 @@ async def _console(settings: Settings, supervisor: Supervisor, summary: Summary,
                                      "--speed", "1"])
             went_realtime = True
         print("\033[2J\033[H" + _render(summary, settings.language, started, where, supervisor), flush=True)
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(stop.wait(), 2)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(2):
+                await stop.wait()
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> None:

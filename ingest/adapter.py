@@ -22,8 +22,6 @@ import time
 from collections import Counter
 from typing import cast
 
-import paho.mqtt.client as paho
-
 from hazmon.registry import Registry, load_registry
 from hazmon.registry.watch import RegistryWatch
 from hazmon.settings import Settings
@@ -32,6 +30,7 @@ from hazmon.wire import encode
 from ingest.directory import DeviceDirectory
 from ingest.kafka_sink import KafkaSink
 from ingest.limits import RateLimits
+from ingest.mqtt_frames import Message
 from ingest.mqtt_link import MqttLink
 from ingest.outbound import Ack, FlushBatch, KafkaRecord, Reply
 from ingest.parser import ParseRules, parse_message
@@ -122,8 +121,10 @@ class IngestAdapter:
 
     async def _drain(self, flusher: asyncio.Task[None]) -> None:
         try:
-            await asyncio.wait_for(flusher, self._settings.ingest_drain_timeout_s)
-            await asyncio.wait_for(self._publish_stats(), self._settings.ingest_drain_timeout_s)
+            async with asyncio.timeout(self._settings.ingest_drain_timeout_s):
+                await flusher   # cancelled when the time is up
+            async with asyncio.timeout(self._settings.ingest_drain_timeout_s):
+                await self._publish_stats()
         except TimeoutError:
             log.warning("drain timed out: unacknowledged messages stay with the broker and come again",
                         extra={"timeout_s": self._settings.ingest_drain_timeout_s})
@@ -131,7 +132,7 @@ class IngestAdapter:
         if self._replies:
             await asyncio.wait(self._replies, timeout=5)
 
-    async def _take(self, link: MqttLink, session: SessionPlan, message: paho.MQTTMessage) -> None:
+    async def _take(self, link: MqttLink, session: SessionPlan, message: Message) -> None:
         await self._wait_out_debt(session, message.topic)
         if self._draining:  # left unacknowledged: the broker sends it again
             return
@@ -154,12 +155,12 @@ class IngestAdapter:
         if wait > 0:
             await asyncio.sleep(wait)
 
-    def _classify(self, message: paho.MQTTMessage, link: MqttLink, session: SessionPlan) -> None:
+    def _classify(self, message: Message, link: MqttLink, session: SessionPlan) -> None:
         """Put the message into the current batch: ignored, rate-limited, duplicate, or parsed; pause
         the session of an enterprise over its rate."""
         ack: Ack = (link, message.mid)
         topic = message.topic
-        payload = cast(bytes, message.payload)   # paho hands a received payload as bytes
+        payload = cast(bytes, message.payload)   # received payloads are bytes (paho declares bytes | bytearray)
         route = split_topic(topic)
         if route is None:  # outside the subscribed filters: cannot happen with the broker's routing
             log.warning("message on an unexpected topic acknowledged and ignored", extra={"topic": printable(topic)})

@@ -36,7 +36,8 @@ class KafkaSink:
     async def _discard_producer(self) -> None:
         if self._producer is not None:
             with contextlib.suppress(*BROKER_TROUBLE):
-                await asyncio.wait_for(self._producer.stop(), REQUEST_TIMEOUT_S)
+                async with asyncio.timeout(REQUEST_TIMEOUT_S):
+                    await self._producer.stop()
             self._producer = None
 
     async def start(self) -> None:
@@ -44,7 +45,8 @@ class KafkaSink:
         while True:
             self._producer = self._new_producer()
             try:
-                await asyncio.wait_for(self._producer.start(), 3 * REQUEST_TIMEOUT_S)
+                async with asyncio.timeout(3 * REQUEST_TIMEOUT_S):
+                    await self._producer.start()
                 return
             except BROKER_TROUBLE as exc:
                 log.warning("kafka not reachable, retrying", extra={"error": type(exc).__name__})
@@ -73,7 +75,8 @@ class KafkaSink:
         attempt = 0
         while True:
             try:
-                await asyncio.wait_for(self.write(records), 3 * REQUEST_TIMEOUT_S)
+                async with asyncio.timeout(3 * REQUEST_TIMEOUT_S):
+                    await self.write(records)
             except BROKER_TROUBLE as exc:
                 attempt += 1
                 log.warning("kafka write failed, retrying", extra={"records": len(records), "attempt": attempt,

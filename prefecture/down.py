@@ -7,6 +7,7 @@ is back. A repeat (sent, not yet marked, then a crash) is refused by the county'
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import sqlite3
@@ -46,10 +47,9 @@ class DownSender:
                     while True:
                         self._wake.clear()
                         await self._send(client)
-                        try:
-                            await asyncio.wait_for(self._wake.wait(), SWEEP_S)
-                        except TimeoutError:
-                            pass
+                        with contextlib.suppress(TimeoutError):
+                            async with asyncio.timeout(SWEEP_S):
+                                await self._wake.wait()
             except (aiomqtt.MqttError, sqlite3.Error) as exc:
                 log.warning("prefecture down link failed, connecting again", extra={"error": repr(exc)})
             if (task := asyncio.current_task()) is not None and task.cancelling():

@@ -4,7 +4,6 @@ the down sender of its officers' actions, and its API, until stopped (docs/uplin
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from aiohttp import web
@@ -48,9 +47,7 @@ class Prefecture:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await asyncio.gather(*self._tasks, return_exceptions=True)   # a cancel of this stop itself is not swallowed
         if self._runner is not None:
             await self._runner.cleanup()
         await self.influx.close()

@@ -17,6 +17,7 @@ missing database, authentication) raise, and the callers try again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -190,9 +191,8 @@ class InfluxWriter:
 
     async def _flush_loop(self) -> None:
         while True:
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self._flush_s)
-            except TimeoutError:
-                pass
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._flush_s):
+                    await self._wakeup.wait()
             self._wakeup.clear()
             await self.flush()

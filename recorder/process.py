@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 
@@ -27,10 +28,9 @@ async def serve(settings: Settings) -> int:
         loop.add_signal_handler(signum, stop.set)
     try:
         while not stop.is_set() and not recorder.dead_tasks():
-            try:
-                await asyncio.wait_for(stop.wait(), CHECK_S)
-            except TimeoutError:
-                pass
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(CHECK_S):
+                    await stop.wait()
     finally:
         dead = recorder.dead_tasks()
         await recorder.stop()

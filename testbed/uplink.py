@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import os
 import shutil
 import signal
@@ -139,12 +140,22 @@ class Collector:
         return versions
 
 
+def task_stacks() -> str:
+    """Where each task of the loop is waiting, but the current one: what a stop that does not end waits for."""
+    current = asyncio.current_task()
+    printed = io.StringIO()
+    for task in asyncio.all_tasks():
+        if task is not current:
+            task.print_stack(limit=12, file=printed)
+    return printed.getvalue()
+
+
 async def stopped(task: asyncio.Task, timeout_s: float) -> None:
     """Cancel ``task`` and wait at most ``timeout_s`` for its end, raising its error; one that goes on fails here
     (``asyncio.wait_for`` would cancel it again and wait for it without end)."""
     task.cancel()
     await asyncio.wait({task}, timeout=timeout_s)
-    assert task.done(), f"{task.get_name()} still running {timeout_s} s after its stop"
+    assert task.done(), f"{task.get_name()} still running {timeout_s} s after its stop; tasks still running:\n{task_stacks()}"
     if not task.cancelled() and (error := task.exception()) is not None:
         raise error
 
@@ -154,7 +165,8 @@ async def collecting(broker: UpperBroker, kind: str = "alarm") -> AsyncIterator[
     collector = Collector(broker, kind)
     collector.task = asyncio.create_task(collector.run())
     try:
-        await asyncio.wait_for(collector.subscribed.wait(), 10)
+        async with asyncio.timeout(10):
+            await collector.subscribed.wait()
         yield collector
     finally:
         await stopped(collector.task, 15)
@@ -206,7 +218,8 @@ async def running_prefecture(settings: Settings) -> AsyncIterator[Prefecture]:
     prefecture = Prefecture(settings)
     await prefecture.start()
     try:
-        await asyncio.wait_for(prefecture.ingest.subscribed.wait(), 60)
+        async with asyncio.timeout(60):
+            await prefecture.ingest.subscribed.wait()
         yield prefecture
     finally:
         await prefecture.stop()

@@ -60,7 +60,8 @@ class UpperLink:
     async def delivered(self, waiters: list[asyncio.Future[int]]) -> None:
         """Until the broker acknowledged every one of ``waiters``; UpperLinkError if it refused one or took too long."""
         try:
-            codes = await asyncio.wait_for(asyncio.gather(*waiters), self._timeout_s)
+            async with asyncio.timeout(self._timeout_s):
+                codes = await asyncio.gather(*waiters)
         except TimeoutError:
             raise UpperLinkError(f"no PUBACK within {self._timeout_s} s") from None
         refused = [code for code in codes if code >= 0x80]

@@ -137,7 +137,8 @@ def desk_routes(source: DeskSource, secure_cookie: bool) -> list[web.AbstractRou
                 await _snapshot(stream, source.visible(caller))
                 while True:
                     try:
-                        change = await asyncio.wait_for(changes.get(), KEEPALIVE_S)
+                        async with asyncio.timeout(KEEPALIVE_S):
+                            change = await changes.get()
                     except TimeoutError:
                         await stream.write(b": keepalive\n\n")
                         continue

@@ -177,8 +177,10 @@ class Kafka(Service):
             producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, request_timeout_ms=3000,
                                         metadata_max_age_ms=1000)
             try:
-                await asyncio.wait_for(producer.start(), 5)
-                await asyncio.wait_for(producer.client.fetch_all_metadata(), 5)
+                async with asyncio.timeout(5):
+                    await producer.start()
+                async with asyncio.timeout(5):
+                    await producer.client.fetch_all_metadata()
             except (KafkaError, OSError, TimeoutError) as exc:
                 return f"no metadata from the broker: {exc!r}"
             finally:

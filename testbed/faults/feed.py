@@ -166,7 +166,8 @@ async def settled_losses(run: IsolatedPipeline, feed: Feed, timeout_s: float = 6
     """:func:`losses` of the run's readings topic once no acknowledged reading is missing there, or after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     while True:
-        records = await asyncio.wait_for(_all(run.records(run.names.readings)), timeout_s)
+        async with asyncio.timeout(timeout_s):
+            records = await _all(run.records(run.names.readings))
         figures = losses(feed.acked, reading_keys(records))
         if figures["readings_lost"] == 0 or time.monotonic() > deadline:
             return figures

@@ -25,12 +25,14 @@ class TopicWatch(TopicClients):
     async def ends(self) -> dict[TopicPartition, int] | None:
         """End offsets, or None while some partition cannot say."""
         with contextlib.suppress(KafkaError, asyncio.TimeoutError, OSError):
-            return await asyncio.wait_for(self.consumer.end_offsets(self.partitions), 6)
+            async with asyncio.timeout(6):
+                return await self.consumer.end_offsets(self.partitions)
         return None
 
     async def committed(self, group: str) -> dict[TopicPartition, int] | None:
         with contextlib.suppress(KafkaError, asyncio.TimeoutError, OSError):
-            offsets = await asyncio.wait_for(self.admin.list_consumer_group_offsets(group), 6)
+            async with asyncio.timeout(6):
+                offsets = await self.admin.list_consumer_group_offsets(group)
             return {tp: offsets[tp].offset if tp in offsets else -1 for tp in self.partitions}
         return None
 
