@@ -25,15 +25,23 @@ and all of them share one ``InFlightBudget`` (``ingest_receive_maximum``, ``inge
 when the budget is spent every link stops reading until acknowledgements bring it back, so the
 process holds at most the budget plus one message. A link can also be paused for a while
 (``pause_for``): its enterprise is over its rate, and its backlog waits in its own broker queue.
+
+The link reads the socket itself: what it holds at once (up to ``READ_BYTES``), cut into packets by
+``ingest.mqtt_frames``; plain PUBLISH packets become messages without paho, every other packet is
+handed to paho as if paho had read it (CONNACK, SUBACK, PINGRESP, PUBACKs of the answers, a
+DISCONNECT). While reading is paused, what was read and not yet cut stays unread in the link (at most
+``READ_BYTES``), as it would in the socket's buffer.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 
 import aiomqtt
 import paho.mqtt.client as paho
@@ -43,8 +51,14 @@ from paho.mqtt.properties import Properties
 from hazmon.mqtt_kept import record_of
 from hazmon.secrets import load_secrets
 from hazmon.settings import Settings
+from ingest.mqtt_frames import MalformedLength, Message, next_frame, plain_publish
 from ingest.session_plan import SessionPlan
 from ingest.topics import device_filters, shared
+
+if TYPE_CHECKING:
+    from paho.mqtt.client import SocketLike
+
+READ_BYTES = 64 * 1024  # read from the socket at once: tens of messages a system call
 
 
 class InFlightBudget:
@@ -103,9 +117,14 @@ class MqttLink:
         self.held_bytes = 0
         self._reading_paused = False
         self._rate_pause: asyncio.TimerHandle | None = None  # over its enterprise's rate until this fires
-        self._received: deque[paho.MQTTMessage] = deque()  # not yet taken by the adapter
+        self._received: deque[Message] = deque()  # not yet taken by the adapter
         self._arrived = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._unread = bytearray()  # read from the socket, not yet cut into packets
         self._paho.on_message = self._on_message
+        aiomqtt_opened = self._paho.on_socket_open
+        assert aiomqtt_opened is not None  # aiomqtt's: adds its socket reader
+        self._paho.on_socket_open = partial(self._socket_opened, aiomqtt_opened)
 
     @property
     def queued(self) -> int:
@@ -115,7 +134,7 @@ class MqttLink:
     def __aiter__(self) -> MqttLink:
         return self
 
-    async def __anext__(self) -> paho.MQTTMessage:
+    async def __anext__(self) -> Message:
         """The next message; ``aiomqtt.MqttError`` once the connection is gone and its messages
         taken, or as soon as the subscriptions failed."""
         self._raise_if_subscribing_failed()
@@ -205,7 +224,7 @@ class MqttLink:
             if failure is not None:
                 raise failure
 
-    def _on_message(self, _client: paho.Client, _userdata: object, message: paho.MQTTMessage) -> None:
+    def _on_message(self, _client: paho.Client, _userdata: object, message: Message) -> None:
         size = len(message.payload)
         self._held.append(size)
         self.held_bytes += size
@@ -218,23 +237,87 @@ class MqttLink:
     def _pause_reading(self) -> None:
         sock = self._paho.socket()
         if sock is not None:
-            asyncio.get_running_loop().remove_reader(sock)
+            self._loop.remove_reader(sock)
             self._reading_paused = True
 
     def _resume_reading(self) -> None:
         self._reading_paused = False
         sock = self._paho.socket()
         if sock is not None:  # else the connection is gone: nothing left to read
-            asyncio.get_running_loop().add_reader(sock, self._read)
+            self._loop.add_reader(sock, self._read)
+            if self._unread:  # read before the pause: the socket will not say so again
+                self._loop.call_soon(self._take_unread)
+
+    def _socket_opened(self, aiomqtt_opened: Callable[[paho.Client, Any, SocketLike], None], client: paho.Client,
+                       userdata: Any, sock: SocketLike) -> None:
+        """paho connected (on the thread aiomqtt connects from): aiomqtt adds its socket reader, then
+        this link's reader takes its place."""
+        aiomqtt_opened(client, userdata, sock)
+        self._loop.call_soon_threadsafe(self._take_over_reading, sock)
+
+    def _take_over_reading(self, sock: SocketLike) -> None:
+        if self._paho.socket() is sock and not self._reading_paused:
+            self._loop.add_reader(sock, self._read)
 
     def _read(self) -> None:
-        """What aiomqtt's own socket reader does (no TLS here): read, and end the connection on a failure."""
+        """Read what the socket holds (no TLS here) and take its whole packets; a closed or failed
+        socket ends the connection as paho's own read does."""
+        sock = self._paho.socket()
+        if sock is None:
+            return
         try:
-            self._paho.loop_read()
+            data = sock.recv(READ_BYTES)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._paho._loop_rc_handle(paho.MQTTErrorCode.MQTT_ERR_CONN_LOST)  # noqa: SLF001 - paho's own ending
+            return
+        self._unread += data
+        self._paho._last_bytes_received = time.monotonic()  # noqa: SLF001 - what paho's keepalive looks at
+        self._take_unread()
+
+    def _take_unread(self) -> None:
+        """Take the whole packets read, until reading is paused; a failure ends the connection, as in
+        aiomqtt's own socket reader."""
+        try:
+            self._take_packets()
         except Exception as exc:  # noqa: BLE001 - handed to the message iteration, as aiomqtt does
             disconnected: asyncio.Future[None] = self.client._disconnected  # noqa: SLF001
             if not disconnected.done():
                 disconnected.set_exception(exc)
+
+    def _take_packets(self) -> None:
+        unread = self._unread
+        at = 0
+        try:
+            while not self._reading_paused and self._paho.socket() is not None:
+                frame = next_frame(unread, at)
+                if frame is None:
+                    return
+                at = frame.end
+                body = unread[frame.start:frame.end]
+                message = plain_publish(frame.command, body)
+                if message is not None:
+                    self._on_message(self._paho, None, message)
+                elif frame.command == 0:  # read by paho as no packet at all
+                    self._paho._loop_rc_handle(paho.MQTTErrorCode.MQTT_ERR_PROTOCOL)  # noqa: SLF001
+                else:
+                    self._hand_to_paho(frame.command, body)
+        except MalformedLength:
+            self._paho._loop_rc_handle(paho.MQTTErrorCode.MQTT_ERR_PROTOCOL)  # noqa: SLF001 - as paho's own read
+        finally:
+            del unread[:at]
+
+    def _hand_to_paho(self, command: int, body: bytearray) -> None:
+        """paho handles the packet as if it had just read it itself."""
+        self._paho._in_packet = {  # noqa: SLF001 - paho's state once a packet is read whole
+            "command": command, "have_remaining": 1, "remaining_count": [], "remaining_mult": 1,
+            "remaining_length": len(body), "packet": body, "to_process": 0, "pos": 0}
+        rc = self._paho._packet_read()  # noqa: SLF001 - with nothing left to read: handles the packet
+        if rc > 0:
+            self._paho._loop_rc_handle(rc)  # noqa: SLF001 - what paho's loop_read does with a failure
 
 
 def ingest_identity(settings: Settings) -> tuple[str, str]:

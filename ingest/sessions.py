@@ -19,15 +19,15 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 
 import aiomqtt
-import paho.mqtt.client as paho
 
 from hazmon.settings import Settings
+from ingest.mqtt_frames import Message
 from ingest.mqtt_link import InFlightBudget, MqttLink, end_session, ingest_link
 from ingest.session_plan import SessionPlan, plan_sessions
 
 log = logging.getLogger(__name__)
 
-Take = Callable[[MqttLink, SessionPlan, paho.MQTTMessage], Awaitable[None]]
+Take = Callable[[MqttLink, SessionPlan, Message], Awaitable[None]]
 
 
 class SessionPool:

@@ -8,11 +8,11 @@ import asyncio
 import signal
 from collections.abc import Iterator
 
-import paho.mqtt.client as paho
 import pytest
 
 from hazmon.registry import load_registry
 from hazmon.settings import Settings
+from ingest.mqtt_frames import Message
 from ingest.mqtt_link import MqttLink
 from ingest.session_plan import SessionPlan
 from ingest.sessions import SessionPool
@@ -34,7 +34,7 @@ def broker(settings: Settings) -> Iterator[OwnBroker]:
         own.stop()
 
 
-async def take_nothing(link: MqttLink, plan: SessionPlan, message: paho.MQTTMessage) -> None:
+async def take_nothing(link: MqttLink, plan: SessionPlan, message: Message) -> None:
     """No device publishes here."""
 
 
