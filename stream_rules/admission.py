@@ -16,6 +16,7 @@ judge of values, and a record it fails on is set aside by ``stream_rules.runtime
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal, NotRequired, get_args, get_origin, get_type_hints
 
 import orjson
@@ -45,25 +46,23 @@ def shown(value: object) -> str:
 
 
 Check = Callable[[object], bool]
+ABSENT = object()   # a NotRequired field's value when it is not there
 
 
-def _is_int(value: object) -> bool:
-    return type(value) is int
-
-
-def _is_number(value: object) -> bool:
-    return type(value) is float or type(value) is int
+def _types_of(annotation: object) -> frozenset[type] | None:
+    """The Python types JSON decodes to that a plain wire annotation takes; None for any other annotation."""
+    if annotation is float:
+        return frozenset((float, int))   # a JSON number; a bool is no int here: ``type`` is compared, not isinstance
+    if annotation in (int, str, bool):
+        return frozenset((annotation,))
+    return None
 
 
 def _check_of(annotation: object) -> Check:
     """A test of one value against a wire annotation (the subset ``hazmon.wire``'s input records use)."""
-    if annotation is int:
-        return _is_int
-    if annotation is float:
-        return _is_number
-    if annotation is str or annotation is bool:
-        wanted = annotation
-        return lambda value: type(value) is wanted
+    types = _types_of(annotation)
+    if types is not None:
+        return lambda value: type(value) in types
     origin = get_origin(annotation)
     if origin is Literal:
         allowed = frozenset(get_args(annotation))
@@ -75,18 +74,59 @@ def _check_of(annotation: object) -> Check:
     raise TypeError(f"no check for the wire annotation {annotation!r}")
 
 
-def _fields_of(shape: type) -> list[tuple[str, bool, Check]]:
-    """(name, required, check) of every field of the TypedDict ``shape``."""
-    fields = []
-    for name, annotation in get_type_hints(shape, include_extras=True).items():
-        required = get_origin(annotation) is not NotRequired
-        if not required:
-            (annotation,) = get_args(annotation)
-        fields.append((name, required, _check_of(annotation)))
-    return fields
+def _optional(check: Check) -> Check:
+    return lambda value: value is ABSENT or check(value)
 
 
-FIELDS: dict[str, list[tuple[str, bool, Check]]] = {kind: _fields_of(shape) for kind, shape in SHAPES.items()}
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """The checks of one TypedDict, grouped so the common ones run without a call per field."""
+
+    required: frozenset[str]
+    scalars: tuple[tuple[str, frozenset[type]], ...]   # required fields of a plain type
+    columns: tuple[tuple[str, frozenset[type]], ...]   # required lists of a plain type: one pass in C over their items
+    others: tuple[tuple[str, Check], ...]              # the rest (a Literal, a NotRequired field: ABSENT passes)
+
+    @classmethod
+    def of(cls, typed_dict: type) -> Shape:
+        required: set[str] = set()
+        scalars: list[tuple[str, frozenset[type]]] = []
+        columns: list[tuple[str, frozenset[type]]] = []
+        others: list[tuple[str, Check]] = []
+        for name, annotation in get_type_hints(typed_dict, include_extras=True).items():
+            if get_origin(annotation) is NotRequired:
+                (annotation,) = get_args(annotation)
+                others.append((name, _optional(_check_of(annotation))))
+                continue
+            required.add(name)
+            item = get_args(annotation)[0] if get_origin(annotation) is list else None
+            if (types := _types_of(annotation)) is not None:
+                scalars.append((name, types))
+            elif (item_types := _types_of(item)) is not None:
+                columns.append((name, item_types))
+            else:
+                others.append((name, _check_of(annotation)))
+        return cls(frozenset(required), tuple(scalars), tuple(columns), tuple(others))
+
+    def problem(self, record: dict) -> tuple[str, object] | None:
+        """(field, its value) of the first field of ``record`` that is not as the shape says; None when all are."""
+        if not self.required <= record.keys():
+            return min(self.required - record.keys()), ABSENT
+        for name, types in self.scalars:
+            if type(record[name]) not in types:
+                return name, record[name]
+        for name, types in self.columns:
+            value = record[name]
+            if type(value) is not list or not types.issuperset(map(type, value)):
+                return name, value
+        for name, check in self.others:
+            value = record.get(name, ABSENT)
+            if not check(value):
+                return name, value
+        return None
+
+
+CHECKS: dict[str, Shape] = {kind: Shape.of(typed_dict) for kind, typed_dict in SHAPES.items()}
 
 
 def admit(kind: Kind, value: bytes | None, partition: int, partition_of: Callable[[str], int]) -> dict:
@@ -98,16 +138,13 @@ def admit(kind: Kind, value: bytes | None, partition: int, partition_of: Callabl
         raise Unfit("undecodable", f"not JSON ({exc}); {len(value or b'')} bytes") from None
     if type(record) is not dict:
         raise Unfit("malformed", f"a JSON {type(record).__name__}, not an object")
-    for name, required, check in FIELDS[kind]:
-        if name not in record:
-            if required:
-                raise Unfit("malformed", f"no field {name!r}")
-        elif not check(record[name]):
-            raise Unfit("malformed", f"field {name!r} is {shown(record[name])}, not {_wanted(kind, name)}")
-    if kind == "readings":
-        lengths = {name: len(record[name]) for name in COLUMNS}
-        if len(set(lengths.values())) > 1:
-            raise Unfit("malformed", f"columns of different lengths {lengths}")
+    problem = CHECKS[kind].problem(record)
+    if problem is not None:
+        name, bad = problem
+        raise Unfit("malformed", f"no field {name!r}" if bad is ABSENT else
+                    f"field {name!r} is {shown(bad)}, not {_wanted(kind, name)}")
+    if kind == "readings" and len({len(record[name]) for name in COLUMNS}) > 1:
+        raise Unfit("malformed", f"columns of different lengths {({name: len(record[name]) for name in COLUMNS})}")
     enterprise = record["enterprise"]
     if partition_of(enterprise) != partition:
         raise Unfit("wrong_partition", f"enterprise {shown(enterprise)} belongs to partition "
