@@ -132,7 +132,9 @@ def build_app(settings: Settings, logging_config: dict | None = None) -> faust.A
         """An agent whose failure stops the whole worker. Faust would restart the agent alone, or (seen after a
         failed commit in a rebalance) leave it dead while the deadman goes on raising every device offline;
         the state in memory may be ahead of what committed, so the process exits and ``hazmon rules worker``
-        starts a fresh one from the committed state."""
+        starts a fresh one from the committed state. Only the worker's own failures get here (Kafka, a
+        transaction, a commit): a record the rules cannot evaluate is set aside in ``evaluate``, since a fresh
+        worker would read it again and end again."""
         async def agent(stream: faust.StreamT) -> None:
             try:
                 await work(stream)
