@@ -39,7 +39,7 @@ from ingest.sequence import SeqTracker, SeqVerdict
 from ingest.session_plan import SessionPlan
 from ingest.sessions import SessionPool
 from ingest.stats import FlushLatencies, IngestCounters
-from ingest.topics import split_topic
+from ingest.topics import Kind, split_topic
 
 log = logging.getLogger(__name__)
 
@@ -133,35 +133,35 @@ class IngestAdapter:
             await asyncio.wait(self._replies, timeout=5)
 
     async def _take(self, link: MqttLink, session: SessionPlan, message: Message) -> None:
-        await self._wait_out_debt(session, message.topic)
+        route = split_topic(message.topic)
+        debt_s = self._debt_s(session, route)
+        if debt_s > 0:
+            await asyncio.sleep(debt_s)
         if self._draining:  # left unacknowledged: the broker sends it again
             return
         self.messages_taken += 1
-        self._classify(message, link, session)
+        self._classify(message, route, link, session)
         self._ready.set()
         if len(self._batch) >= self._settings.ingest_batch_messages:
             self._room.clear()
             await self._room.wait()
 
-    async def _wait_out_debt(self, session: SessionPlan, topic: str) -> None:
+    def _debt_s(self, session: SessionPlan, route: tuple[str, str, Kind] | None) -> float:
         """A session of its own enterprise stops reading once the enterprise is over its rate, but
         holds what it had received (up to ``ingest_session_max_unacked_bytes``: 17 messages of 250 KB):
-        those wait here, unparsed, until the enterprise is within its rate again. Parsed at once, they
-        took a flood of large bad messages past the byte rate (bench/abuse.py)."""
-        route = split_topic(topic)
+        those wait (this long), unparsed, until the enterprise is within its rate again. Parsed at once,
+        they took a flood of large bad messages past the byte rate (bench/abuse.py)."""
         if route is None or not session.exclusive or route[0] not in session.enterprises:
-            return
-        wait = self._limits.debt_s(route[0], time.monotonic())  # at most one message's worth: nothing else spends it
-        if wait > 0:
-            await asyncio.sleep(wait)
+            return 0.0
+        return self._limits.debt_s(route[0], time.monotonic())  # at most one message's worth: nothing else spends it
 
-    def _classify(self, message: Message, link: MqttLink, session: SessionPlan) -> None:
-        """Put the message into the current batch: ignored, rate-limited, duplicate, or parsed; pause
-        the session of an enterprise over its rate."""
+    def _classify(self, message: Message, route: tuple[str, str, Kind] | None, link: MqttLink,
+                  session: SessionPlan) -> None:
+        """Put the message (on the topic of ``route``) into the current batch: ignored, rate-limited,
+        duplicate, or parsed; pause the session of an enterprise over its rate."""
         ack: Ack = (link, message.mid)
         topic = message.topic
         payload = cast(bytes, message.payload)   # received payloads are bytes (paho declares bytes | bytearray)
-        route = split_topic(topic)
         if route is None:  # outside the subscribed filters: cannot happen with the broker's routing
             log.warning("message on an unexpected topic acknowledged and ignored", extra={"topic": printable(topic)})
             self._batch.add_ignored(ack)

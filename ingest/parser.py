@@ -16,13 +16,14 @@ from hazmon.settings import Settings
 from hazmon.wire import EVENT_NAMES, WIRE_VERSION, DeviceStatus, Event, Quality, TsSource
 from ingest.directory import DeviceDirectory
 from ingest.reasons import Language, Reason, text
-from ingest.timestamps import parse_ts, ts_problem
+from ingest.timestamps import good_ms_range, parse_ts, ts_problem
 from ingest.topics import Kind
 
 MAX_BYTES = 256 * 1024
 MAX_READINGS = 1000
 _QUALITY = {"good": int(Quality.GOOD), "uncertain": int(Quality.UNCERTAIN), "bad": int(Quality.BAD)}
 DAY_MS = 86_400_000
+_READING_TS = int(TsSource.READING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +186,7 @@ def _telemetry(body: dict, verdict: Verdict, directory: DeviceDirectory, languag
     out = verdict.readings
     refusals = verdict.refusals
     recv_ms = verdict.recv_ms
+    earliest, latest = good_ms_range(recv_ms, rules.max_age_ms)
     for index, reading in enumerate(readings):
         if type(reading) is not dict:
             refusals.append(Refusal(Reason.BAD_SHAPE, "reading_not_object", {"index": index}, language, index))
@@ -213,8 +215,10 @@ def _telemetry(body: dict, verdict: Verdict, directory: DeviceDirectory, languag
         if raw_ts is None:
             ts, source, problem = msg_ts, msg_src, msg_problem
             shown = body.get("ts")
+        elif type(raw_ts) is int and earliest <= raw_ts <= latest:  # most readings: nothing to parse or refuse
+            ts, source, problem = raw_ts, _READING_TS, None
         else:
-            ts, source, shown = parse_ts(raw_ts), int(TsSource.READING), raw_ts
+            ts, source, shown = parse_ts(raw_ts), _READING_TS, raw_ts
             problem = ts_problem(ts, recv_ms, rules.max_age_ms)
         if problem is not None:
             refusals.append(Refusal(Reason.BAD_TS, "bad_reading_ts",

@@ -38,6 +38,12 @@ def _parse_rfc3339(value: str) -> int | None:
     return ms if 0 <= ms <= _MAX_MS else None
 
 
+def good_ms_range(recv_ms: int, max_age_ms: int) -> tuple[int, int]:
+    """(earliest, latest): an integer timestamp in this range is one ``parse_ts`` takes and
+    ``ts_problem`` finds nothing wrong with, checked with two comparisons per reading."""
+    return max(0, recv_ms - max_age_ms), min(_MAX_MS, recv_ms + MAX_FUTURE_MS)
+
+
 def too_far_ahead(ts_ms: int, recv_ms: int) -> bool:
     return ts_ms - recv_ms > MAX_FUTURE_MS
 
