@@ -26,7 +26,7 @@ from hazmon.wire import AlarmTransition, DeviceStatus, Event, ReadingBatch
 from stream_rules.alarms import AlarmBook
 from stream_rules.alarms import Change, Subject
 from stream_rules.catalog import OFFLINE_PERIODS, PLATFORM, Catalog, compile_registry
-from stream_rules.classify import FAULT_REASONS, Classified, classify, interesting
+from stream_rules.classify import FAULT_REASONS, Classified, Layout, classify, interesting
 from stream_rules.device_rules import apply_event, apply_status, clear_status_by_data, judge_silence
 from stream_rules.point_rules import PointRulesRunner
 from stream_rules.rollup import judge_ponds
@@ -61,6 +61,7 @@ class RuleEngine:
     def set_registry(self, registry: Registry) -> None:
         """Take a changed registry (new limits, new points) into use; open alarms are kept."""
         self.catalogs: dict[str, Catalog] = compile_registry(registry)
+        self.layout = Layout(self.catalogs)
         shortest = min((float(c.period_ms[c.reports].min()) for c in self.catalogs.values() if c.reports.any()),
                        default=0.0)
         self.outage_ms = max(self.min_outage_ms, OFFLINE_PERIODS * shortest)
@@ -105,15 +106,19 @@ class RuleEngine:
                 touched.setdefault(status["enterprise"], [])
                 status_received[status["enterprise"]] = max(status_received.get(status["enterprise"], -np.inf),
                                                             status["recv_ms"])
-        for enterprise, records in touched.items():
+        readings_of = {enterprise: records for enterprise, records in touched.items() if records}
+        ready, batch = self._readings(readings_of) if readings_of else ({}, None)
+        for enterprise in touched:
             book = self._book(enterprise, out)
             state, catalog = self.state(enterprise), self.catalogs[enterprise]
-            if records:
-                self._readings(catalog, state, book, records)
+            if enterprise in ready:
+                self._run_rules(catalog, state, book, ready[enterprise])
             # a status is judged when it was received, also for an enterprise that has sent no reading yet
             self._judge_silence(catalog, state, book, max(state.arrival_ms, status_received.get(enterprise, -np.inf)))
             if np.isfinite(state.watermark):
                 judge_ponds(catalog, book, int(state.watermark))
+        if batch is not None:
+            self._keep_newest(readings_of, batch)
         return out
 
     def tick(self, now_ms: int, enterprises: Iterable[str] | None = None) -> list[AlarmTransition]:
@@ -176,60 +181,103 @@ class RuleEngine:
     def _book(self, enterprise: str, out: list[AlarmTransition]) -> AlarmBook:
         return AlarmBook(enterprise, self.state(enterprise).alarms, out.append, self.clock)
 
-    def _readings(self, catalog: Catalog, state: EnterpriseState, book: AlarmBook, records: list[ReadingBatch]) -> None:
-        self._arrivals(catalog, state, records)
-        points = [p for r in records for p in r["points"]]
-        ts = np.concatenate([np.asarray(r["ts"], dtype=np.float64) for r in records])
-        values = np.concatenate([np.asarray(r["values"], dtype=np.float64) for r in records])
-        quality = np.concatenate([np.asarray(r["q"], dtype=np.int8) for r in records])
-        batch = classify(catalog, state, points, ts, values, quality)
+    def _readings(self, readings_of: dict[str, list[ReadingBatch]]) -> tuple[dict[str, list[tuple]], Classified]:
+        """Arrivals and the numpy pass (``classify``) over every enterprise's records at once; per
+        enterprise, the rows its per-reading rules must see, in reading-time order: (point, time,
+        value, fault, above, below, above held, below held, the point's reading time before the batch).
+
+        The enterprises' per-point arrays are concatenated in the order of ``readings_of``: a
+        reading's ``slot`` is its point's place there."""
+        layout = self.layout
+        states = [self.state(enterprise) for enterprise in readings_of]
+        starts = np.cumsum([0, *(len(state.last_ts) for state in states)])
+        places: list[int] = []
+        ts: list[float] = []
+        values: list[float] = []
+        quality: list[int] = []
+        lengths: list[int] = []
+        shifts: list[int] = []
+        received: list[float] = []
+        for (enterprise, records), state, start in zip(readings_of.items(), states, starts.tolist()):
+            shift = start - layout.offset[enterprise]
+            for record in records:
+                recv = float(record["recv_ms"])
+                places += layout.places(enterprise, record["points"])
+                ts += record["ts"]
+                values += record["values"]
+                quality += record["q"]
+                lengths.append(len(record["points"]))
+                shifts.append(shift)
+                received.append(recv)
+                state.arrival_ms = max(state.arrival_ms, recv)
+                if record["device"] in state.status_offline and record["ts"]:
+                    clear_status_by_data(state, record["device"], float(max(record["ts"])))
+        place = np.array(places, dtype=np.int64)
+        known = place >= 0
+        self.counters["unknown_point"] += int(len(place) - known.sum())
+        place = place[known]
+        slot = place + np.repeat(np.array(shifts, dtype=np.int64), lengths)[known]
+        arrival = np.concatenate([state.last_arrival for state in states])   # what the platform received, and when
+        np.maximum.at(arrival, slot, np.repeat(np.array(received, dtype=np.float64), lengths)[known])
+        newest = np.concatenate([state.last_ts for state in states])
+        for state, start, end in zip(states, starts[:-1].tolist(), starts[1:].tolist()):
+            state.last_arrival[:] = arrival[start:end]
+        batch = classify(layout, place, slot, newest[slot], np.array(ts, dtype=np.float64)[known],
+                         np.array(values, dtype=np.float64)[known], np.array(quality, dtype=np.int8)[known])
         self.counters["late"] += batch.late
-        self.counters["unknown_point"] += batch.unknown
         self.counters["readings"] += len(batch.ts)
         if not len(batch.ts):
-            return
-        self._run_rules(catalog, state, book, batch)
-        ends = np.ones(len(batch.point), dtype=bool)
-        ends[:-1] = batch.point[1:] != batch.point[:-1]
-        state.last_ts[batch.point[ends]] = batch.ts[ends]
-        state.last_value[batch.point[ends]] = batch.value[ends]
-        state.watermark = max(state.watermark, float(batch.ts.max()))
+            return {}, batch
+        offsets = np.array([layout.offset[enterprise] for enterprise in readings_of], dtype=np.int64)
+        bounds = np.searchsorted(batch.place, np.stack([offsets, offsets + np.diff(starts)]))
+        for state, lo, hi in zip(states, *bounds.tolist()):
+            if hi > lo:
+                state.watermark = max(state.watermark, float(batch.ts[lo:hi].max()))
 
-    def _arrivals(self, catalog: Catalog, state: EnterpriseState, records: list[ReadingBatch]) -> None:
-        """What the platform received and when: per point (silence) and per device (status ordering)."""
-        for record in records:
-            recv = float(record["recv_ms"])
-            index = [catalog.index[p] for p in record["points"] if p in catalog.index]
-            state.last_arrival[index] = np.maximum(state.last_arrival[index], recv)
-            state.arrival_ms = max(state.arrival_ms, recv)
-            if record["device"] in state.status_offline and record["ts"]:
-                clear_status_by_data(state, record["device"], float(max(record["ts"])))
-
-    def _run_rules(self, catalog: Catalog, state: EnterpriseState, book: AlarmBook, batch: Classified) -> None:
-        busy = np.zeros(len(catalog.ids), dtype=bool)
-        for key in state.tracks:
-            busy[catalog.index[key.split("|", 1)[0]]] = True
-        for alarm in state.alarms.values():
-            index = catalog.index.get(alarm.point)
-            if index is not None:
-                busy[index] = True
-        picked = np.flatnonzero(interesting(batch, catalog, busy))
+        busy: list[int] = []     # places with state open: tracks and alarms
+        for enterprise, state in zip(readings_of, states):
+            offset, index = layout.offset[enterprise], self.catalogs[enterprise].index
+            busy += [offset + index[key.split("|", 1)[0]] for key in state.tracks]
+            busy += [offset + i for alarm in state.alarms.values() if (i := index.get(alarm.point)) is not None]
+        picked = np.flatnonzero(interesting(batch, layout, busy))
         if not len(picked):
+            return {}, batch
+        home = layout.home[batch.place[picked]]
+        picked = picked[np.lexsort((batch.place[picked], batch.ts[picked], home))]  # per enterprise, reading-time order across points
+        home = layout.home[batch.place[picked]]
+        rows = list(zip((batch.place[picked] - home).tolist(), batch.ts[picked].tolist(), batch.value[picked].tolist(),
+                        batch.fault[picked].tolist(), batch.above[picked].tolist(), batch.below[picked].tolist(),
+                        batch.above_held[picked].tolist(), batch.below_held[picked].tolist(),
+                        newest[batch.slot[picked]].tolist()))
+        ranges = np.searchsorted(home, np.stack([offsets, offsets + np.diff(starts)])).tolist()
+        return {enterprise: rows[lo:hi] for enterprise, lo, hi in zip(readings_of, *ranges) if hi > lo}, batch
+
+    def _keep_newest(self, readings_of: dict[str, list[ReadingBatch]], batch: Classified) -> None:
+        """Each point's newest reading time and value, after the per-reading rules have used the old ones."""
+        if not len(batch.ts):
             return
-        picked = picked[np.lexsort((batch.point[picked], batch.ts[picked]))]  # reading-time order across points
+        states = [self.states[enterprise] for enterprise in readings_of]
+        starts = np.cumsum([0, *(len(state.last_ts) for state in states)]).tolist()
+        ends = np.ones(len(batch.place), dtype=bool)
+        ends[:-1] = batch.place[1:] != batch.place[:-1]
+        last_ts = np.concatenate([state.last_ts for state in states])
+        last_value = np.concatenate([state.last_value for state in states])
+        last_ts[batch.slot[ends]] = batch.ts[ends]
+        last_value[batch.slot[ends]] = batch.value[ends]
+        for state, start, end in zip(states, starts[:-1], starts[1:]):
+            state.last_ts[:] = last_ts[start:end]
+            state.last_value[:] = last_value[start:end]
+
+    def _run_rules(self, catalog: Catalog, state: EnterpriseState, book: AlarmBook, rows: list[tuple]) -> None:
         runner = PointRulesRunner(catalog, state, book)
         previous: dict[int, float] = {}
         changed_at: float | None = None   # a reading time at which a point's alarm changed: its pond is judged after it
-        for p, t, v, f, up, dn, up_held, dn_held in zip(
-                batch.point[picked].tolist(), batch.ts[picked].tolist(), batch.value[picked].tolist(),
-                batch.fault[picked].tolist(), batch.above[picked].tolist(), batch.below[picked].tolist(),
-                batch.above_held[picked].tolist(), batch.below_held[picked].tolist()):
+        for p, t, v, f, up, dn, up_held, dn_held, newest in rows:
             if changed_at is not None and t != changed_at:   # every reading of that time is in: judge the ponds then
                 judge_ponds(catalog, book, int(changed_at))
                 changed_at = None
-            before = previous.get(p, float(state.last_ts[p]))
             sent = book.sent
-            runner.reading(p, t, v, FAULT_REASONS[f], {"above": (up, up_held), "below": (dn, dn_held)}, before)
+            runner.reading(p, t, v, FAULT_REASONS[f], up, up_held, dn, dn_held, previous.get(p, newest))
             previous[p] = t
             if catalog.ponds and book.sent != sent:
                 changed_at = t

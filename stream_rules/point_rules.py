@@ -21,9 +21,9 @@ class PointRulesRunner:
     def __init__(self, catalog: Catalog, state: EnterpriseState, book: AlarmBook) -> None:
         self.catalog, self.state, self.book = catalog, state, book
 
-    def reading(self, index: int, ts: float, value: float, fault: str | None,
-                levels: dict[str, tuple[int, int]], previous_ts: float) -> None:
-        """``levels``: side → (severity breached, severity still held within the deadband)."""
+    def reading(self, index: int, ts: float, value: float, fault: str | None, above: int, above_held: int,
+                below: int, below_held: int, previous_ts: float) -> None:
+        """``above``/``below``: severity breached on that side; ``*_held``: severity still held within the deadband."""
         rules = self.catalog.rules[index]
         pid = rules.entry.id
         gap = ts - previous_ts > OFFLINE_PERIODS * self.catalog.period_ms[index]
@@ -36,9 +36,11 @@ class PointRulesRunner:
                 return
         else:
             self._recover(rules, ts, value)
-        for side, (breached, held) in levels.items():
-            if rules.levels[side] and (held or f"{pid}|{side}" in self.state.tracks):
-                self._limit(rules, side, ts, value, breached, held, gap, over_range)
+        tracks = self.state.tracks
+        if rules.levels["above"] and (above_held or (tracks and f"{pid}|above" in tracks)):
+            self._limit(rules, "above", ts, value, above, above_held, gap, over_range)
+        if rules.levels["below"] and (below_held or (tracks and f"{pid}|below" in tracks)):
+            self._limit(rules, "below", ts, value, below, below_held, gap, over_range)
         if over_range:
             return
         if rules.trend:
