@@ -227,8 +227,8 @@ class IngestAdapter:
         if records:
             await self._sink.write_until_done(records)
             self._latencies.flushed((readings["recv_ms"] for readings in batch.readings.values()), now_ms())
-        for link, mid in batch.acks:
-            link.ack(mid)
+        for link, mids in batch.acks_by_link().items():
+            link.ack_all(mids)
         self._counters.merge(batch.counters)
         for reply in batch.replies:
             if self._limits.may_tell(reply.enterprise, "answers", time.monotonic()):

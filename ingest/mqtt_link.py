@@ -45,6 +45,7 @@ from functools import partial
 
 import aiomqtt
 import paho.mqtt.client as paho
+from paho.mqtt.client import PUBACK
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
     from paho.mqtt.client import SocketLike
 
 READ_BYTES = 64 * 1024  # read from the socket at once: tens of messages a system call
+PUBACK_HEAD = bytes([PUBACK, 2])  # a PUBACK without reason code and properties: success (MQTT 5 §3.4.2.1)
 
 
 class InFlightBudget:
@@ -95,7 +97,7 @@ class InFlightBudget:
 
 
 class MqttLink:
-    """A client whose messages are acknowledged by ``ack``, in arrival order, on this very connection
+    """A client whose messages are acknowledged by ``ack_all``, in arrival order, on this very connection
     only, and which holds at most ``max_unacked`` + 1 messages not yet acknowledged, or
     ``max_unacked_bytes`` plus one message of payload: past either it stops reading.
 
@@ -142,17 +144,21 @@ class MqttLink:
             await self._wait_for_messages()
         return self._received.popleft()
 
-    def ack(self, mid: int) -> None:
-        """Done with the oldest message not yet acknowledged (message id ``mid``): its PUBACK, except
-        for a QoS 0 message (``mid`` 0), which has nothing to acknowledge (a PUBACK with packet
-        identifier 0 is a protocol error, and Mosquitto closes the connection); a no-op on the wire
-        once this connection is gone (the broker redelivers)."""
-        if self._held:
-            size = self._held.popleft()
-            self.held_bytes -= size
-            self._budget.give_back(size)
-        if mid != 0:
-            self._paho.ack(mid, 1)
+    def ack_all(self, mids: list[int]) -> None:
+        """Done with the oldest ``len(mids)`` messages not yet acknowledged (message ids ``mids``, in
+        arrival order): their PUBACKs, in one write, except for QoS 0 messages (``mid`` 0), which have
+        nothing to acknowledge (a PUBACK with packet identifier 0 is a protocol error, and Mosquitto
+        closes the connection); a no-op on the wire once this connection is gone (the broker redelivers).
+        The PUBACKs are paho's (``Client.ack``: type, remaining length 2, packet identifier), queued
+        as one packet of paho's: one system call and one writer turn for a flush, not one a message."""
+        for _ in mids:
+            if self._held:
+                size = self._held.popleft()
+                self.held_bytes -= size
+                self._budget.give_back(size)
+        pubacks = b"".join(PUBACK_HEAD + mid.to_bytes(2, "big") for mid in mids if mid != 0)
+        if pubacks:
+            self._paho._packet_queue(PUBACK, pubacks, 0, 1)  # noqa: SLF001 - what Client.ack does for each
         self.update_reading()
 
     def pause_for(self, seconds: float) -> None:

@@ -25,7 +25,7 @@ MAX_READINGS_PER_RECORD = 5000  # keeps a ReadingBatch well below Kafka's 1 MiB 
 
 
 class Acknowledger(Protocol):
-    def ack(self, mid: int) -> None: ...
+    def ack_all(self, mids: list[int]) -> None: ...
 
 
 Ack = tuple[Acknowledger, int]  # the connection a message came on, and its MQTT message id
@@ -59,6 +59,17 @@ class FlushBatch:
 
     def __len__(self) -> int:
         return len(self.acks)
+
+    def acks_by_link(self) -> dict[Acknowledger, list[int]]:
+        """The message ids to acknowledge on each connection, each connection's in arrival order."""
+        by_link: dict[Acknowledger, list[int]] = {}
+        for link, mid in self.acks:
+            mids = by_link.get(link)
+            if mids is None:
+                by_link[link] = [mid]
+            else:
+                mids.append(mid)
+        return by_link
 
     def add_ignored(self, ack: Ack) -> None:
         """A message with nothing to write, acknowledged in its turn."""

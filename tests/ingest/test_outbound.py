@@ -4,10 +4,14 @@ refused message."""
 
 from __future__ import annotations
 
+import aiomqtt
 import orjson
+import paho.mqtt.client as paho
 
 from hazmon.settings import Settings
 from ingest.directory import DeviceDirectory
+from ingest.mqtt_frames import Received
+from ingest.mqtt_link import InFlightBudget, MqttLink
 from ingest.outbound import MAX_READINGS_PER_RECORD, MAX_REPLY_DETAILS, FlushBatch
 from ingest.parser import parse_message
 from hazmon.topics import PlatformTopics
@@ -19,7 +23,7 @@ BASE = RECV - 3_600_000  # readings of the last hour
 
 
 class Connection:
-    def ack(self, mid: int) -> None:
+    def ack_all(self, mids: list[int]) -> None:
         raise AssertionError("a flush batch never acknowledges by itself")
 
 
@@ -60,3 +64,30 @@ def test_one_answer_per_reason_and_one_dead_letter_per_message(directory: Device
     assert answer["reason"] == "unknown_point" and answer["detail"].endswith("(+3 more)")
     assert batch.replies[0].topic == "hazmon/v1/E1/RTU01/errors"
     assert dict(batch.counters.of(UNIT_ENTERPRISE).refused) == {"unknown_point": MAX_REPLY_DETAILS + 3}
+
+
+def test_acks_are_grouped_by_connection_each_in_arrival_order() -> None:
+    first, second = Connection(), Connection()
+    batch = FlushBatch(PlatformTopics.of(Settings()))
+    for ack in [(first, 5), (second, 70), (first, 6), (first, 0), (second, 71), (first, 4)]:
+        batch.add_ignored(ack)
+    assert batch.acks_by_link() == {first: [5, 6, 0, 4], second: [70, 71]}
+    assert list(batch.acks_by_link()) == [first, second]
+
+
+async def test_a_flushs_pubacks_are_the_bytes_paho_writes_for_each() -> None:
+    """``MqttLink.ack_all`` queues the PUBACKs ``Client.ack`` queues one by one, as one packet, and gives
+    the acknowledged messages' room back."""
+    mids = [1, 258, 65535, 0, 7]
+    budget = InFlightBudget(100, 10**6)
+    link = MqttLink(aiomqtt.Client("127.0.0.1", protocol=aiomqtt.ProtocolVersion.V5), 10, 100, 10**6, budget)
+    for mid in mids:
+        link._on_message(link._paho, None, Received("hazmon/v1/E/D/telemetry", b"{}", mid))
+    link._on_message(link._paho, None, Received("hazmon/v1/E/D/telemetry", b"{}", 9))
+    link.ack_all(mids)
+    one_by_one = paho.Client(paho.CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5, manual_ack=True)
+    for mid in mids:
+        if mid:
+            one_by_one.ack(mid, 1)
+    assert [p["packet"] for p in link._paho._out_packet] == [b"".join(p["packet"] for p in one_by_one._out_packet)]
+    assert (budget.messages, budget.bytes, link.held_bytes) == (1, 2, 2)
