@@ -54,6 +54,7 @@ def judge_silence(catalog: Catalog, state: EnterpriseState, book: AlarmBook, clo
     silent for 3 × its period on a device that still reports is a fault of that point.
     """
     since = state.silence_from
+    silence_open = any(key.startswith("silence|") for key in book.open)
     for device, members in catalog.reporting.items():
         if not len(members):
             continue
@@ -71,6 +72,8 @@ def judge_silence(catalog: Catalog, state: EnterpriseState, book: AlarmBook, clo
             state.back_since[device] = clock   # its channels are judged from its return
         back = max(since, state.back_since.get(device, -np.inf))
         due = np.maximum(state.last_arrival[members], back) + OFFLINE_PERIODS * catalog.period_ms[members]
+        if not silence_open and not (clock > due).any():
+            continue                    # no channel silent, none to clear
         for index, point_due in zip(members.tolist(), due.tolist()):
             _judge_channel(catalog, book, index, clock > point_due, int(point_due), clock)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -35,6 +36,16 @@ from stream_rules.state import EnterpriseState
 
 PLATFORM_SEVERITY = 2
 PLATFORM_SUBJECT = Subject("", "", "", "hazmon 监测预警平台", "the hazmon platform")
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """One enterprise's rows ``start:end`` of the batch's columns for the per-reading rules: (point,
+    time, value, fault, above, below, above held, below held, the point's reading time before the batch)."""
+
+    columns: tuple[list, ...]
+    start: int
+    end: int
 
 
 def wall_ms() -> int:
@@ -181,10 +192,9 @@ class RuleEngine:
     def _book(self, enterprise: str, out: list[AlarmTransition]) -> AlarmBook:
         return AlarmBook(enterprise, self.state(enterprise).alarms, out.append, self.clock)
 
-    def _readings(self, readings_of: dict[str, list[ReadingBatch]]) -> tuple[dict[str, list[tuple]], Classified]:
+    def _readings(self, readings_of: dict[str, list[ReadingBatch]]) -> tuple[dict[str, Rows], Classified]:
         """Arrivals and the numpy pass (``classify``) over every enterprise's records at once; per
-        enterprise, the rows its per-reading rules must see, in reading-time order: (point, time,
-        value, fault, above, below, above held, below held, the point's reading time before the batch).
+        enterprise, the rows its per-reading rules must see, in reading-time order.
 
         The enterprises' per-point arrays are concatenated in the order of ``readings_of``: a
         reading's ``slot`` is its point's place there."""
@@ -245,12 +255,11 @@ class RuleEngine:
         home = layout.home[batch.place[picked]]
         picked = picked[np.lexsort((batch.place[picked], batch.ts[picked], home))]  # per enterprise, reading-time order across points
         home = layout.home[batch.place[picked]]
-        rows = list(zip((batch.place[picked] - home).tolist(), batch.ts[picked].tolist(), batch.value[picked].tolist(),
-                        batch.fault[picked].tolist(), batch.above[picked].tolist(), batch.below[picked].tolist(),
-                        batch.above_held[picked].tolist(), batch.below_held[picked].tolist(),
-                        newest[batch.slot[picked]].tolist()))
+        columns = ((batch.place[picked] - home).tolist(), batch.ts[picked].tolist(), batch.value[picked].tolist(),
+                   batch.fault[picked].tolist(), batch.above[picked].tolist(), batch.below[picked].tolist(),
+                   batch.above_held[picked].tolist(), batch.below_held[picked].tolist(), newest[batch.slot[picked]].tolist())
         ranges = np.searchsorted(home, np.stack([offsets, offsets + np.diff(starts)])).tolist()
-        return {enterprise: rows[lo:hi] for enterprise, lo, hi in zip(readings_of, *ranges) if hi > lo}, batch
+        return {enterprise: Rows(columns, lo, hi) for enterprise, lo, hi in zip(readings_of, *ranges) if hi > lo}, batch
 
     def _keep_newest(self, readings_of: dict[str, list[ReadingBatch]], batch: Classified) -> None:
         """Each point's newest reading time and value, after the per-reading rules have used the old ones."""
@@ -268,11 +277,11 @@ class RuleEngine:
             state.last_ts[:] = last_ts[start:end]
             state.last_value[:] = last_value[start:end]
 
-    def _run_rules(self, catalog: Catalog, state: EnterpriseState, book: AlarmBook, rows: list[tuple]) -> None:
+    def _run_rules(self, catalog: Catalog, state: EnterpriseState, book: AlarmBook, rows: Rows) -> None:
         runner = PointRulesRunner(catalog, state, book)
         previous: dict[int, float] = {}
         changed_at: float | None = None   # a reading time at which a point's alarm changed: its pond is judged after it
-        for p, t, v, f, up, dn, up_held, dn_held, newest in rows:
+        for p, t, v, f, up, dn, up_held, dn_held, newest in zip(*(column[rows.start:rows.end] for column in rows.columns)):
             if changed_at is not None and t != changed_at:   # every reading of that time is in: judge the ponds then
                 judge_ponds(catalog, book, int(changed_at))
                 changed_at = None

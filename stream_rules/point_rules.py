@@ -4,6 +4,9 @@ trend and rainfall windows. Called in reading-time order for the readings ``clas
 
 from __future__ import annotations
 
+from itertools import islice
+from operator import itemgetter
+
 from stream_rules.alarms import AlarmBook, Change
 from stream_rules.catalog import OFFLINE_PERIODS, Catalog, PointRules
 from stream_rules.state import EnterpriseState, LevelTrack
@@ -168,12 +171,17 @@ class PointRulesRunner:
         values summed, with a count), so a window holds a bounded number of entries however often a
         point reports; at the registry's usual periods every reading is its own entry.
         """
-        window = self.state.windows.setdefault(pid, [])
+        window = self.state.windows.get(pid)
+        if window is None:
+            window = self.state.windows[pid] = []
         last = window[-1] if window else None
         if last is not None and ts - last[0] / _count(last) < _slot_ms(span_ms):
             last[0] += ts
             last[1] += value
-            last[2:] = [_count(last) + 1]
+            if len(last) > 2:
+                last[2] += 1
+            else:
+                last.append(2.0)
         else:
             window.append([ts, value])
         while window[0][0] / _count(window[0]) <= ts - span_ms:
@@ -209,18 +217,19 @@ class PointRulesRunner:
     def _rainfall(self, rules: PointRules, ts: float, value: float) -> None:
         point = rules.entry.point
         window = self._window(point.id, ts, value, DAY_MS)
-        totals = {"high_1h": sum(e[1] for e in window if e[0] / _count(e) > ts - HOUR_MS), "high_24h": sum(e[1] for e in window)}
-        limits = {"high_1h": rules.entry.limits.high_1h, "high_24h": rules.entry.limits.high_24h}
-        subject = rules.subject
-        for name, total in totals.items():
-            limit = limits[name]
+        # entries' mean times rise along the window: those within the hour are its tail
+        first = len(window)
+        while first and (entry := window[first - 1])[0] / _count(entry) > ts - HOUR_MS:
+            first -= 1
+        totals = (("high_1h", sum(map(itemgetter(1), islice(window, first, None))), rules.entry.limits.high_1h),
+                  ("high_24h", sum(map(itemgetter(1), window)), rules.entry.limits.high_24h))
+        for name, total, limit in totals:
             assert limit is not None
             key = f"rainfall|{point.id}|{name}"
-            change = Change("rainfall", key, subject, name, RAINFALL_SEVERITY, int(ts), total, limit)
             if total >= limit:
-                self.book.apply(change, int(ts))
-            elif total < limit - rules.entry.limits.deadband:
-                self.book.clear(change)
+                self.book.apply(Change("rainfall", key, rules.subject, name, RAINFALL_SEVERITY, int(ts), total, limit), int(ts))
+            elif total < limit - rules.entry.limits.deadband and self.book.is_open(key):
+                self.book.clear(Change("rainfall", key, rules.subject, name, RAINFALL_SEVERITY, int(ts), total, limit))
 
 
 # A reading joins the newest window entry while it is within one slot of that entry's mean time:
@@ -231,7 +240,8 @@ WINDOW_SLOT_MAX_MS = 60_000
 
 
 def _slot_ms(span_ms: float) -> float:
-    return min(WINDOW_SLOT_MAX_MS, span_ms / WINDOW_SLOTS)
+    slot = span_ms / WINDOW_SLOTS
+    return WINDOW_SLOT_MAX_MS if slot >= WINDOW_SLOT_MAX_MS else slot
 
 
 def _count(entry: list[float]) -> float:

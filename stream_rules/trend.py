@@ -63,17 +63,19 @@ class Line:
 
 def update_noise(noise: list[float] | None, value: float) -> list[float]:
     """The long-run noise record ``[mean |Δ²|, second differences seen, value before last, last value]``
-    after one more reading."""
+    after one more reading (``noise`` is updated in place; a new record for the first reading)."""
     if noise is None:
         return [0.0, -1.0, value, value]
     mean, seen, before, last = noise
     if seen < 0:                       # the second reading: no second difference yet
-        return [0.0, 0.0, last, value]
+        noise[:] = 0.0, 0.0, last, value
+        return noise
     diff = abs(value - 2.0 * last + before)
     if seen and mean > 0:
         diff = min(diff, NOISE_CLIP * mean)
     mean += (diff - mean) / min(seen + 1.0, NOISE_MEMORY)
-    return [mean, seen + 1.0, last, value]
+    noise[:] = mean, seen + 1.0, last, value
+    return noise
 
 
 def fit(window: list[list[float]], now_ms: float, span_ms: float, noise: list[float]) -> Line | None:
@@ -84,9 +86,10 @@ def fit(window: list[list[float]], now_ms: float, span_ms: float, noise: list[fl
     first = window[0]
     if now_ms - first[0] / (first[2] if len(first) > 2 else 1.0) < MIN_SPAN * span_ms:
         return None
-    entries = np.asarray([(e[0], e[1], e[2] if len(e) > 2 else 1.0) for e in window], dtype=np.float64)
-    weight = entries[:, 2]
-    t, v = entries[:, 0] / weight, entries[:, 1] / weight
+    n = len(window)
+    weight = np.fromiter((e[2] if len(e) > 2 else 1.0 for e in window), dtype=np.float64, count=n)
+    t = np.fromiter((e[0] for e in window), dtype=np.float64, count=n) / weight
+    v = np.fromiter((e[1] for e in window), dtype=np.float64, count=n) / weight
     long_run = (noise[0] * SECOND_DIFF_TO_SIGMA) ** 2
     line = _least_squares(t, v, weight)
     if line is None:
