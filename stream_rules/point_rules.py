@@ -164,26 +164,23 @@ class PointRulesRunner:
 
     # --- windows: trend and rainfall ----------------------------------------------------------
 
-    def _window(self, pid: str, ts: float, value: float, span_ms: float) -> list[list[float]]:
-        """The point's readings within ``span_ms`` before ``ts``, as ``[time, value]`` entries.
+    def _window(self, pid: str, ts: float, value: float, span_ms: float) -> list[tuple[float, ...]]:
+        """The point's readings within ``span_ms`` before ``ts``, as ``(time, value)`` entries.
 
         A reading closer than ``_slot_ms(span_ms)`` to the newest entry is merged into it (times and
         values summed, with a count), so a window holds a bounded number of entries however often a
-        point reports; at the registry's usual periods every reading is its own entry.
+        point reports; at the registry's usual periods every reading is its own entry. Entries are
+        tuples of floats, which the garbage collector stops tracking: a county's windows would
+        otherwise make most of each full collection's work.
         """
         window = self.state.windows.get(pid)
         if window is None:
             window = self.state.windows[pid] = []
         last = window[-1] if window else None
         if last is not None and ts - last[0] / _count(last) < _slot_ms(span_ms):
-            last[0] += ts
-            last[1] += value
-            if len(last) > 2:
-                last[2] += 1
-            else:
-                last.append(2.0)
+            window[-1] = (last[0] + ts, last[1] + value, _count(last) + 1)
         else:
-            window.append([ts, value])
+            window.append((ts, value))
         while window[0][0] / _count(window[0]) <= ts - span_ms:
             window.pop(0)
         return window
@@ -244,6 +241,6 @@ def _slot_ms(span_ms: float) -> float:
     return WINDOW_SLOT_MAX_MS if slot >= WINDOW_SLOT_MAX_MS else slot
 
 
-def _count(entry: list[float]) -> float:
-    """Readings merged into a window entry ``[time sum, value sum]`` or ``[time sum, value sum, count]``."""
+def _count(entry: tuple[float, ...]) -> float:
+    """Readings merged into a window entry ``(time sum, value sum)`` or ``(time sum, value sum, count)``."""
     return entry[2] if len(entry) > 2 else 1.0

@@ -48,7 +48,7 @@ class EnterpriseState:
     tracks: dict[str, LevelTrack] = field(default_factory=dict)       # "point|above" → runs
     fault_good_since: dict[str, float] = field(default_factory=dict)  # point → start of good data while faulted
     changed: dict[str, list[float]] = field(default_factory=dict)     # stuck points: point → [ts of last change, value]
-    windows: dict[str, list[list[float]]] = field(default_factory=dict)  # trend/rainfall: point → [[ts, value], …]
+    windows: dict[str, list[tuple[float, ...]]] = field(default_factory=dict)  # trend/rainfall: point → [(ts, value), …]
     noise: dict[str, list[float]] = field(default_factory=dict)       # trend: point → [mean |Δ²|, count, two last values]
     trend_since: dict[str, float] = field(default_factory=dict)       # trend: point → start of the run showing one
     calm_since: dict[str, float] = field(default_factory=dict)        # trend: point → start of no-trend run
@@ -100,7 +100,8 @@ class EnterpriseState:
             _scalar(data["watermark"]), _scalar(data["arrival_ms"]), _scalar(data["silence_from"]),
             _scalar(data.get("judged_ms")),
             {k: LevelTrack(**t) for k, t in data["tracks"].items()},
-            data["fault_good_since"], data["changed"], data["windows"], data["noise"], data["trend_since"], data["calm_since"],
+            data["fault_good_since"], data["changed"],
+            {point: [tuple(entry) for entry in window] for point, window in data["windows"].items()}, data["noise"], data["trend_since"], data["calm_since"],
             data["back_since"],
             {device: [_scalar(after), ts] for device, (after, ts) in data["status_offline"].items()},
             alarms_from_json(data["alarms"]), data.get("applied", {}),

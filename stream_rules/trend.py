@@ -1,7 +1,7 @@
 """Trend warnings (趋势预警, §8 rev 1.1): a least-squares line over a point's window, judged only on
 evidence that stands clear of the readings' own noise.
 
-A window's entries are ``[time sum, value sum]`` or ``[time sum, value sum, count]`` (readings merged
+A window's entries are ``(time sum, value sum)`` or ``(time sum, value sum, count)`` (readings merged
 into one entry, see ``point_rules``). The line is fitted to the entries' mean times and values,
 weighted by their counts; its slope's 95 % confidence interval uses Student's t with the entries'
 degrees of freedom (merged readings count once: the cautious side). A trend needs at least 4
@@ -78,7 +78,7 @@ def update_noise(noise: list[float] | None, value: float) -> list[float]:
     return noise
 
 
-def fit(window: list[list[float]], now_ms: float, span_ms: float, noise: list[float]) -> Line | None:
+def fit(window: list[tuple[float, ...]], now_ms: float, span_ms: float, noise: list[float]) -> Line | None:
     """The window's line, or None without enough evidence for one (too few, too short, too little
     noise history, a step, no spread)."""
     if len(window) < MIN_ENTRIES or noise[1] < NOISE_WARM_UP:
