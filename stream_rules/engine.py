@@ -73,6 +73,7 @@ class RuleEngine:
         """Take a changed registry (new limits, new points) into use; open alarms are kept."""
         self.catalogs: dict[str, Catalog] = compile_registry(registry)
         self.layout = Layout(self.catalogs)
+        self.gap_ms = {enterprise: (OFFLINE_PERIODS * c.period_ms).tolist() for enterprise, c in self.catalogs.items()}
         shortest = min((float(c.period_ms[c.reports].min()) for c in self.catalogs.values() if c.reports.any()),
                        default=0.0)
         self.outage_ms = max(self.min_outage_ms, OFFLINE_PERIODS * shortest)
@@ -224,7 +225,7 @@ class RuleEngine:
                     clear_status_by_data(state, record["device"], float(max(record["ts"])))
         place = np.array(places, dtype=np.int64)
         known = place >= 0
-        self.counters["unknown_point"] += int(len(place) - known.sum())
+        unknown = int(len(place) - known.sum())
         place = place[known]
         slot = place + np.repeat(np.array(shifts, dtype=np.int64), lengths)[known]
         arrival = np.concatenate([state.last_arrival for state in states])   # what the platform received, and when
@@ -235,14 +236,17 @@ class RuleEngine:
         batch = classify(layout, place, slot, newest[slot], np.array(ts, dtype=np.float64)[known],
                          np.array(values, dtype=np.float64)[known], np.array(quality, dtype=np.int8)[known])
         self.counters["late"] += batch.late
+        self.counters["unknown_point"] += unknown
         self.counters["readings"] += len(batch.ts)
         if not len(batch.ts):
             return {}, batch
         offsets = np.array([layout.offset[enterprise] for enterprise in readings_of], dtype=np.int64)
         bounds = np.searchsorted(batch.place, np.stack([offsets, offsets + np.diff(starts)]))
-        for state, lo, hi in zip(states, *bounds.tolist()):
-            if hi > lo:
-                state.watermark = max(state.watermark, float(batch.ts[lo:hi].max()))
+        lows, highs = bounds.tolist()
+        # the enterprises' ranges, in place order, cover the batch end to end: one reduction each
+        filled = sorted(((lo, state) for state, lo, hi in zip(states, lows, highs) if hi > lo), key=lambda item: item[0])
+        for (_, state), newest_ts in zip(filled, np.maximum.reduceat(batch.ts, [lo for lo, _ in filled]).tolist()):
+            state.watermark = max(state.watermark, newest_ts)
 
         busy: list[int] = []     # places with state open: tracks and alarms
         for enterprise, state in zip(readings_of, states):
@@ -278,7 +282,7 @@ class RuleEngine:
             state.last_value[:] = last_value[start:end]
 
     def _run_rules(self, catalog: Catalog, state: EnterpriseState, book: AlarmBook, rows: Rows) -> None:
-        runner = PointRulesRunner(catalog, state, book)
+        runner = PointRulesRunner(catalog, state, book, self.gap_ms[book.enterprise])
         previous: dict[int, float] = {}
         changed_at: float | None = None   # a reading time at which a point's alarm changed: its pond is judged after it
         for p, t, v, f, up, dn, up_held, dn_held, newest in zip(*(column[rows.start:rows.end] for column in rows.columns)):

@@ -8,7 +8,7 @@ from itertools import islice
 from operator import itemgetter
 
 from stream_rules.alarms import AlarmBook, Change
-from stream_rules.catalog import OFFLINE_PERIODS, Catalog, PointRules
+from stream_rules.catalog import Catalog, PointRules
 from stream_rules.state import EnterpriseState, LevelTrack
 from stream_rules.trend import HOUR_MS, fit, judge, update_noise
 
@@ -21,15 +21,16 @@ RAINFALL_SEVERITY = 1
 class PointRulesRunner:
     """Applies one reading at a time to the state of one enterprise, writing transitions to ``book``."""
 
-    def __init__(self, catalog: Catalog, state: EnterpriseState, book: AlarmBook) -> None:
-        self.catalog, self.state, self.book = catalog, state, book
+    def __init__(self, catalog: Catalog, state: EnterpriseState, book: AlarmBook, gap_ms: list[float]) -> None:
+        """``gap_ms``: per point, ``OFFLINE_PERIODS`` × its period: a longer gap between two readings breaks its runs."""
+        self.catalog, self.state, self.book, self.gap_ms = catalog, state, book, gap_ms
 
     def reading(self, index: int, ts: float, value: float, fault: str | None, above: int, above_held: int,
                 below: int, below_held: int, previous_ts: float) -> None:
         """``above``/``below``: severity breached on that side; ``*_held``: severity still held within the deadband."""
         rules = self.catalog.rules[index]
         pid = rules.entry.id
-        gap = ts - previous_ts > OFFLINE_PERIODS * self.catalog.period_ms[index]
+        gap = ts - previous_ts > self.gap_ms[index]
         if fault is None and rules.stuck_ms is not None and self._stuck(pid, ts, value, rules.stuck_ms):
             fault = "stuck"
         over_range = fault == "over_range"   # §8 fail-safe: a fault, and beyond the worst limit of its side
@@ -73,6 +74,8 @@ class PointRulesRunner:
         self.book.apply(change, int(ts), "raised")
 
     def _recover(self, rules: PointRules, ts: float, value: float) -> None:
+        if not self.book.open:
+            return
         pid = rules.entry.id
         key = f"fault|{pid}"
         if not self.book.is_open(key):
