@@ -71,7 +71,7 @@ class AssessmentSeries:
         try:
             reach = connectivity(registry, lambda _: True, await self.last_readings(day_ms, at_ms), at_ms)
         except InfluxUnavailable as unavailable:
-            log.warning("联网率 and 在线率 not written: InfluxDB did not answer", extra={"error": str(unavailable)[:300]})
+            log.warning("联网率 and 在线率 not written: InfluxDB could not be queried", extra={"error": str(unavailable)[:300]})
             reach = None
         county = WORDS[self.language()]["county"]
         return [series.assessment_line(row.scope, row.town, row.enterprise, county if row.scope == series.COUNTY_SCOPE else row.name,

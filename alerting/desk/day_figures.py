@@ -24,7 +24,7 @@ class ScopeFigures:
     enterprise: str                 # the enterprise's id (never shown to officers); "" for the county and a town
     name: str                       # the town's or the enterprise's name; "" for the county (its word is the caller's)
     handled: Figures
-    reach: Connectivity | None      # None: InfluxDB did not answer
+    reach: Connectivity | None      # None: InfluxDB could not be queried
 
 
 def enterprise_town(registry: Registry, enterprise: str) -> str:

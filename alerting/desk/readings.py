@@ -16,7 +16,7 @@ _RAW = f'"{RAW_POLICY}"."{READING}"'      # raw readings, by their retention pol
 
 
 class InfluxUnavailable(Exception):
-    """InfluxDB did not answer the query (down, refused, or an error in the result)."""
+    """InfluxDB could not be queried: down, not answering, or refusing the query (e.g. its database not yet created)."""
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ WORDS = {
            "severity": "级别", "state": "状态", "handling": "签收 / 处置", "print": "打印", "pdf": "下载 PDF 文件", "day": "日期",
            "no_alarms": "当日无报警", "connectivity": "联网与在线", "network_rate": "联网率（当日有读数的点位）", "online_rate": "在线率",
            "enterprises_sending": "联网企业", "connectivity_note": "在线：最近读数不超过 3 个上报周期；在线率按此时刻计",
-           "unavailable": "联网率、在线率暂不可用（InfluxDB 无响应）", "not_enterprise": "交接班在值班室之间进行，企业账号不参与"},
+           "unavailable": "联网率、在线率暂不可用（InfluxDB 无法查询）", "not_enterprise": "交接班在值班室之间进行，企业账号不参与"},
     "en": {"handover": "Shift handover", "give": "Hand over", "take": "Take over", "note": "Note", "given": "Handed over",
            "taken": "Taken over", "pending": "Handover waiting", "none_pending": "No handover waiting",
            "open_items": "Alarms open at the handover", "report": "Daily duty report", "figures": "Assessment figures",
@@ -61,7 +61,7 @@ WORDS = {
            "day": "Day", "no_alarms": "No alarms that day", "connectivity": "Sending and online", "network_rate": "Points sending that day",
            "online_rate": "Points online", "enterprises_sending": "Enterprises sending",
            "connectivity_note": "Online: last reading at most 3 periods old; counted at",
-           "unavailable": "Sending and online figures unavailable (InfluxDB did not answer)",
+           "unavailable": "Sending and online figures unavailable (InfluxDB could not be queried)",
            "not_enterprise": "Handovers are between duty rooms; an enterprise's account takes no part"},
 }
 
