@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     ingest_session_max_unacked: int = Field(default=200, ge=1, le=65535, description="Unacknowledged MQTT messages one broker session may hold (its Receive Maximum); ingest_receive_maximum bounds them all together.")
     ingest_session_max_unacked_bytes: int = Field(default=4 * 1024 * 1024, ge=1, description="Payload bytes one broker session may hold unacknowledged; ingest_max_unacked_bytes bounds them all together.")
     ingest_batch_messages: int = Field(default=1000, ge=1, description="Most MQTT messages behind one Kafka flush.")
+    ingest_flush_interval_s: float = Field(default=0.025, ge=0, description="Shortest time from one Kafka flush's start to the next: a device's readings of that time go in one record, not one per flush (issue #18: records of a few readings cost the rules, the recorder and Kafka more per reading than ingest saves); adds at most this much to the MQTT → Kafka latency.")
     ingest_session_expiry_s: int = Field(default=86400, ge=0, description="How long the broker keeps the adapter's session (and queues its messages) while it is away.")
     ingest_stats_interval_s: float = Field(default=10.0, gt=0, description="Period of the counters published to the ingest-stats topic.")
     ingest_registry_poll_s: float = Field(default=5.0, gt=0, description="How often the registry directory is checked for changes.")
