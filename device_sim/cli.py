@@ -69,7 +69,10 @@ def _load(args: argparse.Namespace) -> int:
     from device_sim.load import LoadPlan, run_load
 
     settings = get_settings()
-    plan = LoadPlan(args.connections, args.rate, args.seconds, args.readings, args.run_id or uuid.uuid4().hex[:8])
+    if not 0 <= args.part < args.parts:
+        raise SystemExit(f"--part {args.part} is not one of 0 … {args.parts - 1} (--parts {args.parts})")
+    plan = LoadPlan(args.connections, args.rate, args.seconds, args.readings, args.run_id or uuid.uuid4().hex[:8],
+                    args.part, args.parts)
     directory = args.county or settings.registry_dir
     report = asyncio.run(run_load(settings, directory, plan, args.grant_accounts(settings, directory)))
     sys.stdout.write(orjson.dumps(report).decode() + "\n")
@@ -119,4 +122,7 @@ def register(subparsers: argparse._SubParsersAction, grant_accounts: GrantAccoun
     load.add_argument("--seconds", type=float, default=10.0, help="how long to publish")
     load.add_argument("--readings", type=int, default=10, help="readings per message")
     load.add_argument("--run-id", help="marker carried in every payload (field \"sim\") to count this run's messages")
+    load.add_argument("--parts", type=int, default=1, help="load processes sharing the connections (one GIL each)")
+    load.add_argument("--part", type=int, default=0, help="which of --parts this process is: it drives connections "
+                                                           "part, part + parts, … at their share of --rate")
     load.set_defaults(handler=_load, grant_accounts=grant_accounts)

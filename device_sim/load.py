@@ -37,6 +37,8 @@ class LoadPlan:
     seconds: float
     readings_per_message: int
     run_id: str               # carried in every payload ("sim", ignored by the platform, §3) to count this run's messages
+    part: int = 0             # this process drives connections part, part + parts, …: several load processes, one GIL each
+    parts: int = 1
 
 
 class Telemetry:
@@ -107,7 +109,7 @@ def load_devices(registry_dir: Path, connections: int) -> list[tuple[str, str, l
 async def run_load(settings: Settings, registry_dir: Path, plan: LoadPlan, passwords: Mapping[str, str]) -> dict[str, Any]:
     """Run the load, each enterprise connecting with its broker password of ``passwords``, and return the
     report: sent and acknowledged messages and readings, rates."""
-    chosen = load_devices(registry_dir, plan.connections)
+    chosen = load_devices(registry_dir, plan.connections)[plan.part::plan.parts]
     devices = [SimDevice(settings, e, d, passwords[e], client_id=f"sim-load-{plan.run_id}-{e}-{d}") for e, d, _ in chosen]
     payloads = [Telemetry(entries, plan.readings_per_message, plan.run_id) for _, _, entries in chosen]
     stats = [device.stats for device in devices]
@@ -122,7 +124,7 @@ async def run_load(settings: Settings, registry_dir: Path, plan: LoadPlan, passw
         await asyncio.gather(progress, return_exceptions=True)
     elapsed, cpu_s = time.monotonic() - wall_start, cpu_seconds() - cpu_start
     sent = totals(stats)
-    return {"run_id": plan.run_id, "connections": plan.connections, "target_rate": plan.rate,
+    return {"run_id": plan.run_id, "connections": len(chosen), "target_rate": plan.rate * len(chosen) / plan.connections,
             "seconds": round(elapsed, 3), "messages": sent["published"], "readings": sent["readings"],
             "messages_per_s": round(sent["published"] / elapsed, 1), "readings_per_s": round(sent["readings"] / elapsed, 1),
             "cpu_s": round(cpu_s, 2), "cpu_s_per_million_readings": round(cpu_s * 1e6 / sent["readings"], 2) if sent["readings"] else None}

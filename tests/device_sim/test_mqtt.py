@@ -90,6 +90,27 @@ async def test_a_load_run_delivers_its_rate(mosquitto: Settings, platform_secret
     assert all(len(p["readings"]) == 20 for p in ours)
 
 
+async def test_load_parts_split_the_connections_and_the_rate(mosquitto: Settings, platform_secrets: Secrets,
+                                                             unique: str) -> None:
+    """Two load processes' parts (here two runs side by side) drive disjoint devices, each at its share of
+    the rate, and together deliver the whole rate."""
+    plans = [LoadPlan(connections=3, rate=300.0, seconds=3.0, readings_per_message=5, run_id=unique, part=k, parts=2)
+             for k in range(2)]
+    received: list[tuple[str, dict | None]] = []
+    passwords = broker_passwords(mosquitto, mosquitto.registry_dir)
+    async with platform_client(mosquitto, platform_secrets, unique) as platform:
+        await platform.subscribe("hazmon/v1/+/+/telemetry", qos=1)
+        listener = asyncio.create_task(collect(platform, received))
+        reports = await asyncio.gather(*(run_load(mosquitto, mosquitto.registry_dir, plan, passwords) for plan in plans))
+        await asyncio.sleep(1.0)
+        listener.cancel()
+    ours = [(topic, payload) for topic, payload in received if payload and payload.get("sim") == unique]
+    assert [r["connections"] for r in reports] == [2, 1]
+    assert sum(r["messages"] for r in reports) == len(ours)
+    assert len(ours) == pytest.approx(300.0 * 3.0, rel=0.10)
+    assert len({topic for topic, _ in ours}) == 3
+
+
 async def test_a_scenario_plays_over_mqtt_with_the_will(mosquitto: Settings, platform_secrets: Secrets,
                                                          sample_registry: Registry, unique: str) -> None:
     scenario = load_scenario(shipped_scenarios()[0].parent / "device_offline.yaml")
