@@ -2,14 +2,26 @@
 
 Use ``log.info("reading refused", extra={"enterprise": e, "point": p, "reason": r})``; the fields
 given in ``extra`` are printed after the message, so logs say what happened to which point.
+Anything that came from a device or a record goes through ``printable`` first: device data must not
+forge or break log lines.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+
+
+def printable(value: object, limit: int | None = None) -> str:
+    """``value`` for a log line or a Kafka header: control characters (newlines too) escaped, so device data
+    cannot forge or break lines; other text, Chinese included, as it is; cut to ``limit`` characters ("…"
+    last) when given. Pass ``repr(value)`` where the type matters (``'1'`` is not ``1``)."""
+    text = _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), str(value))
+    return text if limit is None or len(text) <= limit else text[:limit - 1] + "…"
 
 
 class KeyValueFormatter(logging.Formatter):

@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from typing import cast
 
+from hazmon.logs import printable
 from hazmon.registry import Registry, load_registry
 from hazmon.registry.watch import RegistryWatch
 from hazmon.settings import Settings
@@ -34,7 +35,7 @@ from ingest.mqtt_frames import Message
 from ingest.mqtt_link import MqttLink
 from ingest.outbound import Ack, FlushBatch, KafkaRecord, Reply
 from ingest.parser import ParseRules, parse_message
-from ingest.reasons import printable, text
+from ingest.reasons import text
 from ingest.sequence import SeqTracker, SeqVerdict
 from ingest.session_plan import SessionPlan
 from ingest.sessions import SessionPool

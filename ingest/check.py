@@ -9,14 +9,14 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-
 from hazmon.console import table
+from hazmon.logs import printable
 from hazmon.registry import load_registry
 from hazmon.settings import Settings
 from ingest.directory import DeviceDirectory
 from ingest.mqtt_link import platform_client
 from ingest.parser import ParseRules, Verdict, parse_message
-from ingest.reasons import Language, printable
+from ingest.reasons import Language
 from ingest.topics import device_filters, split_topic
 
 STATUS_ROW = "#status"  # not a valid point id (data standard §1), so it cannot clash with one

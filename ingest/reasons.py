@@ -6,12 +6,10 @@ in ``hazmon ingest check``, in Simplified Chinese by default and English as an o
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 from typing import Literal
 
 Language = Literal["zh", "en"]
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class Reason(StrEnum):
@@ -67,11 +65,6 @@ def text(key: str, language: Language, **facts: object) -> str:
     """The operator-facing sentence ``key`` in ``language`` with ``facts`` filled in."""
     return _TEXTS[key][language].format(**{k: _short(v) for k, v in facts.items()})
 
-
-def printable(value: object) -> str:
-    """``value`` for a log line: control characters (newlines too) escaped, so device data cannot
-    forge or break lines; other text, Chinese included, as it is."""
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), str(value))
 
 
 def _short(value: object) -> str:

@@ -21,6 +21,7 @@ from typing import Literal, NotRequired, get_args, get_origin, get_type_hints
 
 import orjson
 
+from hazmon.logs import printable
 from hazmon.wire import DeviceStatus, Event, ReadingBatch
 
 Kind = Literal["readings", "events", "statuses"]
@@ -37,12 +38,6 @@ class Unfit(Exception):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
-
-
-def shown(value: object) -> str:
-    """``value`` for a log line or a header: its repr (no raw control characters), at most DETAIL_CHARS long."""
-    text = repr(value)
-    return text if len(text) <= DETAIL_CHARS else text[:DETAIL_CHARS - 1] + "…"
 
 
 Check = Callable[[object], bool]
@@ -142,12 +137,12 @@ def admit(kind: Kind, value: bytes | None, partition: int, partition_of: Callabl
     if problem is not None:
         name, bad = problem
         raise Unfit("malformed", f"no field {name!r}" if bad is ABSENT else
-                    f"field {name!r} is {shown(bad)}, not {_wanted(kind, name)}")
+                    f"field {name!r} is {printable(repr(bad), DETAIL_CHARS)}, not {_wanted(kind, name)}")
     if kind == "readings" and len({len(record[name]) for name in COLUMNS}) > 1:
         raise Unfit("malformed", f"columns of different lengths {({name: len(record[name]) for name in COLUMNS})}")
     enterprise = record["enterprise"]
     if partition_of(enterprise) != partition:
-        raise Unfit("wrong_partition", f"enterprise {shown(enterprise)} belongs to partition "
+        raise Unfit("wrong_partition", f"enterprise {printable(repr(enterprise), DETAIL_CHARS)} belongs to partition "
                                        f"{partition_of(enterprise)}, read from {partition}")
     return record
 

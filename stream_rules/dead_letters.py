@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from stream_rules.admission import Unfit, shown
+from hazmon.logs import printable
+from stream_rules.admission import DETAIL_CHARS, Unfit
 
 log = logging.getLogger("stream_rules.dead_letters")
 
@@ -39,7 +40,7 @@ class DeadLetter:
     @classmethod
     def engine_failed(cls, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
                       error: Exception) -> DeadLetter:
-        return cls.of(topic, partition, offset, key, value, Unfit("engine_error", shown(error)))
+        return cls.of(topic, partition, offset, key, value, Unfit("engine_error", printable(repr(error), DETAIL_CHARS)))
 
     def headers(self) -> list[tuple[str, bytes]]:
         return [("reason", f"rules_{self.reason}".encode()), ("detail", self.detail.encode()),
@@ -49,4 +50,4 @@ class DeadLetter:
     def log(self) -> None:
         log.warning("record set aside: the rules cannot evaluate it; it is on the dead-letter topic", extra={
             "topic": self.topic, "partition": self.partition, "offset": self.offset, "reason": f"rules_{self.reason}",
-            "detail": self.detail, "key": shown(self.key)})
+            "detail": self.detail, "key": printable(repr(self.key), DETAIL_CHARS)})
