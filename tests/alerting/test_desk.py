@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -70,6 +71,22 @@ def _until(browser: WebDriver, condition: Callable[[WebDriver], object], timeout
 def _shot(browser: WebDriver, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(SCREENSHOTS / name))
+
+
+@asynccontextmanager
+async def _signed_in_with_two_alarms(start_service, produce, names, tokens, desk: DeskStores,
+                                     browser: WebDriver) -> AsyncIterator[str]:
+    """A service holding the mine's red tailings warning (m1) and the chemical plant's first-level alarm (a1),
+    its desk signed in as 王值班 in ``browser``; yields the desk's base URL."""
+    service = await start_service(ManualClock(T0 + 60_000))
+    await produce(names.transitions, [
+        transition("m1", "confirmed", "WK01_WL", rule="limit", level="red", value=411.6, limit=411.3, message="尾矿库库水位红色预警"),
+        transition("a1", "confirmed", "TK01_LT", level="high", value=9.4, limit=9.0)])
+    await eventually(lambda: service.book.get("a1") is not None, what="alarms folded")
+    async with TestServer(build_app(service, tokens, desk)) as server:
+        base = str(server.make_url("")).rstrip("/")
+        await asyncio.to_thread(_sign_in, browser, base, "wang")
+        yield base
 
 
 async def test_sign_in_live_list_sound_and_acknowledge(start_service, produce, names, tokens, desk, browser) -> None:
@@ -167,15 +184,7 @@ async def test_a_session_cannot_act_without_the_pages_csrf_token_nor_as_the_pref
 
 
 async def test_map_handover_and_daily_report(start_service, produce, names, tokens, desk, browser, tmp_path) -> None:
-    service = await start_service(ManualClock(T0 + 60_000))
-    await produce(names.transitions, [
-        transition("m1", "confirmed", "WK01_WL", rule="limit", level="red", value=411.6, limit=411.3, message="尾矿库库水位红色预警"),
-        transition("a1", "confirmed", "TK01_LT", level="high", value=9.4, limit=9.0)])
-    await eventually(lambda: service.book.get("a1") is not None, what="alarms folded")
-    async with TestServer(build_app(service, tokens, desk)) as server:
-        base = str(server.make_url("")).rstrip("/")
-        await asyncio.to_thread(_sign_in, browser, base, "wang")
-
+    async with _signed_in_with_two_alarms(start_service, produce, names, tokens, desk, browser) as base:
         # 风险一张图: the mine red, the chemical plant yellow (a first-level alarm, young), the hospital without alarm
         await asyncio.to_thread(browser.get, f"{base}/desk/map")
         colours = await asyncio.to_thread(browser.execute_script, "return Object.fromEntries([...document.querySelectorAll("

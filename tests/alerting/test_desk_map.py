@@ -9,16 +9,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from aiohttp.test_utils import TestServer
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from hazmon.registry import Registry
 
-from alerting.api.routes import build_app
-from alerting.clock import ManualClock
-from testbed.alerting import CHEM, FIRE, MINE, T0, eventually, transition
-from tests.alerting.test_desk import _shot, _sign_in, _until, desk  # noqa: F401
+from testbed.alerting import CHEM, FIRE, MINE
+from tests.alerting.test_desk import _shot, _signed_in_with_two_alarms, _until, desk  # noqa: F401
 
 pytestmark = pytest.mark.servers
 
@@ -43,14 +40,7 @@ return {outline: outline && box(outline.getBoundingClientRect()), name: outline 
 async def test_the_county_boundary_is_drawn_around_the_enterprises(start_service, produce, names, tokens, desk,  # noqa: F811
                                                                    browser: WebDriver, registry: Registry) -> None:
     assert registry.boundary is not None                # the sample registry ships county.geojson
-    service = await start_service(ManualClock(T0 + 60_000))
-    await produce(names.transitions, [
-        transition("m1", "confirmed", "WK01_WL", rule="limit", level="red", value=411.6, limit=411.3, message="尾矿库库水位红色预警"),
-        transition("a1", "confirmed", "TK01_LT", level="high", value=9.4, limit=9.0)])
-    await eventually(lambda: service.book.get("a1") is not None, what="alarms folded")
-    async with TestServer(build_app(service, tokens, desk)) as server:
-        base = str(server.make_url("")).rstrip("/")
-        await asyncio.to_thread(_sign_in, browser, base, "wang")
+    async with _signed_in_with_two_alarms(start_service, produce, names, tokens, desk, browser) as base:
         await asyncio.to_thread(browser.get, f"{base}/desk/map")
         await asyncio.to_thread(_until, browser, lambda b: b.find_elements(By.CSS_SELECTOR, "a.enterprise"))
         layout = await asyncio.to_thread(browser.execute_script, LAYOUT)
