@@ -15,14 +15,20 @@ Kafka, InfluxDB: shared with whatever else runs on the machine) and of the load 
 account of its publishing), and a ceiling
 measured in the same run: what a bare paho subscriber takes from the broker of the same
 messages (bench/ingest.py's ceiling). ``--failover`` runs two rules workers and SIGKILLs one halfway: the time
-until every partition commits again and until the lag is back to its pre-kill level. Without
---rate, a sweep of rates and a PNG plot (matplotlib). The last stdout line is one JSON object.
+until every partition commits again and until the lag is back to its pre-kill level. ``--ingest-processes``,
+``--rules-processes`` scale out (shared subscriptions, partitions) and report each process's share
+(``scale_out``: the messages each ingest took, the partitions and readings of each rules worker, each one's
+readings/s and CPU-seconds per million of its own readings); ``--load-processes`` splits the load generator
+(``load_processes``: each one's published rate and CPU). Without --rate, a sweep of rates and a PNG plot
+(matplotlib). The last stdout line is one JSON object.
 
 Usage: .venv/bin/python bench/pipeline.py --rate 1000 --seconds 60
        .venv/bin/python bench/pipeline.py --rate 20000 --seconds 600            # the soak
        .venv/bin/python bench/pipeline.py --rate 20000 --seconds 60 --alarm-every 0.25   # ≈ 200 alarms
        .venv/bin/python bench/pipeline.py --rate 5000 --seconds 60 --failover
        .venv/bin/python bench/pipeline.py --rate 60000 --seconds 300 --readings-per-message 50   # the burst
+       .venv/bin/python bench/pipeline.py --rate 60000 --seconds 60 --load-processes 2   # 60 000/s at 10 a message
+       .venv/bin/python bench/pipeline.py --rate 40000 --seconds 60 --ingest-processes 2 --rules-processes 2
 """
 
 from __future__ import annotations
@@ -30,10 +36,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,7 +70,7 @@ INJECTION_EVERY_S = 2.0   # default; --alarm-every for more alarms in a short ru
 VOTING_TYPES = (PointType.COMBUSTIBLE_GAS, PointType.TOXIC_GAS)
 GENERATED_ENTERPRISES = 60
 SWEEP_RATES = (1000, 5000, 10000, 20000, 40000, 60000, 80000)
-HAZMON_PROCESSES = ("ingest", "rules", "rules-2", "alerting", "recorder")
+MESSAGES_TAKEN = re.compile(rb"messages_taken=(\d+)")   # ingest's last log line when it stops
 
 
 @dataclass(frozen=True)
@@ -222,8 +231,9 @@ def per_million(cpu_s: float, readings: int) -> float | None:
 
 
 def cpu_figures(processes: dict[str, dict[str, float]], servers: list[str], load: dict, readings: int) -> dict:
-    """CPU-seconds per million readings published: each process, hazmon's own together, the servers, the load."""
-    hazmon_cpu = sum(figures["cpu_s"] for name, figures in processes.items() if name in HAZMON_PROCESSES)
+    """CPU-seconds per million readings published: each process, hazmon's own together (every process but
+    the servers), the servers, the load."""
+    hazmon_cpu = sum(figures["cpu_s"] for name, figures in processes.items() if name not in servers)
     return {"cpu_s_per_million_readings": {
         **{name: figures["cpu_s_per_million_readings"] for name, figures in processes.items()},
         "hazmon": per_million(hazmon_cpu, readings),
@@ -264,11 +274,13 @@ async def ceiling(settings: Settings, seconds: float, per_message: int) -> float
 
 
 async def scan_readings(settings: Settings, topic: str, published: dict[str, Injection],
-                        counted: set[tuple[str, str]] | None = None) -> tuple[int, dict[str, tuple[int, int]]]:
+                        counted: set[tuple[str, str]] | None = None,
+                        per_partition: Counter[int] | None = None) -> tuple[int, dict[str, tuple[int, int]]]:
     """One pass over the committed readings topic: the readings in it (repeats included; only those of
-    the ``counted`` (enterprise, device) pairs when given), and for each injected alarm (ingest's
-    ``recv_ms``, the Kafka record time) of the first batch of its device received at or after its
-    publish with its point (the injected devices carry no load, so it is the injected message's)."""
+    the ``counted`` (enterprise, device) pairs when given; every reading counted into ``per_partition`` by
+    its partition when given), and for each injected alarm (ingest's ``recv_ms``, the Kafka record time)
+    of the first batch of its device received at or after its publish with its point (the injected
+    devices carry no load, so it is the injected message's)."""
     wanted: dict[tuple[str, str], list[str]] = {}
     for alarm, injection in published.items():
         wanted.setdefault((alarm.split("@", 1)[1], injection.device), []).append(alarm)
@@ -285,6 +297,8 @@ async def scan_readings(settings: Settings, topic: str, published: dict[str, Inj
                     batch = orjson.loads(message.value)
                     if counted is None or (batch["enterprise"], batch["device"]) in counted:
                         readings += len(batch["points"])
+                    if per_partition is not None:
+                        per_partition[message.partition] += len(batch["points"])
                     for alarm in wanted.get((batch["enterprise"], batch["device"]), ()):
                         if (alarm not in found and batch["recv_ms"] >= published[alarm].acked_ms - 1000
                                 and alarm.split("@", 1)[0] in batch["points"]):
@@ -367,8 +381,78 @@ async def fail_over(run: IsolatedPipeline, lag: GroupLag, kill_at: float) -> dic
             "failover_lag_before_records": normal}
 
 
+def numbered(name: str, count: int) -> list[str]:
+    """``name``, ``name-2``, … ``name-count``: the children of one stage."""
+    return [name] + [f"{name}-{n}" for n in range(2, count + 1)]
+
+
+def start_load(run: IsolatedPipeline, county_dir: Path, rate: float, seconds: float, per_message: int,
+               processes: int) -> list[subprocess.Popen]:
+    """``processes`` ``hazmon sim load`` processes, each driving its part of the connections at its share of
+    ``rate`` readings/s (one GIL each)."""
+    return [run.sim(["load", "--county", str(county_dir), "--connections", str(CONNECTIONS),
+                     "--rate", str(rate / per_message), "--seconds", str(seconds), "--readings", str(per_message),
+                     "--run-id", run.unique, "--parts", str(processes), "--part", str(part)])
+            for part in range(processes)]
+
+
+def load_report(reports: list[dict]) -> dict:
+    """The load processes' reports as one: readings and CPU summed, the rate the sum of each one's."""
+    return {"readings": sum(r["readings"] for r in reports), "seconds": max(r["seconds"] for r in reports),
+            "readings_per_s": round(sum(r["readings_per_s"] for r in reports), 1),
+            "cpu_s": round(sum(r["cpu_s"] for r in reports), 2)}
+
+
+def load_figures(reports: list[dict]) -> list[dict]:
+    """Each load process's connections, published readings/s and its own CPU."""
+    return [{"connections": r["connections"], "readings_per_s": r["readings_per_s"], "cpu_s": r["cpu_s"],
+             "cpu_percent": round(100 * r["cpu_s"] / r["seconds"], 1),
+             "cpu_s_per_million_readings": r["cpu_s_per_million_readings"]} for r in reports]
+
+
+def stop_ingest(run: IsolatedPipeline, names: list[str]) -> dict[str, int | None]:
+    """SIGTERM the ingest processes (they drain) and read the messages each took from its last log line."""
+    taken: dict[str, int | None] = {}
+    for name in names:
+        run.supervisor.stop(name)
+        found = MESSAGES_TAKEN.findall(run.supervisor.children[name].log_file.read_bytes())
+        taken[name] = int(found[-1]) if found else None
+    return taken
+
+
+async def rules_partitions(run: IsolatedPipeline, names: list[str]) -> dict[str, list[int]]:
+    """The readings partitions of each rules worker still running, from its last pipeline-metrics record
+    (``instance`` is host:pid of the Faust worker, a child of the supervised process)."""
+    owner = {pid: name for name in names if (child := run.supervisor.children[name]).alive
+             for pid in family(child.process.pid)}
+    last: dict[str, list[int]] = {}
+    async for record in run.records(run.names.metrics):
+        pid = int(record["instance"].rsplit(":", 1)[1]) if record["component"] == "rules" else None
+        if pid in owner:
+            last[owner[pid]] = sorted(lag["partition"] for lag in record["lags"] if lag["topic"] == run.names.readings)
+    return last
+
+
+def scale_out(processes: dict[str, dict[str, float]], taken: dict[str, int | None], partitions: dict[str, list[int]],
+              per_partition: Counter[int], per_message: int, flow_s: float) -> dict:
+    """Each ingest's and each rules worker's share: its readings (an ingest's: the messages it took ×
+    ``per_message``; the injected alarms' messages are a few hundred of them), readings/s over the time the
+    readings flowed, CPU-seconds per million of its own readings."""
+    def own(name: str, readings: int, total: int) -> dict:
+        return {"readings": readings, "share": round(readings / total, 3) if total else None,
+                "readings_per_s": round(readings / flow_s, 1), "cpu_percent": processes[name]["cpu_percent"],
+                "cpu_s_per_million_own_readings": per_million(processes[name]["cpu_s"], readings)}
+    ingest_total = sum(n or 0 for n in taken.values()) * per_message
+    rules_total = sum(per_partition.values())
+    return {"ingest": {name: {"messages_taken": n, **own(name, (n or 0) * per_message, ingest_total)} for name, n in taken.items()},
+            "rules": {name: {"partitions": parts, **own(name, sum(per_partition[p] for p in parts), rules_total)}
+                      for name, parts in partitions.items()},
+            "readings_per_partition": {str(p): n for p, n in sorted(per_partition.items())}}
+
+
 async def measure(rate: float, seconds: float, root: Path, failover: bool = False,
-                  per_message: int = READINGS_PER_MESSAGE, alarm_every_s: float = INJECTION_EVERY_S) -> dict:
+                  per_message: int = READINGS_PER_MESSAGE, alarm_every_s: float = INJECTION_EVERY_S,
+                  ingest_processes: int = 1, rules_processes: int = 1, load_processes: int = 1) -> dict:
     settings = get_settings()
     ceiling_rps = await ceiling(settings, min(10.0, seconds / 3), per_message)
     county_dir = county_with_sample(root, GENERATED_ENTERPRISES, 5, PACKAGE_DIR / "sample_registry")
@@ -379,10 +463,12 @@ async def measure(rate: float, seconds: float, root: Path, failover: bool = Fals
                            (f"http://127.0.0.1:{receiver.port}/hook",))
     await run.create_topics()
     try:
-        run.start_ingest()
-        run.start_rules()
-        if failover:
-            run.start_rules("rules-2")
+        ingest_names = numbered("ingest", ingest_processes)
+        rules_names = numbered("rules", max(rules_processes, 2 if failover else 1))
+        for name in ingest_names:
+            run.start_ingest(name)
+        for name in rules_names:
+            run.start_rules(name)
         run.start_alerting()
         run.start_recorder()                      # the readings into InfluxDB, as in production
         await run.wait_api()
@@ -395,17 +481,16 @@ async def measure(rate: float, seconds: float, root: Path, failover: bool = Fals
             lag_samples: list[tuple[float, int]] = []
             load_started = time.monotonic()
             lag_sampling = asyncio.create_task(sample_lag(lag, run.env["HAZMON_RULES_APP_ID"], 5.0, lag_samples))
-            load = run.sim(["load", "--county", str(county_dir), "--connections", str(CONNECTIONS),
-                            "--rate", str(rate / per_message), "--seconds", str(seconds),
-                            "--readings", str(per_message), "--run-id", run.unique])
+            loads = start_load(run, county_dir, rate, seconds, per_message, load_processes)
             killing = asyncio.create_task(fail_over(run, lag, load_started + seconds / 2)) if failover else None
             published = await inject_alarms(settings, secrets, injection_targets(county_dir), seconds - 5, alarm_every_s)
-            out, _ = await asyncio.to_thread(load.communicate)
+            outs = [(await asyncio.to_thread(load.communicate))[0] for load in loads]
             load_ended = time.monotonic()
             progress("load done; waiting for the rules and the InfluxDB writer to catch up")
             lag_sampling.cancel()
             failover_figures = await killing if killing else {}
-            report = orjson.loads(out.splitlines()[-1])
+            reports = [orjson.loads(out.splitlines()[-1]) for out in outs]
+            report = load_report(reports)
             caught_up = await wait_caught_up(run, lag, deadline_s=max(120.0, seconds))
         sampling.cancel()
         processes = sampler.figures(report["readings"])
@@ -413,11 +498,16 @@ async def measure(rate: float, seconds: float, root: Path, failover: bool = Fals
         latencies = np.array([receiver.arrived[k][0] - published[k].acked for k in published if k in receiver.arrived])
         overall = percentiles(latencies)
         progress("caught up; counting the readings in Kafka")
-        consumed, batches = await scan_readings(settings, run.names.readings, published)
+        per_partition: Counter[int] = Counter()
+        consumed, batches = await scan_readings(settings, run.names.readings, published, per_partition=per_partition)
+        flow_s = report["seconds"] + caught_up - load_ended
+        dead = [c.name for c in run.supervisor.dead() if c.name != "rules-2" or not failover]
+        partitions = await rules_partitions(run, rules_names)
+        taken = await asyncio.to_thread(stop_ingest, run, ingest_names)
         return {
             "offered_readings_per_s": rate, "seconds": seconds, "readings_per_message": per_message,
             "published_readings_per_s": report["readings_per_s"],
-            "sustained_readings_per_s": round(consumed / (report["seconds"] + caught_up - load_ended), 1),
+            "sustained_readings_per_s": round(consumed / flow_s, 1),
             "backlog_drain_s": round(caught_up - load_ended, 1),
             "readings_published": report["readings"], "readings_in_kafka": consumed,
             "lost_readings": max(0, report["readings"] - consumed),
@@ -426,9 +516,10 @@ async def measure(rate: float, seconds: float, root: Path, failover: bool = Fals
             "alarms_injected": len(published), "alarms_notified": len(latencies),
             **latency_breakdown(published, receiver.arrived, batches),
             **cpu_figures(processes, list(servers), report, report["readings"]),
-            "load_generator_cpu_s": report["cpu_s"],
+            "load_generator_cpu_s": report["cpu_s"], "load_processes": load_figures(reports),
+            "scale_out": scale_out(processes, taken, partitions, per_partition, per_message, flow_s),
             "ceiling_passthrough_readings_per_s": round(ceiling_rps), "processes": processes,
-            "dead_children": [c.name for c in run.supervisor.dead() if c.name != "rules-2"],
+            "dead_children": dead,
             **failover_figures, **lag_figures(lag_samples, load_started),
         }
     finally:
@@ -493,11 +584,13 @@ def plot(results: list[dict], path: Path) -> None:
 
 
 async def main(rate: float | None, seconds: float, plot_path: Path, failover: bool, keep: Path | None,
-               per_message: int, alarm_every_s: float) -> dict:
+               per_message: int, alarm_every_s: float, ingest_processes: int, rules_processes: int,
+               load_processes: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         root = keep or Path(tmp)
         if rate is not None:
-            return await measure(rate, seconds, root, failover, per_message, alarm_every_s)
+            return await measure(rate, seconds, root, failover, per_message, alarm_every_s,
+                                 ingest_processes, rules_processes, load_processes)
         results = [await measure(r, seconds, root, per_message=per_message, alarm_every_s=alarm_every_s) for r in SWEEP_RATES]
     plot(results, plot_path)
     best = max(results, key=lambda r: r["sustained_readings_per_s"])
@@ -517,6 +610,12 @@ if __name__ == "__main__":
                              "higher reading rate from one load process")
     parser.add_argument("--alarm-every", type=float, default=INJECTION_EVERY_S,
                         help="seconds between injected alarms (the county has 210 targets): 0.25 gives ≈ 200 in 60 s")
+    parser.add_argument("--ingest-processes", type=int, default=1,
+                        help="ingest processes splitting the devices' messages (MQTT shared subscriptions)")
+    parser.add_argument("--rules-processes", type=int, default=1, help="rules workers splitting the readings' partitions")
+    parser.add_argument("--load-processes", type=int, default=1,
+                        help="load generator processes sharing the connections (one GIL each)")
     args = parser.parse_args()
     print(orjson.dumps(asyncio.run(main(args.rate, args.seconds, args.plot, args.failover, args.keep,
-                                        args.readings_per_message, args.alarm_every))).decode())
+                                        args.readings_per_message, args.alarm_every, args.ingest_processes,
+                                        args.rules_processes, args.load_processes))).decode())

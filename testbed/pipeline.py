@@ -81,8 +81,11 @@ class IsolatedPipeline:
     async def create_topics(self) -> None:
         await ensure_topics(self.settings, self.names.all())
 
-    def start_ingest(self) -> Child:
-        return self.supervisor.start("ingest", ["ingest", "run"])
+    def start_ingest(self, name: str = "ingest") -> Child:
+        """An ingest process; several (each its own ``name``, so its own MQTT client ids and sessions) split
+        the devices' messages through the run's shared-subscription group."""
+        own = {} if name == "ingest" else {"HAZMON_INGEST_CLIENT_ID": f"e2e-{name}-{self.unique}"}
+        return self.supervisor.start(name, ["ingest", "run"], env=own)
 
     def start_rules(self, name: str = "rules") -> Child:
         """A rules worker (several split the partitions; each needs its own ``name``)."""
