@@ -2,11 +2,14 @@
 
 Reproducible from a seed: the same (N, seed) writes byte-identical files. Every file validates
 with :func:`hazmon.registry.load_registry` and every point has room for a normal value between
-its limits (so a generated county left alone raises no alarm).
+its limits (so a generated county left alone raises no alarm). Every point is named in Chinese as
+its enterprise would name it (1号储罐液位, 2号位移监测点, 3F 东走廊), once within its site: officers read
+points by these names, never by id (data standard §7, §10).
 """
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 from typing import Any
@@ -60,14 +63,14 @@ class CountyGenerator:
         site = {"id": "WK01", "name": f"{place['town'][:-1]}尾矿库", "kind": "tailings_pond",
                 "grade": self.rng.randint(3, 5), "design": design}
         gnss = {"site": "WK01", "device": "GNSS1", "period_s": 600}
-        points = [{"id": "WK01_WL", **gnss, "type": "water_level", "range": [round(crest - 40, 1), round(crest + 8, 1)],
-                   "rate_per_h": 0.3},
-                  {"id": "WK01_BEACH", **gnss, "type": "dry_beach_length", "range": [0, 300]},
-                  {"id": "WK01_RAIN", **gnss, "type": "rainfall", "range": [0, 200], "period_s": 300}]
-        points += [{"id": f"WK01_PZ{i}", **gnss, "type": "phreatic_depth", "range": [0, 30],
+        points = [{"id": "WK01_WL", "name": "库水位", **gnss, "type": "water_level",
+                   "range": [round(crest - 40, 1), round(crest + 8, 1)], "rate_per_h": 0.3},
+                  {"id": "WK01_BEACH", "name": "干滩长度", **gnss, "type": "dry_beach_length", "range": [0, 300]},
+                  {"id": "WK01_RAIN", "name": "降雨量", **gnss, "type": "rainfall", "range": [0, 200], "period_s": 300}]
+        points += [{"id": f"WK01_PZ{i}", "name": f"{i}号浸润线测点", **gnss, "type": "phreatic_depth", "range": [0, 30],
                     "colors": {"direction": "below", "blue": 8, "yellow": 6, "orange": 5, "red": 4}}
                    for i in range(1, self.rng.randint(2, 4))]
-        points += [{"id": f"WK01_DS{i}", **gnss, "type": "displacement", "range": [0, 500],
+        points += [{"id": f"WK01_DS{i}", "name": f"{i}号位移监测点", **gnss, "type": "displacement", "range": [0, 500],
                     "colors": {"direction": "above", "red": 100}, "rate_per_h": 2}
                    for i in range(1, self.rng.randint(3, 5))]
         return {"name": name, "sites": [site], "points": points}
@@ -75,23 +78,26 @@ class CountyGenerator:
     def major_hazard(self, place: dict[str, Any]) -> dict[str, Any]:
         name = f"永顺县{place['town'][:-1]}{self.rng.choice(CHEM_TRADES)}有限公司"
         sites, points = [], []
+        tanks = detectors = 0   # numbered through the enterprise, as its tanks and detectors are on site
         for s in range(1, self.rng.randint(2, 3)):
             site_id, device = f"TF{s:02d}", f"RTU{s:02d}"
             sites.append({"id": site_id, "name": f"{s}号储罐区", "kind": "major_hazard", "hazard_grade": self.rng.randint(1, 4)})
             rtu = {"site": site_id, "device": device}
             for t in range(1, self.rng.randint(2, 5)):
                 height = self.rng.choice([8, 10, 12, 16])
-                tank = f"{site_id}_TK{t:02d}"
-                points += [{"id": f"{tank}_LT", **rtu, "type": "tank_level", "range": [0, height],
-                            "high": 0.75 * height, "high_high": 0.875 * height, "period_s": 10},
-                           {"id": f"{tank}_TT", **rtu, "type": "temperature", "range": [-20, 80], "high": 45,
-                            "high_high": 55, "period_s": 10},
-                           {"id": f"{tank}_PT", **rtu, "type": "pressure", "range": [0, 1.6], "high": 1.0,
-                            "high_high": 1.2, "period_s": 10}]
-            points += [{"id": f"{site_id}_GAS{g}", **rtu, "type": "combustible_gas", "range": [0, 100], "period_s": 5,
-                        "group": f"{site_id}-ZONE-A"} for g in range(1, self.rng.randint(3, 5))]
-            points.append({"id": f"{site_id}_H2S", **rtu, "type": "toxic_gas", "range": [0, 100], "high": 10,
-                           "high_high": 20, "period_s": 5})
+                tank, tanks = f"{site_id}_TK{t:02d}", tanks + 1
+                points += [{"id": f"{tank}_LT", "name": f"{tanks}号储罐液位", **rtu, "type": "tank_level",
+                            "range": [0, height], "high": 0.75 * height, "high_high": 0.875 * height, "period_s": 10},
+                           {"id": f"{tank}_TT", "name": f"{tanks}号储罐温度", **rtu, "type": "temperature",
+                            "range": [-20, 80], "high": 45, "high_high": 55, "period_s": 10},
+                           {"id": f"{tank}_PT", "name": f"{tanks}号储罐压力", **rtu, "type": "pressure",
+                            "range": [0, 1.6], "high": 1.0, "high_high": 1.2, "period_s": 10}]
+            for g in range(1, self.rng.randint(3, 5)):
+                detectors += 1
+                points.append({"id": f"{site_id}_GAS{g}", "name": f"{detectors}号可燃气体探测器", **rtu,
+                               "type": "combustible_gas", "range": [0, 100], "period_s": 5, "group": f"{site_id}-ZONE-A"})
+            points.append({"id": f"{site_id}_H2S", "name": "硫化氢探测器", **rtu, "type": "toxic_gas",
+                           "range": [0, 100], "high": 10, "high_high": 20, "period_s": 5})
         return {"name": name, "sites": sites, "points": points}
 
     def fire_unit(self, place: dict[str, Any]) -> dict[str, Any]:
@@ -102,17 +108,25 @@ class CountyGenerator:
         for b in range(1, self.rng.randint(2, 3)):
             site_id, ftu = f"BLD{b}", {"site": f"BLD{b}", "device": f"FTU{b:02d}"}
             sites.append({"id": site_id, "name": f"{b}号楼", "kind": "fire_unit"})
-            points += [{"id": f"{site_id}_HYD1", **ftu, "type": "hydrant_pressure", "range": [0, 1.6]},
-                       {"id": f"{site_id}_SPR1", **ftu, "type": "sprinkler_pressure", "range": [0, 1.6]},
-                       {"id": f"{site_id}_TANK", **ftu, "type": "water_tank_level", "range": [0, 5], "low": 2.0,
-                        "low_low": 1.5}]
+            points += [{"id": f"{site_id}_HYD1", "name": "室内消火栓管网压力", **ftu, "type": "hydrant_pressure",
+                        "range": [0, 1.6]},
+                       {"id": f"{site_id}_SPR1", "name": "自动喷淋管网压力", **ftu, "type": "sprinkler_pressure",
+                        "range": [0, 1.6]},
+                       {"id": f"{site_id}_TANK", "name": "屋顶消防水箱液位", **ftu, "type": "water_tank_level",
+                        "range": [0, 5], "low": 2.0, "low_low": 1.5}]
             for c in range(1, self.rng.randint(2, 4)):
-                points += [{"id": f"{site_id}_RC{c}", **ftu, "type": "residual_current", "range": [0, 1000], "period_s": 30},
-                           {"id": f"{site_id}_CT{c}", **ftu, "type": "cable_temperature", "range": [-10, 150], "period_s": 30}]
+                points += [{"id": f"{site_id}_RC{c}", "name": f"{c}号配电箱剩余电流", **ftu, "type": "residual_current",
+                            "range": [0, 1000], "period_s": 30},
+                           {"id": f"{site_id}_CT{c}", "name": f"{c}号配电箱线缆温度", **ftu, "type": "cable_temperature",
+                            "range": [-10, 150], "period_s": 30}]
+            zones: set[str] = set()
             for z in range(1, self.rng.randint(3, 7)):
-                floor = self.rng.randint(1, 12)
+                zone = f"{self.rng.randint(1, 12)}F {self.rng.choice(ZONES)}"
+                if zone in zones:   # a second detector of one zone is told apart by its number
+                    zone = f"{zone}{z}号探测器"
+                zones.add(zone)
                 points.append({"id": f"{site_id}_Z{z:02d}", "site": site_id, "device": f"FAC{b}", "type": "fire_detector",
-                               "name": f"{floor}F {self.rng.choice(ZONES)}"})
+                               "name": zone})
         return {"name": name, "sites": sites, "points": points}
 
     def enterprise(self, index: int) -> dict[str, Any]:
@@ -142,6 +156,15 @@ def registry_text(document: dict[str, Any], header: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _write_changed(path: Path, data: bytes) -> None:
+    """Write ``data`` unless ``path`` holds it already (an unchanged county keeps its files and fingerprint),
+    whole at once: a stage loading the directory meanwhile reads the old file or the new one."""
+    if not path.is_file() or path.read_bytes() != data:
+        part = path.with_name(f".{path.name}.{os.getpid()}")
+        part.write_bytes(data)
+        os.replace(part, path)
+
+
 def write_county(out: Path, enterprises: int, seed: int) -> list[Path]:
     """Write one registry file per enterprise into ``out``; returns the files."""
     out.mkdir(parents=True, exist_ok=True)
@@ -149,17 +172,18 @@ def write_county(out: Path, enterprises: int, seed: int) -> list[Path]:
     files = []
     for document in county(enterprises, seed):
         path = out / f"{document['enterprise']['id']}.yaml"
-        path.write_text(registry_text(document, header), encoding="utf-8")
+        _write_changed(path, registry_text(document, header).encode("utf-8"))
         files.append(path)
     return files
 
 
 def county_with_sample(home: Path, enterprises: int, seed: int, sample_dir: Path) -> Path:
     """A county of ``enterprises`` generated enterprises plus the sample registry's (which the shipped
-    scenarios name) and its county boundary, under ``home/sim``; written once, reused after."""
+    scenarios name) and its county boundary, under ``home/sim``; brought up to date with the generator and
+    the sample on every call (a county written by an earlier version gets its points' names), unchanged files
+    left as they are."""
     out = home / "sim" / f"county-{enterprises}-seed{seed}"
-    if not out.is_dir():
-        write_county(out, enterprises, seed)
-        for path in [*sorted(sample_dir.glob("*.yaml")), *sorted(sample_dir.glob(BOUNDARY_FILE))]:
-            (out / path.name).write_bytes(path.read_bytes())
+    write_county(out, enterprises, seed)
+    for path in [*sorted(sample_dir.glob("*.yaml")), *sorted(sample_dir.glob(BOUNDARY_FILE))]:
+        _write_changed(out / path.name, path.read_bytes())
     return out

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from hazmon.registry import PointType, SiteKind, load_registry
+from hazmon.registry import PointType, Registry, SiteKind, load_registry
+from hazmon.settings import PACKAGE_DIR
 
 from device_sim import generate
-from device_sim.county import TOWNS, write_county
+from device_sim.county import TOWNS, county_with_sample, write_county
 from device_sim.scenario import ExpectedAlarm, Scenario
 
 from tests.device_sim.conftest import START_MS
@@ -55,3 +57,36 @@ def test_the_county_command_writes_what_registry_check_accepts(tmp_path: Path, c
     assert main(["sim", "county", "--enterprises", "6", "--seed", "2", "--out", str(tmp_path)]) == 0
     assert main(["registry", "check", str(tmp_path)]) == 0
     assert "OK, 6 enterprises" in capsys.readouterr().out
+
+
+def assert_every_point_named(registry: Registry) -> None:
+    """§7, §10: every point has a name in Chinese of its own within its site, which is no id."""
+    seen: set[tuple[str, str, str]] = set()
+    for entry in registry:
+        name, where = entry.point.name, f"{entry.enterprise}/{entry.id}"
+        assert name and re.search(r"[\u4e00-\u9fff]", name), where
+        assert entry.id not in name and entry.point.device not in name, (where, name)
+        assert (entry.enterprise, entry.site.id, name) not in seen, (where, name)
+        seen.add((entry.enterprise, entry.site.id, name))
+
+
+def test_the_generated_county_names_every_point_as_an_enterprise_does(tmp_path: Path) -> None:
+    write_county(tmp_path, 60, seed=7)
+    assert_every_point_named(load_registry(tmp_path))
+
+
+def test_the_sample_registry_names_every_point(sample_registry: Registry) -> None:
+    assert_every_point_named(sample_registry)
+
+
+def test_a_county_written_by_an_earlier_version_is_brought_up_to_date(tmp_path: Path) -> None:
+    """The demo's county is reused from run to run: one written before points had names gets them, and
+    the files that did not change are left alone."""
+    county_dir = county_with_sample(tmp_path, 6, 3, PACKAGE_DIR / "sample_registry")
+    stale, kept = sorted(county_dir.glob("91*.yaml"))[:2]
+    fresh = stale.read_text(encoding="utf-8")
+    stale.write_text(re.sub(r'name: "?[^,"]*"?, (site:)', r"\1", fresh), encoding="utf-8")
+    assert stale.read_text(encoding="utf-8") != fresh
+    before = kept.stat().st_mtime_ns
+    assert county_with_sample(tmp_path, 6, 3, PACKAGE_DIR / "sample_registry") == county_dir
+    assert stale.read_text(encoding="utf-8") == fresh and kept.stat().st_mtime_ns == before
