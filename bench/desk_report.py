@@ -1,0 +1,177 @@
+"""Benchmark: the cost of 值班日报's 联网与在线 (``/desk/report``, alerting/desk/shift.py) on a county's day of readings.
+
+A generated county (``device_sim.county``, ``--enterprises``; its points' own periods decide 在线) sends a whole
+Beijing day (yesterday) of readings, every reading point each ``--period`` seconds (one random phase per point), into
+a scratch database of the local InfluxDB (``settings.influx_url``), written by the recorder's InfluxWriter: the
+database's retention policies and continuous queries (recorder/retention.py), and the readings' minute and hour
+aggregates as the recorder makes them for readings that come late (recorder/late_readings.py: the continuous
+queries' own statement). The database is dropped at the end.
+
+Then, ``--runs`` times, interleaved, each timed alone:
+
+- ``raw_day``: the report's query before (``last_readings`` of the whole day from ``raw``), with the desk's 10 s
+  timeout (``timed_out`` when it did not answer in time: the page said 联网率 unavailable) and, so that there is a
+  figure, ``raw_day_untimed`` the same query without it;
+- ``day``: the report's queries now (``Readings.day_last_readings``: hours and minutes from their aggregates, the
+  last 3 periods of the longest period raw) for the ended day, and ``day_in_progress`` for the day as it stood one
+  minute before its end (today's report);
+- ``raw_hour``, the baseline: the query before over one hour of ``raw``;
+- ``enterprise_view``: the enterprise view's query (``last_readings(enterprise)``, no time bound: every raw reading
+  of one enterprise the retention holds; here one day of them).
+
+``same_table``: the 联网与在线 of the whole county from ``raw_day`` and from ``day`` are equal. Seconds are
+min–median–max over the runs; the load average at each run's start. Last stdout line: one JSON object.
+
+    .venv/bin/python bench/desk_report.py --enterprises 163 --period 10 --runs 5     # ≈ 2 000 points, 17 M readings
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+# bench/device_sim.py is named like the package the county comes from: import the package, not that script
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+import aiohttp  # noqa: E402
+import orjson  # noqa: E402
+
+from hazmon.registry import Registry, load_registry  # noqa: E402
+from hazmon.series import RAW_POLICY, reading_prefix  # noqa: E402
+from hazmon.settings import get_settings  # noqa: E402
+
+from alerting.desk.assessment_series import day_start_ms  # noqa: E402
+from alerting.desk.connectivity import connectivity, online_window_ms, reports_readings  # noqa: E402
+from alerting.desk.readings import InfluxUnavailable, LastReading, Readings  # noqa: E402
+from device_sim.county import write_county  # noqa: E402
+from recorder.influx import InfluxWriter  # noqa: E402
+
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+CHUNK = 500_000
+
+
+def day_lines(registry: Registry, start_ms: int, period_ms: int, seed: int) -> Iterator[list[str]]:
+    """Each reading point's readings in ``[start_ms, start_ms + DAY_MS)``, one list per point."""
+    phases = random.Random(seed)
+    for (enterprise, point_id), entry in sorted(registry.points.items()):
+        if not reports_readings(entry):
+            continue
+        prefix = reading_prefix(enterprise, entry.site.id, point_id, entry.point.type.value)
+        phase = phases.randrange(period_ms)
+        yield [f"{prefix}{1.0 + (ts // period_ms) % 7} {ts}" for ts in range(start_ms + phase, start_ms + DAY_MS, period_ms)]
+
+
+async def fill(writer: InfluxWriter, lines: Iterator[list[str]]) -> int:
+    """Write the readings in chunks; the writer aggregates them (late readings) at close."""
+    count, chunk = 0, []
+    for point_lines in lines:
+        chunk += point_lines
+        if len(chunk) >= CHUNK:
+            await writer.write(chunk)
+            count, chunk = count + len(chunk), []
+    await writer.write(chunk)
+    return count + len(chunk)
+
+
+async def untimed_raw_day(url: str, headers: dict[str, str], database: str, start_ms: int,
+                          end_ms: int) -> dict[tuple[str, str], LastReading]:
+    """The query before, without the desk's timeout."""
+    query = (f'SELECT last("value") FROM "{RAW_POLICY}"."reading" WHERE time >= {start_ms}ms AND time < {end_ms}ms '
+             'GROUP BY "enterprise", "point"')
+    async with aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=1800)) as session, \
+            session.get(f"{url}/query", params={"db": database, "q": query, "epoch": "ms"}) as answer:
+        body = await answer.json(content_type=None)
+    return {(s["tags"]["enterprise"], s["tags"]["point"]): LastReading(int(s["values"][0][0]), float(s["values"][0][1]))
+            for s in body["results"][0].get("series", [])}
+
+
+async def seconds(work: Callable[[], Awaitable[object]]) -> float | None:
+    """Seconds ``work`` took; None when InfluxDB did not answer in the desk's time."""
+    began = time.perf_counter()
+    try:
+        await work()
+    except InfluxUnavailable:
+        return None
+    return round(time.perf_counter() - began, 4)
+
+
+def spread(values: list[float | None]) -> list[float] | None:
+    """min, median, max of the runs that answered; None when none did."""
+    answered = [v for v in values if v is not None]
+    return [min(answered), round(statistics.median(answered), 4), max(answered)] if answered else None
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--enterprises", type=int, default=163, help="the county's size (≈ 12 reading points each)")
+    parser.add_argument("--period", type=float, default=10.0, help="seconds between a point's readings")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    settings = get_settings()
+    database = f"bench_desk_report_{os.getpid()}"
+    headers = settings.influx_headers
+    with tempfile.TemporaryDirectory(prefix="hz-desk-report-") as tmp:
+        write_county(Path(tmp), args.enterprises, seed=args.seed)
+        registry = load_registry(Path(tmp))
+    points = sum(reports_readings(e) for e in registry.points.values())
+    now_ms = int(time.time() * 1000)
+    start = day_start_ms(now_ms) - DAY_MS                           # yesterday, Beijing time: a whole day
+    end = start + DAY_MS
+    readings = Readings(settings.influx_url, headers, database)
+    raw_ms = online_window_ms(registry)
+    enterprise = sorted(registry.enterprises)[0]
+    writer = InfluxWriter(settings, database=database)
+    try:
+        began = time.monotonic()
+        try:
+            written = await fill(writer, day_lines(registry, start, int(args.period * 1000), args.seed))
+            write_s = time.monotonic() - began
+        finally:
+            began = time.monotonic()
+            await writer.close()                                   # the minute and hour aggregates (late readings)
+        aggregate_s = time.monotonic() - began
+
+        raw_day = await untimed_raw_day(settings.influx_url, headers, database, start, end + 1)
+        day = await readings.day_last_readings(start, end, now_ms, raw_ms)
+        tables = [connectivity(registry, lambda _: True, last, end) for last in (raw_day, day)]
+        timings: dict[str, list[float | None]] = {}
+        loads: list[float] = []
+        cases: dict[str, Callable[[], Awaitable[object]]] = {
+            "raw_day": lambda: readings.last_readings(start_ms=start, end_ms=end + 1),
+            "raw_day_untimed": lambda: untimed_raw_day(settings.influx_url, headers, database, start, end + 1),
+            "day": lambda: readings.day_last_readings(start, end, now_ms, raw_ms),
+            "day_in_progress": lambda: readings.day_last_readings(start, end - 60_000, end - 60_000, raw_ms),
+            "raw_hour": lambda: readings.last_readings(start_ms=end - HOUR_MS, end_ms=end + 1),
+            "enterprise_view": lambda: readings.last_readings(enterprise),
+        }
+        for _ in range(args.runs):
+            loads.append(round(os.getloadavg()[0], 2))
+            for name, work in cases.items():
+                timings.setdefault(name, []).append(await seconds(work))
+    finally:
+        async with aiohttp.ClientSession(headers=headers) as session:
+            await session.post(f"{settings.influx_url}/query", data={"q": f'DROP DATABASE "{database}"'})
+    print(orjson.dumps({
+        "enterprises": args.enterprises, "points": points, "period_s": args.period, "readings": written,
+        "write_readings_per_s": round(written / write_s), "aggregate_s": round(aggregate_s, 1),
+        "online_window_s": raw_ms / 1000, "runs": args.runs, "load_average": loads,
+        "points_sending": tables[0].county.points_sending, "points_online": tables[0].county.points_online,
+        "same_table": tables[0] == tables[1],
+        "timed_out": {name: sum(v is None for v in values) for name, values in timings.items()},
+        "seconds": {name: spread(values) for name, values in timings.items()},
+        "runs_seconds": timings,
+    }).decode())
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
