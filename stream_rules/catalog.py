@@ -6,13 +6,15 @@ point has no such level), so that a batch of readings is classified with a few a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from hazmon.registry.limits import Limit
 from hazmon.registry.loader import PointEntry, Registry
-from hazmon.registry.models import POINT_TYPE_NAMES, POINT_UNITS, PointType, Site, SiteKind
+from hazmon.registry.models import POINT_UNITS, PointType, Site, SiteKind
+from hazmon.registry.names import device_name, group_name, point_name
 from hazmon.wire import PLATFORM_ENTERPRISE
 from stream_rules.alarms import Subject
 
@@ -31,6 +33,7 @@ class PointRules:
     rainfall: bool
     stuck_ms: float | None
     subject: Subject
+    names: tuple[str, str]   # the point's own name (zh, en) as officers read it (§10), for lists of points
 
     @property
     def slow_path(self) -> bool:
@@ -39,13 +42,14 @@ class PointRules:
 
 
 class Catalog:
-    """One enterprise's points as arrays (for numpy) and as :class:`PointRules` (for the state machine)."""
+    """One enterprise's points as arrays (for numpy) and as :class:`PointRules` (for the state machine), and
+    the subjects of its alarms named as officers read them (§10: names, never ids), from ``registry``."""
 
-    def __init__(self, entries: list[PointEntry], enterprise_name: str = "") -> None:
+    def __init__(self, entries: list[PointEntry], registry: Registry, enterprise_name: str = "") -> None:
         self.enterprise_name = enterprise_name
         self.ids: list[str] = [e.id for e in entries]
         self.index: dict[str, int] = {pid: i for i, pid in enumerate(self.ids)}
-        self.rules: list[PointRules] = [_point_rules(e, enterprise_name) for e in entries]
+        self.rules: list[PointRules] = [_point_rules(e, registry, enterprise_name) for e in entries]
         n = len(entries)
         self.low = np.array([e.point.range[0] if e.point.range else -np.inf for e in entries], dtype=np.float64)
         self.high = np.array([e.point.range[1] if e.point.range else np.inf for e in entries], dtype=np.float64)
@@ -77,34 +81,39 @@ class Catalog:
             if entry.point.group is not None:
                 self.groups.setdefault(entry.point.group, []).append(i)
         self.ponds = {e.site.id: e.site for e in entries if e.site.kind is SiteKind.TAILINGS_POND}
+        self._device_subjects = {d: self._named(d, "", members, device_name, registry) for d, members in self.devices.items()}
+        self._group_subjects = {g: self._named(entries[members[0]].point.device, g, members, group_name, registry)
+                                for g, members in self.groups.items()}
+
+    def _named(self, device: str, point: str, members: list[int], name: Callable[[Registry, list[PointEntry], str], str],
+               registry: Registry) -> Subject:
+        """The subject of a device's or a group's alarms: at the site of its first point, named by ``name``."""
+        first = self.rules[members[0]]
+        entries, place = [self.rules[m].entry for m in members], f"{self.enterprise_name} {first.entry.site.name}"
+        return Subject(first.entry.site.id, device, point, f"{place} {name(registry, entries, 'zh')}",
+                       f"{place} {name(registry, entries, 'en')}", first.subject.unit if point else "")
 
     def device_subject(self, device: str) -> Subject:
-        site = self.rules[self.devices[device][0]].entry.site
-        return Subject(site.id, device, "", f"{self.enterprise_name} {site.name} 设备{device}",
-                       f"{self.enterprise_name} {site.name} device {device}")
+        return self._device_subjects[device]
 
     def site_subject(self, site: Site) -> Subject:
         return Subject(site.id, "", site.id, f"{self.enterprise_name} {site.name}", f"{self.enterprise_name} {site.name}")
 
     def group_subject(self, group: str) -> Subject:
-        first = self.rules[self.groups[group][0]]
-        site = first.entry.site
-        return Subject(site.id, first.entry.point.device, group, f"{self.enterprise_name} {site.name} 联动分组{group}",
-                       f"{self.enterprise_name} {site.name} voting group {group}", first.subject.unit)
+        return self._group_subjects[group]
 
 
-def _point_rules(entry: PointEntry, enterprise_name: str) -> PointRules:
+def _point_rules(entry: PointEntry, registry: Registry, enterprise_name: str) -> PointRules:
     levels: dict[str, dict[int, Limit]] = {"above": {}, "below": {}}
     for limit in entry.limits.limits:
         levels[limit.direction][limit.severity] = limit
     point = entry.point
     trend = point.rate_per_h is not None or entry.limits.form == "colors"
     stuck_ms = None if point.stuck_s is None else point.stuck_s * 1000.0
-    type_zh, type_en = POINT_TYPE_NAMES[point.type]
+    names = point_name(registry, entry, "zh"), point_name(registry, entry, "en")
     place = f"{enterprise_name} {entry.site.name}"
-    subject = Subject(entry.site.id, point.device, point.id, f"{place} {point.name or f'{type_zh}{point.id}'}",
-                      f"{place} {point.name or f'{type_en} {point.id}'}", POINT_UNITS[point.type])
-    return PointRules(entry, levels, trend, entry.limits.form == "rainfall", stuck_ms, subject)
+    subject = Subject(entry.site.id, point.device, point.id, f"{place} {names[0]}", f"{place} {names[1]}", POINT_UNITS[point.type])
+    return PointRules(entry, levels, trend, entry.limits.form == "rainfall", stuck_ms, subject, names)
 
 
 def compile_registry(registry: Registry) -> dict[str, Catalog]:
@@ -116,4 +125,4 @@ def compile_registry(registry: Registry) -> dict[str, Catalog]:
             by_enterprise[entry.enterprise].append(entry)
     by_enterprise[PLATFORM] = []
     names = {ent: doc.enterprise.name for ent, doc in registry.enterprises.items()}
-    return {ent: Catalog(entries, names.get(ent, "")) for ent, entries in by_enterprise.items()}
+    return {ent: Catalog(entries, registry, names.get(ent, "")) for ent, entries in by_enterprise.items()}

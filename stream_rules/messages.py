@@ -4,8 +4,9 @@
 Each text names the enterprise, site and point (or device, group, pond) by name, says what
 happened, the value and the limit with their units, and the device time of the reading that made
 the change; a trend says its rate per hour and the predicted time to the next limit. Officers never
-read internal codes: rule and level names are translated here, and a point without a registered
-name is shown by its type's name and id.
+read internal codes: rule and level names are translated here; points, devices and voting groups
+are named by :mod:`hazmon.registry.names` (a point without a registered name by its quantity, never
+by its id), which the catalog puts into each :class:`Subject`.
 """
 
 from __future__ import annotations
@@ -92,6 +93,13 @@ def _duration(seconds: float) -> tuple[str, str]:
     return f"约{_number(hours)}小时", f"about {_number(hours)} h"
 
 
+def listed_values(points: list[tuple[tuple[str, str], float]], unit: str) -> tuple[str, str]:
+    """Points (their (zh, en) names) with their values, as a group alarm lists its members beyond the limit:
+    ``1号可燃气体探测器 30 %LEL、2号可燃气体探测器 27 %LEL``."""
+    return ("、".join(f"{zh} {_quantity(value, unit)}" for (zh, _), value in points),
+            ", ".join(f"{en} {_quantity(value, unit)}" for (_, en), value in points))
+
+
 def compose(subject: Subject, rule: str, level: str | None, transition: str, value: float | None,
             limit: float | None, reason: str | None, extra: Extra, reading_ts: int) -> tuple[str, str]:
     """(Chinese, English) text of one alarm transition about ``subject``."""
@@ -109,9 +117,9 @@ def compose(subject: Subject, rule: str, level: str | None, transition: str, val
     elif value is not None:
         zh.append(f"当前值 {_quantity(value, unit)}" + (f"，限值 {_quantity(limit, unit)}" if limit is not None else ""))
         en.append(f"value {_quantity(value, unit)}" + (f", limit {_quantity(limit, unit)}" if limit is not None else ""))
-    if rule == "vote" and extra.get("points"):
-        zh.append(f"超限测点 {extra['points']}")
-        en.append(f"points beyond: {extra['points']}")
+    if rule == "vote" and extra.get("members"):
+        zh.append(f"超限测点 {extra['members']}")
+        en.append(f"points beyond: {extra['members_en']}")
     if rule == "platform" and extra.get("silent_s") is not None:
         zh_for, en_for = _duration(float(extra["silent_s"] or 0))
         zh.append(f"已{zh_for}未收到数据")

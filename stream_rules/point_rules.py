@@ -9,6 +9,7 @@ from operator import itemgetter
 
 from stream_rules.alarms import AlarmBook, Change
 from stream_rules.catalog import Catalog, PointRules
+from stream_rules.messages import listed_values
 from stream_rules.state import EnterpriseState, LevelTrack
 from stream_rules.trend import HOUR_MS, fit, judge, update_noise
 
@@ -135,7 +136,8 @@ class PointRulesRunner:
 
     def _vote(self, rules: PointRules, side: str, ts: float, value: float) -> None:
         """§8: two or more points of a group beyond a limit confirm one group alarm at once (rule ``vote``,
-        ``point`` the group), at the worst level two of them share; it lists the members and their values."""
+        ``point`` the group), at the worst level two of them share; it lists the members beyond and their values (by
+        name for the texts, by id for the details)."""
         group = rules.entry.point.group
         assert group is not None
         members = self.catalog.groups[group]
@@ -143,10 +145,11 @@ class PointRulesRunner:
         level = armed[1] if len(armed) > 1 else 0
         key = f"vote|{group}|{side}"
         subject = self.catalog.group_subject(group)
-        values = {self.catalog.ids[m]: (value if self.catalog.rules[m] is rules else float(self.state.last_value[m]))
+        values = {m: (value if self.catalog.rules[m] is rules else float(self.state.last_value[m]))
                   for m in members if self._armed(m, side)}
-        extra: dict[str, float | str | None] = {"group": group,
-                                                "points": ", ".join(f"{p}={v:.6g}" for p, v in values.items())}
+        named, named_en = listed_values([(self.catalog.rules[m].names, v) for m, v in values.items()], subject.unit)
+        extra: dict[str, float | str | None] = {"group": group, "members": named, "members_en": named_en,
+                                                "points": ", ".join(f"{self.catalog.ids[m]}={v:.6g}" for m, v in values.items())}
         limit = rules.levels[side].get(level)
         if level and limit is not None:
             worst = max(values.values()) if side == "above" else min(values.values())

@@ -68,7 +68,8 @@ def test_words_of_section_10(registry: Registry) -> None:
         by_rule.setdefault((t["rule"], t["transition"]), t["message"])
     assert "高限一级报警确认" in by_rule[("limit", "confirmed")]
     assert "超量程" in by_rule[("limit", "escalated")] and "高高限二级报警升级" in by_rule[("limit", "escalated")]
-    assert "多点联动高限一级报警" in by_rule[("vote", "confirmed")] and "G1=30" in by_rule[("vote", "confirmed")]
+    assert "多点联动高限一级报警" in by_rule[("vote", "confirmed")]
+    assert "超限测点 可燃气体浓度 1 30 %LEL、可燃气体浓度 2 30 %LEL" in by_rule[("vote", "confirmed")]
     assert "黄色预警" in by_rule[("rollup", "confirmed")] and "预警" in by_rule[("rainfall", "confirmed")]
     assert "设备故障" in by_rule[("fault", "raised")] and "设备离线" in by_rule[("offline", "raised")]
     assert "火警确认" in by_rule[("fire", "confirmed")] and "控制器信息：3F" in by_rule[("fire", "confirmed")]
@@ -76,3 +77,17 @@ def test_words_of_section_10(registry: Registry) -> None:
     trend = by_rule[("trend", "raised")]
     assert "趋势预警" in trend and "变化速率 6 MPa/h" in trend and "预计" in trend and "限值" in trend
     assert not any("签收" in m for m in by_rule.values())   # 签收 is the officer's word, never the rule's
+
+
+def test_points_devices_and_groups_without_a_name_are_never_shown_by_id(registry: Registry) -> None:
+    """§7 makes a point's name optional, §10 keeps ids from officers: the test registry names no point, so
+    its points read as their quantity (numbered within the site), devices and groups by what they carry."""
+    ids = {e.id for e in registry} | {e.point.device for e in registry} | {e.point.group for e in registry if e.point.group}
+    pattern = re.compile("|".join(rf"(?<![A-Za-z0-9_]){re.escape(i)}(?![A-Za-z0-9_])" for i in sorted(ids, key=len, reverse=True)))
+    said = {(t["rule"], t["point"] or t["device"]): (t["message"], t["message_en"]) for t in every_rule(registry)}
+    for zh, en in said.values():
+        assert not pattern.search(zh) and not pattern.search(en), (zh, en)
+    assert said[("limit", "LT")][0].startswith("测试企业 储罐区 储罐液位：")
+    assert said[("vote", "ZONE")][1].startswith("测试企业 储罐区 combustible gas group (combustible gas 1 and 1 more point): ")
+    assert said[("offline", "GNSS")][0].startswith("测试企业 尾矿库 采集设备（降雨量等5个测点）：设备离线")
+    assert said[("fire", "Z1")][0].startswith("测试企业 楼 火灾探测器：火警")
