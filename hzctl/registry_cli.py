@@ -1,4 +1,5 @@
-"""``hazmon registry check [DIR]``: validate a registry directory and say what is wrong where."""
+"""``hazmon registry check [DIR]``: validate a registry directory and say what is wrong where, and warn
+where a point has no name (accepted, but officers then read it by its quantity: §7, §10)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from hazmon.registry.loader import RegistryError, load_registry
+from hazmon.registry.names import unnamed_points
 from hazmon.settings import get_settings
 
 
@@ -18,9 +20,12 @@ def _check(args: argparse.Namespace) -> int:
             print(problem)
         print(f"registry {directory}: {len(exc.problems)} problem(s)")
         return 1
+    warnings = unnamed_points(registry)
+    for warning in warnings:
+        print(f"warning: {warning}")
     devices = {(e.enterprise, e.point.device) for e in registry}
     print(f"registry {directory}: OK, {len(registry.enterprises)} enterprises, {len(devices)} devices, "
-          f"{len(registry.points)} points")
+          f"{len(registry.points)} points" + (f", {len(warnings)} unnamed" if warnings else ""))
     return 0
 
 

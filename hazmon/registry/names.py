@@ -1,10 +1,12 @@
 """How officers name a registered point, device or voting group (data standard §10): the one rule the rule
 engine's alarm texts, the desk's pages and the dashboards' variables share, so that a thing is called the
-same everywhere and never by its id."""
+same everywhere and never by its id; and the warning about points that have no name of their own."""
 
 from __future__ import annotations
 
-from hazmon.registry.loader import PointEntry, Registry
+import yaml
+
+from hazmon.registry.loader import PointEntry, Problem, Registry, _node_line
 from hazmon.registry.models import POINT_TYPE_NAMES, PointType
 
 
@@ -48,3 +50,21 @@ def group_name(registry: Registry, entries: list[PointEntry], language: str) -> 
     if _zh(language):
         return f"{quantity}联动组（{_listed(registry, entries, language)}）"
     return f"{quantity} group ({_listed(registry, entries, language)})"
+
+
+def unnamed_points(registry: Registry) -> list[Problem]:
+    """One warning per point without a ``name``, with its file and line: §7 allows it, but officers then read
+    the point by its quantity (坝体位移 2), not by what the enterprise calls it on site."""
+    warnings: list[Problem] = []
+    for enterprise, doc in registry.enterprises.items():
+        path = registry.files[enterprise]
+        root: yaml.Node | None = None
+        for i, point in enumerate(doc.points):
+            entry = registry.point(enterprise, point.id)
+            if point.name or entry is None:
+                continue
+            root = root or yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+            warnings.append(Problem(path, _node_line(root, ["points", i]), f"points[{i}].name",
+                                    f"point {point.id!r} has no name: officers will read it as "
+                                    f"{point_name(registry, entry, 'zh')!r}; give it the name used on site (§7, §10)"))
+    return warnings

@@ -128,3 +128,17 @@ def test_registry_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[st
     _write(tmp_path, "- {id: LT, site: TF01, device: D1, type: tank_level, range: [12, 0], high: 9}\n")
     assert main(["registry", "check", str(tmp_path)]) == 1
     assert f"{tmp_path / 'e1.yaml'}:7: points[0].range" in capsys.readouterr().out
+
+
+def test_registry_check_warns_about_unnamed_points_and_accepts_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """§7 makes a point's name optional; officers then read it by its quantity (§10): a warning, not a refusal."""
+    _write(tmp_path, """\
+        - {id: DS1, site: WK01, device: G1, type: displacement, range: [0, 500], colors: {direction: above, red: 100}}
+        - {id: DS2, site: WK01, device: G1, type: displacement, range: [0, 500], colors: {direction: above, red: 100}}
+        - {id: WL, name: "库水位", site: WK01, device: G1, type: water_level, range: [380, 420]}
+        """)
+    assert main(["registry", "check", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"warning: {tmp_path / 'e1.yaml'}:7: points[0].name: point 'DS1' has no name: officers will read it as '坝体位移 1'" in out
+    assert f"{tmp_path / 'e1.yaml'}:8: points[1].name: point 'DS2'" in out and "'WL'" not in out
+    assert "OK, 1 enterprises, 1 devices, 3 points, 2 unnamed" in out
