@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
 import subprocess
@@ -179,6 +180,17 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(f[11]) + int(f[12]) for f in map(_stat, family(pid)) if f) / os.sysconf("SC_CLK_TCK")
 
 
+def runqueue_wait_seconds(pid: int) -> float:
+    """Seconds the threads of ``pid``'s tree have waited, runnable, for a CPU (schedstat): the machine's
+    shortage, where CPU-seconds show only what each process got."""
+    total = 0
+    for member in family(pid):
+        for task in Path(f"/proc/{member}/task").glob("*/schedstat"):
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                total += int(task.read_text().split()[1])
+    return total / 1e9
+
+
 def rss_bytes(pid: int) -> int:
     total = 0
     for member in family(pid):
@@ -203,6 +215,8 @@ class ResourceSampler:
         self.peak_rss = dict.fromkeys(pids, 0)
         self.cpu_start = {name: cpu_seconds(pid) for name, pid in pids.items()}
         self.cpu_seen = dict(self.cpu_start)   # a killed child (--failover) keeps what it had used
+        self.wait_start = {name: runqueue_wait_seconds(pid) for name, pid in pids.items()}
+        self.wait_seen = dict(self.wait_start)
         self.started = time.monotonic()
 
     async def run(self) -> None:
@@ -214,14 +228,17 @@ class ResourceSampler:
         for name, pid in self.pids.items():
             self.peak_rss[name] = max(self.peak_rss[name], rss_bytes(pid))
             self.cpu_seen[name] = max(self.cpu_seen[name], cpu_seconds(pid))
+            self.wait_seen[name] = max(self.wait_seen[name], runqueue_wait_seconds(pid))
 
     def figures(self, readings: int) -> dict[str, dict[str, float]]:
         """Per process: CPU % of one core, CPU-seconds and CPU-seconds per million ``readings`` since the
-        start, peak RSS."""
+        start, the time its threads waited runnable for a CPU (% of the elapsed time), peak RSS."""
         self._sample()
         elapsed = time.monotonic() - self.started
         used = {name: self.cpu_seen[name] - self.cpu_start[name] for name in self.pids}
+        waited = {name: self.wait_seen[name] - self.wait_start[name] for name in self.pids}
         return {name: {"cpu_percent": round(100 * used[name] / elapsed, 1), "cpu_s": round(used[name], 2),
+                       "runqueue_wait_percent": round(100 * waited[name] / elapsed, 1),
                        "cpu_s_per_million_readings": per_million(used[name], readings),
                        "peak_rss_mb": round(self.peak_rss[name] / 2**20, 1)} for name in self.pids}
 
@@ -404,10 +421,13 @@ def load_report(reports: list[dict]) -> dict:
 
 
 def load_figures(reports: list[dict]) -> list[dict]:
-    """Each load process's connections, published readings/s and its own CPU."""
+    """Each load process's connections, published readings/s, its own CPU and the time it waited runnable
+    for a CPU (% of its run: the machine, not the generator, held it back)."""
     return [{"connections": r["connections"], "readings_per_s": r["readings_per_s"], "cpu_s": r["cpu_s"],
              "cpu_percent": round(100 * r["cpu_s"] / r["seconds"], 1),
-             "cpu_s_per_million_readings": r["cpu_s_per_million_readings"]} for r in reports]
+             "cpu_s_per_million_readings": r["cpu_s_per_million_readings"],
+             "runqueue_wait_percent": None if r.get("runqueue_wait_s") is None else round(100 * r["runqueue_wait_s"] / r["seconds"], 1)}
+            for r in reports]
 
 
 def stop_ingest(run: IsolatedPipeline, names: list[str]) -> dict[str, int | None]:

@@ -113,7 +113,7 @@ async def run_load(settings: Settings, registry_dir: Path, plan: LoadPlan, passw
     devices = [SimDevice(settings, e, d, passwords[e], client_id=f"sim-load-{plan.run_id}-{e}-{d}") for e, d, _ in chosen]
     payloads = [Telemetry(entries, plan.readings_per_message, plan.run_id) for _, _, entries in chosen]
     stats = [device.stats for device in devices]
-    wall_start, cpu_start = time.monotonic(), cpu_seconds()
+    wall_start, cpu_start, wait_start = time.monotonic(), cpu_seconds(), runqueue_wait_seconds()
     progress = asyncio.create_task(show_progress(settings.language, f"load {plan.run_id}",
                                                  lambda: time.monotonic() - wall_start, plan.seconds, stats,
                                                  settings.sim_progress_s))
@@ -123,14 +123,25 @@ async def run_load(settings: Settings, registry_dir: Path, plan: LoadPlan, passw
         progress.cancel()
         await asyncio.gather(progress, return_exceptions=True)
     elapsed, cpu_s = time.monotonic() - wall_start, cpu_seconds() - cpu_start
+    wait_end = runqueue_wait_seconds()
     sent = totals(stats)
     return {"run_id": plan.run_id, "connections": len(chosen), "target_rate": plan.rate * len(chosen) / plan.connections,
             "seconds": round(elapsed, 3), "messages": sent["published"], "readings": sent["readings"],
             "messages_per_s": round(sent["published"] / elapsed, 1), "readings_per_s": round(sent["readings"] / elapsed, 1),
-            "cpu_s": round(cpu_s, 2), "cpu_s_per_million_readings": round(cpu_s * 1e6 / sent["readings"], 2) if sent["readings"] else None}
+            "cpu_s": round(cpu_s, 2), "cpu_s_per_million_readings": round(cpu_s * 1e6 / sent["readings"], 2) if sent["readings"] else None,
+            "runqueue_wait_s": None if wait_start is None or wait_end is None else round(wait_end - wait_start, 2)}
 
 
 def cpu_seconds() -> float:
     """User and system CPU this process has used (the load's own cost, reported apart from the pipeline's)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def runqueue_wait_seconds() -> float | None:
+    """Seconds this process's thread has waited, runnable, for a CPU (Linux schedstat; None elsewhere): time the
+    load was ready to publish but the machine was busy with other work, which its own CPU does not show."""
+    try:
+        return int(Path("/proc/thread-self/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
