@@ -67,7 +67,7 @@ async def test_awaiting_feedback_filter_and_suppression_from_the_desk(start_serv
         await asyncio.to_thread(browser.find_element(By.ID, "filter-feedback").click)
         rows = await asyncio.to_thread(_wait_rows, browser, lambda r: set(r) == {"w1"})
         assert "已恢复（待反馈）" in rows["w1"] and "1号储罐温度高高报警" in rows["w1"]
-        assert "1号储罐区 / 温度" in rows["w1"] and "TK01_TT" not in rows["w1"]      # an unnamed point: no id (§10)
+        assert "1号储罐区 / 1号储罐温度" in rows["w1"] and "TK01_TT" not in rows["w1"]      # by its name, no id (§10)
         await asyncio.to_thread(_shot, browser, "desk-awaiting-feedback.png")
         link = await asyncio.to_thread(browser.execute_script,       # one look: the list re-renders at every change
                                        "return document.querySelector('tr[data-id=w1] td a').href")
@@ -86,7 +86,7 @@ async def test_awaiting_feedback_filter_and_suppression_from_the_desk(start_serv
         await asyncio.to_thread(_submit_suppression, browser, f"{CHEM}/TK01_LT", "液位计校准", "2025-11-29T16:40")
         await asyncio.to_thread(_until, browser, lambda b: b.find_elements(By.CSS_SELECTOR, "tr.suppression"))
         listed = await asyncio.to_thread(_text, browser, "#suppressions")
-        for words in ("永顺县灵溪化工有限公司", "1号储罐区 / 储罐液位", "液位计校准", "县应急管理局值班室 王值班 (wang)",
+        for words in ("永顺县灵溪化工有限公司", "1号储罐区 / 1号储罐液位", "液位计校准", "县应急管理局值班室 王值班 (wang)",
                       "2025-11-29 16:40:00"):
             assert words in listed, words
         assert not [code for code in CODES if code in await asyncio.to_thread(_text, browser)]
@@ -129,10 +129,10 @@ async def test_enterprise_view_from_the_map(start_service, produce, names, token
         points = dict(await asyncio.to_thread(browser.execute_script, "return [...document.querySelectorAll('tr.point')]"
                                               ".map(tr => [tr.cells[0].innerText, tr.innerText])"))
         assert len(points) == len(chem_points)
-        assert "9.42 m" in points["储罐液位"] and "2025-11-29 08:40:40" in points["储罐液位"]
-        assert "一级报警（未签收）" in points["储罐液位"]
-        assert "31.5 °C" in points["温度"] and "离线" in points["温度"]
-        assert "无数据" in points["压力"]
+        assert "9.42 m" in points["1号储罐液位"] and "2025-11-29 08:40:40" in points["1号储罐液位"]
+        assert "一级报警（未签收）" in points["1号储罐液位"]
+        assert "31.5 °C" in points["1号储罐温度"] and "离线" in points["1号储罐温度"]
+        assert "无数据" in points["1号储罐压力"]
         assert f"在线率：{100 / len(chem_points):.0f}%（1 个点位在线，共 {len(chem_points)}）" in page
         assert "近 24 小时拒收：数值无效 5；点位未登记 1" in page
         assert "永顺县灵溪化工有限公司" in page and "当前风险：黄" in page and "1号储罐液位高报警" in page

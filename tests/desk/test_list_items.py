@@ -22,7 +22,7 @@ def _alarm(registry: Registry) -> Alarm:
 def test_words_and_what_the_page_filters_by(registry: Registry) -> None:
     item = orjson.loads(ListItems().item(_alarm(registry), registry, Texts("zh")))
     assert item["rows"] == {"message": "可燃气体浓度高高报警", "severity": "二级报警", "enterprise": "永顺县灵溪化工有限公司",
-                            "site": "1号储罐区", "point": "可燃气体浓度 2", "started_at": "2025-11-29 08:40:00"}
+                            "site": "1号储罐区", "point": "2号可燃气体探测器", "started_at": "2025-11-29 08:40:00"}
     assert (item["id"], item["state"], item["sound"], item["desk"]["state"]) == ("a1", "active", True, "未签收")
 
 
