@@ -14,6 +14,7 @@ import logging
 from hazmon.topics import PlatformTopics
 from hazmon.kafka_topics import ensure_topics
 from hazmon.registry import Registry, SiteKind
+from hazmon.registry.names import point_name
 from hazmon.registry.watch import RegistryWatch
 from hazmon.settings import Settings
 from hazmon.wire import AlarmAction
@@ -118,10 +119,11 @@ class AlertingService:
         return None if suppression is None else suppression_json(suppression)
 
     def place_of(self, alarm: Alarm) -> str:
-        """The alarm's site and point by name (§10), ids only where the registry has no name."""
+        """The alarm's site and point as officers read them (§10, ``point_name``: never an id); a voting group's
+        or a device's alarm by its site alone (its message names the group or device)."""
+        site = self._site_names.get((alarm.enterprise, alarm.site), alarm.site)
         entry = self.registry.point(alarm.enterprise, alarm.point)
-        point = entry.point.name if entry is not None and entry.point.name else alarm.point
-        return f"{self._site_names.get((alarm.enterprise, alarm.site), alarm.site)} {point}"
+        return site if entry is None else f"{site} {point_name(self.registry, entry, self.texts.language)}"
 
     def enterprise_name(self, enterprise: str) -> str:
         doc = self.registry.enterprises.get(enterprise)
