@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from hazmon.registry import Registry
 from hazmon.registry.models import POINT_TYPE_NAMES, POINT_UNITS
-from hazmon.registry.names import point_name
+from hazmon.registry.names import device_name, point_name
 from hazmon.wire import PLATFORM_ENTERPRISE
 
 from alerting.model import Alarm
@@ -47,8 +47,9 @@ def alarm_view(alarm: Alarm, registry: Registry, texts: Texts, suppression: dict
         quantity = POINT_TYPE_NAMES[entry.point.type][0 if zh else 1]
         add("point", point_name(registry, entry, texts.language))
         add("quantity", quantity)
-    elif alarm.device and not alarm.point:
-        add("device", alarm.device)
+    elif alarm.device and not alarm.point:   # a device's alarm: the device by what it reports, never its id
+        reporting = [e for e in registry.devices(alarm.enterprise).get(alarm.device, []) if e.point.enabled]
+        add("device", device_name(registry, reporting, texts.language) if reporting else None)
     if alarm.value is not None:
         value = _number(alarm.value, unit)
         add("value", texts.over_range(value) if alarm.extra.get("reason") == "over_range" else value)

@@ -66,3 +66,11 @@ def test_over_range_trend_and_who_acted(named_registry: Registry) -> None:
                                                                              "next_level": "high_high"}),
                              named_registry, zh, None))
     assert "预计达到限值: 约1.5小时后达到二级报警限值" in ahead
+
+
+@pytest.mark.parametrize(("language", "device"), [("zh", "设备: 采集设备（1号储罐液位等6个测点）"),
+                                                  ("en", "Device: data logger (1号储罐液位 and 5 more points)")])
+def test_an_offline_device_by_what_it_reports_not_its_id(named_registry: Registry, language: str, device: str) -> None:
+    view = alarm_view(alarm("offline", None, point="", value=None, limit=None), named_registry, Texts(language), None)
+    text = shown(view)
+    assert device in text and "RTU01" not in text, text
