@@ -3,13 +3,14 @@
 The minute continuous query recomputes only the last ``MINUTE_RESAMPLE_FOR`` (2 minutes): a reading
 that reaches InfluxDB more than a minute (a device's 断点续传 backlog, a Kafka replay after an outage) is in ``raw``
 but in no aggregate. The InfluxDB writer notes, per enterprise, the span of such readings it wrote
-(:meth:`LateSpans.note`, one look at each raw line's timestamp), and runs the continuous queries'
+(:meth:`LateSpans.note`, one look at each raw line's timestamp, in C while none is late), and runs the continuous queries'
 aggregation over those spans, for that enterprise only, now and then (:func:`aggregate_late`).
 """
 
 from __future__ import annotations
 
 import re
+from operator import itemgetter
 
 import aiohttp
 
@@ -21,6 +22,21 @@ LATE_MS = 60_000          # older than this when written: the minute continuous 
 _PREFIX = f"{READING},{ENTERPRISE}="
 _START = len(_PREFIX)
 _UNESCAPE = re.compile(r"\\(.)")
+STAMP_DIGITS = 13         # a millisecond timestamp from 2001-09-09 to 2286-11-20
+_LAST_DIGITS = itemgetter(slice(-STAMP_DIGITS, None))
+
+
+def none_before(lines: list[str], cutoff: int, oldest: int) -> bool:
+    """True when surely no line's timestamp is in [``oldest``, ``cutoff``), judged in one pass in C over each
+    line's last STAMP_DIGITS characters. When ``oldest`` and ``cutoff`` have STAMP_DIGITS digits, so has every
+    timestamp in between, and those characters are its digits, which compare as text as they do as numbers;
+    a shorter timestamp is before ``oldest`` and a longer one after ``cutoff``, whatever their characters."""
+    if not lines:
+        return True
+    cutoff_text = str(cutoff)
+    if len(cutoff_text) != STAMP_DIGITS or len(str(oldest)) != STAMP_DIGITS:
+        return False
+    return min(map(_LAST_DIGITS, lines)) >= cutoff_text
 
 
 class LateSpans:
@@ -35,6 +51,8 @@ class LateSpans:
         """Remember the late ones among ``raw_lines`` (reading lines just written to ``raw``, whose
         first tag is the enterprise: hazmon.series.reading_prefix)."""
         cutoff, oldest, spans = now_ms - LATE_MS, now_ms - self._keep_ms, self._spans
+        if none_before(raw_lines, cutoff, oldest):
+            return
         for line in raw_lines:
             ts = int(line[line.rfind(" ") + 1:])
             if ts >= cutoff or ts < oldest or not line.startswith(_PREFIX):
