@@ -9,18 +9,18 @@ queries' own statement). The database is dropped at the end.
 
 Then, ``--runs`` times, interleaved, each timed alone:
 
-- ``raw_day``: the report's query before (``last_readings`` of the whole day from ``raw``), with the desk's 10 s
-  timeout (``timed_out`` when it did not answer in time: the page said 联网率 unavailable) and, so that there is a
-  figure, ``raw_day_untimed`` the same query without it;
-- ``day``: the report's queries now (``Readings.day_last_readings``: hours and minutes from their aggregates, the
-  last 3 periods of the longest period raw) for the ended day, and ``day_in_progress`` for the day as it stood one
-  minute before its end (today's report);
-- ``raw_hour``, the baseline: the query before over one hour of ``raw``;
-- ``enterprise_view``: the enterprise view's query (``last_readings(enterprise)``, no time bound: every raw reading
-  of one enterprise the retention holds; here one day of them).
+- ``raw_day``: the report's query (``Readings.last_readings`` of the whole day from ``raw``, the desk's 10 s
+  timeout: ``timed_out`` counts the runs it did not answer in, when the page says 联网率 unavailable);
+- ``raw_hour``, the baseline: the same query over the day's last hour;
+- ``full_scan``, the control: ``count`` instead of ``last`` over the same day and series, which reads every reading
+  (what the report's query would cost if ``last`` read them all);
+- ``assessment``: the 考核指标 series' reads of the same day (alerting/desk/assessment_series.py: the hours before
+  the last 3 from ``hour``, those 3 from ``raw``);
+- ``enterprise_view``: the enterprise view's query (``last_readings(enterprise)``, no time bound: every raw
+  reading of one enterprise the retention holds; here one day of them).
 
-``same_table``: the 联网与在线 of the whole county from ``raw_day`` and from ``day`` are equal. Seconds are
-min–median–max over the runs; the load average at each run's start. Last stdout line: one JSON object.
+``same_table``: the 联网与在线 of the whole county from ``raw_day`` and from ``assessment`` are equal. Seconds
+are min–median–max over the runs; the load average at each run's start. Last stdout line: one JSON object.
 
     .venv/bin/python bench/desk_report.py --enterprises 163 --period 10 --runs 5     # ≈ 2 000 points, 17 M readings
 """
@@ -48,9 +48,10 @@ from hazmon.registry import Registry, load_registry  # noqa: E402
 from hazmon.series import RAW_POLICY, reading_prefix  # noqa: E402
 from hazmon.settings import get_settings  # noqa: E402
 
-from alerting.desk.assessment_series import day_start_ms  # noqa: E402
-from alerting.desk.connectivity import connectivity, online_window_ms, reports_readings  # noqa: E402
-from alerting.desk.readings import InfluxUnavailable, LastReading, Readings  # noqa: E402
+from alerting.desk.assessment_series import AssessmentSeries, day_start_ms  # noqa: E402
+from alerting.desk.connectivity import connectivity, reports_readings  # noqa: E402
+from alerting.desk.readings import InfluxUnavailable, Readings  # noqa: E402
+from alerting.model import Alarm  # noqa: E402
 from device_sim.county import write_county  # noqa: E402
 from recorder.influx import InfluxWriter  # noqa: E402
 
@@ -82,16 +83,18 @@ async def fill(writer: InfluxWriter, lines: Iterator[list[str]]) -> int:
     return count + len(chunk)
 
 
-async def untimed_raw_day(url: str, headers: dict[str, str], database: str, start_ms: int,
-                          end_ms: int) -> dict[tuple[str, str], LastReading]:
-    """The query before, without the desk's timeout."""
-    query = (f'SELECT last("value") FROM "{RAW_POLICY}"."reading" WHERE time >= {start_ms}ms AND time < {end_ms}ms '
+async def full_scan(url: str, headers: dict[str, str], database: str, start_ms: int, end_ms: int) -> int:
+    """Every reading of the day counted per point (no timeout): how many readings there were."""
+    query = (f'SELECT count("value") FROM "{RAW_POLICY}"."reading" WHERE time >= {start_ms}ms AND time < {end_ms}ms '
              'GROUP BY "enterprise", "point"')
     async with aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=1800)) as session, \
             session.get(f"{url}/query", params={"db": database, "q": query, "epoch": "ms"}) as answer:
         body = await answer.json(content_type=None)
-    return {(s["tags"]["enterprise"], s["tags"]["point"]): LastReading(int(s["values"][0][0]), float(s["values"][0][1]))
-            for s in body["results"][0].get("series", [])}
+    return sum(int(s["values"][0][1]) for s in body["results"][0].get("series", []))
+
+
+async def no_alarms(_start_ms: int, _end_ms: int) -> list[Alarm]:
+    return []
 
 
 async def seconds(work: Callable[[], Awaitable[object]]) -> float | None:
@@ -128,7 +131,8 @@ async def main() -> None:
     start = day_start_ms(now_ms) - DAY_MS                           # yesterday, Beijing time: a whole day
     end = start + DAY_MS
     readings = Readings(settings.influx_url, headers, database)
-    raw_ms = online_window_ms(registry)
+    assessment = AssessmentSeries(no_alarms, lambda: registry, readings, lambda: "zh",
+                                  lambda _lines: None, lambda: now_ms)
     enterprise = sorted(registry.enterprises)[0]
     writer = InfluxWriter(settings, database=database)
     try:
@@ -141,17 +145,17 @@ async def main() -> None:
             await writer.close()                                   # the minute and hour aggregates (late readings)
         aggregate_s = time.monotonic() - began
 
-        raw_day = await untimed_raw_day(settings.influx_url, headers, database, start, end + 1)
-        day = await readings.day_last_readings(start, end, now_ms, raw_ms)
-        tables = [connectivity(registry, lambda _: True, last, end) for last in (raw_day, day)]
+        raw_day = await readings.last_readings(start_ms=start, end_ms=end + 1)
+        counted = await full_scan(settings.influx_url, headers, database, start, end + 1)
+        tables = [connectivity(registry, lambda _: True, last, end)
+                  for last in (raw_day, await assessment.last_readings(start, end))]
         timings: dict[str, list[float | None]] = {}
         loads: list[float] = []
         cases: dict[str, Callable[[], Awaitable[object]]] = {
             "raw_day": lambda: readings.last_readings(start_ms=start, end_ms=end + 1),
-            "raw_day_untimed": lambda: untimed_raw_day(settings.influx_url, headers, database, start, end + 1),
-            "day": lambda: readings.day_last_readings(start, end, now_ms, raw_ms),
-            "day_in_progress": lambda: readings.day_last_readings(start, end - 60_000, end - 60_000, raw_ms),
             "raw_hour": lambda: readings.last_readings(start_ms=end - HOUR_MS, end_ms=end + 1),
+            "full_scan": lambda: full_scan(settings.influx_url, headers, database, start, end + 1),
+            "assessment": lambda: assessment.last_readings(start, end),
             "enterprise_view": lambda: readings.last_readings(enterprise),
         }
         for _ in range(args.runs):
@@ -164,7 +168,7 @@ async def main() -> None:
     print(orjson.dumps({
         "enterprises": args.enterprises, "points": points, "period_s": args.period, "readings": written,
         "write_readings_per_s": round(written / write_s), "aggregate_s": round(aggregate_s, 1),
-        "online_window_s": raw_ms / 1000, "runs": args.runs, "load_average": loads,
+        "readings_counted": counted, "runs": args.runs, "load_average": loads,
         "points_sending": tables[0].county.points_sending, "points_online": tables[0].county.points_online,
         "same_table": tables[0] == tables[1],
         "timed_out": {name: sum(v is None for v in values) for name, values in timings.items()},

@@ -4,8 +4,8 @@ alerting's series topic for the recorder to write. A day's point is stamped with
 the day replaces the last; the first write after a day has ended (and the first after a start, for the day before)
 writes that day's final figures. The figures are the daily report's: alerting/desk/assessment.py over the alarms
 that started that day, 联网率 and 在线率 (alerting/desk/connectivity.py) from the readings in InfluxDB (the last
-minutes raw, the hours and minutes before from their aggregates: Readings.day_last_readings); when InfluxDB does
-not answer those two are left out of the lines and the next period writes them.
+RECENT_MS raw, the hours before from the hourly aggregates); when InfluxDB does not answer those two are left out of
+the lines and the next period writes them.
 """
 
 from __future__ import annotations
@@ -20,13 +20,14 @@ from hazmon.officer_time import BEIJING, beijing
 from hazmon.registry import Registry
 
 from alerting.desk.assessment import Figures, assess
-from alerting.desk.connectivity import Connectivity, connectivity, online_window_ms
+from alerting.desk.connectivity import Connectivity, connectivity
 from alerting.desk.day_figures import by_scope, enterprise_town
-from alerting.desk.readings import InfluxUnavailable, Readings
+from alerting.desk.readings import InfluxUnavailable, LastReading, Readings
 from alerting.desk.shift import DAY_MS, WORDS
 from alerting.model import Alarm
 
 log = logging.getLogger(__name__)
+RECENT_MS = 3 * 3_600_000   # read from the raw readings: the hourly aggregates of older hours are written by then
 
 
 def day_start_ms(ts_ms: int) -> int:
@@ -68,8 +69,7 @@ class AssessmentSeries:
         end_ms = day_ms + DAY_MS
         figures = assess(await self.alarms_started(day_ms, end_ms), lambda e: enterprise_town(registry, e), day_ms, end_ms)
         try:
-            last = await self.readings.day_last_readings(day_ms, at_ms, self.now_ms(), online_window_ms(registry))
-            reach = connectivity(registry, lambda _: True, last, at_ms)
+            reach = connectivity(registry, lambda _: True, await self.last_readings(day_ms, at_ms), at_ms)
         except InfluxUnavailable as unavailable:
             log.warning("联网率 and 在线率 not written: InfluxDB could not be queried", extra={"error": str(unavailable)[:300]})
             reach = None
@@ -77,6 +77,15 @@ class AssessmentSeries:
         return [series.assessment_line(row.scope, row.town, row.enterprise, county if row.scope == series.COUNTY_SCOPE else row.name,
                                        _fields(row.handled, row.reach), day_ms)
                 for row in by_scope(registry, figures, reach, lambda _: True)]
+
+    async def last_readings(self, day_ms: int, at_ms: int) -> dict[tuple[str, str], LastReading]:
+        """Each point's last reading of the day up to ``at_ms``: the last RECENT_MS from the raw readings, the hours
+        before from the hourly aggregates (a day's scan of the raw readings every period would be a day of 20 000
+        readings/s; a point last heard of before the recent window has its hour's start as its time)."""
+        recent_ms = max(day_ms, at_ms - RECENT_MS)
+        last = await self.readings.last_readings(start_ms=day_ms, end_ms=recent_ms, policy=series.HOUR_POLICY) \
+            if recent_ms > day_ms else {}
+        return last | await self.readings.last_readings(start_ms=recent_ms, end_ms=at_ms + 1)
 
     async def write(self) -> None:
         """The day so far, after the final figures of the day before when it has ended since the last write."""

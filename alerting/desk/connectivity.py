@@ -19,12 +19,6 @@ def reports_readings(entry: PointEntry) -> bool:
     return entry.point.type is not PointType.FIRE_DETECTOR
 
 
-def online_window_ms(registry: Registry) -> int:
-    """How far back a reading can keep a point of ``registry`` online: ONLINE_PERIODS of its longest period."""
-    return int(ONLINE_PERIODS * 1000 * max((e.point.period_s for e in registry.points.values() if reports_readings(e)),
-                                           default=0))
-
-
 def online(entry: PointEntry, last: LastReading | None, at_ms: int) -> bool:
     return last is not None and last.ts <= at_ms and at_ms - last.ts <= ONLINE_PERIODS * entry.point.period_s * 1000
 

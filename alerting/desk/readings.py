@@ -1,7 +1,6 @@
-"""What the desk reads from InfluxDB 1.8 (its HTTP ``/query`` API): each point's last reading (of a whole day: the
-hours and minutes from the aggregates, only the last minutes raw), one point's readings over a window
-(``"raw"."reading"``, written by the recorder), and ingest's refusals by reason over a window (``platform_ingest``,
-fields ``refused_<reason>``)."""
+"""What the desk reads from InfluxDB 1.8 (its HTTP ``/query`` API): each point's last reading and one point's
+readings over a window (``"raw"."reading"``, written by alerting's topic writer), and ingest's refusals by
+reason over a window (``platform_ingest``, fields ``refused_<reason>``)."""
 
 from __future__ import annotations
 
@@ -9,15 +8,9 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from hazmon.series import (ENTERPRISE, HOUR_POLICY, MINUTE_POLICY, PLATFORM_INGEST, POINT, RAW_POLICY, READING, VALUE,
-                           influxql_string)
+from hazmon.series import ENTERPRISE, PLATFORM_INGEST, POINT, RAW_POLICY, READING, VALUE, influxql_string
 
 TIMEOUT = aiohttp.ClientTimeout(total=10)
-MINUTE_MS, HOUR_MS = 60_000, 3_600_000
-# How long after a bucket's start its aggregate is final (recorder/retention.py): the continuous queries recompute the
-# last 2 buckets at each bucket's end (RESAMPLE FOR 2m, 2h), the hour from the minutes; a margin for their run.
-MINUTE_FINAL_MS = 2 * MINUTE_MS + 30_000
-HOUR_FINAL_MS = 2 * HOUR_MS + 5 * MINUTE_MS
 REFUSED = "sum_refused_"
 _RAW = f'"{RAW_POLICY}"."{READING}"'      # raw readings, by their retention policy
 
@@ -64,25 +57,6 @@ class Readings:
         series = await self._series(f'SELECT last("{VALUE}") FROM "{policy}"."{READING}"{clause} GROUP BY "{ENTERPRISE}", "{POINT}"')
         return {(s["tags"][ENTERPRISE], s["tags"][POINT]): LastReading(int(s["values"][0][0]), float(s["values"][0][1]))
                 for s in series}
-
-    async def day_last_readings(self, start_ms: int, at_ms: int, now_ms: int,
-                                raw_ms: int) -> dict[tuple[str, str], LastReading]:
-        """The points that reported in ``[start_ms, at_ms]`` (``at_ms`` before ``now_ms``), those heard of in its last
-        ``raw_ms`` with their newest reading, as ``last_readings(start_ms=start_ms, end_ms=at_ms + 1)`` gives them from
-        raw (``start_ms`` a whole hour), without reading a day of raw readings: whole hours, then whole minutes, from their aggregates where these
-        are final by ``now_ms`` (the time of a point last heard of there is its bucket's start, before the last
-        ``raw_ms``; the value the bucket's mean), the rest (at least the last ``raw_ms``, the aggregates' lag) raw."""
-        if start_ms % HOUR_MS:
-            raise ValueError("start_ms: a whole hour (a Beijing day's start), the aggregates' buckets whole")
-        raw_from = max(start_ms, at_ms - raw_ms)
-        hours_to = max(start_ms, min(raw_from, now_ms - HOUR_FINAL_MS + HOUR_MS) // HOUR_MS * HOUR_MS)
-        minutes_to = max(hours_to, min(raw_from, now_ms - MINUTE_FINAL_MS + MINUTE_MS) // MINUTE_MS * MINUTE_MS)
-        last: dict[tuple[str, str], LastReading] = {}
-        for policy, start, end in ((HOUR_POLICY, start_ms, hours_to), (MINUTE_POLICY, hours_to, minutes_to),
-                                   (RAW_POLICY, minutes_to, at_ms + 1)):
-            if end > start:     # the later policy's reading of a point is its newer one
-                last |= await self.last_readings(start_ms=start, end_ms=end, policy=policy)
-        return last
 
     async def window(self, enterprise: str, point: str, start_ms: int, end_ms: int,
                      bucket_ms: int | None = None) -> list[tuple[int, float]]:

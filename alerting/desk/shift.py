@@ -24,7 +24,7 @@ from hazmon.secrets import Principal
 from alerting.api.auth import CALLER
 from alerting.desk.accounts import Session
 from alerting.desk.assessment import Figures, assess
-from alerting.desk.connectivity import Connectivity, CountyConnectivity, connectivity, online_window_ms
+from alerting.desk.connectivity import Connectivity, CountyConnectivity, connectivity
 from alerting.desk.day_figures import ScopeFigures, by_scope, enterprise_town
 from alerting.desk.handover import Handover, HandoverRefused, Handovers
 from alerting.desk.pages import framed, html
@@ -269,14 +269,12 @@ def _grid(w: dict[str, str], heads: tuple[str, ...], rows: Sequence[tuple[str | 
 
 async def _reach(source: DeskSource, caller: Principal, start_ms: int, at_ms: int) -> CountyConnectivity | None:
     """联网与在线 of what the caller sees: points that sent from ``start_ms``, online at ``at_ms``; None when InfluxDB
-    does not answer. The day's hours and minutes from the aggregates, its last minutes raw (Readings.day_last_readings:
-    a day of raw readings is tens of millions on a county)."""
+    does not answer."""
     try:
-        registry = source.registry()
-        last = await source.readings.day_last_readings(start_ms, at_ms, source.now_ms(), online_window_ms(registry))
+        last = await source.readings.last_readings(start_ms=start_ms, end_ms=at_ms + 1)
     except InfluxUnavailable:
         return None
-    return connectivity(registry, lambda e: source.may_see(caller, e), last, at_ms)
+    return connectivity(source.registry(), lambda e: source.may_see(caller, e), last, at_ms)
 
 
 def _scope_name(row: ScopeFigures, w: dict[str, str]) -> str:

@@ -9,7 +9,7 @@ from hazmon.registry import load_registry
 from hazmon.settings import Settings
 
 from alerting.desk.assessment_series import AssessmentSeries, day_start_ms
-from alerting.desk.readings import InfluxUnavailable, LastReading, Readings
+from alerting.desk.readings import InfluxUnavailable, LastReading
 from alerting.model import Alarm
 
 DAY = 86_400_000
@@ -19,8 +19,6 @@ CHEM = "91433127MA4CHEM001"
 
 
 class SilentInflux:
-    day_last_readings = Readings.day_last_readings
-
     async def last_readings(self, **_: int) -> dict[tuple[str, str], LastReading]:
         raise InfluxUnavailable("connection refused")
 
@@ -30,8 +28,6 @@ class OneReading:
 
     def __init__(self) -> None:
         self.asked: list[tuple[str, int, int]] = []
-
-    day_last_readings = Readings.day_last_readings
 
     async def last_readings(self, start_ms: int, end_ms: int, policy: str = series.RAW_POLICY) -> dict[tuple[str, str], LastReading]:
         self.asked.append((policy, start_ms, end_ms))
@@ -70,9 +66,8 @@ async def test_the_day_so_far_then_the_closed_day_at_its_end() -> None:
     now, written, readings = [T0 + 10 * 3_600_000], [], OneReading()
     figures = emitter(now, readings, written)
     await figures.write()
-    hour, raw = T0 + 8 * 3_600_000, now[0] - 1_800_000    # the hours final by now, the last 3 × 600 s (longest period) raw
-    assert readings.asked[-3:] == [(series.HOUR_POLICY, T0, hour), (series.MINUTE_POLICY, hour, raw),
-                                   (series.RAW_POLICY, raw, now[0] + 1)]
+    hours = 3 * 3_600_000                                  # the recent raw readings, the hours before aggregated
+    assert readings.asked[-2:] == [(series.HOUR_POLICY, T0, now[0] - hours), (series.RAW_POLICY, now[0] - hours, now[0] + 1)]
     yesterday, today = written
     assert county_line(yesterday).endswith(f" {T0 - DAY}") and "alarms=0i" in county_line(yesterday)
     line = county_line(today)
