@@ -409,8 +409,25 @@ def start_load(run: IsolatedPipeline, county_dir: Path, rate: float, seconds: fl
     ``rate`` readings/s (one GIL each)."""
     return [run.sim(["load", "--county", str(county_dir), "--connections", str(CONNECTIONS),
                      "--rate", str(rate / per_message), "--seconds", str(seconds), "--readings", str(per_message),
-                     "--run-id", run.unique, "--parts", str(processes), "--part", str(part)])
+                     "--run-id", run.unique, "--parts", str(processes), "--part", str(part), "--go-on-stdin"],
+                    stdin=subprocess.PIPE)
             for part in range(processes)]
+
+
+def start_together(loads: list[subprocess.Popen]) -> None:
+    """Wait until every load process is ready (``sim load`` takes tens of seconds to prepare on a busy
+    machine: the alarms injected and the CPU sampled meanwhile would not be under load), then start them all."""
+    for load in loads:
+        assert load.stdout is not None and load.stdin is not None
+        line = load.stdout.readline()
+        if not line:
+            raise RuntimeError(f"sim load exited before it was ready (status {load.wait()}): see its log")
+        if orjson.loads(line) != {"ready": True}:
+            raise RuntimeError(f"sim load said {line!r}, not that it was ready")
+    for load in loads:
+        assert load.stdin is not None
+        load.stdin.write(b"go\n")
+        load.stdin.flush()   # communicate() closes it
 
 
 def load_report(reports: list[dict]) -> dict:
@@ -493,7 +510,10 @@ async def measure(rate: float, seconds: float, root: Path, failover: bool = Fals
         run.start_recorder()                      # the readings into InfluxDB, as in production
         await run.wait_api()
         await asyncio.sleep(15)   # the rules worker joins its group
-        progress(f"pipeline up; offering {rate:.0f} readings/s for {seconds:.0f} s")
+        progress("pipeline up; the load generator prepares")
+        loads = start_load(run, county_dir, rate, seconds, per_message, load_processes)
+        await asyncio.to_thread(start_together, loads)
+        progress(f"offering {rate:.0f} readings/s for {seconds:.0f} s")
         load_average = os.getloadavg()[0]   # the machine is shared: what else ran at the start
         servers = server_pids()
         sampler = ResourceSampler({**{c.name: c.process.pid for c in run.supervisor.children.values()}, **servers})
@@ -502,7 +522,6 @@ async def measure(rate: float, seconds: float, root: Path, failover: bool = Fals
             lag_samples: list[tuple[float, int]] = []
             load_started = time.monotonic()
             lag_sampling = asyncio.create_task(sample_lag(lag, run.env["HAZMON_RULES_APP_ID"], 5.0, lag_samples))
-            loads = start_load(run, county_dir, rate, seconds, per_message, load_processes)
             killing = asyncio.create_task(fail_over(run, lag, load_started + seconds / 2)) if failover else None
             published = await inject_alarms(settings, secrets, injection_targets(county_dir), seconds - 5, alarm_every_s)
             outs = [(await asyncio.to_thread(load.communicate))[0] for load in loads]

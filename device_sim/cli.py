@@ -74,9 +74,17 @@ def _load(args: argparse.Namespace) -> int:
     plan = LoadPlan(args.connections, args.rate, args.seconds, args.readings, args.run_id or uuid.uuid4().hex[:8],
                     args.part, args.parts)
     directory = args.county or settings.registry_dir
-    report = asyncio.run(run_load(settings, directory, plan, args.grant_accounts(settings, directory)))
+    report = asyncio.run(run_load(settings, directory, plan, args.grant_accounts(settings, directory),
+                                  _ready_then_go if args.go_on_stdin else None))
     sys.stdout.write(orjson.dumps(report).decode() + "\n")
     return 0
+
+
+async def _ready_then_go() -> None:
+    """``sim load --go-on-stdin``: say ready on stdout, start at the next line on stdin."""
+    sys.stdout.write(orjson.dumps({"ready": True}).decode() + "\n")
+    sys.stdout.flush()
+    await asyncio.to_thread(sys.stdin.readline)
 
 
 def _scenarios(_args: argparse.Namespace) -> int:
@@ -125,4 +133,7 @@ def register(subparsers: argparse._SubParsersAction, grant_accounts: GrantAccoun
     load.add_argument("--parts", type=int, default=1, help="load processes sharing the connections (one GIL each)")
     load.add_argument("--part", type=int, default=0, help="which of --parts this process is: it drives connections "
                                                            "part, part + parts, … at their share of --rate")
+    load.add_argument("--go-on-stdin", action="store_true",
+                      help="once ready, print {\"ready\": true} and start at the next line on stdin (a benchmark "
+                           "starts several load processes together, after their tens of seconds of preparation)")
     load.set_defaults(handler=_load, grant_accounts=grant_accounts)

@@ -7,7 +7,7 @@ import asyncio
 import itertools
 import resource
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,12 +106,16 @@ def load_devices(registry_dir: Path, connections: int) -> list[tuple[str, str, l
     return devices[:connections]
 
 
-async def run_load(settings: Settings, registry_dir: Path, plan: LoadPlan, passwords: Mapping[str, str]) -> dict[str, Any]:
+async def run_load(settings: Settings, registry_dir: Path, plan: LoadPlan, passwords: Mapping[str, str],
+                   go: Callable[[], Awaitable[None]] | None = None) -> dict[str, Any]:
     """Run the load, each enterprise connecting with its broker password of ``passwords``, and return the
-    report: sent and acknowledged messages and readings, rates."""
+    report: sent and acknowledged messages and readings, rates. With ``go``, the devices and their payloads
+    are made first and the load starts when ``go`` returns (several load processes start together)."""
     chosen = load_devices(registry_dir, plan.connections)[plan.part::plan.parts]
     devices = [SimDevice(settings, e, d, passwords[e], client_id=f"sim-load-{plan.run_id}-{e}-{d}") for e, d, _ in chosen]
     payloads = [Telemetry(entries, plan.readings_per_message, plan.run_id) for _, _, entries in chosen]
+    if go is not None:
+        await go()
     stats = [device.stats for device in devices]
     wall_start, cpu_start, wait_start = time.monotonic(), cpu_seconds(), runqueue_wait_seconds()
     progress = asyncio.create_task(show_progress(settings.language, f"load {plan.run_id}",

@@ -101,12 +101,12 @@ class IsolatedPipeline:
     def child_env(self) -> dict[str, str]:
         return {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
 
-    def sim(self, args: list[str]) -> subprocess.Popen:
-        """A ``hazmon sim …`` child whose stdout (its JSON report) is piped back. It runs in the main
-        HAZMON_HOME: it refreshes the broker's accounts, which live there."""
+    def sim(self, args: list[str], stdin: int = subprocess.DEVNULL) -> subprocess.Popen:
+        """A ``hazmon sim …`` child whose stdout (its JSON report) is piped back (and its stdin with
+        ``stdin=subprocess.PIPE``). It runs in the main HAZMON_HOME: it refreshes the broker's accounts, which live there."""
         return subprocess.Popen([sys.executable, "-m", "hzctl.cli", "sim", *args], stdout=subprocess.PIPE,
                                 stderr=(self.supervisor.log_dir / f"sim-{time.monotonic_ns()}.log").open("wb"),
-                                stdin=subprocess.DEVNULL, cwd=PROJECT_ROOT,
+                                stdin=stdin, cwd=PROJECT_ROOT,
                                 env={**self.child_env(), "HAZMON_HOME": str(self.settings.home)})
 
     async def wait_api(self, timeout_s: float = 90.0) -> None:
