@@ -39,7 +39,7 @@ class ReadingLines:
 
     def __init__(self, registry: Registry) -> None:
         self._registry = registry
-        self._prefixes: dict[str, dict[str, str]] = {}   # enterprise → registered point → its prefix
+        self._prefixes: dict[str, dict[str, str | None]] = {}   # enterprise → point → prefix (None: unknown)
         self.unknown = 0
 
     def set_registry(self, registry: Registry) -> None:
@@ -48,31 +48,40 @@ class ReadingLines:
         self._prefixes = {}
 
     def _prefix(self, enterprise: str, point: str) -> str | None:
-        """The point's prefix, kept for the next readings; None for a point the registry does not hold."""
         entry = self._registry.point(enterprise, point)
-        if entry is None:
-            return None
-        prefix = self._prefixes[enterprise][point] = series.reading_prefix(enterprise, entry.site.id, point,
-                                                                            entry.point.type.value)
+        prefix = None if entry is None else series.reading_prefix(enterprise, entry.site.id, point,
+                                                                     entry.point.type.value)
+        self._prefixes[enterprise][point] = prefix
         return prefix
 
     def __call__(self, records: list[ConsumerRecord]) -> list[str]:
-        return lines_of(records, self._batch_lines)
+        """The lines of a fetch of readings records: in one pass over all their readings when every record
+        is well formed, its points known and registered, its values floats and its timestamps integers (nearly
+        every fetch), else record by record."""
+        prefixes: list[str | None] = []
+        values: list[float] = []
+        stamps: list[int] = []
+        try:
+            for record in records:
+                batch = wire.decode(record.value)
+                points = batch["points"]
+                if len(points) != len(batch["ts"]) or len(points) != len(batch["values"]):
+                    raise ValueError("points, ts and values differ in length")
+                prefixes += map(self._prefixes[batch["enterprise"]].__getitem__, points)
+                values += batch["values"]
+                stamps += batch["ts"]
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            return lines_of(records, self._batch_lines)
+        if None in prefixes or {*map(type, values)} - _FLOATS or {*map(type, stamps)} - _INTS:
+            return lines_of(records, self._batch_lines)
+        return [f"{prefix}{value!r} {ts}" for prefix, value, ts in zip(prefixes, values, stamps)]
 
     def _batch_lines(self, batch: wire.ReadingBatch) -> list[str]:
-        """The hot loop. A batch of floats and integer timestamps whose points are all known (nearly every
-        one) takes one comprehension over its values' text from one ``orjson.dumps``; any other batch a
-        loop that looks up each point and formats each value."""
+        """One record's lines, a reading at a time: looked up, converted and formatted."""
         enterprise, points, stamps, values = batch["enterprise"], batch["points"], batch["ts"], batch["values"]
         if len(points) != len(stamps) or len(points) != len(values):
             raise ValueError("points, ts and values differ in length")
         known = self._prefixes.setdefault(enterprise, {})
-        texts = value_texts(values)
-        if texts is not None and {*map(type, stamps)} == _INTS:
-            try:
-                return [f"{known[point]}{value} {ts}" for point, value, ts in zip(points, texts, stamps)]
-            except KeyError:     # a point not seen yet (its prefix is made below), or not registered
-                pass
         lines: list[str] = []
         append = lines.append
         for point, ts, value in zip(points, stamps, values):
@@ -85,20 +94,6 @@ class ReadingLines:
 
 
 _FLOATS, _INTS = {float}, {int}
-_NOT_AS_REPR = (b"e", b"n", b"0.0000")   # exponent forms, null (NaN, infinities), plain |x| < 1e-4
-
-
-def value_texts(values: list) -> list[str] | None:
-    """Each of ``values`` as ``repr`` writes it, taken from one ``orjson.dumps`` of the list; None unless every
-    value is a float that both write alike. Both write a float's shortest round-trip digits; they differ
-    only where orjson writes an exponent (``1e+16``, ``1.5e-7``: repr ``1.5e-07``), a plain number where repr
-    writes an exponent (|x| < 1e-4: ``0.00001``, repr ``1e-05``) and NaN or an infinity (``null``)."""
-    if {*map(type, values)} != _FLOATS:
-        return None
-    text = orjson.dumps(values)
-    if any(mark in text for mark in _NOT_AS_REPR):
-        return None
-    return text[1:-1].decode().split(",")
 
 
 def lines_of(records: list[ConsumerRecord], record_lines: Callable[[Any], list[str]]) -> list[str]:
