@@ -191,6 +191,17 @@ def runqueue_wait_seconds(pid: int) -> float:
     return total / 1e9
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(busy, all) clock ticks of every CPU of the machine since boot (/proc/stat: idle and iowait are not busy)."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return sum(fields) - fields[3] - fields[4], sum(fields)
+
+
+def machine_busy_percent(start: tuple[int, int], end: tuple[int, int]) -> float:
+    """How busy the machine's CPUs were between two ``machine_ticks`` (100: every core all the time, whoever's work)."""
+    return round(100 * (end[0] - start[0]) / max(1, end[1] - start[1]), 1)
+
+
 def rss_bytes(pid: int) -> int:
     total = 0
     for member in family(pid):
@@ -520,12 +531,12 @@ async def measure(rate: float, seconds: float, root: Path, failover: bool = Fals
         sampling = asyncio.create_task(sampler.run())
         async with GroupLag(settings, run.names.readings) as lag:
             lag_samples: list[tuple[float, int]] = []
-            load_started = time.monotonic()
+            load_started, machine_at_start = time.monotonic(), machine_ticks()
             lag_sampling = asyncio.create_task(sample_lag(lag, run.env["HAZMON_RULES_APP_ID"], 5.0, lag_samples))
             killing = asyncio.create_task(fail_over(run, lag, load_started + seconds / 2)) if failover else None
             published = await inject_alarms(settings, secrets, injection_targets(county_dir), seconds - 5, alarm_every_s)
             outs = [(await asyncio.to_thread(load.communicate))[0] for load in loads]
-            load_ended = time.monotonic()
+            load_ended, machine_busy = time.monotonic(), machine_busy_percent(machine_at_start, machine_ticks())
             progress("load done; waiting for the rules and the InfluxDB writer to catch up")
             lag_sampling.cancel()
             failover_figures = await killing if killing else {}
@@ -554,7 +565,7 @@ async def measure(rate: float, seconds: float, root: Path, failover: bool = Fals
             "published_readings_per_s": report["readings_per_s"],
             "sustained_readings_per_s": round(consumed / flow_s, 1),
             "backlog_drain_s": round(caught_up - load_ended, 1), "backlog_drained": drained,
-            "load_average_at_start": round(load_average, 2),
+            "load_average_at_start": round(load_average, 2), "machine_cpu_busy_percent_during_load": machine_busy,
             "readings_published": report["readings"], "readings_in_kafka": consumed,
             "lost_readings": max(0, report["readings"] - consumed),
             "p50_alarm_latency_s": overall["p50"] if overall else None,
