@@ -80,8 +80,9 @@ class AssessmentSeries:
 
     async def last_readings(self, day_ms: int, at_ms: int) -> dict[tuple[str, str], LastReading]:
         """Each point's last reading of the day up to ``at_ms``: the last RECENT_MS from the raw readings, the hours
-        before from the hourly aggregates (a day's scan of the raw readings every period would be a day of 20 000
-        readings/s; a point last heard of before the recent window has its hour's start as its time)."""
+        before from the hourly aggregates (a point last heard of before the recent window has its hour's start as its
+        time). No cheaper than the report's one raw query over the day: InfluxDB's last() reads one point per series
+        either way (bench/desk_report.py, docs/desk.md "Figures")."""
         recent_ms = max(day_ms, at_ms - RECENT_MS)
         last = await self.readings.last_readings(start_ms=day_ms, end_ms=recent_ms, policy=series.HOUR_POLICY) \
             if recent_ms > day_ms else {}
