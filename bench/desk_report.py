@@ -16,6 +16,9 @@ Then, ``--runs`` times, interleaved, each timed alone:
   (what the report's query would cost if ``last`` read them all);
 - ``assessment``: the 考核指标 series' reads of the same day (alerting/desk/assessment_series.py: the hours before
   the last 3 from ``hour``, those 3 from ``raw``);
+- ``report_page``: the whole page, ``GET /desk/report?day=`` of that day from a signed-in duty account, served by
+  an alerting service with the desk (on topics of its own, one open alarm, the county's registry, InfluxDB the
+  scratch database), until its body is read (联网与在线 there, not "unavailable");
 - ``enterprise_view``: the enterprise view's query (``last_readings(enterprise)``, no time bound: every raw
   reading of one enterprise the retention holds; here one day of them).
 
@@ -31,10 +34,13 @@ import argparse
 import asyncio
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
 import time
+import uuid
+from dataclasses import astuple
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -43,11 +49,24 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import aiohttp  # noqa: E402
 import orjson  # noqa: E402
+from aiohttp import web  # noqa: E402
+from aiokafka import AIOKafkaProducer  # noqa: E402
 
 from hazmon.registry import Registry, load_registry  # noqa: E402
+from hazmon.secrets import Secrets, token_index  # noqa: E402
+from hazmon.topics import PlatformTopics  # noqa: E402
 from hazmon.series import RAW_POLICY, reading_prefix  # noqa: E402
+from hazmon.officer_time import beijing  # noqa: E402
 from hazmon.settings import get_settings  # noqa: E402
 
+from alerting.api.routes import build_app  # noqa: E402
+from alerting.clock import ManualClock  # noqa: E402
+from alerting.desk.accounts import Accounts  # noqa: E402
+from alerting.desk.handover import Handovers  # noqa: E402
+from alerting.desk.source import DeskStores  # noqa: E402
+from alerting.service import AlertingService  # noqa: E402
+from bench.desk import PASSWORD, opened, produce, signed_in  # noqa: E402
+from testbed.kafka_admin import delete_topics  # noqa: E402
 from alerting.desk.assessment_series import AssessmentSeries, day_start_ms  # noqa: E402
 from alerting.desk.connectivity import connectivity, reports_readings  # noqa: E402
 from alerting.desk.readings import InfluxUnavailable, Readings  # noqa: E402
@@ -93,6 +112,12 @@ async def full_scan(url: str, headers: dict[str, str], database: str, start_ms: 
     return sum(int(s["values"][0][1]) for s in body["results"][0].get("series", []))
 
 
+async def report_page(http: aiohttp.ClientSession, base: str, day: str) -> None:
+    async with http.get(f"{base}/desk/report", params={"day": day}) as answer:
+        body = await answer.text()
+    assert answer.status == 200 and 'id="connectivity"' in body and 'class="error"' not in body, (answer.status, body[:300])
+
+
 async def no_alarms(_start_ms: int, _end_ms: int) -> list[Alarm]:
     return []
 
@@ -120,21 +145,32 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    settings = get_settings()
-    database = f"bench_desk_report_{os.getpid()}"
+    run = uuid.uuid4().hex[:10]
+    database = f"bench_desk_report_{run}"
+    home = Path(tempfile.mkdtemp(prefix="hz-desk-report-"))
+    write_county(home / "registry", args.enterprises, seed=args.seed)
+    names = PlatformTopics.with_suffix(f".bench-desk-report-{run}")
+    settings = get_settings().model_copy(update={
+        "home": home, "influx_db": database, "registry_dir": home / "registry", "kafka_topic_suffix": names.suffix,
+        "alerting_webhooks": [], "alerting_dingtalk_urls": [], "alerting_wecom_urls": [], "alerting_channels": [],
+        "grafana_url": None})
+    registry = load_registry(settings.registry_dir)
     headers = settings.influx_headers
-    with tempfile.TemporaryDirectory(prefix="hz-desk-report-") as tmp:
-        write_county(Path(tmp), args.enterprises, seed=args.seed)
-        registry = load_registry(Path(tmp))
     points = sum(reports_readings(e) for e in registry.points.values())
     now_ms = int(time.time() * 1000)
     start = day_start_ms(now_ms) - DAY_MS                           # yesterday, Beijing time: a whole day
     end = start + DAY_MS
+    day = beijing(start).date().isoformat()
     readings = Readings(settings.influx_url, headers, database)
-    assessment = AssessmentSeries(no_alarms, lambda: registry, readings, lambda: "zh",
-                                  lambda _lines: None, lambda: now_ms)
+    assessment = AssessmentSeries(no_alarms, lambda: registry, readings, lambda: "zh", lambda _lines: None, lambda: now_ms)
     enterprise = sorted(registry.enterprises)[0]
     writer = InfluxWriter(settings, database=database)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=0, enable_idempotence=True, acks="all")
+    desk = DeskStores(Accounts(home / "desk.sqlite3"), Handovers(home / "desk.sqlite3"))
+    desk.accounts.add("bench", "duty", PASSWORD, display_name="基准值班员")
+    service = AlertingService(settings, registry, clock=ManualClock(now_ms))
+    runner: web.AppRunner | None = None
+    http: aiohttp.ClientSession | None = None
     try:
         began = time.monotonic()
         try:
@@ -144,6 +180,19 @@ async def main() -> None:
             began = time.monotonic()
             await writer.close()                                   # the minute and hour aggregates (late readings)
         aggregate_s = time.monotonic() - began
+
+        await producer.start()
+        await produce(producer, names.transitions, opened(registry, 1, now_ms, "report-"))
+        await service.start()
+        await service.caught_up(timeout_s=120.0)
+        runner = web.AppRunner(build_app(service, token_index(Secrets(platform_mqtt_password="-", duty_token="-",
+                                                                       enterprises={})), desk), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # noqa: SLF001 - the port the OS picked
+        http = await signed_in(base)
+        page_http = http
 
         raw_day = await readings.last_readings(start_ms=start, end_ms=end + 1)
         counted = await full_scan(settings.influx_url, headers, database, start, end + 1)
@@ -156,6 +205,7 @@ async def main() -> None:
             "raw_hour": lambda: readings.last_readings(start_ms=end - HOUR_MS, end_ms=end + 1),
             "full_scan": lambda: full_scan(settings.influx_url, headers, database, start, end + 1),
             "assessment": lambda: assessment.last_readings(start, end),
+            "report_page": lambda: report_page(page_http, base, day),
             "enterprise_view": lambda: readings.last_readings(enterprise),
         }
         for _ in range(args.runs):
@@ -163,8 +213,17 @@ async def main() -> None:
             for name, work in cases.items():
                 timings.setdefault(name, []).append(await seconds(work))
     finally:
+        if http is not None:
+            await http.close()
+        if runner is not None:
+            await runner.cleanup()
+        await service.stop()
+        await producer.stop()
+        desk.close()
+        await delete_topics(settings.kafka_bootstrap, set(astuple(names)).__contains__)
         async with aiohttp.ClientSession(headers=headers) as session:
             await session.post(f"{settings.influx_url}/query", data={"q": f'DROP DATABASE "{database}"'})
+        shutil.rmtree(home, ignore_errors=True)
     print(orjson.dumps({
         "enterprises": args.enterprises, "points": points, "period_s": args.period, "readings": written,
         "write_readings_per_s": round(written / write_s), "aggregate_s": round(aggregate_s, 1),
