@@ -22,21 +22,18 @@ passed), and evaluates the batch without them from the restored state. That is e
 if the bad records had never been written. Restoring the state as of the last flush (the table)
 instead would be wrong: the outputs of the batches evaluated since, already sent in the open
 transaction, would commit with state that had not seen them (a raised alarm raised again).
-The copy costs ~11 µs an enterprise (``Snapshot``): on bench/rules.py's quiet county, 10.4–11.3–12.5 ms
-(min–median–max) for a backlog batch of 900 enterprises' 64 000 readings, against 128–134 ms of the
-engine's on them (~8 %); a batch of a few enterprises' records (no backlog) costs a few of them. A
-failure costs a few more evaluations of the failing enterprise's records.
+The copy (``Snapshot``, ``EnterpriseState.frozen``: tuples and copied arrays) cost ~11 µs an enterprise when its
+fields were pickled, ~8 % of the engine's time on a backlog batch of bench/rules.py's quiet county and 8 % of the
+worker's busy time on records of ~9 readings each; as tuples it costs about a third of that
+(docs/stream_rules.md, "The worker's cost per record"). A failure costs a few more evaluations of the failing
+enterprise's records.
 """
 
 from __future__ import annotations
 
-import pickle
 from collections import Counter
 from collections.abc import Callable, Iterable, MutableMapping, Sequence
-from dataclasses import fields
 from typing import Any
-
-import numpy as np
 
 from hazmon.wire import AlarmTransition
 from stream_rules.admission import Kind
@@ -49,13 +46,12 @@ SetAside = Callable[[int, Exception], None]   # (position of the record in the b
 class Snapshot:
     """The engine's state of some enterprises and its clocks, to go back to after a failed evaluation.
 
-    A state's arrays are copied and its other fields pickled together: a small array pickles in ~2 µs
-    and copies in 0.3, so a county enterprise's state costs ~11 µs, not the 20 of pickling it whole."""
+    Each state is kept as ``EnterpriseState.frozen`` (tuples and copied arrays)."""
 
     def __init__(self, engine: RuleEngine, enterprises: Iterable[str]) -> None:
         self.engine = engine
         self.clocks = (engine.receiving_ms, engine.resumed_ms, Counter(engine.counters))
-        self.states = {e: None if (state := engine.states.get(e)) is None else _copy(state) for e in enterprises}
+        self.states = {e: None if (state := engine.states.get(e)) is None else state.frozen() for e in enterprises}
 
     def restore(self) -> None:
         engine = self.engine
@@ -66,26 +62,8 @@ class Snapshot:
             if copy is None:
                 engine.states.pop(enterprise, None)
             else:
-                engine.states[enterprise] = _state_of(copy)
-
-
-StateCopy = tuple[list[np.ndarray | None], bytes]   # per field: the array's copy or None; the other fields pickled
-FIELDS = [f.name for f in fields(EnterpriseState)]
-
-
-def _copy(state: EnterpriseState) -> StateCopy:
-    values = [getattr(state, name) for name in FIELDS]
-    arrays = [value.copy() if type(value) is np.ndarray else None for value in values]
-    rest = [None if array is not None else value for array, value in zip(arrays, values, strict=True)]
-    return arrays, pickle.dumps(rest, pickle.HIGHEST_PROTOCOL)
-
-
-def _state_of(copy: StateCopy) -> EnterpriseState:
-    arrays, rest = copy
-    # a fresh copy of the arrays too: the snapshot may be restored again (one try per suspect record)
-    values: dict[str, Any] = {name: value if array is None else array.copy()
-                              for name, array, value in zip(FIELDS, arrays, pickle.loads(rest), strict=True)}
-    return EnterpriseState(**values)
+                # a fresh state each time: the snapshot may be restored again (one try per suspect record)
+                engine.states[enterprise] = EnterpriseState.thawed(copy)
 
 
 class TableRuntime:

@@ -6,7 +6,7 @@ by point id when the registry changes; everything else is keyed by point, device
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import orjson
@@ -33,6 +33,9 @@ class LevelTrack:
     def break_runs(self) -> None:
         self.since = [None] * LEVELS
         self.clear_since = [None] * LEVELS
+
+
+FrozenState = tuple   # ``EnterpriseState.frozen``: its fields in order, containers as tuples, arrays copied
 
 
 @dataclass(slots=True)
@@ -78,7 +81,39 @@ class EnterpriseState:
         self.point_ids, self.last_ts, self.last_value = list(catalog.ids), last_ts, last_value
         self.last_arrival = last_arrival
 
+    def frozen(self) -> FrozenState:
+        """The state as tuples (and copied arrays), sharing nothing the engine changes in place (it changes
+        lists, tracks and alarms in place; window entries are tuples of floats and are shared); ``thawed``
+        makes a state of it again. ~3 times faster than pickling the fields, and the collector stops
+        tracking tuples of strings and floats at its first look, as it does window entries."""
+        return (tuple(self.point_ids), self.last_ts.copy(), self.last_value.copy(), self.last_arrival.copy(),
+                self.watermark, self.arrival_ms, self.silence_from, self.judged_ms,
+                tuple((key, tuple(t.since), tuple(t.clear_since), tuple(t.armed)) for key, t in self.tracks.items()),
+                tuple(self.fault_good_since.items()),
+                tuple((point, tuple(change)) for point, change in self.changed.items()),
+                tuple((point, tuple(window)) for point, window in self.windows.items()),
+                tuple((point, tuple(noise)) for point, noise in self.noise.items()),
+                tuple(self.trend_since.items()), tuple(self.calm_since.items()), tuple(self.back_since.items()),
+                tuple((device, tuple(status)) for device, status in self.status_offline.items()),
+                tuple((key, replace(alarm)) for key, alarm in self.alarms.items()), tuple(self.applied.items()))
+
+    @classmethod
+    def thawed(cls, frozen: FrozenState) -> EnterpriseState:
+        """A state equal to the one ``frozen`` was taken of, sharing nothing with ``frozen`` that it changes in place."""
+        (point_ids, last_ts, last_value, last_arrival, watermark, arrival_ms, silence_from, judged_ms, tracks,
+         fault_good_since, changed, windows, noise, trend_since, calm_since, back_since, status_offline, alarms,
+         applied) = frozen
+        return cls(list(point_ids), last_ts.copy(), last_value.copy(), last_arrival.copy(),
+                   watermark, arrival_ms, silence_from, judged_ms,
+                   {key: LevelTrack(list(since), list(clear), list(armed)) for key, since, clear, armed in tracks},
+                   dict(fault_good_since), {point: list(change) for point, change in changed},
+                   {point: list(window) for point, window in windows}, {point: list(n) for point, n in noise},
+                   dict(trend_since), dict(calm_since), dict(back_since),
+                   {device: list(status) for device, status in status_offline},
+                   {key: replace(alarm) for key, alarm in alarms}, dict(applied))
+
     def to_bytes(self) -> bytes:
+        # orjson writes every non-finite float (unseen times and values, numpy's too) as JSON null
         data = {
             "point_ids": self.point_ids, "last_ts": self.last_ts, "last_value": self.last_value,
             "last_arrival": self.last_arrival,
@@ -89,7 +124,7 @@ class EnterpriseState:
             "noise": self.noise, "trend_since": self.trend_since, "calm_since": self.calm_since, "back_since": self.back_since, "status_offline": self.status_offline,
             "alarms": alarms_to_json(self.alarms), "applied": self.applied,
         }
-        return orjson.dumps(_finite(data), option=orjson.OPT_SERIALIZE_NUMPY)
+        return orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY)
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> EnterpriseState:
@@ -106,18 +141,6 @@ class EnterpriseState:
             {device: [_scalar(after), ts] for device, (after, ts) in data["status_offline"].items()},
             alarms_from_json(data["alarms"]), data.get("applied", {}),
         )
-
-
-def _finite(data: dict) -> dict:
-    """JSON has no inf/NaN: unseen times and values are written as null."""
-    for name in ("last_ts", "last_value", "last_arrival"):
-        array = data[name]
-        data[name] = [None if not np.isfinite(x) else float(x) for x in array.tolist()]
-    for name in ("watermark", "arrival_ms", "silence_from", "judged_ms"):
-        data[name] = data[name] if np.isfinite(data[name]) else None
-    data["status_offline"] = {device: [after if np.isfinite(after) else None, ts]   # −∞: any data clears it
-                              for device, (after, ts) in data["status_offline"].items()}
-    return data
 
 
 def _array(values: list[float | None], missing: float) -> np.ndarray:
