@@ -161,15 +161,17 @@ class TableRuntime:
         self._dirty.update(alarmed)
         return transitions
 
-    def flush(self) -> list[tuple[bytes, bytes]]:
-        """Write every enterprise changed since the last flush to the table; the (key, value) pairs written."""
+    def flush(self, which: Callable[[str], bool] | None = None) -> list[tuple[bytes, bytes]]:
+        """Write every enterprise changed since the last flush (only those ``which`` accepts, when given) to the
+        table; the (key, value) pairs written. The others stay to be flushed."""
+        flushed = self._dirty if which is None else {e for e in self._dirty if which(e)}
         written = []
-        for enterprise in self._dirty:
+        for enterprise in flushed:
             key, raw = enterprise.encode(), self.engine.dump(enterprise)
             self.table[key] = raw
             self._written[enterprise] = raw
             written.append((key, raw))
-        self._dirty.clear()
+        self._dirty -= flushed
         return written
 
     def _applied(self, enterprise: str, topic: str) -> int:

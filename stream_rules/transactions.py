@@ -15,7 +15,8 @@ closes them:
   batch's offsets being acknowledged: the outputs then commit with the previous offsets and are
   produced again after a crash. ``batch()`` holds a lock from the first record of a batch to its
   acknowledgement, and the consumer's ``commit`` takes the same lock and first awaits
-  ``before_commit``, which sends the changed state to the table's changelog with ``send_state``.
+  ``before_commit``, which sends the changed state of the partitions committing to the table's changelog
+  with ``send_state``.
 * Faust's own table writes are not used: it queues their changelog records in a background buffer,
   and one still on its way when a commit starts lands in the next transaction (state behind the
   outputs after a crash) or, when a rebalance has just ended the transactions, crashes the worker
@@ -45,7 +46,10 @@ visible to ``read_committed`` consumers only once their transaction commits, so 
 any commits, at once, the transactions of the partitions it sent them to, and only those, instead
 of waiting for Faust's timer (``rules_commit_s``); the quiet bulk of readings, and the state of
 every other partition, keep the timer's batching. A partition's transaction holds only that
-partition's outputs, state and offsets, so committing it alone keeps them together.
+partition's outputs, state and offsets, so committing it alone keeps them together; the state of the
+other partitions is not even sent then (``before_commit`` is told which partitions commit): sent, it
+would be sent again at their own commit, since it changes again meanwhile. An enterprise's whole state
+is one changelog record, so the state written per second is the number of times it is written.
 """
 
 from __future__ import annotations
@@ -53,22 +57,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Set
 from contextlib import asynccontextmanager
 from typing import Any
 
 import faust
 from aiokafka.producer.transaction_manager import TransactionState
+from faust.types import TP
 
 log = logging.getLogger("stream_rules.transactions")
 
 
 class PartitionTransactions:
-    def __init__(self, app: faust.App, source_topic: str, before_commit: Callable[[], Awaitable[None]],
+    def __init__(self, app: faust.App, source_topic: str, before_commit: Callable[[Set[int] | None], Awaitable[None]],
                  commit_timeout_s: float) -> None:
         self.app = app
         self.source_topic = source_topic   # any consumed topic: all share one partition group
-        self.before_commit = before_commit  # sends the state the commit must carry (``send_state``)
+        self.before_commit = before_commit  # sends the state the commit of these partitions (None: all) must carry
         self.commit_timeout_s = commit_timeout_s  # past it a commit (or the batch holding its lock) is stuck
         self._lock = asyncio.Lock()
         self._installed = False
@@ -160,18 +165,21 @@ class PartitionTransactions:
         consumer = self.app.consumer
         unguarded: Callable[..., Awaitable[bool]] = consumer.commit
 
-        async def commit(*args: Any, **kwargs: Any) -> bool:
+        async def commit(topics: Set[Any] | None = None, *args: Any, **kwargs: Any) -> bool:
+            # Faust's timer commits every partition (no topics); a batch with outputs, its partitions' TPs
+            partitions = (None if topics is None or not all(isinstance(tp, TP) for tp in topics)
+                          else {tp.partition for tp in topics})
             try:
                 async with asyncio.timeout(self.commit_timeout_s), self._lock:
-                    await self.before_commit()
+                    await self.before_commit(partitions)
                     if self.app.in_transaction:
                         await self._resume(list(self.app.producer._transaction_producers))  # type: ignore[attr-defined]
-                    return await unguarded(*args, **kwargs)
+                    return await unguarded(topics, *args, **kwargs)
             except TimeoutError as stuck:
                 await self._crash_stuck(stuck)
                 raise
 
-        consumer.commit = commit  # type: ignore[method-assign]  # Faust's commit loop calls it by attribute
+        consumer.commit = commit  # type: ignore[method-assign,assignment]  # Faust's commit loop calls it by attribute
 
     async def _crash_stuck(self, stuck: TimeoutError) -> None:
         """End the worker: a commit that never returns holds the batch lock, and with it every input, for

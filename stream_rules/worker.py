@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Set
 
 import faust
 import orjson
@@ -110,10 +110,13 @@ def build_app(settings: Settings, logging_config: dict | None = None) -> faust.A
     runtime = TableRuntime(RuleEngine(registry, lateness_s=settings.rules_lateness_s,
                                             outage_s=settings.rules_platform_outage_s), table.data)
     changelog = table.changelog_topic.get_topic_name()
+    enterprise_partition = functools.lru_cache(maxsize=ENTERPRISES_CACHED)(lambda e: partition_of(e, partitions))
 
-    async def write_state() -> None:
-        for key, raw in runtime.flush():
-            await transactions.send_state(changelog, key, raw, partition_of(key.decode(), partitions))
+    async def write_state(committing: Set[int] | None) -> None:
+        """The changed state of the ``committing`` partitions (None: all) into their transactions."""
+        which = None if committing is None else (lambda e: enterprise_partition(e) in committing)
+        for key, raw in runtime.flush(which):
+            await transactions.send_state(changelog, key, raw, enterprise_partition(key.decode()))
 
     transactions = PartitionTransactions(app, names.readings, before_commit=write_state,
                                          commit_timeout_s=settings.rules_commit_timeout_s)
@@ -151,8 +154,6 @@ def build_app(settings: Settings, logging_config: dict | None = None) -> faust.A
             await transactions.send(names.deadletter, letter.key, letter.value, letter.partition, letter.headers())
             letter.log()
         metrics.set_aside(len(letters))
-
-    enterprise_partition = functools.lru_cache(maxsize=ENTERPRISES_CACHED)(lambda e: partition_of(e, partitions))
 
     async def evaluate(kind: Kind, topic: str, events: list[faust.EventT]) -> list[dict]:
         """One batch of ``topic``: the records the rules can read evaluated and their transitions sent, the
