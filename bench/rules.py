@@ -7,7 +7,9 @@ Three figures from one run:
   same calls' readings only gathered into numpy arrays, no rules, the floor of any engine over
   numpy arrays; ``load_average_1m_at_start``: the machine's load when the run began);
 - ``kafka_readings_per_s``: one real ``hazmon rules worker`` process (exactly-once) draining a
-  pre-filled readings topic, measured from its committed offsets once it has joined;
+  pre-filled readings topic, measured from its committed offsets once it has joined
+  (``kafka_readings_per_cpu_s``: the same readings per CPU-second of the worker process over the
+  same span, from /proc; ``kafka_vs_inprocess_cpu``: its share of ``inprocess_readings_per_cpu_s``);
 - ``ceiling_readings_per_s``: a bare aiokafka consumer reading the same topic from the start.
 
 And, to show where the gap to the ceiling lies, ``decode_only_readings_per_s``: the same records
@@ -19,6 +21,9 @@ points each (ingest packs several MQTT messages of a device into one record). Va
 device_sim's undisturbed baselines, so the county is quiet, as it mostly is.
 
     .venv/bin/python bench/rules.py --seconds 30
+
+``--py-spy FILE`` records the worker with py-spy (raw collapsed stacks, 100 samples/s) from its first
+commit until it has drained the topic.
 """
 
 from __future__ import annotations
@@ -167,40 +172,62 @@ async def ceiling(settings: Settings, topic: str, total_records: int, readings_p
         await consumer.stop()
 
 
+def cpu_s(pid: int) -> float:
+    """CPU-seconds (user + system) process ``pid`` has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def through_worker(settings: Settings, names: PlatformTopics, registry_dir: Path, total_records: int,
-                         readings_per_record: float, timeout_s: float, workdir: Path) -> float:
+                         readings_per_record: float, timeout_s: float, workdir: Path,
+                         py_spy: Path | None) -> tuple[float, float]:
+    """(readings/s, readings per CPU-second of the worker) of one worker draining the topic."""
     app_id = f"bench-rules-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "HAZMON_RULES_APP_ID": app_id, "HAZMON_REGISTRY_DIR": str(registry_dir),
            "HAZMON_KAFKA_TOPIC_SUFFIX": names.suffix,
            "HAZMON_RULES_DATADIR": str(workdir / "faust"), "HAZMON_RULES_TICK_S": "3600"}
     log = (workdir / "worker.log").open("wb")
-    worker = subprocess.Popen([sys.executable, "-m", "hzctl.cli", "rules", "worker"], env=env, stdout=log,
-                              stderr=subprocess.STDOUT, start_new_session=True)
+    # the Faust worker itself (no restarting parent): its CPU is the measured process's, and a crash ends the run
+    worker = subprocess.Popen([sys.executable, "-m", "hzctl.cli", "rules", "worker", "--no-restart"], env=env,
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         async with GroupLag(settings, names.readings) as lag:
-            rate = await drained_rate(lag, app_id, worker, total_records, readings_per_record, timeout_s)
+            rates = await drained_rate(lag, app_id, worker, total_records, readings_per_record, timeout_s, py_spy)
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=30)
-    if rate is None:
+    if rates is None:
         raise RuntimeError(f"the worker did not drain the topic; see {workdir / 'worker.log'}")
-    return rate
+    return rates
 
 
 async def drained_rate(lag: GroupLag, group: str, worker: subprocess.Popen, total_records: int,
-                       readings_per_record: float, timeout_s: float) -> float | None:
-    """Readings/s committed by ``group`` from its first commit until it has all ``total_records``; None if it never does."""
-    first: tuple[float, int] | None = None
+                       readings_per_record: float, timeout_s: float,
+                       py_spy: Path | None) -> tuple[float, float] | None:
+    """(readings/s, readings per CPU-second of ``worker``) committed by ``group`` from its first commit until it
+    has all ``total_records``; None if it never does."""
+    first: tuple[float, float, int] | None = None
+    spy: subprocess.Popen | None = None
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and worker.poll() is None:
-        done = sum((await lag.committed(group)).values())
-        now = time.perf_counter()
-        if first is None and done > 0:
-            first = (now, done)
-        if first is not None and done >= total_records:
-            return (done - first[1]) * readings_per_record / (now - first[0])
-        await asyncio.sleep(0.25)
-    return None
+    try:
+        while time.monotonic() < deadline and worker.poll() is None:
+            done = sum((await lag.committed(group)).values())
+            now, cpu = time.perf_counter(), cpu_s(worker.pid)
+            if first is None and done > 0:
+                first = (now, cpu, done)
+                if py_spy is not None:
+                    spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(worker.pid),
+                                            "--rate", "100", "--format", "raw", "--nonblocking", "-o", str(py_spy)],
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if first is not None and done >= total_records:
+                readings = (done - first[2]) * readings_per_record
+                return readings / (now - first[0]), readings / (cpu - first[1])
+            await asyncio.sleep(0.25)
+        return None
+    finally:
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)   # py-spy writes its file when interrupted
+            spy.wait(timeout=30)
 
 
 async def main() -> None:
@@ -208,6 +235,7 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=30, help="rough bound of the measuring time")
     parser.add_argument("--points", type=int, default=10_000, help="at least this many reporting points")
     parser.add_argument("--steps-per-record", type=int, default=10)
+    parser.add_argument("--py-spy", type=Path, help="record the worker with py-spy into this file (raw stacks)")
     args = parser.parse_args()
     settings = get_settings()
     with tempfile.TemporaryDirectory(prefix="bench-rules-") as tmp:
@@ -235,8 +263,9 @@ async def main() -> None:
         try:
             await fill_topic(settings, names, encoded)
             ceiling_rate = await ceiling(settings, names.readings, len(encoded), readings_per_record)
-            kafka_rate = await through_worker(settings, names, workdir / "registry", len(encoded), readings_per_record,
-                                              timeout_s=60 + 4 * args.seconds, workdir=workdir)
+            kafka_rate, kafka_cpu = await through_worker(settings, names, workdir / "registry", len(encoded),
+                                                         readings_per_record, timeout_s=60 + 4 * args.seconds,
+                                                         workdir=workdir, py_spy=args.py_spy)
         finally:
             await delete_topics(settings.kafka_bootstrap, set(names.all()).__contains__)
     result = {"points": points, "devices": len(series), "enterprises": len(registry.enterprises),
@@ -245,6 +274,7 @@ async def main() -> None:
               "inprocess_floor_readings_per_s": round(floor), "inprocess_floor_readings_per_cpu_s": round(floor_cpu),
               "inprocess_vs_floor": round(inprocess / floor, 3), "load_average_1m_at_start": round(load_average, 2),
               "kafka_readings_per_s": round(kafka_rate), "kafka_vs_inprocess": round(kafka_rate / inprocess, 3),
+              "kafka_readings_per_cpu_s": round(kafka_cpu), "kafka_vs_inprocess_cpu": round(kafka_cpu / inprocess_cpu, 3),
               "ceiling_readings_per_s": round(ceiling_rate), "kafka_vs_ceiling": round(kafka_rate / ceiling_rate, 3),
               "decode_only_readings_per_s": round(decoding), "decode_only_vs_ceiling": round(decoding / ceiling_rate, 3)}
     print(orjson.dumps(result).decode())
