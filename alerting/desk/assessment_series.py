@@ -3,9 +3,9 @@ the figures of the Beijing day so far, per county, town and enterprise, as ``ass
 alerting's series topic for the recorder to write. A day's point is stamped with the day's start, so each write of
 the day replaces the last; the first write after a day has ended (and the first after a start, for the day before)
 writes that day's final figures. The figures are the daily report's: alerting/desk/assessment.py over the alarms
-that started that day, 联网率 and 在线率 (alerting/desk/connectivity.py) from the readings in InfluxDB (the last
-RECENT_MS raw, the hours before from the hourly aggregates); when InfluxDB does not answer those two are left out of
-the lines and the next period writes them.
+that started that day, 联网率 and 在线率 (alerting/desk/connectivity.py) from each point's last raw reading of the day
+in InfluxDB, the report's own query (one point per series read: bench/desk_report.py); when InfluxDB does not answer
+those two are left out of the lines and the next period writes them.
 """
 
 from __future__ import annotations
@@ -22,12 +22,11 @@ from hazmon.registry import Registry
 from alerting.desk.assessment import Figures, assess
 from alerting.desk.connectivity import Connectivity, connectivity
 from alerting.desk.day_figures import by_scope, enterprise_town
-from alerting.desk.readings import InfluxUnavailable, LastReading, Readings
+from alerting.desk.readings import InfluxUnavailable, Readings
 from alerting.desk.shift import DAY_MS, WORDS
 from alerting.model import Alarm
 
 log = logging.getLogger(__name__)
-RECENT_MS = 3 * 3_600_000   # read from the raw readings: the hourly aggregates of older hours are written by then
 
 
 def day_start_ms(ts_ms: int) -> int:
@@ -69,7 +68,7 @@ class AssessmentSeries:
         end_ms = day_ms + DAY_MS
         figures = assess(await self.alarms_started(day_ms, end_ms), lambda e: enterprise_town(registry, e), day_ms, end_ms)
         try:
-            reach = connectivity(registry, lambda _: True, await self.last_readings(day_ms, at_ms), at_ms)
+            reach = connectivity(registry, lambda _: True, await self.readings.last_readings(start_ms=day_ms, end_ms=at_ms + 1), at_ms)
         except InfluxUnavailable as unavailable:
             log.warning("联网率 and 在线率 not written: InfluxDB could not be queried", extra={"error": str(unavailable)[:300]})
             reach = None
@@ -77,16 +76,6 @@ class AssessmentSeries:
         return [series.assessment_line(row.scope, row.town, row.enterprise, county if row.scope == series.COUNTY_SCOPE else row.name,
                                        _fields(row.handled, row.reach), day_ms)
                 for row in by_scope(registry, figures, reach, lambda _: True)]
-
-    async def last_readings(self, day_ms: int, at_ms: int) -> dict[tuple[str, str], LastReading]:
-        """Each point's last reading of the day up to ``at_ms``: the last RECENT_MS from the raw readings, the hours
-        before from the hourly aggregates (a point last heard of before the recent window has its hour's start as its
-        time). No cheaper than the report's one raw query over the day: InfluxDB's last() reads one point per series
-        either way (bench/desk_report.py, docs/desk.md "Figures")."""
-        recent_ms = max(day_ms, at_ms - RECENT_MS)
-        last = await self.readings.last_readings(start_ms=day_ms, end_ms=recent_ms, policy=series.HOUR_POLICY) \
-            if recent_ms > day_ms else {}
-        return last | await self.readings.last_readings(start_ms=recent_ms, end_ms=at_ms + 1)
 
     async def write(self) -> None:
         """The day so far, after the final figures of the day before when it has ended since the last write."""

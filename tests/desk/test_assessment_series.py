@@ -66,8 +66,10 @@ async def test_the_day_so_far_then_the_closed_day_at_its_end() -> None:
     now, written, readings = [T0 + 10 * 3_600_000], [], OneReading()
     figures = emitter(now, readings, written)
     await figures.write()
-    hours = 3 * 3_600_000                                  # the recent raw readings, the hours before aggregated
-    assert readings.asked[-2:] == [(series.HOUR_POLICY, T0, now[0] - hours), (series.RAW_POLICY, now[0] - hours, now[0] + 1)]
+    # the daily report's own question (shift._reach), raw: the hourly aggregates would put a point's last reading at its
+    # hour's start and count a long-period point offline up to an hour before the report does
+    assert readings.asked[-1] == (series.RAW_POLICY, T0, now[0] + 1)
+    assert all(policy == series.RAW_POLICY for policy, _, _ in readings.asked)
     yesterday, today = written
     assert county_line(yesterday).endswith(f" {T0 - DAY}") and "alarms=0i" in county_line(yesterday)
     line = county_line(today)
@@ -90,7 +92,7 @@ async def test_the_day_so_far_then_the_closed_day_at_its_end() -> None:
     closed, new_day = written
     assert county_line(closed).endswith(f" {T0}") and "alarms=1i" in county_line(closed)
     assert "points_online=0i" in county_line(closed)      # counted at the day's end: the reading is 14 h old by then
-    assert "points_sending=1i" in county_line(closed)     # sent that day: found in the hourly aggregates
+    assert "points_sending=1i" in county_line(closed)     # sent that day
     assert county_line(new_day).endswith(f" {T0 + DAY}") and "alarms=0i" in county_line(new_day)
 
 
