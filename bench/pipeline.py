@@ -166,9 +166,15 @@ def _stat(pid: int) -> list[str]:
         return []
 
 
-def family(pid: int) -> list[int]:
-    """``pid`` and its descendants (``hazmon rules worker`` runs its Faust worker as a child)."""
-    parents = {int(p.name): int(f[1]) for p in Path("/proc").iterdir() if p.name.isdigit() and (f := _stat(int(p.name)))}
+def process_parents() -> dict[int, int]:
+    """Every process of the machine → its parent."""
+    return {int(p.name): int(f[1]) for p in Path("/proc").iterdir() if p.name.isdigit() and (f := _stat(int(p.name)))}
+
+
+def family(pid: int, parents: dict[int, int] | None = None) -> list[int]:
+    """``pid`` and its descendants (``hazmon rules worker`` runs its Faust worker as a child), from
+    ``parents`` when given (one walk of /proc for many processes)."""
+    parents = process_parents() if parents is None else parents
     found = [pid]
     for candidate, parent in sorted(parents.items()):
         if parent in found:
@@ -176,15 +182,16 @@ def family(pid: int) -> list[int]:
     return found
 
 
-def cpu_seconds(pid: int) -> float:
-    return sum(int(f[11]) + int(f[12]) for f in map(_stat, family(pid)) if f) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(pid: int, members: list[int] | None = None) -> float:
+    """CPU-seconds of ``pid``'s tree (``members``: its ``family``, when known)."""
+    return sum(int(f[11]) + int(f[12]) for f in map(_stat, members or family(pid)) if f) / os.sysconf("SC_CLK_TCK")
 
 
-def runqueue_wait_seconds(pid: int) -> float:
+def runqueue_wait_seconds(pid: int, members: list[int] | None = None) -> float:
     """Seconds the threads of ``pid``'s tree have waited, runnable, for a CPU (schedstat): the machine's
     shortage, where CPU-seconds show only what each process got."""
     total = 0
-    for member in family(pid):
+    for member in members or family(pid):
         for task in Path(f"/proc/{member}/task").glob("*/schedstat"):
             with contextlib.suppress(OSError, IndexError, ValueError):
                 total += int(task.read_text().split()[1])
@@ -202,9 +209,9 @@ def machine_busy_percent(start: tuple[int, int], end: tuple[int, int]) -> float:
     return round(100 * (end[0] - start[0]) / max(1, end[1] - start[1]), 1)
 
 
-def rss_bytes(pid: int) -> int:
+def rss_bytes(pid: int, members: list[int] | None = None) -> int:
     total = 0
-    for member in family(pid):
+    for member in members or family(pid):
         try:
             status = Path(f"/proc/{member}/status").read_text().splitlines()
         except FileNotFoundError:
@@ -236,10 +243,12 @@ class ResourceSampler:
             await asyncio.sleep(1.0)
 
     def _sample(self) -> None:
+        parents = process_parents()   # once a sample: the bench shares the machine it measures
         for name, pid in self.pids.items():
-            self.peak_rss[name] = max(self.peak_rss[name], rss_bytes(pid))
-            self.cpu_seen[name] = max(self.cpu_seen[name], cpu_seconds(pid))
-            self.wait_seen[name] = max(self.wait_seen[name], runqueue_wait_seconds(pid))
+            members = family(pid, parents)
+            self.peak_rss[name] = max(self.peak_rss[name], rss_bytes(pid, members))
+            self.cpu_seen[name] = max(self.cpu_seen[name], cpu_seconds(pid, members))
+            self.wait_seen[name] = max(self.wait_seen[name], runqueue_wait_seconds(pid, members))
 
     def figures(self, readings: int) -> dict[str, dict[str, float]]:
         """Per process: CPU % of one core, CPU-seconds and CPU-seconds per million ``readings`` since the
