@@ -68,7 +68,7 @@ from alerting.service import AlertingService  # noqa: E402
 from hazmon import wire  # noqa: E402
 from hazmon.registry import PointType, Registry, load_registry  # noqa: E402
 from hazmon.secrets import Secrets, token_index  # noqa: E402
-from hazmon.settings import PACKAGE_DIR, get_settings  # noqa: E402
+from hazmon.settings import PACKAGE_DIR, Settings, get_settings  # noqa: E402
 from hazmon.topics import PlatformTopics  # noqa: E402
 from hzctl.stack.mosquitto import register_enterprises  # noqa: E402
 from testbed.browser import chromium  # noqa: E402
@@ -259,6 +259,14 @@ def load_figures(load: subprocess.Popen, lag_samples: list[tuple[float, int]], s
             "push_sse_under_load_s": sse, "push_browser_under_load_s": shown}
 
 
+async def drop_run(settings: Settings, names: PlatformTopics, database: str, home: Path) -> None:
+    """A bench run's Kafka topics, its InfluxDB database and its files, gone."""
+    await delete_topics(settings.kafka_bootstrap, set(astuple(names)).__contains__)
+    async with aiohttp.ClientSession(headers=settings.influx_headers) as session:
+        await session.post(f"{settings.influx_url}/query", data={"q": f'DROP DATABASE "{database}"'})
+    shutil.rmtree(home, ignore_errors=True)
+
+
 async def main(alarms: int, rounds: int, load_rate: float, load_seconds: float) -> dict:
     base_settings = get_settings()
     run = uuid.uuid4().hex[:10]
@@ -356,10 +364,7 @@ async def main(alarms: int, rounds: int, load_rate: float, load_seconds: float) 
         await service.stop()
         await producer.stop()
         desk.close()
-        await delete_topics(settings.kafka_bootstrap, set(astuple(names)).__contains__)
-        async with aiohttp.ClientSession(headers=settings.influx_headers) as session:
-            await session.post(f"{settings.influx_url}/query", data={"q": f'DROP DATABASE "{settings.influx_db}"'})
-        shutil.rmtree(home, ignore_errors=True)
+        await drop_run(settings, names, settings.influx_db, home)
     return {
         "open_alarms": alarms, "rounds": rounds, "snapshot_bytes": snapshots[-1][2],
         "snapshot_ms": spread([ms for ms, _, _ in snapshots]), "api_first_page_ms": spread(api_pages),

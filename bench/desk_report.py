@@ -14,15 +14,13 @@ Then, ``--runs`` times, interleaved, each timed alone:
 - ``raw_hour``, the baseline: the same query over the day's last hour;
 - ``full_scan``, the control: ``count`` instead of ``last`` over the same day and series, which reads every reading
   (what the report's query would cost if ``last`` read them all);
-- ``assessment``: the 考核指标 series' reads of the same day (alerting/desk/assessment_series.py: the hours before
-  the last 3 from ``hour``, those 3 from ``raw``);
 - ``report_page``: the whole page, ``GET /desk/report?day=`` of that day from a signed-in duty account, served by
   an alerting service with the desk (on topics of its own, one open alarm, the county's registry, InfluxDB the
   scratch database), until its body is read (联网与在线 there, not "unavailable");
 - ``enterprise_view``: the enterprise view's query (``last_readings(enterprise)``, no time bound: every raw
   reading of one enterprise the retention holds; here one day of them).
 
-``same_table``: the 联网与在线 of the whole county from ``raw_day`` and from ``assessment`` are equal. Seconds
+The 考核指标 series (alerting/desk/assessment_series.py) ask the report's own query. Seconds
 are min–median–max over the runs; the load average at each run's start. Last stdout line: one JSON object.
 
     .venv/bin/python bench/desk_report.py --enterprises 163 --period 10 --runs 5     # ≈ 2 000 points, 17 M readings
@@ -34,13 +32,11 @@ import argparse
 import asyncio
 import os
 import random
-import shutil
 import statistics
 import sys
 import tempfile
 import time
 import uuid
-from dataclasses import astuple
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -65,12 +61,10 @@ from alerting.desk.accounts import Accounts  # noqa: E402
 from alerting.desk.handover import Handovers  # noqa: E402
 from alerting.desk.source import DeskStores  # noqa: E402
 from alerting.service import AlertingService  # noqa: E402
-from bench.desk import PASSWORD, opened, produce, signed_in  # noqa: E402
-from testbed.kafka_admin import delete_topics  # noqa: E402
-from alerting.desk.assessment_series import AssessmentSeries, day_start_ms  # noqa: E402
+from bench.desk import PASSWORD, drop_run, opened, produce, signed_in  # noqa: E402
+from alerting.desk.assessment_series import day_start_ms  # noqa: E402
 from alerting.desk.connectivity import connectivity, reports_readings  # noqa: E402
 from alerting.desk.readings import InfluxUnavailable, Readings  # noqa: E402
-from alerting.model import Alarm  # noqa: E402
 from device_sim.county import write_county  # noqa: E402
 from recorder.influx import InfluxWriter  # noqa: E402
 
@@ -118,10 +112,6 @@ async def report_page(http: aiohttp.ClientSession, base: str, day: str) -> None:
     assert answer.status == 200 and 'id="connectivity"' in body and 'class="error"' not in body, (answer.status, body[:300])
 
 
-async def no_alarms(_start_ms: int, _end_ms: int) -> list[Alarm]:
-    return []
-
-
 async def seconds(work: Callable[[], Awaitable[object]]) -> float | None:
     """Seconds ``work`` took; None when InfluxDB did not answer in the desk's time."""
     began = time.perf_counter()
@@ -162,7 +152,6 @@ async def main() -> None:
     end = start + DAY_MS
     day = beijing(start).date().isoformat()
     readings = Readings(settings.influx_url, headers, database)
-    assessment = AssessmentSeries(no_alarms, lambda: registry, readings, lambda: "zh", lambda _lines: None, lambda: now_ms)
     enterprise = sorted(registry.enterprises)[0]
     writer = InfluxWriter(settings, database=database)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=0, enable_idempotence=True, acks="all")
@@ -196,15 +185,13 @@ async def main() -> None:
 
         raw_day = await readings.last_readings(start_ms=start, end_ms=end + 1)
         counted = await full_scan(settings.influx_url, headers, database, start, end + 1)
-        tables = [connectivity(registry, lambda _: True, last, end)
-                  for last in (raw_day, await assessment.last_readings(start, end))]
+        table = connectivity(registry, lambda _: True, raw_day, end)
         timings: dict[str, list[float | None]] = {}
         loads: list[float] = []
         cases: dict[str, Callable[[], Awaitable[object]]] = {
             "raw_day": lambda: readings.last_readings(start_ms=start, end_ms=end + 1),
             "raw_hour": lambda: readings.last_readings(start_ms=end - HOUR_MS, end_ms=end + 1),
             "full_scan": lambda: full_scan(settings.influx_url, headers, database, start, end + 1),
-            "assessment": lambda: assessment.last_readings(start, end),
             "report_page": lambda: report_page(page_http, base, day),
             "enterprise_view": lambda: readings.last_readings(enterprise),
         }
@@ -220,16 +207,12 @@ async def main() -> None:
         await service.stop()
         await producer.stop()
         desk.close()
-        await delete_topics(settings.kafka_bootstrap, set(astuple(names)).__contains__)
-        async with aiohttp.ClientSession(headers=headers) as session:
-            await session.post(f"{settings.influx_url}/query", data={"q": f'DROP DATABASE "{database}"'})
-        shutil.rmtree(home, ignore_errors=True)
+        await drop_run(settings, names, database, home)
     print(orjson.dumps({
         "enterprises": args.enterprises, "points": points, "period_s": args.period, "readings": written,
         "write_readings_per_s": round(written / write_s), "aggregate_s": round(aggregate_s, 1),
         "readings_counted": counted, "runs": args.runs, "load_average": loads,
-        "points_sending": tables[0].county.points_sending, "points_online": tables[0].county.points_online,
-        "same_table": tables[0] == tables[1],
+        "points_sending": table.county.points_sending, "points_online": table.county.points_online,
         "timed_out": {name: sum(v is None for v in values) for name, values in timings.items()},
         "seconds": {name: spread(values) for name, values in timings.items()},
         "runs_seconds": timings,
