@@ -23,8 +23,8 @@ readings/s and CPU-seconds per million of its own readings); ``--load-processes`
 (matplotlib). The last stdout line is one JSON object.
 
 Usage: .venv/bin/python bench/pipeline.py --rate 1000 --seconds 60
-       .venv/bin/python bench/pipeline.py --rate 20000 --seconds 600            # the soak
-       .venv/bin/python bench/pipeline.py --rate 20000 --seconds 60 --alarm-every 0.25   # ≈ 200 alarms
+       .venv/bin/python bench/pipeline.py --rate 20000 --seconds 600 --alarm-every 2.8   # the soak, 210 alarms over it
+       .venv/bin/python bench/pipeline.py --rate 20000 --seconds 60 --alarm-every 0.25   # 210 alarms in a minute
        .venv/bin/python bench/pipeline.py --rate 5000 --seconds 60 --failover
        .venv/bin/python bench/pipeline.py --rate 60000 --seconds 300 --readings-per-message 50   # the burst
        .venv/bin/python bench/pipeline.py --rate 60000 --seconds 60 --load-processes 2   # 60 000/s at 10 a message
@@ -67,7 +67,7 @@ from testbed.kafka_admin import TopicClients  # noqa: E402
 
 READINGS_PER_MESSAGE = 10   # default; --readings-per-message for a burst beyond one load process's message rate
 CONNECTIONS = 40
-INJECTION_EVERY_S = 2.0   # default; --alarm-every for more alarms in a short run
+INJECTION_EVERY_S = 2.0   # default; --alarm-every for more alarms in a short run (each target point alarms once: 210 in the generated county)
 VOTING_TYPES = (PointType.COMBUSTIBLE_GAS, PointType.TOXIC_GAS)
 GENERATED_ENTERPRISES = 60
 SWEEP_RATES = (1000, 5000, 10000, 20000, 40000, 60000, 80000)
