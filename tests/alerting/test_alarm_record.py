@@ -161,7 +161,7 @@ async def test_a_self_cleared_second_level_alarm_awaits_feedback_and_escalates(s
     await eventually(lambda: any("待反馈报警已上报州应急管理局" in str(b) for b in receiver.bodies), what="notified")
     steps = [b for path, b in zip(receiver.paths, receiver.bodies) if path == "/webhook" and "待反馈" in b["title"]]
     assert steps[0]["title"] == "【二级报警】待反馈报警已上报县应急管理局值班室：永顺县灵溪化工有限公司"
-    assert "(1号储罐区 TK01_LT, 二级报警)" in steps[0]["text"]       # the site by name, the level in words
+    assert "(1号储罐区 1号储罐液位, 二级报警)" in steps[0]["text"]    # the site and the point by name (§10), the level in words
     assert service.book.get("w2").escalation == service.book.get("w3").escalation == 0
     assert service.risk.current(CHEM).active_alarms == 0       # waiting for a note, not open: no colour
 
