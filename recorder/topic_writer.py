@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from typing import Any, cast
 
@@ -64,12 +64,10 @@ class ReadingLines:
         try:
             for record in records:
                 batch = wire.decode(record.value)
-                points = batch["points"]
-                if len(points) != len(batch["ts"]) or len(points) != len(batch["values"]):
-                    raise ValueError("points, ts and values differ in length")
+                points, batch_stamps, batch_values = _columns(batch)
                 prefixes += map(self._prefixes[batch["enterprise"]].__getitem__, points)
-                values += batch["values"]
-                stamps += batch["ts"]
+                values += batch_values
+                stamps += batch_stamps
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             return lines_of(records, self._batch_lines)
         if None in prefixes or {*map(type, values)} - _FLOATS or {*map(type, stamps)} - _INTS:
@@ -78,9 +76,7 @@ class ReadingLines:
 
     def _batch_lines(self, batch: wire.ReadingBatch) -> list[str]:
         """One record's lines, a reading at a time: looked up, converted and formatted."""
-        enterprise, points, stamps, values = batch["enterprise"], batch["points"], batch["ts"], batch["values"]
-        if len(points) != len(stamps) or len(points) != len(values):
-            raise ValueError("points, ts and values differ in length")
+        enterprise, (points, stamps, values) = batch["enterprise"], _columns(batch)
         known = self._prefixes.setdefault(enterprise, {})
         lines: list[str] = []
         append = lines.append
@@ -94,6 +90,14 @@ class ReadingLines:
 
 
 _FLOATS, _INTS = {float}, {int}
+
+
+def _columns(batch: Mapping[str, Any]) -> tuple[list[str], list[int], list[float]]:
+    """A record's points, timestamps and values, which must be as many."""
+    points, stamps, values = batch["points"], batch["ts"], batch["values"]
+    if len(points) != len(stamps) or len(points) != len(values):
+        raise ValueError("points, ts and values differ in length")
+    return points, stamps, values
 
 
 def lines_of(records: list[ConsumerRecord], record_lines: Callable[[Any], list[str]]) -> list[str]:
