@@ -21,10 +21,11 @@ class NotifiedChange:
     place: str   # the site and point by name, as officers know them
 
     @classmethod
-    def of(cls, event: AlarmEvent, public_url: str, place: str | None = None) -> NotifiedChange:
+    def of(cls, event: AlarmEvent, public_url: str, place: str) -> NotifiedChange:
+        """``place``: the alarm's site and point as officers read them (``AlertingService.place_of``, §10)."""
         alarm = event.alarm
         return cls(kind=event.kind, ts=event.ts, alarm=alarm.to_json(),
-                   link=f"{public_url.rstrip('/')}/alarms/{alarm.id}", place=place or f"{alarm.site}/{alarm.point}")
+                   link=f"{public_url.rstrip('/')}/alarms/{alarm.id}", place=place)
 
     @classmethod
     def from_json(cls, body: bytes) -> NotifiedChange:

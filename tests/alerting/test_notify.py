@@ -22,7 +22,7 @@ ZH = Texts("zh")
 def change(alarm_id: str, point: str = "TK01_LT", **kw) -> NotifiedChange:
     book = AlarmBook(ZH)
     event = book.apply_transition(transition(alarm_id, "confirmed", point, **kw))
-    return NotifiedChange.of(event, "http://duty.example:8400")
+    return NotifiedChange.of(event, "http://duty.example:8400", "1号储罐区 1号储罐液位")
 
 
 def notification(*changes: NotifiedChange) -> Notification:
@@ -47,7 +47,7 @@ async def test_exact_robot_payload_shapes(receiver: Receiver, tmp_path: Path) ->
     await deliver([Channel(f, f"{receiver.url}/{f}") for f in formats], (0.05,), tmp_path / "dead.jsonl", "a1")
     got = dict(zip(receiver.paths, receiver.bodies))
     title = "【一级报警】报警：永顺县灵溪化工有限公司"
-    line = "[报警] 1号储罐液位高报警 (TF01/TK01_LT, 一级报警)"
+    line = "[报警] 1号储罐液位高报警 (1号储罐区 1号储罐液位, 一级报警)"
     link = "http://duty.example:8400/alarms/a1"
     markdown = f"### {title}\n- {line} [处置]({link})"
     plain = f"{title}\n{line} {link}"
@@ -118,8 +118,8 @@ def test_english_texts_when_settings_language_is_en() -> None:
     escalated.apply_transition(transition("a1", "confirmed", "TK01_LT", level="high_high"))
     event = escalated.apply_action({"v": 1, "action_id": "e1", "action": "escalate", "enterprise": CHEM, "ts": T0 + 300_000,
                                     "by": "system:escalation", "alarm": "a1", "tier": 1})
-    message = Notification(CHEM, "Lingxi Chemicals", [NotifiedChange.of(event, "http://duty")])
+    message = Notification(CHEM, "Lingxi Chemicals", [NotifiedChange.of(event, "http://duty", "tank farm 1 tank 1 level")])
     assert message.plain(Texts("en")) == ("[level-2 alarm] unacknowledged alarm escalated to the county duty desk: "
                                           "Lingxi Chemicals\n"
                                           "[unacknowledged alarm escalated to the county duty desk] TK01_LT limit high_high "
-                                          "(TF01/TK01_LT, level-2 alarm) http://duty/alarms/a1")
+                                          "(tank farm 1 tank 1 level, level-2 alarm) http://duty/alarms/a1")
