@@ -105,6 +105,8 @@ async def test_the_prefecture_officer_sees_signs_and_counts(start_service: Calla
                                             "the chemical plant's red at the prefecture")
 
         await asyncio.to_thread(_sign_in, browser, base, "not-a-token")
+        # the refused sign-in's page comes after the click returns: wait for it, as for every page below
+        await asyncio.to_thread(WebDriverWait(browser, 15).until, lambda b: b.find_elements(By.CLASS_NAME, "error"))
         assert "访问令牌不正确" in await asyncio.to_thread(lambda: browser.find_element(By.CLASS_NAME, "error").text)
         await asyncio.to_thread(_sign_in, browser, base, PREFECTURE_TOKEN)
         await asyncio.to_thread(WebDriverWait(browser, 15).until, lambda b: b.find_elements(By.ID, "figures"))
