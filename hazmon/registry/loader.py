@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import yaml
@@ -81,6 +82,17 @@ class Registry:
 
     def __iter__(self) -> Iterator[PointEntry]:
         return iter(self.points.values())
+
+    @cached_property
+    def alike(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """(enterprise, point id) → its place (from 1, in the order of ids) among its site's points of its type,
+        and how many those are: what an unnamed point's number is (:func:`hazmon.registry.names.point_name`)."""
+        groups: dict[tuple[str, str, PointType], list[str]] = {}
+        for entry in self.points.values():
+            groups.setdefault((entry.enterprise, entry.site.id, entry.point.type), []).append(entry.point.id)
+        return {(enterprise, point_id): (place, len(ids))
+                for (enterprise, _, _), ids in groups.items()
+                for place, point_id in enumerate(sorted(ids), start=1)}
 
 
 def _node_line(root: yaml.Node | None, loc: Iterable[int | str]) -> int | None:

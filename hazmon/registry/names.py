@@ -20,9 +20,8 @@ def point_name(registry: Registry, entry: PointEntry, language: str) -> str:
     if entry.point.name:
         return entry.point.name
     quantity = POINT_TYPE_NAMES[entry.point.type][0 if _zh(language) else 1]
-    alike = sorted(p.id for p in registry.enterprises[entry.enterprise].points
-                   if p.site == entry.site.id and p.type == entry.point.type)
-    return quantity if len(alike) == 1 else f"{quantity} {alike.index(entry.point.id) + 1}"
+    place, alike = registry.alike[(entry.enterprise, entry.point.id)]
+    return quantity if alike == 1 else f"{quantity} {place}"
 
 
 def _listed(registry: Registry, entries: list[PointEntry], language: str) -> str:
