@@ -636,16 +636,24 @@ def plot(results: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     offered = [r["offered_readings_per_s"] for r in results]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    left.plot(offered, [r["sustained_readings_per_s"] for r in results], "o-", label="sustained")
-    left.plot(offered, offered, "--", label="offered")
-    left.set_xlabel("offered readings/s")
-    left.legend()
-    right.plot(offered, [r["p50_alarm_latency_s"] for r in results], "o-", label="p50")
-    right.plot(offered, [r["p99_alarm_latency_s"] for r in results], "o-", label="p99")
-    right.set_xlabel("offered readings/s")
-    right.set_ylabel("alarm latency s")
-    right.legend()
+    fig, (rates, latency, cpu) = plt.subplots(1, 3, figsize=(15, 4.5))
+    rates.plot(offered, [r["sustained_readings_per_s"] for r in results], "o-", label="sustained")
+    rates.plot(offered, [r["published_readings_per_s"] for r in results], "s:", label="published")
+    rates.plot(offered, offered, "--", label="offered")
+    rates.set_ylabel("readings/s")
+    latency.plot(offered, [r["p50_alarm_latency_s"] for r in results], "o-", label="p50")
+    latency.plot(offered, [r["p99_alarm_latency_s"] for r in results], "o-", label="p99")
+    latency.set_ylabel("alarm latency s (publish to webhook)")
+    for process in ("hazmon", "rules", "ingest", "recorder", "servers", "load_generator"):
+        cpu.plot(offered, [r["cpu_s_per_million_readings"].get(process) for r in results], "o-", label=process)
+    cpu.set_ylabel("CPU-seconds per million readings")
+    cpu.set_yscale("log")
+    for axes in (rates, latency, cpu):
+        axes.set_xlabel("offered readings/s")
+        axes.legend()
+    fig.suptitle(f"bench/pipeline.py sweep, {results[0]['readings_per_message']} readings/message, "
+                 f"{results[0]['seconds']:.0f} s per rate")
+    fig.tight_layout()
     fig.savefig(path)
 
 
