@@ -105,7 +105,7 @@ class Settings(BaseSettings):
     rules_platform_outage_s: float = Field(default=120.0, gt=0, description="Nothing received from anyone for this long (at least 3 × the shortest period) is one platform alarm, not every device offline (§8).")
     rules_registry_poll_s: float = Field(default=5.0, gt=0, description="How often the worker checks the registry directory for changes.")
     rules_exactly_once: bool = Field(default=True, description="Kafka transactions: outputs, table changelog and offsets commit together.")
-    rules_commit_s: float = Field(default=1.0, gt=0, description="Faust commit interval (a transaction per interval with exactly-once).")
+    rules_commit_s: float = Field(default=3.0, gt=0, description="Faust commit interval (a transaction per interval with exactly-once). Alarm transitions commit at once, not on it; it sets how often each changed enterprise's whole state goes to the changelog, how much input a crash replays and how long a dead letter waits to be visible (docs/stream_rules.md).")
     rules_commit_timeout_s: float = Field(default=30.0, gt=0, description="A commit (with the batch before it) taking longer is stuck: the worker ends and a fresh one resumes from the last commit.")
     rules_stall_s: float = Field(default=60.0, gt=0, description="An input partition with records waiting that the worker has not read for this long ends the worker, and a fresh one resumes (stream_rules.stall_watch).")
     rules_metrics_s: float = Field(default=10.0, gt=0, description="Period of the worker's pipeline metrics (input lag per partition, batch latency) on hazmon.pipeline-metrics.v1 (stream_rules.metrics).")
