@@ -133,6 +133,13 @@ class MqttLink:
         """Messages received and not yet taken."""
         return len(self._received)
 
+    @property
+    def full(self) -> bool:
+        """Holding as many unacknowledged messages (or bytes) as it may, its own or the process's: nothing
+        more comes on this connection until some are acknowledged."""
+        return (len(self._held) >= self._max_unacked or self.held_bytes >= self._max_unacked_bytes
+                or self._budget.messages >= self._budget.max_messages or self._budget.bytes >= self._budget.max_bytes)
+
     def __aiter__(self) -> MqttLink:
         return self
 

@@ -110,3 +110,19 @@ async def test_one_sessions_backlog_stays_within_the_session_bound(
     peak, records = await drain(settings, backlog, 10 * backlog, lambda adapter: adapter.in_flight)
     assert session_bound // 2 <= peak <= session_bound + 1, peak
     assert len({ts for record in records for ts in orjson.loads(record.value)["ts"]}) == 10 * backlog
+
+
+@pytest.mark.parametrize("bound", ["session", "batch"])
+async def test_a_batch_that_cannot_grow_does_not_wait_for_the_flush_interval(
+        mosquitto: Settings, kafka: str, test_enterprise: IngestEnterprise, unique: str, bound: str) -> None:
+    """Under load flushes are up to ``ingest_flush_interval_max_s`` apart, but a batch that cannot grow
+    goes at once: its session at its Receive Maximum (the broker sends nothing more until the PUBACKs), or
+    ``ingest_batch_messages`` reached. Waiting on such a batch would only cap the rate (here, with an
+    interval of a minute, 20 messages a minute: the backlog would not drain within ``drain``'s 120 s)."""
+    backlog = 400
+    bounds = {"session": {"ingest_session_max_unacked": 20}, "batch": {"ingest_batch_messages": 20}}[bound]
+    settings = ingest_settings_for(mosquitto, test_enterprise, unique, ingest_flush_interval_s=60.0,
+                                   ingest_flush_interval_max_s=60.0, **bounds)
+    await queue_backlog(settings, test_enterprise, backlog)
+    _, records = await drain(settings, backlog, 10 * backlog, lambda adapter: adapter.in_flight)
+    assert len({ts for record in records for ts in orjson.loads(record.value)["ts"]}) == 10 * backlog
