@@ -55,7 +55,7 @@ from testbed.kafka_admin import delete_topics  # noqa: E402
 
 PROJECT_ROOT = PACKAGE_DIR.parent
 READINGS_PER_RECORD = 10
-TICK_S = 0.025                   # ingest's flush interval: the paced producer writes every tick
+TICK_S = 0.025                   # ingest's shortest flush interval (a quiet platform's): the paced producer writes every tick
 RUNNING = "recorder running"     # the recorder's log line once its writers are started
 JOIN_S = 5.0                     # after RUNNING: the four consumers join their groups
 FETCH_RECORDS = 2000             # the recorder's TopicWriter max_records, for the floor's fetches

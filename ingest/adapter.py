@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections import Counter
 from typing import cast
@@ -50,16 +51,31 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def flush_interval_s(settings: Settings, messages: int, over_s: float) -> float:
-    """The time from one flush's start to the next after a flush of ``messages`` gathered ``over_s``
-    seconds: ``ingest_flush_interval_s`` on a quiet platform, growing with the message rate up to
+RATE_WINDOW_S = 1.0   # the message rate that paces the flushes is of about the last second
+
+
+class MessageRate:
+    """Messages per second over about the last ``RATE_WINDOW_S``, exponentially weighted: a burst (devices
+    reporting on the same tick) does not set the flushes' pace, a sustained load does."""
+
+    def __init__(self) -> None:
+        self._weighted = 0.0   # messages, each weighted by exp(-its age / RATE_WINDOW_S)
+
+    def add(self, messages: int, over_s: float) -> float:
+        """``messages`` more, taken ``over_s`` after the last: the rate now."""
+        self._weighted = self._weighted * math.exp(-max(over_s, 0.0) / RATE_WINDOW_S) + messages
+        return self._weighted / RATE_WINDOW_S
+
+
+def flush_interval_s(settings: Settings, messages_per_s: float) -> float:
+    """The time from one flush's start to the next at ``messages_per_s`` (``MessageRate``):
+    ``ingest_flush_interval_s`` on a quiet platform, growing with the rate up to
     ``ingest_flush_interval_max_s`` at ``ingest_flush_busy_rate`` (never below the shortest). A flush
     costs the same whatever it holds, and so does each of the records it writes for the rules, the
     recorder and Kafka: under load a longer wait makes fewer, larger ones (issue #18: at 20 000
     readings/s, 100 ms instead of 25 cut hazmon's CPU per reading by ~40 %), where a quiet platform
     has the CPU to spare and its alarms keep the shortest wait."""
-    rate = messages / over_s if over_s > 0 else 0.0
-    paced = settings.ingest_flush_interval_max_s * rate / settings.ingest_flush_busy_rate
+    paced = settings.ingest_flush_interval_max_s * messages_per_s / settings.ingest_flush_busy_rate
     return max(settings.ingest_flush_interval_s, min(settings.ingest_flush_interval_max_s, paced))
 
 
@@ -238,6 +254,7 @@ class IngestAdapter:
         settings = self._settings
         interval = settings.ingest_flush_interval_s
         started = -interval
+        rate = MessageRate()
         while True:
             await self._ready.wait()
             wait = started + interval - loop.time()
@@ -250,7 +267,7 @@ class IngestAdapter:
             self._due.clear()
             batch, self._batch = self._batch, FlushBatch(self._topics)
             self._room.set()
-            interval = flush_interval_s(settings, len(batch), now - started)
+            interval = flush_interval_s(settings, rate.add(len(batch), now - started))
             started = now
             if len(batch):
                 self._flushing = len(batch)
