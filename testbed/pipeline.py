@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -35,10 +36,24 @@ PROJECT_ROOT = PACKAGE_DIR.parent
 INGEST_SUBSCRIBED = "mqtt connected"   # ingest's log line once its subscriptions are in place
 
 
+LISTEN_PORTS = range(20_000, 32_768)   # below Linux's default ephemeral range (32768-60999)
+
+
 def spare_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A port free now for a child to listen on, outside the kernel's ephemeral range: a port the OS
+    handed out (bind to 0) could be taken by any outgoing connection before the child binds it (CI
+    2026-12-07: alerting's API found its port 35217 in use); one below the range is taken only by
+    another listener."""
+    low, _ = (int(n) for n in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    candidates = [port for port in LISTEN_PORTS if port < low] or list(LISTEN_PORTS)
+    for port in random.sample(candidates, len(candidates)):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {LISTEN_PORTS}")
 
 
 @dataclass
