@@ -80,6 +80,10 @@ class InFlightBudget:
     def spent(self) -> bool:
         return self.messages > self.max_messages or self.bytes > self.max_bytes
 
+    def reached(self) -> bool:
+        """At its bound: the brokers send no more (``spent`` is past it, where the links stop reading)."""
+        return self.messages >= self.max_messages or self.bytes >= self.max_bytes
+
     def take(self, size: int) -> None:
         self.messages += 1
         self.bytes += size
@@ -137,8 +141,7 @@ class MqttLink:
     def full(self) -> bool:
         """Holding as many unacknowledged messages (or bytes) as it may, its own or the process's: nothing
         more comes on this connection until some are acknowledged."""
-        return (len(self._held) >= self._max_unacked or self.held_bytes >= self._max_unacked_bytes
-                or self._budget.messages >= self._budget.max_messages or self._budget.bytes >= self._budget.max_bytes)
+        return len(self._held) >= self._max_unacked or self.held_bytes >= self._max_unacked_bytes or self._budget.reached()
 
     def __aiter__(self) -> MqttLink:
         return self
